@@ -1,0 +1,62 @@
+using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces;
+
+/// <summary>
+/// An in-memory registry whose contents are swapped whole: readers on the hot path see one
+/// consistent snapshot without taking a lock.
+/// </summary>
+public sealed class NamespaceRegistry : INamespaceRegistry
+{
+    private FrozenDictionary<string, NamespaceConfig> _byName = FrozenDictionary<string, NamespaceConfig>.Empty;
+
+    public NamespaceRegistry()
+    {
+    }
+
+    public NamespaceRegistry(IEnumerable<NamespaceConfig> namespaces) => Replace(namespaces);
+
+    public event EventHandler? Changed;
+
+    public IReadOnlyList<NamespaceConfig> All => [.. Volatile.Read(ref _byName).Values.OrderBy(n => n.Name, StringComparer.Ordinal)];
+
+    public bool TryGet(string name, [NotNullWhen(true)] out NamespaceConfig? config) =>
+        Volatile.Read(ref _byName).TryGetValue(name, out config);
+
+    /// <summary>Validates every definition, applies defaults, and swaps them in all at once.</summary>
+    /// <exception cref="NamespaceConfigException">A definition is invalid; nothing was changed.</exception>
+    public void Replace(IEnumerable<NamespaceConfig> namespaces)
+    {
+        var resolved = new Dictionary<string, NamespaceConfig>(StringComparer.Ordinal);
+        foreach (var definition in namespaces)
+        {
+            var config = NamespaceDefaults.Resolve(definition);
+            if (!resolved.TryAdd(config.Name, config))
+            {
+                throw new NamespaceConfigException(config.Name, [$"name: '{config.Name}' is defined twice"]);
+            }
+        }
+
+        Volatile.Write(ref _byName, resolved.ToFrozenDictionary(StringComparer.Ordinal));
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    /// <summary>Adds or replaces one definition.</summary>
+    public void Upsert(NamespaceConfig definition) =>
+        Replace(Volatile.Read(ref _byName).Values.Where(n => n.Name != definition.Name).Append(definition));
+
+    /// <summary>Removes a definition; false if there was none.</summary>
+    public bool Remove(string name)
+    {
+        var current = Volatile.Read(ref _byName);
+        if (!current.ContainsKey(name))
+        {
+            return false;
+        }
+
+        Replace(current.Values.Where(n => n.Name != name));
+        return true;
+    }
+}

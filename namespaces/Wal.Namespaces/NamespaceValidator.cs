@@ -1,0 +1,134 @@
+using System.Buffers;
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces;
+
+/// <summary>Checks a resolved definition; each error names the field, as in namespace.proto.</summary>
+public static class NamespaceValidator
+{
+    private static readonly SearchValues<char> NameCharacters =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-_");
+
+    private static readonly SearchValues<char> TopicCharacters =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
+    public static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 100 && !name.AsSpan().ContainsAnyExcept(NameCharacters);
+
+    public static IReadOnlyList<string> Validate(NamespaceConfig config)
+    {
+        var errors = new List<string>();
+        if (!IsValidName(config.Name))
+        {
+            errors.Add($"name: '{config.Name}' must be 1 to 100 characters of a-z, 0-9, '-' and '_'");
+        }
+
+        CheckTopic(errors, "topic", config.Topic);
+        CheckTopic(errors, "dead_letter_topic", config.DeadLetterTopic);
+        if (config.Topic == config.DeadLetterTopic)
+        {
+            errors.Add("dead_letter_topic: must differ from topic");
+        }
+
+        if (config.Partitions is < 1 or > 10_000)
+        {
+            errors.Add($"partitions: {config.Partitions} must be between 1 and 10000");
+        }
+
+        if (config.Personas.Contains(Persona.Unspecified))
+        {
+            errors.Add("personas: PERSONA_UNSPECIFIED is not a persona");
+        }
+
+        if (config.MaxDelay.ToTimeSpan() <= TimeSpan.Zero)
+        {
+            errors.Add("max_delay: must be positive");
+        }
+
+        if (config.MaxPayloadBytes is < 1 or > 64 * 1024 * 1024)
+        {
+            errors.Add($"max_payload_bytes: {config.MaxPayloadBytes} must be between 1 and 67108864");
+        }
+
+        ValidateRetry(errors, config.Retry);
+        ValidateQuota(errors, config.Quota);
+        ValidateRegions(errors, config);
+        return errors;
+    }
+
+    private static void ValidateRetry(List<string> errors, RetryPolicy retry)
+    {
+        if (retry.InitialBackoff.ToTimeSpan() <= TimeSpan.Zero)
+        {
+            errors.Add("retry.initial_backoff: must be positive");
+        }
+
+        if (retry.MaxBackoff.ToTimeSpan() < retry.InitialBackoff.ToTimeSpan())
+        {
+            errors.Add("retry.max_backoff: must not be below retry.initial_backoff");
+        }
+
+        if (retry.Multiplier < 1.0 || double.IsNaN(retry.Multiplier))
+        {
+            errors.Add($"retry.multiplier: {retry.Multiplier} must be at least 1.0");
+        }
+
+        if (retry.MaxAttempts < 1)
+        {
+            errors.Add($"retry.max_attempts: {retry.MaxAttempts} must be at least 1");
+        }
+
+        if (retry.Jitter is < 0 or > 1 || double.IsNaN(retry.Jitter))
+        {
+            errors.Add($"retry.jitter: {retry.Jitter} must be between 0 and 1");
+        }
+    }
+
+    private static void ValidateQuota(List<string> errors, Quota quota)
+    {
+        if (quota.WritesPerSecond < 0 || double.IsNaN(quota.WritesPerSecond))
+        {
+            errors.Add("quota.writes_per_second: must not be negative");
+        }
+
+        if (quota.Burst < 0)
+        {
+            errors.Add("quota.burst: must not be negative");
+        }
+
+        if (quota.MaxInFlightBytes < 1)
+        {
+            errors.Add("quota.max_in_flight_bytes: must be positive");
+        }
+    }
+
+    private static void ValidateRegions(List<string> errors, NamespaceConfig config)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var region in config.Regions)
+        {
+            if (region.Name.Length == 0 || !seen.Add(region.Name))
+            {
+                errors.Add($"regions: region name '{region.Name}' is empty or repeated");
+            }
+
+            if (region.BootstrapServers.Length == 0)
+            {
+                errors.Add($"regions[{region.Name}].bootstrap_servers: must not be empty");
+            }
+        }
+
+        if (config.Personas.Contains(Persona.CrossRegionReplication) && config.Regions.Count < 2)
+        {
+            errors.Add("regions: PERSONA_CROSS_REGION_REPLICATION needs at least two regions");
+        }
+    }
+
+    private static void CheckTopic(List<string> errors, string field, string topic)
+    {
+        if (topic.Length is 0 or > 249 || topic.AsSpan().ContainsAnyExcept(TopicCharacters) || topic is "." or "..")
+        {
+            errors.Add($"{field}: '{topic}' is not a valid Kafka topic name");
+        }
+    }
+}
