@@ -1,0 +1,114 @@
+using Google.Protobuf.WellKnownTypes;
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces.Tests;
+
+public sealed class NamespaceDefaultsTests
+{
+    [Fact]
+    public void Resolve_MinimalDefinition_FillsEveryDocumentedDefault()
+    {
+        var config = NamespaceDefaults.Resolve(new NamespaceConfig { Name = "orders" });
+
+        Assert.Equal("wal.orders", config.Topic);
+        Assert.Equal("wal.orders.dlq", config.DeadLetterTopic);
+        Assert.Equal(NamespaceDefaults.Partitions, config.Partitions);
+        Assert.Equal([Persona.Delivery], config.Personas);
+        Assert.Equal(NamespaceDefaults.MaxDelay, config.MaxDelay.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.MaxPayloadBytes, config.MaxPayloadBytes);
+        Assert.Equal(NamespaceDefaults.InitialBackoff, config.Retry.InitialBackoff.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.Multiplier, config.Retry.Multiplier);
+        Assert.Equal(NamespaceDefaults.MaxBackoff, config.Retry.MaxBackoff.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.MaxAttempts, config.Retry.MaxAttempts);
+        Assert.Equal(NamespaceDefaults.MaxInFlightBytes, config.Quota.MaxInFlightBytes);
+    }
+
+    [Fact]
+    public void Resolve_ExplicitValues_AreKept()
+    {
+        var definition = new NamespaceConfig
+        {
+            Name = "orders",
+            Topic = "orders-log",
+            DeadLetterTopic = "orders-dead",
+            MaxPayloadBytes = 512,
+            Retry = new RetryPolicy { MaxAttempts = 3, InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) },
+        };
+
+        var config = NamespaceDefaults.Resolve(definition);
+
+        Assert.Equal("orders-log", config.Topic);
+        Assert.Equal("orders-dead", config.DeadLetterTopic);
+        Assert.Equal(512, config.MaxPayloadBytes);
+        Assert.Equal(3, config.Retry.MaxAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(1), config.Retry.InitialBackoff.ToTimeSpan());
+    }
+
+    [Fact]
+    public void Resolve_DoesNotMutateItsInput()
+    {
+        var definition = new NamespaceConfig { Name = "orders" };
+
+        _ = NamespaceDefaults.Resolve(definition);
+
+        Assert.Equal(string.Empty, definition.Topic);
+        Assert.Null(definition.Retry);
+    }
+
+    [Theory]
+    [InlineData("Orders", "name")]
+    [InlineData("has space", "name")]
+    [InlineData("", "name")]
+    public void Resolve_BadName_NamesTheField(string name, string field)
+    {
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceDefaults.Resolve(new NamespaceConfig { Name = name }));
+
+        Assert.Contains(error.Errors, e => e.StartsWith(field + ":", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resolve_InvalidRetryPolicy_ReportsEveryBadField()
+    {
+        var definition = new NamespaceConfig
+        {
+            Name = "orders",
+            Retry = new RetryPolicy
+            {
+                Multiplier = 0.5,
+                Jitter = 1.5,
+                MaxAttempts = -1,
+                InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
+                MaxBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)),
+            },
+        };
+
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceDefaults.Resolve(definition));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("retry.multiplier:", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("retry.jitter:", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("retry.max_attempts:", StringComparison.Ordinal));
+        Assert.Contains(error.Errors, e => e.StartsWith("retry.max_backoff:", StringComparison.Ordinal));
+        Assert.Contains("orders", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resolve_SameTopicForLogAndDeadLetters_IsRejected()
+    {
+        var definition = new NamespaceConfig { Name = "orders", Topic = "t", DeadLetterTopic = "t" };
+
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceDefaults.Resolve(definition));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("dead_letter_topic:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Resolve_ReplicationWithOneRegion_IsRejected()
+    {
+        var definition = new NamespaceConfig { Name = "orders", Personas = { Persona.CrossRegionReplication } };
+        definition.Regions.Add(new Region { Name = "a", BootstrapServers = "127.0.0.1:9092" });
+
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceDefaults.Resolve(definition));
+
+        Assert.Contains(error.Errors, e => e.StartsWith("regions:", StringComparison.Ordinal));
+    }
+}

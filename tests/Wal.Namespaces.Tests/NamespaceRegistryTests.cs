@@ -1,0 +1,57 @@
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces.Tests;
+
+public sealed class NamespaceRegistryTests
+{
+    [Fact]
+    public void TryGet_AfterReplace_ReturnsResolvedDefinition()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "orders" }]);
+
+        Assert.True(registry.TryGet("orders", out var config));
+        Assert.Equal("wal.orders", config.Topic);
+        Assert.False(registry.TryGet("unknown", out _));
+    }
+
+    [Fact]
+    public void Replace_WithInvalidDefinition_KeepsThePreviousSet()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "orders" }]);
+
+        Assert.Throws<NamespaceConfigException>(() => registry.Replace([new NamespaceConfig { Name = "BAD" }]));
+
+        Assert.True(registry.TryGet("orders", out _));
+    }
+
+    [Fact]
+    public void Replace_DuplicateNames_IsRejected()
+    {
+        var registry = new NamespaceRegistry();
+
+        var error = Assert.Throws<NamespaceConfigException>(() =>
+            registry.Replace([new NamespaceConfig { Name = "a" }, new NamespaceConfig { Name = "a" }]));
+
+        Assert.Contains("defined twice", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UpsertAndRemove_RaiseChangedAndUpdateTheSnapshot()
+    {
+        var registry = new NamespaceRegistry();
+        var changes = 0;
+        registry.Changed += (_, _) => changes++;
+
+        registry.Upsert(new NamespaceConfig { Name = "b" });
+        registry.Upsert(new NamespaceConfig { Name = "a" });
+        registry.Upsert(new NamespaceConfig { Name = "a", MaxPayloadBytes = 10 });
+
+        Assert.Equal(["a", "b"], registry.All.Select(n => n.Name));
+        Assert.True(registry.TryGet("a", out var a));
+        Assert.Equal(10, a.MaxPayloadBytes);
+        Assert.True(registry.Remove("a"));
+        Assert.False(registry.Remove("a"));
+        Assert.Equal(["b"], registry.All.Select(n => n.Name));
+        Assert.Equal(4, changes);
+    }
+}
