@@ -1,0 +1,7 @@
+namespace Wal.Cli;
+
+internal enum OutputFormat
+{
+    Text,
+    Json,
+}

@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Wal.Schemas.V1;
+
+namespace Wal.Client;
+
+/// <summary>
+/// Writes to Wal's ingress. Every write returns a <see cref="WriteToLogResponse"/> whose
+/// <c>Durable</c> is the honest answer: TRUE only when the server said so, FALSE when the call
+/// definitely did not write (refused, or never reached the server), UNKNOWN when the call may have
+/// written (deadline passed or connection lost after sending).
+/// </summary>
+public sealed class WalClient : IDisposable
+{
+    private const string WriteToLogPath = "/wal.v1.WriteAheadLog/WriteToLog";
+    private const string WriteMutationChunkPath = "/wal.v1.WriteAheadLog/WriteMutationChunk";
+    private const string CompleteMutationPath = "/wal.v1.WriteAheadLog/CompleteMutation";
+    private const string AdminPrefix = "/wal.v1.NamespaceAdmin/";
+
+    private readonly HttpClient _http;
+    private readonly WalClientOptions _options;
+
+    public WalClient(WalClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (options.ClientCertificate is not null)
+        {
+            handler.SslOptions.ClientCertificates = [options.ClientCertificate];
+        }
+
+        _http = new HttpClient(handler) { BaseAddress = options.Address, Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public Task<WriteToLogResponse> WriteToLogAsync(WriteToLogRequest request, CancellationToken cancellationToken = default) =>
+        WriteAsync(WriteToLogPath, request, cancellationToken);
+
+    public Task<WriteToLogResponse> WriteMutationChunkAsync(MutationChunk chunk, CancellationToken cancellationToken = default) =>
+        WriteAsync(WriteMutationChunkPath, chunk, cancellationToken);
+
+    public Task<WriteToLogResponse> CompleteMutationAsync(MutationCompletion completion, CancellationToken cancellationToken = default) =>
+        WriteAsync(CompleteMutationPath, completion, cancellationToken);
+
+    public async Task<IReadOnlyList<NamespaceConfig>> ListNamespacesAsync(CancellationToken cancellationToken = default) =>
+        (await CallAsync(AdminPrefix + "ListNamespaces", new ListNamespacesRequest(), ListNamespacesResponse.Parser, cancellationToken)).Namespaces;
+
+    public Task<NamespaceConfig> GetNamespaceAsync(string name, CancellationToken cancellationToken = default) =>
+        CallAsync(AdminPrefix + "GetNamespace", new GetNamespaceRequest { Name = name }, NamespaceConfig.Parser, cancellationToken);
+
+    public Task<NamespaceConfig> CreateNamespaceAsync(NamespaceConfig config, CancellationToken cancellationToken = default) =>
+        CallAsync(AdminPrefix + "CreateNamespace", new CreateNamespaceRequest { Namespace = config }, NamespaceConfig.Parser, cancellationToken);
+
+    public Task<NamespaceConfig> UpdateNamespaceAsync(NamespaceConfig config, CancellationToken cancellationToken = default) =>
+        CallAsync(AdminPrefix + "UpdateNamespace", new UpdateNamespaceRequest { Namespace = config }, NamespaceConfig.Parser, cancellationToken);
+
+    public Task DeleteNamespaceAsync(string name, CancellationToken cancellationToken = default) =>
+        CallAsync(AdminPrefix + "DeleteNamespace", new DeleteNamespaceRequest { Name = name }, DeleteNamespaceResponse.Parser, cancellationToken);
+
+    /// <summary>Calls a unary method; a non-OK status throws <see cref="WalCallException"/>.</summary>
+    public async Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, CancellationToken cancellationToken = default)
+        where TResponse : IMessage<TResponse>
+    {
+        var (status, message, details, body) = await SendAsync(path, request, cancellationToken);
+        if (status != 0)
+        {
+            throw new WalCallException(status, message, details);
+        }
+
+        return parser.ParseFrom(body ?? throw new WalCallException(13, "the server answered OK without a message"));
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<WriteToLogResponse> WriteAsync(string path, IMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken);
+        }
+        catch (WalCallException e) when (e.StatusCode is 4 or 1 or 2 or 13 or 14 or 10)
+        {
+            // DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, INTERNAL, UNAVAILABLE or ABORTED after the
+            // request was sent: the record may have been written.
+            return new WriteToLogResponse { Durable = Trilean.Unknown, Message = e.Message };
+        }
+        catch (WalCallException e)
+        {
+            // Every other status is a refusal before anything was produced.
+            return new WriteToLogResponse { Durable = Trilean.False, Message = e.Message };
+        }
+        catch (NotSentException e)
+        {
+            return new WriteToLogResponse { Durable = Trilean.False, Message = e.Message };
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
+        {
+            return new WriteToLogResponse { Durable = Trilean.Unknown, Message = $"the outcome is unknown: {e.Message}" };
+        }
+    }
+
+    private async Task<(int Status, string Message, byte[]? Details, byte[]? Body)> SendAsync(string path, IMessage request, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.Deadline);
+        var payload = Frame(request);
+        for (var attempt = 1; ; attempt++)
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, path)
+            {
+                Version = HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Content = new ByteArrayContent(payload),
+            };
+            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+            message.Headers.TryAddWithoutValidation("te", "trailers");
+            message.Headers.TryAddWithoutValidation("grpc-timeout", ((long)_options.Deadline.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "m");
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            }
+            catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+            {
+                // Nothing reached the server: retrying cannot write twice.
+                if (attempt >= _options.ConnectAttempts)
+                {
+                    throw new NotSentException($"cannot connect to {_options.Address}: {e.Message}", e);
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), deadline.Token);
+                continue;
+            }
+
+            using (response)
+            {
+                return await ReadAsync(response, deadline.Token);
+            }
+        }
+    }
+
+    private static async Task<(int, string, byte[]?, byte[]?)> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != HttpStatusCode.OK)
+        {
+            return (Header(response.Headers, "grpc-status") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : 14,
+                $"HTTP {(int)response.StatusCode} {Header(response.Headers, "grpc-message") ?? response.ReasonPhrase}", null, null);
+        }
+
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        // A trailers-only response carries the status in the headers.
+        var headers = Header(response.Headers, "grpc-status") is not null ? response.Headers : response.TrailingHeaders;
+        var status = int.Parse(Header(headers, "grpc-status") ?? "2", CultureInfo.InvariantCulture);
+        var text = Uri.UnescapeDataString(Header(headers, "grpc-message") ?? string.Empty);
+        var details = Header(headers, "grpc-status-details-bin") is { } d ? Convert.FromBase64String(Pad(d)) : null;
+        return (status, text, details, body.Length >= 5 ? Unframe(body) : null);
+    }
+
+    private static byte[] Frame(IMessage message)
+    {
+        var size = message.CalculateSize();
+        var buffer = new byte[5 + size];
+        BinaryPrimitives.WriteUInt32BigEndian(buffer.AsSpan(1), (uint)size);
+        message.WriteTo(buffer.AsSpan(5));
+        return buffer;
+    }
+
+    private static byte[] Unframe(byte[] body)
+    {
+        var length = (int)BinaryPrimitives.ReadUInt32BigEndian(body.AsSpan(1));
+        if (body[0] != 0 || length != body.Length - 5)
+        {
+            throw new WalCallException(13, "the server sent a compressed or malformed message");
+        }
+
+        return body[5..];
+    }
+
+    private static string? Header(HttpHeaders headers, string name) =>
+        headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
+
+    // grpc-*-bin values may be sent unpadded.
+    private static string Pad(string base64) => base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+
+    private sealed class NotSentException(string message, Exception inner) : Exception(message, inner);
+}
