@@ -1,0 +1,15 @@
+# The wal binary with the native libraries it loads (librdkafka, librocksdb) from the
+# distribution's packages, as on the development machines.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY . .
+RUN dotnet publish cli/Wal.Cli/Wal.Cli.csproj -c Release -o /out
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends librdkafka-dev librocksdb-dev curl \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /out .
+COPY config/ /etc/wal/
+ENTRYPOINT ["dotnet", "/app/wal.dll"]
