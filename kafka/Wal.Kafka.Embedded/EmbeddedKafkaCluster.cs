@@ -13,7 +13,7 @@ namespace Wal.Kafka.Embedded;
 /// Topics a client merely names are auto-created with the mock's defaults, which is why
 /// callers that care about partition counts create topics first.
 /// </remarks>
-public sealed class EmbeddedKafkaCluster : IDisposable
+public sealed class EmbeddedKafkaCluster : ITopicProvisioner, IDisposable
 {
     private readonly Lock _gate = new();
     private IntPtr _handle;
@@ -76,6 +76,18 @@ public sealed class EmbeddedKafkaCluster : IDisposable
                 throw new InvalidOperationException($"Creating topic '{name}' failed: {ErrorText(code)}");
             }
         }
+    }
+
+    /// <summary>Creates each topic; compaction is not modelled by the mock cluster (it keeps every record).</summary>
+    public Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        foreach (var topic in topics)
+        {
+            CreateTopic(topic.Name, topic.Partitions, Math.Min(topic.ReplicationFactor, BrokerCount));
+        }
+
+        return Task.CompletedTask;
     }
 
     /// <summary>Takes a broker down: its connections close and it accepts none until <see cref="SetBrokerUp"/>.</summary>

@@ -1,0 +1,43 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
+
+namespace Wal.Kafka;
+
+/// <summary>Creates topics through Kafka's CreateTopics API (real brokers; the mock cluster lacks it).</summary>
+public sealed class AdminTopicProvisioner : ITopicProvisioner, IDisposable
+{
+    private readonly IAdminClient _admin;
+
+    public AdminTopicProvisioner(string bootstrapServers, IReadOnlyDictionary<string, string>? clientConfig = null)
+    {
+        var config = new AdminClientConfig(clientConfig?.ToDictionary() ?? []) { BootstrapServers = bootstrapServers };
+        _admin = new AdminClientBuilder(config).Build();
+    }
+
+    public async Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(topics);
+        if (topics.Count == 0)
+        {
+            return;
+        }
+
+        var specifications = topics.Select(t => new TopicSpecification
+        {
+            Name = t.Name,
+            NumPartitions = t.Partitions,
+            ReplicationFactor = (short)t.ReplicationFactor,
+            Configs = t.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+        }).ToList();
+        try
+        {
+            await _admin.CreateTopicsAsync(specifications).WaitAsync(cancellationToken);
+        }
+        catch (CreateTopicsException e) when (e.Results.All(r => r.Error.Code is ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+        {
+            // Already there: creation is idempotent for callers.
+        }
+    }
+
+    public void Dispose() => _admin.Dispose();
+}

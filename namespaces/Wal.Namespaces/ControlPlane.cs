@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces;
+
+/// <summary>
+/// Keeps a <see cref="NamespaceRegistry"/> in step with the control-plane topic: reads it to its
+/// end at start, then follows it, so a change made through any instance reaches every ingress and
+/// topology instance without a restart. Definitions are stored as written (not resolved), so a
+/// later version's defaults apply to them.
+/// </summary>
+public sealed partial class ControlPlane : IAsyncDisposable
+{
+    private readonly ControlPlaneOptions _options;
+    private readonly ILogger _logger;
+    private readonly IProducer<string, byte[]?> _producer;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _follower;
+    private long _appliedOffset = -1;
+
+    public ControlPlane(ControlPlaneOptions options, NamespaceRegistry registry, ILogger<ControlPlane>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        Registry = registry;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _producer = new ProducerBuilder<string, byte[]?>(new ProducerConfig
+        {
+            BootstrapServers = options.BootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+        }).Build();
+    }
+
+    public NamespaceRegistry Registry { get; }
+
+    /// <summary>True once the topic has been read to its end: the registry is complete.</summary>
+    public bool IsLoaded { get; private set; }
+
+    /// <summary>Reads the topic to its end, then keeps following it in the background.</summary>
+    /// <exception cref="TimeoutException">The topic could not be read to its end in time.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _follower = Task.Factory.StartNew(() => Follow(loaded), _stop.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await loaded.Task.WaitAsync(_options.Timeout, cancellationToken);
+        IsLoaded = true;
+        LogLoaded(_logger, Registry.All.Count, _options.Topic);
+    }
+
+    /// <summary>On first start (no definitions yet), publishes <paramref name="seed"/>.</summary>
+    /// <returns>Whether the seed was published.</returns>
+    public async Task<bool> SeedIfEmptyAsync(IReadOnlyList<NamespaceConfig> seed, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(seed);
+        if (Registry.All.Count > 0 || seed.Count == 0)
+        {
+            return false;
+        }
+
+        // Validate the whole seed before publishing any of it.
+        _ = new NamespaceRegistry(seed);
+        foreach (var definition in seed)
+        {
+            await PutAsync(definition, cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>Publishes a definition and waits until this instance's registry holds it.</summary>
+    /// <exception cref="NamespaceConfigException">The definition is invalid; nothing was published.</exception>
+    public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default)
+    {
+        var resolved = NamespaceDefaults.Resolve(definition);
+        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = resolved.Name, Value = definition.ToByteArray() }, cancellationToken);
+        await WaitAppliedAsync(result.Offset, cancellationToken);
+        return resolved;
+    }
+
+    /// <summary>Publishes a tombstone for <paramref name="name"/>; false if there was no such namespace.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!Registry.TryGet(name, out _))
+        {
+            return false;
+        }
+
+        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = null }, cancellationToken);
+        await WaitAppliedAsync(result.Offset, cancellationToken);
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_follower is not null)
+        {
+            try
+            {
+                await _follower;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        _producer.Dispose();
+        _stop.Dispose();
+    }
+
+    private async Task WaitAppliedAsync(Offset offset, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.Timeout.TotalSeconds * Stopwatch.Frequency);
+        while (Volatile.Read(ref _appliedOffset) < offset.Value)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"The change was written to {_options.Topic} at offset {offset.Value} but not read back within {_options.Timeout}.");
+            }
+
+            await Task.Delay(10, cancellationToken);
+        }
+    }
+
+    private void Follow(TaskCompletionSource loaded)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            // Every instance reads every definition: no group membership, no committed offsets.
+            GroupId = $"wal-control-plane-{Guid.NewGuid():N}",
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+        var partition = new TopicPartition(_options.Topic, 0);
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+                if (result is null)
+                {
+                    continue;
+                }
+
+                if (result.IsPartitionEOF)
+                {
+                    Volatile.Write(ref _appliedOffset, result.Offset.Value - 1);
+                    loaded.TrySetResult();
+                    continue;
+                }
+
+                Apply(result.Message.Key, result.Message.Value);
+                Volatile.Write(ref _appliedOffset, result.Offset.Value);
+            }
+        }
+        catch (KafkaException e)
+        {
+            LogFollowFailed(_logger, _options.Topic, e.Message);
+            loaded.TrySetException(e);
+            throw;
+        }
+    }
+
+    private void Apply(string name, byte[]? value)
+    {
+        if (value is null)
+        {
+            Registry.Remove(name);
+            LogRemoved(_logger, name);
+            return;
+        }
+
+        try
+        {
+            Registry.Upsert(NamespaceConfig.Parser.ParseFrom(value));
+            LogApplied(_logger, name);
+        }
+        catch (Exception e) when (e is NamespaceConfigException or InvalidProtocolBufferException)
+        {
+            // Keep serving the previous definition: one bad record must not take a namespace down.
+            LogRejected(_logger, name, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} namespace(s) from {Topic}")]
+    private static partial void LogLoaded(ILogger logger, int count, string topic);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Namespace {Name} updated")]
+    private static partial void LogApplied(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Namespace {Name} removed")]
+    private static partial void LogRemoved(ILogger logger, string name);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rejected a definition of namespace {Name}; keeping the previous one: {Error}")]
+    private static partial void LogRejected(ILogger logger, string name, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stopped following {Topic}: {Error}")]
+    private static partial void LogFollowFailed(ILogger logger, string topic, string error);
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Wal.Kafka.Embedded;
+using Wal.Schemas.V1;
+
+namespace Wal.Namespaces.Tests;
+
+public sealed class ControlPlaneTests : IDisposable
+{
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(brokerCount: 1);
+
+    public void Dispose() => _kafka.Dispose();
+
+    [Fact]
+    public async Task SeedIfEmpty_FirstStart_PublishesAndLoadsTheSeed()
+    {
+        await using var plane = await StartAsync();
+
+        var seeded = await plane.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }, new NamespaceConfig { Name = "carts" }]);
+
+        Assert.True(seeded);
+        Assert.Equal(["carts", "orders"], plane.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
+    public async Task SeedIfEmpty_SecondStart_KeepsWhatTheTopicHolds()
+    {
+        await using (var first = await StartAsync())
+        {
+            await first.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }]);
+            await first.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 99 });
+        }
+
+        await using var second = await StartAsync();
+        var seeded = await second.SeedIfEmptyAsync([new NamespaceConfig { Name = "other" }]);
+
+        Assert.False(seeded);
+        Assert.True(second.Registry.TryGet("orders", out var orders));
+        Assert.Equal(99, orders.MaxPayloadBytes);
+        Assert.False(second.Registry.TryGet("other", out _));
+    }
+
+    [Fact]
+    public async Task Put_OnOneInstance_ReachesAnotherWithoutRestart()
+    {
+        await using var writer = await StartAsync();
+        await using var reader = await StartAsync();
+
+        await writer.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 1234 });
+
+        await WaitUntil(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234);
+        Assert.True(await writer.DeleteAsync("orders"));
+        await WaitUntil(() => !reader.Registry.TryGet("orders", out _));
+    }
+
+    [Fact]
+    public async Task Put_InvalidDefinition_IsRefusedAndNothingIsPublished()
+    {
+        await using var plane = await StartAsync();
+
+        var error = await Assert.ThrowsAsync<NamespaceConfigException>(() =>
+            plane.PutAsync(new NamespaceConfig { Name = "orders", Retry = new RetryPolicy { Multiplier = 0.1 } }));
+
+        Assert.Contains("retry.multiplier", error.Message, StringComparison.Ordinal);
+        await using var fresh = await StartAsync();
+        Assert.Empty(fresh.Registry.All);
+    }
+
+    [Fact]
+    public async Task Delete_UnknownNamespace_ReturnsFalse()
+    {
+        await using var plane = await StartAsync();
+
+        Assert.False(await plane.DeleteAsync("nope"));
+    }
+
+    private async Task<ControlPlane> StartAsync()
+    {
+        var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
+        await _kafka.EnsureAsync([options.TopicSpec]);
+        var plane = new ControlPlane(options, new NamespaceRegistry());
+        await plane.StartAsync();
+        Assert.True(plane.IsLoaded);
+        return plane;
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
+        while (!condition())
+        {
+            Assert.True(Stopwatch.GetTimestamp() < deadline, "condition not met within 20 s");
+            await Task.Delay(20);
+        }
+    }
+}

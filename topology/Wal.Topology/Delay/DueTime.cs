@@ -1,0 +1,44 @@
+using Wal.Schemas.V1;
+
+namespace Wal.Topology.Delay;
+
+/// <summary>When an entry is first due, from its lifecycle.</summary>
+public static class DueTime
+{
+    /// <summary>
+    /// accepted_at + delay (or deliver_at), plus a share of the jitter. The share comes from a hash
+    /// of the id, not a random draw, so that reprocessing the same entry after a crash computes
+    /// the same due time and lands on the same timer key instead of scheduling a second timer.
+    /// </summary>
+    public static long FirstDueAtMs(LogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var lifecycle = entry.Lifecycle;
+        if (lifecycle is null)
+        {
+            return entry.AcceptedAtMs;
+        }
+
+        var due = lifecycle.ScheduleCase switch
+        {
+            Lifecycle.ScheduleOneofCase.Delay => entry.AcceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds,
+            Lifecycle.ScheduleOneofCase.DeliverAt => lifecycle.DeliverAt.ToDateTimeOffset().ToUnixTimeMilliseconds(),
+            _ => entry.AcceptedAtMs,
+        };
+        var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;
+        return jitterMs <= 0 ? due : due + (long)(StableFraction(entry.Id) * jitterMs);
+    }
+
+    /// <summary>A value in [0, 1) determined by <paramref name="id"/> (FNV-1a, 64-bit).</summary>
+    public static double StableFraction(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        var hash = 14695981039346656037UL;
+        foreach (var c in id)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return (hash >> 11) / (double)(1UL << 53);
+    }
+}

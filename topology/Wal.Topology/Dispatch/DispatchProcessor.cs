@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+using Wal.Streams.State;
+using Wal.Topology.Delay;
+using Wal.Topology.Retry;
+using Wal.Topology.State;
+
+namespace Wal.Topology.Dispatch;
+
+/// <summary>
+/// Delivers a namespace's entries to their targets. Entries not yet due, and failed deliveries
+/// waiting for their next attempt, wait in one timer store keyed by due time; a wall-clock
+/// punctuator fires them. After the last attempt, or on a permanent error, an entry goes to the
+/// namespace's dead-letter topic with the reason in its headers.
+/// </summary>
+/// <remarks>
+/// At least once: a timer is deleted from the store before its attempt and put back on failure,
+/// and the store is change-logged, so a crash between the two restores the timer as of the last
+/// commit and the entry is attempted again. Sinks are idempotent, so that repeat changes nothing.
+/// </remarks>
+public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
+{
+    private readonly string _namespace;
+    private readonly INamespaceRegistry _registry;
+    private readonly ISink _sink;
+    private readonly WalTopologyOptions _options;
+    private readonly string _timerStoreName;
+    private readonly ILogger _logger;
+    private IKeyValueStore? _timers;
+
+    public DispatchProcessor(string namespaceName, string timerStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger)
+    {
+        _namespace = namespaceName;
+        _timerStoreName = timerStoreName;
+        _registry = registry;
+        _sink = sink;
+        _options = options;
+        _logger = logger;
+    }
+
+    private IKeyValueStore Timers => _timers ?? throw new InvalidOperationException("Init has not run.");
+
+    public override void Init(IProcessorContext<byte[], byte[]> context)
+    {
+        base.Init(context);
+        _timers = context.GetStateStore<IKeyValueStore>(_timerStoreName);
+        context.Schedule(_options.TimerTick, PunctuationType.WallClockTime, FireDueTimersAsync);
+    }
+
+    public override async ValueTask ProcessAsync(Record<byte[], byte[]> record)
+    {
+        LogEntry entry;
+        try
+        {
+            entry = LogEntry.Parser.ParseFrom(record.Value ?? []);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            // A poison record: keep it, with the reason, and move on; never block the partition.
+            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"not a wal.v1.LogEntry: {e.Message}", 0, permanent: true, Source());
+            return;
+        }
+
+        var pending = new PendingDelivery
+        {
+            Entry = entry,
+            FirstAttemptMs = entry.AcceptedAtMs,
+        };
+        var source = Source();
+        pending.SourceTopic = source.Topic;
+        pending.SourcePartition = source.Partition;
+        pending.SourceOffset = source.Offset;
+
+        var due = DueTime.FirstDueAtMs(entry);
+        if (due > Now())
+        {
+            Timers.Put(DueKey.Encode(due, entry.Id), pending.ToByteArray());
+            return;
+        }
+
+        await AttemptAsync(pending);
+    }
+
+    private async ValueTask FireDueTimersAsync(DateTimeOffset now)
+    {
+        // Collect first, then act: acting writes to the store being scanned.
+        var due = new List<(byte[] Key, byte[] Value)>();
+        using (var scan = Timers.Range(null, DueKey.UpperBound(now.ToUnixTimeMilliseconds())))
+        {
+            while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
+            {
+                due.Add((scan.Key.ToArray(), scan.Value.ToArray()));
+            }
+        }
+
+        foreach (var (key, value) in due)
+        {
+            Timers.Delete(key);
+            await AttemptAsync(PendingDelivery.Parser.ParseFrom(value));
+        }
+    }
+
+    private async ValueTask AttemptAsync(PendingDelivery pending)
+    {
+        var entry = pending.Entry;
+        DeliveryResult result;
+        using (var timeout = new CancellationTokenSource(_options.DeliveryTimeout))
+        {
+            try
+            {
+                result = await _sink.DeliverAsync(EntryDelivery.From(entry), timeout.Token);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                result = DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
+            }
+        }
+
+        pending.Attempts++;
+        if (result.Succeeded)
+        {
+            LogDelivered(_logger, _namespace, entry.Id, pending.Attempts, result.Outcome);
+            return;
+        }
+
+        pending.LastError = result.Error ?? result.Outcome.ToString();
+        var policy = Policy();
+        var permanent = result.Outcome == DeliveryOutcome.PermanentFailure;
+        if (!permanent && policy.CanRetry(pending.Attempts))
+        {
+            var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble());
+            var due = Now() + (long)wait.TotalMilliseconds;
+            Timers.Put(DueKey.Encode(due, entry.Id), pending.ToByteArray());
+            LogRetrying(_logger, _namespace, entry.Id, pending.Attempts, wait.TotalMilliseconds, pending.LastError);
+            return;
+        }
+
+        await DeadLetterAsync(
+            Encoding.UTF8.GetBytes(entry.Id),
+            entry.ToByteArray(),
+            Now(),
+            pending.LastError,
+            pending.Attempts,
+            permanent,
+            (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset));
+    }
+
+    private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source)
+    {
+        var headers = new Headers
+        {
+            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(error) },
+            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(permanent ? "permanent" : "retriable") },
+            { DeadLetterHeaders.Attempts, Text(attempts) },
+            { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_namespace) },
+            { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(source.Topic) },
+            { DeadLetterHeaders.SourcePartition, Text(source.Partition) },
+            { DeadLetterHeaders.SourceOffset, Text(source.Offset) },
+            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
+        };
+        LogDeadLettered(_logger, _namespace, attempts, error);
+        await Context.ForwardAsync(new Record<byte[], byte[]>(key!, value, timestamp, headers));
+    }
+
+    private BackoffPolicy Policy() =>
+        new(_registry.TryGet(_namespace, out var config) ? config.Retry : NamespaceDefaults.Resolve(new NamespaceConfig { Name = _namespace }).Retry);
+
+    private (string Topic, int Partition, long Offset) Source() =>
+        Context.RecordMetadata is { } m ? (m.Topic, m.Partition, m.Offset) : (string.Empty, -1, -1);
+
+    private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
+
+    private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: delivered {Id} after {Attempts} attempt(s): {Outcome}")]
+    private static partial void LogDelivered(ILogger logger, string @namespace, string id, int attempts, DeliveryOutcome outcome);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: attempt {Attempts} of {Id} failed ({Error}); retrying in {WaitMs:0} ms")]
+    private static partial void LogRetrying(ILogger logger, string @namespace, string id, int attempts, double waitMs, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: dead-lettered a record after {Attempts} attempt(s): {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, string @namespace, int attempts, string error);
+}

@@ -1,0 +1,50 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+using Wal.Topology.Dispatch;
+
+namespace Wal.Topology;
+
+/// <summary>
+/// Builds the stream topology for a set of namespaces: per namespace, its log topic feeds a
+/// dispatch processor (delivery, delay timers, retries) whose dead letters go to the namespace's
+/// dead-letter topic. Namespaces are independent sub-topologies, so their tasks are too.
+/// </summary>
+public static class WalTopology
+{
+    public static Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        loggers ??= NullLoggerFactory.Instance;
+        var builder = new TopologyBuilder();
+        foreach (var ns in registry.All)
+        {
+            AddNamespace(builder, ns, registry, sink, options, loggers);
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>The name of a namespace's timer store; its changelog is <c>{app}-{name}-changelog</c>.</summary>
+    public static string TimerStoreName(string namespaceName) => $"{namespaceName}-timers";
+
+    private static void AddNamespace(TopologyBuilder builder, NamespaceConfig ns, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory loggers)
+    {
+        var source = $"{ns.Name}-log";
+        var dispatch = $"{ns.Name}-dispatch";
+        var deadLetters = $"{ns.Name}-dead-letters";
+        var timers = TimerStoreName(ns.Name);
+        var logger = loggers.CreateLogger($"Wal.Topology.{ns.Name}");
+        builder.AddSource(source, Deserializers.ByteArray, Deserializers.ByteArray, ns.Topic);
+        builder.AddProcessor(dispatch, () => new DispatchProcessor(ns.Name, timers, registry, sink, options, logger), source);
+        builder.AddSink(deadLetters, ns.DeadLetterTopic, Serializers.ByteArray, Serializers.ByteArray, dispatch);
+        builder.AddStateStore(options.PersistentStores ? Stores.PersistentKeyValueStore(timers) : Stores.InMemoryKeyValueStore(timers), dispatch);
+    }
+}

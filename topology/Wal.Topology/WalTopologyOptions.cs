@@ -1,0 +1,46 @@
+namespace Wal.Topology;
+
+/// <summary>Knobs of the WAL processors, the same for every namespace.</summary>
+public sealed record WalTopologyOptions
+{
+    /// <summary>This region's name; replicated records carry their origin region.</summary>
+    public string Region { get; init; } = "local";
+
+    /// <summary>How often the wall-clock punctuator looks for due timers.</summary>
+    public TimeSpan TimerTick { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Most timers fired per punctuation, so a backlog (a sink back after an outage) is worked off
+    /// in slices and the task keeps polling, committing and heartbeating in between.
+    /// </summary>
+    public int MaxTimersPerTick { get; init; } = 2_000;
+
+    /// <summary>Longest wait for one sink call before it counts as a retriable failure.</summary>
+    public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Use RocksDB stores (true) or in-memory ones (tests, the test driver).</summary>
+    public bool PersistentStores { get; init; } = true;
+
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Region))
+        {
+            throw new ArgumentException("Region must not be empty.", nameof(Region));
+        }
+
+        if (TimerTick <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"TimerTick {TimerTick} must be positive.", nameof(TimerTick));
+        }
+
+        if (MaxTimersPerTick < 1)
+        {
+            throw new ArgumentException($"MaxTimersPerTick {MaxTimersPerTick} must be at least 1.", nameof(MaxTimersPerTick));
+        }
+
+        if (DeliveryTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"DeliveryTimeout {DeliveryTimeout} must be positive.", nameof(DeliveryTimeout));
+        }
+    }
+}
