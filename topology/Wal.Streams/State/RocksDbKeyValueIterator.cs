@@ -1,0 +1,85 @@
+using Wal.RocksDb;
+
+namespace Wal.Streams.State;
+
+/// <summary>Adapts a positioned <see cref="RocksDbIterator"/> to <see cref="IKeyValueIterator"/>'s MoveNext-first protocol.</summary>
+internal sealed class RocksDbKeyValueIterator : IKeyValueIterator
+{
+    private readonly RocksDbIterator _iterator;
+    private readonly HashSet<RocksDbKeyValueIterator> _openIterators;
+    private bool _started;
+    private bool _onEntry;
+    private bool _disposed;
+
+    public RocksDbKeyValueIterator(RocksDbIterator iterator, HashSet<RocksDbKeyValueIterator> openIterators)
+    {
+        _iterator = iterator;
+        _openIterators = openIterators;
+    }
+
+    public ReadOnlySpan<byte> Key
+    {
+        get
+        {
+            ThrowIfNotOnEntry();
+            return _iterator.Key;
+        }
+    }
+
+    public ReadOnlySpan<byte> Value
+    {
+        get
+        {
+            ThrowIfNotOnEntry();
+            return _iterator.Value;
+        }
+    }
+
+    public bool MoveNext()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_started)
+        {
+            if (!_onEntry)
+            {
+                return false;
+            }
+
+            _iterator.Next();
+        }
+
+        _started = true;
+        _onEntry = _iterator.Valid;
+        if (!_onEntry)
+        {
+            // The end of the range, or an I/O error that must not pass for the end.
+            _iterator.ThrowIfFailed();
+        }
+
+        return _onEntry;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _onEntry = false;
+        _openIterators.Remove(this);
+        _iterator.Dispose();
+    }
+
+    private void ThrowIfNotOnEntry()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        // RocksDB's key and value of an unpositioned iterator are undefined memory, never to be read.
+        if (!_onEntry)
+        {
+            throw new InvalidOperationException("The iterator is not on an entry: call MoveNext and check its result first.");
+        }
+    }
+}
