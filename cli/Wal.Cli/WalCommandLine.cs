@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Wal.Cli.Commands;
+
+namespace Wal.Cli;
+
+/// <summary>The `wal` command tree; Program runs it, tests inspect it.</summary>
+internal static class WalCommandLine
+{
+    public static RootCommand Create() =>
+        new("wal: a write-ahead log service. Writes are durable in Kafka first, then delivered to their targets.")
+        {
+            WriteCommand.Create(),
+        };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var parse = Create().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // A script needs to tell "you called me wrong" (2) from "it failed" (1).
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"error: {error.Message}");
+            }
+
+            await Console.Error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult.Command)} --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        return await parse.InvokeAsync();
+    }
+
+    private static string CommandPath(Command command)
+    {
+        var names = new List<string>();
+        for (var c = command; c is not null && c is not RootCommand; c = c.Parents.OfType<Command>().FirstOrDefault())
+        {
+            names.Add(c.Name);
+        }
+
+        names.Add("wal");
+        names.Reverse();
+        return string.Join(' ', names);
+    }
+}
