@@ -1,0 +1,178 @@
+using System.Text;
+using Confluent.Kafka;
+using Wal.Streams.State;
+using Wal.Streams.TestDriver;
+
+namespace Wal.Streams.Tests;
+
+public sealed class TopologyTestDriverTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void PipeInput_CountingTopology_EmitsRunningCountsAndFillsStore()
+    {
+        using var driver = new TopologyTestDriver(CountingProcessor.Topology("in", "out"), initialWallClockTime: Start);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+        var output = driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Int64);
+
+        input.PipeKeyValueList([new("a", "1"), new("b", "1"), new("a", "2")]);
+
+        Assert.Equal([new("a", 1L), new("b", 1L), new("a", 2L)], output.ReadKeyValuesToList());
+        Assert.True(output.IsEmpty);
+        var store = driver.GetKeyValueStore(CountingProcessor.StoreName);
+        Assert.Equal(2, CountingProcessor.Read(store.Get("a"u8)));
+        Assert.Equal(2, store.ApproximateCount);
+    }
+
+    [Fact]
+    public void PipeInput_LoggedStore_WritesChangelogTopic()
+    {
+        using var driver = new TopologyTestDriver(CountingProcessor.Topology("in", "out"));
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        input.PipeInput("k", "v");
+        input.PipeInput("k", "v");
+
+        var changelog = driver.CreateOutputTopic("test-driver-counts-changelog", Deserializers.Utf8, Deserializers.ByteArray);
+        var values = changelog.ReadValuesToList().Select(CountingProcessor.Read).ToList();
+        Assert.Equal([1L, 2L], values);
+    }
+
+    [Fact]
+    public void PipeInput_LoggingDisabled_NoChangelog()
+    {
+        var topology = CountingProcessor.Topology("in", "out", Stores.InMemoryKeyValueStore(CountingProcessor.StoreName).WithLoggingDisabled());
+        using var driver = new TopologyTestDriver(topology);
+
+        driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8).PipeInput("k", "v");
+
+        Assert.Equal(["out"], driver.ProducedTopicNames);
+    }
+
+    [Fact]
+    public void PipeInput_TimestampAndMetadata_ReachTheProcessor()
+    {
+        var seen = new List<(RecordMetadata? Metadata, long Timestamp, long StreamTime)>();
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("probe", () => new Probe(seen), "source")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8, Start, TimeSpan.FromSeconds(1));
+
+        input.PipeInput("a", "1");
+        input.PipeInput("b", "2");
+        input.PipeInput("c", "3", Start.AddSeconds(-10));
+
+        var t0 = Start.ToUnixTimeMilliseconds();
+        Assert.Equal(new RecordMetadata("in", 0, 2), seen[2].Metadata);
+        Assert.Equal([t0, t0 + 1000, t0 - 10_000], seen.Select(s => s.Timestamp));
+        Assert.Equal([t0, t0 + 1000, t0 + 1000], seen.Select(s => s.StreamTime));
+    }
+
+    [Fact]
+    public void ForwardAsync_ToNamedChild_OnlyThatChildReceives()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("router", () => new Router(), "source")
+            .AddSink("even", "even-out", Serializers.Utf8, Serializers.Utf8, "router")
+            .AddSink("odd", "odd-out", Serializers.Utf8, Serializers.Utf8, "router")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        input.PipeValueList(["1", "2", "3", "4", "5"]);
+
+        Assert.Equal(["2", "4"], driver.CreateOutputTopic("even-out", Deserializers.Utf8, Deserializers.Utf8).ReadValuesToList());
+        Assert.Equal(["1", "3", "5"], driver.CreateOutputTopic("odd-out", Deserializers.Utf8, Deserializers.Utf8).ReadValuesToList());
+    }
+
+    [Fact]
+    public void GetStateStore_NotConnected_Throws()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("nosy", () => new Nosy(), "source")
+            .AddProcessor("owner", () => new Router(), "source")
+            .AddStateStore(Stores.InMemoryKeyValueStore("private"), "owner")
+            .Build();
+
+        var error = Assert.Throws<StreamsException>(() => new TopologyTestDriver(topology));
+
+        Assert.Contains("'private'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PipeInput_SinkTopicReadBySameTopology_PipedBackIn()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("first", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddSink("to-middle", "middle", Serializers.Utf8, Serializers.Utf8, "first")
+            .AddSource("second", Deserializers.Utf8, Deserializers.Utf8, "middle")
+            .AddSink("to-out", "out", Serializers.Utf8, Serializers.Utf8, "second")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+
+        driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8).PipeInput("k", "v");
+
+        Assert.Equal(new KeyValuePair<string, string>("k", "v"), driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Utf8).ReadKeyValue());
+    }
+
+    [Fact]
+    public void ReadRecord_EmptyTopic_Throws()
+    {
+        using var driver = new TopologyTestDriver(CountingProcessor.Topology("in", "out"));
+
+        Assert.Throws<InvalidOperationException>(() => driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Int64).ReadRecord());
+    }
+
+    [Fact]
+    public async Task PipeInputAsync_ProcessorAwaitingIo_Completes()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("slow", () => new Slow(), "source")
+            .AddSink("sink", "out", Serializers.Utf8, Serializers.Utf8, "slow")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        await input.PipeInputAsync("k", "v");
+
+        Assert.Equal("v", driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Utf8).ReadValue());
+        Assert.Throws<InvalidOperationException>(() => input.PipeInput("k", "again"));
+    }
+
+    private sealed class Probe(List<(RecordMetadata?, long, long)> seen) : Processor<string, string, string, string>
+    {
+        public override ValueTask ProcessAsync(Record<string, string> record)
+        {
+            seen.Add((Context.RecordMetadata, record.Timestamp, Context.CurrentStreamTimeMs));
+            return default;
+        }
+    }
+
+    private sealed class Router : Processor<string, string, string, string>
+    {
+        public override ValueTask ProcessAsync(Record<string, string> record) =>
+            Context.ForwardAsync(record, int.Parse(record.Value, System.Globalization.CultureInfo.InvariantCulture) % 2 == 0 ? "even" : "odd");
+    }
+
+    private sealed class Nosy : Processor<string, string, string, string>
+    {
+        public override void Init(IProcessorContext<string, string> context) => context.GetStateStore<IKeyValueStore>("private");
+
+        public override ValueTask ProcessAsync(Record<string, string> record) => default;
+    }
+
+    private sealed class Slow : Processor<string, string, string, string>
+    {
+        public override async ValueTask ProcessAsync(Record<string, string> record)
+        {
+            await Task.Delay(50);
+            await Context.ForwardAsync(record.WithValue(Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(record.Value))));
+        }
+    }
+}

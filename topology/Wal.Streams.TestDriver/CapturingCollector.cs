@@ -1,0 +1,46 @@
+using Confluent.Kafka;
+using Wal.Streams.Internals;
+
+namespace Wal.Streams.TestDriver;
+
+/// <summary>Collects what the driver's tasks write: kept per topic for output topics, and queued again when a topology reads the topic itself.</summary>
+internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics) : IRecordCollector
+{
+    private readonly Dictionary<string, Queue<ProducedRecord>> _outputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<TopicPartition, long> _offsets = [];
+
+    public Queue<(string Topic, ProducedRecord Record)> Internal { get; } = new();
+
+    public IEnumerable<string> Topics => _outputs.Keys;
+
+    public Queue<ProducedRecord> Output(string topic)
+    {
+        if (!_outputs.TryGetValue(topic, out var queue))
+        {
+            queue = new Queue<ProducedRecord>();
+            _outputs[topic] = queue;
+        }
+
+        return queue;
+    }
+
+    public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
+    {
+        var record = new ProducedRecord(key, value, headers ?? [], timestamp, partition);
+        Output(topic).Enqueue(record);
+        var topicPartition = new TopicPartition(topic, partition ?? 0);
+        _offsets[topicPartition] = _offsets.TryGetValue(topicPartition, out var last) ? last + 1 : 0;
+        if (sourceTopics.Contains(topic))
+        {
+            Internal.Enqueue((topic, record));
+        }
+    }
+
+    public void Flush()
+    {
+    }
+
+    public int PartitionCount(string topic) => 1;
+
+    public long? AcknowledgedOffset(TopicPartition partition) => _offsets.TryGetValue(partition, out var offset) ? offset : null;
+}

@@ -1,0 +1,190 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Streams.Internals;
+using Wal.Streams.State;
+
+namespace Wal.Streams.TestDriver;
+
+/// <summary>
+/// Runs a topology without a broker, as Kafka Streams' <c>TopologyTestDriver</c>: one task per sub-topology (partition 0),
+/// records piped in through <see cref="TestInputTopic{TKey, TValue}"/>, outputs read through <see cref="TestOutputTopic{TKey, TValue}"/>,
+/// stores inspected by name, and a manual wall clock.
+/// </summary>
+/// <remarks>
+/// Each piped record is processed at once, then stream-time punctuators due are fired, then the task commits.
+/// Wall-clock punctuators fire only in <see cref="AdvanceWallClockTime"/>, with Kafka Streams' semantics: absolute fire
+/// times, the first at registration + interval, and several missed intervals fire once. Records written to a topic that
+/// the topology itself reads are piped back in. Stores live in a temporary state directory deleted on dispose.
+/// </remarks>
+public sealed class TopologyTestDriver : IDisposable
+{
+    private readonly ManualClock _clock;
+    private readonly CapturingCollector _collector;
+    private readonly Dictionary<string, StreamTask> _taskByTopic = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _nextOffset = new(StringComparer.Ordinal);
+    private readonly List<StreamTask> _tasks = [];
+    private readonly string? _ownedStateDirectory;
+    private bool _disposed;
+
+    /// <param name="topology">The topology to run.</param>
+    /// <param name="config">Application id, state directory and handlers; defaults to application id <c>test-driver</c> in a temporary directory.</param>
+    /// <param name="initialWallClockTime">The manual clock's start; defaults to now.</param>
+    public TopologyTestDriver(Topology topology, StreamsConfig? config = null, DateTimeOffset? initialWallClockTime = null)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        if (config is null)
+        {
+            _ownedStateDirectory = Path.Combine(Path.GetTempPath(), "wal-streams-driver-" + Guid.NewGuid().ToString("N"));
+            config = new StreamsConfig { ApplicationId = "test-driver", BootstrapServers = "test-driver:9092", StateDirectory = _ownedStateDirectory };
+        }
+
+        config.Validate();
+        Config = config;
+        _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
+        _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal));
+        foreach (var subtopology in topology.Subtopologies)
+        {
+            var inputs = subtopology.SourceTopics.Select(t => new TopicPartition(t, 0)).ToHashSet();
+            var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
+            _tasks.Add(task);
+            foreach (var topic in subtopology.SourceTopics)
+            {
+                _taskByTopic[topic] = task;
+            }
+        }
+
+        foreach (var task in _tasks)
+        {
+            task.InitializeTopology();
+        }
+    }
+
+    public StreamsConfig Config { get; }
+
+    /// <summary>The driver's wall-clock time.</summary>
+    public DateTimeOffset WallClockTime => _clock.GetUtcNow();
+
+    /// <summary>Every topic the topology has written to so far (sinks, changelogs, dead letters).</summary>
+    public IReadOnlyCollection<string> ProducedTopicNames => _collector.Topics.ToList();
+
+    public TestInputTopic<TKey, TValue> CreateInputTopic<TKey, TValue>(
+        string topic,
+        ISerializer<TKey> keySerializer,
+        ISerializer<TValue> valueSerializer,
+        DateTimeOffset? startTimestamp = null,
+        TimeSpan autoAdvance = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentNullException.ThrowIfNull(keySerializer);
+        ArgumentNullException.ThrowIfNull(valueSerializer);
+        return new TestInputTopic<TKey, TValue>(this, topic, keySerializer, valueSerializer, startTimestamp ?? WallClockTime, autoAdvance);
+    }
+
+    public TestOutputTopic<TKey, TValue> CreateOutputTopic<TKey, TValue>(string topic, IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(topic);
+        ArgumentNullException.ThrowIfNull(keyDeserializer);
+        ArgumentNullException.ThrowIfNull(valueDeserializer);
+        return new TestOutputTopic<TKey, TValue>(_collector.Output(topic), topic, keyDeserializer, valueDeserializer);
+    }
+
+    /// <summary>The key-value store named <paramref name="name"/> (writes through it are logged like a processor's).</summary>
+    public IKeyValueStore GetKeyValueStore(string name) =>
+        GetStateStore(name) as IKeyValueStore ?? throw new InvalidOperationException($"Store '{name}' is not a key-value store.");
+
+    public IStateStore GetStateStore(string name)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var task in _tasks)
+        {
+            if (task.Context.Stores.TryGetValue(name, out var store))
+            {
+                return store;
+            }
+        }
+
+        throw new InvalidOperationException($"The topology has no store named '{name}'.");
+    }
+
+    /// <summary>Moves the wall clock forward and fires the wall-clock punctuators now due (each at most once), then commits.</summary>
+    public void AdvanceWallClockTime(TimeSpan advance) =>
+        SyncBridge.Complete(AdvanceWallClockTimeAsync(advance), nameof(AdvanceWallClockTimeAsync));
+
+    /// <inheritdoc cref="AdvanceWallClockTime"/>
+    public async ValueTask AdvanceWallClockTimeAsync(TimeSpan advance, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        _clock.Advance(advance);
+        foreach (var task in _tasks)
+        {
+            await task.MaybePunctuateWallClockAsync();
+            Commit(task);
+        }
+
+        await DrainInternalAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (var task in _tasks)
+        {
+            task.Close(clean: true, writeCheckpoint: true);
+        }
+
+        if (_ownedStateDirectory is not null && Directory.Exists(_ownedStateDirectory))
+        {
+            Directory.Delete(_ownedStateDirectory, recursive: true);
+        }
+    }
+
+    internal async ValueTask PipeAsync(string topic, byte[]? key, byte[]? value, Headers headers, long timestamp, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        await PipeOneAsync(topic, key, value, headers, timestamp);
+        await DrainInternalAsync(cancellationToken);
+    }
+
+    private async ValueTask PipeOneAsync(string topic, byte[]? key, byte[]? value, Headers headers, long timestamp)
+    {
+        if (!_taskByTopic.TryGetValue(topic, out var task))
+        {
+            throw new InvalidOperationException($"Unknown topic '{topic}': no source of the topology reads it.");
+        }
+
+        var offset = _nextOffset.GetValueOrDefault(topic);
+        _nextOffset[topic] = offset + 1;
+        task.AddRecord(new ConsumeResult<byte[], byte[]>
+        {
+            Topic = topic,
+            Partition = 0,
+            Offset = offset,
+            Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
+        });
+        await task.ProcessAsync(int.MaxValue);
+        await task.MaybePunctuateStreamTimeAsync();
+        Commit(task);
+    }
+
+    private async ValueTask DrainInternalAsync(CancellationToken cancellationToken)
+    {
+        while (_collector.Internal.TryDequeue(out var next))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await PipeOneAsync(next.Topic, next.Record.Key, next.Record.Value, next.Record.Headers, next.Record.Timestamp);
+        }
+    }
+
+    private static void Commit(StreamTask task)
+    {
+        task.FlushStores();
+        task.PostCommit(writeCheckpoint: false);
+    }
+}

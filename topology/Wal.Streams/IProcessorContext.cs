@@ -1,0 +1,41 @@
+namespace Wal.Streams;
+
+/// <summary>What a processor sees of its task: forwarding, stores, punctuators, and the record being processed.</summary>
+public interface IProcessorContext<TKeyOut, TValueOut>
+{
+    string ApplicationId { get; }
+
+    TaskId TaskId { get; }
+
+    /// <summary>The source topic, partition and offset of the record being processed; null inside a punctuator.</summary>
+    RecordMetadata? RecordMetadata { get; }
+
+    /// <summary>The wall clock (the driver's manual clock under a test driver).</summary>
+    DateTimeOffset CurrentSystemTime { get; }
+
+    /// <summary>The task's stream time in Unix milliseconds: the largest timestamp processed so far, or -1 before the first record.</summary>
+    long CurrentStreamTimeMs { get; }
+
+    /// <summary>
+    /// Sends <paramref name="record"/> to every child, or only to the child named <paramref name="childName"/>.
+    /// Completes when the children have processed it.
+    /// </summary>
+    /// <exception cref="StreamsException"><paramref name="childName"/> is not a child of this processor.</exception>
+    ValueTask ForwardAsync(Record<TKeyOut, TValueOut> record, string? childName = null);
+
+    /// <summary>The store named <paramref name="name"/>, which must be connected to this processor.</summary>
+    /// <exception cref="StreamsException">No such store is connected to this processor, or it is not a <typeparamref name="TStore"/>.</exception>
+    TStore GetStateStore<TStore>(string name)
+        where TStore : class, State.IStateStore;
+
+    /// <summary>
+    /// Schedules <paramref name="punctuator"/> every <paramref name="interval"/>, with Kafka Streams' semantics: fire times are absolute
+    /// (a late punctuation does not shift later ones), several missed intervals fire once, a wall-clock punctuator first fires
+    /// at registration + interval, a stream-time punctuator at the first record and then at multiples of the interval.
+    /// The punctuator receives the time that triggered it (stream time or wall-clock time).
+    /// </summary>
+    ICancellable Schedule(TimeSpan interval, PunctuationType type, Func<DateTimeOffset, ValueTask> punctuator);
+
+    /// <summary>Asks for a commit as soon as the current record (or punctuation) is done, ahead of the commit interval.</summary>
+    void Commit();
+}

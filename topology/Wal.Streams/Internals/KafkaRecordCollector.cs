@@ -1,0 +1,175 @@
+using Confluent.Kafka;
+
+namespace Wal.Streams.Internals;
+
+/// <summary>
+/// Sends a stream thread's output (sinks, changelogs, dead letters) through one producer and tracks, per partition,
+/// the highest acknowledged offset (for checkpoints) and the first delivery failure (raised at the next send or flush).
+/// </summary>
+internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
+{
+    private readonly IProducer<byte[]?, byte[]?> _producer;
+    private readonly Action<DeliveryReport<byte[]?, byte[]?>> _onDelivery;
+    private readonly Dictionary<TopicPartition, long> _acknowledged = [];
+    private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private readonly bool _transactional;
+    private IAdminClient? _admin;
+    private Exception? _failure;
+
+    public KafkaRecordCollector(IProducer<byte[]?, byte[]?> producer, bool transactional)
+    {
+        _producer = producer;
+        _transactional = transactional;
+        _onDelivery = OnDelivery;
+    }
+
+    public IProducer<byte[]?, byte[]?> Producer => _producer;
+
+    /// <summary>Under exactly-once: whether a transaction is open (begun at the first send after a commit).</summary>
+    public bool InTransaction { get; private set; }
+
+    public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
+    {
+        ThrowIfFailed();
+        if (_transactional && !InTransaction)
+        {
+            BeginTransaction();
+        }
+
+        var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) };
+        while (true)
+        {
+            try
+            {
+                if (partition is { } p)
+                {
+                    _producer.Produce(new TopicPartition(topic, p), message, _onDelivery);
+                }
+                else
+                {
+                    _producer.Produce(topic, message, _onDelivery);
+                }
+
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Back-pressure: the local queue drains as the brokers acknowledge.
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+    }
+
+    public void BeginTransaction()
+    {
+        _producer.BeginTransaction();
+        InTransaction = true;
+    }
+
+    public void Flush()
+    {
+        while (_producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        {
+            ThrowIfFailed();
+        }
+
+        ThrowIfFailed();
+    }
+
+    /// <summary>Commits the open transaction with the consumer's offsets (exactly-once).</summary>
+    public void CommitTransaction(IReadOnlyList<TopicPartitionOffset> offsets, IConsumerGroupMetadata group, TimeSpan timeout)
+    {
+        if (!InTransaction)
+        {
+            BeginTransaction();
+        }
+
+        if (offsets.Count > 0)
+        {
+            _producer.SendOffsetsToTransaction(offsets, group, timeout);
+        }
+
+        _producer.CommitTransaction(timeout);
+        InTransaction = false;
+        ThrowIfFailed();
+    }
+
+    public void AbortTransaction(TimeSpan timeout)
+    {
+        if (InTransaction)
+        {
+            InTransaction = false;
+            _producer.AbortTransaction(timeout);
+        }
+
+        lock (_gate)
+        {
+            _failure = null;
+        }
+    }
+
+    public int PartitionCount(string topic)
+    {
+        if (_partitionCounts.TryGetValue(topic, out var count))
+        {
+            return count;
+        }
+
+        _admin ??= new DependentAdminClientBuilder(_producer.Handle).Build();
+        var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault();
+        if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
+        {
+            throw new StreamsException($"Cannot learn the partition count of topic '{topic}': {metadata?.Error.Reason ?? "no metadata"}.");
+        }
+
+        _partitionCounts[topic] = metadata.Partitions.Count;
+        return metadata.Partitions.Count;
+    }
+
+    public long? AcknowledgedOffset(TopicPartition partition)
+    {
+        lock (_gate)
+        {
+            return _acknowledged.TryGetValue(partition, out var offset) ? offset : null;
+        }
+    }
+
+    public void Dispose()
+    {
+        _admin?.Dispose();
+        _producer.Dispose();
+    }
+
+    private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
+    {
+        lock (_gate)
+        {
+            if (report.Error.IsError)
+            {
+                _failure ??= new StreamsException($"Sending a record to {report.Topic} failed: {report.Error.Reason} ({report.Error.Code}).");
+                return;
+            }
+
+            var partition = report.TopicPartition;
+            if (!_acknowledged.TryGetValue(partition, out var previous) || report.Offset.Value > previous)
+            {
+                _acknowledged[partition] = report.Offset.Value;
+            }
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        Exception? failure;
+        lock (_gate)
+        {
+            failure = _failure;
+        }
+
+        if (failure is not null)
+        {
+            throw failure;
+        }
+    }
+}

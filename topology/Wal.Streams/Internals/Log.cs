@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+
+namespace Wal.Streams.Internals;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Stream thread {Thread} changed state to {State}")]
+    public static partial void ThreadState(ILogger logger, string thread, StreamThreadState state);
+
+    [LoggerMessage(2, LogLevel.Information, "Stream thread {Thread} was assigned [{Partitions}]")]
+    public static partial void Assigned(ILogger logger, string thread, string partitions);
+
+    [LoggerMessage(3, LogLevel.Information, "Stream thread {Thread} had [{Partitions}] revoked")]
+    public static partial void Revoked(ILogger logger, string thread, string partitions);
+
+    [LoggerMessage(4, LogLevel.Warning, "Stream thread {Thread} lost [{Partitions}]; closing their tasks without committing")]
+    public static partial void Lost(ILogger logger, string thread, string partitions);
+
+    [LoggerMessage(5, LogLevel.Information, "Task {Task} restores {Changelog} from offset {From} to {To}")]
+    public static partial void RestoreStart(ILogger logger, TaskId task, string changelog, long from, long to);
+
+    [LoggerMessage(6, LogLevel.Information, "Task {Task} finished restoring in {ElapsedMs} ms and is running")]
+    public static partial void RestoreDone(ILogger logger, TaskId task, long elapsedMs);
+
+    [LoggerMessage(7, LogLevel.Warning, "Task {Task}: store {Store} has no trustworthy checkpoint ({Reason}); wiping it and restoring from the changelog's beginning")]
+    public static partial void Wipe(ILogger logger, TaskId task, string store, string reason);
+
+    [LoggerMessage(8, LogLevel.Error, "Task {Task}: record {Topic}-{Partition}@{Offset} failed to deserialize; handler {Handling}")]
+    public static partial void DeserializationFailed(ILogger logger, Exception error, TaskId task, string topic, int partition, long offset, DeserializationExceptionHandling handling);
+
+    [LoggerMessage(9, LogLevel.Warning, "Stream thread {Thread}: commit failed; uncommitted records will be redelivered")]
+    public static partial void CommitFailed(ILogger logger, Exception error, string thread);
+
+    [LoggerMessage(10, LogLevel.Error, "Stream thread {Thread} failed and stops")]
+    public static partial void ThreadFailed(ILogger logger, Exception error, string thread);
+
+    [LoggerMessage(11, LogLevel.Warning, "Task {Task}: closing dirty failed")]
+    public static partial void CloseDirtyFailed(ILogger logger, Exception error, TaskId task);
+
+    [LoggerMessage(12, LogLevel.Information, "KafkaStreams {ApplicationId} changed state from {OldState} to {NewState}")]
+    public static partial void StreamsState(ILogger logger, string applicationId, KafkaStreamsState oldState, KafkaStreamsState newState);
+
+    [LoggerMessage(13, LogLevel.Warning, "Task {Task}: ignoring its unreadable checkpoint")]
+    public static partial void CheckpointIgnored(ILogger logger, Exception error, TaskId task);
+}

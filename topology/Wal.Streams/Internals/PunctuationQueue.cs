@@ -1,0 +1,41 @@
+namespace Wal.Streams.Internals;
+
+/// <summary>The punctuators of one task on one clock, ordered by next fire time.</summary>
+internal sealed class PunctuationQueue
+{
+    private readonly PriorityQueue<PunctuationSchedule, long> _queue = new();
+
+    public void Add(PunctuationSchedule schedule) => _queue.Enqueue(schedule, schedule.NextFireMs);
+
+    /// <summary>Fires every schedule due at <paramref name="nowMs"/>, each at most once; true if any fired.</summary>
+    public async ValueTask<bool> MayPunctuateAsync(long nowMs, Action<PunctuationSchedule>? beforeEach = null)
+    {
+        var fired = false;
+        while (_queue.TryPeek(out var schedule, out var due) && due <= nowMs)
+        {
+            _ = _queue.Dequeue();
+            if (schedule.Cancelled)
+            {
+                continue;
+            }
+
+            beforeEach?.Invoke(schedule);
+            try
+            {
+                await schedule.Punctuator(DateTimeOffset.FromUnixTimeMilliseconds(nowMs));
+            }
+            finally
+            {
+                if (!schedule.Cancelled)
+                {
+                    schedule.Advance(nowMs);
+                    _queue.Enqueue(schedule, schedule.NextFireMs);
+                }
+            }
+
+            fired = true;
+        }
+
+        return fired;
+    }
+}

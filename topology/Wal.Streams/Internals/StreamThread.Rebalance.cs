@@ -1,0 +1,211 @@
+using Confluent.Kafka;
+
+namespace Wal.Streams.Internals;
+
+/// <summary>The rebalance side of a stream thread: tasks are created on assignment and committed and closed on revocation.</summary>
+internal sealed partial class StreamThread
+{
+    private IConsumer<byte[], byte[]> BuildConsumer()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = _config.BootstrapServers,
+            GroupId = _config.ApplicationId,
+            ClientId = Name + "-consumer",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            // Range keeps partition p of every co-partitioned topic on the same member, so each task gets all its inputs.
+            // It is eager, which librdkafka's mock cluster rebalances reliably (see DESIGN.md).
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.Range,
+            SessionTimeoutMs = (int)_config.SessionTimeout.TotalMilliseconds,
+            HeartbeatIntervalMs = (int)_config.HeartbeatInterval.TotalMilliseconds,
+            MaxPollIntervalMs = (int)_config.MaxPollInterval.TotalMilliseconds,
+            IsolationLevel = _exactlyOnce ? IsolationLevel.ReadCommitted : IsolationLevel.ReadUncommitted,
+        };
+        Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
+        return new ConsumerBuilder<byte[], byte[]>(config)
+            .SetPartitionsAssignedHandler((_, partitions) => Guard(() => OnAssigned(partitions)))
+            .SetPartitionsRevokedHandler((_, partitions) => Guard(() => OnRevoked(partitions.Select(p => p.TopicPartition).ToList())))
+            .SetPartitionsLostHandler((_, partitions) => Guard(() => OnLost(partitions.Select(p => p.TopicPartition).ToList())))
+            .Build();
+    }
+
+    private IConsumer<byte[]?, byte[]?> BuildRestoreConsumer()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = _config.BootstrapServers,
+            // Never joins the group (only Assign) and never commits: the group id only satisfies the client.
+            GroupId = _config.ApplicationId + "-restore",
+            ClientId = Name + "-restore-consumer",
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            EnablePartitionEof = true,
+            IsolationLevel = _exactlyOnce ? IsolationLevel.ReadCommitted : IsolationLevel.ReadUncommitted,
+        };
+        Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
+        return new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
+    }
+
+    private IProducer<byte[]?, byte[]?> BuildProducer(int index, string instanceId)
+    {
+        var config = new ProducerConfig
+        {
+            BootstrapServers = _config.BootstrapServers,
+            ClientId = Name + "-producer",
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            // The partitioner of Java clients, so keys land where Java producers and Kafka Streams put them.
+            Partitioner = Partitioner.Murmur2Random,
+            DeliveryReportFields = "none",
+        };
+        if (_exactlyOnce)
+        {
+            config.TransactionalId = $"{_config.ApplicationId}-{instanceId}-{index}";
+            config.TransactionTimeoutMs = (int)_config.TransactionTimeout.TotalMilliseconds;
+        }
+
+        Apply(config, _config.AdditionalClientConfig, _config.AdditionalProducerConfig);
+        return new ProducerBuilder<byte[]?, byte[]?>(config).Build();
+    }
+
+    private static void Apply(ClientConfig config, IReadOnlyDictionary<string, string> common, IReadOnlyDictionary<string, string> specific)
+    {
+        foreach (var (key, value) in common.Concat(specific))
+        {
+            config.Set(key, value);
+        }
+    }
+
+    private void Guard(Action handler)
+    {
+        try
+        {
+            handler();
+        }
+        catch (Exception e)
+        {
+            // Rethrown by the loop after Consume returns: a failure inside librdkafka's callback must not be swallowed.
+            _handlerError ??= e;
+        }
+    }
+
+    private void OnAssigned(List<TopicPartition> partitions)
+    {
+        Log.Assigned(_logger, Name, string.Join(", ", partitions));
+        _assigned = true;
+        SetState(StreamThreadState.PartitionsAssigned);
+        foreach (var group in partitions.GroupBy(p => TaskIdOf(p)))
+        {
+            if (_tasks.ContainsKey(group.Key))
+            {
+                continue;
+            }
+
+            var inputs = group.ToHashSet();
+            var subtopology = _topology.Subtopologies[group.Key.Subtopology];
+            var task = new StreamTask(group.Key, subtopology, inputs, _config, _time, _collector, _logger);
+            _tasks.Add(task.Id, task);
+            foreach (var partition in inputs)
+            {
+                _taskByPartition[partition] = task;
+            }
+
+            if (_reader.Register(task))
+            {
+                StartRunning(task);
+            }
+            else
+            {
+                _pendingPauses.AddRange(inputs);
+            }
+        }
+
+        UpdateRunningState();
+    }
+
+    private void OnRevoked(List<TopicPartition> partitions)
+    {
+        Log.Revoked(_logger, Name, string.Join(", ", partitions));
+        SetState(StreamThreadState.PartitionsRevoked);
+        var revoked = partitions.ToHashSet();
+        var affected = _tasks.Values.Where(t => t.Inputs.Overlaps(revoked)).ToList();
+        if (affected.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Commit(affected);
+            CloseTasks(affected, clean: true);
+        }
+        catch (Exception e) when (e is KafkaException or StreamsException)
+        {
+            Log.CommitFailed(_logger, e, Name);
+            CloseTasks(affected, clean: false);
+        }
+    }
+
+    private void OnLost(List<TopicPartition> partitions)
+    {
+        Log.Lost(_logger, Name, string.Join(", ", partitions));
+        SetState(StreamThreadState.PartitionsRevoked);
+        if (_exactlyOnce)
+        {
+            _collector.AbortTransaction(CommitTimeout);
+        }
+
+        var lost = partitions.ToHashSet();
+        CloseTasks(_tasks.Values.Where(t => t.Inputs.Overlaps(lost)).ToList(), clean: false);
+    }
+
+    private TaskId TaskIdOf(TopicPartition partition)
+    {
+        var subtopology = _topology.SubtopologyOf(partition.Topic)
+            ?? throw new StreamsException($"Assigned partition {partition} belongs to no source topic of the topology.");
+        return new TaskId(subtopology.Id, partition.Partition.Value);
+    }
+
+    private void CloseTasks(IReadOnlyCollection<StreamTask> tasks, bool clean)
+    {
+        foreach (var task in tasks)
+        {
+            _reader.Unregister(task);
+            _tasks.Remove(task.Id);
+            foreach (var partition in task.Inputs)
+            {
+                _taskByPartition.Remove(partition);
+            }
+
+            try
+            {
+                // Under exactly-once the checkpoint is written only here, on a clean close (see TaskStateManager).
+                task.Close(clean, writeCheckpoint: clean);
+            }
+            catch (Exception e) when (!clean)
+            {
+                Log.CloseDirtyFailed(_logger, e, task.Id);
+            }
+        }
+    }
+
+    private void CloseAllDirty()
+    {
+        try
+        {
+            if (_exactlyOnce && _collector.InTransaction)
+            {
+                _collector.AbortTransaction(CommitTimeout);
+            }
+        }
+        catch (KafkaException)
+        {
+            // The process is leaving; an unaborted transaction times out on the broker.
+        }
+
+        CloseTasks(_tasks.Values.ToList(), clean: false);
+    }
+}

@@ -1,0 +1,278 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+
+namespace Wal.Streams.Internals;
+
+/// <summary>
+/// One stream thread: a group consumer, a producer, a changelog reader and the tasks of the partitions assigned to it.
+/// Its loop: poll → restore → process a batch per task → punctuate → commit when due.
+/// </summary>
+/// <remarks>
+/// The loop awaits processors (which may do I/O), so it runs on the thread pool; consumer polls block for at most
+/// <see cref="StreamsConfig.PollTimeout"/>, and only when no task has buffered work. Rebalance callbacks run inside
+/// <c>Consume</c>, on this loop, never concurrently with processing.
+/// </remarks>
+internal sealed partial class StreamThread : IDisposable
+{
+    private static readonly TimeSpan CommitTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Topology _topology;
+    private readonly StreamsConfig _config;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Action _onStateChange;
+    private readonly IConsumer<byte[], byte[]> _consumer;
+    private readonly KafkaRecordCollector _collector;
+    private readonly ChangelogReader _reader;
+    private readonly Dictionary<TaskId, StreamTask> _tasks = [];
+    private readonly Dictionary<TopicPartition, StreamTask> _taskByPartition = [];
+    private readonly List<TopicPartition> _pendingPauses = [];
+    private readonly bool _exactlyOnce;
+    private volatile bool _shutdownRequested;
+    private volatile bool _commitOnShutdown = true;
+    private bool _assigned;
+    private Exception? _handlerError;
+
+    public StreamThread(int index, string instanceId, Topology topology, StreamsConfig config, TimeProvider time, ILogger logger, Action onStateChange)
+    {
+        Name = $"{config.ApplicationId}-{instanceId}-StreamThread-{index}";
+        _topology = topology;
+        _config = config;
+        _time = time;
+        _logger = logger;
+        _onStateChange = onStateChange;
+        _exactlyOnce = config.ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce;
+        _consumer = BuildConsumer();
+        _collector = new KafkaRecordCollector(BuildProducer(index, instanceId), _exactlyOnce);
+        _reader = new ChangelogReader(BuildRestoreConsumer(), logger);
+    }
+
+    public string Name { get; }
+
+    public StreamThreadState State { get; private set; } = StreamThreadState.Created;
+
+    public Exception? Error { get; private set; }
+
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    public void Start() => Completion = Task.Run(RunAsync);
+
+    /// <summary>Asks the loop to stop after its current iteration; with <paramref name="commit"/> false it leaves without committing (a simulated crash).</summary>
+    public void RequestShutdown(bool commit)
+    {
+        _commitOnShutdown = commit;
+        _shutdownRequested = true;
+    }
+
+    public void Dispose()
+    {
+        _reader.Dispose();
+        _collector.Dispose();
+        _consumer.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        try
+        {
+            SetState(StreamThreadState.Starting);
+            if (_exactlyOnce)
+            {
+                _collector.Producer.InitTransactions(CommitTimeout);
+            }
+
+            _consumer.Subscribe(_topology.SourceTopics);
+            await LoopAsync();
+            Shutdown();
+            SetState(StreamThreadState.Dead);
+        }
+        catch (Exception e)
+        {
+            Error = e;
+            Log.ThreadFailed(_logger, e, Name);
+            CloseAllDirty();
+            SetState(StreamThreadState.Dead);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        var lastCommit = _time.GetTimestamp();
+        while (!_shutdownRequested)
+        {
+            Poll();
+            RestoreBatch();
+            await ProcessAsync();
+            await PunctuateAsync();
+            if (_time.GetElapsedTime(lastCommit) >= _config.EffectiveCommitInterval || _tasks.Values.Any(t => t.Context.CommitRequested))
+            {
+                CommitOrLog(_tasks.Values.ToList());
+                lastCommit = _time.GetTimestamp();
+            }
+        }
+    }
+
+    private void Poll()
+    {
+        var busy = _reader.HasActive || _tasks.Values.Any(t => t.IsRunning && t.Buffered > 0);
+        var timeout = busy ? TimeSpan.Zero : _config.PollTimeout;
+        var max = Math.Max(_config.MaxBatchPerTask, _config.MaxBatchPerTask * _tasks.Count);
+        for (var polled = 0; polled < max; polled++)
+        {
+            var record = _consumer.Consume(timeout);
+            ThrowHandlerError();
+            timeout = TimeSpan.Zero;
+            if (record is null)
+            {
+                break;
+            }
+
+            if (record.IsPartitionEOF || !_taskByPartition.TryGetValue(record.TopicPartition, out var task))
+            {
+                continue;
+            }
+
+            task.AddRecord(record);
+        }
+
+        if (_pendingPauses.Count > 0)
+        {
+            _consumer.Pause(_pendingPauses);
+            _pendingPauses.Clear();
+        }
+    }
+
+    private void RestoreBatch()
+    {
+        if (!_reader.HasActive)
+        {
+            return;
+        }
+
+        var idle = !_tasks.Values.Any(t => t.IsRunning && t.Buffered > 0);
+        foreach (var task in _reader.Restore(_config.MaxRestoreBatch, idle ? TimeSpan.FromMilliseconds(10) : TimeSpan.Zero))
+        {
+            StartRunning(task);
+            _consumer.Resume(task.Inputs);
+        }
+
+        UpdateRunningState();
+    }
+
+    private async Task ProcessAsync()
+    {
+        foreach (var task in _tasks.Values)
+        {
+            if (task.IsRunning && task.Buffered > 0)
+            {
+                await task.ProcessAsync(_config.MaxBatchPerTask);
+            }
+        }
+    }
+
+    private async Task PunctuateAsync()
+    {
+        foreach (var task in _tasks.Values)
+        {
+            if (task.IsRunning)
+            {
+                await task.MaybePunctuateStreamTimeAsync();
+                await task.MaybePunctuateWallClockAsync();
+            }
+        }
+    }
+
+    private static void StartRunning(StreamTask task) => task.InitializeTopology();
+
+    private void CommitOrLog(IReadOnlyCollection<StreamTask> tasks)
+    {
+        try
+        {
+            Commit(tasks);
+        }
+        catch (KafkaException e) when (!_exactlyOnce)
+        {
+            // At-least-once: a failed offset commit only means redelivery; the next commit (or the new owner) catches up.
+            Log.CommitFailed(_logger, e, Name);
+        }
+    }
+
+    /// <summary>Flush stores → flush the producer (every output acknowledged) → commit offsets → write checkpoints.</summary>
+    private void Commit(IReadOnlyCollection<StreamTask> tasks)
+    {
+        var running = tasks.Where(t => t.IsRunning).ToList();
+        foreach (var task in running)
+        {
+            task.FlushStores();
+        }
+
+        var offsets = running.Where(t => t.CommitNeeded).SelectMany(t => t.CommittableOffsets()).ToList();
+        if (_exactlyOnce)
+        {
+            if (_collector.InTransaction || offsets.Count > 0)
+            {
+                _collector.CommitTransaction(offsets, _consumer.ConsumerGroupMetadata, CommitTimeout);
+            }
+        }
+        else
+        {
+            _collector.Flush();
+            if (offsets.Count > 0)
+            {
+                _consumer.Commit(offsets);
+            }
+        }
+
+        foreach (var task in running)
+        {
+            task.PostCommit(writeCheckpoint: !_exactlyOnce);
+        }
+
+        StreamsMetrics.Commits.Add(1);
+    }
+
+    private void Shutdown()
+    {
+        SetState(StreamThreadState.PendingShutdown);
+        var tasks = _tasks.Values.ToList();
+        if (_commitOnShutdown)
+        {
+            Commit(tasks);
+            CloseTasks(tasks, clean: true);
+            _consumer.Close();
+        }
+        else
+        {
+            CloseAllDirty();
+        }
+    }
+
+    private void SetState(StreamThreadState state)
+    {
+        if (State == state)
+        {
+            return;
+        }
+
+        State = state;
+        Log.ThreadState(_logger, Name, state);
+        _onStateChange();
+    }
+
+    private void UpdateRunningState()
+    {
+        if (_assigned && !_reader.HasActive && State is StreamThreadState.PartitionsAssigned)
+        {
+            SetState(StreamThreadState.Running);
+        }
+    }
+
+    private void ThrowHandlerError()
+    {
+        if (_handlerError is { } error)
+        {
+            _handlerError = null;
+            throw error;
+        }
+    }
+}

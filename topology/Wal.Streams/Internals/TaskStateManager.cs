@@ -1,0 +1,152 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Wal.Streams.State;
+
+namespace Wal.Streams.Internals;
+
+/// <summary>
+/// Owns a task's stores: builds them (metered → change-logging → inner), decides from the checkpoint where each is restored
+/// from, wipes a persistent store whose local state cannot be trusted, and writes the checkpoint.
+/// </summary>
+/// <remarks>
+/// Trust rules, as Kafka Streams: an in-memory store is always rebuilt from the changelog's beginning; a persistent logged store
+/// resumes from its checkpointed offset, and without one it is wiped and rebuilt. Under exactly-once the checkpoint is deleted
+/// once read and written again only on a clean close, so after a crash the store is wiped (it may hold uncommitted writes).
+/// </remarks>
+internal sealed class TaskStateManager(TaskId id, string taskDirectory, string applicationId, bool exactlyOnce, ILogger logger)
+{
+    private readonly List<StoreEntry> _entries = [];
+
+    public TaskId Id { get; } = id;
+
+    public string CheckpointPath => Path.Combine(taskDirectory, OffsetCheckpoint.FileName);
+
+    public IReadOnlyList<StoreEntry> Entries => _entries;
+
+    public static string ChangelogTopic(string applicationId, string storeName) => $"{applicationId}-{storeName}-changelog";
+
+    /// <summary>Builds every store and registers the outermost layer with <paramref name="task"/>.</summary>
+    public void RegisterStores(IReadOnlyList<IStoreBuilder> builders, TaskContext task)
+    {
+        Dictionary<TopicPartition, long> checkpoint;
+        try
+        {
+            checkpoint = builders.Count == 0 ? [] : OffsetCheckpoint.Read(CheckpointPath);
+        }
+        catch (TaskCorruptedException e)
+        {
+            Log.CheckpointIgnored(logger, e, Id);
+            checkpoint = [];
+        }
+
+        if (exactlyOnce)
+        {
+            OffsetCheckpoint.Delete(CheckpointPath);
+        }
+
+        foreach (var builder in builders)
+        {
+            var changelog = builder.LoggingEnabled ? new TopicPartition(ChangelogTopic(applicationId, builder.Name), Id.Partition) : null;
+            var directory = Path.Combine(taskDirectory, builder.Persistent ? "rocksdb" : "memory", builder.Name);
+            var entry = new StoreEntry(builder, directory, changelog);
+            if (changelog is not null)
+            {
+                if (builder.Persistent && checkpoint.TryGetValue(changelog, out var offset))
+                {
+                    entry.RestoreFrom = offset;
+                }
+                else if (builder.Persistent)
+                {
+                    Log.Wipe(logger, Id, builder.Name, "no checkpoint");
+                    DeleteDirectory(directory);
+                }
+            }
+
+            Open(entry, task);
+            _entries.Add(entry);
+        }
+    }
+
+    /// <summary>Replaces a store's local state with an empty store, to be restored from the changelog's beginning.</summary>
+    public void Wipe(StoreEntry entry, TaskContext task, string reason)
+    {
+        Log.Wipe(logger, Id, entry.Builder.Name, reason);
+        entry.Inner.Dispose();
+        DeleteDirectory(entry.Directory);
+        entry.RestoreFrom = null;
+        entry.Position = 0;
+        Open(entry, task);
+    }
+
+    public void Flush()
+    {
+        foreach (var entry in _entries)
+        {
+            entry.Inner.Flush();
+        }
+    }
+
+    /// <summary>Writes the positions of logged persistent stores, after their changelog records were acknowledged.</summary>
+    public void Checkpoint(IRecordCollector collector)
+    {
+        var offsets = new Dictionary<TopicPartition, long>();
+        foreach (var entry in _entries)
+        {
+            if (entry.Changelog is not { } changelog)
+            {
+                continue;
+            }
+
+            if (collector.AcknowledgedOffset(changelog) is { } acked && acked + 1 > entry.Position)
+            {
+                entry.Position = acked + 1;
+            }
+
+            if (entry.Builder.Persistent)
+            {
+                offsets[changelog] = entry.Position;
+            }
+        }
+
+        if (offsets.Count > 0)
+        {
+            Directory.CreateDirectory(taskDirectory);
+            OffsetCheckpoint.Write(CheckpointPath, offsets);
+        }
+    }
+
+    public void Close()
+    {
+        foreach (var entry in _entries)
+        {
+            entry.Inner.Dispose();
+        }
+
+        _entries.Clear();
+    }
+
+    private static void Open(StoreEntry entry, TaskContext task)
+    {
+        if (entry.Builder.Persistent)
+        {
+            Directory.CreateDirectory(entry.Directory);
+        }
+
+        entry.Inner = entry.Builder.Build(entry.Directory);
+        IKeyValueStore store = entry.Inner;
+        if (entry.Changelog is { } changelog)
+        {
+            store = new ChangeLoggingKeyValueStore(store, changelog, task);
+        }
+
+        task.Stores[entry.Builder.Name] = new MeteredKeyValueStore(store);
+    }
+
+    private static void DeleteDirectory(string directory)
+    {
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+}

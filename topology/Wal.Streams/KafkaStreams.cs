@@ -1,0 +1,178 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Streams.Internals;
+
+namespace Wal.Streams;
+
+/// <summary>
+/// Runs a <see cref="Topology"/> against Kafka: <see cref="StreamsConfig.NumStreamThreads"/> stream threads, each a member of the
+/// consumer group <see cref="StreamsConfig.ApplicationId"/>, with one task per input partition. Start more instances with the
+/// same application id to scale out; their tasks (and stores, restored from changelogs) move between them on rebalances.
+/// </summary>
+/// <remarks>
+/// Changelog topics (<c>{ApplicationId}-{store}-changelog</c>) must have at least as many partitions as the input topics.
+/// This runtime does not create them: create them beforehand (a real cluster may auto-create them with its defaults;
+/// librdkafka's mock cluster auto-creates topics a client names but has no CreateTopics API, so tests create them with
+/// <c>EmbeddedKafkaCluster.CreateTopic</c>). The same applies to sink and dead-letter topics.
+/// Two instances in one process need distinct <see cref="StreamsConfig.StateDirectory"/> values.
+/// </remarks>
+public sealed class KafkaStreams : IAsyncDisposable
+{
+    private readonly Topology _topology;
+    private readonly StreamsConfig _config;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly List<StreamThread> _threads = [];
+    private KafkaStreamsState _state = KafkaStreamsState.Created;
+
+    public KafkaStreams(Topology topology, StreamsConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(topology);
+        ArgumentNullException.ThrowIfNull(config);
+        _topology = topology;
+        _config = config;
+        _loggers = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger<KafkaStreams>();
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>Raised on every state change, on the thread that caused it.</summary>
+    public event EventHandler<KafkaStreamsStateChangedEventArgs>? StateChanged;
+
+    public KafkaStreamsState State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The error that stopped a stream thread, once <see cref="State"/> is <see cref="KafkaStreamsState.Error"/>.</summary>
+    public Exception? FatalError => _threads.Select(t => t.Error).FirstOrDefault(e => e is not null);
+
+    /// <summary>Validates the configuration and starts the stream threads; it does not wait for them to be running.</summary>
+    /// <exception cref="StreamsConfigException">An option is invalid; the message names it.</exception>
+    /// <exception cref="InvalidOperationException">The instance was already started.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _config.Validate();
+        lock (_gate)
+        {
+            if (_state != KafkaStreamsState.Created)
+            {
+                throw new InvalidOperationException($"KafkaStreams can start only once; it is {_state}.");
+            }
+        }
+
+        Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId));
+        var instanceId = Guid.NewGuid().ToString("N")[..8];
+        var logger = _loggers.CreateLogger("Wal.Streams.StreamThread");
+        for (var i = 0; i < _config.NumStreamThreads; i++)
+        {
+            _threads.Add(new StreamThread(i + 1, instanceId, _topology, _config, _time, logger, OnThreadStateChanged));
+        }
+
+        Transition(KafkaStreamsState.Rebalancing);
+        foreach (var thread in _threads)
+        {
+            thread.Start();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops every thread after it commits and closes its tasks cleanly, then leaves the group.</summary>
+    public Task CloseAsync(CancellationToken cancellationToken = default) => StopAsync(commit: true, cancellationToken);
+
+    /// <summary>
+    /// Stops every thread WITHOUT committing or checkpointing, as a crash would (the group still sees the members leave).
+    /// For failover tests: what was processed since the last commit is redelivered to the next owner.
+    /// </summary>
+    internal Task AbandonAsync(CancellationToken cancellationToken = default) => StopAsync(commit: false, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync();
+    }
+
+    private async Task StopAsync(bool commit, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_state is KafkaStreamsState.NotRunning or KafkaStreamsState.PendingShutdown)
+            {
+                return;
+            }
+        }
+
+        if (_threads.Count == 0)
+        {
+            Transition(KafkaStreamsState.NotRunning);
+            return;
+        }
+
+        var failed = State == KafkaStreamsState.Error;
+        Transition(KafkaStreamsState.PendingShutdown);
+        foreach (var thread in _threads)
+        {
+            thread.RequestShutdown(commit);
+        }
+
+        await Task.WhenAll(_threads.Select(t => t.Completion)).WaitAsync(cancellationToken);
+        foreach (var thread in _threads)
+        {
+            thread.Dispose();
+        }
+
+        Transition(failed || _threads.Any(t => t.Error is not null) ? KafkaStreamsState.Error : KafkaStreamsState.NotRunning);
+    }
+
+    private void OnThreadStateChanged()
+    {
+        lock (_gate)
+        {
+            if (_state is KafkaStreamsState.PendingShutdown or KafkaStreamsState.NotRunning or KafkaStreamsState.Error or KafkaStreamsState.Created)
+            {
+                return;
+            }
+        }
+
+        var states = _threads.Select(t => (t.State, t.Error)).ToList();
+        if (states.Any(s => s.Error is not null))
+        {
+            Transition(KafkaStreamsState.Error);
+        }
+        else if (states.All(s => s.State == StreamThreadState.Running))
+        {
+            Transition(KafkaStreamsState.Running);
+        }
+        else
+        {
+            Transition(KafkaStreamsState.Rebalancing);
+        }
+    }
+
+    private void Transition(KafkaStreamsState next)
+    {
+        KafkaStreamsState previous;
+        lock (_gate)
+        {
+            previous = _state;
+            if (previous == next || (previous == KafkaStreamsState.Error && next != KafkaStreamsState.Error))
+            {
+                return;
+            }
+
+            _state = next;
+        }
+
+        Log.StreamsState(_logger, _config.ApplicationId, previous, next);
+        StateChanged?.Invoke(this, new KafkaStreamsStateChangedEventArgs(previous, next));
+    }
+}

@@ -1,0 +1,109 @@
+using System.Text.RegularExpressions;
+
+namespace Wal.Streams;
+
+/// <summary>
+/// Typed options of a <see cref="KafkaStreams"/> instance. <see cref="Validate"/> runs at start and names the first bad option.
+/// </summary>
+public sealed partial record StreamsConfig
+{
+    /// <summary>The consumer group id, and the prefix of changelog topics (<c>{ApplicationId}-{store}-changelog</c>). Required.</summary>
+    public string ApplicationId { get; init; } = "";
+
+    /// <summary>Comma-separated host:port list. Required.</summary>
+    public string BootstrapServers { get; init; } = "";
+
+    /// <summary>Root of the task directories (<c>{StateDirectory}/{ApplicationId}/{taskId}</c>) holding persistent stores and checkpoints.</summary>
+    public string StateDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "wal-streams");
+
+    /// <summary>How often tasks commit. Default: 30 s at-least-once, 100 ms exactly-once (as Kafka Streams).</summary>
+    public TimeSpan? CommitInterval { get; init; }
+
+    public ProcessingGuarantee ProcessingGuarantee { get; init; } = ProcessingGuarantee.AtLeastOnce;
+
+    /// <summary>Stream threads of this instance; each is a consumer-group member with its own tasks.</summary>
+    public int NumStreamThreads { get; init; } = 1;
+
+    public DeserializationExceptionHandling DeserializationExceptionHandling { get; init; } = DeserializationExceptionHandling.LogAndFail;
+
+    /// <summary>Where <see cref="DeserializationExceptionHandling.LogAndContinue"/> sends bad records. Default <c>{ApplicationId}-dead-letter</c>.</summary>
+    public string? DeadLetterTopic { get; init; }
+
+    /// <summary>How long one consumer poll waits for records when every task is idle.</summary>
+    public TimeSpan PollTimeout { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The consumer's <c>session.timeout.ms</c>: how long the group waits for a silent member before rebalancing.</summary>
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>The consumer's <c>heartbeat.interval.ms</c>; must be below <see cref="SessionTimeout"/>.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The consumer's <c>max.poll.interval.ms</c>: the longest a thread may go between polls (including a slow processor).</summary>
+    public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Most records one task processes per loop iteration before the thread moves to the next task.</summary>
+    public int MaxBatchPerTask { get; init; } = 1000;
+
+    /// <summary>Most changelog records applied per loop iteration while restoring, so polling goes on meanwhile.</summary>
+    public int MaxRestoreBatch { get; init; } = 50_000;
+
+    /// <summary>The producer's <c>transaction.timeout.ms</c> under exactly-once.</summary>
+    public TimeSpan TransactionTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Passed as they are to every client (consumer, restore consumer, producer), after Wal's own settings.</summary>
+    public IReadOnlyDictionary<string, string> AdditionalClientConfig { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Passed as they are to the consumers, after <see cref="AdditionalClientConfig"/>.</summary>
+    public IReadOnlyDictionary<string, string> AdditionalConsumerConfig { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Passed as they are to the producers, after <see cref="AdditionalClientConfig"/>.</summary>
+    public IReadOnlyDictionary<string, string> AdditionalProducerConfig { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The commit interval in force: <see cref="CommitInterval"/> or the guarantee's default.</summary>
+    public TimeSpan EffectiveCommitInterval =>
+        CommitInterval ?? (ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(30));
+
+    /// <summary>The dead-letter topic in force.</summary>
+    public string EffectiveDeadLetterTopic => DeadLetterTopic ?? $"{ApplicationId}-dead-letter";
+
+    /// <summary>Throws <see cref="StreamsConfigException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        Require(!string.IsNullOrWhiteSpace(ApplicationId), nameof(ApplicationId), "is required");
+        Require(TopicNamePattern().IsMatch(ApplicationId), nameof(ApplicationId),
+            $"'{ApplicationId}' may hold only letters, digits, '.', '_' and '-' (it prefixes topic names)");
+        Require(!string.IsNullOrWhiteSpace(BootstrapServers), nameof(BootstrapServers), "is required");
+        Require(!string.IsNullOrWhiteSpace(StateDirectory), nameof(StateDirectory), "is required");
+        Require(EffectiveCommitInterval > TimeSpan.Zero, nameof(CommitInterval), $"must be positive, was {EffectiveCommitInterval}");
+        Require(Enum.IsDefined(ProcessingGuarantee), nameof(ProcessingGuarantee), $"'{ProcessingGuarantee}' is not a known guarantee");
+        Require(NumStreamThreads is >= 1 and <= 64, nameof(NumStreamThreads), $"must be between 1 and 64, was {NumStreamThreads}");
+        Require(Enum.IsDefined(DeserializationExceptionHandling), nameof(DeserializationExceptionHandling),
+            $"'{DeserializationExceptionHandling}' is not a known handling");
+        Require(DeadLetterTopic is null || TopicNamePattern().IsMatch(DeadLetterTopic), nameof(DeadLetterTopic),
+            $"'{DeadLetterTopic}' is not a valid topic name");
+        Require(PollTimeout >= TimeSpan.Zero && PollTimeout <= TimeSpan.FromSeconds(10), nameof(PollTimeout),
+            $"must be between 0 and 10 s, was {PollTimeout}");
+        Require(SessionTimeout >= TimeSpan.FromSeconds(1), nameof(SessionTimeout), $"must be at least 1 s, was {SessionTimeout}");
+        Require(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval < SessionTimeout, nameof(HeartbeatInterval),
+            $"must be positive and below SessionTimeout ({SessionTimeout}), was {HeartbeatInterval}");
+        Require(MaxPollInterval >= SessionTimeout, nameof(MaxPollInterval),
+            $"must be at least SessionTimeout ({SessionTimeout}), was {MaxPollInterval}");
+        Require(MaxBatchPerTask >= 1, nameof(MaxBatchPerTask), $"must be at least 1, was {MaxBatchPerTask}");
+        Require(MaxRestoreBatch >= 1, nameof(MaxRestoreBatch), $"must be at least 1, was {MaxRestoreBatch}");
+        Require(TransactionTimeout >= TimeSpan.FromSeconds(1), nameof(TransactionTimeout), $"must be at least 1 s, was {TransactionTimeout}");
+        Require(AdditionalClientConfig is not null, nameof(AdditionalClientConfig), "must not be null");
+        Require(AdditionalConsumerConfig is not null, nameof(AdditionalConsumerConfig), "must not be null");
+        Require(AdditionalProducerConfig is not null, nameof(AdditionalProducerConfig), "must not be null");
+    }
+
+    private static void Require(bool condition, string option, string problem)
+    {
+        if (!condition)
+        {
+            throw new StreamsConfigException($"StreamsConfig.{option} {problem}.") { Option = option };
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex TopicNamePattern();
+}

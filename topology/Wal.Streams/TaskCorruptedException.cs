@@ -1,0 +1,22 @@
+namespace Wal.Streams;
+
+/// <summary>
+/// A task's local state cannot be trusted (a checkpoint past the changelog's end, an aborted transaction under exactly-once).
+/// Recovery: wipe the task's stores and restore them from their changelogs.
+/// </summary>
+public sealed class TaskCorruptedException : StreamsException
+{
+    public TaskCorruptedException()
+    {
+    }
+
+    public TaskCorruptedException(string message)
+        : base(message)
+    {
+    }
+
+    public TaskCorruptedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

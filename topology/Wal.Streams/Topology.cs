@@ -1,0 +1,48 @@
+using System.Text;
+using Wal.Streams.Internals;
+
+namespace Wal.Streams;
+
+/// <summary>A checked, frozen topology made by <see cref="TopologyBuilder.Build"/>; run it with <see cref="KafkaStreams"/> or a test driver.</summary>
+public sealed class Topology
+{
+    internal Topology(IReadOnlyList<Subtopology> subtopologies)
+    {
+        Subtopologies = subtopologies;
+        SourceTopics = subtopologies.SelectMany(s => s.SourceTopics).ToArray();
+        StoreNames = subtopologies.SelectMany(s => s.Stores).Select(s => s.Name).ToArray();
+    }
+
+    /// <summary>Every topic a source reads.</summary>
+    public IReadOnlyList<string> SourceTopics { get; }
+
+    /// <summary>Every store of the topology.</summary>
+    public IReadOnlyList<string> StoreNames { get; }
+
+    internal IReadOnlyList<Subtopology> Subtopologies { get; }
+
+    /// <summary>The sub-topologies with their nodes, children and stores, in a form close to Kafka Streams' <c>describe()</c>.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        text.AppendLine("Topologies:");
+        foreach (var sub in Subtopologies)
+        {
+            text.Append("   Sub-topology: ").Append(sub.Id).AppendLine();
+            foreach (var node in sub.Nodes)
+            {
+                var children = sub.Nodes.Where(n => n.Parents.Contains(node.Name)).Select(n => n.Name);
+                text.Append("    ").Append(node.Describe()).AppendLine();
+                text.Append("      --> ").AppendLine(string.Join(", ", children.DefaultIfEmpty("none")));
+                text.Append("      <-- ").AppendLine(string.Join(", ", node.Parents.DefaultIfEmpty("none")));
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public override string ToString() => Describe();
+
+    /// <summary>The sub-topology that reads <paramref name="topic"/>, or null.</summary>
+    internal Subtopology? SubtopologyOf(string topic) => Subtopologies.FirstOrDefault(s => s.SourceTopics.Contains(topic));
+}
