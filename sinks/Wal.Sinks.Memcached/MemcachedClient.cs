@@ -1,0 +1,210 @@
+using System.Globalization;
+using System.Text;
+using Wal.Sinks.Memcached.Protocol;
+
+namespace Wal.Sinks.Memcached;
+
+/// <summary>
+/// A memcached client over the meta protocol (<c>mg</c>, <c>ms</c>, <c>md</c>, <c>mn</c>). Thread-safe;
+/// concurrent calls share a few pipelined connections per server. Expected answers (miss, not
+/// stored, CAS mismatch) are return values; failures throw a <see cref="MemcachedException"/>
+/// named by what recovers from it. Cancel a call through its token to bound its time.
+/// </summary>
+public sealed class MemcachedClient : IAsyncDisposable
+{
+    // Above this many seconds memcached reads an expiry as an absolute Unix time.
+    private const long MaxRelativeTtlSeconds = 60 * 60 * 24 * 30;
+    private readonly MemcachedServer[] _servers;
+    private readonly TimeProvider _timeProvider;
+
+    public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        _servers = [.. options.Servers.Select(s => new MemcachedServer(
+            MemcachedClientOptions.ParseEndPoint(s), options.ConnectionsPerServer, options.ConnectTimeout))];
+    }
+
+    /// <summary>Reads an item with its flags and CAS token; null on a miss.</summary>
+    public async Task<MemcachedItem?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = MemcachedKey.Encode(key);
+        var response = await SendAsync(keyBytes, MetaCommand.Get(keyBytes, "v f c"), cancellationToken);
+        return response.Status switch
+        {
+            MetaStatus.Value => new MemcachedItem(response.Value!, response.ClientFlags, response.Cas),
+            MetaStatus.Miss => null,
+            _ => throw Unexpected("mg", response),
+        };
+    }
+
+    /// <summary>Stores an item; the status says whether the mode's or the CAS condition held.</summary>
+    public async Task<MemcachedStoreResult> SetAsync(
+        string key, ReadOnlyMemory<byte> value, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = MemcachedKey.Encode(key);
+        var response = await SendAsync(keyBytes, MetaCommand.Set(keyBytes, value, SetFlags(options ?? MemcachedSetOptions.Default) + " c"), cancellationToken);
+        return new MemcachedStoreResult(StoreStatus("ms", response), response.Cas);
+    }
+
+    /// <summary>Deletes an item, only if its CAS token still equals <paramref name="compareCas"/> when that is non-zero.</summary>
+    public async Task<MemcachedStoreStatus> DeleteAsync(string key, ulong compareCas = 0, CancellationToken cancellationToken = default)
+    {
+        var keyBytes = MemcachedKey.Encode(key);
+        var flags = compareCas == 0 ? string.Empty : "C" + compareCas.ToString(CultureInfo.InvariantCulture);
+        var response = await SendAsync(keyBytes, MetaCommand.Delete(keyBytes, flags), cancellationToken);
+        return StoreStatus("md", response);
+    }
+
+    /// <summary>
+    /// Stores many items in quiet mode: one round trip per server, and the server answers only the
+    /// items it did not store. Returns those, by index.
+    /// </summary>
+    public async Task<IReadOnlyList<MemcachedBatchFailure>> SetManyAsync(
+        IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> items, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var flags = SetFlags(options ?? MemcachedSetOptions.Default);
+        var byServer = new Dictionary<int, (List<MetaCommand> Commands, List<int> Indexes)>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var keyBytes = MemcachedKey.Encode(items[i].Key);
+            var server = ServerIndex(keyBytes);
+            if (!byServer.TryGetValue(server, out var group))
+            {
+                byServer[server] = group = ([], []);
+            }
+
+            group.Commands.Add(MetaCommand.Set(keyBytes, items[i].Value, flags));
+            group.Indexes.Add(i);
+        }
+
+        var failures = new List<MemcachedBatchFailure>();
+        foreach (var (server, group) in byServer)
+        {
+            var request = new QuietBatchRequest(group.Commands);
+            var connection = await _servers[server].GetConnectionAsync(cancellationToken);
+            connection.Send(request);
+            foreach (var (index, response) in await request.Completion.WaitAsync(cancellationToken))
+            {
+                failures.Add(new MemcachedBatchFailure(index < 0 ? -1 : group.Indexes[index], Describe(response)));
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>Round-trips <c>mn</c> to every server: proves they answer.</summary>
+    public async Task NoOpAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var server in _servers)
+        {
+            var request = new QuietBatchRequest([]);
+            (await server.GetConnectionAsync(cancellationToken)).Send(request);
+            await request.Completion.WaitAsync(cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private async Task<MetaResponse> SendAsync(byte[] key, MetaCommand command, CancellationToken cancellationToken)
+    {
+        var request = new SingleRequest(command);
+        var connection = await _servers[ServerIndex(key)].GetConnectionAsync(cancellationToken);
+        connection.Send(request);
+        // A cancelled caller stops waiting; the response still arrives and is dropped in order.
+        var response = await request.Completion.WaitAsync(cancellationToken);
+        return response.Status == MetaStatus.ServerError
+            ? throw new MemcachedServerErrorException(response.ErrorMessage ?? "unknown")
+            : response;
+    }
+
+    private int ServerIndex(byte[] key) => _servers.Length == 1 ? 0 : JumpHash(Fnv1a(key), _servers.Length);
+
+    private string SetFlags(MemcachedSetOptions options)
+    {
+        var flags = new StringBuilder();
+        flags.Append(CultureInfo.InvariantCulture, $"T{TtlSeconds(options.Ttl)}");
+        if (options.ClientFlags != 0)
+        {
+            flags.Append(CultureInfo.InvariantCulture, $" F{options.ClientFlags}");
+        }
+
+        if (options.CompareCas != 0)
+        {
+            flags.Append(CultureInfo.InvariantCulture, $" C{options.CompareCas}");
+        }
+
+        flags.Append(options.Mode switch
+        {
+            MemcachedSetMode.Add => " ME",
+            MemcachedSetMode.Replace => " MR",
+            _ => string.Empty,
+        });
+        return flags.ToString();
+    }
+
+    private long TtlSeconds(TimeSpan ttl)
+    {
+        if (ttl <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        // Round up: a TTL below one second must not become 0, which means "never expires".
+        var seconds = (long)Math.Ceiling(ttl.TotalSeconds);
+        return seconds <= MaxRelativeTtlSeconds ? seconds : _timeProvider.GetUtcNow().ToUnixTimeSeconds() + seconds;
+    }
+
+    private static MemcachedStoreStatus StoreStatus(string verb, MetaResponse response) => response.Status switch
+    {
+        MetaStatus.Header => MemcachedStoreStatus.Stored,
+        MetaStatus.NotStored => MemcachedStoreStatus.NotStored,
+        MetaStatus.Exists => MemcachedStoreStatus.Exists,
+        MetaStatus.NotFound => MemcachedStoreStatus.NotFound,
+        _ => throw Unexpected(verb, response),
+    };
+
+    private static string Describe(MetaResponse response) => response.Status switch
+    {
+        MetaStatus.ServerError => "SERVER_ERROR " + response.ErrorMessage,
+        MetaStatus.NotStored => "NS",
+        MetaStatus.Exists => "EX",
+        MetaStatus.NotFound => "NF",
+        _ => response.Status.ToString(),
+    };
+
+    private static MemcachedConnectionException Unexpected(string verb, MetaResponse response) =>
+        new($"memcached answered {verb} with {response.Status}, which {verb} never returns.");
+
+    private static ulong Fnv1a(ReadOnlySpan<byte> key)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in key)
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    // Lamping and Veach's jump consistent hash: adding a server moves only 1/n of the keys.
+    private static int JumpHash(ulong key, int buckets)
+    {
+        long b = -1, j = 0;
+        while (j < buckets)
+        {
+            b = j;
+            key = (key * 2862933555777941757UL) + 1;
+            j = (long)((b + 1) * (double)(1L << 31) / ((key >> 33) + 1));
+        }
+
+        return (int)b;
+    }
+}

@@ -1,0 +1,130 @@
+using Wal.Schemas.V1;
+
+namespace Wal.Sinks.Memcached;
+
+/// <summary>
+/// Delivers to <see cref="Target.Memcached"/> targets: sets the key to the payload, or deletes it,
+/// and never lets an older version overwrite a newer one.
+/// </summary>
+/// <remarks>
+/// The version guard. Each stored value begins with a small header holding the delivery's version
+/// (<see cref="VersionedValue"/>), and every write is a read-compare-write: <c>mg</c> reads the
+/// current version and CAS token; if the stored version is newer the delivery is
+/// <see cref="DeliveryOutcome.Superseded"/>, if equal it is already delivered, otherwise
+/// <c>ms</c> writes with <c>C&lt;cas&gt;</c> (or as an add when the key is missing), so a concurrent
+/// writer makes the write fail and the loop read again. Why not the item's CAS as the version
+/// (<c>ms E&lt;version&gt;</c>)? Debian 12's memcached 1.6.18 rejects the <c>E</c> flag, and client
+/// flags hold only 32 bits, too few for a microsecond version. A delete writes a tombstone (the
+/// header alone, version-guarded the same way) instead of removing the key, because after a plain
+/// delete a late redelivery of an older set would find the key missing and bring the value back;
+/// the tombstone lives for the target's TTL, or <see cref="MemcachedSinkOptions.TombstoneTtl"/>.
+/// Readers decode with <see cref="VersionedValue.TryDecode"/>; a value without the header (written
+/// by someone else) counts as older than any delivery.
+/// </remarks>
+public sealed class MemcachedSink : ISink
+{
+    private readonly MemcachedSinkOptions _options;
+    private readonly Dictionary<string, MemcachedClient> _clients;
+
+    public MemcachedSink(MemcachedSinkOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _clients = options.Clusters.ToDictionary(c => c.Key, c => new MemcachedClient(c.Value.ToClientOptions(), timeProvider), StringComparer.Ordinal);
+    }
+
+    public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        if (delivery.Target?.Memcached is not { } target)
+        {
+            return DeliveryResult.Permanent($"MemcachedSink got a {delivery.Target?.DestinationCase} target; it delivers only to memcached.");
+        }
+
+        if (!_clients.TryGetValue(target.Cluster, out var client))
+        {
+            return DeliveryResult.Permanent($"No memcached cluster named '{target.Cluster}' is configured (known: {string.Join(", ", _clients.Keys)}).");
+        }
+
+        if (!MemcachedKey.TryValidate(target.Key, out var keyError))
+        {
+            return DeliveryResult.Permanent(keyError!);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.OperationTimeout);
+        try
+        {
+            return await WriteGuardedAsync(client, target, delivery, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.Retriable($"memcached cluster '{target.Cluster}' did not answer within {_options.OperationTimeout.TotalMilliseconds} ms.");
+        }
+        catch (MemcachedConnectionException error)
+        {
+            return DeliveryResult.Retriable(error.Message);
+        }
+        catch (MemcachedServerErrorException error)
+        {
+            return error.IsPermanent ? DeliveryResult.Permanent(error.Message) : DeliveryResult.Retriable(error.Message);
+        }
+        catch (MemcachedClientErrorException error)
+        {
+            return DeliveryResult.Permanent(error.Message);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients.Values)
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    private async Task<DeliveryResult> WriteGuardedAsync(MemcachedClient client, MemcachedTarget target, Delivery delivery, CancellationToken cancellationToken)
+    {
+        var value = VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete);
+        var ttl = target.Ttl?.ToTimeSpan() ?? TimeSpan.Zero;
+        if (target.Delete && ttl <= TimeSpan.Zero)
+        {
+            ttl = _options.TombstoneTtl;
+        }
+
+        for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
+        {
+            var current = await client.GetAsync(target.Key, cancellationToken);
+            var setOptions = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
+            if (current is not null)
+            {
+                if (VersionedValue.TryDecode(current.ClientFlags, current.Value, out var stored, out _, out _))
+                {
+                    if (stored > delivery.Version)
+                    {
+                        return DeliveryResult.Superseded;
+                    }
+
+                    if (stored == delivery.Version)
+                    {
+                        return DeliveryResult.Delivered;
+                    }
+                }
+
+                setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas };
+            }
+
+            var result = await client.SetAsync(target.Key, value, setOptions, cancellationToken);
+            if (result.Status == MemcachedStoreStatus.Stored)
+            {
+                return DeliveryResult.Delivered;
+            }
+
+            // NotStored (someone added first), Exists (changed since read) or NotFound (expired or
+            // evicted since read): read again and decide on what is there now.
+        }
+
+        return DeliveryResult.Retriable($"memcached key '{target.Key}' kept changing during {_options.MaxCasAttempts} compare-and-set attempts.");
+    }
+}

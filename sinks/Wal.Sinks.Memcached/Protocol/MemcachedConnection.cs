@@ -1,0 +1,213 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+
+namespace Wal.Sinks.Memcached.Protocol;
+
+/// <summary>
+/// One TCP connection to one memcached server, shared by many callers. A writer loop drains the
+/// request queue into one buffer per socket write (pipelining); a reader loop hands responses to
+/// requests in write order. Any I/O error, end of stream or unparseable response tears the
+/// connection down and fails every request on it; the pool then opens a new one.
+/// </summary>
+internal sealed class MemcachedConnection : IAsyncDisposable
+{
+    // Flush a batch once this much is buffered, so one large pipeline does not hold back the rest.
+    private const int FlushThreshold = 256 * 1024;
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly EndPoint _endPoint;
+    private readonly Channel<PendingRequest> _queue = Channel.CreateUnbounded<PendingRequest>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+
+    private readonly Lock _inFlightGate = new();
+    private readonly Queue<PendingRequest> _inFlight = new();
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Task _writerLoop;
+    private readonly Task _readerLoop;
+    private Exception? _failure;
+
+    private MemcachedConnection(Socket socket, EndPoint endPoint)
+    {
+        _socket = socket;
+        _endPoint = endPoint;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _writerLoop = Task.Run(WriteLoopAsync);
+        _readerLoop = Task.Run(ReadLoopAsync);
+    }
+
+    /// <summary>False once the connection has failed or been disposed; such a connection is replaced.</summary>
+    public bool IsAlive => Volatile.Read(ref _failure) is null;
+
+    public static async Task<MemcachedConnection> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endPoint, cancellationToken);
+            return new MemcachedConnection(socket, endPoint);
+        }
+        catch (SocketException error)
+        {
+            socket.Dispose();
+            throw new MemcachedConnectionException($"Could not connect to memcached at {endPoint}: {error.SocketErrorCode}.", error);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Queues a request; its completion reports the outcome.</summary>
+    public void Send(PendingRequest request)
+    {
+        if (!_queue.Writer.TryWrite(request))
+        {
+            request.Fail(Failure());
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        TearDown(new MemcachedConnectionException($"The connection to memcached at {_endPoint} was closed."));
+        await Task.WhenAll(_writerLoop, _readerLoop);
+        _shutdown.Dispose();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var writer = new CommandWriter();
+        var opaque = 1u;
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(_shutdown.Token))
+            {
+                writer.Reset();
+                while (_queue.Reader.TryRead(out var request))
+                {
+                    lock (_inFlightGate)
+                    {
+                        if (_failure is not null)
+                        {
+                            request.Fail(Failure());
+                            continue;
+                        }
+
+                        // Registered before its bytes leave, so the reader always finds it.
+                        _inFlight.Enqueue(request);
+                    }
+
+                    request.WriteTo(writer, ref opaque);
+                    if (writer.Length >= FlushThreshold)
+                    {
+                        await _stream.WriteAsync(writer.Written, _shutdown.Token);
+                        writer.Reset();
+                    }
+                }
+
+                if (writer.Length > 0)
+                {
+                    await _stream.WriteAsync(writer.Written, _shutdown.Token);
+                }
+            }
+        }
+        catch (Exception error)
+        {
+            TearDown(Wrap(error));
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var reader = new ResponseReader(_stream);
+        try
+        {
+            while (true)
+            {
+                var response = await reader.ReadAsync(_shutdown.Token);
+                Dispatch(response);
+            }
+        }
+        catch (Exception error)
+        {
+            TearDown(Wrap(error));
+        }
+    }
+
+    private void Dispatch(MetaResponse response)
+    {
+        PendingRequest? request;
+        lock (_inFlightGate)
+        {
+            _inFlight.TryPeek(out request);
+        }
+
+        if (request is null)
+        {
+            throw new InvalidDataException($"memcached sent a {response.Status} response nobody asked for.");
+        }
+
+        if (response.Status is MetaStatus.ClientError or MetaStatus.Error)
+        {
+            // After a malformed command the server may parse its data block as more commands, so
+            // nothing later on this connection can be trusted: fail the culprit, then the rest.
+            Dequeue();
+            request.Fail(new MemcachedClientErrorException(response.ErrorMessage ?? "unknown"));
+            throw new MemcachedConnectionException($"The connection to memcached at {_endPoint} was closed after a CLIENT_ERROR.");
+        }
+
+        if (request.OnResponse(response))
+        {
+            Dequeue();
+        }
+    }
+
+    private void Dequeue()
+    {
+        lock (_inFlightGate)
+        {
+            _inFlight.Dequeue();
+        }
+    }
+
+    private void TearDown(Exception error)
+    {
+        PendingRequest[] orphans;
+        lock (_inFlightGate)
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            _failure = error;
+            orphans = [.. _inFlight];
+            _inFlight.Clear();
+        }
+
+        _queue.Writer.TryComplete();
+        _shutdown.Cancel();
+        _stream.Dispose();
+        foreach (var request in orphans)
+        {
+            request.Fail(error);
+        }
+
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            queued.Fail(error);
+        }
+    }
+
+    private Exception Failure() =>
+        Volatile.Read(ref _failure) ?? new MemcachedConnectionException($"The connection to memcached at {_endPoint} is closed.");
+
+    private MemcachedConnectionException Wrap(Exception error) => error switch
+    {
+        MemcachedConnectionException connection => connection,
+        OperationCanceledException => new MemcachedConnectionException($"The connection to memcached at {_endPoint} was closed."),
+        InvalidDataException => new MemcachedConnectionException($"memcached at {_endPoint} broke the protocol: {error.Message}", error),
+        _ => new MemcachedConnectionException($"The connection to memcached at {_endPoint} failed: {error.Message}", error),
+    };
+}

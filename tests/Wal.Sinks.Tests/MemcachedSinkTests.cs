@@ -1,0 +1,123 @@
+using Google.Protobuf.WellKnownTypes;
+using Wal.Schemas.V1;
+using Wal.Sinks.Memcached;
+
+namespace Wal.Sinks.Tests;
+
+public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClassFixture<MemcachedServerFixture>, IAsyncLifetime
+{
+    private readonly MemcachedServerFixture _server;
+    private readonly MemcachedSink _sink;
+    private readonly MemcachedClient _reader;
+
+    public MemcachedSinkTests(MemcachedServerFixture server)
+    {
+        _server = server;
+        _server.Start();
+        _sink = new MemcachedSink(new MemcachedSinkOptions
+        {
+            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["main"] = new() { Servers = [server.Server] } },
+        });
+        _reader = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server] });
+    }
+
+    protected override ISink Sink => _sink;
+
+    protected override Target NewTarget() => new()
+    {
+        Memcached = new MemcachedTarget { Cluster = "main", Key = "sink-test:" + Guid.NewGuid().ToString("N"), Ttl = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)) },
+    };
+
+    protected override Target AsDelete(Target target)
+    {
+        var delete = target.Clone();
+        delete.Memcached.Delete = true;
+        return delete;
+    }
+
+    protected override async Task<byte[]?> ReadCurrentAsync(Target target)
+    {
+        var item = await _reader.GetAsync(target.Memcached.Key);
+        if (item is null)
+        {
+            return null;
+        }
+
+        Assert.True(VersionedValue.TryDecode(item.ClientFlags, item.Value, out _, out var tombstone, out var payload), "The sink wrote an item without its version header.");
+        return tombstone ? null : payload.ToArray();
+    }
+
+    protected override Task StopTargetAsync()
+    {
+        _server.Stop();
+        return Task.CompletedTask;
+    }
+
+    protected override Task StartTargetAsync()
+    {
+        _server.Start();
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task DeliverAsync_InvalidKey_PermanentFailure()
+    {
+        var target = NewTarget();
+        target.Memcached.Key = "has space";
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("whitespace", result.Error);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ValueAboveItemLimit_PermanentFailure()
+    {
+        var delivery = new Delivery("big", NewTarget(), new byte[2 * 1024 * 1024], NextVersion());
+
+        var result = await _sink.DeliverAsync(delivery);
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("too large", result.Error);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_UnknownCluster_PermanentFailure()
+    {
+        var target = NewTarget();
+        target.Memcached.Cluster = "elsewhere";
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("elsewhere", result.Error);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ConcurrentVersionsOfOneKey_NewestWins()
+    {
+        var target = NewTarget();
+        var versions = Enumerable.Range(0, 40).Select(_ => NextVersion()).ToArray();
+        var shuffled = versions.OrderBy(_ => Random.Shared.Next()).ToArray();
+
+        var results = await Task.WhenAll(shuffled.Select(v => _sink.DeliverAsync(NewDelivery(target, v.ToString(), v)).AsTask()));
+
+        Assert.All(results, r => Assert.True(r.Outcome is DeliveryOutcome.Delivered or DeliveryOutcome.Superseded or DeliveryOutcome.RetriableFailure, r.Error));
+        // Contention may leave some retriable; redeliver those as the retry path would.
+        foreach (var (version, result) in shuffled.Zip(results).Where(p => p.Second.Outcome == DeliveryOutcome.RetriableFailure))
+        {
+            Assert.True((await _sink.DeliverAsync(NewDelivery(target, version.ToString(), version))).Succeeded);
+        }
+
+        Assert.Equal(versions.Max().ToString(), Text(await ReadCurrentAsync(target)));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        await _sink.DisposeAsync();
+        await _reader.DisposeAsync();
+    }
+}
