@@ -1,0 +1,103 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Google.Protobuf;
+
+namespace Wal.Grpc;
+
+/// <summary>
+/// Reads length-prefixed gRPC messages from a request body pipe. A message is parsed straight from
+/// the pipe's pooled segments; nothing is copied unless protobuf itself needs to.
+/// </summary>
+internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize)
+{
+    /// <summary>The next message, or null at a clean end of the stream.</summary>
+    /// <exception cref="RpcException">The frame or the message breaks the protocol or a limit.</exception>
+    public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (TryReadFrame(ref buffer, out var payload))
+            {
+                try
+                {
+                    return Parse(parser, payload);
+                }
+                finally
+                {
+                    reader.AdvanceTo(buffer.Start);
+                }
+            }
+
+            if (result.IsCompleted)
+            {
+                var leftover = buffer.Length;
+                reader.AdvanceTo(buffer.End);
+                return leftover == 0
+                    ? null
+                    : throw new RpcException(StatusCode.Internal, "Incomplete message: the request stream ended inside a frame.");
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    private bool TryReadFrame(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> payload)
+    {
+        payload = default;
+        if (buffer.Length < GrpcProtocol.FrameHeaderSize)
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[GrpcProtocol.FrameHeaderSize];
+        buffer.Slice(0, GrpcProtocol.FrameHeaderSize).CopyTo(header);
+        var length = BinaryPrimitives.ReadUInt32BigEndian(header[1..]);
+        // Checked on the header alone, so an oversized message is refused before it is buffered.
+        if (length > (uint)maxMessageSize)
+        {
+            throw new RpcException(
+                StatusCode.ResourceExhausted,
+                $"Received message of {length} bytes exceeds the limit of {maxMessageSize} bytes.");
+        }
+
+        switch (header[0])
+        {
+            case 0:
+                break;
+            case 1:
+                // Only identity is accepted (other encodings are refused before reading), so a
+                // compressed message here is a client bug.
+                throw new RpcException(
+                    StatusCode.Internal, "Received a compressed message but no grpc-encoding was negotiated.");
+            default:
+                throw new RpcException(StatusCode.Internal, $"Invalid message flags 0x{header[0]:X2}.");
+        }
+
+        if (buffer.Length - GrpcProtocol.FrameHeaderSize < length)
+        {
+            return false;
+        }
+
+        payload = buffer.Slice(GrpcProtocol.FrameHeaderSize, length);
+        buffer = buffer.Slice(payload.End);
+        return true;
+    }
+
+    private static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload)
+        where T : IMessage<T>
+    {
+        try
+        {
+            return parser.ParseFrom(payload);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            throw new RpcException(
+                StatusCode.InvalidArgument, $"The request is not a valid {typeof(T).Name} protobuf message.");
+        }
+    }
+}

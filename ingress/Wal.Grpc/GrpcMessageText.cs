@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace Wal.Grpc;
+
+/// <summary>
+/// The percent-encoding of <c>grpc-message</c>: UTF-8 bytes outside printable ASCII, and '%'
+/// itself, become <c>%XX</c>, so any text survives HTTP/2 header rules.
+/// </summary>
+public static class GrpcMessageText
+{
+    public static string Encode(string text)
+    {
+        if (!NeedsEncoding(text))
+        {
+            return text;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(text);
+        var builder = new StringBuilder(bytes.Length * 3);
+        foreach (var b in bytes)
+        {
+            if (b is >= 0x20 and <= 0x7E and not (byte)'%')
+            {
+                builder.Append((char)b);
+            }
+            else
+            {
+                builder.Append('%').Append(b.ToString("X2"));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    public static string Decode(string encoded)
+    {
+        if (!encoded.Contains('%', StringComparison.Ordinal))
+        {
+            return encoded;
+        }
+
+        var bytes = new List<byte>(encoded.Length);
+        for (var i = 0; i < encoded.Length; i++)
+        {
+            if (encoded[i] == '%' && i + 2 < encoded.Length
+                && byte.TryParse(encoded.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
+            {
+                bytes.Add(b);
+                i += 2;
+            }
+            else
+            {
+                bytes.Add((byte)encoded[i]);
+            }
+        }
+
+        return Encoding.UTF8.GetString([.. bytes]);
+    }
+
+    private static bool NeedsEncoding(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c is < ' ' or > '~' or '%')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Wal.Grpc;
+
+/// <summary>
+/// Checks what must hold before a handler runs, answering a refused request itself: HTTP/2
+/// only, a gRPC content type, identity encoding, a well-formed deadline.
+/// </summary>
+internal static class GrpcRequestValidator
+{
+    public static bool TryAccept(HttpContext http, out TimeSpan? timeout)
+    {
+        timeout = null;
+        var request = http.Request;
+        if (!HttpProtocol.IsHttp2(request.Protocol) && !HttpProtocol.IsHttp3(request.Protocol))
+        {
+            // 426 tells an HTTP/1.1 client what it did wrong; gRPC clients read the status.
+            GrpcCall.WriteTrailersOnly(http, StatusCode.Internal, $"Request protocol '{request.Protocol}' is not supported; gRPC needs HTTP/2.", [], StatusCodes.Status426UpgradeRequired);
+            http.Response.Headers.Upgrade = "h2c";
+            return false;
+        }
+
+        if (!GrpcProtocol.IsSupportedContentType(request.ContentType))
+        {
+            GrpcCall.WriteTrailersOnly(http, StatusCode.Internal, $"Content-Type '{request.ContentType}' is not supported; use application/grpc.", [], StatusCodes.Status415UnsupportedMediaType);
+            return false;
+        }
+
+        var encoding = request.Headers[GrpcProtocol.EncodingHeader].ToString();
+        if (encoding.Length > 0 && !string.Equals(encoding, GrpcProtocol.IdentityEncoding, StringComparison.Ordinal))
+        {
+            http.Response.Headers[GrpcProtocol.AcceptEncodingHeader] = GrpcProtocol.IdentityEncoding;
+            GrpcCall.WriteTrailersOnly(http, StatusCode.Unimplemented, $"Message encoding '{encoding}' is not supported; this server accepts identity only.", []);
+            return false;
+        }
+
+        var timeoutHeader = request.Headers[GrpcProtocol.TimeoutHeader].ToString();
+        if (timeoutHeader.Length > 0)
+        {
+            if (!GrpcTimeout.TryParse(timeoutHeader, out var parsed))
+            {
+                GrpcCall.WriteTrailersOnly(http, StatusCode.Internal, $"Malformed grpc-timeout '{timeoutHeader}'.", []);
+                return false;
+            }
+
+            timeout = parsed;
+        }
+
+        return true;
+    }
+}

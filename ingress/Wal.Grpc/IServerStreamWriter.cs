@@ -1,0 +1,14 @@
+namespace Wal.Grpc;
+
+/// <summary>
+/// The response messages of a streaming call. Safe to call from several threads: writes are
+/// serialised. Buffer a batch with <c>flush: false</c> and flush once to save syscalls.
+/// </summary>
+public interface IServerStreamWriter<in T>
+{
+    /// <summary>Writes one message; when <paramref name="flush"/> is set, waits until the transport took it.</summary>
+    ValueTask WriteAsync(T message, bool flush, CancellationToken cancellationToken);
+
+    /// <summary>Sends buffered messages.</summary>
+    ValueTask FlushAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Wal.Grpc;
+using Wal.Namespaces;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// The one entry point for hosting an ingress: build, then run or start the returned app.
+/// <code>
+/// var app = IngressHost.Build(options, registry);
+/// await app.StartAsync(ct);
+/// Console.WriteLine(app.GetGrpcAddress());
+/// </code>
+/// </summary>
+public static class IngressHost
+{
+    /// <summary>Validates <paramref name="options"/> and builds the app; nothing listens until it starts.</summary>
+    /// <param name="options">Where to listen and which Kafka cluster to produce to.</param>
+    /// <param name="registry">The namespaces; the ingress reads it on every call, so hot reloads apply at once.</param>
+    /// <param name="configure">Last say over the builder, e.g. for logging or extra services.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">An option is invalid.</exception>
+    public static WebApplication Build(IngressOptions options, INamespaceRegistry registry, Action<WebApplicationBuilder>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
+        options.Validate();
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Ingress", Args = [] });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            Listen(kestrel, options.ListenAddress, options.Port, HttpProtocols.Http2);
+            if (options.AdminPort >= 0)
+            {
+                Listen(kestrel, options.ListenAddress, options.AdminPort, HttpProtocols.Http1);
+            }
+
+            // The gRPC layer enforces its own message limit; Kestrel's body limit would cut streams.
+            kestrel.Limits.MaxRequestBodySize = null;
+        });
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(registry);
+        services.AddSingleton(TimeProvider.System);
+        services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
+        services.AddSingleton<KafkaLogProducer>();
+        services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
+        services.AddSingleton(sp => new IngressMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<LogWriter>();
+        services.AddSingleton<WriteStreamHandler>();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapWriteAheadLog();
+        app.MapGrpcUnimplemented();
+        return app;
+    }
+
+    /// <summary>The gRPC endpoint's address once the app has started, e.g. <c>http://127.0.0.1:50051</c>.</summary>
+    public static Uri GetGrpcAddress(this WebApplication app) => Addresses(app)[0];
+
+    /// <summary>The admin (HTTP/1.1) endpoint's address once started; null when it is off.</summary>
+    public static Uri? GetAdminAddress(this WebApplication app)
+    {
+        var addresses = Addresses(app);
+        return addresses.Count > 1 ? addresses[1] : null;
+    }
+
+    private static List<Uri> Addresses(WebApplication app)
+    {
+        var feature = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>();
+        var addresses = feature?.Addresses.Select(a => new Uri(a)).ToList() ?? [];
+        return addresses.Count > 0 ? addresses : throw new InvalidOperationException("The ingress has not started, so it has no bound address yet.");
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols)
+    {
+        if (address == "localhost")
+        {
+            kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+        }
+        else
+        {
+            kestrel.Listen(IPAddress.Parse(address), port, l => l.Protocols = protocols);
+        }
+    }
+}

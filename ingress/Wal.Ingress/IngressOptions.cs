@@ -1,0 +1,108 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Wal.Ingress;
+
+/// <summary>How an ingress instance listens and produces. Checked by <see cref="Validate"/> at start.</summary>
+public sealed class IngressOptions
+{
+    /// <summary>IP address (or <c>localhost</c>) the gRPC endpoint listens on.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>gRPC port (HTTP/2 cleartext); 0 picks a free port, see <see cref="IngressHost.GetGrpcAddress"/>.</summary>
+    public int Port { get; set; } = 50051;
+
+    /// <summary>HTTP/1.1 port for <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>; 0 picks a free port, -1 turns it off.</summary>
+    public int AdminPort { get; set; } = 50052;
+
+    /// <summary>The local Kafka cluster's bootstrap servers.</summary>
+    public string BootstrapServers { get; set; } = string.Empty;
+
+    /// <summary>This region's name, stamped as the origin of every record accepted here.</summary>
+    public string Region { get; set; } = "local";
+
+    /// <summary>How long Kafka may take to acknowledge a record (<c>message.timeout.ms</c>); past it, durable is UNKNOWN.</summary>
+    public TimeSpan ProduceTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long the producer waits to batch records (<c>linger.ms</c>).</summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Largest gRPC request message, in bytes. Must hold the largest namespace payload plus its envelope.</summary>
+    public int MaxReceiveMessageSize { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Writes one WriteToLogStream call may have unacknowledged; the server stops reading beyond it.</summary>
+    public int MaxStreamInFlight { get; set; } = 1000;
+
+    /// <summary>Payload bytes awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
+    public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Extra librdkafka producer settings (name to value), applied last; for tuning and tests.</summary>
+    public IDictionary<string, string> ProducerSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Every problem, each naming the option and its bad value; empty when valid.</summary>
+    public IReadOnlyList<string> Errors()
+    {
+        var errors = new List<string>();
+        if (ListenAddress != "localhost" && !IPAddress.TryParse(ListenAddress, out _))
+        {
+            errors.Add($"ListenAddress: '{ListenAddress}' is not an IP address or 'localhost'");
+        }
+
+        if (Port is < 0 or > 65535)
+        {
+            errors.Add($"Port: {Port} must be between 0 and 65535");
+        }
+
+        if (AdminPort is < -1 or > 65535 || (AdminPort == Port && Port != 0))
+        {
+            errors.Add($"AdminPort: {AdminPort} must be -1 (off) or 0 to 65535, and differ from Port");
+        }
+
+        if (string.IsNullOrWhiteSpace(BootstrapServers))
+        {
+            errors.Add("BootstrapServers: must name at least one broker (host:port)");
+        }
+
+        if (string.IsNullOrWhiteSpace(Region))
+        {
+            errors.Add("Region: must not be empty");
+        }
+
+        if (ProduceTimeout < TimeSpan.FromMilliseconds(100) || ProduceTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"ProduceTimeout: {ProduceTimeout} must be between 100 ms and 1 hour");
+        }
+
+        if (Linger < TimeSpan.Zero || Linger >= ProduceTimeout)
+        {
+            errors.Add($"Linger: {Linger} must not be negative and must be below ProduceTimeout");
+        }
+
+        if (MaxReceiveMessageSize is < 1024 or > 128 * 1024 * 1024)
+        {
+            errors.Add($"MaxReceiveMessageSize: {MaxReceiveMessageSize} must be between 1024 and 134217728");
+        }
+
+        if (MaxStreamInFlight is < 1 or > 1_000_000)
+        {
+            errors.Add($"MaxStreamInFlight: {MaxStreamInFlight} must be between 1 and 1000000");
+        }
+
+        if (MaxInFlightBytes < MaxReceiveMessageSize)
+        {
+            errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
+        }
+
+        return errors;
+    }
+
+    /// <exception cref="OptionsValidationException">An option is invalid; the message lists each one.</exception>
+    public void Validate()
+    {
+        var errors = Errors();
+        if (errors.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(IngressOptions), typeof(IngressOptions), errors);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Grpc;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// Turns a request into a <see cref="LogEntry"/> on its namespace's topic and says how durable it
+/// is. Every refusal happens before anything is produced, so a refused write is never in the log.
+/// </summary>
+public sealed class LogWriter(
+    INamespaceRegistry registry,
+    KafkaLogProducer producer,
+    InFlightLimiter limiter,
+    IngressMetrics metrics,
+    IngressOptions options,
+    TimeProvider time)
+{
+    public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var id = request.Id.Length > 0 ? request.Id : NewId();
+        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, out var config, out var refusal))
+        {
+            return Answer(UnknownTag(request.Namespace), refusal, started);
+        }
+
+        var now = time.GetUtcNow();
+        var target = request.Target ?? config.DefaultTarget;
+        var problem = WriteRequestValidator.CheckId(request.Id)
+            ?? WriteRequestValidator.CheckLifecycle(request.Lifecycle, config, now);
+        if (problem is null && request.Payload.Length > config.MaxPayloadBytes)
+        {
+            // A well-formed request the namespace will not take: OK status, durable FALSE.
+            return Answer(config.Name, WriteResult.Refused(StatusCode.OK, id,
+                $"payload of {request.Payload.Length} bytes exceeds namespace '{config.Name}' max_payload_bytes of {config.MaxPayloadBytes}; not written"), started);
+        }
+
+        problem ??= target is null
+            ? $"target: the request names none and namespace '{config.Name}' has no default_target"
+            : WriteRequestValidator.CheckTarget(target);
+        if (problem is not null)
+        {
+            return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
+        }
+
+        var lifecycle = request.Lifecycle ?? new Lifecycle();
+        lifecycle.OriginalWriteTime ??= Timestamp.FromDateTimeOffset(now);
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = config.Name,
+            Lifecycle = lifecycle,
+            Payload = request.Payload,
+            Target = target,
+            AcceptedAtMs = now.ToUnixTimeMilliseconds(),
+            OriginRegion = options.Region,
+        };
+        var result = await ProduceAsync(config, id, PartitionKey.ForWrite(target!, id), entry, cancellationToken);
+        return Answer(config.Name, result, started);
+    }
+
+    public async Task<WriteResult> WriteChunkAsync(MutationChunk chunk, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var id = $"{chunk.RequestId}/{chunk.Sequence}";
+        if (!TryGetMutationNamespace(chunk.Namespace, "WriteMutationChunk", id, out var config, out var refusal))
+        {
+            return Answer(UnknownTag(chunk.Namespace), refusal, started);
+        }
+
+        var problem = CheckRequestId(chunk.RequestId) ?? (chunk.Table.Length == 0 ? "table: must be set" : null) ?? chunk.OperationCase switch
+        {
+            MutationChunk.OperationOneofCase.Put when chunk.Put.Key.IsEmpty => "put.key: must not be empty",
+            MutationChunk.OperationOneofCase.Delete when chunk.Delete.Key.IsEmpty => "delete.key: must not be empty",
+            MutationChunk.OperationOneofCase.None => "operation: a chunk needs a put or a delete",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
+        }
+
+        var size = chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? chunk.Put.Value.Length + chunk.Put.Key.Length : chunk.Delete.Key.Length;
+        if (size > config.MaxPayloadBytes)
+        {
+            return Answer(config.Name, WriteResult.Refused(StatusCode.OK, id,
+                $"chunk of {size} bytes exceeds namespace '{config.Name}' max_payload_bytes of {config.MaxPayloadBytes}; not written"), started);
+        }
+
+        var result = await ProduceAsync(config, id, PartitionKey.ForMutation(chunk.RequestId), NewEntry(config, id, e => e.Chunk = chunk), cancellationToken);
+        return Answer(config.Name, result, started);
+    }
+
+    public async Task<WriteResult> CompleteMutationAsync(MutationCompletion completion, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var id = $"{completion.RequestId}/complete";
+        if (!TryGetMutationNamespace(completion.Namespace, "CompleteMutation", id, out var config, out var refusal))
+        {
+            return Answer(UnknownTag(completion.Namespace), refusal, started);
+        }
+
+        var problem = CheckRequestId(completion.RequestId) ?? (completion.ChunkCount == 0 ? "chunk_count: must be at least 1" : null);
+        if (problem is not null)
+        {
+            return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
+        }
+
+        var result = await ProduceAsync(config, id, PartitionKey.ForMutation(completion.RequestId), NewEntry(config, id, e => e.Completion = completion), cancellationToken);
+        return Answer(config.Name, result, started);
+    }
+
+    private async Task<WriteResult> ProduceAsync(NamespaceConfig config, string id, byte[] key, LogEntry entry, CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return WriteResult.Refused(StatusCode.DeadlineExceeded, id, "The deadline passed before the record was sent; not written.");
+        }
+
+        var value = entry.ToByteArray();
+        if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length))
+        {
+            metrics.Shed(config.Name, "in_flight_bytes");
+            return WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"namespace '{config.Name}' (or this instance) has too many bytes awaiting Kafka (quota.max_in_flight_bytes {config.Quota.MaxInFlightBytes}); not written, retry later");
+        }
+
+        metrics.InFlight(config.Name, 1, value.Length);
+        var produce = ProduceAndReleaseAsync(config.Name, key, value, config.Topic);
+        try
+        {
+            return WriteResult.From(await produce.WaitAsync(cancellationToken), id);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The record is still in librdkafka's hands and may yet be written.
+            return new WriteResult(StatusCode.DeadlineExceeded, new WriteToLogResponse
+            {
+                Durable = Trilean.Unknown,
+                Id = id,
+                Message = "The deadline passed before Kafka answered; the record may or may not be durable.",
+            });
+        }
+    }
+
+    // The reservation ends with Kafka's answer, not with the caller's wait: a caller that gave up
+    // must not free room that the record still takes.
+    private async Task<ProduceOutcome> ProduceAndReleaseAsync(string @namespace, byte[] key, byte[] value, string topic)
+    {
+        try
+        {
+            return await producer.ProduceAsync(topic, key, value, CancellationToken.None);
+        }
+        finally
+        {
+            limiter.Release(@namespace, value.Length);
+            metrics.InFlight(@namespace, -1, -value.Length);
+        }
+    }
+
+    private LogEntry NewEntry(NamespaceConfig config, string id, Action<LogEntry> setBody)
+    {
+        var now = time.GetUtcNow();
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = config.Name,
+            Lifecycle = new Lifecycle { OriginalWriteTime = Timestamp.FromDateTimeOffset(now) },
+            AcceptedAtMs = now.ToUnixTimeMilliseconds(),
+            OriginRegion = options.Region,
+        };
+        setBody(entry);
+        return entry;
+    }
+
+    private bool TryGetNamespace(string name, string method, string id, out NamespaceConfig config, out WriteResult refusal)
+    {
+        refusal = default;
+        if (registry.TryGet(name, out var found))
+        {
+            config = found;
+            metrics.Request(method, name);
+            return true;
+        }
+
+        config = null!;
+        metrics.Request(method, IngressMetrics.UnknownNamespace);
+        refusal = NamespaceValidator.IsValidName(name)
+            ? WriteResult.Refused(StatusCode.NotFound, id, $"namespace '{name}' does not exist; not written")
+            : WriteResult.Refused(StatusCode.InvalidArgument, id, $"namespace: '{Truncate(name)}' is not a valid namespace name; not written");
+        return false;
+    }
+
+    private bool TryGetMutationNamespace(string name, string method, string id, out NamespaceConfig config, out WriteResult refusal)
+    {
+        if (!TryGetNamespace(name, method, id, out config, out refusal))
+        {
+            return false;
+        }
+
+        if (!config.Personas.Contains(Persona.MultiTableMutation))
+        {
+            refusal = WriteResult.Refused(StatusCode.FailedPrecondition, id,
+                $"namespace '{name}' does not have the PERSONA_MULTI_TABLE_MUTATION persona; not written");
+            return false;
+        }
+
+        return true;
+    }
+
+    private WriteResult Answer(string @namespace, WriteResult result, long started)
+    {
+        metrics.Answered(@namespace, result.Response.Durable, time.GetElapsedTime(started));
+        return result;
+    }
+
+    private string UnknownTag(string name) => registry.TryGet(name, out _) ? name : IngressMetrics.UnknownNamespace;
+
+    private static string? CheckRequestId(string requestId) =>
+        requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : null;
+
+    private static string Truncate(string value) => value.Length <= 100 ? value : value[..100] + "…";
+
+    private static string NewId() => Guid.CreateVersion7().ToString();
+}

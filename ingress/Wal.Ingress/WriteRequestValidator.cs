@@ -1,0 +1,130 @@
+using System.Buffers;
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// Checks the parts of a write that the namespace does not decide alone: its lifecycle against
+/// the namespace's max_delay, and the resolved target's fields. Each error names the field.
+/// </summary>
+public static class WriteRequestValidator
+{
+    private const int MaxMemcachedKeyBytes = 250;
+    private const int MaxIdLength = 256;
+
+    private static readonly SearchValues<char> KeyForbidden =
+        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127]);
+
+    /// <summary>The first problem with the lifecycle, or null when it is valid.</summary>
+    public static string? CheckLifecycle(Lifecycle? lifecycle, NamespaceConfig config, DateTimeOffset now)
+    {
+        if (lifecycle is null)
+        {
+            return null;
+        }
+
+        var maxDelay = config.MaxDelay.ToTimeSpan();
+        var jitter = TimeSpan.Zero;
+        if (lifecycle.Jitter is { } j)
+        {
+            if (!TryTimeSpan(j, out jitter) || jitter < TimeSpan.Zero)
+            {
+                return "lifecycle.jitter: must be a valid, non-negative duration";
+            }
+        }
+
+        var delay = TimeSpan.Zero;
+        switch (lifecycle.ScheduleCase)
+        {
+            case Lifecycle.ScheduleOneofCase.Delay:
+                if (!TryTimeSpan(lifecycle.Delay, out delay) || delay < TimeSpan.Zero)
+                {
+                    return "lifecycle.delay: must be a valid, non-negative duration";
+                }
+
+                break;
+            case Lifecycle.ScheduleOneofCase.DeliverAt:
+                if (!TryDateTime(lifecycle.DeliverAt, out var at))
+                {
+                    return "lifecycle.deliver_at: is not a valid timestamp";
+                }
+
+                delay = at > now ? at - now : TimeSpan.Zero;
+                break;
+            default:
+                break;
+        }
+
+        if (delay + jitter > maxDelay)
+        {
+            return $"lifecycle: delay {delay} plus jitter {jitter} exceeds the namespace's max_delay of {maxDelay}";
+        }
+
+        if (lifecycle.OriginalWriteTime is { } written && !TryDateTime(written, out _))
+        {
+            return "lifecycle.original_write_time: is not a valid timestamp";
+        }
+
+        return null;
+    }
+
+    /// <summary>The first problem with the target that the record will carry, or null.</summary>
+    public static string? CheckTarget(Target target) => target.DestinationCase switch
+    {
+        Target.DestinationOneofCase.Memcached => CheckMemcached(target.Memcached),
+        Target.DestinationOneofCase.Cassandra => target.Cassandra.Keyspace.Length == 0 || target.Cassandra.Table.Length == 0
+            ? "target.cassandra: keyspace and table must be set"
+            : null,
+        Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0 ? "target.kafka.topic: must be set" : null,
+        Target.DestinationOneofCase.Upstream => Uri.TryCreate(target.Upstream.Url, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
+            ? null
+            : $"target.upstream.url: '{target.Upstream.Url}' is not an absolute http or https URL",
+        _ => "target: names no destination (memcached, cassandra, kafka or upstream)",
+    };
+
+    public static string? CheckId(string id) =>
+        id.Length > MaxIdLength ? $"id: {id.Length} characters, at most {MaxIdLength} allowed" : null;
+
+    private static string? CheckMemcached(MemcachedTarget target)
+    {
+        if (target.Key.Length == 0 || Encoding.UTF8.GetByteCount(target.Key) > MaxMemcachedKeyBytes || target.Key.AsSpan().ContainsAny(KeyForbidden))
+        {
+            return $"target.memcached.key: must be 1 to {MaxMemcachedKeyBytes} bytes without whitespace or control characters";
+        }
+
+        if (target.Ttl is { } ttl && (!TryTimeSpan(ttl, out var t) || t < TimeSpan.Zero))
+        {
+            return "target.memcached.ttl: must be a valid, non-negative duration";
+        }
+
+        return null;
+    }
+
+    private static bool TryTimeSpan(Duration duration, out TimeSpan value)
+    {
+        value = default;
+        var (seconds, nanos) = (duration.Seconds, duration.Nanos);
+        var signsAgree = seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0);
+        if (!signsAgree || nanos is <= -1_000_000_000 or >= 1_000_000_000 || Math.Abs(seconds) > Duration.MaxSeconds)
+        {
+            return false;
+        }
+
+        value = duration.ToTimeSpan();
+        return true;
+    }
+
+    private static bool TryDateTime(Timestamp timestamp, out DateTimeOffset value)
+    {
+        value = default;
+        if (timestamp.Nanos is < 0 or > 999_999_999 || timestamp.Seconds is < -62135596800 or > 253402300799)
+        {
+            return false;
+        }
+
+        value = timestamp.ToDateTimeOffset();
+        return true;
+    }
+}

@@ -1,0 +1,30 @@
+using Wal.Grpc;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// A write's answer: the gRPC status a unary call ends with, and the response that goes in its
+/// body (OK) or its rich error details (otherwise). A stream acknowledges with the response alone.
+/// </summary>
+public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Response)
+{
+    /// <summary>Refused before anything was produced: durable is FALSE.</summary>
+    public static WriteResult Refused(StatusCode code, string id, string message) =>
+        new(code, new WriteToLogResponse { Durable = Trilean.False, Message = message, Id = id });
+
+    public static WriteResult From(ProduceOutcome outcome, string id)
+    {
+        var response = new WriteToLogResponse { Durable = outcome.Durable, Message = outcome.Message, Id = id };
+        if (outcome.Position is { } position)
+        {
+            response.Position = position;
+        }
+
+        return new WriteResult(StatusCode.OK, response);
+    }
+
+    /// <summary>The unary form: the response, or an exception carrying it as details.</summary>
+    public WriteToLogResponse ToResponseOrThrow() =>
+        Code == StatusCode.OK ? Response : throw new RpcException(Code, Response.Message, Response);
+}

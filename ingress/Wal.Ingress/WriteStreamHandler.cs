@@ -1,0 +1,94 @@
+using System.Threading.Channels;
+using Wal.Grpc;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// WriteToLogStream: every request becomes a write of its own, answered by an acknowledgement
+/// carrying its client_id, in completion order. A slot is taken before reading a request and
+/// given back only once its acknowledgement is written, so at most
+/// <see cref="IngressOptions.MaxStreamInFlight"/> requests are held per stream: when they are,
+/// the server stops reading and HTTP/2 flow control pushes back on the caller.
+/// </summary>
+public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
+{
+    public async Task HandleAsync(IAsyncStreamReader<WriteToLogRequest> requests, IServerStreamWriter<WriteToLogAck> responses, GrpcCallContext context)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var token = stop.Token;
+        using var slots = new SemaphoreSlim(options.MaxStreamInFlight, options.MaxStreamInFlight);
+        var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
+        var sending = SendAcksAsync(acks.Reader, responses, slots, stop);
+        try
+        {
+            while (true)
+            {
+                await slots.WaitAsync(token);
+                if (!await requests.MoveNextAsync(token))
+                {
+                    slots.Release();
+                    break;
+                }
+
+                _ = WriteOneAsync(requests.Current, acks.Writer, token);
+            }
+
+            // Every slot back means every request was acknowledged on the wire.
+            for (var i = 0; i < options.MaxStreamInFlight; i++)
+            {
+                await slots.WaitAsync(token);
+            }
+        }
+        finally
+        {
+            acks.Writer.TryComplete();
+            await stop.CancelAsync();
+            await sending;
+        }
+    }
+
+    private async Task WriteOneAsync(WriteToLogRequest request, ChannelWriter<WriteToLogAck> acks, CancellationToken cancellationToken)
+    {
+        WriteToLogResponse response;
+        try
+        {
+            response = (await writer.WriteAsync(request, cancellationToken)).Response;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // An answer for every request, even this one: the caller may not guess.
+            response = new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "The write failed unexpectedly; it may or may not be durable." };
+        }
+
+        acks.TryWrite(new WriteToLogAck { ClientId = request.ClientId, Response = response });
+    }
+
+    private static async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop)
+    {
+        try
+        {
+            while (await acks.WaitToReadAsync(stop.Token))
+            {
+                var sent = 0;
+                while (acks.TryRead(out var ack))
+                {
+                    await responses.WriteAsync(ack, flush: false, stop.Token);
+                    sent++;
+                }
+
+                await responses.FlushAsync(stop.Token);
+                slots.Release(sent);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch
+        {
+            // The reader loop waits on slots this loop will never give back: stop it too.
+            await stop.CancelAsync();
+            throw;
+        }
+    }
+}

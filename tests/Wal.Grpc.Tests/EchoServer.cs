@@ -1,0 +1,87 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Wal.Grpc.Tests.Proto;
+
+namespace Wal.Grpc.Tests;
+
+/// <summary>Kestrel on 127.0.0.1 (random port) serving test methods through Wal.Grpc.</summary>
+public sealed class EchoServer : IAsyncLifetime
+{
+    public const string Unary = "/test.v1.EchoService/Unary";
+    public const string Duplex = "/test.v1.EchoService/Duplex";
+    public const int MaxMessageSize = 64 * 1024;
+
+    private WebApplication? _app;
+
+    public ListLoggerProvider Logs { get; } = new();
+
+    public Uri Address { get; private set; } = null!;
+
+    public Uri Http1Address { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders().AddProvider(Logs);
+        // Cleartext Kestrel speaks one protocol per endpoint: h2c for gRPC, and an HTTP/1.1 one so
+        // the tests can show the gRPC layer's own refusal of HTTP/1.1.
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
+            k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpcServer(o => o.MaxReceiveMessageSize = MaxMessageSize);
+        _app = builder.Build();
+        _app.MapGrpcUnary(Unary, Echo.Parser, HandleUnaryAsync);
+        _app.MapGrpcDuplexStreaming<Echo, Echo>(Duplex, Echo.Parser, HandleDuplexAsync);
+        _app.MapGrpcUnimplemented();
+        await _app.StartAsync();
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.ToArray();
+        Address = new Uri(addresses[0]);
+        Http1Address = new Uri(addresses[1]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+
+    private static async ValueTask<Echo> HandleUnaryAsync(Echo request, GrpcCallContext context)
+    {
+        switch (request.Action)
+        {
+            case "throw":
+                throw new InvalidOperationException("secret internal state");
+            case "rpc":
+                throw new RpcException(StatusCode.NotFound, request.Text, new Echo { Text = "detail" });
+            case "wait":
+                await Task.Delay(request.DelayMs, context.CancellationToken);
+                break;
+            case "ignore-deadline":
+                await Task.Delay(request.DelayMs, CancellationToken.None);
+                break;
+            default:
+                break;
+        }
+
+        return new Echo { Text = request.Text, Data = request.Data };
+    }
+
+    private static async Task HandleDuplexAsync(IAsyncStreamReader<Echo> requests, IServerStreamWriter<Echo> responses, GrpcCallContext context)
+    {
+        while (await requests.MoveNextAsync(context.CancellationToken))
+        {
+            await responses.WriteAsync(new Echo { Text = requests.Current.Text }, flush: true, context.CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using Wal.Grpc.Tests.Proto;
+
+namespace Wal.Grpc.Tests;
+
+public sealed class GrpcDeadlineTests(EchoServer server) : IClassFixture<EchoServer>
+{
+    [Theory]
+    [InlineData("1H", 3600.0)]
+    [InlineData("2M", 120.0)]
+    [InlineData("3S", 3.0)]
+    [InlineData("250m", 0.25)]
+    [InlineData("1500u", 0.0015)]
+    [InlineData("2000000n", 0.002)]
+    [InlineData("99999999S", 99999999.0)]
+    public void TryParse_EachUnit_Converts(string header, double seconds)
+    {
+        Assert.True(GrpcTimeout.TryParse(header, out var timeout));
+        Assert.Equal(seconds, timeout.TotalSeconds, precision: 6);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("S")]
+    [InlineData("10")]
+    [InlineData("10s")]
+    [InlineData("-1S")]
+    [InlineData("123456789S")]
+    public void TryParse_Malformed_False(string header) => Assert.False(GrpcTimeout.TryParse(header, out _));
+
+    [Theory]
+    [InlineData("100m")]
+    [InlineData("100000u")]
+    [InlineData("99000000n")]
+    public async Task Unary_DeadlineBeforeHandlerEnds_DeadlineExceededPromptly(string timeout)
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var started = Stopwatch.GetTimestamp();
+
+        var response = await client.CallAsync(
+            EchoServer.Unary, new Echo { Action = "wait", DelayMs = 30_000 }, r => r.Headers.Add("grpc-timeout", timeout));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, response.Status);
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10), "the deadline did not cancel the handler");
+    }
+
+    [Fact]
+    public async Task Unary_HandlerIgnoresDeadline_StillDeadlineExceeded()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(
+            EchoServer.Unary, new Echo { Action = "ignore-deadline", DelayMs = 300 }, r => r.Headers.Add("grpc-timeout", "50m"));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, response.Status);
+    }
+
+    [Fact]
+    public async Task Unary_GenerousDeadline_Ok()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "wait", DelayMs = 10 }, r => r.Headers.Add("grpc-timeout", "1M"));
+
+        Assert.Equal(StatusCode.OK, response.Status);
+    }
+
+    [Fact]
+    public async Task Unary_MalformedTimeout_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo(), r => r.Headers.TryAddWithoutValidation("grpc-timeout", "soon"));
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Contains("grpc-timeout", response.Message, StringComparison.Ordinal);
+    }
+}

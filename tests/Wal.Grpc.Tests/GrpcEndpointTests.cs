@@ -1,0 +1,194 @@
+using System.Net;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Grpc.Tests.Proto;
+
+namespace Wal.Grpc.Tests;
+
+public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoServer>
+{
+    [Fact]
+    public async Task Unary_ValidRequest_EchoesWithOkInTrailers()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Text = "hello", Data = ByteString.CopyFrom(1, 2, 3) });
+
+        Assert.Equal(HttpStatusCode.OK, response.HttpStatus);
+        Assert.Equal("application/grpc", response.ContentType);
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.False(response.TrailersOnly);
+        var echo = Echo.Parser.ParseFrom(Assert.Single(response.Messages));
+        Assert.Equal("hello", echo.Text);
+        Assert.Equal(new byte[] { 1, 2, 3 }, echo.Data.ToByteArray());
+    }
+
+    [Fact]
+    public async Task Unary_GrpcProtoContentType_Accepted()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame(new Echo { Text = "x" }), contentType: "application/grpc+proto");
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Single(response.Messages);
+    }
+
+    [Fact]
+    public async Task Unary_HandlerThrowsRpcException_TrailersOnlyWithEncodedMessageAndDetails()
+    {
+        using var client = new GrpcTestClient(server.Address);
+        const string text = "no such thing: 100% ünïcode\nline";
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "rpc", Text = text });
+
+        Assert.True(response.TrailersOnly);
+        Assert.Empty(response.Messages);
+        Assert.Equal(StatusCode.NotFound, response.Status);
+        Assert.Equal(text, response.Message);
+        Assert.NotNull(response.Details);
+        Assert.Equal((int)StatusCode.NotFound, response.Details.Code);
+        Assert.Equal("detail", Assert.Single(response.Details.Details).Unpack<Echo>().Text);
+    }
+
+    [Fact]
+    public async Task Unary_HandlerThrows_InternalWithoutLeakingAndLogged()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "throw" });
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.DoesNotContain("secret", response.Message, StringComparison.Ordinal);
+        Assert.Contains(server.Logs.Entries, e => e.Level == LogLevel.Error && e.Exception?.Message == "secret internal state");
+    }
+
+    [Fact]
+    public async Task Unary_MalformedProtobuf_InvalidArgument()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        // Field 1 as a length-delimited string claiming 100 bytes, then the stream ends.
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame([0x0A, 100, 1, 2]));
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Empty(response.Messages);
+    }
+
+    [Fact]
+    public async Task Unary_MessageAboveLimit_ResourceExhausted()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Data = ByteString.CopyFrom(new byte[EchoServer.MaxMessageSize + 1]) });
+
+        Assert.Equal(StatusCode.ResourceExhausted, response.Status);
+        Assert.Contains(EchoServer.MaxMessageSize.ToString(), response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unary_CompressedFlagWithoutEncoding_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame(new Echo { Text = "x" }.ToByteArray(), flags: 1));
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Contains("compressed", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unary_GzipEncoding_UnimplementedAdvertisingIdentity()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Text = "x" }, r => r.Headers.Add("grpc-encoding", "gzip"));
+
+        Assert.Equal(StatusCode.Unimplemented, response.Status);
+        Assert.Equal("identity", Assert.Single(response.Headers.GetValues("grpc-accept-encoding")));
+    }
+
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/grpc+json")]
+    [InlineData("")]
+    public async Task Unary_WrongContentType_Http415WithGrpcStatus(string contentType)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame(new Echo()), contentType: contentType);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.HttpStatus);
+        Assert.Equal(StatusCode.Internal, response.Status);
+        var after = await client.CallAsync(EchoServer.Unary, new Echo { Text = "still serving" });
+        Assert.Equal(StatusCode.OK, after.Status);
+    }
+
+    [Fact]
+    public async Task Unary_Http11_Refused()
+    {
+        using var client = new GrpcTestClient(server.Http1Address, HttpVersion.Version11);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Text = "x" });
+
+        Assert.Equal(HttpStatusCode.UpgradeRequired, response.HttpStatus);
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Contains("HTTP/2", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unary_NoMessage_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, []);
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+    }
+
+    [Fact]
+    public async Task Unary_TruncatedFrame_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var frame = GrpcTestClient.Frame(new Echo { Text = "truncated" });
+
+        var response = await client.SendAsync(EchoServer.Unary, frame[..^3]);
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Contains("Incomplete", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unary_TwoMessages_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var frame = GrpcTestClient.Frame(new Echo { Text = "one" });
+
+        var response = await client.SendAsync(EchoServer.Unary, [.. frame, .. frame]);
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Empty(response.Messages);
+    }
+
+    [Fact]
+    public async Task UnmappedMethod_Unimplemented()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync("/test.v1.EchoService/Nope", new Echo());
+
+        Assert.Equal(StatusCode.Unimplemented, response.Status);
+    }
+
+    [Fact]
+    public async Task Duplex_ManyRequests_OneResponseEachInOrder()
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var body = Enumerable.Range(0, 50).SelectMany(i => GrpcTestClient.Frame(new Echo { Text = $"m{i}" })).ToArray();
+
+        var response = await client.SendAsync(EchoServer.Duplex, body);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => $"m{i}"), response.Messages.Select(m => Echo.Parser.ParseFrom(m).Text));
+    }
+}

@@ -1,0 +1,35 @@
+using Google.Protobuf.WellKnownTypes;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>The namespaces every ingress test host knows.</summary>
+public static class TestNamespaces
+{
+    /// <summary>Default target, a 1 KiB payload limit and a one-hour max delay.</summary>
+    public const string Orders = "orders";
+
+    /// <summary>No default target: a request must name one.</summary>
+    public const string Bare = "bare";
+
+    /// <summary>The multi-table mutation persona.</summary>
+    public const string Mutations = "mutations";
+
+    public const int OrdersMaxPayload = 1024;
+
+    public static NamespaceRegistry Registry() => new(
+    [
+        new NamespaceConfig
+        {
+            Name = Orders,
+            MaxPayloadBytes = OrdersMaxPayload,
+            MaxDelay = Duration.FromTimeSpan(TimeSpan.FromHours(1)),
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "default-key" } },
+        },
+        new NamespaceConfig { Name = Bare },
+        new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+    ]);
+
+    public static IEnumerable<string> Topics(INamespaceRegistry registry) => registry.All.Select(n => n.Topic);
+}

@@ -1,0 +1,88 @@
+using Google.Protobuf;
+using Wal.Grpc;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>WriteToLog driven by python3-grpcio, calling the method by its full name with raw bytes.</summary>
+public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixture<IngressFixture>
+{
+    private IngressTestHost Host => fixture.Host;
+
+    [Fact]
+    public async Task WriteToLog_PythonClient_TrueAndRecordReadableFromTopic()
+    {
+        var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, Payload = ByteString.CopyFromUtf8("hello from python"), Id = "py-1" };
+
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.Equal(StatusCode.OK, result.Code);
+        var response = WriteToLogResponse.Parser.ParseFrom(result.Response);
+        Assert.Equal(Trilean.True, response.Durable);
+        Assert.Equal("py-1", response.Id);
+        Assert.Equal(Host.TopicOf(TestNamespaces.Orders), response.Position.Topic);
+        var (partition, _, entry) = Assert.Single(Host.ReadAll(response.Position.Topic), r => r.Entry.Id == "py-1");
+        Assert.Equal(response.Position.Partition, partition);
+        Assert.Equal("hello from python", entry.Payload.ToStringUtf8());
+        Assert.Equal("default-key", entry.Target.Memcached.Key);
+        Assert.Equal("test-region", entry.OriginRegion);
+        Assert.True(entry.AcceptedAtMs > 0);
+        Assert.Equal(entry.AcceptedAtMs, entry.Lifecycle.OriginalWriteTime.ToDateTimeOffset().ToUnixTimeMilliseconds());
+    }
+
+    [Fact]
+    public async Task WriteToLog_UnknownNamespace_NotFoundWithFalseInDetails()
+    {
+        var before = Host.CountRecords(Host.TopicOf(TestNamespaces.Orders));
+        var request = new WriteToLogRequest { Namespace = "no-such-namespace", Payload = ByteString.CopyFromUtf8("x") };
+
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.Equal(StatusCode.NotFound, result.Code);
+        Assert.Contains("no-such-namespace", result.Details, StringComparison.Ordinal);
+        var response = Assert.Single(result.StatusDetails!.Details).Unpack<WriteToLogResponse>();
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains("does not exist", response.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
+    }
+
+    [Fact]
+    public async Task WriteToLog_MalformedProtobuf_InvalidArgumentNothingProduced()
+    {
+        var before = Host.CountRecords(Host.TopicOf(TestNamespaces.Orders));
+
+        // Field 1 (namespace) as a string claiming 200 bytes, followed by 3.
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, [0x0A, 0xC8, 0x01, 0x6F, 0x72, 0x64]);
+
+        Assert.Equal(StatusCode.InvalidArgument, result.Code);
+        Assert.Null(result.Response);
+        Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
+    }
+
+    [Fact]
+    public async Task WriteToLog_PayloadAboveNamespaceLimit_FalseNamingTheLimitNothingProduced()
+    {
+        var before = Host.CountRecords(Host.TopicOf(TestNamespaces.Orders));
+        var request = new WriteToLogRequest
+        {
+            Namespace = TestNamespaces.Orders,
+            Payload = ByteString.CopyFrom(new byte[TestNamespaces.OrdersMaxPayload + 1]),
+        };
+
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.Equal(StatusCode.OK, result.Code);
+        var response = WriteToLogResponse.Parser.ParseFrom(result.Response);
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains($"max_payload_bytes of {TestNamespaces.OrdersMaxPayload}", response.Message, StringComparison.Ordinal);
+        Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
+    }
+
+    [Fact]
+    public async Task UnknownMethod_PythonClient_Unimplemented()
+    {
+        var result = await PythonGrpcClient.CallAsync(Host.Address, "/wal.v1.WriteAheadLog/Nope", []);
+
+        Assert.Equal(StatusCode.Unimplemented, result.Code);
+    }
+}

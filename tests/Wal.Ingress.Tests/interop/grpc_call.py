@@ -1,0 +1,43 @@
+"""Calls one gRPC method with raw request bytes through python3-grpcio, as a foreign client would.
+
+Usage: grpc_call.py ADDRESS METHOD REQUEST_HEX [TIMEOUT_SECONDS]
+Prints one JSON object: the status code, its details, the response bytes and the
+grpc-status-details-bin trailer, both in hex. The caller serializes and parses protobuf.
+Run with Debian's /usr/bin/python3 (python3-grpcio); exits 3 if grpc is missing.
+"""
+
+import json
+import sys
+
+try:
+    import grpc
+except ImportError as error:
+    print(f"python3-grpcio is missing: {error}", file=sys.stderr)
+    sys.exit(3)
+
+
+def main() -> int:
+    address, method, request_hex = sys.argv[1], sys.argv[2], sys.argv[3]
+    timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
+    with grpc.insecure_channel(address) as channel:
+        # No serializers: the request and the response are raw bytes.
+        call = channel.unary_unary(method)
+        result = {"response_hex": None, "status_details_hex": None}
+        try:
+            response, info = call.with_call(bytes.fromhex(request_hex), timeout=timeout)
+            code, details, trailers = info.code(), info.details(), info.trailing_metadata()
+            result["response_hex"] = response.hex()
+        except grpc.RpcError as error:
+            code, details, trailers = error.code(), error.details(), error.trailing_metadata()
+        for key, value in trailers or ():
+            if key == "grpc-status-details-bin":
+                result["status_details_hex"] = value.hex()
+        result["code"] = code.name
+        result["code_value"] = code.value[0]
+        result["details"] = details
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
