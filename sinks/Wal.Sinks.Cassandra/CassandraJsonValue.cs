@@ -1,0 +1,53 @@
+using System.Globalization;
+using System.Text.Json;
+using Wal.Sinks.Cassandra.Protocol;
+using Wal.Sinks.Cassandra.Types;
+
+namespace Wal.Sinks.Cassandra;
+
+/// <summary>
+/// Converts a JSON value to the CQL value its column's type wants (the type comes from the
+/// prepared statement's bind markers). JSON null writes a null (a tombstone for that cell).
+/// </summary>
+public static class CassandraJsonValue
+{
+    public static CqlValue ToCql(string column, JsonElement value, CqlType type)
+    {
+        if (value.ValueKind == JsonValueKind.Null)
+        {
+            return CqlValue.Null;
+        }
+
+        try
+        {
+            return Convert(value, type) ?? throw Mismatch(column, value, type, null);
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or InvalidOperationException)
+        {
+            throw Mismatch(column, value, type, e);
+        }
+    }
+
+    private static CqlValue? Convert(JsonElement value, CqlType type) => (type.Code, value.ValueKind) switch
+    {
+        (CqlTypeCode.Varchar or CqlTypeCode.Ascii, JsonValueKind.String) => CqlTypeCodec.Text(value.GetString()!),
+        (CqlTypeCode.Blob, JsonValueKind.String) => CqlTypeCodec.Blob(value.GetBytesFromBase64()),
+        (CqlTypeCode.Bigint, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
+        (CqlTypeCode.Bigint, JsonValueKind.String) => CqlTypeCodec.Bigint(long.Parse(value.GetString()!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)),
+        (CqlTypeCode.Int, JsonValueKind.Number) => CqlTypeCodec.Int(value.GetInt32()),
+        (CqlTypeCode.Smallint, JsonValueKind.Number) => CqlTypeCodec.Smallint(value.GetInt16()),
+        (CqlTypeCode.Tinyint, JsonValueKind.Number) => CqlTypeCodec.Tinyint(value.GetSByte()),
+        (CqlTypeCode.Double, JsonValueKind.Number) => CqlTypeCodec.Double(value.GetDouble()),
+        (CqlTypeCode.Float, JsonValueKind.Number) => CqlTypeCodec.Float(value.GetSingle()),
+        (CqlTypeCode.Boolean, JsonValueKind.True or JsonValueKind.False) => CqlTypeCodec.Boolean(value.GetBoolean()),
+        (CqlTypeCode.Timestamp, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
+        (CqlTypeCode.Timestamp, JsonValueKind.String) => CqlTypeCodec.Timestamp(DateTimeOffset.Parse(value.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)),
+        (CqlTypeCode.Uuid or CqlTypeCode.Timeuuid, JsonValueKind.String) => CqlTypeCodec.Uuid(Guid.Parse(value.GetString()!)),
+        _ => null,
+    };
+
+    private static CassandraPayloadException Mismatch(string column, JsonElement value, CqlType type, Exception? cause) =>
+        new($"Column '{column}' is {type}; the JSON {value.ValueKind} {Shorten(value.GetRawText())} cannot be written to it.", cause);
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

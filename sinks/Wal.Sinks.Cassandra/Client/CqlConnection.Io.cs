@@ -1,0 +1,154 @@
+using Wal.Sinks.Cassandra.Messages;
+using Wal.Sinks.Cassandra.Protocol;
+
+namespace Wal.Sinks.Cassandra.Client;
+
+public sealed partial class CqlConnection
+{
+    /// <summary>
+    /// Writes one whole frame. Only the wait for the lock honours the caller's token: a frame cut
+    /// off half-way would desynchronise the stream for every other request.
+    /// </summary>
+    private async Task<bool> TryWriteAsync(byte[] frame, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _writeLock.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
+        try
+        {
+            await _stream.WriteAsync(frame, _shutdown.Token);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            Close("writing to the socket failed", e);
+            throw Lost();
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var headerBytes = new byte[CqlFrameHeader.Size];
+        try
+        {
+            while (true)
+            {
+                await _stream.ReadExactlyAsync(headerBytes, _shutdown.Token);
+                var header = CqlFrameHeader.Read(headerBytes);
+                if (!header.IsResponse || header.ProtocolVersion != 4)
+                {
+                    throw new CqlProtocolException($"Expected a v4 response frame, got version byte 0x{header.Version:X2}.");
+                }
+
+                var body = new byte[header.Length];
+                await _stream.ReadExactlyAsync(body, _shutdown.Token);
+                Dispatch(header, body);
+            }
+        }
+        catch (EndOfStreamException e)
+        {
+            Close("the server closed the connection", e);
+        }
+        catch (Exception e)
+        {
+            Close($"reading from the socket failed: {e.Message}", e);
+        }
+    }
+
+    private void Dispatch(CqlFrameHeader header, byte[] body)
+    {
+        // Negative stream ids are server-initiated EVENTs; this client registers for none.
+        if (header.Stream < 0 || !_pending.TryRemove(header.Stream, out var pending))
+        {
+            return;
+        }
+
+        if (pending.MarkAnswered())
+        {
+            Interlocked.Decrement(ref _orphaned);
+        }
+
+        // The id is free only now: until the answer arrived, a late response could have been taken
+        // for that of a new request on the same id.
+        _ids.Return(header.Stream);
+        try
+        {
+            pending.Completion.TrySetResult(CqlResponseDecoder.Decode(header, body));
+        }
+        catch (CqlProtocolException e)
+        {
+            pending.Completion.TrySetException(e);
+        }
+    }
+
+    private void Abandon(PendingRequest pending)
+    {
+        // The frame is on the wire, so its stream id stays taken until the server answers. If too
+        // many answers never come, the node is stuck or the link is dead: close and let the
+        // caller reconnect rather than run out of ids.
+        if (pending.TryAbandon() && Interlocked.Increment(ref _orphaned) > _options.MaxConcurrentRequests / 2)
+        {
+            Close($"{_orphaned} requests went unanswered", null);
+        }
+    }
+
+    private void Forget(short id, PendingRequest pending)
+    {
+        if (_pending.TryRemove(new KeyValuePair<short, PendingRequest>(id, pending)))
+        {
+            _ids.Return(id);
+        }
+    }
+
+    private void Close(string reason, Exception? cause)
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 1)
+        {
+            return;
+        }
+
+        _closeCause = cause;
+        _closeReason = reason;
+        _shutdown.Cancel();
+        _client.Dispose();
+        foreach (var id in _pending.Keys)
+        {
+            if (_pending.TryRemove(id, out var pending))
+            {
+                pending.Completion.TrySetException(Lost());
+            }
+        }
+    }
+
+    private void ThrowIfClosed()
+    {
+        if (IsClosed)
+        {
+            throw Lost();
+        }
+    }
+
+    private CqlConnectionException Lost() => new($"Connection to {Endpoint} lost: {_closeReason}.", _closeCause);
+
+    private Exception Interrupted(CqlRequest request, string stage, CancellationToken callerToken)
+    {
+        if (callerToken.IsCancellationRequested)
+        {
+            return new OperationCanceledException(callerToken);
+        }
+
+        return IsClosed
+            ? Lost()
+            : new CqlRequestTimeoutException($"{request.Opcode} to {Endpoint} got no answer within {_options.RequestTimeout.TotalMilliseconds:F0} ms ({stage}).");
+    }
+}

@@ -1,0 +1,22 @@
+using Wal.Sinks.Cassandra.Protocol;
+
+namespace Wal.Sinks.Cassandra.Tests.Peer;
+
+/// <summary>What the scripted peer does with one request.</summary>
+public abstract record PeerAction
+{
+    public static PeerAction Ignore { get; } = new IgnoreAction();
+
+    public static PeerAction Drop { get; } = new DropAction();
+
+    public static PeerAction Reply(CqlOpcode opcode, byte[] body) => new ReplyAction(opcode, body);
+
+    /// <summary>Answer on the request's stream id with this opcode and body.</summary>
+    public sealed record ReplyAction(CqlOpcode Opcode, byte[] Body) : PeerAction;
+
+    /// <summary>Never answer.</summary>
+    public sealed record IgnoreAction : PeerAction;
+
+    /// <summary>Close the connection without answering.</summary>
+    public sealed record DropAction : PeerAction;
+}

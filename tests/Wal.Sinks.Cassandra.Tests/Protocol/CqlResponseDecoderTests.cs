@@ -1,0 +1,220 @@
+using Wal.Sinks.Cassandra.Errors;
+using Wal.Sinks.Cassandra.Messages;
+using Wal.Sinks.Cassandra.Protocol;
+using static Wal.Sinks.Cassandra.Tests.Protocol.Hand;
+
+namespace Wal.Sinks.Cassandra.Tests.Protocol;
+
+/// <summary>Response frames written by hand from native_protocol_v4.spec, decoded by the client.</summary>
+public sealed class CqlResponseDecoderTests
+{
+    [Fact]
+    public void Decode_Ready_IsReadyOnItsStream()
+    {
+        var frame = Frame("x:84 00 00 01 02", "x:00 00 00 00"); // 2: v4 response, stream 1, READY, empty body (4.2.2)
+
+        var (header, response) = Decode(frame);
+
+        Assert.True(header.IsResponse);
+        Assert.Equal(4, header.ProtocolVersion);
+        Assert.Equal(1, header.Stream);
+        Assert.IsType<ReadyResponse>(response);
+    }
+
+    [Fact]
+    public void Decode_Authenticate_NamesAuthenticator()
+    {
+        var frame = Frame(
+            "x:84 00 00 00 03", "x:00 00 00 31", // 2: v4 response, stream 0, AUTHENTICATE, length 49
+            "x:00 2F", "org.apache.cassandra.auth.PasswordAuthenticator"); // 4.2.3 [string]
+
+        var response = Assert.IsType<AuthenticateResponse>(Decode(frame).Response);
+
+        Assert.Equal("org.apache.cassandra.auth.PasswordAuthenticator", response.Authenticator);
+    }
+
+    [Fact]
+    public void Decode_AuthSuccessWithNullToken_HasNoToken()
+    {
+        var frame = Frame("x:84 00 00 00 10", "x:00 00 00 04", "x:FF FF FF FF"); // 4.2.8 [bytes] null
+
+        Assert.Null(Assert.IsType<AuthSuccessResponse>(Decode(frame).Response).Token);
+    }
+
+    [Fact]
+    public void Decode_Supported_ReadsStringMultimap()
+    {
+        var frame = Frame(
+            "x:84 00 00 00 06", "x:00 00 00 18", // SUPPORTED, length 24
+            "x:00 01", // 4.2.4 [string multimap]: 1 key
+            "x:00 0B", "CQL_VERSION", "x:00 01", "x:00 05", "3.0.0"); // [string] key, [string list] of 1
+
+        var response = Assert.IsType<SupportedResponse>(Decode(frame).Response);
+
+        Assert.Equal(["3.0.0"], response.Options["CQL_VERSION"]);
+    }
+
+    [Fact]
+    public void Decode_ResultVoid_IsVoid()
+    {
+        var frame = Frame("x:84 00 00 05 08", "x:00 00 00 04", "x:00 00 00 01"); // RESULT, 4.2.5 kind 0x0001
+
+        Assert.IsType<VoidResult>(Decode(frame).Response);
+    }
+
+    [Fact]
+    public void Decode_ResultWithTracingAndWarnings_SkipsThemBeforeTheBody()
+    {
+        var frame = Frame(
+            "x:84 0A 00 05 08", "x:00 00 00 1C", // flags tracing 02 | warning 08, length 28
+            "x:12 34 56 78 9A BC 4D EF 81 23 45 67 89 AB CD EF", // 2.2 tracing id [uuid]
+            "x:00 01 00 04", "warn", // 2.2 warnings [string list]
+            "x:00 00 00 01"); // 4.2.5 kind Void
+
+        var response = Assert.IsType<VoidResult>(Decode(frame).Response);
+
+        Assert.Equal(Guid.Parse("12345678-9abc-4def-8123-456789abcdef"), response.TracingId);
+        Assert.Equal(["warn"], response.Warnings);
+    }
+
+    [Fact]
+    public void Decode_ResultRows_DecodesCommonTypesAndNulls()
+    {
+        var frame = Frame(
+            "x:84 00 00 02 08", "x:00 00 00 9E", // RESULT, length 158
+            "x:00 00 00 02", // 4.2.5 kind Rows
+            "x:00 00 00 01", "x:00 00 00 07", // 4.2.5.2 <flags> Global_tables_spec, <columns_count> 7
+            "x:00 02", "ks", "x:00 01", "t", // <global_table_spec>
+            "x:00 01", "k", "x:00 0D", // varchar
+            "x:00 01", "n", "x:00 02", // bigint
+            "x:00 01", "i", "x:00 09", // int
+            "x:00 01", "b", "x:00 04", // boolean
+            "x:00 01", "s", "x:00 0B", // timestamp
+            "x:00 01", "u", "x:00 0C", // uuid
+            "x:00 01", "d", "x:00 03", // blob
+            "x:00 00 00 02", // <rows_count>
+            "x:00 00 00 02", "k1", // row 1: [bytes] per column (section 6 encodings)
+            "x:00 00 00 08 FF FF FF FF FF FF FF FE", // bigint -2
+            "x:00 00 00 04 00 00 01 00", // int 256
+            "x:00 00 00 01 01", // boolean true
+            "x:00 00 00 08 00 00 01 8B CF E5 68 00", // timestamp, ms since epoch
+            "x:00 00 00 10 12 34 56 78 9A BC 4D EF 81 23 45 67 89 AB CD EF", // uuid
+            "x:00 00 00 03 01 02 03", // blob
+            "x:00 00 00 02", "k2", // row 2: key, then six nulls
+            "x:FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF FF");
+
+        var rows = Assert.IsType<RowsResult>(Decode(frame).Response);
+
+        Assert.Equal(["ks"], rows.Metadata.Columns.Select(c => c.Keyspace).Distinct());
+        Assert.Equal(2, rows.Rows.Count);
+        var first = rows.Rows[0];
+        Assert.Equal("k1", first.Get("k"));
+        Assert.Equal(-2L, first.Get("n"));
+        Assert.Equal(256, first.Get("i"));
+        Assert.Equal(true, first.Get("b"));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(0x18BCFE56800), first.Get("s"));
+        Assert.Equal(Guid.Parse("12345678-9abc-4def-8123-456789abcdef"), first.Get("u"));
+        Assert.Equal(new byte[] { 1, 2, 3 }, first.Get("d"));
+        Assert.Equal("k2", rows.Rows[1].Get("k"));
+        Assert.All(Enumerable.Range(1, 6), c => Assert.Null(rows.Rows[1].Get(c)));
+    }
+
+    [Fact]
+    public void Decode_ResultPrepared_ReadsIdVariablesAndKeyIndexes()
+    {
+        var frame = Frame(
+            "x:84 00 00 09 08", "x:00 00 00 39", // RESULT, length 57
+            "x:00 00 00 04", // 4.2.5 kind Prepared
+            "x:00 02 CA FE", // 4.2.5.4 <id> [short bytes]
+            "x:00 00 00 01", "x:00 00 00 02", "x:00 00 00 01", "x:00 00", // <flags> global, 2 columns, 1 pk index: 0
+            "x:00 02", "ks", "x:00 01", "t", // <global_table_spec>
+            "x:00 01", "k", "x:00 0D", // col_spec: k varchar
+            "x:00 0B", "[timestamp]", "x:00 02", // col_spec: the USING TIMESTAMP marker, bigint
+            "x:00 00 00 04", "x:00 00 00 00"); // <result_metadata>: No_metadata, 0 columns
+
+        var prepared = Assert.IsType<PreparedResult>(Decode(frame).Response);
+
+        Assert.Equal(new byte[] { 0xCA, 0xFE }, prepared.Id.ToArray());
+        Assert.Equal([(ushort)0], prepared.Metadata.PartitionKeyIndexes);
+        Assert.Equal(["k", "[timestamp]"], prepared.Metadata.Variables.Select(v => v.Name));
+        Assert.Equal(Types.CqlTypeCode.Bigint, prepared.Metadata.Variables[1].Type.Code);
+        Assert.True(prepared.ResultMetadata.NoMetadata);
+    }
+
+    [Fact]
+    public void Decode_ResultSchemaChangeTable_ReadsKeyspaceAndName()
+    {
+        var frame = Frame(
+            "x:84 00 00 03 08", "x:00 00 00 1B", // RESULT, length 27
+            "x:00 00 00 05", // kind Schema_change
+            "x:00 07", "CREATED", "x:00 05", "TABLE", "x:00 02", "ks", "x:00 01", "t"); // 4.2.5.5 / 4.2.6
+
+        var change = Assert.IsType<SchemaChangeResult>(Decode(frame).Response);
+
+        Assert.Equal(("CREATED", "TABLE", "ks", "t"), (change.ChangeType, change.Target, change.Keyspace, change.Name));
+    }
+
+    [Fact]
+    public void Decode_ErrorUnavailable_ReadsDetailsAndIsRetriable()
+    {
+        var frame = Frame(
+            "x:84 00 00 04 00", "x:00 00 00 14", // ERROR, length 20
+            "x:00 00 10 00", "x:00 04", "down", // 9: code Unavailable, [string] message
+            "x:00 06", "x:00 00 00 02", "x:00 00 00 01"); // <cl> LOCAL_QUORUM, <required> 2, <alive> 1
+
+        var error = Assert.IsType<ErrorResponse>(Decode(frame).Response).Error;
+
+        Assert.Equal(CqlErrorCode.Unavailable, error.Code);
+        Assert.Equal(new UnavailableDetails(CqlConsistency.LocalQuorum, 2, 1), error.Details);
+        Assert.True(error.IsRetriable);
+    }
+
+    [Fact]
+    public void Decode_ErrorWriteTimeoutOnCounter_IsNotRetriable()
+    {
+        var frame = Frame(
+            "x:84 00 00 04 00", "x:00 00 00 1B", // ERROR, length 27
+            "x:00 00 11 00", "x:00 02", "wt", // 9: code Write_timeout
+            "x:00 04", "x:00 00 00 01", "x:00 00 00 02", "x:00 07", "COUNTER"); // <cl><received><blockfor><writeType>
+
+        var error = Assert.IsType<ErrorResponse>(Decode(frame).Response).Error;
+
+        Assert.Equal(new WriteTimeoutDetails(CqlConsistency.Quorum, 1, 2, "COUNTER"), error.Details);
+        Assert.False(error.IsRetriable);
+    }
+
+    [Fact]
+    public void Decode_ErrorUnprepared_CarriesTheUnknownId()
+    {
+        var frame = Frame(
+            "x:84 00 00 04 00", "x:00 00 00 0B", // ERROR, length 11
+            "x:00 00 25 00", "x:00 01", "u", "x:00 02 CA FE"); // 9: Unprepared, message, [short bytes] id
+
+        var details = Assert.IsType<UnpreparedDetails>(Assert.IsType<ErrorResponse>(Decode(frame).Response).Error.Details);
+
+        Assert.Equal(new byte[] { 0xCA, 0xFE }, details.PreparedId.ToArray());
+    }
+
+    [Fact]
+    public void Decode_TruncatedBody_ThrowsProtocolException()
+    {
+        var frame = Frame("x:84 00 00 04 00", "x:00 00 00 06", "x:00 00 10 00 00 04"); // message length 4, no bytes
+
+        Assert.Throws<CqlProtocolException>(() => Decode(frame));
+    }
+
+    [Fact]
+    public void ReadHeader_LengthAbove256MB_ThrowsProtocolException()
+    {
+        var frame = Frame("x:84 00 00 01 08", "x:10 00 00 01"); // 2.5 length 256 MB + 1
+
+        Assert.Throws<CqlProtocolException>(() => CqlFrameHeader.Read(frame));
+    }
+
+    private static (CqlFrameHeader Header, CqlResponse Response) Decode(byte[] frame)
+    {
+        var header = CqlFrameHeader.Read(frame);
+        Assert.Equal(frame.Length - CqlFrameHeader.Size, header.Length);
+        return (header, CqlResponseDecoder.Decode(header, frame.AsSpan(CqlFrameHeader.Size)));
+    }
+}

@@ -1,0 +1,221 @@
+using System.Buffers.Binary;
+using System.Text;
+using Wal.Schemas.V1;
+using Wal.Sinks.Cassandra.Client;
+using Wal.Sinks.Cassandra.Errors;
+using Wal.Sinks.Cassandra.Protocol;
+using Wal.Sinks.Cassandra.Tests.Peer;
+using Wal.Sinks.Cassandra.Types;
+
+namespace Wal.Sinks.Cassandra.Tests.Sink;
+
+/// <summary>The sink against the scripted peer: statements, idempotence by write timestamp, outcome classification.</summary>
+public sealed class CassandraSinkTests
+{
+    private static readonly Dictionary<string, CqlTypeCode> Columns = new()
+    {
+        ["id"] = CqlTypeCode.Varchar,
+        ["n"] = CqlTypeCode.Bigint,
+        ["ok"] = CqlTypeCode.Boolean,
+        ["at"] = CqlTypeCode.Timestamp,
+        ["u"] = CqlTypeCode.Uuid,
+        ["data"] = CqlTypeCode.Blob,
+        ["i"] = CqlTypeCode.Int,
+    };
+
+    [Fact]
+    public async Task DeliverAsync_Row_PreparesInsertUsingTimestampAndBindsTheVersion()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row("""{"n": 5, "id": "k1", "ok": true}""", version: 1_700_000_000_000_001));
+
+        Assert.Equal(DeliveryResult.Delivered, result);
+        Assert.Equal(
+            "INSERT INTO \"ks\".\"t\" (\"id\", \"n\", \"ok\") VALUES (?, ?, ?) USING TIMESTAMP ?",
+            Assert.Single(peer.ReceivedOf(CqlOpcode.Prepare)).Query);
+        var (_, consistency, values) = Assert.Single(peer.ReceivedOf(CqlOpcode.Execute)).Execute;
+        Assert.Equal(CqlConsistency.LocalQuorum, consistency);
+        Assert.Equal("k1"u8.ToArray(), values[0]!);
+        Assert.Equal(5L, BinaryPrimitives.ReadInt64BigEndian(values[1]));
+        Assert.Equal([(byte)1], values[2]!);
+        Assert.Equal(1_700_000_000_000_001, BinaryPrimitives.ReadInt64BigEndian(values[3]));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_OlderVersionAfterNewer_LeavesTheNewerRow()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row("""{"id": "k", "n": 2}""", version: 200)));
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row("""{"id": "k", "n": 1}""", version: 100)));
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row("""{"id": "k", "n": 2}""", version: 200)));
+
+        Assert.Equal(2L, BinaryPrimitives.ReadInt64BigEndian(table.Cell("k", "n")));
+        Assert.Equal([200L, 100L, 200L], peer.ReceivedOf(CqlOpcode.Execute).Select(f => BinaryPrimitives.ReadInt64BigEndian(f.Execute.Values[^1])));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_SameColumnSetInAnyOrder_PreparesOnce()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        await sink.DeliverAsync(Row("""{"id": "a", "n": 1}""", 1));
+        await sink.DeliverAsync(Row("""{"n": 2, "id": "b"}""", 2));
+        await sink.DeliverAsync(Row("""{"id": "c", "ok": false}""", 3));
+
+        Assert.Equal(2, peer.ReceivedOf(CqlOpcode.Prepare).Count);
+        Assert.Equal(3, peer.ReceivedOf(CqlOpcode.Execute).Count);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_EveryCommonType_EncodesEachByItsColumnType()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+        var payload = """{"id": "k", "at": "2026-11-22T01:00:00Z", "u": "12345678-9abc-4def-8123-456789abcdef", "data": "AQID", "i": -7, "n": null}""";
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row(payload, 9)));
+
+        Assert.Equal(DateTimeOffset.Parse("2026-11-22T01:00:00Z", System.Globalization.CultureInfo.InvariantCulture), CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Timestamp), table.Cell("k", "at")));
+        Assert.Equal(Guid.Parse("12345678-9abc-4def-8123-456789abcdef"), CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Uuid), table.Cell("k", "u")));
+        Assert.Equal(new byte[] { 1, 2, 3 }, table.Cell("k", "data")!);
+        Assert.Equal(-7, CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Int), table.Cell("k", "i")));
+        Assert.Null(peer.ReceivedOf(CqlOpcode.Execute).Single().Execute.Values[4]);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ConsistencyFromOptions_IsSentWithTheExecute()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = new CassandraSink(Options(peer) with { Consistency = CqlConsistency.EachQuorum });
+
+        await sink.DeliverAsync(Row("""{"id": "k"}""", 1));
+
+        Assert.Equal(CqlConsistency.EachQuorum, peer.ReceivedOf(CqlOpcode.Execute).Single().Execute.Consistency);
+    }
+
+    [Theory]
+    [InlineData(CqlErrorCode.Overloaded, DeliveryOutcome.RetriableFailure)]
+    [InlineData(CqlErrorCode.Unavailable, DeliveryOutcome.RetriableFailure)]
+    [InlineData(CqlErrorCode.WriteTimeout, DeliveryOutcome.RetriableFailure)]
+    [InlineData(CqlErrorCode.IsBootstrapping, DeliveryOutcome.RetriableFailure)]
+    [InlineData(CqlErrorCode.Invalid, DeliveryOutcome.PermanentFailure)]
+    [InlineData(CqlErrorCode.Unauthorized, DeliveryOutcome.PermanentFailure)]
+    [InlineData(CqlErrorCode.SyntaxError, DeliveryOutcome.PermanentFailure)]
+    public async Task DeliverAsync_ServerError_MapsToItsOutcome(CqlErrorCode code, DeliveryOutcome outcome)
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Execute ? PeerReplies.ErrorWithDetails(code) : table.Answer(f));
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row("""{"id": "k"}""", 1));
+
+        Assert.Equal(outcome, result.Outcome);
+        Assert.Contains(code.ToString(), result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_UnknownColumn_IsPermanent()
+    {
+        await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row("""{"id": "k", "nope": 1}""", 1));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("nope", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("[1, 2]")]
+    [InlineData("{}")]
+    [InlineData("""{"id": 5}""")]
+    [InlineData("""{"id": "k", "n": "many"}""")]
+    [InlineData("""{"id": "k", "i": 3000000000}""")]
+    public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
+    {
+        await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row(payload, 1));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Empty(peer.ReceivedOf(CqlOpcode.Execute));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_NodeDropsTheConnection_IsRetriableAndTheNextDeliveryReconnects()
+    {
+        var drop = 1;
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Execute && Interlocked.Exchange(ref drop, 0) == 1 ? PeerAction.Drop : table.Answer(f));
+        await using var sink = Sink(peer);
+
+        var first = await sink.DeliverAsync(Row("""{"id": "k", "n": 1}""", 1));
+        var second = await sink.DeliverAsync(Row("""{"id": "k", "n": 1}""", 1));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, first.Outcome);
+        Assert.Equal(DeliveryResult.Delivered, second);
+        Assert.Equal(1L, BinaryPrimitives.ReadInt64BigEndian(table.Cell("k", "n")));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ClusterDown_IsRetriable()
+    {
+        int port;
+        await using (var gone = new ScriptedCqlPeer(ScriptedCqlPeer.Default))
+        {
+            port = gone.Port;
+        }
+
+        await using var sink = new CassandraSink(new CassandraSinkOptions { Clusters = new Dictionary<string, CqlSessionOptions> { ["main"] = new() { ContactPoints = [$"127.0.0.1:{port}"] } } });
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, (await sink.DeliverAsync(Row("""{"id": "k"}""", 1))).Outcome);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_UnknownClusterOrOtherTarget_IsPermanent()
+    {
+        await using var peer = new ScriptedCqlPeer(ScriptedCqlPeer.Default);
+        await using var sink = Sink(peer);
+        var unknown = Row("""{"id": "k"}""", 1) with { Target = new Target { Cassandra = new CassandraTarget { Cluster = "elsewhere", Keyspace = "ks", Table = "t" } } };
+        var memcached = Row("""{"id": "k"}""", 1) with { Target = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "k" } } };
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, (await sink.DeliverAsync(unknown)).Outcome);
+        Assert.Equal(DeliveryOutcome.PermanentFailure, (await sink.DeliverAsync(memcached)).Outcome);
+        Assert.Equal(0, peer.Connections);
+    }
+
+    [Fact]
+    public void Constructor_BadClusterOptions_ThrowsNamingTheCluster()
+    {
+        var options = new CassandraSinkOptions { Clusters = new Dictionary<string, CqlSessionOptions> { ["main"] = new() { ContactPoints = ["host:notaport"] } } };
+
+        var e = Assert.Throws<ArgumentException>(() => new CassandraSink(options));
+
+        Assert.Contains("'main'", e.Message, StringComparison.Ordinal);
+    }
+
+    private static Delivery Row(string json, long version) => new(
+        $"d-{version}",
+        new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "ks", Table = "t" } },
+        Encoding.UTF8.GetBytes(json),
+        version);
+
+    private static CassandraSinkOptions Options(ScriptedCqlPeer peer) => new()
+    {
+        Clusters = new Dictionary<string, CqlSessionOptions> { ["main"] = new() { ContactPoints = [peer.ContactPoint] } },
+    };
+
+    private static CassandraSink Sink(ScriptedCqlPeer peer) => new(Options(peer));
+}
