@@ -9,7 +9,9 @@ internal static class WalCommandLine
     public static RootCommand Create() =>
         new("wal: a write-ahead log service. Writes are durable in Kafka first, then delivered to their targets.")
         {
+            UpCommand.Create(),
             WriteCommand.Create(),
+            CacheCommand.Create(),
         };
 
     public static async Task<int> RunAsync(string[] args)

@@ -21,16 +21,20 @@ public static class PythonGrpcClient
         var script = Path.Combine(AppContext.BaseDirectory, "interop", "grpc_call.py");
         var start = new ProcessStartInfo(Python)
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { script, $"{address.Host}:{address.Port}", method, Convert.ToHexString(request), timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { script, $"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
         {
             start.ArgumentList.Add(arg);
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{Python} did not start");
+        // The request goes through stdin: argv is limited to 128 KiB per argument.
+        await process.StandardInput.WriteAsync(Convert.ToHexString(request));
+        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -16,7 +16,7 @@ namespace Wal.Topology;
 /// </summary>
 public static class WalTopology
 {
-    public static Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
+    public static Streams.Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(sink);

@@ -1,6 +1,7 @@
 """Calls one gRPC method with raw request bytes through python3-grpcio, as a foreign client would.
 
-Usage: grpc_call.py ADDRESS METHOD REQUEST_HEX [TIMEOUT_SECONDS]
+Usage: grpc_call.py ADDRESS METHOD REQUEST_HEX|- [TIMEOUT_SECONDS]
+("-" reads the hex from standard input: large requests exceed the argument length limit.)
 Prints one JSON object: the status code, its details, the response bytes and the
 grpc-status-details-bin trailer, both in hex. The caller serializes and parses protobuf.
 Run with Debian's /usr/bin/python3 (python3-grpcio); exits 3 if grpc is missing.
@@ -18,6 +19,8 @@ except ImportError as error:
 
 def main() -> int:
     address, method, request_hex = sys.argv[1], sys.argv[2], sys.argv[3]
+    if request_hex == "-":
+        request_hex = sys.stdin.read().strip()
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
     with grpc.insecure_channel(address) as channel:
         # No serializers: the request and the response are raw bytes.
