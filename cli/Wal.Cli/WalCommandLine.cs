@@ -10,6 +10,8 @@ internal static class WalCommandLine
         new("wal: a write-ahead log service. Writes are durable in Kafka first, then delivered to their targets.")
         {
             UpCommand.Create(),
+            IngressCommand.Create(),
+            TopologyCommand.Create(),
             WriteCommand.Create(),
             CacheCommand.Create(),
         };

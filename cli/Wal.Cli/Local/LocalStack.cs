@@ -1,12 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
-using Wal.Kafka;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
-using Wal.Schemas.V1;
-using Wal.Sinks;
-using Wal.Sinks.Memcached;
 using Wal.Streams;
 using Wal.Topology;
 
@@ -30,7 +26,7 @@ internal sealed class LocalStack : IAsyncDisposable
 
     public EmbeddedKafkaCluster Kafka { get; private set; } = null!;
 
-    public NamespaceRegistry Namespaces { get; } = new();
+    public NamespaceRegistry Namespaces { get; private set; } = new();
 
     public MemcachedProcess Memcached { get; private set; } = null!;
 
@@ -44,12 +40,10 @@ internal sealed class LocalStack : IAsyncDisposable
 
     public static async Task<LocalStack> StartAsync(LocalStackOptions options, ILoggerFactory loggers, CancellationToken cancellationToken = default)
     {
-        var seed = NamespaceSeedFile.Load(options.NamespacesFile);
-        _ = new NamespaceRegistry(seed); // fail before starting anything if the seed is invalid
         var stack = new LocalStack(options);
         try
         {
-            await stack.StartPartsAsync(seed, loggers, cancellationToken);
+            await stack.StartPartsAsync(loggers, cancellationToken);
             return stack;
         }
         catch
@@ -75,28 +69,21 @@ internal sealed class LocalStack : IAsyncDisposable
         }
     }
 
-    private async Task StartPartsAsync(IReadOnlyList<NamespaceConfig> seed, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private async Task StartPartsAsync(ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         Kafka = EmbeddedKafkaCluster.Start(Options.Brokers);
 
-        var controlPlaneOptions = new ControlPlaneOptions { BootstrapServers = Kafka.BootstrapServers };
-        await Kafka.EnsureAsync([controlPlaneOptions.TopicSpec], cancellationToken);
-        var controlPlane = new ControlPlane(controlPlaneOptions, Namespaces, loggers.CreateLogger<ControlPlane>());
+        var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(Kafka.BootstrapServers, Options.NamespacesFile, Kafka, Options.ApplicationId, loggers, cancellationToken);
         _started.Add(controlPlane);
-        await controlPlane.StartAsync(cancellationToken);
-        await controlPlane.SeedIfEmptyAsync(seed, cancellationToken);
-        await Kafka.EnsureAsync(TopicsFor(Namespaces.All, Options.ApplicationId), cancellationToken);
+        Namespaces = controlPlane.Registry;
 
         Memcached = await MemcachedProcess.StartAsync(Options.MemcachedPort, cancellationToken: cancellationToken);
         _started.Add(Memcached);
 
-        var sinks = new SinkRouter(new Dictionary<Target.DestinationOneofCase, ISink>
+        var sinks = new Hosting.SinkSettings
         {
-            [Target.DestinationOneofCase.Memcached] = new MemcachedSink(new MemcachedSinkOptions
-            {
-                Clusters = new Dictionary<string, MemcachedClusterOptions> { [MemcachedCluster] = new() { Servers = [Memcached.Endpoint] } },
-            }),
-        });
+            MemcachedClusters = new Dictionary<string, IReadOnlyList<string>> { [MemcachedCluster] = [Memcached.Endpoint] },
+        }.CreateRouter();
         _started.Add(sinks);
 
         var topology = WalTopology.Build(Namespaces, sinks, new WalTopologyOptions { Region = Options.Region }, loggers);
@@ -119,13 +106,4 @@ internal sealed class LocalStack : IAsyncDisposable
         await Ingress.StartAsync(cancellationToken);
         _started.Add(Ingress);
     }
-
-    /// <summary>Every topic the namespaces and their stores need.</summary>
-    public static IReadOnlyCollection<TopicSpec> TopicsFor(IEnumerable<NamespaceConfig> namespaces, string applicationId) =>
-        namespaces.SelectMany(ns => new[]
-        {
-            new TopicSpec(ns.Topic, ns.Partitions),
-            new TopicSpec(ns.DeadLetterTopic, ns.Partitions),
-            new TopicSpec($"{applicationId}-{WalTopology.TimerStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
-        }).ToList();
 }

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Wal.Cli.Hosting;
+using Wal.Cli.Settings;
+using Wal.Kafka;
+using Wal.Streams;
+using Wal.Topology;
+
+namespace Wal.Cli.Commands;
+
+/// <summary><c>wal topology</c>: one topology instance; start more with the same application id to scale out.</summary>
+internal static class TopologyCommand
+{
+    public static Command Create()
+    {
+        var stateDir = new Option<DirectoryInfo>("--state-dir")
+        {
+            Description = "Where RocksDB stores and checkpoints live.",
+            DefaultValueFactory = _ => new DirectoryInfo(WalEnvironment.Get(WalEnvironment.StateDir) ?? Path.Combine(Path.GetTempPath(), "wal-state")),
+        };
+        var applicationId = new Option<string>("--application-id")
+        {
+            Description = "Consumer group and changelog prefix; instances with the same id share the work.",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.ApplicationId) ?? SharedOptions.DefaultApplicationId,
+        };
+        var memcached = new Option<string?>("--memcached")
+        {
+            Description = "memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211).",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.MemcachedClusters),
+        };
+        var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
+        {
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var loggers = SharedOptions.CreateLoggers();
+            var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
+            var app = parse.GetValue(applicationId)!;
+            SinkSettings sinks;
+            try
+            {
+                sinks = SinkSettings.FromText(parse.GetValue(memcached));
+            }
+            catch (FormatException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return ExitCodes.Usage;
+            }
+
+            using var topics = new AdminTopicProvisioner(bootstrap);
+            await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
+                bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
+            await using var router = sinks.CreateRouter();
+            var topology = WalTopology.Build(controlPlane.Registry, router, new WalTopologyOptions { Region = parse.GetValue(SharedOptions.Region)! }, loggers);
+            await using var streams = new KafkaStreams(topology, new StreamsConfig
+            {
+                ApplicationId = app,
+                BootstrapServers = bootstrap,
+                StateDirectory = parse.GetValue(stateDir)!.FullName,
+            }, loggers);
+            await streams.StartAsync(cancellationToken);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                await streams.CloseAsync(CancellationToken.None);
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
