@@ -87,6 +87,9 @@ public sealed partial class CqlConnection : IAsyncDisposable
     public async Task<CqlResponse> SendAsync(CqlRequest request, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
+
+        // Encoded before a stream id is taken, so an unencodable request cannot leak an id.
+        var frame = CqlFrameCodec.EncodeRequest(request, stream: 0);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         deadline.CancelAfter(_options.RequestTimeout);
         short id;
@@ -108,7 +111,8 @@ public sealed partial class CqlConnection : IAsyncDisposable
             throw Lost();
         }
 
-        if (!await TryWriteAsync(CqlFrameCodec.EncodeRequest(request, id), deadline.Token))
+        CqlFrameCodec.SetStream(frame, id);
+        if (!await TryWriteAsync(frame, deadline.Token))
         {
             Forget(id, pending);
             throw Interrupted(request, "waiting to write", cancellationToken);
