@@ -124,8 +124,10 @@ public sealed partial class CqlConnection : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!pending.Completion.Task.IsCompleted)
         {
+            // Classified before abandoning, which may close the connection: this request timed out.
+            var interrupted = Interrupted(request, "waiting for the response", cancellationToken);
             Abandon(pending);
-            throw Interrupted(request, "waiting for the response", cancellationToken);
+            throw interrupted;
         }
     }
 
@@ -157,9 +159,10 @@ public sealed partial class CqlConnection : IAsyncDisposable
     {
         Close("the connection was disposed", null);
         await _readLoop;
-        _shutdown.Dispose();
-        _writeLock.Dispose();
-        _ids.Dispose();
+
+        // _shutdown, _writeLock and the id pool stay undisposed on purpose: a request racing with
+        // disposal must see "connection lost", not ObjectDisposedException, and none of them
+        // holds an unmanaged resource (no wait handle is ever taken, no timer is set on _shutdown).
     }
 
     private static T Expect<T>(CqlResponse response)
