@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
 using Wal.Sinks.Cassandra.Client;
 using Wal.Sinks.Cassandra.Messages;
@@ -16,13 +17,15 @@ namespace Wal.Sinks.Cassandra;
 public sealed class CassandraSink : ISink
 {
     private readonly CassandraSinkOptions _options;
+    private readonly ILoggerFactory? _loggerFactory;
     private readonly ConcurrentDictionary<string, CqlSession> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<CassandraInsertStatement, string> _statements = new();
 
-    public CassandraSink(CassandraSinkOptions options)
+    public CassandraSink(CassandraSinkOptions options, ILoggerFactory? loggerFactory = null)
     {
         options.Validate();
         _options = options;
+        _loggerFactory = loggerFactory;
     }
 
     public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
@@ -45,7 +48,7 @@ public sealed class CassandraSink : ISink
 
         try
         {
-            var session = _sessions.GetOrAdd(target.Cluster, _ => new CqlSession(clusterOptions));
+            var session = _sessions.GetOrAdd(target.Cluster, _ => new CqlSession(clusterOptions, _loggerFactory?.CreateLogger<CqlSession>()));
             await WriteRowAsync(session, target, delivery, cancellationToken);
             return DeliveryResult.Delivered;
         }

@@ -41,6 +41,9 @@ public sealed partial class CqlConnection : IAsyncDisposable
     /// <summary>True once the connection is lost or disposed; every later request fails as retriable.</summary>
     public bool IsClosed => _closeReason is not null;
 
+    /// <summary>Why the connection closed; null while it is open.</summary>
+    public string? CloseReason => _closeReason;
+
     /// <summary>Connects, sends STARTUP and authenticates with SASL PLAIN when the server asks.</summary>
     public static async Task<CqlConnection> OpenAsync(CqlConnectionOptions options, CancellationToken cancellationToken = default)
     {
