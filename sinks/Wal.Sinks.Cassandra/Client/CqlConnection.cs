@@ -125,8 +125,14 @@ public sealed partial class CqlConnection : IAsyncDisposable
         {
             return await pending.Completion.Task.WaitAsync(deadline.Token);
         }
-        catch (OperationCanceledException) when (!pending.Completion.Task.IsCompleted)
+        catch (OperationCanceledException)
         {
+            if (pending.Completion.Task.IsCompleted)
+            {
+                // Answered (or failed by Close) while the deadline fired: that outcome is the true one.
+                return await pending.Completion.Task;
+            }
+
             // Classified before abandoning, which may close the connection: this request timed out.
             var interrupted = Interrupted(request, "waiting for the response", cancellationToken);
             Abandon(pending);
