@@ -4,16 +4,24 @@ namespace Wal.Sinks.Cassandra;
 
 /// <summary>
 /// A payload decoded as a row: a UTF-8 JSON object of column name → value, columns kept in
-/// ordinal order so that the same set of columns always makes the same statement.
+/// ordinal order so that the same set of columns always makes the same statement. With
+/// <c>"$delete": true</c> the other columns are the primary key of a row to delete.
 /// </summary>
 public sealed class CassandraRow
 {
-    private CassandraRow(IReadOnlyList<KeyValuePair<string, JsonElement>> columns)
+    /// <summary>The reserved member that turns a payload into a delete of the row its key columns name.</summary>
+    public const string DeleteMarker = "$delete";
+
+    private CassandraRow(IReadOnlyList<KeyValuePair<string, JsonElement>> columns, bool isDelete)
     {
         Columns = columns;
+        IsDelete = isDelete;
     }
 
     public IReadOnlyList<KeyValuePair<string, JsonElement>> Columns { get; }
+
+    /// <summary>True when the payload deletes the row whose primary key <see cref="Columns"/> give.</summary>
+    public bool IsDelete { get; }
 
     public static CassandraRow Parse(ReadOnlyMemory<byte> payload)
     {
@@ -33,17 +41,24 @@ public sealed class CassandraRow
             throw new CassandraPayloadException($"The payload must be a JSON object of column → value; it is a {root.ValueKind}.");
         }
 
+        var isDelete = false;
         var columns = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name.Length == 0 || !columns.TryAdd(property.Name, property.Value))
+            if (property.Name == DeleteMarker)
+            {
+                isDelete = property.Value.ValueKind == JsonValueKind.True
+                    ? true
+                    : throw new CassandraPayloadException($"\"{DeleteMarker}\" must be true when present; it is {property.Value.GetRawText()}.");
+            }
+            else if (property.Name.Length == 0 || !columns.TryAdd(property.Name, property.Value))
             {
                 throw new CassandraPayloadException($"Column name '{property.Name}' is empty or given twice.");
             }
         }
 
         return columns.Count > 0
-            ? new CassandraRow([.. columns])
+            ? new CassandraRow([.. columns], isDelete)
             : throw new CassandraPayloadException("The payload has no columns.");
     }
 }

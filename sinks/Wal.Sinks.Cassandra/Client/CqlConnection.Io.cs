@@ -119,8 +119,9 @@ public sealed partial class CqlConnection
 
         _closeCause = cause;
         _closeReason = reason;
-        _shutdown.Cancel();
-        _client.Dispose();
+
+        // Pending requests fail before _shutdown fires, so a waiter woken by the cancellation
+        // already finds its request failed as "connection lost", not as a bare cancellation.
         foreach (var id in _pending.Keys)
         {
             if (_pending.TryRemove(id, out var pending))
@@ -128,6 +129,9 @@ public sealed partial class CqlConnection
                 pending.Completion.TrySetException(Lost());
             }
         }
+
+        _shutdown.Cancel();
+        _client.Dispose();
     }
 
     private void ThrowIfClosed()

@@ -41,6 +41,9 @@ public sealed partial class CqlConnection : IAsyncDisposable
     /// <summary>True once the connection is lost or disposed; every later request fails as retriable.</summary>
     public bool IsClosed => _closeReason is not null;
 
+    /// <summary>Why the connection closed; null while it is open.</summary>
+    public string? CloseReason => _closeReason;
+
     /// <summary>Connects, sends STARTUP and authenticates with SASL PLAIN when the server asks.</summary>
     public static async Task<CqlConnection> OpenAsync(CqlConnectionOptions options, CancellationToken cancellationToken = default)
     {
@@ -87,6 +90,9 @@ public sealed partial class CqlConnection : IAsyncDisposable
     public async Task<CqlResponse> SendAsync(CqlRequest request, CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
+
+        // Encoded before a stream id is taken, so an unencodable request cannot leak an id.
+        var frame = CqlFrameCodec.EncodeRequest(request, stream: 0);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         deadline.CancelAfter(_options.RequestTimeout);
         short id;
@@ -108,7 +114,8 @@ public sealed partial class CqlConnection : IAsyncDisposable
             throw Lost();
         }
 
-        if (!await TryWriteAsync(CqlFrameCodec.EncodeRequest(request, id), deadline.Token))
+        CqlFrameCodec.SetStream(frame, id);
+        if (!await TryWriteAsync(frame, deadline.Token))
         {
             Forget(id, pending);
             throw Interrupted(request, "waiting to write", cancellationToken);
@@ -118,10 +125,18 @@ public sealed partial class CqlConnection : IAsyncDisposable
         {
             return await pending.Completion.Task.WaitAsync(deadline.Token);
         }
-        catch (OperationCanceledException) when (!pending.Completion.Task.IsCompleted)
+        catch (OperationCanceledException)
         {
+            if (pending.Completion.Task.IsCompleted)
+            {
+                // Answered (or failed by Close) while the deadline fired: that outcome is the true one.
+                return await pending.Completion.Task;
+            }
+
+            // Classified before abandoning, which may close the connection: this request timed out.
+            var interrupted = Interrupted(request, "waiting for the response", cancellationToken);
             Abandon(pending);
-            throw Interrupted(request, "waiting for the response", cancellationToken);
+            throw interrupted;
         }
     }
 
@@ -153,9 +168,10 @@ public sealed partial class CqlConnection : IAsyncDisposable
     {
         Close("the connection was disposed", null);
         await _readLoop;
-        _shutdown.Dispose();
-        _writeLock.Dispose();
-        _ids.Dispose();
+
+        // _shutdown, _writeLock and the id pool stay undisposed on purpose: a request racing with
+        // disposal must see "connection lost", not ObjectDisposedException, and none of them
+        // holds an unmanaged resource (no wait handle is ever taken, no timer is set on _shutdown).
     }
 
     private static T Expect<T>(CqlResponse response)

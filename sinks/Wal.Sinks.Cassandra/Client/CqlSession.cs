@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Sinks.Cassandra.Errors;
 using Wal.Sinks.Cassandra.Messages;
 using Wal.Sinks.Cassandra.Protocol;
@@ -13,15 +15,17 @@ namespace Wal.Sinks.Cassandra.Client;
 public sealed class CqlSession : IAsyncDisposable
 {
     private readonly CqlSessionOptions _options;
+    private readonly ILogger _logger;
     private readonly SemaphoreSlim _connectLock = new(1, 1);
     private readonly ConcurrentDictionary<string, CqlPreparedStatement> _prepared = new(StringComparer.Ordinal);
     private CqlConnection? _connection;
     private int _nextContactPoint;
 
-    public CqlSession(CqlSessionOptions options)
+    public CqlSession(CqlSessionOptions options, ILogger<CqlSession>? logger = null)
     {
         options.Validate();
         _options = options;
+        _logger = logger ?? NullLogger<CqlSession>.Instance;
     }
 
     /// <summary>The open connection, or a new one to the first contact point that answers.</summary>
@@ -43,6 +47,7 @@ public sealed class CqlSession : IAsyncDisposable
 
             if (_connection is not null)
             {
+                CqlSessionLog.ConnectionLost(_logger, _connection.Endpoint, _connection.CloseReason);
                 await _connection.DisposeAsync();
             }
 
@@ -77,6 +82,7 @@ public sealed class CqlSession : IAsyncDisposable
         }
         catch (CqlServerErrorException e) when (e.Error.Code == CqlErrorCode.Unprepared)
         {
+            CqlSessionLog.Repreparing(_logger, connection.Endpoint);
             var again = await PrepareOnAsync(connection, statement.Query, cancellationToken);
             return await connection.ExecuteAsync(again.Id, parameters, cancellationToken);
         }
@@ -92,6 +98,7 @@ public sealed class CqlSession : IAsyncDisposable
         }
         catch (CqlServerErrorException e) when (e.Error.Details is UnpreparedDetails unprepared && FindQuery(unprepared.PreparedId) is { } query)
         {
+            CqlSessionLog.Repreparing(_logger, connection.Endpoint);
             var again = await PrepareOnAsync(connection, query, cancellationToken);
             var statements = batch.Statements
                 .Select(s => s.PreparedId is { } id && id.Span.SequenceEqual(unprepared.PreparedId.Span) ? CqlBatchStatement.Prepared(again.Id, s.Values) : s)
@@ -137,12 +144,14 @@ public sealed class CqlSession : IAsyncDisposable
             {
                 var connection = await CqlConnection.OpenAsync(_options.ForContactPoint(_options.ContactPoints[index]), cancellationToken);
                 _nextContactPoint = index;
+                CqlSessionLog.Connected(_logger, connection.Endpoint);
                 return connection;
             }
             catch (CqlException e) when (e.IsRetriable)
             {
                 // Unreachable, timed out or overloaded: another node may do. Bad credentials are not retriable and end the search.
                 last = e;
+                CqlSessionLog.ContactPointFailed(_logger, _options.ContactPoints[index], e);
             }
         }
 

@@ -1,10 +1,13 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Wal.Sinks.Cassandra.Client;
 
 /// <summary>
 /// Hands out stream ids 0..n-1. Renting waits while all are in use, which bounds the requests in
 /// flight on one connection (back-pressure instead of an error).
 /// </summary>
-internal sealed class StreamIdPool : IDisposable
+[SuppressMessage("Design", "CA1001", Justification = "The semaphore never hands out a wait handle, so there is nothing to release; disposing it would turn a late Return racing with connection close into ObjectDisposedException.")]
+internal sealed class StreamIdPool
 {
     private readonly SemaphoreSlim _available;
     private readonly Stack<short> _free;
@@ -34,6 +37,4 @@ internal sealed class StreamIdPool : IDisposable
 
         _available.Release();
     }
-
-    public void Dispose() => _available.Dispose();
 }

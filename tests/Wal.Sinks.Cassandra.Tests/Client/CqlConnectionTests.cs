@@ -197,6 +197,52 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task SendAsync_AllStreamIdsInUse_WaitsForOneToBeAnswered()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var peer = new ScriptedCqlPeer(async f =>
+        {
+            if (f.Opcode == CqlOpcode.Query && f.Query == "FIRST")
+            {
+                await release.Task;
+            }
+
+            return ScriptedCqlPeer.Default(f);
+        });
+        await using var connection = await CqlConnection.OpenAsync(Options(peer) with { MaxConcurrentRequests = 1 });
+
+        var first = connection.QueryAsync("FIRST", new CqlQueryParameters(CqlConsistency.One));
+        await peer.WaitForAsync(f => f.Opcode == CqlOpcode.Query);
+        var second = connection.QueryAsync("SECOND", new CqlQueryParameters(CqlConsistency.One));
+        await Task.Delay(100); // a window for SECOND to be sent wrongly; absence cannot be polled for
+        var sentBeforeRelease = peer.ReceivedOf(CqlOpcode.Query).Count;
+        release.SetResult();
+
+        Assert.IsType<VoidResult>(await second);
+        Assert.IsType<VoidResult>(await first);
+        Assert.Equal(1, sentBeforeRelease);
+        Assert.All(peer.ReceivedOf(CqlOpcode.Query), f => Assert.Equal(0, f.Header.Stream));
+    }
+
+    [Fact]
+    public async Task SendAsync_HalfTheStreamIdsNeverAnswered_ClosesTheConnectionAsStuck()
+    {
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query ? PeerAction.Ignore : ScriptedCqlPeer.Default(f));
+        await using var connection = await CqlConnection.OpenAsync(Options(peer) with { MaxConcurrentRequests = 4, RequestTimeout = TimeSpan.FromMilliseconds(100) });
+
+        for (var i = 0; i < 2; i++)
+        {
+            await Assert.ThrowsAsync<CqlRequestTimeoutException>(() => connection.QueryAsync("Q", new CqlQueryParameters(CqlConsistency.One)));
+            Assert.False(connection.IsClosed);
+        }
+
+        await Assert.ThrowsAsync<CqlRequestTimeoutException>(() => connection.QueryAsync("Q", new CqlQueryParameters(CqlConsistency.One)));
+
+        Assert.True(connection.IsClosed);
+        await Assert.ThrowsAsync<CqlConnectionException>(() => connection.QueryAsync("Q", new CqlQueryParameters(CqlConsistency.One)));
+    }
+
+    [Fact]
     public async Task SendAsync_CallerCancels_ThrowsOperationCanceled()
     {
         await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query ? PeerAction.Ignore : ScriptedCqlPeer.Default(f));

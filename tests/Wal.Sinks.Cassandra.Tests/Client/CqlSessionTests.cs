@@ -75,7 +75,8 @@ public sealed class CqlSessionTests
     public async Task GetConnectionAsync_AfterConnectionLost_ReconnectsOnNextUse()
     {
         await using var peer = new ScriptedCqlPeer(ScriptedCqlPeer.Default);
-        await using var session = new CqlSession(Options(peer));
+        var log = new RecordingLogger<CqlSession>();
+        await using var session = new CqlSession(Options(peer), log);
         var first = await session.GetConnectionAsync();
 
         peer.DropAll();
@@ -84,6 +85,8 @@ public sealed class CqlSessionTests
 
         Assert.IsType<VoidResult>(response);
         Assert.Equal(2, peer.Connections);
+        Assert.Contains(log.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("was lost", StringComparison.Ordinal));
+        Assert.Equal(2, log.Entries.Count(e => e.Message.StartsWith("Connected to Cassandra", StringComparison.Ordinal)));
     }
 
     [Fact]

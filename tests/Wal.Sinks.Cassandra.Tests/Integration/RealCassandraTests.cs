@@ -38,6 +38,22 @@ public sealed class RealCassandraTests
     }
 
     [CassandraFact]
+    public async Task DeliverAsync_DeleteOlderThenNewerThanTheRow_OnlyTheNewerDeleteRemovesIt()
+    {
+        await using var session = new CqlSession(SessionOptions());
+        await CreateSchemaAsync(session);
+        await using var sink = new CassandraSink(new CassandraSinkOptions { Clusters = new Dictionary<string, CqlSessionOptions> { ["it"] = SessionOptions() } });
+        var id = Guid.NewGuid().ToString("N");
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row(id, """{"n": 5}""", version: 2_000_000)));
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row(id, """{"$delete": true}""", version: 1_000_000)));
+        Assert.Equal(5L, (await ReadAsync(session, id)).Get(0));
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row(id, """{"$delete": true}""", version: 3_000_000)));
+
+        Assert.Empty(await ReadRowsAsync(session, id));
+    }
+
+    [CassandraFact]
     public async Task DeliverAsync_UnknownColumn_IsPermanent()
     {
         await using var session = new CqlSession(SessionOptions());
@@ -86,12 +102,14 @@ public sealed class RealCassandraTests
         await session.QueryAsync($"CREATE TABLE IF NOT EXISTS {Keyspace}.{Table} (id text PRIMARY KEY, n bigint, ok boolean, at timestamp, data blob)", ddl);
     }
 
-    private static async Task<CqlRow> ReadAsync(CqlSession session, string id)
+    private static async Task<CqlRow> ReadAsync(CqlSession session, string id) => Assert.Single(await ReadRowsAsync(session, id));
+
+    private static async Task<IReadOnlyList<CqlRow>> ReadRowsAsync(CqlSession session, string id)
     {
         var rows = Assert.IsType<RowsResult>(await session.QueryAsync(
             $"SELECT n, ok, WRITETIME(n), data FROM {Keyspace}.{Table} WHERE id = ?",
             new CqlQueryParameters(CqlConsistency.LocalQuorum) { Values = [CqlTypeCodec.Text(id)] }));
-        return Assert.Single(rows.Rows);
+        return rows.Rows;
     }
 
     private static Delivery Row(string id, string columnsJson, long version)

@@ -60,6 +60,27 @@ public sealed class CassandraSinkTests
     }
 
     [Fact]
+    public async Task DeliverAsync_DeleteMarker_DeletesByKeyUsingTimestampAndOnlyNewerDeletesWin()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        await sink.DeliverAsync(Row("""{"id": "k", "n": 2}""", version: 200));
+        var staleDelete = await sink.DeliverAsync(Row("""{"$delete": true, "id": "k"}""", version: 100));
+        var survived = table.Cell("k", "n");
+        var delete = await sink.DeliverAsync(Row("""{"id": "k", "$delete": true}""", version: 300));
+
+        Assert.Equal([DeliveryResult.Delivered, DeliveryResult.Delivered], [staleDelete, delete]);
+        Assert.Equal(2L, BinaryPrimitives.ReadInt64BigEndian(survived));
+        Assert.Null(table.Cell("k", "n"));
+        Assert.Equal("DELETE FROM \"ks\".\"t\" USING TIMESTAMP ? WHERE \"id\" = ?", peer.ReceivedOf(CqlOpcode.Prepare)[1].Query);
+        var (_, _, values) = peer.ReceivedOf(CqlOpcode.Execute)[2].Execute;
+        Assert.Equal(300L, BinaryPrimitives.ReadInt64BigEndian(values[0]));
+        Assert.Equal("k"u8.ToArray(), values[1]!);
+    }
+
+    [Fact]
     public async Task DeliverAsync_SameColumnSetInAnyOrder_PreparesOnce()
     {
         var table = new LastWriteWinsTable(Columns);
@@ -142,6 +163,8 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": 5}""")]
     [InlineData("""{"id": "k", "n": "many"}""")]
     [InlineData("""{"id": "k", "i": 3000000000}""")]
+    [InlineData("""{"id": "k", "$delete": false}""")]
+    [InlineData("""{"$delete": true}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
