@@ -16,6 +16,7 @@ public sealed class MemcachedClient : IAsyncDisposable
     private const long MaxRelativeTtlSeconds = 60 * 60 * 24 * 30;
     private readonly MemcachedServer[] _servers;
     private readonly TimeProvider _timeProvider;
+    private long _connectionGeneration;
 
     public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null)
     {
@@ -23,8 +24,15 @@ public sealed class MemcachedClient : IAsyncDisposable
         options.Validate();
         _timeProvider = timeProvider ?? TimeProvider.System;
         _servers = [.. options.Servers.Select(s => new MemcachedServer(
-            MemcachedClientOptions.ParseEndPoint(s), options.ConnectionsPerServer, options.ConnectTimeout))];
+            MemcachedClientOptions.ParseEndPoint(s), options.ConnectionsPerServer, options.ConnectTimeout, () => Interlocked.Increment(ref _connectionGeneration)))];
     }
+
+    /// <summary>
+    /// Counts the connections opened so far. A server restart (which resets its CAS counter and
+    /// empties it) always costs a new connection, so a CAS token read at one generation may be
+    /// trusted only while the generation has not moved.
+    /// </summary>
+    internal long ConnectionGeneration => Interlocked.Read(ref _connectionGeneration);
 
     /// <summary>Reads an item with its flags and CAS token; null on a miss.</summary>
     public async Task<MemcachedItem?> GetAsync(string key, CancellationToken cancellationToken = default)

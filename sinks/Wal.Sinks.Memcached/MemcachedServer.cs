@@ -14,11 +14,13 @@ internal sealed class MemcachedServer : IAsyncDisposable
     private readonly TimeSpan _connectTimeout;
     private readonly MemcachedConnection?[] _connections;
     private readonly SemaphoreSlim[] _connectGates;
+    private readonly Action _onConnected;
     private int _next;
     private bool _disposed;
 
-    public MemcachedServer(EndPoint endPoint, int connections, TimeSpan connectTimeout)
+    public MemcachedServer(EndPoint endPoint, int connections, TimeSpan connectTimeout, Action onConnected)
     {
+        _onConnected = onConnected;
         _endPoint = endPoint;
         _connectTimeout = connectTimeout;
         _connections = new MemcachedConnection?[connections];
@@ -72,6 +74,7 @@ internal sealed class MemcachedServer : IAsyncDisposable
                 throw new MemcachedConnectionException($"Connecting to memcached at {_endPoint} timed out after {_connectTimeout.TotalMilliseconds} ms.");
             }
 
+            _onConnected();
             Volatile.Write(ref _connections[slot], fresh);
             if (current is not null)
             {

@@ -19,12 +19,14 @@ namespace Wal.Sinks.Memcached;
 /// delete a late redelivery of an older set would find the key missing and bring the value back;
 /// the tombstone lives for the target's TTL, or <see cref="MemcachedSinkOptions.TombstoneTtl"/>.
 /// Readers decode with <see cref="VersionedValue.TryDecode"/>; a value without the header (written
-/// by someone else) counts as older than any delivery.
+/// by someone else) counts as older than any delivery. A rewrite of a key this sink wrote recently
+/// skips the read (<see cref="WrittenVersionCache"/>): the CAS compare still guards it.
 /// </remarks>
 public sealed class MemcachedSink : ISink
 {
     private readonly MemcachedSinkOptions _options;
     private readonly Dictionary<string, MemcachedClient> _clients;
+    private readonly Dictionary<string, WrittenVersionCache>? _written;
 
     public MemcachedSink(MemcachedSinkOptions options, TimeProvider? timeProvider = null)
     {
@@ -32,6 +34,9 @@ public sealed class MemcachedSink : ISink
         options.Validate();
         _options = options;
         _clients = options.Clusters.ToDictionary(c => c.Key, c => new MemcachedClient(c.Value.ToClientOptions(), timeProvider), StringComparer.Ordinal);
+        _written = options.WrittenVersionCacheSlots == 0
+            ? null
+            : options.Clusters.ToDictionary(c => c.Key, _ => new WrittenVersionCache(options.WrittenVersionCacheSlots), StringComparer.Ordinal);
     }
 
     public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
@@ -93,6 +98,21 @@ public sealed class MemcachedSink : ISink
             ttl = _options.TombstoneTtl;
         }
 
+        var written = _written?[target.Cluster];
+        var generation = client.ConnectionGeneration;
+        if (written is not null && written.TryGet(target.Key, generation, out var lastVersion, out var lastCas) && lastVersion < delivery.Version)
+        {
+            var blind = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas };
+            var fast = await client.SetAsync(target.Key, value, blind, cancellationToken);
+            if (fast.Status == MemcachedStoreStatus.Stored)
+            {
+                written.Remember(target.Key, generation, delivery.Version, fast.Cas);
+                return DeliveryResult.Delivered;
+            }
+
+            written.Forget(target.Key);
+        }
+
         for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
         {
             var current = await client.GetAsync(target.Key, cancellationToken);
@@ -118,6 +138,7 @@ public sealed class MemcachedSink : ISink
             var result = await client.SetAsync(target.Key, value, setOptions, cancellationToken);
             if (result.Status == MemcachedStoreStatus.Stored)
             {
+                written?.Remember(target.Key, generation, delivery.Version, result.Cas);
                 return DeliveryResult.Delivered;
             }
 

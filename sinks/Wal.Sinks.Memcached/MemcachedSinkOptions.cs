@@ -18,6 +18,12 @@ public sealed record MemcachedSinkOptions
     /// <summary>Read-compare-write rounds before a key under contention is reported as retriable.</summary>
     public int MaxCasAttempts { get; init; } = 8;
 
+    /// <summary>
+    /// Slots of the cache of versions this sink wrote, which lets a rewrite of a recently written
+    /// key skip its read; zero turns the cache off.
+    /// </summary>
+    public int WrittenVersionCacheSlots { get; init; } = 65_536;
+
     /// <summary>Throws with a message naming the bad value.</summary>
     public void Validate()
     {
@@ -46,6 +52,11 @@ public sealed record MemcachedSinkOptions
         if (TombstoneTtl <= TimeSpan.Zero)
         {
             throw new ArgumentException($"MemcachedSinkOptions.TombstoneTtl is {TombstoneTtl}; it must be positive.");
+        }
+
+        if (WrittenVersionCacheSlots < 0)
+        {
+            throw new ArgumentException($"MemcachedSinkOptions.WrittenVersionCacheSlots is {WrittenVersionCacheSlots}; it must not be negative.");
         }
 
         if (MaxCasAttempts < 1)

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Sinks.Memcached;
+
+namespace Wal.Benchmarks;
+
+/// <summary>
+/// Raw sets/s through our memcached client, and MemcachedSink deliveries/s (version-guarded:
+/// a read and a compare-and-set each) against the same real memcached in the same run.
+/// </summary>
+internal sealed class MemcachedRawSetBenchmark : IRatioBenchmark
+{
+    public const int Operations = 200_000;
+    public const int ValueSize = 200;
+    public const int Concurrency = 64;
+    private const int KeySpace = 50_000;
+    private const double TargetRatio = 0.5;
+
+    public string Name => "memcached-raw-set";
+
+    public string Description => $"MemcachedSink deliveries/s vs raw meta-protocol sets/s, same server; target ratio >= {TargetRatio}";
+
+    /// <summary>
+    /// Raw sets/s: <paramref name="operations"/> plain <c>ms</c> of <paramref name="valueSize"/>
+    /// bytes from <paramref name="concurrency"/> concurrent callers on one client (pipelined
+    /// connections), cycling over a fixed key space. The baseline other memcached benchmarks
+    /// compare against.
+    /// </summary>
+    public static async Task<double> MeasureRawSetRateAsync(
+        string server, int operations = Operations, int valueSize = ValueSize, int concurrency = Concurrency, CancellationToken cancellationToken = default)
+    {
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [server] });
+        var value = new byte[valueSize];
+        Random.Shared.NextBytes(value);
+        var keys = Keys("raw");
+        await client.SetAsync(keys[0], value, cancellationToken: cancellationToken);
+        return await RunAsync(operations, concurrency, i => client.SetAsync(keys[i % KeySpace], value, cancellationToken: cancellationToken), cancellationToken);
+    }
+
+    /// <summary>MemcachedSink deliveries/s under the same load shape, every delivery a newer version of its key.</summary>
+    public static async Task<double> MeasureSinkDeliveryRateAsync(
+        string server, int operations = Operations, int valueSize = ValueSize, int concurrency = Concurrency, CancellationToken cancellationToken = default)
+    {
+        await using var sink = new MemcachedSink(new MemcachedSinkOptions
+        {
+            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["bench"] = new() { Servers = [server] } },
+        });
+        var payload = new byte[valueSize];
+        Random.Shared.NextBytes(payload);
+        var targets = Keys("sink").Select(k => new Target { Memcached = new MemcachedTarget { Cluster = "bench", Key = k } }).ToArray();
+        // Versions above any earlier run's, so every delivery is a newer version of its key.
+        var baseVersion = Stopwatch.GetTimestamp();
+        var failures = 0;
+        var rate = await RunAsync(operations, concurrency, async i =>
+        {
+            var result = await sink.DeliverAsync(new Delivery("bench", targets[i % KeySpace], payload, baseVersion + i), cancellationToken);
+            if (result.Outcome != DeliveryOutcome.Delivered)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        }, cancellationToken);
+        return failures == 0 ? rate : throw new InvalidOperationException($"{failures} sink deliveries did not succeed during the benchmark.");
+    }
+
+    public async Task<BenchmarkReport> RunAsync(CancellationToken cancellationToken)
+    {
+        using var memcached = await MemcachedProcess.StartAsync(cancellationToken);
+        // Warm both paths (JIT, connections) before measuring.
+        await MeasureRawSetRateAsync(memcached.Server, 20_000, cancellationToken: cancellationToken);
+        await MeasureSinkDeliveryRateAsync(memcached.Server, 20_000, cancellationToken: cancellationToken);
+        var raw = await MeasureRawSetRateAsync(memcached.Server, cancellationToken: cancellationToken);
+        var sink = await MeasureSinkDeliveryRateAsync(memcached.Server, cancellationToken: cancellationToken);
+        var ratio = sink / raw;
+        return new BenchmarkReport(
+            Name,
+            [
+                ("raw memcached sets/s (meta ms, pipelined)", raw, "sets/s"),
+                ("MemcachedSink deliveries/s (guarded ms C)", sink, "deliveries/s"),
+                ("ratio sink / raw", ratio, "x"),
+            ],
+            $"ratio >= {TargetRatio} ({Operations:N0} ops of {ValueSize} B, {Concurrency} concurrent callers)",
+            ratio >= TargetRatio);
+    }
+
+    private static string[] Keys(string prefix) => [.. Enumerable.Range(0, KeySpace).Select(i => $"bench:{prefix}:{i}")];
+
+    private static async Task<double> RunAsync(int operations, int concurrency, Func<int, Task> operation, CancellationToken cancellationToken)
+    {
+        var next = -1;
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < operations)
+            {
+                await operation(i);
+            }
+        }, cancellationToken)));
+        return operations / Stopwatch.GetElapsedTime(started).TotalSeconds;
+    }
+}

@@ -1,0 +1,32 @@
+using Confluent.Kafka;
+
+namespace Wal.Sinks.Kafka;
+
+/// <summary>Tells a produce error that a later attempt may get past from one it never will.</summary>
+internal static class KafkaErrorClassifier
+{
+    /// <summary>
+    /// True when producing the same record again, to the same topic, cannot succeed: it is too
+    /// large, the topic name is invalid, or we are not allowed to write. Everything else
+    /// (timeouts, leader changes, brokers down, a fenced or fatally failed producer, which the
+    /// sink replaces) is worth a retry.
+    /// </summary>
+    public static bool IsPermanent(Error error) => error.Code switch
+    {
+        ErrorCode.MsgSizeTooLarge
+            or ErrorCode.RecordListTooLarge
+            or ErrorCode.TopicException
+            or ErrorCode.InvalidMsg
+            or ErrorCode.InvalidRequiredAcks
+            or ErrorCode.UnsupportedForMessageFormat
+            or ErrorCode.TopicAuthorizationFailed
+            or ErrorCode.ClusterAuthorizationFailed
+            or ErrorCode.TransactionalIdAuthorizationFailed
+            or ErrorCode.SaslAuthenticationFailed
+            or ErrorCode.Local_Authentication
+            or ErrorCode.Local_InvalidArg
+            or ErrorCode.Local_UnknownTopic
+            or ErrorCode.Local_BadMsg => true,
+        _ => false,
+    };
+}

@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Wal.Schemas.V1;
+
+namespace Wal.Sinks.Kafka;
+
+/// <summary>
+/// Delivers to <see cref="Target.Kafka"/> targets: produces the payload, keyed by the target's key,
+/// with an idempotent producer and <c>acks=all</c>, to the topic in the named cluster (empty: local).
+/// </summary>
+/// <remarks>
+/// Kafka targets are at least once. The idempotent producer removes duplicates from its own
+/// retries, but a redelivery of the same record (after a crash, or a retry after a timeout whose
+/// record did land) is appended again. Every record therefore carries the delivery id and version in
+/// the <see cref="DeliveryIdHeader"/> and <see cref="VersionHeader"/> headers, and consumers dedupe
+/// by id (and may drop versions older than one they have seen). No version guard is possible here:
+/// a topic is a log, not a slot that holds the newest value.
+/// </remarks>
+public sealed class KafkaSink : ISink
+{
+    /// <summary>Header carrying <see cref="Delivery.Id"/> (UTF-8).</summary>
+    public const string DeliveryIdHeader = "Wal-Delivery-Id";
+
+    /// <summary>Header carrying <see cref="Delivery.Version"/> (decimal, ASCII).</summary>
+    public const string VersionHeader = "Wal-Version";
+
+    private readonly KafkaSinkOptions _options;
+    private readonly ConcurrentDictionary<string, Lazy<IProducer<byte[], byte[]>>> _producers = new(StringComparer.Ordinal);
+
+    public KafkaSink(KafkaSinkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+    }
+
+    public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        if (delivery.Target?.Kafka is not { } target)
+        {
+            return DeliveryResult.Permanent($"KafkaSink got a {delivery.Target?.DestinationCase} target; it delivers only to Kafka.");
+        }
+
+        if (string.IsNullOrWhiteSpace(target.Topic))
+        {
+            return DeliveryResult.Permanent("The Kafka target names no topic.");
+        }
+
+        if (_options.BootstrapServersFor(target.Cluster) is not { } servers)
+        {
+            return DeliveryResult.Permanent(string.IsNullOrEmpty(target.Cluster)
+                ? "The Kafka target names no cluster and no local cluster is configured."
+                : $"No Kafka cluster named '{target.Cluster}' is configured (known: {string.Join(", ", _options.Clusters.Keys)}).");
+        }
+
+        var producer = Producer(target.Cluster, servers);
+        var message = new Message<byte[], byte[]>
+        {
+            Key = target.Key.IsEmpty ? null! : target.Key.ToByteArray(),
+            Value = delivery.Payload.ToArray(),
+            Headers =
+            [
+                new Header(DeliveryIdHeader, Encoding.UTF8.GetBytes(delivery.Id)),
+                new Header(VersionHeader, Encoding.ASCII.GetBytes(delivery.Version.ToString(CultureInfo.InvariantCulture))),
+            ],
+        };
+        try
+        {
+            var report = await producer.ProduceAsync(target.Topic, message, cancellationToken);
+            return report.Status == PersistenceStatus.Persisted
+                ? DeliveryResult.Delivered
+                : DeliveryResult.Retriable($"Kafka reported the record to '{target.Topic}' as {report.Status}.");
+        }
+        catch (ProduceException<byte[], byte[]> error)
+        {
+            return Classify(target.Cluster, producer, error.Error, target.Topic);
+        }
+        catch (KafkaException error)
+        {
+            return Classify(target.Cluster, producer, error.Error, target.Topic);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Another delivery replaced this producer after a fatal error while we were using it.
+            return DeliveryResult.Retriable($"The producer for Kafka cluster '{target.Cluster}' was replaced after a fatal error.");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var producer in _producers.Values.Where(p => p.IsValueCreated).Select(p => p.Value))
+        {
+            producer.Flush(TimeSpan.FromSeconds(5));
+            producer.Dispose();
+        }
+
+        _producers.Clear();
+        return ValueTask.CompletedTask;
+    }
+
+    private DeliveryResult Classify(string cluster, IProducer<byte[], byte[]> producer, Error error, string topic)
+    {
+        var text = $"Producing to '{topic}' failed: {error.Code} ({error.Reason}){(error.IsFatal ? ", fatal" : string.Empty)}.";
+        // A fatal error leaves the idempotent producer unusable; a fresh one serves the retry.
+        if (error.IsFatal && _producers.TryGetValue(cluster, out var current) && current.IsValueCreated
+            && ReferenceEquals(current.Value, producer) && _producers.TryRemove(KeyValuePair.Create(cluster, current)))
+        {
+            producer.Dispose();
+        }
+
+        return KafkaErrorClassifier.IsPermanent(error) ? DeliveryResult.Permanent(text) : DeliveryResult.Retriable(text);
+    }
+
+    private IProducer<byte[], byte[]> Producer(string cluster, string servers) =>
+        _producers.GetOrAdd(cluster, _ => new Lazy<IProducer<byte[], byte[]>>(() => Build(servers))).Value;
+
+    private IProducer<byte[], byte[]> Build(string servers)
+    {
+        var config = new ProducerConfig(_options.ProducerConfig.ToDictionary(p => p.Key, p => p.Value))
+        {
+            BootstrapServers = servers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            MessageTimeoutMs = (int)_options.DeliveryTimeout.TotalMilliseconds,
+        };
+        return new ProducerBuilder<byte[], byte[]>(config).Build();
+    }
+}

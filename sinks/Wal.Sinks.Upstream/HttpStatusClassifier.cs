@@ -1,0 +1,22 @@
+using System.Net;
+
+namespace Wal.Sinks.Upstream;
+
+/// <summary>What an upstream's HTTP status means for a delivery.</summary>
+internal static class HttpStatusClassifier
+{
+    public static DeliveryResult Classify(HttpStatusCode status, string url)
+    {
+        var code = (int)status;
+        if (code is >= 200 and < 300)
+        {
+            return DeliveryResult.Delivered;
+        }
+
+        var error = $"The upstream {url} answered {code} {status}.";
+        // 408 and 429 say "not now"; 5xx says the upstream, not the request, is at fault.
+        return code is 408 or 429 or >= 500
+            ? DeliveryResult.Retriable(error)
+            : DeliveryResult.Permanent(error);
+    }
+}

@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Wal.Schemas.V1;
+
+namespace Wal.Sinks.Upstream;
+
+/// <summary>
+/// Delivers to <see cref="Target.Upstream"/> targets: POSTs the payload to the target's URL, or,
+/// when <see cref="UpstreamSinkOptions.UseGrpcForServiceMethodPaths"/> is set and the path names a
+/// method, calls it as a gRPC unary method with the payload as the serialized request message.
+/// </summary>
+/// <remarks>
+/// Idempotence is shared with the upstream: every call carries <see cref="DeliveryIdHeader"/> and
+/// <see cref="VersionHeader"/>, and the upstream must treat a repeated id as done and may refuse a
+/// version older than one it has applied. The sink cannot guard versions itself, because it cannot
+/// read the upstream's state. Each attempt has a deadline (the target's timeout, or
+/// <see cref="UpstreamSinkOptions.DefaultTimeout"/>), sent to gRPC upstreams as <c>grpc-timeout</c>.
+/// </remarks>
+public sealed class UpstreamSink : ISink
+{
+    public const string DeliveryIdHeader = "Wal-Delivery-Id";
+    public const string VersionHeader = "Wal-Version";
+
+    private readonly UpstreamSinkOptions _options;
+    private readonly HttpMessageInvoker _http;
+
+    /// <param name="options">Validated here.</param>
+    /// <param name="handler">The HTTP handler to send through; by default the sink makes its own, which it disposes.</param>
+    public UpstreamSink(UpstreamSinkOptions options, HttpMessageHandler? handler = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _http = handler is null
+            ? new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            }, disposeHandler: true)
+            : new HttpMessageInvoker(handler, disposeHandler: false);
+    }
+
+    public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        if (delivery.Target?.Upstream is not { } target)
+        {
+            return DeliveryResult.Permanent($"UpstreamSink got a {delivery.Target?.DestinationCase} target; it delivers only to upstream applications.");
+        }
+
+        if (!Uri.TryCreate(target.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        {
+            return DeliveryResult.Permanent($"The upstream URL '{target.Url}' is not an absolute http or https URL.");
+        }
+
+        var timeout = target.Timeout is { } t && t.ToTimeSpan() > TimeSpan.Zero ? t.ToTimeSpan() : _options.DefaultTimeout;
+        var grpc = _options.UseGrpcForServiceMethodPaths && GrpcFraming.IsServiceMethodPath(url.AbsolutePath);
+        using var request = grpc ? GrpcRequest(url, delivery, timeout) : PostRequest(url, delivery);
+        if (AddTargetHeaders(request, target) is { } headerError)
+        {
+            return DeliveryResult.Permanent(headerError);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, deadline.Token);
+            return grpc
+                ? await GrpcFraming.ReadStatusAsync(response, target.Url, deadline.Token)
+                : HttpStatusClassifier.Classify(response.StatusCode, target.Url);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return DeliveryResult.Retriable($"The upstream {target.Url} did not answer within {timeout.TotalMilliseconds} ms.");
+        }
+        catch (HttpRequestException error)
+        {
+            return DeliveryResult.Retriable($"Calling the upstream {target.Url} failed: {error.Message}");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private HttpRequestMessage PostRequest(Uri url, Delivery delivery)
+    {
+        var content = new ReadOnlyMemoryContent(delivery.Payload);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse(_options.ContentType);
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
+        AddDeliveryHeaders(request, delivery);
+        return request;
+    }
+
+    private static HttpRequestMessage GrpcRequest(Uri url, Delivery delivery, TimeSpan timeout)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url)
+        {
+            Version = HttpVersion.Version20,
+            // gRPC needs HTTP/2 end to end, also in clear text (h2c with prior knowledge).
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = GrpcFraming.Frame(delivery.Payload),
+        };
+        request.Headers.TE.ParseAdd("trailers");
+        request.Headers.TryAddWithoutValidation("grpc-timeout", GrpcFraming.Timeout(timeout));
+        AddDeliveryHeaders(request, delivery);
+        return request;
+    }
+
+    private static void AddDeliveryHeaders(HttpRequestMessage request, Delivery delivery)
+    {
+        request.Headers.TryAddWithoutValidation(DeliveryIdHeader, delivery.Id);
+        request.Headers.TryAddWithoutValidation(VersionHeader, delivery.Version.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static string? AddTargetHeaders(HttpRequestMessage request, UpstreamTarget target)
+    {
+        foreach (var (name, value) in target.Headers)
+        {
+            if (name.Length == 0 || name.Any(c => c <= ' ' || c >= '\u007f' || "()<>@,;:\\\"/[]?={}".Contains(c)) || value.Any(c => c is '\r' or '\n' or '\0'))
+            {
+                return $"The upstream header '{name}' is not a valid HTTP header.";
+            }
+
+            if (name.Equals(DeliveryIdHeader, StringComparison.OrdinalIgnoreCase) || name.Equals(VersionHeader, StringComparison.OrdinalIgnoreCase))
+            {
+                return $"The upstream header '{name}' is set by Wal and cannot be given in the target.";
+            }
+
+            if (!request.Headers.TryAddWithoutValidation(name, value) && !request.Content!.Headers.TryAddWithoutValidation(name, value))
+            {
+                return $"The upstream header '{name}' could not be added to the request.";
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Schemas.V1;
+using Wal.Sinks.Kafka;
+
+namespace Wal.Sinks.Tests;
+
+public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClusterFixture>, IAsyncLifetime
+{
+    private readonly KafkaClusterFixture _kafka;
+    private readonly KafkaSink _sink;
+
+    public KafkaSinkTests(KafkaClusterFixture kafka)
+    {
+        _kafka = kafka;
+        _sink = new KafkaSink(new KafkaSinkOptions
+        {
+            LocalBootstrapServers = kafka.Cluster.BootstrapServers,
+            Clusters = new Dictionary<string, string> { ["remote"] = kafka.Cluster.BootstrapServers },
+            DeliveryTimeout = TimeSpan.FromSeconds(3),
+            // Reconnect quickly once the broker is back, so the outage test stays short.
+            ProducerConfig = new Dictionary<string, string> { ["reconnect.backoff.ms"] = "50", ["reconnect.backoff.max.ms"] = "200" },
+        });
+    }
+
+    protected override ISink Sink => _sink;
+
+    protected override Target NewTarget()
+    {
+        var topic = "sink-" + Guid.NewGuid().ToString("N");
+        _kafka.Cluster.CreateTopic(topic);
+        return new Target { Kafka = new KafkaTarget { Cluster = "remote", Topic = topic, Key = ByteString.CopyFromUtf8("the-key") } };
+    }
+
+    protected override Task<byte[]?> ReadCurrentAsync(Target target)
+    {
+        var records = ReadAll(target.Kafka.Topic);
+        // Consumers dedupe by the delivery id header, as the sink's contract tells them to.
+        var distinct = records.DistinctBy(r => Encoding.UTF8.GetString(r.Headers.GetLastBytes(KafkaSink.DeliveryIdHeader))).ToList();
+        return Task.FromResult(distinct.Count == 0 ? null : distinct[^1].Value);
+    }
+
+    protected override Task StopTargetAsync()
+    {
+        _kafka.Cluster.SetBrokerDown(1);
+        return Task.CompletedTask;
+    }
+
+    protected override Task StartTargetAsync()
+    {
+        _kafka.Cluster.SetBrokerUp(1);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task DeliverAsync_Record_CarriesKeyIdAndVersionHeaders()
+    {
+        var target = NewTarget();
+        var delivery = NewDelivery(target, "payload");
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(delivery)).Outcome);
+
+        var record = Assert.Single(ReadAll(target.Kafka.Topic));
+        Assert.Equal("the-key", Encoding.UTF8.GetString(record.Key));
+        Assert.Equal(delivery.Id, Encoding.UTF8.GetString(record.Headers.GetLastBytes(KafkaSink.DeliveryIdHeader)));
+        Assert.Equal(delivery.Version.ToString(), Encoding.ASCII.GetString(record.Headers.GetLastBytes(KafkaSink.VersionHeader)));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_EmptyClusterName_GoesToLocalCluster()
+    {
+        var target = NewTarget();
+        target.Kafka.Cluster = string.Empty;
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "local"))).Outcome);
+
+        Assert.Equal("local", Text(await ReadCurrentAsync(target)));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_UnknownCluster_PermanentFailure()
+    {
+        var target = NewTarget();
+        target.Kafka.Cluster = "mars";
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("mars", result.Error);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_RecordAboveMessageMaxBytes_PermanentFailure()
+    {
+        var delivery = new Delivery("big", NewTarget(), new byte[2 * 1024 * 1024], NextVersion());
+
+        var result = await _sink.DeliverAsync(delivery);
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("MsgSizeTooLarge", result.Error);
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _sink.DisposeAsync();
+
+    private List<Message<byte[], byte[]>> ReadAll(string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = _kafka.Cluster.BootstrapServers,
+            GroupId = "sink-tests",
+            EnableAutoCommit = false,
+        }).Build();
+        var partition = new TopicPartition(topic, 0);
+        var end = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High;
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        var records = new List<Message<byte[], byte[]>>();
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (records.Count < end && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
+            {
+                records.Add(result.Message);
+            }
+        }
+
+        Assert.Equal(end.Value, records.Count);
+        return records;
+    }
+}

@@ -1,0 +1,228 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Wal.Sinks.Memcached;
+
+namespace Wal.Sinks.Tests;
+
+public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>, IAsyncLifetime
+{
+    private readonly MemcachedServerFixture _server;
+    private readonly MemcachedClient _client;
+
+    public MemcachedClientTests(MemcachedServerFixture server)
+    {
+        _server = server;
+        _server.Start();
+        _client = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server], ConnectionsPerServer = 1 });
+    }
+
+    [Fact]
+    public async Task SetAsync_ThenGetAsync_ReturnsValueFlagsAndCas()
+    {
+        var key = NewKey();
+
+        var stored = await _client.SetAsync(key, "hello"u8.ToArray(), new MemcachedSetOptions { ClientFlags = 42, Ttl = TimeSpan.FromMinutes(1) });
+        var item = await _client.GetAsync(key);
+
+        Assert.Equal(MemcachedStoreStatus.Stored, stored.Status);
+        Assert.NotNull(item);
+        Assert.Equal("hello", Encoding.UTF8.GetString(item.Value));
+        Assert.Equal(42u, item.ClientFlags);
+        Assert.Equal(stored.Cas, item.Cas);
+    }
+
+    [Fact]
+    public async Task GetAsync_MissingKey_ReturnsNull() => Assert.Null(await _client.GetAsync(NewKey()));
+
+    [Fact]
+    public async Task SetAsync_StaleCas_ExistsAndValueUnchanged()
+    {
+        var key = NewKey();
+        var first = await _client.SetAsync(key, "a"u8.ToArray());
+        await _client.SetAsync(key, "b"u8.ToArray());
+
+        var stale = await _client.SetAsync(key, "c"u8.ToArray(), new MemcachedSetOptions { CompareCas = first.Cas });
+
+        Assert.Equal(MemcachedStoreStatus.Exists, stale.Status);
+        Assert.Equal("b", Encoding.UTF8.GetString((await _client.GetAsync(key))!.Value));
+    }
+
+    [Fact]
+    public async Task SetAsync_AddOnExistingKey_NotStored()
+    {
+        var key = NewKey();
+        await _client.SetAsync(key, "a"u8.ToArray());
+
+        var add = await _client.SetAsync(key, "b"u8.ToArray(), new MemcachedSetOptions { Mode = MemcachedSetMode.Add });
+
+        Assert.Equal(MemcachedStoreStatus.NotStored, add.Status);
+    }
+
+    [Fact]
+    public async Task DeleteAsync_ExistingThenMissing_StoredThenNotFound()
+    {
+        var key = NewKey();
+        await _client.SetAsync(key, "a"u8.ToArray());
+
+        Assert.Equal(MemcachedStoreStatus.Stored, await _client.DeleteAsync(key));
+        Assert.Equal(MemcachedStoreStatus.NotFound, await _client.DeleteAsync(key));
+        Assert.Null(await _client.GetAsync(key));
+    }
+
+    [Fact]
+    public async Task SetAsync_ManyConcurrentOnOneConnection_EachCallerGetsItsOwnAnswer()
+    {
+        var keys = Enumerable.Range(0, 2000).Select(i => (Key: NewKey(), Value: $"value-{i}")).ToArray();
+
+        await Task.WhenAll(keys.Select(k => _client.SetAsync(k.Key, Encoding.UTF8.GetBytes(k.Value))));
+        var items = await Task.WhenAll(keys.Select(k => _client.GetAsync(k.Key)));
+
+        for (var i = 0; i < keys.Length; i++)
+        {
+            Assert.Equal(keys[i].Value, Encoding.UTF8.GetString(items[i]!.Value));
+        }
+    }
+
+    [Fact]
+    public async Task SetManyAsync_QuietBatch_StoresAllAndReportsOnlyFailures()
+    {
+        var existing = NewKey();
+        await _client.SetAsync(existing, "old"u8.ToArray());
+        var items = Enumerable.Range(0, 500).Select(i => KeyValuePair.Create(NewKey(), (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes($"v{i}"))).ToList();
+        items.Insert(123, KeyValuePair.Create(existing, (ReadOnlyMemory<byte>)"new"u8.ToArray()));
+
+        var failures = await _client.SetManyAsync(items, new MemcachedSetOptions { Mode = MemcachedSetMode.Add });
+
+        var failure = Assert.Single(failures);
+        Assert.Equal(123, failure.Index);
+        Assert.Equal("NS", failure.Reason);
+        Assert.Equal("v499", Encoding.UTF8.GetString((await _client.GetAsync(items[^1].Key))!.Value));
+    }
+
+    [Fact]
+    public async Task SetAsync_ValueNearItemLimit_RoundTrips()
+    {
+        var key = NewKey();
+        var value = new byte[1024 * 1024 - 1024];
+        Random.Shared.NextBytes(value);
+
+        Assert.Equal(MemcachedStoreStatus.Stored, (await _client.SetAsync(key, value)).Status);
+
+        Assert.Equal(value, (await _client.GetAsync(key))!.Value);
+    }
+
+    [Fact]
+    public async Task SetAsync_ValueAboveItemLimit_PermanentServerErrorAndConnectionStillUsable()
+    {
+        var error = await Assert.ThrowsAsync<MemcachedServerErrorException>(() => _client.SetAsync(NewKey(), new byte[2 * 1024 * 1024]));
+
+        Assert.True(error.IsPermanent, error.Message);
+        var key = NewKey();
+        Assert.Equal(MemcachedStoreStatus.Stored, (await _client.SetAsync(key, "ok"u8.ToArray())).Status);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("tab\tkey")]
+    [InlineData("new\r\nline")]
+    [InlineData("del\u007f")]
+    public async Task SetAsync_InvalidKey_ArgumentExceptionBeforeSending(string key) =>
+        await Assert.ThrowsAsync<ArgumentException>(() => _client.SetAsync(key, "x"u8.ToArray()));
+
+    [Fact]
+    public void TryValidate_KeyLengthAroundLimit_AcceptsAtMost250Bytes()
+    {
+        Assert.True(MemcachedKey.TryValidate(new string('k', 250), out _));
+        Assert.False(MemcachedKey.TryValidate(new string('k', 251), out var error));
+        Assert.Contains("251", error);
+        // Length is counted in UTF-8 bytes: 126 two-byte characters are 252 bytes.
+        Assert.False(MemcachedKey.TryValidate(new string('é', 126), out _));
+    }
+
+    [Fact]
+    public async Task GetAsync_AfterServerRestart_FirstMayFailThenReconnects()
+    {
+        var key = NewKey();
+        await _client.SetAsync(key, "a"u8.ToArray());
+        _server.Stop();
+        await Assert.ThrowsAsync<MemcachedConnectionException>(() => _client.GetAsync(key));
+        _server.Start();
+
+        MemcachedItem? item = null;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                item = await _client.GetAsync(key);
+                break;
+            }
+            catch (MemcachedConnectionException) when (attempt < 2)
+            {
+            }
+        }
+
+        // A restarted memcached is empty: the miss proves the request reached the new process.
+        Assert.Null(item);
+    }
+
+    [Fact]
+    public async Task GetAsync_Cancelled_ThrowsAndConnectionKeepsOrder()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _client.GetAsync(NewKey(), cancelled.Token));
+
+        var key = NewKey();
+        await _client.SetAsync(key, "in order"u8.ToArray());
+        Assert.Equal("in order", Encoding.UTF8.GetString((await _client.GetAsync(key))!.Value));
+    }
+
+    [Fact]
+    public async Task SetAsync_ServerAnswersClientError_MemcachedClientErrorException()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            var buffer = new byte[1024];
+            _ = await socket.ReceiveAsync(buffer);
+            await socket.SendAsync("CLIENT_ERROR bad data chunk\r\nERROR\r\n"u8.ToArray());
+            _ = await socket.ReceiveAsync(buffer);
+        });
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [$"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"], ConnectionsPerServer = 1 });
+
+        var error = await Assert.ThrowsAsync<MemcachedClientErrorException>(() => client.SetAsync("k", "v"u8.ToArray()));
+
+        Assert.Equal("bad data chunk", error.ServerMessage);
+        await serve.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task GetAsync_ServerAnswersGarbage_ConnectionException()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            var buffer = new byte[1024];
+            _ = await socket.ReceiveAsync(buffer);
+            await socket.SendAsync("HELLO there\r\n"u8.ToArray());
+        });
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [$"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}"], ConnectionsPerServer = 1 });
+
+        var error = await Assert.ThrowsAsync<MemcachedConnectionException>(() => client.GetAsync("k"));
+
+        Assert.Contains("broke the protocol", error.Message);
+        await serve.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _client.DisposeAsync();
+
+    private static string NewKey() => "client-test:" + Guid.NewGuid().ToString("N");
+}

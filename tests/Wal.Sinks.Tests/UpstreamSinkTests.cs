@@ -1,0 +1,133 @@
+using System.Text;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Schemas.V1;
+using Wal.Sinks.Upstream;
+
+namespace Wal.Sinks.Tests;
+
+public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<UpstreamServerFixture>, IAsyncLifetime
+{
+    private readonly UpstreamServerFixture _server;
+    private readonly UpstreamSink _sink;
+
+    public UpstreamSinkTests(UpstreamServerFixture server)
+    {
+        _server = server;
+        _sink = new UpstreamSink(new UpstreamSinkOptions { DefaultTimeout = TimeSpan.FromSeconds(5), UseGrpcForServiceMethodPaths = true });
+    }
+
+    protected override ISink Sink => _sink;
+
+    protected override Target NewTarget() => Http($"/items/{Guid.NewGuid():N}");
+
+    protected override Task<byte[]?> ReadCurrentAsync(Target target)
+    {
+        var key = target.Upstream.Url.Contains("/items/")
+            ? target.Upstream.Url[(target.Upstream.Url.LastIndexOf('/') + 1)..]
+            : new Uri(target.Upstream.Url).Query.Split('=')[1];
+        return Task.FromResult(_server.Items.GetValueOrDefault(key));
+    }
+
+    protected override Task StopTargetAsync() => _server.StopAsync();
+
+    protected override Task StartTargetAsync() => _server.StartAsync();
+
+    [Fact]
+    public async Task DeliverAsync_Post_CarriesTargetAndDeliveryHeaders()
+    {
+        var target = NewTarget();
+        target.Upstream.Headers["X-Tenant"] = "blue";
+        var delivery = NewDelivery(target, "body");
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(delivery)).Outcome);
+
+        var headers = _server.Headers[target.Upstream.Url[(target.Upstream.Url.LastIndexOf('/') + 1)..]];
+        Assert.Equal("blue", headers["X-Tenant"].ToString());
+        Assert.Equal(delivery.Id, headers[UpstreamSink.DeliveryIdHeader].ToString());
+        Assert.Equal(delivery.Version.ToString(), headers[UpstreamSink.VersionHeader].ToString());
+    }
+
+    [Theory]
+    [InlineData(200, DeliveryOutcome.Delivered)]
+    [InlineData(204, DeliveryOutcome.Delivered)]
+    [InlineData(408, DeliveryOutcome.RetriableFailure)]
+    [InlineData(429, DeliveryOutcome.RetriableFailure)]
+    [InlineData(500, DeliveryOutcome.RetriableFailure)]
+    [InlineData(503, DeliveryOutcome.RetriableFailure)]
+    [InlineData(400, DeliveryOutcome.PermanentFailure)]
+    [InlineData(404, DeliveryOutcome.PermanentFailure)]
+    [InlineData(422, DeliveryOutcome.PermanentFailure)]
+    public async Task DeliverAsync_UpstreamStatus_MapsToOutcome(int status, DeliveryOutcome expected)
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Http($"/status/{status}"), "x"));
+
+        Assert.Equal(expected, result.Outcome);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_SlowerThanTargetTimeout_RetriableWithinDeadline()
+    {
+        var target = Http("/slow");
+        target.Upstream.Timeout = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200));
+        var started = DateTime.UtcNow;
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Contains("200 ms", result.Error);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(3));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_InvalidUrlOrHeader_PermanentFailure()
+    {
+        var badUrl = new Target { Upstream = new UpstreamTarget { Url = "ftp://example/x" } };
+        var badHeader = NewTarget();
+        badHeader.Upstream.Headers["Bad Header"] = "x";
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, (await _sink.DeliverAsync(NewDelivery(badUrl, "x"))).Outcome);
+        Assert.Equal(DeliveryOutcome.PermanentFailure, (await _sink.DeliverAsync(NewDelivery(badHeader, "x"))).Outcome);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_GrpcMethod_SendsFramedMessageOverHttp2()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var target = Grpc($"/wal.test.Items/Put?key={key}");
+        var delivery = NewDelivery(target, "grpc payload");
+
+        var result = await _sink.DeliverAsync(delivery);
+
+        Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
+        Assert.Equal("grpc payload", Encoding.UTF8.GetString(_server.Items[key]));
+        var headers = _server.Headers[key];
+        Assert.Equal("application/grpc", headers.ContentType.ToString());
+        Assert.Equal("trailers", headers.TE.ToString());
+        Assert.Equal(delivery.Id, headers[UpstreamSink.DeliveryIdHeader].ToString());
+        Assert.EndsWith("m", headers["grpc-timeout"].ToString());
+    }
+
+    [Theory]
+    [InlineData(14, DeliveryOutcome.RetriableFailure)]
+    [InlineData(4, DeliveryOutcome.RetriableFailure)]
+    [InlineData(8, DeliveryOutcome.RetriableFailure)]
+    [InlineData(10, DeliveryOutcome.RetriableFailure)]
+    [InlineData(3, DeliveryOutcome.PermanentFailure)]
+    [InlineData(7, DeliveryOutcome.PermanentFailure)]
+    [InlineData(12, DeliveryOutcome.PermanentFailure)]
+    public async Task DeliverAsync_GrpcStatus_MapsToOutcome(int status, DeliveryOutcome expected)
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Fail?status={status}"), "x"));
+
+        Assert.Equal(expected, result.Outcome);
+        Assert.Contains($"grpc-status {status}: failed on purpose", result.Error);
+    }
+
+    public Task InitializeAsync() => _server.StartAsync();
+
+    public async Task DisposeAsync() => await _sink.DisposeAsync();
+
+    private Target Http(string path) => new() { Upstream = new UpstreamTarget { Url = $"http://127.0.0.1:{_server.HttpPort}{path}" } };
+
+    private Target Grpc(string pathAndQuery) => new() { Upstream = new UpstreamTarget { Url = $"http://127.0.0.1:{_server.GrpcPort}{pathAndQuery}" } };
+}
