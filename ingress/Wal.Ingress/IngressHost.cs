@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Wal.Grpc;
+using Wal.Ingress.Metrics;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;
@@ -49,13 +51,23 @@ public static class IngressHost
         services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
-        services.AddSingleton(sp => new IngressMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddMetrics();
+        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<IMeterFactory>()));
+        // Only this app's meter: several ingresses in one process (tests) each export their own.
+        services.AddSingleton(sp =>
+        {
+            var factory = sp.GetRequiredService<IMeterFactory>();
+            return new PrometheusExporter(i => i.Meter.Name == IngressMetrics.MeterName && ReferenceEquals(i.Meter.Scope, factory));
+        });
         services.AddSingleton<LogWriter>();
         services.AddSingleton<WriteStreamHandler>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Created now, so that it listens before the first measurement.
+        app.Services.GetRequiredService<PrometheusExporter>();
         app.MapWriteAheadLog();
+        app.MapIngressAdmin();
         app.MapGrpcUnimplemented();
         return app;
     }

@@ -16,7 +16,11 @@ public static class TestNamespaces
     /// <summary>The multi-table mutation persona.</summary>
     public const string Mutations = "mutations";
 
+    /// <summary>A 2000-byte bound on bytes awaiting Kafka.</summary>
+    public const string Tight = "tight";
+
     public const int OrdersMaxPayload = 1024;
+    public const long TightMaxInFlightBytes = 2000;
 
     public static NamespaceRegistry Registry() => new(
     [
@@ -29,6 +33,12 @@ public static class TestNamespaces
         },
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+        new NamespaceConfig
+        {
+            Name = Tight,
+            Quota = new Quota { MaxInFlightBytes = TightMaxInFlightBytes },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "tight-key" } },
+        },
     ]);
 
     public static IEnumerable<string> Topics(INamespaceRegistry registry) => registry.All.Select(n => n.Topic);
