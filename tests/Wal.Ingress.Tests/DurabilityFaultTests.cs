@@ -66,23 +66,25 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         });
         using var client = new GrpcTestClient(host.Address);
         var outcomes = new List<WriteToLogResponse>();
-        for (var round = 0; round < 5; round++)
+        async Task RoundAsync(string name)
         {
-            if (round == 2)
-            {
-                host.Kafka.SetBrokerDown(1);
-            }
-
-            if (round == 3)
-            {
-                host.Kafka.SetBrokerUp(1);
-            }
-
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
-            var batch = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => WriteAsync(client, $"r{round}-{i}")));
-            output.WriteLine($"round {round}: {string.Join(", ", batch.GroupBy(b => b.Durable).Select(g => $"{g.Key}={g.Count()}"))} in {System.Diagnostics.Stopwatch.GetElapsedTime(started)}");
+            var batch = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => WriteAsync(client, $"{name}-{i}")));
+            output.WriteLine($"{name}: {string.Join(", ", batch.GroupBy(b => b.Durable).Select(g => $"{g.Key}={g.Count()}"))} in {System.Diagnostics.Stopwatch.GetElapsedTime(started)}");
             outcomes.AddRange(batch);
         }
+
+        await RoundAsync("before");
+        host.Kafka.SetBrokerDown(1);
+        // The mock applies "down" on its own thread: write until the fault shows, within a bound.
+        for (var round = 0; round < 10 && outcomes.All(o => o.Durable == Trilean.True); round++)
+        {
+            await RoundAsync($"down{round}");
+        }
+
+        host.Kafka.SetBrokerUp(1);
+        await RoundAsync("after0");
+        await RoundAsync("after1");
 
         var acknowledged = outcomes.Where(o => o.Durable == Trilean.True).Select(o => o.Id).ToHashSet();
         Assert.True(acknowledged.Count >= 50, $"only {acknowledged.Count} of {outcomes.Count} writes were TRUE");

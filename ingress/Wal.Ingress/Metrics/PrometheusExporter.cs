@@ -71,6 +71,7 @@ public sealed class PrometheusExporter : IDisposable
     private sealed class InstrumentState(Instrument instrument, double[]? bounds)
     {
         private readonly ConcurrentDictionary<string, PrometheusSeries> _series = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<SeriesKey, PrometheusSeries> _byKey = new();
         private readonly string _type = instrument switch
         {
             Counter<long> or Counter<double> => "counter",
@@ -83,8 +84,7 @@ public sealed class PrometheusExporter : IDisposable
 
         public void Measure(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
-            var labels = PrometheusNames.Labels(tags);
-            var series = _series.GetOrAdd(labels, static (l, b) => new PrometheusSeries(l, b), bounds);
+            var series = Find(tags);
             if (bounds is null)
             {
                 series.Add(value);
@@ -121,6 +121,23 @@ public sealed class PrometheusExporter : IDisposable
             }
         }
 
+        // Hot path: up to three tags are looked up by their values without building a string.
+        private PrometheusSeries Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            if (tags.Length > 3)
+            {
+                return BySet(tags);
+            }
+
+            KeyValuePair<string, object?> a = tags.Length > 0 ? tags[0] : default, b = tags.Length > 1 ? tags[1] : default, c = tags.Length > 2 ? tags[2] : default;
+            var key = new SeriesKey(a.Key, a.Value, b.Key, b.Value, c.Key, c.Value);
+            return _byKey.TryGetValue(key, out var found) ? found : _byKey.GetOrAdd(key, BySet(tags));
+        }
+
+        // One series per label set, however the tags were ordered at the call site.
+        private PrometheusSeries BySet(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
+            _series.GetOrAdd(PrometheusNames.Labels(tags), static (l, b) => new PrometheusSeries(l, b), bounds);
+
         private static string Join(string labels, string extra) => labels.Length == 0 ? extra : $"{labels},{extra}";
 
         private static void Sample(StringBuilder text, string name, string labels, double value)
@@ -141,4 +158,7 @@ public sealed class PrometheusExporter : IDisposable
             _ => value.ToString("R", CultureInfo.InvariantCulture),
         };
     }
+
+    // Plain fields, not KeyValuePairs: KeyValuePair has no IEquatable, so comparing it would box.
+    private readonly record struct SeriesKey(string? Name1, object? Value1, string? Name2, object? Value2, string? Name3, object? Value3);
 }
