@@ -35,10 +35,14 @@ public static class IngressHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Ingress", Args = [] });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.ListenAddress, options.Port, HttpProtocols.Http2);
+            Listen(kestrel, options.ListenAddress, options.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                TlsSetup.Apply(l, options);
+            });
             if (options.AdminPort >= 0)
             {
-                Listen(kestrel, options.ListenAddress, options.AdminPort, HttpProtocols.Http1);
+                Listen(kestrel, options.ListenAddress, options.AdminPort, l => l.Protocols = HttpProtocols.Http1);
             }
 
             // The gRPC layer enforces its own message limit; Kestrel's body limit would cut streams.
@@ -89,15 +93,15 @@ public static class IngressHost
         return addresses.Count > 0 ? addresses : throw new InvalidOperationException("The ingress has not started, so it has no bound address yet.");
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string address, int port, Action<ListenOptions> configure)
     {
         if (address == "localhost")
         {
-            kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+            kestrel.ListenLocalhost(port, configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(address), port, l => l.Protocols = protocols);
+            kestrel.Listen(IPAddress.Parse(address), port, configure);
         }
     }
 }

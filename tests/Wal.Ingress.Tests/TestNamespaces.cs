@@ -19,6 +19,11 @@ public static class TestNamespaces
     /// <summary>A 2000-byte bound on bytes awaiting Kafka.</summary>
     public const string Tight = "tight";
 
+    /// <summary>Only the client certificate named <see cref="AllowedClient"/> may write.</summary>
+    public const string Guarded = "guarded";
+
+    public const string AllowedClient = "writer-a";
+
     public const int OrdersMaxPayload = 1024;
     public const long TightMaxInFlightBytes = 2000;
 
@@ -33,6 +38,12 @@ public static class TestNamespaces
         },
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+        new NamespaceConfig
+        {
+            Name = Guarded,
+            AllowedClients = { AllowedClient },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "guarded-key" } },
+        },
         new NamespaceConfig
         {
             Name = Tight,
