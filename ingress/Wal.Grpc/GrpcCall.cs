@@ -13,7 +13,7 @@ internal sealed class GrpcCall : IDisposable
 {
     private readonly HttpContext _http;
     private readonly CancellationTokenSource? _deadline;
-    private readonly CancellationTokenSource _linked;
+    private readonly CancellationTokenSource? _linked;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private bool _completed;
     private bool _started;
@@ -26,10 +26,9 @@ internal sealed class GrpcCall : IDisposable
             _deadline = new CancellationTokenSource(t, time);
         }
 
-        _linked = _deadline is null
-            ? CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted)
-            : CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _deadline.Token);
-        Context = new GrpcCallContext(http, method, timeout is { } d ? time.GetUtcNow() + d : null, _linked.Token);
+        // Without a deadline the request's own token is enough; no linked source to allocate.
+        _linked = _deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _deadline.Token);
+        Context = new GrpcCallContext(http, method, timeout is { } d ? time.GetUtcNow() + d : null, _linked?.Token ?? http.RequestAborted);
         Reader = new GrpcFrameReader(http.Request.BodyReader, maxReceiveMessageSize);
     }
 
@@ -131,7 +130,7 @@ internal sealed class GrpcCall : IDisposable
 
     public void Dispose()
     {
-        _linked.Dispose();
+        _linked?.Dispose();
         _deadline?.Dispose();
         _gate.Dispose();
     }

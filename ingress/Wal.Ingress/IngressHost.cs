@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Wal.Grpc;
+using Wal.Ingress.Metrics;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;
@@ -33,10 +35,14 @@ public static class IngressHost
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Ingress", Args = [] });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            Listen(kestrel, options.ListenAddress, options.Port, HttpProtocols.Http2);
+            Listen(kestrel, options.ListenAddress, options.Port, l =>
+            {
+                l.Protocols = HttpProtocols.Http2;
+                TlsSetup.Apply(l, options);
+            });
             if (options.AdminPort >= 0)
             {
-                Listen(kestrel, options.ListenAddress, options.AdminPort, HttpProtocols.Http1);
+                Listen(kestrel, options.ListenAddress, options.AdminPort, l => l.Protocols = HttpProtocols.Http1);
             }
 
             // The gRPC layer enforces its own message limit; Kestrel's body limit would cut streams.
@@ -49,13 +55,23 @@ public static class IngressHost
         services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
-        services.AddSingleton(sp => new IngressMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddMetrics();
+        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<IMeterFactory>()));
+        // Only this app's meter: several ingresses in one process (tests) each export their own.
+        services.AddSingleton(sp =>
+        {
+            var factory = sp.GetRequiredService<IMeterFactory>();
+            return new PrometheusExporter(i => i.Meter.Name == IngressMetrics.MeterName && ReferenceEquals(i.Meter.Scope, factory));
+        });
         services.AddSingleton<LogWriter>();
         services.AddSingleton<WriteStreamHandler>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Created now, so that it listens before the first measurement.
+        app.Services.GetRequiredService<PrometheusExporter>();
         app.MapWriteAheadLog();
+        app.MapIngressAdmin();
         app.MapGrpcUnimplemented();
         return app;
     }
@@ -77,15 +93,15 @@ public static class IngressHost
         return addresses.Count > 0 ? addresses : throw new InvalidOperationException("The ingress has not started, so it has no bound address yet.");
     }
 
-    private static void Listen(KestrelServerOptions kestrel, string address, int port, HttpProtocols protocols)
+    private static void Listen(KestrelServerOptions kestrel, string address, int port, Action<ListenOptions> configure)
     {
         if (address == "localhost")
         {
-            kestrel.ListenLocalhost(port, l => l.Protocols = protocols);
+            kestrel.ListenLocalhost(port, configure);
         }
         else
         {
-            kestrel.Listen(IPAddress.Parse(address), port, l => l.Protocols = protocols);
+            kestrel.Listen(IPAddress.Parse(address), port, configure);
         }
     }
 }

@@ -36,6 +36,23 @@ public sealed class IngressOptions
     /// <summary>Payload bytes awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>PEM certificate (chain) for TLS on the gRPC port. Empty: cleartext HTTP/2 (h2c).</summary>
+    public string TlsCertificatePath { get; set; } = string.Empty;
+
+    /// <summary>PEM private key of <see cref="TlsCertificatePath"/>.</summary>
+    public string TlsKeyPath { get; set; } = string.Empty;
+
+    /// <summary>
+    /// PEM CA certificates that client certificates must chain to. Set: mutual TLS, and a
+    /// caller's certificate names are matched against each namespace's allowed_clients.
+    /// </summary>
+    public string ClientCaPath { get; set; } = string.Empty;
+
+    /// <summary>With <see cref="ClientCaPath"/>: refuse the handshake without a client certificate (else such callers are anonymous).</summary>
+    public bool RequireClientCertificate { get; set; } = true;
+
+    public bool UsesTls => TlsCertificatePath.Length > 0;
+
     /// <summary>Extra librdkafka producer settings (name to value), applied last; for tuning and tests.</summary>
     public IDictionary<string, string> ProducerSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
@@ -93,7 +110,29 @@ public sealed class IngressOptions
             errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
         }
 
+        ValidateTls(errors);
         return errors;
+    }
+
+    private void ValidateTls(List<string> errors)
+    {
+        if ((TlsCertificatePath.Length == 0) != (TlsKeyPath.Length == 0))
+        {
+            errors.Add($"TlsCertificatePath/TlsKeyPath: '{TlsCertificatePath}' and '{TlsKeyPath}' must both be set or both be empty");
+        }
+
+        foreach (var (name, path) in new[] { ("TlsCertificatePath", TlsCertificatePath), ("TlsKeyPath", TlsKeyPath), ("ClientCaPath", ClientCaPath) })
+        {
+            if (path.Length > 0 && !File.Exists(path))
+            {
+                errors.Add($"{name}: file '{path}' does not exist");
+            }
+        }
+
+        if (ClientCaPath.Length > 0 && !UsesTls)
+        {
+            errors.Add($"ClientCaPath: '{ClientCaPath}' needs TLS (TlsCertificatePath and TlsKeyPath)");
+        }
     }
 
     /// <exception cref="OptionsValidationException">An option is invalid; the message lists each one.</exception>

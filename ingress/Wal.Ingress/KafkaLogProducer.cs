@@ -29,6 +29,9 @@ public sealed partial class KafkaLogProducer : IDisposable
             // The socket may wait at most as long as the record may: a request timeout above the
             // message timeout would only delay the UNKNOWN answer.
             RequestTimeoutMs = (int)Math.Min(30_000, options.ProduceTimeout.TotalMilliseconds),
+            // librdkafka backs off up to 10 s between reconnects by default: longer than a produce
+            // timeout, so a broker back from a blip would still see writes time out as UNKNOWN.
+            ReconnectBackoffMaxMs = 1000,
         };
         foreach (var (name, value) in options.ProducerSettings)
         {

@@ -18,11 +18,11 @@ public sealed class LogWriter(
     IngressOptions options,
     TimeProvider time)
 {
-    public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CancellationToken cancellationToken)
+    public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var id = request.Id.Length > 0 ? request.Id : NewId();
-        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, out var config, out var refusal))
+        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, caller, out var config, out var refusal))
         {
             return Answer(UnknownTag(request.Namespace), refusal, started);
         }
@@ -62,11 +62,11 @@ public sealed class LogWriter(
         return Answer(config.Name, result, started);
     }
 
-    public async Task<WriteResult> WriteChunkAsync(MutationChunk chunk, CancellationToken cancellationToken)
+    public async Task<WriteResult> WriteChunkAsync(MutationChunk chunk, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var id = $"{chunk.RequestId}/{chunk.Sequence}";
-        if (!TryGetMutationNamespace(chunk.Namespace, "WriteMutationChunk", id, out var config, out var refusal))
+        if (!TryGetMutationNamespace(chunk.Namespace, "WriteMutationChunk", id, caller, out var config, out var refusal))
         {
             return Answer(UnknownTag(chunk.Namespace), refusal, started);
         }
@@ -94,11 +94,11 @@ public sealed class LogWriter(
         return Answer(config.Name, result, started);
     }
 
-    public async Task<WriteResult> CompleteMutationAsync(MutationCompletion completion, CancellationToken cancellationToken)
+    public async Task<WriteResult> CompleteMutationAsync(MutationCompletion completion, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var id = $"{completion.RequestId}/complete";
-        if (!TryGetMutationNamespace(completion.Namespace, "CompleteMutation", id, out var config, out var refusal))
+        if (!TryGetMutationNamespace(completion.Namespace, "CompleteMutation", id, caller, out var config, out var refusal))
         {
             return Answer(UnknownTag(completion.Namespace), refusal, started);
         }
@@ -176,14 +176,14 @@ public sealed class LogWriter(
         return entry;
     }
 
-    private bool TryGetNamespace(string name, string method, string id, out NamespaceConfig config, out WriteResult refusal)
+    private bool TryGetNamespace(string name, string method, string id, CallerIdentity caller, out NamespaceConfig config, out WriteResult refusal)
     {
         refusal = default;
         if (registry.TryGet(name, out var found))
         {
             config = found;
             metrics.Request(method, name);
-            return true;
+            return IsAdmitted(found, id, caller, out refusal);
         }
 
         config = null!;
@@ -194,9 +194,25 @@ public sealed class LogWriter(
         return false;
     }
 
-    private bool TryGetMutationNamespace(string name, string method, string id, out NamespaceConfig config, out WriteResult refusal)
+    private static bool IsAdmitted(NamespaceConfig config, string id, CallerIdentity caller, out WriteResult refusal)
     {
-        if (!TryGetNamespace(name, method, id, out config, out refusal))
+        refusal = default;
+        if (caller.IsAllowed(config.AllowedClients))
+        {
+            return true;
+        }
+
+        // No certificate: the caller could not be identified at all. A certificate whose names are
+        // not listed: identified, and refused.
+        refusal = caller.IsAuthenticated
+            ? WriteResult.Refused(StatusCode.PermissionDenied, id, $"caller '{caller.Names[0]}' is not in namespace '{config.Name}' allowed_clients; not written")
+            : WriteResult.Refused(StatusCode.Unauthenticated, id, $"namespace '{config.Name}' admits only callers with a client certificate on its allowed_clients; not written");
+        return false;
+    }
+
+    private bool TryGetMutationNamespace(string name, string method, string id, CallerIdentity caller, out NamespaceConfig config, out WriteResult refusal)
+    {
+        if (!TryGetNamespace(name, method, id, caller, out config, out refusal))
         {
             return false;
         }

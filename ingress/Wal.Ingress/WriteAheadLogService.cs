@@ -18,11 +18,11 @@ public static class WriteAheadLogService
         var writer = endpoints.ServiceProvider.GetRequiredService<LogWriter>();
         var stream = endpoints.ServiceProvider.GetRequiredService<WriteStreamHandler>();
         endpoints.MapGrpcUnary(WriteToLogPath, WriteToLogRequest.Parser, async (request, context) =>
-            (await writer.WriteAsync(request, context.CancellationToken)).ToResponseOrThrow());
+            (await writer.WriteAsync(request, CallerIdentity.From(context.HttpContext), context.CancellationToken)).ToResponseOrThrow());
         endpoints.MapGrpcUnary(WriteMutationChunkPath, MutationChunk.Parser, async (chunk, context) =>
-            (await writer.WriteChunkAsync(chunk, context.CancellationToken)).ToResponseOrThrow());
+            (await writer.WriteChunkAsync(chunk, CallerIdentity.From(context.HttpContext), context.CancellationToken)).ToResponseOrThrow());
         endpoints.MapGrpcUnary(CompleteMutationPath, MutationCompletion.Parser, async (completion, context) =>
-            (await writer.CompleteMutationAsync(completion, context.CancellationToken)).ToResponseOrThrow());
+            (await writer.CompleteMutationAsync(completion, CallerIdentity.From(context.HttpContext), context.CancellationToken)).ToResponseOrThrow());
         endpoints.MapGrpcDuplexStreaming<WriteToLogRequest, WriteToLogAck>(WriteToLogStreamPath, WriteToLogRequest.Parser, stream.HandleAsync);
         return endpoints;
     }

@@ -20,6 +20,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
         using var slots = new SemaphoreSlim(options.MaxStreamInFlight, options.MaxStreamInFlight);
         var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
         var sending = SendAcksAsync(acks.Reader, responses, slots, stop);
+        var caller = CallerIdentity.From(context.HttpContext);
         try
         {
             while (true)
@@ -31,7 +32,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
                     break;
                 }
 
-                _ = WriteOneAsync(requests.Current, acks.Writer, token);
+                _ = WriteOneAsync(requests.Current, caller, acks.Writer, token);
             }
 
             // Every slot back means every request was acknowledged on the wire.
@@ -48,12 +49,12 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
         }
     }
 
-    private async Task WriteOneAsync(WriteToLogRequest request, ChannelWriter<WriteToLogAck> acks, CancellationToken cancellationToken)
+    private async Task WriteOneAsync(WriteToLogRequest request, CallerIdentity caller, ChannelWriter<WriteToLogAck> acks, CancellationToken cancellationToken)
     {
         WriteToLogResponse response;
         try
         {
-            response = (await writer.WriteAsync(request, cancellationToken)).Response;
+            response = (await writer.WriteAsync(request, caller, cancellationToken)).Response;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -14,9 +14,9 @@ public sealed class GrpcTestClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public GrpcTestClient(Uri address, Version? version = null)
+    public GrpcTestClient(Uri address, Version? version = null, SocketsHttpHandler? handler = null)
     {
-        _http = new HttpClient(new SocketsHttpHandler())
+        _http = new HttpClient(handler ?? new SocketsHttpHandler())
         {
             BaseAddress = address,
             DefaultRequestVersion = version ?? HttpVersion.Version20,

@@ -16,7 +16,16 @@ public static class TestNamespaces
     /// <summary>The multi-table mutation persona.</summary>
     public const string Mutations = "mutations";
 
+    /// <summary>A 2000-byte bound on bytes awaiting Kafka.</summary>
+    public const string Tight = "tight";
+
+    /// <summary>Only the client certificate named <see cref="AllowedClient"/> may write.</summary>
+    public const string Guarded = "guarded";
+
+    public const string AllowedClient = "writer-a";
+
     public const int OrdersMaxPayload = 1024;
+    public const long TightMaxInFlightBytes = 2000;
 
     public static NamespaceRegistry Registry() => new(
     [
@@ -29,6 +38,18 @@ public static class TestNamespaces
         },
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+        new NamespaceConfig
+        {
+            Name = Guarded,
+            AllowedClients = { AllowedClient },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "guarded-key" } },
+        },
+        new NamespaceConfig
+        {
+            Name = Tight,
+            Quota = new Quota { MaxInFlightBytes = TightMaxInFlightBytes },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "tight-key" } },
+        },
     ]);
 
     public static IEnumerable<string> Topics(INamespaceRegistry registry) => registry.All.Select(n => n.Topic);

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Wal.Ingress.Metrics;
+using Wal.Namespaces;
+
+namespace Wal.Ingress;
+
+/// <summary><c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c>, served on the admin (HTTP/1.1) port for scrapers and probes.</summary>
+public static class AdminEndpoints
+{
+    private static readonly TimeSpan KafkaProbeTimeout = TimeSpan.FromSeconds(2);
+
+    public static IEndpointRouteBuilder MapIngressAdmin(this IEndpointRouteBuilder endpoints)
+    {
+        var exporter = endpoints.ServiceProvider.GetRequiredService<PrometheusExporter>();
+        var registry = endpoints.ServiceProvider.GetRequiredService<INamespaceRegistry>();
+        var producer = endpoints.ServiceProvider.GetRequiredService<KafkaLogProducer>();
+        endpoints.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
+        // Alive while the process serves requests; restarts fix nothing else.
+        endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+        endpoints.MapGet("/readyz", async (CancellationToken cancellationToken) =>
+        {
+            if (registry.All.Count == 0)
+            {
+                return Results.Text("not ready: no namespaces loaded\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            // Metadata is a blocking librdkafka call: keep it off the request thread.
+            var reachable = await Task.Run(() => producer.CanReachCluster(KafkaProbeTimeout), cancellationToken);
+            return reachable
+                ? Results.Text("ready\n")
+                : Results.Text("not ready: Kafka is not reachable\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+        });
+        return endpoints;
+    }
+}

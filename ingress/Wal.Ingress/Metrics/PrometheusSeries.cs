@@ -1,0 +1,51 @@
+namespace Wal.Ingress.Metrics;
+
+/// <summary>
+/// One time series: a running sum (counters, up-down counters) or a histogram's bucket counts.
+/// Updates take a tiny lock; measurements are rare next to a Kafka round trip.
+/// </summary>
+internal sealed class PrometheusSeries(string labels, double[]? bounds)
+{
+    private readonly Lock _gate = new();
+    private readonly long[] _buckets = bounds is null ? [] : new long[bounds.Length + 1];
+    private double _sum;
+    private long _count;
+
+    /// <summary>Rendered label pairs without braces, e.g. <c>namespace="a",durable="true"</c>.</summary>
+    public string Labels { get; } = labels;
+
+    public void Add(double value)
+    {
+        lock (_gate)
+        {
+            _sum += value;
+            _count++;
+        }
+    }
+
+    public void Record(double value)
+    {
+        var bucket = bounds is null ? 0 : FindBucket(bounds, value);
+        lock (_gate)
+        {
+            _buckets[bucket]++;
+            _sum += value;
+            _count++;
+        }
+    }
+
+    public (double Sum, long Count, long[] Buckets) Snapshot()
+    {
+        lock (_gate)
+        {
+            return (_sum, _count, (long[])_buckets.Clone());
+        }
+    }
+
+    private static int FindBucket(double[] bounds, double value)
+    {
+        // Prometheus buckets are "less than or equal": the first bound not below the value.
+        var index = Array.BinarySearch(bounds, value);
+        return index >= 0 ? index : ~index;
+    }
+}

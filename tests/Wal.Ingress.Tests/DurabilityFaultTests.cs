@@ -1,0 +1,112 @@
+using Google.Protobuf;
+using Wal.Grpc;
+using Wal.Grpc.Tests;
+using Wal.Kafka.Embedded;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>The Trilean under broker faults injected into the mock cluster; each test has its own cluster.</summary>
+public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(10, "MsgSizeTooLarge")]
+    [InlineData(29, "TopicAuthorizationFailed")]
+    [InlineData(87, "InvalidRecord")]
+    public async Task WriteToLog_NonRetriableBrokerError_FalseWithReason(int kafkaError, string name)
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1);
+        using var client = new GrpcTestClient(host.Address);
+        await WriteAsync(client, "warm-up");
+        host.Kafka.PushRequestErrors(KafkaApi.Produce, kafkaError);
+
+        var response = await WriteAsync(client, "refused");
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains(name, response.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(host.ReadAll(host.TopicOf(TestNamespaces.Orders)), r => r.Entry.Id == "refused");
+    }
+
+    [Fact]
+    public async Task WriteToLog_AllBrokersDown_UnknownAfterProduceTimeout()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 2, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
+        using var client = new GrpcTestClient(host.Address);
+        Assert.Equal(Trilean.True, (await WriteAsync(client, "before")).Durable);
+        host.Kafka.SetBrokerDown(1);
+        host.Kafka.SetBrokerDown(2);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => WriteAsync(client, $"down-{i}")));
+
+        Assert.All(responses, r => Assert.Equal(Trilean.Unknown, r.Durable));
+        Assert.All(responses, r => Assert.Contains("may or may not", r.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WriteToLog_DeadlineBeforeKafkaAnswers_DeadlineExceededWithUnknown()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(2));
+        using var client = new GrpcTestClient(host.Address);
+        await WriteAsync(client, "warm-up");
+        host.Kafka.SetBrokerDown(1);
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Request("late"), r => r.Headers.Add("grpc-timeout", "300m"));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, response.Status);
+        Assert.Equal(Trilean.Unknown, Assert.Single(response.Details!.Details).Unpack<WriteToLogResponse>().Durable);
+    }
+
+    [Fact]
+    public async Task WriteToLog_BrokerBouncingDuringLoad_EveryTrueRecordIsInTheTopic()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 3, o =>
+        {
+            o.ProduceTimeout = TimeSpan.FromSeconds(1);
+            o.ProducerSettings["reconnect.backoff.max.ms"] = "200";
+        });
+        using var client = new GrpcTestClient(host.Address);
+        var outcomes = new List<WriteToLogResponse>();
+        async Task RoundAsync(string name)
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var batch = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => WriteAsync(client, $"{name}-{i}")));
+            output.WriteLine($"{name}: {string.Join(", ", batch.GroupBy(b => b.Durable).Select(g => $"{g.Key}={g.Count()}"))} in {System.Diagnostics.Stopwatch.GetElapsedTime(started)}");
+            outcomes.AddRange(batch);
+        }
+
+        await RoundAsync("before");
+        host.Kafka.SetBrokerDown(1);
+        // The mock applies "down" on its own thread: write until the fault shows, within a bound.
+        for (var round = 0; round < 10 && outcomes.All(o => o.Durable == Trilean.True); round++)
+        {
+            await RoundAsync($"down{round}");
+        }
+
+        host.Kafka.SetBrokerUp(1);
+        await RoundAsync("after0");
+        await RoundAsync("after1");
+
+        var acknowledged = outcomes.Where(o => o.Durable == Trilean.True).Select(o => o.Id).ToHashSet();
+        Assert.True(acknowledged.Count >= 50, $"only {acknowledged.Count} of {outcomes.Count} writes were TRUE");
+        Assert.All(outcomes, o => Assert.NotEqual(Trilean.Unspecified, o.Durable));
+        Assert.Contains(outcomes, o => o.Durable != Trilean.True);
+        var inTopic = host.ReadAll(host.TopicOf(TestNamespaces.Orders)).Select(r => r.Entry.Id).ToHashSet();
+        Assert.Empty(acknowledged.Except(inTopic));
+    }
+
+    // A cache key per write spreads the writes over every partition, so every broker leads some.
+    private static WriteToLogRequest Request(string id) => new()
+    {
+        Namespace = TestNamespaces.Orders,
+        Id = id,
+        Payload = ByteString.CopyFromUtf8($"payload {id}"),
+        Target = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = $"key-{id}" } },
+    };
+
+    private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id)
+    {
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Request(id));
+        Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
+        return WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages));
+    }
+}

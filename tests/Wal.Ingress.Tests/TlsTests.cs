@@ -1,0 +1,75 @@
+using Google.Protobuf;
+using Wal.Grpc;
+using Wal.Grpc.Tests;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>Mutual TLS on the gRPC port and each namespace's allow-list of client identities.</summary>
+public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
+{
+    private readonly TestCertificates _certificates = fixture.Certificates;
+    private readonly IngressTestHost _host = fixture.Host;
+
+    [Fact]
+    public async Task WriteToLog_AllowedClientCertificate_True()
+    {
+        using var certificate = _certificates.Client(TestNamespaces.AllowedClient);
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("allowed"));
+
+        Assert.Equal("https", _host.Address.Scheme);
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages)).Durable);
+    }
+
+    [Fact]
+    public async Task WriteToLog_TrustedClientNotOnAllowList_PermissionDeniedNothingProduced()
+    {
+        using var certificate = _certificates.Client("someone-else");
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+
+        var refused = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("denied"));
+        var open = await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders });
+
+        Assert.Equal(StatusCode.PermissionDenied, refused.Status);
+        Assert.Contains("someone-else", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(Trilean.False, Assert.Single(refused.Details!.Details).Unpack<WriteToLogResponse>().Durable);
+        Assert.DoesNotContain(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "denied");
+        Assert.Equal(StatusCode.OK, open.Status);
+    }
+
+    [Fact]
+    public async Task Connect_ClientCertificateFromAnotherCa_HandshakeRefused()
+    {
+        using var certificate = TestCertificates.Rogue(TestNamespaces.AllowedClient);
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("rogue")));
+        Assert.DoesNotContain(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "rogue");
+    }
+
+    [Fact]
+    public async Task Connect_NoClientCertificate_HandshakeRefused()
+    {
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(null));
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("anonymous")));
+    }
+
+    [Fact]
+    public async Task WriteToLog_GuardedNamespaceOverCleartextWithoutCertificate_Unauthenticated()
+    {
+        await using var cleartext = await IngressTestHost.StartAsync(brokers: 1);
+        using var client = new GrpcTestClient(cleartext.Address);
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("no-cert"));
+
+        Assert.Equal(StatusCode.Unauthenticated, response.Status);
+        Assert.Equal(0, cleartext.CountRecords(cleartext.TopicOf(TestNamespaces.Guarded)));
+    }
+
+    private static WriteToLogRequest Write(string id) =>
+        new() { Namespace = TestNamespaces.Guarded, Id = id, Payload = ByteString.CopyFromUtf8(id) };
+}

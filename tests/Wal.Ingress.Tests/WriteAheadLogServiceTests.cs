@@ -1,0 +1,203 @@
+using System.Net;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Grpc;
+using Wal.Grpc.Tests;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>The service over h2c with hand-built requests: bad input, mutations and the stream.</summary>
+public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFixture<IngressFixture>
+{
+    private IngressTestHost Host => fixture.Host;
+
+    [Fact]
+    public async Task WriteToLog_WrongContentType_GrpcErrorAndStillServing()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, Payload = ByteString.CopyFromUtf8("x") };
+
+        var refused = await client.SendAsync(WriteAheadLogService.WriteToLogPath, GrpcTestClient.Frame(request), contentType: "application/json");
+        var accepted = await client.CallAsync(WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, refused.HttpStatus);
+        Assert.Equal(StatusCode.Internal, refused.Status);
+        Assert.Contains("application/json", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.OK, accepted.Status);
+        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(accepted.Messages)).Durable);
+    }
+
+    public static TheoryData<string, WriteToLogRequest, string> InvalidRequests => new()
+    {
+        { "negative delay", Write(TestNamespaces.Orders, new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromSeconds(-1)) }), "lifecycle.delay" },
+        { "delay over max_delay", Write(TestNamespaces.Orders, new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromHours(2)) }), "max_delay" },
+        { "deliver_at over max_delay", Write(TestNamespaces.Orders, new Lifecycle { DeliverAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(1)) }), "max_delay" },
+        { "negative jitter", Write(TestNamespaces.Orders, new Lifecycle { Jitter = Duration.FromTimeSpan(TimeSpan.FromSeconds(-5)) }), "lifecycle.jitter" },
+        { "delay plus jitter over max_delay", Write(TestNamespaces.Orders, new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromMinutes(50)), Jitter = Duration.FromTimeSpan(TimeSpan.FromMinutes(20)) }), "max_delay" },
+        { "no target, no default", Write(TestNamespaces.Bare, null), "default_target" },
+        { "empty target", Write(TestNamespaces.Orders, null, new Target()), "names no destination" },
+        { "memcached key with space", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Key = "a b" } }), "target.memcached.key" },
+        { "upstream not http", Write(TestNamespaces.Orders, null, new Target { Upstream = new UpstreamTarget { Url = "ftp://x" } }), "target.upstream.url" },
+        { "invalid namespace name", Write("Not Valid!", null), "not a valid namespace name" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidRequests))]
+    public async Task WriteToLog_InvalidRequest_InvalidArgumentNamingFieldNothingProduced(string why, WriteToLogRequest request, string expected)
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var before = Host.Registry.All.Sum(n => Host.CountRecords(n.Topic));
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.True(response.Status == StatusCode.InvalidArgument, $"{why}: {response.Status} {response.Message}");
+        Assert.Contains(expected, response.Message, StringComparison.Ordinal);
+        Assert.Equal(Trilean.False, Assert.Single(response.Details!.Details).Unpack<WriteToLogResponse>().Durable);
+        Assert.Equal(before, Host.Registry.All.Sum(n => Host.CountRecords(n.Topic)));
+    }
+
+    [Fact]
+    public async Task WriteToLog_TargetInRequest_OverridesDefaultAndKeysByCacheKey()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var target = new Target { Memcached = new MemcachedTarget { Cluster = "c1", Key = "user:42" } };
+        var first = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Bare, null, target, "k-1"));
+        var second = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Bare, null, target, "k-2"));
+
+        var positions = new[] { first, second }.Select(r => WriteToLogResponse.Parser.ParseFrom(Assert.Single(r.Messages)).Position).ToList();
+        Assert.Equal(positions[0].Partition, positions[1].Partition);
+        Assert.True(positions[1].Offset > positions[0].Offset);
+        var records = Host.ReadAll(Host.TopicOf(TestNamespaces.Bare)).Where(r => r.Entry.Id.StartsWith("k-", StringComparison.Ordinal)).ToList();
+        Assert.All(records, r => Assert.Equal("user:42", r.Entry.Target.Memcached.Key));
+        Assert.Equal(["k-1", "k-2"], records.Select(r => r.Entry.Id));
+    }
+
+    [Fact]
+    public async Task WriteToLog_NoId_AssignsOne()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Orders, null));
+
+        var body = WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages));
+        Assert.True(Guid.TryParse(body.Id, out var id));
+        Assert.Equal(7, id.Version);
+    }
+
+    [Fact]
+    public async Task Mutation_ChunksAndCompletion_TrueInOnePartitionInOrder()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var positions = new List<LogPosition>();
+        for (uint i = 0; i < 3; i++)
+        {
+            var chunk = new MutationChunk
+            {
+                Namespace = TestNamespaces.Mutations,
+                RequestId = "mut-1",
+                Sequence = i,
+                Table = "users",
+                Put = new Put { Key = ByteString.CopyFromUtf8($"row{i}"), Value = ByteString.CopyFromUtf8("v") },
+                Version = 100 + i,
+            };
+            positions.Add(await CallTrueAsync(client, WriteAheadLogService.WriteMutationChunkPath, chunk));
+        }
+
+        positions.Add(await CallTrueAsync(client, WriteAheadLogService.CompleteMutationPath,
+            new MutationCompletion { Namespace = TestNamespaces.Mutations, RequestId = "mut-1", ChunkCount = 3 }));
+
+        Assert.Single(positions.Select(p => p.Partition).Distinct());
+        var records = Host.ReadAll(Host.TopicOf(TestNamespaces.Mutations)).Where(r => r.Entry.Id.StartsWith("mut-1/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["mut-1/0", "mut-1/1", "mut-1/2", "mut-1/complete"], records.Select(r => r.Entry.Id));
+        Assert.All(records, r => Assert.Equal("mut-1"u8.ToArray(), r.Key));
+        Assert.Equal(3u, records[^1].Entry.Completion.ChunkCount);
+        Assert.Equal("row1", records[1].Entry.Chunk.Put.Key.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task MutationChunk_NamespaceWithoutPersona_FailedPrecondition()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var chunk = new MutationChunk { Namespace = TestNamespaces.Orders, RequestId = "r", Table = "t", Delete = new Delete { Key = ByteString.CopyFromUtf8("k") } };
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath, chunk);
+
+        Assert.Equal(StatusCode.FailedPrecondition, response.Status);
+        Assert.Contains("PERSONA_MULTI_TABLE_MUTATION", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MutationChunk_NoOperation_InvalidArgument()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.Mutations, RequestId = "r", Table = "t" });
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Contains("operation", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WriteToLogStream_ManyWritesAboveInFlightBound_OneTrueAckPerClientId()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        const int count = 200;
+        var body = Enumerable.Range(1, count)
+            .SelectMany(i => GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"s-{i}", Payload = ByteString.CopyFromUtf8($"p{i}") }))
+            .ToArray();
+
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, body);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToList();
+        Assert.Equal(Enumerable.Range(1, count).Select(i => (ulong)i), acks.Select(a => a.ClientId).Order());
+        Assert.All(acks, a => Assert.Equal(Trilean.True, a.Response.Durable));
+        Assert.All(acks, a => Assert.Equal($"s-{a.ClientId}", a.Response.Id));
+    }
+
+    [Fact]
+    public async Task WriteToLogStream_InvalidRequestAmongValid_FalseAckForItOnly()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var body = new[]
+        {
+            new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = 1 },
+            new WriteToLogRequest { Namespace = "missing", ClientId = 2 },
+            new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = 3 },
+        }.SelectMany(GrpcTestClient.Frame).ToArray();
+
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, body);
+
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToDictionary(a => a.ClientId, a => a.Response.Durable);
+        Assert.Equal(Trilean.True, acks[1]);
+        Assert.Equal(Trilean.False, acks[2]);
+        Assert.Equal(Trilean.True, acks[3]);
+    }
+
+    private static async Task<LogPosition> CallTrueAsync(GrpcTestClient client, string path, IMessage request)
+    {
+        var response = await client.CallAsync(path, request);
+        Assert.True(response.Status == StatusCode.OK, $"{path}: {response.Status} {response.Message}");
+        var body = WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages));
+        Assert.Equal(Trilean.True, body.Durable);
+        return body.Position;
+    }
+
+    private static WriteToLogRequest Write(string @namespace, Lifecycle? lifecycle, Target? target = null, string id = "")
+    {
+        var request = new WriteToLogRequest { Namespace = @namespace, Payload = ByteString.CopyFromUtf8("payload"), Id = id };
+        if (lifecycle is not null)
+        {
+            request.Lifecycle = lifecycle;
+        }
+
+        if (target is not null)
+        {
+            request.Target = target;
+        }
+
+        return request;
+    }
+}
