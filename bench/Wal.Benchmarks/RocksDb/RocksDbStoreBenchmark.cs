@@ -71,41 +71,41 @@ internal sealed class RocksDbStoreBenchmark : IRatioBenchmark
         store.Flush();
         var (rawGet, storeGet) = MeasureInterleaved(getOrder, key => Check(raw.GetPinned(key)), key => Check(store.Get(key)));
         var (rawGetMalloc, rawGetPinned) = MeasureInterleaved(getOrder, key => Check(raw.GetMalloced(key)), key => Check(raw.GetPinned(key)));
-        return new Round(rawPut, storePut, rawGet, storeGet, rawGetMalloc / rawGetPinned);
+        return new Round(rawPut, storePut, rawGet, storeGet, rawGetMalloc.Wall / rawGetPinned.Wall);
     }
 
     /// <summary>
     /// Runs both sides over the same keys in alternating slices, so that load from elsewhere on this
     /// shared machine falls on both alike; returns each side's operations per second.
     /// </summary>
-    private static (double Raw, double Store) MeasureInterleaved(byte[][] keys, Action<byte[]> raw, Action<byte[]> store)
+    private static (Rate Raw, Rate Store) MeasureInterleaved(byte[][] keys, Action<byte[]> raw, Action<byte[]> store)
     {
-        long rawTicks = 0, storeTicks = 0;
+        var rawTime = default(Elapsed);
+        var storeTime = default(Elapsed);
         for (int offset = 0, slice = 0; offset < keys.Length; offset += SliceSize, slice++)
         {
             var part = keys.AsSpan(offset, Math.Min(SliceSize, keys.Length - offset));
             if (slice % 2 == 0)
             {
-                rawTicks += Time(part, raw);
-                storeTicks += Time(part, store);
+                rawTime += Time(part, raw);
+                storeTime += Time(part, store);
             }
             else
             {
-                storeTicks += Time(part, store);
-                rawTicks += Time(part, raw);
+                storeTime += Time(part, store);
+                rawTime += Time(part, raw);
             }
         }
 
-        return (keys.Length * (double)Stopwatch.Frequency / rawTicks, keys.Length * (double)Stopwatch.Frequency / storeTicks);
+        return (rawTime.RateFor(keys.Length), storeTime.RateFor(keys.Length));
     }
 
     private static BenchmarkReport Report(List<Round> rounds)
     {
-        var rawPut = Median(rounds.Select(r => r.RawPut));
-        var storePut = Median(rounds.Select(r => r.StorePut));
-        var rawGet = Median(rounds.Select(r => r.RawGet));
-        var storeGet = Median(rounds.Select(r => r.StoreGet));
-        var mallocOverPinned = Median(rounds.Select(r => r.MallocOverPinned));
+        var rawPut = Median(rounds.Select(r => r.RawPut.Wall));
+        var storePut = Median(rounds.Select(r => r.StorePut.Wall));
+        var rawGet = Median(rounds.Select(r => r.RawGet.Wall));
+        var storeGet = Median(rounds.Select(r => r.StoreGet.Wall));
         var putRatio = storePut / rawPut;
         var getRatio = storeGet / rawGet;
         var figures = new List<(string, double, string)>
@@ -113,27 +113,31 @@ internal sealed class RocksDbStoreBenchmark : IRatioBenchmark
             ("raw put (rocksdb_put, WAL off)", rawPut, "ops/s"),
             ("store put (RocksDbKeyValueStore.Put)", storePut, "ops/s"),
             ("put ratio store/raw", putRatio, "x"),
+            ("put ratio store/raw, thread CPU time", Median(rounds.Select(r => r.StorePut.Cpu / r.RawPut.Cpu)), "x"),
             ("raw get (rocksdb_get_pinned + copy)", rawGet, "ops/s"),
             ("store get (RocksDbKeyValueStore.Get)", storeGet, "ops/s"),
             ("get ratio store/raw", getRatio, "x"),
-            ("raw plain rocksdb_get / raw get_pinned", mallocOverPinned, "x"),
+            ("get ratio store/raw, thread CPU time", Median(rounds.Select(r => r.StoreGet.Cpu / r.RawGet.Cpu)), "x"),
+            ("raw plain rocksdb_get / raw get_pinned", Median(rounds.Select(r => r.MallocOverPinned)), "x"),
         };
         return new BenchmarkReport(
             "rocksdb-store: RocksDbKeyValueStore vs raw P/Invoke",
             figures,
-            $"put and get ratios >= {Target} ({KeyCount:N0} keys x {ValueSize} B, median of {rounds.Count} rounds)",
+            $"put and get ratios >= {Target} ({KeyCount:N0} keys x {ValueSize} B, median of {rounds.Count} rounds, wall clock)",
             putRatio >= Target && getRatio >= Target);
     }
 
-    private static long Time(ReadOnlySpan<byte[]> keys, Action<byte[]> operation)
+    private static Elapsed Time(ReadOnlySpan<byte[]> keys, Action<byte[]> operation)
     {
         var start = Stopwatch.GetTimestamp();
+        var cpuStart = ThreadCpuClock.NowNanoseconds();
         foreach (var key in keys)
         {
             operation(key);
         }
 
-        return Stopwatch.GetTimestamp() - start;
+        var cpu = ThreadCpuClock.NowNanoseconds() - cpuStart;
+        return new Elapsed(Stopwatch.GetElapsedTime(start).TotalSeconds, cpu / 1e9);
     }
 
     private static void Check(byte[]? value)
@@ -157,5 +161,15 @@ internal sealed class RocksDbStoreBenchmark : IRatioBenchmark
         return sorted[sorted.Length / 2];
     }
 
-    private sealed record Round(double RawPut, double StorePut, double RawGet, double StoreGet, double MallocOverPinned);
+    private sealed record Round(Rate RawPut, Rate StorePut, Rate RawGet, Rate StoreGet, double MallocOverPinned);
+
+    /// <summary>Operations per second of wall-clock time and of the thread's CPU time.</summary>
+    private readonly record struct Rate(double Wall, double Cpu);
+
+    private readonly record struct Elapsed(double WallSeconds, double CpuSeconds)
+    {
+        public static Elapsed operator +(Elapsed x, Elapsed y) => new(x.WallSeconds + y.WallSeconds, x.CpuSeconds + y.CpuSeconds);
+
+        public Rate RateFor(int operations) => new(operations / WallSeconds, operations / CpuSeconds);
+    }
 }
