@@ -4,6 +4,7 @@ using Wal.Benchmarks;
 IRatioBenchmark[] benchmarks =
 [
     new MemcachedRawSetBenchmark(),
+    new Wal.Benchmarks.RocksDb.RocksDbStoreBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";

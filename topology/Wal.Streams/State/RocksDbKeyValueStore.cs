@@ -28,14 +28,14 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         Name = name;
-        Directory = directory;
+        DirectoryPath = directory;
         _db = RocksDatabase.Open(directory, options);
     }
 
     public string Name { get; }
 
     /// <summary>The directory holding the store's files.</summary>
-    public string Directory { get; }
+    public string DirectoryPath { get; }
 
     public bool Persistent => true;
 
@@ -55,9 +55,9 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         RocksDatabase.Destroy(directory, DefaultOptions);
 
         // RocksDB removes only the files it recognises; whatever else is left belongs to the wiped store too.
-        if (System.IO.Directory.Exists(directory))
+        if (Directory.Exists(directory))
         {
-            System.IO.Directory.Delete(directory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
     }
 
