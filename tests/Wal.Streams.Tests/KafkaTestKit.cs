@@ -57,7 +57,8 @@ internal static class KafkaTestKit
                 EnableAutoCommit = false,
                 IsolationLevel = isolation,
             }).SetKeyDeserializer(keys).SetValueDeserializer(values).Build();
-            consumer.Subscribe(topic);
+            // Assigned, not subscribed: no group join, so reading starts at once.
+            consumer.Assign(Partitions(cluster, topic).Select(p => new TopicPartitionOffset(p, Offset.Beginning)));
             var read = new List<ConsumeResult<TKey, TValue>>();
             var until = DateTime.UtcNow + (deadline ?? Deadline);
             while (!done(read) && DateTime.UtcNow < until)
@@ -72,6 +73,13 @@ internal static class KafkaTestKit
             consumer.Close();
             return read;
         });
+    }
+
+    public static IEnumerable<TopicPartition> Partitions(EmbeddedKafkaCluster cluster, string topic)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = cluster.BootstrapServers }).Build();
+        var metadata = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single();
+        return metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
     }
 
     public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? deadline = null)

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using Wal.Kafka.Embedded;
+using Wal.Streams.TestHost;
+
+namespace Wal.Streams.Tests;
+
+/// <summary>
+/// Instances join, stop without committing, and die by SIGKILL while records flow; afterwards every record was processed
+/// at least once and every store holds exactly the expected state. Each rebalance on the mock cluster takes up to a session timeout (6 s).
+/// </summary>
+public sealed class FailoverTests
+{
+    [Fact]
+    public async Task TwoInstances_AddOneUnderLoadThenStopTheFirstWithoutCommitting_NothingLostStateExact()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        var load = new SequenceLoad(cluster, "failover-app", keys: 20, perKey: 150);
+        load.CreateTopics(partitions: 4);
+        var config = KafkaTestKit.Config(cluster, "failover-app") with { CommitInterval = TimeSpan.FromSeconds(1) };
+        await using var first = new KafkaStreams(SequenceCountingProcessor.Topology(SequenceLoad.Input, SequenceLoad.Output), config);
+        await using var second = new KafkaStreams(SequenceCountingProcessor.Topology(SequenceLoad.Input, SequenceLoad.Output), config with { StateDirectory = config.StateDirectory + "-2" });
+
+        await first.StartAsync();
+        var producing = load.ProduceAsync(TimeSpan.FromMilliseconds(50));
+        await KafkaTestKit.WaitForAsync(() => first.State == KafkaStreamsState.Running, "the first instance to run");
+        await second.StartAsync();
+        await KafkaTestKit.WaitForAsync(() => second.State == KafkaStreamsState.Running && first.State == KafkaStreamsState.Running, "both instances to run");
+        await first.AbandonAsync();
+        await producing;
+        await load.AssertEveryRecordProcessedAsync();
+        await second.CloseAsync();
+
+        await load.AssertExactStoreStateAsync();
+    }
+
+    [Fact]
+    public async Task ThreeInstances_KillOneProcessWithSigkillUnderLoad_NothingLostStateExact()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        var load = new SequenceLoad(cluster, "sigkill-app", keys: 20, perKey: 150);
+        load.CreateTopics(partitions: 6);
+        var config = KafkaTestKit.Config(cluster, "sigkill-app") with { CommitInterval = TimeSpan.FromSeconds(1) };
+        await using var first = new KafkaStreams(SequenceCountingProcessor.Topology(SequenceLoad.Input, SequenceLoad.Output), config);
+        await using var second = new KafkaStreams(SequenceCountingProcessor.Topology(SequenceLoad.Input, SequenceLoad.Output), config with { StateDirectory = config.StateDirectory + "-2" });
+        using var host = TestHostProcess.Start(cluster.BootstrapServers, "sigkill-app", config.StateDirectory + "-3", SequenceLoad.Input, SequenceLoad.Output);
+
+        await first.StartAsync();
+        await second.StartAsync();
+        await host.WaitForRunningAsync();
+        var producing = load.ProduceAsync(TimeSpan.FromMilliseconds(50));
+        await KafkaTestKit.WaitForAsync(
+            () => first.State == KafkaStreamsState.Running && second.State == KafkaStreamsState.Running && host.OutputLines.Contains("RUNNING"),
+            "all three instances to run");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        host.Kill();
+        await producing;
+        await load.AssertEveryRecordProcessedAsync();
+        await first.CloseAsync();
+        await second.CloseAsync();
+
+        Assert.True(host.Killed);
+        await load.AssertExactStoreStateAsync();
+    }
+
+    /// <summary>The counting topology in a child process (tests/Wal.Streams.TestHost), so it can die by SIGKILL.</summary>
+    private sealed class TestHostProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _lines = [];
+
+        private TestHostProcess(Process process)
+        {
+            _process = process;
+            _process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not null)
+                {
+                    lock (_lines)
+                    {
+                        _lines.Add(e.Data);
+                    }
+                }
+            };
+            _process.BeginOutputReadLine();
+        }
+
+        public IReadOnlyList<string> OutputLines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return _lines.ToList();
+                }
+            }
+        }
+
+        public bool Killed { get; private set; }
+
+        public static TestHostProcess Start(params string[] arguments)
+        {
+            var host = Path.Combine(AppContext.BaseDirectory, "Wal.Streams.TestHost.dll");
+            Assert.True(File.Exists(host), $"The test host is missing at {host}.");
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            start.ArgumentList.Add(host);
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            return new TestHostProcess(Process.Start(start) ?? throw new InvalidOperationException("The test host did not start."));
+        }
+
+        public Task WaitForRunningAsync() =>
+            KafkaTestKit.WaitForAsync(() => OutputLines.Contains("RUNNING") || _process.HasExited, "the test host to run");
+
+        /// <summary>SIGKILL: no commit, no checkpoint, no leaving the group; the group notices after the session timeout.</summary>
+        public void Kill()
+        {
+            Assert.False(_process.HasExited, "The test host exited before it could be killed.");
+            _process.Kill(entireProcessTree: false);
+            _process.WaitForExit();
+            Killed = true;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+
+            _process.Dispose();
+        }
+    }
+}

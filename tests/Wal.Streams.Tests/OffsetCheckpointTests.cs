@@ -1,0 +1,82 @@
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Streams.Internals;
+
+namespace Wal.Streams.Tests;
+
+public sealed class OffsetCheckpointTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "wal-streams-tests", Guid.NewGuid().ToString("N"));
+
+    public OffsetCheckpointTests() => Directory.CreateDirectory(_directory);
+
+    [Fact]
+    public void Write_ThenRead_RoundTripsAndLeavesNoTempFile()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        var offsets = new Dictionary<TopicPartition, long> { [new("app-a-changelog", 0)] = 42, [new("app-b-changelog", 3)] = 7 };
+
+        OffsetCheckpoint.Write(path, offsets);
+
+        Assert.Equal(offsets, OffsetCheckpoint.Read(path));
+        Assert.Equal([path], Directory.GetFiles(_directory));
+    }
+
+    [Fact]
+    public void Read_TruncatedFile_ThrowsTaskCorrupted()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        File.WriteAllText(path, "0\n2\napp-a-changelog 0 42\n");
+
+        Assert.Throws<TaskCorruptedException>(() => OffsetCheckpoint.Read(path));
+    }
+
+    [Fact]
+    public void RegisterStores_ExactlyOnce_DeletesCheckpointSoACrashWipes()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        var changelog = new TopicPartition("app-counts-changelog", 0);
+        OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [changelog] = 5 });
+        var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: true, NullLogger.Instance);
+        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutput());
+
+        manager.RegisterStores([FileBackedKeyValueStore.Builder("counts")], context);
+
+        Assert.Equal(5, manager.Entries.Single().RestoreFrom);
+        Assert.False(File.Exists(path));
+        manager.Close();
+    }
+
+    [Fact]
+    public void RegisterStores_PersistentWithoutCheckpoint_WipesLocalData()
+    {
+        var storeDirectory = Path.Combine(_directory, "rocksdb", "counts");
+        Directory.CreateDirectory(storeDirectory);
+        FileBackedKeyValueStore.Save(Path.Combine(storeDirectory, "data.bin"), [("k"u8.ToArray(), "v"u8.ToArray())]);
+        var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
+        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutput());
+
+        manager.RegisterStores([FileBackedKeyValueStore.Builder("counts")], context);
+
+        Assert.Null(manager.Entries.Single().RestoreFrom);
+        Assert.Equal(0, manager.Entries.Single().Inner.ApproximateCount);
+        manager.Close();
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private sealed class NoOutput : IRecordCollector
+    {
+        public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
+        {
+        }
+
+        public void Flush()
+        {
+        }
+
+        public int PartitionCount(string topic) => 1;
+
+        public long? AcknowledgedOffset(TopicPartition partition) => null;
+    }
+}
