@@ -3,6 +3,8 @@ using Wal.Benchmarks;
 // Each benchmark registers here; `all` runs them one after another.
 IRatioBenchmark[] benchmarks =
 [
+    new PassThroughBenchmark(),
+    new RestoreBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";
