@@ -5,6 +5,8 @@ IRatioBenchmark[] benchmarks =
 [
     new MemcachedRawSetBenchmark(),
     new Wal.Benchmarks.RocksDb.RocksDbStoreBenchmark(),
+    new PassThroughBenchmark(),
+    new RestoreBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";

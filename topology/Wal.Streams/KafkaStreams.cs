@@ -26,6 +26,7 @@ public sealed class KafkaStreams : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<StreamThread> _threads = [];
     private KafkaStreamsState _state = KafkaStreamsState.Created;
+    private bool _stopping;
 
     public KafkaStreams(Topology topology, StreamsConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
@@ -105,10 +106,13 @@ public sealed class KafkaStreams : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_state is KafkaStreamsState.NotRunning or KafkaStreamsState.PendingShutdown)
+            // Close, abandon and dispose may all be called; only the first stops and disposes the threads.
+            if (_stopping)
             {
                 return;
             }
+
+            _stopping = true;
         }
 
         if (_threads.Count == 0)

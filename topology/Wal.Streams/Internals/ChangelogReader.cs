@@ -86,9 +86,14 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             return completed;
         }
 
-        var batches = new Dictionary<TopicPartition, WriteBatch>();
+        var batches = new Dictionary<StoreEntry, WriteBatch>();
         var applied = 0;
         var timeout = wait;
+        // Records come in runs from one partition: remember the last one's state to spare a lookup per record.
+        string? lastTopic = null;
+        var lastPartition = -1;
+        Restoring? restoring = null;
+        WriteBatch? batch = null;
         while (applied < max)
         {
             var record = consumer.Consume(timeout);
@@ -98,7 +103,20 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
                 break;
             }
 
-            if (!_active.TryGetValue(record.TopicPartition, out var restoring))
+            if (record.Partition.Value != lastPartition || !string.Equals(record.Topic, lastTopic, StringComparison.Ordinal))
+            {
+                lastTopic = record.Topic;
+                lastPartition = record.Partition.Value;
+                restoring = _active.GetValueOrDefault(record.TopicPartition);
+                batch = null;
+                if (restoring is not null && !batches.TryGetValue(restoring.Entry, out batch))
+                {
+                    batch = new WriteBatch();
+                    batches[restoring.Entry] = batch;
+                }
+            }
+
+            if (restoring is null)
             {
                 continue;
             }
@@ -109,19 +127,13 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
                 continue;
             }
 
-            if (!batches.TryGetValue(record.TopicPartition, out var batch))
-            {
-                batch = new WriteBatch();
-                batches[record.TopicPartition] = batch;
-            }
-
             if (record.Message.Value is null)
             {
-                batch.Delete(record.Message.Key);
+                batch!.Delete(record.Message.Key);
             }
             else
             {
-                batch.Put(record.Message.Key, record.Message.Value);
+                batch!.Put(record.Message.Key, record.Message.Value);
             }
 
             restoring.Entry.Position = record.Offset.Value + 1;
@@ -133,9 +145,9 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             applied++;
         }
 
-        foreach (var (partition, batch) in batches)
+        foreach (var (entry, entryBatch) in batches)
         {
-            _active[partition].Entry.Inner.Write(batch);
+            entry.Inner.Write(entryBatch);
         }
 
         if (applied > 0)

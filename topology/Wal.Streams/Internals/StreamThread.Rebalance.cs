@@ -42,6 +42,8 @@ internal sealed partial class StreamThread
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             EnablePartitionEof = true,
+            // Restoring needs keys, values, topic and offset only: skip marshaling headers and timestamps.
+            ConsumeResultFields = "topic",
             IsolationLevel = _exactlyOnce ? IsolationLevel.ReadCommitted : IsolationLevel.ReadUncommitted,
         };
         Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
