@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Wal.Sinks.Memcached.Protocol;
 
 namespace Wal.Sinks.Memcached;
@@ -35,9 +34,12 @@ public sealed class MemcachedClient : IAsyncDisposable
     internal long ConnectionGeneration => Interlocked.Read(ref _connectionGeneration);
 
     /// <summary>Reads an item with its flags and CAS token; null on a miss.</summary>
-    public async Task<MemcachedItem?> GetAsync(string key, CancellationToken cancellationToken = default)
+    public Task<MemcachedItem?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        GetAsync(MemcachedKey.Encode(key), cancellationToken);
+
+    /// <summary>As <see cref="GetAsync(string, CancellationToken)"/>, for a key already checked and encoded by <see cref="MemcachedKey.Encode"/>.</summary>
+    internal async Task<MemcachedItem?> GetAsync(byte[] keyBytes, CancellationToken cancellationToken)
     {
-        var keyBytes = MemcachedKey.Encode(key);
         var response = await SendAsync(keyBytes, MetaCommand.Get(keyBytes, "v f c"), cancellationToken);
         return response.Status switch
         {
@@ -48,11 +50,14 @@ public sealed class MemcachedClient : IAsyncDisposable
     }
 
     /// <summary>Stores an item; the status says whether the mode's or the CAS condition held.</summary>
-    public async Task<MemcachedStoreResult> SetAsync(
-        string key, ReadOnlyMemory<byte> value, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<MemcachedStoreResult> SetAsync(
+        string key, ReadOnlyMemory<byte> value, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default) =>
+        SetAsync(MemcachedKey.Encode(key), value, options ?? MemcachedSetOptions.Default, cancellationToken);
+
+    /// <summary>As <see cref="SetAsync(string, ReadOnlyMemory{byte}, MemcachedSetOptions?, CancellationToken)"/>, for an encoded key.</summary>
+    internal async Task<MemcachedStoreResult> SetAsync(byte[] keyBytes, ReadOnlyMemory<byte> value, MemcachedSetOptions options, CancellationToken cancellationToken)
     {
-        var keyBytes = MemcachedKey.Encode(key);
-        var response = await SendAsync(keyBytes, MetaCommand.Set(keyBytes, value, SetFlags(options ?? MemcachedSetOptions.Default) + " c"), cancellationToken);
+        var response = await SendAsync(keyBytes, MetaCommand.Set(keyBytes, value, SetFlags(options) + " c"), cancellationToken);
         return new MemcachedStoreResult(StoreStatus("ms", response), response.Cas);
     }
 
@@ -137,25 +142,20 @@ public sealed class MemcachedClient : IAsyncDisposable
 
     private string SetFlags(MemcachedSetOptions options)
     {
-        var flags = new StringBuilder();
-        flags.Append(CultureInfo.InvariantCulture, $"T{TtlSeconds(options.Ttl)}");
-        if (options.ClientFlags != 0)
-        {
-            flags.Append(CultureInfo.InvariantCulture, $" F{options.ClientFlags}");
-        }
-
-        if (options.CompareCas != 0)
-        {
-            flags.Append(CultureInfo.InvariantCulture, $" C{options.CompareCas}");
-        }
-
-        flags.Append(options.Mode switch
+        var mode = options.Mode switch
         {
             MemcachedSetMode.Add => " ME",
             MemcachedSetMode.Replace => " MR",
             _ => string.Empty,
-        });
-        return flags.ToString();
+        };
+        var ttl = TtlSeconds(options.Ttl);
+        return (options.ClientFlags, options.CompareCas) switch
+        {
+            (0, 0) => string.Create(CultureInfo.InvariantCulture, $"T{ttl}{mode}"),
+            (_, 0) => string.Create(CultureInfo.InvariantCulture, $"T{ttl} F{options.ClientFlags}{mode}"),
+            (0, _) => string.Create(CultureInfo.InvariantCulture, $"T{ttl} C{options.CompareCas}{mode}"),
+            _ => string.Create(CultureInfo.InvariantCulture, $"T{ttl} F{options.ClientFlags} C{options.CompareCas}{mode}"),
+        };
     }
 
     private long TtlSeconds(TimeSpan ttl)

@@ -1,3 +1,4 @@
+using System.Text;
 using Wal.Schemas.V1;
 
 namespace Wal.Sinks.Memcached;
@@ -61,7 +62,7 @@ public sealed class MemcachedSink : ISink
         deadline.CancelAfter(_options.OperationTimeout);
         try
         {
-            return await WriteGuardedAsync(client, target, delivery, deadline.Token);
+            return await WriteGuardedAsync(client, target, Encoding.UTF8.GetBytes(target.Key), delivery, deadline.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -89,7 +90,7 @@ public sealed class MemcachedSink : ISink
         }
     }
 
-    private async Task<DeliveryResult> WriteGuardedAsync(MemcachedClient client, MemcachedTarget target, Delivery delivery, CancellationToken cancellationToken)
+    private async Task<DeliveryResult> WriteGuardedAsync(MemcachedClient client, MemcachedTarget target, byte[] key, Delivery delivery, CancellationToken cancellationToken)
     {
         var value = VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete);
         var ttl = target.Ttl?.ToTimeSpan() ?? TimeSpan.Zero;
@@ -103,7 +104,7 @@ public sealed class MemcachedSink : ISink
         if (written is not null && written.TryGet(target.Key, generation, out var lastVersion, out var lastCas) && lastVersion < delivery.Version)
         {
             var blind = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas };
-            var fast = await client.SetAsync(target.Key, value, blind, cancellationToken);
+            var fast = await client.SetAsync(key, value, blind, cancellationToken);
             if (fast.Status == MemcachedStoreStatus.Stored)
             {
                 written.Remember(target.Key, generation, delivery.Version, fast.Cas);
@@ -115,7 +116,7 @@ public sealed class MemcachedSink : ISink
 
         for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
         {
-            var current = await client.GetAsync(target.Key, cancellationToken);
+            var current = await client.GetAsync(key, cancellationToken);
             var setOptions = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
             if (current is not null)
             {
@@ -135,7 +136,7 @@ public sealed class MemcachedSink : ISink
                 setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas };
             }
 
-            var result = await client.SetAsync(target.Key, value, setOptions, cancellationToken);
+            var result = await client.SetAsync(key, value, setOptions, cancellationToken);
             if (result.Status == MemcachedStoreStatus.Stored)
             {
                 written?.Remember(target.Key, generation, delivery.Version, result.Cas);

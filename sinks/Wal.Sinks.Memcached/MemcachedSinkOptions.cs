@@ -20,9 +20,10 @@ public sealed record MemcachedSinkOptions
 
     /// <summary>
     /// Slots of the cache of versions this sink wrote, which lets a rewrite of a recently written
-    /// key skip its read; zero turns the cache off.
+    /// key skip its read; zero turns the cache off. About 40 bytes per remembered key; size it
+    /// above the number of keys rewritten within a working period, or hits fall off sharply.
     /// </summary>
-    public int WrittenVersionCacheSlots { get; init; } = 65_536;
+    public int WrittenVersionCacheSlots { get; init; } = 262_144;
 
     /// <summary>Throws with a message naming the bad value.</summary>
     public void Validate()

@@ -2,29 +2,37 @@ namespace Wal.Sinks.Memcached;
 
 /// <summary>
 /// Remembers, per key, the version and CAS token of the last item this sink stored, in a fixed
-/// number of slots (a direct-mapped cache: a colliding key replaces the entry, so memory stays
-/// flat however many keys pass through).
+/// number of slots: four-way set associative, a full set losing a random entry, so memory stays
+/// flat however many keys pass through. Entries hold a 64-bit hash of the key, not the key.
 /// </summary>
 /// <remarks>
 /// Why it is safe to write on its word alone: the write it enables is <c>ms C&lt;cas&gt;</c>, which
 /// memcached applies only if the item is still the very one we stored at the remembered version.
-/// Any change since (another writer, expiry, eviction, restart) fails the compare, and the sink
-/// falls back to reading what is there. One hole remains: a restarted memcached counts CAS tokens
-/// from 1 again, so a remembered token could match an unrelated newer item. Entries therefore carry
-/// the client's connection generation, read before the write was sent, and a hit needs the same
-/// generation now (a restart always forces a new connection). A hit saves the read, which halves the round trips of a
-/// key written over and over by the task that owns its partition.
+/// Any change since (another writer, expiry, eviction) fails the compare, and the sink falls back
+/// to reading what is there. A hash collision is as harmless: memcached hands out CAS tokens from
+/// one counter, so another key's token never matches this key's item. One hole remains: a
+/// restarted memcached counts tokens from 1 again, so a remembered token could match an unrelated
+/// newer item. Entries therefore carry the client's connection generation, read before the write
+/// was sent, and a hit needs the same generation now (a restart always forces a new connection).
+/// A hit saves the read, which halves the round trips of a key written over and over by the task
+/// that owns its partition.
 /// </remarks>
 internal sealed class WrittenVersionCache
 {
+    private const int Ways = 4;
     private readonly Entry?[] _slots;
+    private readonly int _sets;
 
-    public WrittenVersionCache(int slots) => _slots = new Entry?[slots];
+    public WrittenVersionCache(int slots)
+    {
+        _sets = Math.Max(1, slots / Ways);
+        _slots = new Entry?[_sets * Ways];
+    }
 
     public bool TryGet(string key, long generation, out long version, out ulong cas)
     {
-        var entry = Volatile.Read(ref _slots[Slot(key)]);
-        if (entry is not null && entry.Key == key && entry.Generation == generation)
+        var hash = Hash(key);
+        if (Find(hash, out _) is { } entry && entry.Generation == generation)
         {
             version = entry.Version;
             cas = entry.Cas;
@@ -36,19 +44,65 @@ internal sealed class WrittenVersionCache
         return false;
     }
 
-    public void Remember(string key, long generation, long version, ulong cas) => Volatile.Write(ref _slots[Slot(key)], new Entry(key, generation, version, cas));
+    public void Remember(string key, long generation, long version, ulong cas)
+    {
+        var hash = Hash(key);
+        var fresh = new Entry(hash, generation, version, cas);
+        if (Find(hash, out var at) is null)
+        {
+            var first = SetStart(hash);
+            at = first + Random.Shared.Next(Ways);
+            for (var i = first; i < first + Ways; i++)
+            {
+                if (Volatile.Read(ref _slots[i]) is null)
+                {
+                    at = i;
+                    break;
+                }
+            }
+        }
+
+        // Racing writers may overwrite each other's entries; that only costs a read later.
+        Volatile.Write(ref _slots[at], fresh);
+    }
 
     public void Forget(string key)
     {
-        var slot = Slot(key);
-        var entry = Volatile.Read(ref _slots[slot]);
-        if (entry is not null && entry.Key == key)
+        if (Find(Hash(key), out var at) is { } entry)
         {
-            Interlocked.CompareExchange(ref _slots[slot], null, entry);
+            Interlocked.CompareExchange(ref _slots[at], null, entry);
         }
     }
 
-    private int Slot(string key) => (int)((uint)StringComparer.Ordinal.GetHashCode(key) % (uint)_slots.Length);
+    private Entry? Find(ulong hash, out int at)
+    {
+        var first = SetStart(hash);
+        for (var i = first; i < first + Ways; i++)
+        {
+            var entry = Volatile.Read(ref _slots[i]);
+            if (entry is not null && entry.KeyHash == hash)
+            {
+                at = i;
+                return entry;
+            }
+        }
 
-    private sealed record Entry(string Key, long Generation, long Version, ulong Cas);
+        at = -1;
+        return null;
+    }
+
+    private int SetStart(ulong hash) => (int)(hash % (ulong)_sets) * Ways;
+
+    private static ulong Hash(string key)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in key)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+
+    private sealed record Entry(ulong KeyHash, long Generation, long Version, ulong Cas);
 }

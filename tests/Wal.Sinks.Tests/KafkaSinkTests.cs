@@ -18,7 +18,7 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
         {
             LocalBootstrapServers = kafka.Cluster.BootstrapServers,
             Clusters = new Dictionary<string, string> { ["remote"] = kafka.Cluster.BootstrapServers },
-            DeliveryTimeout = TimeSpan.FromSeconds(3),
+            DeliveryTimeout = TimeSpan.FromSeconds(5),
             // Reconnect quickly once the broker is back, so the outage test stays short.
             ProducerConfig = new Dictionary<string, string> { ["reconnect.backoff.ms"] = "50", ["reconnect.backoff.max.ms"] = "200" },
         });

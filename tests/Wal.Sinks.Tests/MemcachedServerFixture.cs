@@ -76,6 +76,26 @@ public sealed class MemcachedServerFixture : IDisposable
 
     public void Dispose() => Stop();
 
+    /// <summary>One counter from the server's <c>stats</c>, such as <c>cmd_get</c>.</summary>
+    public long Stat(string name)
+    {
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, Port);
+        var stream = client.GetStream();
+        stream.Write("stats\r\n"u8);
+        using var reader = new StreamReader(stream);
+        while (reader.ReadLine() is { } line && line != "END")
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 3 && parts[1] == name)
+            {
+                return long.Parse(parts[2]);
+            }
+        }
+
+        throw new InvalidOperationException($"memcached's stats have no '{name}'.");
+    }
+
     private void WaitUntilAnswering()
     {
         var deadline = Stopwatch.GetTimestamp() + Stopwatch.Frequency * 10;

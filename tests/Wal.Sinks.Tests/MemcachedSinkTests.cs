@@ -17,6 +17,8 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         _sink = new MemcachedSink(new MemcachedSinkOptions
         {
             Clusters = new Dictionary<string, MemcachedClusterOptions> { ["main"] = new() { Servers = [server.Server] } },
+            // Generous: the machine running the tests may be busy, and a timeout reads as retriable.
+            OperationTimeout = TimeSpan.FromSeconds(10),
         });
         _reader = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server] });
     }
@@ -111,6 +113,43 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         }
 
         Assert.Equal(versions.Max().ToString(), Text(await ReadCurrentAsync(target)));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_MemcachedKilledAndRestartedOnSamePort_DownIsRetriableAndNextDeliverySucceeds()
+    {
+        var target = NewTarget();
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "before"))).Outcome);
+
+        _server.Stop();
+        var down = await _sink.DeliverAsync(NewDelivery(target, "during"));
+        _server.Start();
+        var next = await _sink.DeliverAsync(NewDelivery(target, "after"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, down.Outcome);
+        Assert.Contains("memcached", down.Error);
+        Assert.Equal(DeliveryOutcome.Delivered, next.Outcome);
+        Assert.Equal("after", Text(await ReadCurrentAsync(target)));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_RewritesOfKeysItJustWrote_SkipTheVersionRead()
+    {
+        var targets = Enumerable.Range(0, 200).Select(_ => NewTarget()).ToArray();
+        foreach (var target in targets)
+        {
+            Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "first"))).Outcome);
+        }
+
+        var getsBefore = _server.Stat("cmd_get");
+        foreach (var target in targets)
+        {
+            Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "second"))).Outcome);
+        }
+
+        // Only entries written before the pool had opened all its connections (2) are distrusted.
+        Assert.InRange(_server.Stat("cmd_get") - getsBefore, 0, 2);
+        Assert.Equal("second", Text(await ReadCurrentAsync(targets[^1])));
     }
 
     [Fact]

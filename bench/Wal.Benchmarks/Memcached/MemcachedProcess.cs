@@ -55,6 +55,27 @@ internal sealed class MemcachedProcess : IDisposable
         }
     }
 
+    /// <summary>One counter from the server's <c>stats</c>, such as <c>cmd_get</c>.</summary>
+    public async Task<long> StatAsync(string name, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        var colon = Server.LastIndexOf(':');
+        await client.ConnectAsync(IPAddress.Loopback, int.Parse(Server[(colon + 1)..]), cancellationToken);
+        var stream = client.GetStream();
+        await stream.WriteAsync("stats\r\n"u8.ToArray(), cancellationToken);
+        using var reader = new StreamReader(stream);
+        while (await reader.ReadLineAsync(cancellationToken) is { } line && line != "END")
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 3 && parts[1] == name)
+            {
+                return long.Parse(parts[2]);
+            }
+        }
+
+        throw new InvalidOperationException($"memcached's stats have no '{name}'.");
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)
