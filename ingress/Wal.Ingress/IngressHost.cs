@@ -55,6 +55,7 @@ public static class IngressHost
         services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
+        services.AddSingleton<WriteRateLimiter>();
         services.AddMetrics();
         services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<IMeterFactory>()));
         // Only this app's meter: several ingresses in one process (tests) each export their own.

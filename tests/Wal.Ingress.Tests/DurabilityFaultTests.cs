@@ -74,6 +74,8 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
             outcomes.AddRange(batch);
         }
 
+        // The mock picks leaders itself; make sure the broker we stop leads something.
+        host.Kafka.SetPartitionLeader(host.TopicOf(TestNamespaces.Orders), 0, 1);
         await RoundAsync("before");
         host.Kafka.SetBrokerDown(1);
         // The mock applies "down" on its own thread: write until the fault shows, within a bound.
