@@ -43,6 +43,29 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLog_InFlightWhenIngressStops_AnsweredUnknownNotReset()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
+        using var meter = new InFlightMeter(host);
+        using var client = new GrpcTestClient(host.Address);
+        await WriteAsync(client, "warm-up");
+        host.Kafka.SetBrokerDown(1);
+
+        var pending = WriteAsync(client, "at-shutdown");
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (meter.Current == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the write never reached Kafka's queue");
+            await Task.Delay(10);
+        }
+
+        await host.App.StopAsync();
+        var response = await pending;
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+    }
+
+    [Fact]
     public async Task WriteToLog_DeadlineBeforeKafkaAnswers_DeadlineExceededWithUnknown()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(2));
