@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Wal.Grpc;
 using Wal.Ingress.Metrics;
 using Wal.Namespaces;
@@ -49,12 +50,16 @@ public static class IngressHost
             kestrel.Limits.MaxRequestBodySize = null;
         });
         var services = builder.Services;
+        // Stopping waits for calls in flight: each gets Kafka's answer (or UNKNOWN at the produce
+        // timeout) instead of a reset stream.
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ProduceTimeout + TimeSpan.FromSeconds(5));
         services.AddSingleton(options);
         services.AddSingleton(registry);
         services.AddSingleton(TimeProvider.System);
         services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
+        services.AddSingleton<WriteRateLimiter>();
         services.AddMetrics();
         services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<IMeterFactory>()));
         // Only this app's meter: several ingresses in one process (tests) each export their own.

@@ -14,6 +14,7 @@ public sealed class LogWriter(
     INamespaceRegistry registry,
     KafkaLogProducer producer,
     InFlightLimiter limiter,
+    WriteRateLimiter rates,
     IngressMetrics metrics,
     IngressOptions options,
     TimeProvider time)
@@ -118,6 +119,13 @@ public sealed class LogWriter(
         if (cancellationToken.IsCancellationRequested)
         {
             return WriteResult.Refused(StatusCode.DeadlineExceeded, id, "The deadline passed before the record was sent; not written.");
+        }
+
+        if (!rates.TryTake(config))
+        {
+            metrics.Shed(config.Name, "rate");
+            return WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later");
         }
 
         var value = entry.ToByteArray();

@@ -43,6 +43,29 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLog_InFlightWhenIngressStops_AnsweredUnknownNotReset()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
+        using var meter = new InFlightMeter(host);
+        using var client = new GrpcTestClient(host.Address);
+        await WriteAsync(client, "warm-up");
+        host.Kafka.SetBrokerDown(1);
+
+        var pending = WriteAsync(client, "at-shutdown");
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (meter.Current == 0)
+        {
+            Assert.True(DateTime.UtcNow < until, "the write never reached Kafka's queue");
+            await Task.Delay(10);
+        }
+
+        await host.App.StopAsync();
+        var response = await pending;
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+    }
+
+    [Fact]
     public async Task WriteToLog_DeadlineBeforeKafkaAnswers_DeadlineExceededWithUnknown()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(2));
@@ -74,6 +97,8 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
             outcomes.AddRange(batch);
         }
 
+        // The mock picks leaders itself; make sure the broker we stop leads something.
+        host.Kafka.SetPartitionLeader(host.TopicOf(TestNamespaces.Orders), 0, 1);
         await RoundAsync("before");
         host.Kafka.SetBrokerDown(1);
         // The mock applies "down" on its own thread: write until the fault shows, within a bound.

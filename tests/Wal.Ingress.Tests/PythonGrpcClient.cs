@@ -18,22 +18,43 @@ public static class PythonGrpcClient
 
     public static async Task<Result> CallAsync(Uri address, string method, byte[] request, double timeoutSeconds = 30)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "interop", "grpc_call.py");
-        var start = new ProcessStartInfo(Python)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { script, $"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        // The request goes through stdin ("-"): one argument may not exceed 128 KiB.
+        var root = await RunAsync("grpc_call.py",
+            [$"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            Convert.ToHexString(request));
+        return new Result(
+            (StatusCode)root.GetProperty("code_value").GetInt32(),
+            root.GetProperty("details").GetString(),
+            Hex(root.GetProperty("response_hex")),
+            Hex(root.GetProperty("status_details_hex")) is { } details ? Status.Parser.ParseFrom(details) : null);
+    }
+
+    public static Task<Result> CallAsync(Uri address, string method, IMessage request) => CallAsync(address, method, request.ToByteArray());
+
+    /// <summary>A bidirectional stream: sends every request, returns the status and every response.</summary>
+    public static async Task<(StatusCode Code, IReadOnlyList<byte[]> Responses)> StreamAsync(Uri address, string method, IEnumerable<IMessage> requests)
+    {
+        var root = await RunAsync("grpc_stream.py", [$"{address.Host}:{address.Port}", method, .. requests.Select(r => Convert.ToHexString(r.ToByteArray()))]);
+        var responses = root.GetProperty("responses_hex").EnumerateArray().Select(e => Convert.FromHexString(e.GetString()!)).ToList();
+        return ((StatusCode)root.GetProperty("code_value").GetInt32(), responses);
+    }
+
+    private static async Task<JsonElement> RunAsync(string scriptName, IEnumerable<string> args, string? input = null)
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "interop", scriptName);
+        var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(script);
+        foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{Python} did not start");
-        // The request goes through stdin: argv is limited to 128 KiB per argument.
-        await process.StandardInput.WriteAsync(Convert.ToHexString(request));
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+        }
+
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -45,15 +66,8 @@ public static class PythonGrpcClient
         }
 
         using var json = JsonDocument.Parse(await stdout);
-        var root = json.RootElement;
-        return new Result(
-            (StatusCode)root.GetProperty("code_value").GetInt32(),
-            root.GetProperty("details").GetString(),
-            Hex(root.GetProperty("response_hex")),
-            Hex(root.GetProperty("status_details_hex")) is { } details ? Status.Parser.ParseFrom(details) : null);
+        return json.RootElement.Clone();
     }
-
-    public static Task<Result> CallAsync(Uri address, string method, IMessage request) => CallAsync(address, method, request.ToByteArray());
 
     private static byte[]? Hex(JsonElement element) =>
         element.ValueKind == JsonValueKind.Null ? null : Convert.FromHexString(element.GetString()!);

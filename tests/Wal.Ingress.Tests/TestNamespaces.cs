@@ -24,6 +24,9 @@ public static class TestNamespaces
 
     public const string AllowedClient = "writer-a";
 
+    /// <summary>Two writes of burst, then one every two seconds.</summary>
+    public const string Limited = "limited";
+
     public const int OrdersMaxPayload = 1024;
     public const long TightMaxInFlightBytes = 2000;
 
@@ -38,6 +41,12 @@ public static class TestNamespaces
         },
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+        new NamespaceConfig
+        {
+            Name = Limited,
+            Quota = new Quota { WritesPerSecond = 0.5, Burst = 2 },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-key" } },
+        },
         new NamespaceConfig
         {
             Name = Guarded,

@@ -74,6 +74,23 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task WriteToLog_OverRateQuota_ResourceExhaustedNothingProduced()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var responses = new List<GrpcResponse>();
+        for (var i = 0; i < 5; i++)
+        {
+            responses.Add(await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Limited, null, id: $"rate-{i}")));
+        }
+
+        Assert.Equal(2, responses.Count(r => r.Status == StatusCode.OK));
+        var shed = responses.Where(r => r.Status == StatusCode.ResourceExhausted).ToList();
+        Assert.Equal(3, shed.Count);
+        Assert.All(shed, r => Assert.Contains("writes_per_second", r.Message, StringComparison.Ordinal));
+        Assert.Equal(2, Host.CountRecords(Host.TopicOf(TestNamespaces.Limited)));
+    }
+
+    [Fact]
     public async Task WriteToLog_NoId_AssignsOne()
     {
         using var client = new GrpcTestClient(Host.Address);

@@ -79,6 +79,24 @@ public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task WriteToLogStream_PythonClient_OneTrueAckPerClientId()
+    {
+        var requests = Enumerable.Range(1, 30).Select(i => new WriteToLogRequest
+        {
+            Namespace = TestNamespaces.Orders,
+            ClientId = (ulong)(1000 + i),
+            Payload = ByteString.CopyFromUtf8($"stream {i}"),
+        });
+
+        var (code, responses) = await PythonGrpcClient.StreamAsync(Host.Address, WriteAheadLogService.WriteToLogStreamPath, requests);
+
+        Assert.Equal(StatusCode.OK, code);
+        var acks = responses.Select(r => WriteToLogAck.Parser.ParseFrom(r)).ToList();
+        Assert.Equal(Enumerable.Range(1001, 30).Select(i => (ulong)i), acks.Select(a => a.ClientId).Order());
+        Assert.All(acks, a => Assert.Equal(Trilean.True, a.Response.Durable));
+    }
+
+    [Fact]
     public async Task UnknownMethod_PythonClient_Unimplemented()
     {
         var result = await PythonGrpcClient.CallAsync(Host.Address, "/wal.v1.WriteAheadLog/Nope", []);
