@@ -21,6 +21,7 @@ internal sealed class TestRegion : IAsyncDisposable
     private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-replication-tests-{Guid.NewGuid():N}");
     private MemcachedSink? _sink;
     private KafkaStreams? _streams;
+    private IReadOnlyList<RegionReplicatorOptions> _plan = [];
 
     private TestRegion(string name)
     {
@@ -62,9 +63,17 @@ internal sealed class TestRegion : IAsyncDisposable
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         });
         await _streams.StartAsync(cancellationToken);
-        var plan = CrossRegionReplication.Plan(registry.All, Name, Kafka.BootstrapServers)
-            .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6) });
-        Replication = await CrossRegionReplication.StartAsync(plan, cancellationToken: cancellationToken);
+        _plan = CrossRegionReplication.Plan(registry.All, Name, Kafka.BootstrapServers)
+            .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6) })
+            .ToList();
+        Replication = await CrossRegionReplication.StartAsync(_plan, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>Stops this region's replicators (as a crash or a deploy would) and starts new ones, which resume from the committed offsets.</summary>
+    public async Task RestartReplicationAsync(CancellationToken cancellationToken)
+    {
+        await Replication!.DisposeAsync();
+        Replication = await CrossRegionReplication.StartAsync(_plan, cancellationToken: cancellationToken);
     }
 
     /// <summary>Writes entries as this region's ingress would (origin = this region, acks=all) and waits for every ack.</summary>

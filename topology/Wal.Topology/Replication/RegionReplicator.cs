@@ -44,6 +44,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private volatile bool _producerFailed;
     private bool _paused;
     private long _replicated;
+    private long _sent;
     private Task? _loop;
 
     public RegionReplicator(RegionReplicatorOptions options, ILogger logger)
@@ -57,6 +58,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     }
 
     public RegionReplicatorOptions Options => _options;
+
+    /// <summary>Records handed to the remote producer (re-sends included).</summary>
+    public long Sent => Interlocked.Read(ref _sent);
 
     /// <summary>Records the remote region has acknowledged (duplicates after a re-send included).</summary>
     public long Replicated => Interlocked.Read(ref _replicated);
@@ -210,6 +214,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
         // Same partition number as at home: the namespace has the same partition count in every
         // region, so each key keeps its partition and its order there.
+        Interlocked.Increment(ref _sent);
         var generation = _producerGeneration;
         var offset = record.Offset.Value;
         _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
