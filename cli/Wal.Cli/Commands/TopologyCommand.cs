@@ -4,6 +4,7 @@ using Wal.Cli.Settings;
 using Wal.Kafka;
 using Wal.Streams;
 using Wal.Topology;
+using Wal.Topology.Replication;
 
 namespace Wal.Cli.Commands;
 
@@ -27,9 +28,14 @@ internal static class TopologyCommand
             Description = "memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211).",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.MemcachedClusters),
         };
+        var regions = new Option<string?>("--regions")
+        {
+            Description = $"Kafka of each region, name=bootstrap,… (e.g. a=kafka-a:9092,b=kafka-b:9092); overrides the addresses in the namespaces' regions lists [env {WalEnvironment.Regions}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.Regions),
+        };
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, regions,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,9 +43,11 @@ internal static class TopologyCommand
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
             var app = parse.GetValue(applicationId)!;
             SinkSettings sinks;
+            IReadOnlyDictionary<string, string> regionServers;
             try
             {
                 sinks = SinkSettings.FromText(parse.GetValue(memcached));
+                regionServers = NamedEndpoints.Parse(parse.GetValue(regions), "--regions");
             }
             catch (FormatException e)
             {
@@ -50,6 +58,17 @@ internal static class TopologyCommand
             using var topics = new AdminTopicProvisioner(bootstrap);
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
+            IReadOnlyList<RegionReplicatorOptions> plan;
+            try
+            {
+                plan = CrossRegionReplication.Plan(controlPlane.Registry.All, parse.GetValue(SharedOptions.Region)!, bootstrap, regionServers);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return ExitCodes.Usage;
+            }
+
             await using var router = sinks.CreateRouter();
             var topology = WalTopology.Build(controlPlane.Registry, router, new WalTopologyOptions { Region = parse.GetValue(SharedOptions.Region)! }, loggers);
             await using var streams = new KafkaStreams(topology, new StreamsConfig
@@ -59,6 +78,9 @@ internal static class TopologyCommand
                 StateDirectory = parse.GetValue(stateDir)!.FullName,
             }, loggers);
             await streams.StartAsync(cancellationToken);
+            // Replicators send this region's records to the others; records arriving from them
+            // are applied by the topology above like any other record of the namespace's topic.
+            await using var replication = await CrossRegionReplication.StartAsync(plan, loggers, cancellationToken);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

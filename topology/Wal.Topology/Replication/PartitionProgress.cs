@@ -1,0 +1,56 @@
+using Confluent.Kafka;
+
+namespace Wal.Topology.Replication;
+
+/// <summary>
+/// One assigned partition's replication progress: the offsets sent to the remote and not yet
+/// acknowledged, and one past the last offset read. Used by the replicator's loop thread only.
+/// </summary>
+internal sealed class PartitionProgress
+{
+    private readonly SortedSet<long> _unacknowledged = [];
+    private long _committed;
+
+    public PartitionProgress(TopicPartition partition, long start)
+    {
+        Partition = partition;
+        Next = start;
+        _committed = start;
+    }
+
+    public TopicPartition Partition { get; }
+
+    /// <summary>One past the last offset read (sent, or skipped because it did not originate here).</summary>
+    public long Next { get; private set; }
+
+    public int InFlight => _unacknowledged.Count;
+
+    /// <summary>
+    /// The offset to commit: every record below it is acknowledged by the remote or needed no
+    /// replication. Records above an unacknowledged one may be acknowledged already; they wait.
+    /// </summary>
+    public long Committable => _unacknowledged.Count > 0 ? _unacknowledged.Min : Next;
+
+    public bool HasUncommitted => Committable > _committed;
+
+    public void Sent(long offset)
+    {
+        _unacknowledged.Add(offset);
+        Next = offset + 1;
+    }
+
+    public void Skipped(long offset) => Next = offset + 1;
+
+    public void Acknowledged(long offset) => _unacknowledged.Remove(offset);
+
+    public void MarkCommitted(long offset) => _committed = offset;
+
+    /// <summary>Forget what is in flight and read again from the first unacknowledged record.</summary>
+    public long Rewind()
+    {
+        var from = Committable;
+        _unacknowledged.Clear();
+        Next = from;
+        return from;
+    }
+}

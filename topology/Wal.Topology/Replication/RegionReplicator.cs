@@ -1,0 +1,389 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Schemas.V1;
+
+namespace Wal.Topology.Replication;
+
+/// <summary>
+/// Copies one namespace's locally-originated records to one remote region: reads the local topic
+/// in its own consumer group, produces each record whose origin is this region to the same topic
+/// and partition in the remote cluster, and commits a local offset only once the remote has
+/// acknowledged every record below it.
+/// </summary>
+/// <remarks>
+/// Why a dedicated consume→produce loop and not a processor on the streams engine: the engine
+/// commits every processed offset on its interval and offers a processor no say in it, so a
+/// processor could keep "acknowledged before committed" only by awaiting each remote produce,
+/// and while a region is down it would block its stream thread (and every task on it) past the
+/// poll interval. Here the backlog of an unreachable region is simply the uncommitted tail of the
+/// local topic: the remote producer (idempotent, acks=all, no message timeout) keeps retrying in
+/// order, reading pauses at <see cref="RegionReplicatorOptions.MaxInFlight"/>, nothing advances
+/// the committed offset, and a restart resumes from it. Kafka's retention is the backlog's bound.
+/// Loops cannot form: a record whose origin is another region is skipped, so a replicated record
+/// is never sent on. Delivery is at least once (a crash or a failed produce re-sends from the last
+/// commit); the remote region's sinks are idempotent, so a duplicate changes nothing.
+/// </remarks>
+public sealed partial class RegionReplicator : IAsyncDisposable
+{
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan CloseFlushTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly RegionReplicatorOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<Acknowledgement> _acks = new();
+    private readonly Dictionary<TopicPartition, PartitionProgress> _progress = [];
+    private readonly byte[] _originHeader;
+    private readonly CancellationTokenSource _stop = new();
+    private IConsumer<byte[], byte[]>? _consumer;
+    private IProducer<byte[], byte[]>? _producer;
+    private int _producerGeneration;
+    private volatile bool _producerFailed;
+    private bool _paused;
+    private long _replicated;
+    private long _sent;
+    private Task? _loop;
+
+    public RegionReplicator(RegionReplicatorOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(logger);
+        options.Validate();
+        _options = options;
+        _logger = logger;
+        _originHeader = Encoding.UTF8.GetBytes(options.LocalRegion);
+    }
+
+    public RegionReplicatorOptions Options => _options;
+
+    /// <summary>Records handed to the remote producer (re-sends included).</summary>
+    public long Sent => Interlocked.Read(ref _sent);
+
+    /// <summary>Records the remote region has acknowledged (duplicates after a re-send included).</summary>
+    public long Replicated => Interlocked.Read(ref _replicated);
+
+    /// <summary>Joins the consumer group and starts copying on a thread of its own.</summary>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_loop is not null)
+        {
+            throw new InvalidOperationException($"Replicator {_options.GroupId} is already started.");
+        }
+
+        _consumer = BuildConsumer();
+        _producer = BuildProducer();
+        _consumer.Subscribe(_options.Topic);
+        _loop = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        LogStarted(_logger, _options.Namespace, _options.LocalRegion, _options.RemoteRegion, _options.GroupId);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stops reading, waits briefly for the remote's acknowledgements, commits them and leaves the group.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+
+        _stop.Dispose();
+    }
+
+    private void Run()
+    {
+        var consumer = _consumer!;
+        var lastCommit = TimeProvider.System.GetTimestamp();
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                DrainAcknowledgements();
+                if (_producerFailed)
+                {
+                    Recover();
+                    continue;
+                }
+
+                if (TimeProvider.System.GetElapsedTime(lastCommit) >= _options.CommitInterval)
+                {
+                    CommitProgress(_progress.Keys.ToList());
+                    lastCommit = TimeProvider.System.GetTimestamp();
+                }
+
+                ApplyBackPressure(consumer);
+                ConsumeOne(consumer);
+            }
+
+            _producer!.Flush(CloseFlushTimeout);
+            DrainAcknowledgements();
+            CommitProgress(_progress.Keys.ToList());
+            consumer.Close();
+        }
+        catch (Exception e)
+        {
+            // The loop's boundary: anything unexpected stops this replicator, loudly; its progress
+            // stays at the last commit, so a restart re-sends from there and loses nothing.
+            LogCrashed(_logger, e, _options.GroupId);
+            throw;
+        }
+        finally
+        {
+            consumer.Dispose();
+            _producer?.Dispose();
+        }
+    }
+
+    private void ConsumeOne(IConsumer<byte[], byte[]> consumer)
+    {
+        ConsumeResult<byte[], byte[]>? record;
+        try
+        {
+            record = consumer.Consume(PollTimeout);
+        }
+        catch (ConsumeException e) when (!e.Error.IsFatal)
+        {
+            LogConsumeFailed(_logger, _options.GroupId, e.Error.Reason);
+            _stop.Token.WaitHandle.WaitOne(_options.RetryBackoff);
+            return;
+        }
+
+        if (record is null || record.IsPartitionEOF)
+        {
+            return;
+        }
+
+        if (!_progress.TryGetValue(record.TopicPartition, out var progress))
+        {
+            progress = new PartitionProgress(record.TopicPartition, record.Offset.Value);
+            _progress[record.TopicPartition] = progress;
+        }
+
+        if (!OriginatedHere(record.Message.Value))
+        {
+            progress.Skipped(record.Offset.Value);
+            return;
+        }
+
+        progress.Sent(record.Offset.Value);
+        Produce(record, progress);
+    }
+
+    /// <summary>
+    /// True for a LogEntry accepted by this region's ingress. Records from other regions (already
+    /// replicated) and records that are not LogEntries (the dispatch path dead-letters those) are
+    /// not sent on.
+    /// </summary>
+    private bool OriginatedHere(byte[]? value)
+    {
+        try
+        {
+            return LogEntry.Parser.ParseFrom(value ?? []).OriginRegion == _options.LocalRegion;
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return false;
+        }
+    }
+
+    private void Produce(ConsumeResult<byte[], byte[]> record, PartitionProgress progress)
+    {
+        var headers = new Headers();
+        foreach (var header in record.Message.Headers ?? [])
+        {
+            if (header.Key is not (ReplicationHeaders.OriginRegion or ReplicationHeaders.OriginPosition))
+            {
+                headers.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        headers.Add(ReplicationHeaders.OriginRegion, _originHeader);
+        headers.Add(ReplicationHeaders.OriginPosition, Encoding.UTF8.GetBytes(string.Create(
+            CultureInfo.InvariantCulture, $"{record.Topic}/{record.Partition.Value}/{record.Offset.Value}")));
+        var message = new Message<byte[], byte[]>
+        {
+            Key = record.Message.Key,
+            Value = record.Message.Value,
+            Headers = headers,
+            Timestamp = record.Message.Timestamp,
+        };
+
+        // Same partition number as at home: the namespace has the same partition count in every
+        // region, so each key keeps its partition and its order there.
+        Interlocked.Increment(ref _sent);
+        var generation = _producerGeneration;
+        var offset = record.Offset.Value;
+        _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
+            _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error)));
+    }
+
+    private void DrainAcknowledgements()
+    {
+        while (_acks.TryDequeue(out var ack))
+        {
+            if (ack.Generation != _producerGeneration)
+            {
+                continue;
+            }
+
+            if (ack.Error.IsError)
+            {
+                LogProduceFailed(_logger, _options.GroupId, ack.Offset, ack.Error.Reason);
+                _producerFailed = true;
+                continue;
+            }
+
+            Interlocked.Increment(ref _replicated);
+            if (_progress.TryGetValue(ack.Progress.Partition, out var current) && ReferenceEquals(current, ack.Progress))
+            {
+                current.Acknowledged(ack.Offset);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A produce failed for good (with no message timeout that means a non-retriable or fatal
+    /// error): drop the producer and everything it still holds, wait, and read again from the first
+    /// unacknowledged record of each partition. Records acknowledged after it are sent again.
+    /// </summary>
+    private void Recover()
+    {
+        CommitProgress(_progress.Keys.ToList());
+        _producerGeneration++;
+        _producer!.Dispose();
+        _stop.Token.WaitHandle.WaitOne(_options.RetryBackoff);
+        _producer = BuildProducer();
+        _producerFailed = false;
+        foreach (var (partition, progress) in _progress)
+        {
+            _consumer!.Seek(new TopicPartitionOffset(partition, progress.Rewind()));
+        }
+
+        LogRewound(_logger, _options.GroupId);
+    }
+
+    private void ApplyBackPressure(IConsumer<byte[], byte[]> consumer)
+    {
+        var inFlight = _progress.Values.Sum(p => p.InFlight);
+        if (!_paused && inFlight >= _options.MaxInFlight)
+        {
+            consumer.Pause(consumer.Assignment);
+            _paused = true;
+        }
+        else if (_paused && inFlight <= _options.MaxInFlight / 2)
+        {
+            consumer.Resume(consumer.Assignment);
+            _paused = false;
+        }
+    }
+
+    private void CommitProgress(IReadOnlyCollection<TopicPartition> partitions)
+    {
+        var offsets = partitions
+            .Where(p => _progress.TryGetValue(p, out var progress) && progress.HasUncommitted)
+            .Select(p => new TopicPartitionOffset(p, _progress[p].Committable))
+            .ToList();
+        if (offsets.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _consumer!.Commit(offsets);
+            foreach (var offset in offsets)
+            {
+                _progress[offset.TopicPartition].MarkCommitted(offset.Offset.Value);
+            }
+        }
+        catch (KafkaException e)
+        {
+            // Not fatal: the offsets stay uncommitted and the next commit covers them.
+            LogCommitFailed(_logger, _options.GroupId, e.Error.Reason);
+        }
+    }
+
+    private void OnRevoked(IReadOnlyCollection<TopicPartition> partitions, bool lost)
+    {
+        if (!lost)
+        {
+            DrainAcknowledgements();
+            CommitProgress(partitions);
+        }
+
+        foreach (var partition in partitions)
+        {
+            _progress.Remove(partition);
+        }
+
+        _paused = false;
+    }
+
+    private IConsumer<byte[], byte[]> BuildConsumer() =>
+        new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = _options.LocalBootstrapServers,
+            GroupId = _options.GroupId,
+            ClientId = $"{_options.GroupId}-consumer",
+            EnableAutoCommit = false,
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            SessionTimeoutMs = (int)_options.SessionTimeout.TotalMilliseconds,
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.RoundRobin,
+        })
+        .SetPartitionsAssignedHandler((_, _) => _paused = false)
+        .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked.Select(p => p.TopicPartition).ToList(), lost: false))
+        .SetPartitionsLostHandler((_, lost) => OnRevoked(lost.Select(p => p.TopicPartition).ToList(), lost: true))
+        .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "consumer", error.Reason))
+        .Build();
+
+    private IProducer<byte[], byte[]> BuildProducer() =>
+        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = _options.RemoteBootstrapServers,
+            ClientId = $"{_options.GroupId}-producer",
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            // Never give up on a record while the region is away: the idempotent producer keeps
+            // retrying in order, and the committed offset waits for it.
+            MessageTimeoutMs = 0,
+            LingerMs = 5,
+            QueueBufferingMaxMessages = Math.Max(_options.MaxInFlight * 2, 1000),
+        })
+        .SetErrorHandler((_, error) =>
+        {
+            if (error.IsFatal)
+            {
+                _producerFailed = true;
+            }
+
+            LogClientError(_logger, _options.GroupId, "producer", error.Reason);
+        })
+        .Build();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replicating namespace {Namespace} from region {Local} to region {Remote} (group {Group}).")]
+    private static partial void LogStarted(ILogger logger, string @namespace, string local, string remote, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: produce of offset {Offset} failed ({Reason}); re-sending from the last acknowledged record.")]
+    private static partial void LogProduceFailed(ILogger logger, string group, long offset, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replicator {Group}: rewound to the first unacknowledged record of each partition.")]
+    private static partial void LogRewound(ILogger logger, string group);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: consume failed ({Reason}).")]
+    private static partial void LogConsumeFailed(ILogger logger, string group, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: commit failed ({Reason}); the next commit covers it.")]
+    private static partial void LogCommitFailed(ILogger logger, string group, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Replicator {Group}: {Client} error: {Reason}.")]
+    private static partial void LogClientError(ILogger logger, string group, string client, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group} stopped on an unexpected error; its progress stays at the last commit.")]
+    private static partial void LogCrashed(ILogger logger, Exception error, string group);
+
+    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error);
+}
