@@ -42,10 +42,10 @@ internal static class Guarded
     private static CliException? Explain(Exception e, Uri? address) => e switch
     {
         CliException known => known,
-        WalCallException { StatusCode: 3 } call => new(ExitCodes.Usage, call.StatusMessage, "Fix the named field(s) and run the command again."),
-        WalCallException { StatusCode: 5 } call => new(ExitCodes.Failed, call.StatusMessage, "Run 'wal namespaces list' to see the defined namespaces."),
-        WalCallException { StatusCode: 6 } call => new(ExitCodes.Failed, call.StatusMessage, "Use 'wal namespaces apply -f FILE' to update it instead."),
-        WalCallException { StatusCode: 12 } call => new(ExitCodes.Failed, call.StatusMessage, $"The server at {address} does not serve this call; point --address at a Wal ingress."),
+        WalCallException { StatusCode: 3 } call => new(ExitCodes.Usage, call.Message, "Fix the named field(s) and run the command again."),
+        WalCallException { StatusCode: 5 } call => new(ExitCodes.Failed, call.Message, "Run 'wal namespaces list' to see the defined namespaces."),
+        WalCallException { StatusCode: 6 } call => new(ExitCodes.Failed, call.Message, "Use 'wal namespaces apply -f FILE' to update it instead."),
+        WalCallException { StatusCode: 12 } call => new(ExitCodes.Failed, call.Message, $"The server at {address} does not serve this call; point --address at a Wal ingress."),
         WalCallException call => new(ExitCodes.Failed, call.Message, "Check the ingress log, then retry."),
         NamespaceConfigException config => new(ExitCodes.Usage, config.Message, "Fix the named field(s) in the file and run the command again."),
         HttpRequestException or IOException when address is not null => new(ExitCodes.Failed, $"cannot reach the ingress at {address}: {e.Message}", "Start it ('wal up' or 'wal ingress') or pass --address / set WAL_ADDRESS."),

@@ -57,7 +57,11 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
         if (Time is { } time)
         {
             var found = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(time))), TimeSpan.FromSeconds(10));
-            offsets = found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value < 0 ? marks[f.TopicPartition].High.Value : f.Offset.Value);
+            // "No record at or after the time" and "the broker cannot answer" (librdkafka's mock
+            // cluster) look alike, so an empty answer is checked by reading timestamps.
+            offsets = found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value >= 0
+                ? f.Offset.Value
+                : FirstAtOrAfter(consumer, f.TopicPartition, marks[f.TopicPartition], time));
         }
         else
         {
@@ -66,5 +70,47 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
         }
 
         return partitions.ToDictionary(p => p, p => Math.Clamp(offsets[p], marks[p].Low.Value, marks[p].High.Value));
+    }
+
+    /// <summary>Binary search for the first offset whose record timestamp is at or after <paramref name="time"/>.</summary>
+    private static long FirstAtOrAfter(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, WatermarkOffsets marks, DateTimeOffset time)
+    {
+        long low = marks.Low.Value, high = marks.High.Value;
+        try
+        {
+            while (low < high)
+            {
+                var middle = low + ((high - low) / 2);
+                if (TimestampAt(consumer, partition, middle) < time)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+        }
+        finally
+        {
+            consumer.Unassign();
+        }
+
+        return low;
+    }
+
+    private static DateTimeOffset TimestampAt(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, long offset)
+    {
+        consumer.Assign(new TopicPartitionOffset(partition, offset));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result && result.TopicPartition == partition)
+            {
+                return result.Message.Timestamp.UtcDateTime;
+            }
+        }
+
+        throw new TimeoutException($"Could not read {partition}@{offset} to find a time in it.");
     }
 }

@@ -9,7 +9,7 @@ internal static class NamespaceDirectory
 {
     public static async Task<IReadOnlyList<NamespaceConfig>> LoadAsync(string bootstrapServers, CancellationToken cancellationToken)
     {
-        await using var controlPlane = new ControlPlane(new ControlPlaneOptions { BootstrapServers = bootstrapServers }, new NamespaceRegistry(), NullLogger<ControlPlane>.Instance);
+        await using var controlPlane = new ControlPlane(new ControlPlaneOptions { BootstrapServers = bootstrapServers, Timeout = TimeSpan.FromSeconds(8) }, new NamespaceRegistry(), NullLogger<ControlPlane>.Instance);
         await controlPlane.StartAsync(cancellationToken);
         return controlPlane.Registry.All;
     }
