@@ -7,6 +7,6 @@ internal static class Output
 {
     private static readonly JsonFormatter Json = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
 
-    public static void Write(OutputFormat format, IMessage message, Func<string> text) =>
-        Console.WriteLine(format == OutputFormat.Json ? Json.Format(message) : text());
+    public static void Write(TextWriter writer, OutputFormat format, IMessage message, Func<string> text) =>
+        writer.WriteLine(format == OutputFormat.Json ? Json.Format(message) : text());
 }

@@ -14,24 +14,31 @@ internal static class WalCommandLine
             TopologyCommand.Create(),
             WriteCommand.Create(),
             CacheCommand.Create(),
+            NamespacesCommand.Create(),
+            DlqCommand.Create(),
+            ReplayCommand.Create(),
+            StatusCommand.Create(),
         };
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Parses and runs <paramref name="args"/>; output goes to the given writers (default: the console).</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
     {
+        output ??= Console.Out;
+        error ??= Console.Error;
         var parse = Create().Parse(args);
         if (parse.Errors.Count > 0)
         {
             // A script needs to tell "you called me wrong" (2) from "it failed" (1).
-            foreach (var error in parse.Errors)
+            foreach (var problem in parse.Errors)
             {
-                await Console.Error.WriteLineAsync($"error: {error.Message}");
+                await error.WriteLineAsync($"error: {problem.Message}");
             }
 
-            await Console.Error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult.Command)} --help' for usage.");
+            await error.WriteLineAsync($"Run '{CommandPath(parse.CommandResult.Command)} --help' for usage.");
             return ExitCodes.Usage;
         }
 
-        return await parse.InvokeAsync();
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
     }
 
     private static string CommandPath(Command command)

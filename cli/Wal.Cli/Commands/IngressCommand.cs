@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
+using Wal.Ingress.Admin;
 using Wal.Kafka;
 
 namespace Wal.Cli.Commands;
@@ -26,6 +27,8 @@ internal static class IngressCommand
                 new IngressOptions { BootstrapServers = bootstrap, Region = parse.GetValue(SharedOptions.Region)!, ListenAddress = host, Port = port },
                 controlPlane.Registry,
                 builder => builder.Logging.ClearProviders().AddProvider(new Local.ForwardingLoggerProvider(loggers)));
+            var applicationId = SharedOptions.DefaultApplicationId;
+            app.MapNamespaceAdmin(controlPlane, (ns, ct) => topics.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], applicationId), ct));
             await app.StartAsync(cancellationToken);
             try
             {

@@ -61,7 +61,7 @@ internal static class WriteCommand
 
             using var client = new WalClient(new WalClientOptions { Address = parse.GetValue(CommonOptions.Address)! });
             var response = await client.WriteToLogAsync(request, cancellationToken);
-            Output.Write(parse.GetValue(CommonOptions.Output), response, () => Describe(response));
+            Output.Write(parse.InvocationConfiguration.Output, parse.GetValue(CommonOptions.Output), response, () => Describe(response));
             return response.Durable switch
             {
                 Trilean.True => ExitCodes.Ok,

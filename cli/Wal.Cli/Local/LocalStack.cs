@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
+using Wal.Ingress.Admin;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Streams;
@@ -103,6 +104,7 @@ internal sealed class LocalStack : IAsyncDisposable
             new IngressOptions { BootstrapServers = Kafka.BootstrapServers, Region = Options.Region, Port = Options.IngressPort, AdminPort = Options.AdminPort },
             Namespaces,
             builder => builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers)));
+        Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Kafka.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], Options.ApplicationId), ct));
         await Ingress.StartAsync(cancellationToken);
         _started.Add(Ingress);
     }

@@ -1,0 +1,45 @@
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Ingress;
+using Wal.Schemas.V1;
+
+namespace Wal.Cli.Operations;
+
+/// <summary>
+/// Puts a <see cref="LogEntry"/> back on its namespace's topic unchanged (same id, same
+/// accepted_at_ms), keyed as the ingress keys it, with an idempotent acks=all producer. Sinks
+/// dedupe by id and version, so a record produced twice changes nothing.
+/// </summary>
+internal sealed class LogEntryProducer : IDisposable
+{
+    private readonly IProducer<byte[], byte[]> _producer;
+
+    public LogEntryProducer(string bootstrapServers) =>
+        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+        }).Build();
+
+    /// <summary>Completes once the record is durably acknowledged; throws if it is not.</summary>
+    public async Task<TopicPartitionOffset> ProduceAsync(string topic, LogEntry entry, CancellationToken cancellationToken)
+    {
+        var result = await _producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = KeyOf(entry), Value = entry.ToByteArray() }, cancellationToken);
+        return result.Status == PersistenceStatus.Persisted
+            ? result.TopicPartitionOffset
+            : throw new CliException(ExitCodes.Failed, $"the record {entry.Id} was not acknowledged by Kafka ({result.Status})", "Run the command again; it resumes.");
+    }
+
+    public void Dispose() => _producer.Dispose();
+
+    private static byte[] KeyOf(LogEntry entry) => entry.BodyCase switch
+    {
+        LogEntry.BodyOneofCase.Chunk => PartitionKey.ForMutation(entry.Chunk.RequestId),
+        LogEntry.BodyOneofCase.Completion => PartitionKey.ForMutation(entry.Completion.RequestId),
+        _ when entry.Target is not null => PartitionKey.ForWrite(entry.Target, entry.Id),
+        _ => Encoding.UTF8.GetBytes(entry.Id),
+    };
+}

@@ -1,0 +1,116 @@
+using System.Globalization;
+using Confluent.Kafka;
+
+namespace Wal.Cli.Operations;
+
+/// <summary>
+/// Where a replay starts or stops: an ISO-8601 time (<c>2026-11-22T02:00:00Z</c>), one offset for
+/// every partition (<c>120</c>), or offsets per partition (<c>0:120,1:88</c>).
+/// </summary>
+internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadOnlyDictionary<int, long> Offsets)
+{
+    public static LogPosition? Parse(string text, out string? error)
+    {
+        error = null;
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var all))
+        {
+            return new LogPosition(null, all, new Dictionary<int, long>());
+        }
+
+        if (text.Contains(':', StringComparison.Ordinal) && !text.Contains('T', StringComparison.Ordinal))
+        {
+            var offsets = new Dictionary<int, long>();
+            foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                var pieces = part.Split(':');
+                if (pieces.Length != 2
+                    || !int.TryParse(pieces[0], NumberStyles.None, CultureInfo.InvariantCulture, out var partition)
+                    || !long.TryParse(pieces[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+                {
+                    error = $"'{part}' in '{text}' is not PARTITION:OFFSET.";
+                    return null;
+                }
+
+                offsets[partition] = offset;
+            }
+
+            return new LogPosition(null, null, offsets);
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
+        {
+            return new LogPosition(time, null, new Dictionary<int, long>());
+        }
+
+        error = $"'{text}' is not a time (ISO-8601, e.g. 2026-11-22T02:00:00Z), an offset (e.g. 120) or PARTITION:OFFSET,... (e.g. 0:120,1:88).";
+        return null;
+    }
+
+    /// <summary>
+    /// The offset per partition, clamped to what exists. A partition not named in a per-partition
+    /// list gets its start, or its end when <paramref name="unnamedAtEnd"/> (for --to).
+    /// </summary>
+    public Dictionary<TopicPartition, long> Resolve(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, bool unnamedAtEnd)
+    {
+        var marks = partitions.ToDictionary(p => p, p => KafkaTopics.Watermarks(consumer, p));
+        Dictionary<TopicPartition, long> offsets;
+        if (Time is { } time)
+        {
+            var found = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(time))), TimeSpan.FromSeconds(10));
+            // "No record at or after the time" and "the broker cannot answer" (librdkafka's mock
+            // cluster) look alike, so an empty answer is checked by reading timestamps.
+            offsets = found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value >= 0
+                ? f.Offset.Value
+                : FirstAtOrAfter(consumer, f.TopicPartition, marks[f.TopicPartition], time));
+        }
+        else
+        {
+            offsets = partitions.ToDictionary(p => p, p =>
+                AllOffset ?? (Offsets.TryGetValue(p.Partition.Value, out var o) ? o : unnamedAtEnd ? marks[p].High.Value : marks[p].Low.Value));
+        }
+
+        return partitions.ToDictionary(p => p, p => Math.Clamp(offsets[p], marks[p].Low.Value, marks[p].High.Value));
+    }
+
+    /// <summary>Binary search for the first offset whose record timestamp is at or after <paramref name="time"/>.</summary>
+    private static long FirstAtOrAfter(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, WatermarkOffsets marks, DateTimeOffset time)
+    {
+        long low = marks.Low.Value, high = marks.High.Value;
+        try
+        {
+            while (low < high)
+            {
+                var middle = low + ((high - low) / 2);
+                if (TimestampAt(consumer, partition, middle) < time)
+                {
+                    low = middle + 1;
+                }
+                else
+                {
+                    high = middle;
+                }
+            }
+        }
+        finally
+        {
+            consumer.Unassign();
+        }
+
+        return low;
+    }
+
+    private static DateTimeOffset TimestampAt(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, long offset)
+    {
+        consumer.Assign(new TopicPartitionOffset(partition, offset));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result && result.TopicPartition == partition)
+            {
+                return result.Message.Timestamp.UtcDateTime;
+            }
+        }
+
+        throw new TimeoutException($"Could not read {partition}@{offset} to find a time in it.");
+    }
+}

@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+
+namespace Wal.Cli;
+
+/// <summary>Where a command writes: injectable writers (tests run commands in parallel) and the chosen format.</summary>
+internal sealed class Terminal(TextWriter output, TextWriter error, OutputFormat format)
+{
+    private static readonly JsonFormatter ProtoJson = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public TextWriter Out { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    public OutputFormat Format { get; } = format;
+
+    public bool IsJson => Format == OutputFormat.Json;
+
+    /// <summary>True when progress can redraw one line: stderr is the real, interactive console.</summary>
+    public bool IsInteractive => ReferenceEquals(Error, Console.Error) && !Console.IsErrorRedirected;
+
+    public static JsonNode ToJson(IMessage message) => JsonNode.Parse(ProtoJson.Format(message))!;
+
+    public void WriteJson(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));
+
+    /// <summary>Writes <paramref name="message"/> as protobuf JSON, or <paramref name="text"/> for people.</summary>
+    public void Write(IMessage message, Func<string> text) => Out.WriteLine(IsJson ? ProtoJson.Format(message) : text());
+}

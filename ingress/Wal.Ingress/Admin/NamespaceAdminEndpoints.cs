@@ -1,0 +1,86 @@
+using Microsoft.AspNetCore.Routing;
+using Wal.Grpc;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Admin;
+
+/// <summary>
+/// The <c>wal.v1.NamespaceAdmin</c> gRPC service over a <see cref="ControlPlane"/>: changes are
+/// published to the control-plane topic, so every ingress and topology instance picks them up.
+/// </summary>
+public static class NamespaceAdminEndpoints
+{
+    private const string Prefix = "/wal.v1.NamespaceAdmin/";
+
+    /// <summary>Maps CreateNamespace, UpdateNamespace, GetNamespace, ListNamespaces and DeleteNamespace.</summary>
+    /// <param name="endpoints">The ingress app.</param>
+    /// <param name="controlPlane">Where definitions are read and published.</param>
+    /// <param name="prepare">
+    /// Called with the resolved definition before it is published, e.g. to create its topics, so
+    /// no instance sees a namespace whose topics do not exist yet. Optional.
+    /// </param>
+    public static IEndpointRouteBuilder MapNamespaceAdmin(
+        this IEndpointRouteBuilder endpoints, ControlPlane controlPlane, Func<NamespaceConfig, CancellationToken, Task>? prepare = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        ArgumentNullException.ThrowIfNull(controlPlane);
+        var registry = controlPlane.Registry;
+
+        endpoints.MapGrpcUnary(Prefix + "CreateNamespace", CreateNamespaceRequest.Parser, async (request, context) =>
+        {
+            var definition = Required(request.Namespace);
+            if (registry.TryGet(definition.Name, out _))
+            {
+                throw new RpcException(StatusCode.AlreadyExists, $"Namespace '{definition.Name}' already exists; use UpdateNamespace to change it.");
+            }
+
+            return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
+        });
+        endpoints.MapGrpcUnary(Prefix + "UpdateNamespace", UpdateNamespaceRequest.Parser, async (request, context) =>
+        {
+            var definition = Required(request.Namespace);
+            if (!registry.TryGet(definition.Name, out _))
+            {
+                throw NotFound(definition.Name);
+            }
+
+            return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
+        });
+        endpoints.MapGrpcUnary(Prefix + "GetNamespace", GetNamespaceRequest.Parser, (request, _) =>
+            registry.TryGet(request.Name, out var config) ? ValueTask.FromResult(config) : throw NotFound(request.Name));
+        endpoints.MapGrpcUnary(Prefix + "ListNamespaces", ListNamespacesRequest.Parser, (_, _) =>
+            ValueTask.FromResult(new ListNamespacesResponse { Namespaces = { registry.All } }));
+        endpoints.MapGrpcUnary(Prefix + "DeleteNamespace", DeleteNamespaceRequest.Parser, async (request, context) =>
+            await controlPlane.DeleteAsync(request.Name, context.CancellationToken) ? new DeleteNamespaceResponse() : throw NotFound(request.Name));
+        return endpoints;
+    }
+
+    private static NamespaceConfig Required(NamespaceConfig? definition) =>
+        definition ?? throw new RpcException(StatusCode.InvalidArgument, "namespace: the request carries no namespace definition.");
+
+    private static RpcException NotFound(string name) =>
+        new(StatusCode.NotFound, $"Namespace '{name}' does not exist; ListNamespaces shows the defined ones.");
+
+    private static async ValueTask<NamespaceConfig> PublishAsync(
+        ControlPlane controlPlane, NamespaceConfig definition, Func<NamespaceConfig, CancellationToken, Task>? prepare, CancellationToken cancellationToken)
+    {
+        NamespaceConfig resolved;
+        try
+        {
+            // Validate before preparing anything, so an invalid definition leaves no trace.
+            resolved = NamespaceDefaults.Resolve(definition);
+        }
+        catch (NamespaceConfigException e)
+        {
+            throw new RpcException(StatusCode.InvalidArgument, e.Message);
+        }
+
+        if (prepare is not null)
+        {
+            await prepare(resolved, cancellationToken);
+        }
+
+        return await controlPlane.PutAsync(definition, cancellationToken);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using Wal.Client;
+using Wal.Schemas.V1;
+
+namespace Wal.Cli.Tests.Operator;
+
+[Collection(OperatorCollection.Name)]
+public sealed class NamespacesCommandTests(OperatorStackFixture stack)
+{
+    [Fact]
+    public async Task Apply_ThenListGetDelete_RoundTrips()
+    {
+        var name = $"rt-{Guid.NewGuid():N}"[..14];
+        var file = await WriteFileAsync($$"""{"namespaces": [{"name": "{{name}}", "partitions": 2}]}""");
+
+        var created = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address);
+        Assert.True(created.Exit == 0, created.ToString());
+        Assert.Contains($"created {name}", created.Out, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 4}]}""");
+        var updated = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address, "--output", "json");
+        Assert.Equal("updated", JsonNode.Parse(updated.Out)!["applied"]![0]!["action"]!.GetValue<string>());
+
+        var list = await OperatorStackFixture.RunAsync("namespaces", "list", "--address", stack.Address, "--output", "json");
+        var names = JsonNode.Parse(list.Out)!["namespaces"]!.AsArray().Select(n => n!["name"]!.GetValue<string>());
+        Assert.Contains(name, names);
+        Assert.Contains("demo", names);
+
+        var get = await OperatorStackFixture.RunAsync("namespaces", "get", name, "--address", stack.Address, "--output", "json");
+        var config = JsonNode.Parse(get.Out)!;
+        Assert.Equal($"wal.{name}", config["topic"]!.GetValue<string>());
+        Assert.Equal(4, config["partitions"]!.GetValue<int>());
+
+        var deleted = await OperatorStackFixture.RunAsync("namespaces", "delete", name, "--address", stack.Address);
+        Assert.True(deleted.Exit == 0, deleted.ToString());
+        var gone = await OperatorStackFixture.RunAsync("namespaces", "get", name, "--address", stack.Address);
+        Assert.Equal(ExitCodes.Failed, gone.Exit);
+        Assert.Contains("NOT_FOUND", gone.Error, StringComparison.Ordinal);
+        Assert.Contains("next: Run 'wal namespaces list'", gone.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Apply_InvalidDefinition_NamesFieldExits2AndChangesNothing()
+    {
+        var good = $"ok-{Guid.NewGuid():N}"[..14];
+        var file = await WriteFileAsync($$"""{"namespaces": [{"name": "{{good}}"}, {"name": "bad", "partitions": 20000}]}""");
+
+        var run = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address);
+
+        Assert.Equal(ExitCodes.Usage, run.Exit);
+        Assert.Contains("partitions: 20000 must be between 1 and 10000", run.Error, StringComparison.Ordinal);
+        Assert.Contains("next: Fix the named field", run.Error, StringComparison.Ordinal);
+        Assert.False(stack.Stack.Namespaces.TryGet(good, out _), "a file with one bad definition must change nothing");
+    }
+
+    [Fact]
+    public async Task Apply_UnknownField_NamesItExits2()
+    {
+        var file = await WriteFileAsync("""{"namespaces": [{"name": "x", "partitionz": 2}]}""");
+
+        var run = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address);
+
+        Assert.Equal(ExitCodes.Usage, run.Exit);
+        Assert.Contains("partitionz", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CreateNamespace_InvalidOverGrpc_InvalidArgumentNamingField()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = new Uri(stack.Address) });
+
+        var e = await Assert.ThrowsAsync<WalCallException>(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = "Bad Name" }));
+
+        Assert.Equal(3, e.StatusCode);
+        Assert.Contains("name:", e.StatusMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CreateNamespace_Taken_AlreadyExists()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = new Uri(stack.Address) });
+
+        var e = await Assert.ThrowsAsync<WalCallException>(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = "demo" }));
+
+        Assert.Equal(6, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task UpdateAndDelete_Missing_NotFound()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = new Uri(stack.Address) });
+
+        var update = await Assert.ThrowsAsync<WalCallException>(() => client.UpdateNamespaceAsync(new NamespaceConfig { Name = "never-defined" }));
+        var delete = await Assert.ThrowsAsync<WalCallException>(() => client.DeleteNamespaceAsync("never-defined"));
+
+        Assert.Equal(5, update.StatusCode);
+        Assert.Equal(5, delete.StatusCode);
+    }
+
+    private static async Task<string> WriteFileAsync(string json)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"wal-ns-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, json);
+        return file;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Cli.Local;
+using Wal.Schemas.V1;
+using Wal.Topology.Dispatch;
+
+namespace Wal.Cli.Tests.Operator;
+
+/// <summary>One <c>wal up</c> stack on free ports for the operator-command tests, and helpers to run commands.</summary>
+public sealed class OperatorStackFixture : IAsyncLifetime
+{
+    private LocalStack? _stack;
+    private IProducer<byte[], byte[]>? _producer;
+
+    internal LocalStack Stack => _stack ?? throw new InvalidOperationException("not started");
+
+    public string Bootstrap => Stack.Kafka.BootstrapServers;
+
+    public string Address => Stack.IngressAddress.ToString();
+
+    public async Task InitializeAsync()
+    {
+        _stack = await LocalStack.StartAsync(
+            new LocalStackOptions
+            {
+                NamespacesFile = Path.Combine(AppContext.BaseDirectory, "repo", "config", "namespaces.json"),
+                Brokers = 1,
+                IngressPort = 0,
+                AdminPort = 0,
+                MemcachedPort = 0,
+                StateDirectory = Path.Combine(Path.GetTempPath(), $"wal-cli-{Guid.NewGuid():N}"),
+            },
+            NullLoggerFactory.Instance);
+        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All }).Build();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _producer?.Dispose();
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+    }
+
+    /// <summary>Runs <c>wal ARGS</c> in-process and captures what it printed.</summary>
+    public static async Task<CliRun> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await WalCommandLine.RunAsync(args, output, error);
+        return new CliRun(exit, output.ToString(), error.ToString());
+    }
+
+    /// <summary>Creates a one-partition namespace with a fresh name through <c>wal namespaces apply</c>.</summary>
+    public async Task<string> CreateNamespaceAsync()
+    {
+        var name = $"op-{Guid.NewGuid():N}"[..15];
+        var file = Path.Combine(Path.GetTempPath(), $"{name}.json");
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 1, "defaultTarget": { "memcached": { "cluster": "nowhere" } } }]}""");
+        var run = await RunAsync("namespaces", "apply", "-f", file, "--address", Address);
+        File.Delete(file);
+        Assert.True(run.Exit == 0, run.ToString());
+        return name;
+    }
+
+    public static LogEntry Entry(string ns, string id, long acceptedAtMs = 1_700_000_000_000) => new()
+    {
+        Id = id,
+        Namespace = ns,
+        Payload = ByteString.CopyFromUtf8($"payload of {id}"),
+        AcceptedAtMs = acceptedAtMs,
+        Target = new Target { Memcached = new MemcachedTarget { Cluster = "nowhere", Key = id } },
+    };
+
+    /// <summary>Produces a dead letter as the topology does: key = id, value = the entry, headers say why.</summary>
+    public async Task ProduceDeadLetterAsync(string ns, string id, string reason, string error)
+    {
+        var headers = new Headers
+        {
+            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(error) },
+            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason) },
+            { DeadLetterHeaders.Attempts, Encoding.UTF8.GetBytes("8") },
+            { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(ns) },
+            { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes($"wal.{ns}") },
+            { DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes("0") },
+            { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes("42") },
+            { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
+        };
+        await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(ns, id).ToByteArray(), Headers = headers });
+    }
+
+    public async Task ProduceEntryAsync(string ns, LogEntry entry) =>
+        await _producer!.ProduceAsync($"wal.{ns}", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+
+    /// <summary>Every entry now in the namespace's topic, in offset order.</summary>
+    public IReadOnlyList<LogEntry> ReadTopic(string topic)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Bootstrap, GroupId = $"test-{Guid.NewGuid():N}" }).Build();
+        var partition = new TopicPartition(topic, 0);
+        var high = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value;
+        var entries = new List<LogEntry>();
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (entries.Count < high && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
+            {
+                entries.Add(LogEntry.Parser.ParseFrom(result.Message.Value));
+            }
+        }
+
+        Assert.Equal(high, entries.Count);
+        return entries;
+    }
+}
