@@ -3,6 +3,7 @@ using Wal.Benchmarks;
 // Each benchmark registers here; `all` runs them one after another.
 IRatioBenchmark[] benchmarks =
 [
+    new MutationApplyBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";
