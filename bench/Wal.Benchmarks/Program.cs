@@ -7,6 +7,7 @@ IRatioBenchmark[] benchmarks =
     new Wal.Benchmarks.RocksDb.RocksDbStoreBenchmark(),
     new PassThroughBenchmark(),
     new RestoreBenchmark(),
+    new MutationApplyBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";

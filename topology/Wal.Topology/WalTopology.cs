@@ -6,6 +6,7 @@ using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams;
 using Wal.Topology.Dispatch;
+using Wal.Topology.Mutations;
 
 namespace Wal.Topology;
 
@@ -35,6 +36,12 @@ public static class WalTopology
     /// <summary>The name of a namespace's timer store; its changelog is <c>{app}-{name}-changelog</c>.</summary>
     public static string TimerStoreName(string namespaceName) => $"{namespaceName}-timers";
 
+    /// <summary>The name of a namespace's store of multi-table mutation chunks.</summary>
+    public static string ChunkStoreName(string namespaceName) => $"{namespaceName}-chunks";
+
+    /// <summary>The name of a namespace's store of multi-table mutation progress and timers.</summary>
+    public static string MutationStoreName(string namespaceName) => $"{namespaceName}-mutations";
+
     private static void AddNamespace(TopologyBuilder builder, NamespaceConfig ns, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory loggers)
     {
         var source = $"{ns.Name}-log";
@@ -43,8 +50,18 @@ public static class WalTopology
         var timers = TimerStoreName(ns.Name);
         var logger = loggers.CreateLogger($"Wal.Topology.{ns.Name}");
         builder.AddSource(source, Deserializers.ByteArray, Deserializers.ByteArray, ns.Topic);
-        builder.AddProcessor(dispatch, () => new DispatchProcessor(ns.Name, timers, registry, sink, options, logger), source);
-        builder.AddSink(deadLetters, ns.DeadLetterTopic, Serializers.ByteArray, Serializers.ByteArray, dispatch);
+        // Mutation chunks and markers branch off before dispatch. Every namespace gets the branch, not
+        // only those with the mutation persona, so a persona added on reload finds its stores there.
+        var route = $"{ns.Name}-route";
+        var mutate = $"{ns.Name}-mutate";
+        builder.AddProcessor(route, () => new EntryRouter(dispatch, mutate), source);
+        builder.AddProcessor(dispatch, () => new DispatchProcessor(ns.Name, timers, registry, sink, options, logger), route);
+        builder.AddProcessor(mutate, () => new MutationProcessor(ns.Name, ChunkStoreName(ns.Name), MutationStoreName(ns.Name), registry, sink, options, logger), route);
+        builder.AddSink(deadLetters, ns.DeadLetterTopic, Serializers.ByteArray, Serializers.ByteArray, dispatch, mutate);
         builder.AddStateStore(options.PersistentStores ? Stores.PersistentKeyValueStore(timers) : Stores.InMemoryKeyValueStore(timers), dispatch);
+        foreach (var store in new[] { ChunkStoreName(ns.Name), MutationStoreName(ns.Name) })
+        {
+            builder.AddStateStore(options.PersistentStores ? Stores.PersistentKeyValueStore(store) : Stores.InMemoryKeyValueStore(store), mutate);
+        }
     }
 }

@@ -41,5 +41,7 @@ internal static class Namespaces
             new TopicSpec(ns.Topic, ns.Partitions),
             new TopicSpec(ns.DeadLetterTopic, ns.Partitions),
             new TopicSpec($"{applicationId}-{WalTopology.TimerStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
+            new TopicSpec($"{applicationId}-{WalTopology.ChunkStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
+            new TopicSpec($"{applicationId}-{WalTopology.MutationStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
         }).ToList();
 }

@@ -1,0 +1,62 @@
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using Wal.Schemas.V1;
+using Wal.Topology.Mutations;
+
+namespace Wal.Topology.Tests;
+
+public sealed class ChunkDeliveryTests
+{
+    [Fact]
+    public void From_MemcachedDefault_TableIsTheClusterAndDeleteIsATombstone()
+    {
+        var chunk = new MutationChunk { RequestId = "r", Sequence = 4, Table = "users", Delete = new Delete { Key = ByteString.CopyFromUtf8("u:1") }, Version = 77 };
+
+        var delivery = ChunkDelivery.From(chunk, new Target { Memcached = new MemcachedTarget { Cluster = "ignored" } }, out var error);
+
+        Assert.Null(error);
+        Assert.Equal("r/4", delivery!.Id);
+        Assert.Equal("users", delivery.Target.Memcached.Cluster);
+        Assert.Equal("u:1", delivery.Target.Memcached.Key);
+        Assert.True(delivery.Target.Memcached.Delete);
+        Assert.Equal(77, delivery.Version);
+    }
+
+    [Fact]
+    public void From_CassandraDefaultDelete_SendsTheKeyColumnsWithDeleteFlag()
+    {
+        var chunk = new MutationChunk { RequestId = "r", Table = "orders", Delete = new Delete { Key = ByteString.CopyFromUtf8("{\"id\": 5}") }, Version = 9 };
+
+        var delivery = ChunkDelivery.From(chunk, new Target { Cassandra = new CassandraTarget { Cluster = "c", Keyspace = "shop", Table = "x" } }, out _);
+
+        Assert.Equal("shop", delivery!.Target.Cassandra.Keyspace);
+        Assert.Equal("orders", delivery.Target.Cassandra.Table);
+        using var json = JsonDocument.Parse(Encoding.UTF8.GetString(delivery.Payload.Span));
+        Assert.True(json.RootElement.GetProperty("$delete").GetBoolean());
+        Assert.Equal(5, json.RootElement.GetProperty("id").GetInt32());
+    }
+
+    [Fact]
+    public void From_UpstreamDefault_HasNoDeliveryAndSaysWhy()
+    {
+        var chunk = new MutationChunk { RequestId = "r", Table = "t", Put = new Put { Key = ByteString.CopyFromUtf8("k") } };
+
+        var delivery = ChunkDelivery.From(chunk, new Target { Upstream = new UpstreamTarget { Url = "http://x" } }, out var error);
+
+        Assert.Null(delivery);
+        Assert.Contains("Upstream", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Encode_Sequences_SortInSequenceOrderWithinTheirRequestId()
+    {
+        var keys = new[] { ChunkKey.Encode("a", 256), ChunkKey.Encode("a", 1), ChunkKey.Encode("ab", 0), ChunkKey.Encode("a", 2) };
+
+        var sorted = keys.OrderBy(k => k, Comparer<byte[]>.Create((x, y) => x.AsSpan().SequenceCompareTo(y))).ToList();
+
+        Assert.Equal([1u, 2u, 256u], sorted.Where(k => ChunkKey.Belongs(k, "a") && k[1] == 0).Select(k => ChunkKey.Sequence(k)));
+        Assert.True(sorted.Take(3).All(k => k.AsSpan().SequenceCompareTo(ChunkKey.End("a")) < 0));
+        Assert.True(ChunkKey.Encode("ab", 0).AsSpan().SequenceCompareTo(ChunkKey.End("a")) >= 0);
+    }
+}

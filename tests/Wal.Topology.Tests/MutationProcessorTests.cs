@@ -1,0 +1,254 @@
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams.TestDriver;
+using Wal.Topology.Dispatch;
+using Wal.Topology.Mutations;
+using Wal.Topology.State;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>The mutation processor on the test driver (manual clock) with RocksDB stores and a scripted sink.</summary>
+public sealed class MutationProcessorTests : IDisposable
+{
+    private const string Ns = "kv";
+    private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+    private readonly ScriptedSink _sink = new();
+    private readonly TopologyTestDriver _driver;
+    private readonly TestInputTopic<byte[], byte[]> _log;
+    private readonly TestOutputTopic<byte[], byte[]> _deadLetters;
+
+    public MutationProcessorTests()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig
+        {
+            Name = Ns,
+            Personas = { Persona.MultiTableMutation },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
+            MutationExpiry = Duration.FromTimeSpan(TimeSpan.FromSeconds(60)),
+            Retry = new RetryPolicy
+            {
+                InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(100)),
+                Multiplier = 2,
+                MaxBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
+                MaxAttempts = 3,
+            },
+        }]);
+        var topology = WalTopology.Build(registry, _sink, new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100) });
+        _driver = new TopologyTestDriver(topology, initialWallClockTime: Start);
+        _log = _driver.CreateInputTopic("wal.kv", Serializers.ByteArray, Serializers.ByteArray);
+        _deadLetters = _driver.CreateOutputTopic("wal.kv.dlq", Deserializers.ByteArray, Deserializers.ByteArray);
+    }
+
+    public void Dispose() => _driver.Dispose();
+
+    [Fact]
+    public async Task Process_MarkerAfterChunks_AppliesEveryChunkInSequenceOrderToItsTable()
+    {
+        await ChunksAsync("m1", 0, 1, 2);
+        Assert.Empty(_sink.Calls);
+
+        await MarkerAsync("m1", 3);
+
+        Assert.Equal(["m1/0", "m1/1", "m1/2"], _sink.Calls.Select(c => c.Id));
+        var first = _sink.Calls[0];
+        Assert.Equal("table-0", first.Target.Memcached.Cluster);
+        Assert.Equal("key-0", first.Target.Memcached.Key);
+        Assert.Equal("value-0", Encoding.UTF8.GetString(first.Payload.Span));
+        Assert.Equal(1000, first.Version);
+        Assert.Equal(0, StoredChunks());
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Process_MarkerBeforeChunks_WaitsForTheLastChunk()
+    {
+        await MarkerAsync("m2", 3);
+        await ChunksAsync("m2", 0, 1);
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("m2", 2);
+
+        Assert.Equal(["m2/0", "m2/1", "m2/2"], _sink.Calls.Select(c => c.Id));
+    }
+
+    [Fact]
+    public async Task Process_OutOfOrderAndDuplicatedChunks_AppliesEachOnceInSequenceOrder()
+    {
+        await ChunksAsync("m3", 3, 1, 3, 0, 1);
+        await MarkerAsync("m3", 4);
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("m3", 2);
+
+        Assert.Equal(["m3/0", "m3/1", "m3/2", "m3/3"], _sink.Calls.Select(c => c.Id));
+    }
+
+    [Fact]
+    public async Task Process_ChunkOrMarkerAfterApply_IsIgnored()
+    {
+        await ChunksAsync("m4", 0, 1);
+        await MarkerAsync("m4", 2);
+        Assert.Equal(2, _sink.Calls.Count);
+
+        await ChunksAsync("m4", 1);
+        await MarkerAsync("m4", 2);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, _sink.Calls.Count);
+        Assert.Equal(0, StoredChunks());
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Timer_IncompleteMutation_GoesToTheDeadLetterTopicAfterMutationExpiry()
+    {
+        await ChunksAsync("m5", 0, 2);
+        await MarkerAsync("m5", 3);
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(59.9));
+        Assert.True(_deadLetters.IsEmpty);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        var dead = _deadLetters.ReadRecord();
+        Assert.True(_deadLetters.IsEmpty);
+        Assert.Equal("m5", Encoding.UTF8.GetString(dead.Key));
+        var mutation = DeadMutation.Parser.ParseFrom(dead.Value);
+        Assert.Equal([0u, 2u], mutation.Chunks.Select(c => c.Sequence));
+        Assert.Equal(3u, mutation.ChunkCount);
+        Assert.Equal(MutationDeadLetterHeaders.Expired, Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("2", Header(dead.Headers, MutationDeadLetterHeaders.ChunksStored));
+        Assert.Contains("incomplete", Header(dead.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal("wal.kv", Header(dead.Headers, DeadLetterHeaders.SourceTopic));
+        Assert.Equal(0, StoredChunks());
+
+        await ChunksAsync("m5", 1);
+        Assert.Empty(_sink.Calls);
+    }
+
+    [Fact]
+    public async Task Timer_FailedApplyAtSequenceK_RetriesAfterBackoffFromK()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+
+        await ChunksAsync("m6", 4, 3, 2, 1, 0);
+        await MarkerAsync("m6", 5);
+        Assert.Equal(["m6/0", "m6/1", "m6/2"], _sink.Calls.Select(c => c.Id));
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(50));
+        Assert.Equal(3, _sink.Calls.Count); // the first backoff is 100 ms
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(50));
+
+        Assert.Equal(["m6/0", "m6/1", "m6/2", "m6/2", "m6/3", "m6/4"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(0, StoredChunks());
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(6, _sink.Calls.Count);
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Timer_RetriableFailureEveryTime_DeadLettersTheMutationAfterMaxAttempts()
+    {
+        _sink.Then(DeliveryResult.Delivered);
+        _sink.Otherwise = DeliveryResult.Retriable("connection refused");
+
+        await ChunksAsync("m7", 0, 1, 2);
+        await MarkerAsync("m7", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["m7/0", "m7/1", "m7/1", "m7/1"], _sink.Calls.Select(c => c.Id));
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("3", Header(dead.Headers, DeadLetterHeaders.Attempts));
+        Assert.Equal("1", Header(dead.Headers, MutationDeadLetterHeaders.NextSequence));
+        Assert.Equal("connection refused", Header(dead.Headers, DeadLetterHeaders.Error));
+        Assert.Equal(3, DeadMutation.Parser.ParseFrom(dead.Value).Chunks.Count);
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Process_PermanentFailure_DeadLettersTheMutationAtOnce()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Permanent("no such cluster"));
+
+        await ChunksAsync("m8", 0, 1, 2);
+        await MarkerAsync("m8", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["m8/0", "m8/1"], _sink.Calls.Select(c => c.Id));
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("m8", Header(dead.Headers, MutationDeadLetterHeaders.RequestId));
+        Assert.Equal("permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("1", Header(dead.Headers, DeadLetterHeaders.Attempts));
+        Assert.Equal("1", Header(dead.Headers, MutationDeadLetterHeaders.NextSequence));
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Process_PlainWriteNextToMutations_StillGoesToDispatch()
+    {
+        var entry = new LogEntry
+        {
+            Id = "plain",
+            Namespace = Ns,
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+            Payload = ByteString.CopyFromUtf8("p"),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "plain" } },
+        };
+
+        await _log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+
+        Assert.Equal("plain", Assert.Single(_sink.Calls).Id);
+    }
+
+    private async Task ChunksAsync(string requestId, params uint[] sequences)
+    {
+        foreach (var sequence in sequences)
+        {
+            var chunk = new MutationChunk
+            {
+                Namespace = Ns,
+                RequestId = requestId,
+                Sequence = sequence,
+                Table = $"table-{sequence % 2}",
+                Put = new Put { Key = ByteString.CopyFromUtf8($"key-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
+                Version = 1000 + sequence,
+            };
+            await PipeAsync(new LogEntry { Id = $"{requestId}/{sequence}", Namespace = Ns, Chunk = chunk, AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
+        }
+    }
+
+    private Task MarkerAsync(string requestId, uint chunkCount) =>
+        PipeAsync(new LogEntry
+        {
+            Id = $"{requestId}/complete",
+            Namespace = Ns,
+            Completion = new MutationCompletion { Namespace = Ns, RequestId = requestId, ChunkCount = chunkCount },
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+        });
+
+    private async Task PipeAsync(LogEntry entry)
+    {
+        var requestId = entry.BodyCase == LogEntry.BodyOneofCase.Chunk ? entry.Chunk.RequestId : entry.Completion.RequestId;
+        await _log.PipeInputAsync(Encoding.UTF8.GetBytes(requestId), entry.ToByteArray());
+    }
+
+    private int StoredChunks()
+    {
+        var count = 0;
+        using var scan = _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Range(null, null);
+        while (scan.MoveNext())
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static string Header(Headers headers, string name) => Encoding.UTF8.GetString(headers.GetLastBytes(name));
+}

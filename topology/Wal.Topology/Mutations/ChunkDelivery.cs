@@ -1,0 +1,101 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+
+namespace Wal.Topology.Mutations;
+
+/// <summary>
+/// Turns a mutation chunk into what a sink delivers. A chunk names only a table, so the
+/// namespace's default target decides the kind of sink, and the chunk's table fills in the part of
+/// that target a table stands for:
+/// <list type="bullet">
+/// <item>memcached: the table is the cluster; the cache key is the put/delete key as UTF-8; the
+/// default target's TTL applies; a delete writes the sink's version-guarded tombstone.</item>
+/// <item>Cassandra: the table is a table in the default target's cluster and keyspace; a put's value
+/// is the JSON row (key columns included), a delete's key is the JSON object of the key columns,
+/// sent as <c>{"$delete": true, ...}</c>.</item>
+/// <item>Kafka: the table is the topic in the default target's cluster; the record key is the
+/// chunk's key, the value the put's value (empty for a delete: a compacted topic's tombstone).</item>
+/// </list>
+/// The version is the chunk's own, so re-applying a chunk after a failed attempt is a no-op at a
+/// version-guarded sink, and an older mutation never overwrites a newer one's item.
+/// </summary>
+public static class ChunkDelivery
+{
+    public static string Id(MutationChunk chunk)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        return $"{chunk.RequestId}/{chunk.Sequence}";
+    }
+
+    /// <summary>The delivery for <paramref name="chunk"/>, or null with the reason it has none.</summary>
+    public static Delivery? From(MutationChunk chunk, Target? defaultTarget, out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        error = null;
+        var isDelete = chunk.OperationCase == MutationChunk.OperationOneofCase.Delete;
+        var key = isDelete ? chunk.Delete.Key : chunk.Put?.Key ?? ByteString.Empty;
+        var value = isDelete ? ReadOnlyMemory<byte>.Empty : chunk.Put?.Value.Memory ?? ReadOnlyMemory<byte>.Empty;
+        if (chunk.OperationCase == MutationChunk.OperationOneofCase.None)
+        {
+            error = $"chunk {Id(chunk)} has neither a put nor a delete";
+            return null;
+        }
+
+        Target? target = defaultTarget?.DestinationCase switch
+        {
+            Target.DestinationOneofCase.Memcached => new Target
+            {
+                Memcached = new MemcachedTarget { Cluster = chunk.Table, Key = key.ToStringUtf8(), Ttl = defaultTarget.Memcached.Ttl, Delete = isDelete },
+            },
+            Target.DestinationOneofCase.Cassandra => new Target
+            {
+                Cassandra = new CassandraTarget { Cluster = defaultTarget.Cassandra.Cluster, Keyspace = defaultTarget.Cassandra.Keyspace, Table = chunk.Table },
+            },
+            Target.DestinationOneofCase.Kafka => new Target
+            {
+                Kafka = new KafkaTarget { Cluster = defaultTarget.Kafka.Cluster, Topic = chunk.Table, Key = key },
+            },
+            _ => null,
+        };
+        if (target is null)
+        {
+            error = $"multi-table mutations need a memcached, Cassandra or Kafka default target; the namespace's is {defaultTarget?.DestinationCase.ToString() ?? "not set"}";
+            return null;
+        }
+
+        if (isDelete && target.DestinationCase == Target.DestinationOneofCase.Cassandra)
+        {
+            value = CassandraDelete(key, out error);
+            if (error is not null)
+            {
+                return null;
+            }
+        }
+
+        return new Delivery(Id(chunk), target, value, chunk.Version);
+    }
+
+    private static ReadOnlyMemory<byte> CassandraDelete(ByteString key, out string? error)
+    {
+        error = null;
+        try
+        {
+            if (JsonNode.Parse(key.Span) is JsonObject columns)
+            {
+                columns["$delete"] = true;
+                return Encoding.UTF8.GetBytes(columns.ToJsonString());
+            }
+        }
+        catch (JsonException)
+        {
+            // Falls through to the error below.
+        }
+
+        error = "a Cassandra delete chunk's key must be a JSON object of the row's key columns";
+        return ReadOnlyMemory<byte>.Empty;
+    }
+}

@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
+using Wal.Topology.Retry;
+using Wal.Topology.State;
+
+namespace Wal.Topology.Mutations;
+
+/// <summary>Applying a complete mutation, and giving one up to the dead-letter topic.</summary>
+public sealed partial class MutationProcessor
+{
+    private bool AllChunksPresent(MutationProgress progress)
+    {
+        uint expected = 0;
+        using var scan = Chunks.Range(ChunkKey.From(progress.RequestId, 0), ChunkKey.End(progress.RequestId));
+        while (expected < progress.ChunkCount && scan.MoveNext())
+        {
+            if (ChunkKey.Belongs(scan.Key, progress.RequestId))
+            {
+                if (ChunkKey.Sequence(scan.Key) != expected)
+                {
+                    return false;
+                }
+
+                expected++;
+            }
+        }
+
+        return expected == progress.ChunkCount;
+    }
+
+    /// <summary>Every stored chunk of the mutation from <paramref name="fromSequence"/> on, in sequence order, with its key.</summary>
+    private List<(byte[] Key, MutationChunk Chunk)> ReadChunks(string requestId, uint fromSequence)
+    {
+        var chunks = new List<(byte[] Key, MutationChunk Chunk)>();
+        using var scan = Chunks.Range(ChunkKey.From(requestId, fromSequence), ChunkKey.End(requestId));
+        while (scan.MoveNext())
+        {
+            if (ChunkKey.Belongs(scan.Key, requestId))
+            {
+                chunks.Add((scan.Key.ToArray(), MutationChunk.Parser.ParseFrom(scan.Value)));
+            }
+        }
+
+        return chunks;
+    }
+
+    private async ValueTask ApplyAsync(MutationProgress progress)
+    {
+        var defaultTarget = Config().DefaultTarget;
+        var failure = (DeliveryResult?)null;
+        foreach (var (_, chunk) in ReadChunks(progress.RequestId, progress.NextSequence))
+        {
+            if (chunk.Sequence >= progress.ChunkCount)
+            {
+                break;
+            }
+
+            var result = await DeliverAsync(chunk, defaultTarget);
+            if (!result.Succeeded)
+            {
+                failure = result;
+                break;
+            }
+
+            progress.NextSequence = chunk.Sequence + 1;
+        }
+
+        progress.Attempts++;
+        if (failure is not { } failed)
+        {
+            DeleteChunks(progress.RequestId);
+            progress.State = MutationState.Applied;
+            SetTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
+            Save(progress);
+            LogApplied(_logger, _namespace, progress.RequestId, progress.ChunkCount, progress.Attempts);
+            return;
+        }
+
+        progress.LastError = failed.Error ?? failed.Outcome.ToString();
+        var policy = new BackoffPolicy(Config().Retry);
+        if (failed.Outcome != DeliveryOutcome.PermanentFailure && policy.CanRetry(progress.Attempts))
+        {
+            var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble());
+            progress.State = MutationState.Retrying;
+            SetTimer(progress, Now() + (long)wait.TotalMilliseconds);
+            Save(progress);
+            LogRetrying(_logger, _namespace, progress.RequestId, progress.NextSequence, progress.Attempts, wait.TotalMilliseconds, progress.LastError);
+            return;
+        }
+
+        await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? "permanent" : "retriable");
+    }
+
+    private async ValueTask<DeliveryResult> DeliverAsync(MutationChunk chunk, Target? defaultTarget)
+    {
+        if (ChunkDelivery.From(chunk, defaultTarget, out var error) is not { } delivery)
+        {
+            return DeliveryResult.Permanent(error!);
+        }
+
+        using var timeout = new CancellationTokenSource(_options.DeliveryTimeout);
+        try
+        {
+            return await _sink.DeliverAsync(delivery, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            return DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
+        }
+    }
+
+    private async ValueTask DeadLetterAsync(MutationProgress progress, string reason)
+    {
+        var chunks = ReadChunks(progress.RequestId, 0);
+        var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
+        dead.Chunks.AddRange(chunks.Select(c => c.Chunk));
+        var headers = new Headers
+        {
+            { DeadLetterHeaders.Error, Utf8(progress.LastError) },
+            { DeadLetterHeaders.Reason, Utf8(reason) },
+            { DeadLetterHeaders.Attempts, Text(progress.Attempts) },
+            { DeadLetterHeaders.Namespace, Utf8(_namespace) },
+            { DeadLetterHeaders.SourceTopic, Utf8(progress.SourceTopic) },
+            { DeadLetterHeaders.SourcePartition, Text(progress.SourcePartition) },
+            { DeadLetterHeaders.SourceOffset, Text(progress.SourceOffset) },
+            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
+            { MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId) },
+            { MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount) },
+            { MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored) },
+            { MutationDeadLetterHeaders.NextSequence, Text(progress.NextSequence) },
+        };
+        LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, progress.LastError);
+        await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+
+        DeleteChunks(chunks.Select(c => c.Key));
+        progress.State = MutationState.DeadLettered;
+        SetTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
+        Save(progress);
+    }
+
+    private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
+    {
+        var source = Context.RecordMetadata;
+        var headers = new Headers
+        {
+            { DeadLetterHeaders.Error, Utf8($"not a wal.v1.LogEntry: {error}") },
+            { DeadLetterHeaders.Reason, Utf8("permanent") },
+            { DeadLetterHeaders.Attempts, Text(0) },
+            { DeadLetterHeaders.Namespace, Utf8(_namespace) },
+            { DeadLetterHeaders.SourceTopic, Utf8(source?.Topic ?? string.Empty) },
+            { DeadLetterHeaders.SourcePartition, Text(source?.Partition ?? -1) },
+            { DeadLetterHeaders.SourceOffset, Text(source?.Offset ?? -1) },
+            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
+        };
+        LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
+        await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
+    }
+
+    private void DeleteChunks(string requestId) => DeleteChunks(ReadChunks(requestId, 0).Select(c => c.Key));
+
+    private void DeleteChunks(IEnumerable<byte[]> keys)
+    {
+        foreach (var key in keys)
+        {
+            Chunks.Delete(key);
+        }
+    }
+
+    private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: applied mutation {RequestId} ({ChunkCount} chunk(s)) after {Attempts} attempt(s)")]
+    private static partial void LogApplied(ILogger logger, string @namespace, string requestId, uint chunkCount, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: attempt {Attempts} of mutation {RequestId} stopped at chunk {Sequence} ({Error}); resuming there in {WaitMs:0} ms")]
+    private static partial void LogRetrying(ILogger logger, string @namespace, string requestId, uint sequence, int attempts, double waitMs, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: dead-lettered mutation {RequestId} ({Reason}) after {Attempts} attempt(s): {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, string @namespace, string requestId, string reason, int attempts, string error);
+}

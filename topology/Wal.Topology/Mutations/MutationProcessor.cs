@@ -1,0 +1,253 @@
+using System.Text;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+using Wal.Streams.State;
+using Wal.Topology.State;
+
+namespace Wal.Topology.Mutations;
+
+/// <summary>
+/// Assembles a namespace's multi-table mutations and applies them. Chunks wait in the chunk store
+/// keyed by (request id, sequence); the mutation store holds each mutation's progress and its one
+/// timer. When the completion marker and every chunk 0 .. count−1 are in, the chunks are applied
+/// in sequence order through the sink. A failed apply waits for its backoff timer and resumes at
+/// the first chunk not applied; after the last attempt, on a permanent error, or when a mutation
+/// stays incomplete past the namespace's mutation_expiry, the mutation and its chunks go to the
+/// dead-letter topic as one record.
+/// </summary>
+/// <remarks>
+/// Why two stores: chunks are the bulk of the bytes and are read only by a range scan over one
+/// request id, whereas the timer scan runs every tick; keeping the timers (and the small progress
+/// records they point at) in their own store keeps that scan short and lets the two move together.
+/// Progress is saved on every state change but not after each applied chunk: a crash mid-apply
+/// restores the last saved <see cref="MutationProgress.NextSequence"/> and re-applies from there,
+/// which the sinks' version guard makes a no-op for chunks already applied.
+/// Applied and dead-lettered mutations keep their (chunk-less) progress for one more
+/// mutation_expiry, so a late duplicate chunk or marker is recognised and ignored rather than
+/// starting a new mutation that would expire into the dead-letter topic.
+/// </remarks>
+public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
+{
+    private readonly string _namespace;
+    private readonly string _chunkStoreName;
+    private readonly string _mutationStoreName;
+    private readonly INamespaceRegistry _registry;
+    private readonly ISink _sink;
+    private readonly WalTopologyOptions _options;
+    private readonly ILogger _logger;
+    private IKeyValueStore? _chunks;
+    private IKeyValueStore? _mutations;
+
+    public MutationProcessor(string namespaceName, string chunkStoreName, string mutationStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger)
+    {
+        _namespace = namespaceName;
+        _chunkStoreName = chunkStoreName;
+        _mutationStoreName = mutationStoreName;
+        _registry = registry;
+        _sink = sink;
+        _options = options;
+        _logger = logger;
+    }
+
+    private IKeyValueStore Chunks => _chunks ?? throw new InvalidOperationException("Init has not run.");
+
+    private IKeyValueStore Mutations => _mutations ?? throw new InvalidOperationException("Init has not run.");
+
+    public override void Init(IProcessorContext<byte[], byte[]> context)
+    {
+        base.Init(context);
+        _chunks = context.GetStateStore<IKeyValueStore>(_chunkStoreName);
+        _mutations = context.GetStateStore<IKeyValueStore>(_mutationStoreName);
+        context.Schedule(_options.TimerTick, PunctuationType.WallClockTime, FireDueTimersAsync);
+    }
+
+    public override async ValueTask ProcessAsync(Record<byte[], byte[]> record)
+    {
+        LogEntry entry;
+        try
+        {
+            entry = LogEntry.Parser.ParseFrom(record.Value ?? []);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            // The router saw a mutation body's tag but the entry is malformed: keep it, never block the partition.
+            await DeadLetterPoisonAsync(record, e.Message);
+            return;
+        }
+
+        switch (entry.BodyCase)
+        {
+            case LogEntry.BodyOneofCase.Chunk:
+                await OnChunkAsync(entry.Chunk);
+                break;
+            case LogEntry.BodyOneofCase.Completion:
+                await OnCompletionAsync(entry.Completion);
+                break;
+            default:
+                throw new InvalidOperationException($"{_namespace}: the mutation processor got an entry without a mutation body ({entry.Id}).");
+        }
+    }
+
+    private async ValueTask OnChunkAsync(MutationChunk chunk)
+    {
+        var progress = LoadOrStart(chunk.RequestId);
+        if (IsFinished(progress))
+        {
+            LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
+            return;
+        }
+
+        if (progress.ChunkCount > 0 && chunk.Sequence >= progress.ChunkCount)
+        {
+            LogOutOfRange(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.ChunkCount);
+            return;
+        }
+
+        var key = ChunkKey.Encode(chunk.RequestId, chunk.Sequence);
+        if (Chunks.Get(key) is not null)
+        {
+            LogDuplicate(_logger, _namespace, chunk.RequestId, chunk.Sequence);
+            return;
+        }
+
+        Chunks.Put(key, chunk.ToByteArray());
+        progress.ChunksStored++;
+        NoteSource(progress);
+        await ApplyIfReadyAsync(progress);
+    }
+
+    private async ValueTask OnCompletionAsync(MutationCompletion completion)
+    {
+        var progress = LoadOrStart(completion.RequestId);
+        if (IsFinished(progress) || progress.ChunkCount > 0)
+        {
+            LogDuplicateMarker(_logger, _namespace, completion.RequestId, completion.ChunkCount, progress.State);
+            return;
+        }
+
+        progress.ChunkCount = completion.ChunkCount;
+        NoteSource(progress);
+        await ApplyIfReadyAsync(progress);
+    }
+
+    private async ValueTask ApplyIfReadyAsync(MutationProgress progress)
+    {
+        if (progress.State == MutationState.Collecting && progress.ChunkCount > 0 && progress.ChunksStored >= progress.ChunkCount && AllChunksPresent(progress))
+        {
+            await ApplyAsync(progress);
+            return;
+        }
+
+        Save(progress);
+    }
+
+    private async ValueTask FireDueTimersAsync(DateTimeOffset now)
+    {
+        // Collect first, then act: acting writes to the store being scanned.
+        var due = new List<(byte[] Key, long DueMs, string RequestId)>();
+        using (var scan = Mutations.Range(MutationKeys.FirstTimer(), MutationKeys.TimersDueBy(now.ToUnixTimeMilliseconds())))
+        {
+            while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
+            {
+                due.Add((scan.Key.ToArray(), MutationKeys.TimerDueAtMs(scan.Key), MutationKeys.TimerRequestId(scan.Key)));
+            }
+        }
+
+        foreach (var (key, dueMs, requestId) in due)
+        {
+            Mutations.Delete(key);
+            if (Load(requestId) is not { } progress || progress.TimerDueMs != dueMs)
+            {
+                continue; // a timer the mutation has since replaced
+            }
+
+            progress.TimerDueMs = 0;
+            await OnTimerAsync(progress);
+        }
+    }
+
+    private async ValueTask OnTimerAsync(MutationProgress progress)
+    {
+        switch (progress.State)
+        {
+            case MutationState.Collecting:
+                progress.LastError = $"incomplete after {Expiry().TotalSeconds:0.###} s: {progress.ChunksStored} chunk(s) in, "
+                    + (progress.ChunkCount > 0 ? $"{progress.ChunkCount} expected" : "no completion marker");
+                await DeadLetterAsync(progress, MutationDeadLetterHeaders.Expired);
+                break;
+            case MutationState.Retrying:
+                await ApplyAsync(progress);
+                break;
+            default:
+                Mutations.Delete(MutationKeys.Progress(progress.RequestId));
+                break;
+        }
+    }
+
+    private MutationProgress LoadOrStart(string requestId)
+    {
+        if (Load(requestId) is { } progress)
+        {
+            return progress;
+        }
+
+        progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now() };
+        SetTimer(progress, progress.FirstSeenMs + (long)Expiry().TotalMilliseconds);
+        return progress;
+    }
+
+    private MutationProgress? Load(string requestId) =>
+        Mutations.Get(MutationKeys.Progress(requestId)) is { } bytes ? MutationProgress.Parser.ParseFrom(bytes) : null;
+
+    private void Save(MutationProgress progress) => Mutations.Put(MutationKeys.Progress(progress.RequestId), progress.ToByteArray());
+
+    /// <summary>Moves the mutation's one timer to <paramref name="dueMs"/>; the caller saves the progress.</summary>
+    private void SetTimer(MutationProgress progress, long dueMs)
+    {
+        if (progress.TimerDueMs != 0)
+        {
+            Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
+        }
+
+        progress.TimerDueMs = Math.Max(1, dueMs);
+        Mutations.Put(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId), []);
+    }
+
+    private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
+
+    private void NoteSource(MutationProgress progress)
+    {
+        if (Context.RecordMetadata is { } m)
+        {
+            progress.SourceTopic = m.Topic;
+            progress.SourcePartition = m.Partition;
+            progress.SourceOffset = m.Offset;
+        }
+    }
+
+    private NamespaceConfig Config() =>
+        _registry.TryGet(_namespace, out var config) ? config : NamespaceDefaults.Resolve(new NamespaceConfig { Name = _namespace });
+
+    private TimeSpan Expiry() =>
+        Config().MutationExpiry is { } expiry && expiry.ToTimeSpan() > TimeSpan.Zero ? expiry.ToTimeSpan() : NamespaceDefaults.MutationExpiry;
+
+    private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
+
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the mutation is {State}")]
+    private static partial void LogIgnored(ILogger logger, string @namespace, string requestId, uint sequence, MutationState state);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored duplicate chunk {RequestId}/{Sequence}")]
+    private static partial void LogDuplicate(ILogger logger, string @namespace, string requestId, uint sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the marker says {ChunkCount} chunk(s)")]
+    private static partial void LogOutOfRange(ILogger logger, string @namespace, string requestId, uint sequence, uint chunkCount);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored completion marker of {RequestId} ({ChunkCount} chunk(s)): already marked or {State}")]
+    private static partial void LogDuplicateMarker(ILogger logger, string @namespace, string requestId, uint chunkCount, MutationState state);
+}
