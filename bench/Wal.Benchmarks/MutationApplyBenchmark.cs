@@ -42,8 +42,8 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
         var value = new byte[ValueBytes];
         Random.Shared.NextBytes(value);
 
-        var raw = await MeasureRawSetsAsync(server.Endpoint, value, cancellationToken);
-        var applied = await MeasureMutationsAsync(server.Endpoint, value, cancellationToken);
+        var raw = await MeasureRawSetsAsync(server.Server, value, cancellationToken);
+        var applied = await MeasureMutationsAsync(server.Server, value, cancellationToken);
         var ratio = applied / raw;
         return new BenchmarkReport(
             Name,
