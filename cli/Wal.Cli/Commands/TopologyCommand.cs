@@ -10,6 +10,8 @@ namespace Wal.Cli.Commands;
 /// <summary><c>wal topology</c>: one topology instance; start more with the same application id to scale out.</summary>
 internal static class TopologyCommand
 {
+    private static readonly TimeSpan DefaultSessionTimeout = TimeSpan.FromSeconds(45);
+
     public static Command Create()
     {
         var stateDir = new Option<DirectoryInfo>("--state-dir")
@@ -27,9 +29,20 @@ internal static class TopologyCommand
             Description = "memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211).",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.MemcachedClusters),
         };
+        var noCreateTopics = new Option<bool>("--no-create-topics")
+        {
+            Description = "Do not create topics: the control-plane topic, every namespace's log and dead-letter topics and the "
+                + "timer-store changelogs ({application-id}-{namespace}-timers-changelog) must already exist.",
+        };
+        var sessionTimeout = new Option<TimeSpan>("--session-timeout")
+        {
+            Description = "How long the group waits for a silent instance before moving its partitions to the others (e.g. 10s).",
+            DefaultValueFactory = _ => DefaultSessionTimeout,
+            CustomParser = DurationText.Parse,
+        };
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, noCreateTopics, sessionTimeout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,7 +60,9 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
-            using var topics = new AdminTopicProvisioner(bootstrap);
+            using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
+            var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
+            var session = parse.GetValue(sessionTimeout);
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
             await using var router = sinks.CreateRouter();
@@ -57,6 +72,10 @@ internal static class TopologyCommand
                 ApplicationId = app,
                 BootstrapServers = bootstrap,
                 StateDirectory = parse.GetValue(stateDir)!.FullName,
+                SessionTimeout = session,
+
+                // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
+                HeartbeatInterval = session / 3,
             }, loggers);
             await streams.StartAsync(cancellationToken);
             try
