@@ -1,10 +1,17 @@
 using Wal.Benchmarks;
+using Wal.Benchmarks.DelayQueue;
+
+if (args is [MockKafkaChild.Command, ..])
+{
+    return await MockKafkaChild.RunAsync(args[1..]);
+}
 
 // Each benchmark registers here; `all` runs them one after another.
 IRatioBenchmark[] benchmarks =
 [
     new MemcachedRawSetBenchmark(),
     new Wal.Benchmarks.RocksDb.RocksDbStoreBenchmark(),
+    new DelayQueueBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";
