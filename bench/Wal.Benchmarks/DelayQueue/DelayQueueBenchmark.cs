@@ -47,21 +47,22 @@ internal sealed class DelayQueueBenchmark : IRatioBenchmark
         await using (var streams = new KafkaStreams(topology, new StreamsConfig { ApplicationId = ApplicationId, BootstrapServers = bootstrap, StateDirectory = stateDir }))
         {
             await streams.StartAsync(cancellationToken);
-            await SentinelsAsync(producer, topic, sink, Partitions, cancellationToken);
+            var sentinels = new Sentinels(producer, topic, sink);
+            await sentinels.ProduceAndWaitAsync(cancellationToken);
 
             var scheduling = Stopwatch.StartNew();
             var acceptedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-            Produce(producer, topic, Pending, i => new LogEntry { Id = $"p{i}", AcceptedAtMs = acceptedAt, Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromHours(1)) }, Payload = Due(0) });
-            await SentinelsAsync(producer, topic, sink, 2 * Partitions, cancellationToken);
+            await ProduceAsync(producer, topic, sentinels, Pending, i => new LogEntry { Id = $"p{i}", AcceptedAtMs = acceptedAt, Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromHours(1)) }, Payload = Due(0) }, cancellationToken);
             var scheduledPerSecond = Pending / scheduling.Elapsed.TotalSeconds;
             var rssMb = RssAfterGcMegabytes();
 
-            var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 4_000;
-            Produce(producer, topic, DueCount, i =>
+            // Lead time to take in all 200,000 before the first comes due, so lateness is the timer path's alone.
+            var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 10_000;
+            await ProduceAsync(producer, topic, sentinels, DueCount, i =>
             {
                 var due = start + (i * 1_000L / DueRate);
-                return new LogEntry { Id = $"d{i}", AcceptedAtMs = start - 4_000, Lifecycle = new Lifecycle { DeliverAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(due)) }, Payload = Due(due) };
-            });
+                return new LogEntry { Id = $"d{i}", AcceptedAtMs = start - 10_000, Lifecycle = new Lifecycle { DeliverAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(due)) }, Payload = Due(due) };
+            }, cancellationToken);
             var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 60);
             while (sink.Timed < DueCount && Stopwatch.GetTimestamp() < deadline)
             {
@@ -96,49 +97,84 @@ internal sealed class DelayQueueBenchmark : IRatioBenchmark
         return ByteString.CopyFrom(bytes);
     }
 
-    private static void Produce(IProducer<byte[], byte[]> producer, string topic, int count, Func<int, LogEntry> entry)
+    /// <summary>
+    /// Produces in chunks, each followed by sentinels, and keeps at most two chunks ahead of the
+    /// topology: the mock cluster keeps only a bounded log per partition and would drop records a
+    /// lagging consumer has not read yet.
+    /// </summary>
+    private static async Task ProduceAsync(IProducer<byte[], byte[]> producer, string topic, Sentinels sentinels, int count, Func<int, LogEntry> entry, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < count; i++)
+        const int Chunk = 10_000;
+        for (var first = 0; first < count; first += Chunk)
         {
-            var e = entry(i);
-            e.Namespace = Namespace;
-            var message = new Message<byte[], byte[]> { Key = System.Text.Encoding.UTF8.GetBytes(e.Id), Value = e.ToByteArray() };
-            while (true)
+            for (var i = first; i < Math.Min(count, first + Chunk); i++)
             {
-                try
-                {
-                    producer.Produce(topic, message);
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
+                var e = entry(i);
+                e.Namespace = Namespace;
+                Send(producer, topic, null, new Message<byte[], byte[]> { Key = System.Text.Encoding.UTF8.GetBytes(e.Id), Value = e.ToByteArray() });
             }
+
+            await sentinels.ProduceAndWaitAsync(cancellationToken, lag: 1);
         }
 
-        producer.Flush(TimeSpan.FromMinutes(2));
+        await sentinels.ProduceAndWaitAsync(cancellationToken);
     }
 
-    /// <summary>One undelayed entry per partition; when all arrive, everything produced before them has been processed.</summary>
-    private static async Task SentinelsAsync(IProducer<byte[], byte[]> producer, string topic, CountingSink sink, int expected, CancellationToken cancellationToken)
+    private static void Send(IProducer<byte[], byte[]> producer, string topic, int? partition, Message<byte[], byte[]> message)
     {
-        for (var p = 0; p < Partitions; p++)
+        while (true)
         {
-            var entry = new LogEntry { Id = $"s{expected}-{p}", Namespace = Namespace, AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Payload = ByteString.CopyFrom(1) };
-            producer.Produce(new TopicPartition(topic, new Partition(p)), new Message<byte[], byte[]> { Key = [], Value = entry.ToByteArray() });
-        }
-
-        producer.Flush(cancellationToken);
-        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 300);
-        while (sink.Sentinels < expected)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
+            try
             {
-                throw new TimeoutException($"only {sink.Sentinels} of {expected} sentinels arrived");
+                if (partition is { } p)
+                {
+                    producer.Produce(new TopicPartition(topic, new Partition(p)), message);
+                }
+                else
+                {
+                    producer.Produce(topic, message);
+                }
+
+                return;
+            }
+            catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(20));
+            }
+        }
+    }
+
+    /// <summary>Undelayed entries, one per partition; when a round arrives, everything produced before it has been processed.</summary>
+    private sealed class Sentinels(IProducer<byte[], byte[]> producer, string topic, CountingSink sink)
+    {
+        private int _rounds;
+
+        public async Task ProduceAndWaitAsync(CancellationToken cancellationToken, int lag = 0)
+        {
+            _rounds++;
+            for (var p = 0; p < Partitions; p++)
+            {
+                var entry = new LogEntry { Id = $"s{_rounds}-{p}", Namespace = Namespace, AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), Payload = ByteString.CopyFrom(1) };
+                Send(producer, topic, p, new Message<byte[], byte[]> { Key = [], Value = entry.ToByteArray() });
             }
 
-            await Task.Delay(10, cancellationToken);
+            producer.Poll(TimeSpan.Zero);
+            if (lag == 0)
+            {
+                producer.Flush(cancellationToken);
+            }
+
+            var expected = (_rounds - lag) * Partitions;
+            var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 300);
+            while (sink.Sentinels < expected)
+            {
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new TimeoutException($"only {sink.Sentinels} of {expected} sentinels arrived");
+                }
+
+                await Task.Delay(2, cancellationToken);
+            }
         }
     }
 
