@@ -1,4 +1,10 @@
 using Wal.Benchmarks;
+using Wal.Benchmarks.DelayQueue;
+
+if (args is [MockKafkaChild.Command, ..])
+{
+    return await MockKafkaChild.RunAsync(args[1..]);
+}
 
 // Each benchmark registers here; `all` runs them one after another.
 IRatioBenchmark[] benchmarks =
@@ -8,6 +14,7 @@ IRatioBenchmark[] benchmarks =
     new PassThroughBenchmark(),
     new RestoreBenchmark(),
     new MutationApplyBenchmark(),
+    new DelayQueueBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";

@@ -11,6 +11,8 @@ namespace Wal.Cli.Commands;
 /// <summary><c>wal topology</c>: one topology instance; start more with the same application id to scale out.</summary>
 internal static class TopologyCommand
 {
+    private static readonly TimeSpan DefaultSessionTimeout = TimeSpan.FromSeconds(45);
+
     public static Command Create()
     {
         var stateDir = new Option<DirectoryInfo>("--state-dir")
@@ -33,9 +35,20 @@ internal static class TopologyCommand
             Description = $"Kafka of each region, name=bootstrap,… (e.g. a=kafka-a:9092,b=kafka-b:9092); overrides the addresses in the namespaces' regions lists [env {WalEnvironment.Regions}].",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.Regions),
         };
+        var noCreateTopics = new Option<bool>("--no-create-topics")
+        {
+            Description = "Do not create topics: the control-plane topic, every namespace's log and dead-letter topics and the "
+                + "state-store changelogs ({application-id}-{store}-changelog) must already exist.",
+        };
+        var sessionTimeout = new Option<TimeSpan>("--session-timeout")
+        {
+            Description = "How long the group waits for a silent instance before moving its partitions to the others (e.g. 10s).",
+            DefaultValueFactory = _ => DefaultSessionTimeout,
+            CustomParser = DurationText.Parse,
+        };
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, regions,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, regions, noCreateTopics, sessionTimeout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,7 +68,9 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
-            using var topics = new AdminTopicProvisioner(bootstrap);
+            using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
+            var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
+            var session = parse.GetValue(sessionTimeout);
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
             IReadOnlyList<RegionReplicatorOptions> plan;
@@ -76,6 +91,10 @@ internal static class TopologyCommand
                 ApplicationId = app,
                 BootstrapServers = bootstrap,
                 StateDirectory = parse.GetValue(stateDir)!.FullName,
+                SessionTimeout = session,
+
+                // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
+                HeartbeatInterval = session / 3,
             }, loggers);
             await streams.StartAsync(cancellationToken);
             // Replicators send this region's records to the others; records arriving from them
