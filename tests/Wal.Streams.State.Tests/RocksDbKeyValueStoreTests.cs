@@ -4,6 +4,7 @@ using static Wal.Streams.State.Tests.Keys;
 
 namespace Wal.Streams.State.Tests;
 
+[Collection(NativeHeapCollection.Name)]
 public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
 {
     private readonly TempDirectory _temp = new();
