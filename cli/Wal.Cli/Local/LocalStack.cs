@@ -54,6 +54,21 @@ internal sealed class LocalStack : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the local memcached: an outage drill. Deliveries wait on the retry path until <see cref="StartMemcachedAsync"/>.</summary>
+    public async Task StopMemcachedAsync()
+    {
+        _started.Remove(Memcached);
+        await Memcached.DisposeAsync();
+    }
+
+    /// <summary>Starts memcached again on the port it had, so the sinks reconnect to it.</summary>
+    public async Task StartMemcachedAsync(CancellationToken cancellationToken = default)
+    {
+        Memcached = await MemcachedProcess.StartAsync(Memcached.Port, cancellationToken: cancellationToken);
+        // Stop it before the sinks and the topology that use it are disposed.
+        _started.Insert(0, Memcached);
+    }
+
     public async ValueTask DisposeAsync()
     {
         // Stop in reverse order: the ingress first (no new writes), Kafka last.
