@@ -82,7 +82,21 @@ internal sealed class PassThroughBenchmark : IRatioBenchmark
             var record = consumer.Consume(TimeSpan.FromMilliseconds(100));
             if (record is not null)
             {
-                producer.Produce(output, new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value, Timestamp = record.Message.Timestamp });
+                var message = new Message<byte[], byte[]> { Key = record.Message.Key, Value = record.Message.Value, Timestamp = record.Message.Timestamp };
+                // A fair raw loop waits out a full local queue, as the runtime's record collector does.
+                while (true)
+                {
+                    try
+                    {
+                        producer.Produce(output, message);
+                        break;
+                    }
+                    catch (ProduceException<byte[], byte[]> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+                    {
+                        producer.Poll(TimeSpan.FromMilliseconds(10));
+                    }
+                }
+
                 offsets[record.TopicPartition] = new TopicPartitionOffset(record.TopicPartition, record.Offset + 1);
                 processed++;
             }
