@@ -38,7 +38,14 @@ internal static class WalCommandLine
             return ExitCodes.Usage;
         }
 
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = output, Error = error }, cancellationToken);
+        return await parse.InvokeAsync(new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            // Ctrl-C and SIGTERM cancel the action's token; give it time to stop what it started
+            // (commit the topology, stop memcached) before the process is ended.
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+        }, cancellationToken);
     }
 
     private static string CommandPath(Command command)

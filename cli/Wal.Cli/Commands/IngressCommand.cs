@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
 using Wal.Ingress.Admin;
@@ -26,7 +27,11 @@ internal static class IngressCommand
             await using var app = IngressHost.Build(
                 new IngressOptions { BootstrapServers = bootstrap, Region = parse.GetValue(SharedOptions.Region)!, ListenAddress = host, Port = port },
                 controlPlane.Registry,
-                builder => builder.Logging.ClearProviders().AddProvider(new Local.ForwardingLoggerProvider(loggers)));
+                builder =>
+            {
+                builder.Logging.ClearProviders().AddProvider(new Local.ForwardingLoggerProvider(loggers));
+                builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
+            });
             var applicationId = SharedOptions.DefaultApplicationId;
             app.MapNamespaceAdmin(controlPlane, (ns, ct) => topics.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], applicationId), ct));
             await app.StartAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
 using Wal.Ingress.Admin;
@@ -118,7 +119,11 @@ internal sealed class LocalStack : IAsyncDisposable
         Ingress = IngressHost.Build(
             new IngressOptions { BootstrapServers = Kafka.BootstrapServers, Region = Options.Region, Port = Options.IngressPort, AdminPort = Options.AdminPort },
             Namespaces,
-            builder => builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers)));
+            builder =>
+            {
+                builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers));
+                builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
+            });
         Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Kafka.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], Options.ApplicationId), ct));
         await Ingress.StartAsync(cancellationToken);
         _started.Add(Ingress);
