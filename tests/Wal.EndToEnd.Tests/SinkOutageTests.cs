@@ -15,6 +15,7 @@ public sealed class SinkOutageTests(LocalStackFixture wal) : IClassFixture<Local
     {
         var keys = Enumerable.Range(0, 5).Select(i => $"outage-{i}-{Guid.NewGuid():N}").ToList();
         var deadLettersBefore = wal.RecordCount("wal.demo.dlq");
+        var timersBefore = wal.RecordCount("wal-topology-demo-timers-changelog");
 
         await wal.Stack.StopMemcachedAsync();
         try
@@ -31,9 +32,17 @@ public sealed class SinkOutageTests(LocalStackFixture wal) : IClassFixture<Local
                 Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
             }
 
-            // Keep the target down across several attempts (the demo namespace retries after
-            // 0.1, 0.2, 0.4, 0.8 s ...): this sets up the outage, it does not decide the outcome.
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            // Keep the target down until every write has failed at least twice. Each failed
+            // attempt is visible in the timer store's changelog: the first puts a retry timer,
+            // each later one deletes the fired timer (a tombstone) and puts the next.
+            var changelog = "wal-topology-demo-timers-changelog";
+            var target = timersBefore + (3 * keys.Count);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (wal.RecordCount(changelog) < target)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the writes were not retried while memcached was down ({wal.RecordCount(changelog)} of {target} timer changes)");
+                await Task.Delay(50);
+            }
         }
         finally
         {
