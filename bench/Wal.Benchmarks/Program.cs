@@ -15,6 +15,7 @@ IRatioBenchmark[] benchmarks =
     new RestoreBenchmark(),
     new MutationApplyBenchmark(),
     new DelayQueueBenchmark(),
+    new Wal.Benchmarks.Ingress.IngressBenchmark(),
 ];
 
 var name = args.Length > 0 ? args[0] : "list";

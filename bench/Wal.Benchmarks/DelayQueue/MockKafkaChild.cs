@@ -4,18 +4,20 @@ using Wal.Kafka.Embedded;
 namespace Wal.Benchmarks.DelayQueue;
 
 /// <summary>
-/// The mock cluster in a child process (<c>Wal.Benchmarks mock-kafka topic:partitions[:compact] …</c>),
-/// so its memory is not counted in the benchmark process's RSS. Prints the bootstrap servers,
+/// The mock cluster in a child process (<c>Wal.Benchmarks mock-kafka [--brokers=N] topic:partitions[:compact][:rf=N] …</c>),
+/// so its memory and CPU are not counted in the benchmark process's. Prints the bootstrap servers,
 /// then lives until its standard input closes.
 /// </summary>
 internal static class MockKafkaChild
 {
     public const string Command = "mock-kafka";
+    private const string BrokersOption = "--brokers=";
 
-    public static async Task<int> RunAsync(string[] topics)
+    public static async Task<int> RunAsync(string[] args)
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        await cluster.EnsureAsync(topics.Select(Spec).ToList());
+        var brokers = args.Where(a => a.StartsWith(BrokersOption, StringComparison.Ordinal)).Select(a => Number(a[BrokersOption.Length..])).LastOrDefault(1);
+        using var cluster = EmbeddedKafkaCluster.Start(brokers);
+        await cluster.EnsureAsync(args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(Spec).ToList());
         Console.WriteLine(cluster.BootstrapServers);
         await Console.In.ReadToEndAsync();
         return 0;
@@ -24,6 +26,9 @@ internal static class MockKafkaChild
     private static TopicSpec Spec(string text)
     {
         var parts = text.Split(':');
-        return new TopicSpec(parts[0], int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), Compacted: parts.Length > 2);
+        var replicationFactor = parts.Skip(2).Where(p => p.StartsWith("rf=", StringComparison.Ordinal)).Select(p => Number(p[3..])).LastOrDefault(1);
+        return new TopicSpec(parts[0], Number(parts[1]), Compacted: parts.Skip(2).Contains("compact"), ReplicationFactor: replicationFactor);
     }
+
+    private static int Number(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 }

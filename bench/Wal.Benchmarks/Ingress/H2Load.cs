@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Wal.Benchmarks.Ingress;
+
+/// <summary>
+/// Runs h2load (Debian's nghttp2-client) against a gRPC unary method: the same gRPC-framed body on
+/// every request, for a fixed duration, optionally paced (<c>--rps</c> per client) and logging
+/// each request's time. h2load sees HTTP statuses only, never grpc-status.
+/// </summary>
+internal static partial class H2Load
+{
+    public const string Path = "/usr/bin/h2load";
+
+    public static async Task<H2LoadResult> RunAsync(Uri uri, string bodyFile, H2LoadShape shape, TimeSpan duration, int? ratePerClient, string? logFile, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(Path))
+        {
+            throw new InvalidOperationException($"{Path} is missing: apt-get install nghttp2-client");
+        }
+
+        var start = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in Arguments(uri, bodyFile, shape, duration, ratePerClient, logFile))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("h2load did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        var text = await stdout + await stderr;
+        var counts = Requests().Match(text);
+        if (process.ExitCode != 0 || !counts.Success)
+        {
+            throw new InvalidOperationException($"h2load failed (exit {process.ExitCode}):\n{text}");
+        }
+
+        var twoXx = StatusCodes().Match(text);
+        return new H2LoadResult(
+            Count(counts, "succeeded"),
+            Count(counts, "failed") + Count(counts, "errored") + Count(counts, "timeout"),
+            twoXx.Success ? Count(twoXx, "ok") : 0,
+            elapsed,
+            logFile is null ? [] : ReadLatencies(logFile),
+            text);
+    }
+
+    private static IEnumerable<string> Arguments(Uri uri, string bodyFile, H2LoadShape shape, TimeSpan duration, int? ratePerClient, string? logFile)
+    {
+        yield return "-c";
+        yield return Number(shape.Clients);
+        yield return "-m";
+        yield return Number(shape.StreamsPerClient);
+        yield return "-t";
+        yield return Number(shape.Threads);
+        yield return "-D";
+        yield return Number((int)Math.Ceiling(duration.TotalSeconds));
+        yield return "-d";
+        yield return bodyFile;
+        yield return "-H";
+        yield return "content-type: application/grpc";
+        yield return "-H";
+        yield return "te: trailers";
+        if (ratePerClient is { } rate)
+        {
+            yield return $"--rps={Number(rate)}";
+        }
+
+        if (logFile is not null)
+        {
+            yield return $"--log-file={logFile}";
+        }
+
+        yield return uri.ToString();
+    }
+
+    /// <summary>Each request's time from its start to the end of its response, in milliseconds (the log's third column is microseconds).</summary>
+    private static double[] ReadLatencies(string logFile) =>
+    [
+        .. File.ReadLines(logFile)
+            .Select(line => line.Split('\t'))
+            .Where(columns => columns.Length >= 3 && columns[1] == "200")
+            .Select(columns => long.Parse(columns[2], CultureInfo.InvariantCulture) / 1000.0),
+    ];
+
+    private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static long Count(Match match, string group) => long.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"requests: \d+ total, \d+ started, \d+ done, (?<succeeded>\d+) succeeded, (?<failed>\d+) failed, (?<errored>\d+) errored, (?<timeout>\d+) timeout")]
+    private static partial Regex Requests();
+
+    [GeneratedRegex(@"status codes: (?<ok>\d+) 2xx")]
+    private static partial Regex StatusCodes();
+}

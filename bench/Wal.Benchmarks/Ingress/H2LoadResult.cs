@@ -1,0 +1,18 @@
+namespace Wal.Benchmarks.Ingress;
+
+/// <summary>What h2load reported: HTTP-level outcomes only, the run's wall-clock time, and per-request times when logged.</summary>
+internal sealed record H2LoadResult(long Succeeded, long Failed, long Status2xx, TimeSpan Elapsed, double[] LatenciesMs, string Output)
+{
+    /// <summary>The <paramref name="quantile"/> (0..1) of the logged request times, nearest-rank; NaN when none were logged.</summary>
+    public double LatencyQuantile(double quantile)
+    {
+        if (LatenciesMs.Length == 0)
+        {
+            return double.NaN;
+        }
+
+        var sorted = LatenciesMs.Order().ToArray();
+        var rank = (int)Math.Ceiling(quantile * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
+    }
+}

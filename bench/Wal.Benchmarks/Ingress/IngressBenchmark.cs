@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Ingress;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Benchmarks.Ingress;
+
+/// <summary>
+/// Issue 4, item 8. One mock cluster (3 brokers, in a child process), one namespace topic, 200-byte
+/// payloads, acks=all and an idempotent producer throughout: raw Confluent.Kafka produce; unary
+/// WriteToLog through the real ingress driven by h2load; WriteToLogStream from a duplex client;
+/// then unary at half the measured unary rate for its p99. Durable writes are counted by the
+/// topic's high watermark and the ingress's own TRUE counter (or the TRUE acks), never by HTTP status.
+/// </summary>
+internal sealed class IngressBenchmark : IRatioBenchmark
+{
+    private const string Namespace = "bench";
+    private const int Brokers = 3;
+    private const int Partitions = 3;
+    private const int PayloadBytes = 200;
+    private const int RawMaxInFlight = 20_000;
+    private const double UnaryTarget = 0.25;
+    private const double StreamingTarget = 0.6;
+    private const double P99TargetMs = 10;
+    private static readonly TimeSpan Measured = TimeSpan.FromSeconds(Seconds("WAL_BENCH_INGRESS_SECONDS", 12));
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
+    private static readonly H2LoadShape UnaryShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
+    private static readonly H2LoadShape PacedShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
+    private static readonly (int Connections, int Streams, int Window) StreamingShape = (2, 2, 1000);
+
+    public string Name => "ingress";
+
+    public string Description => $"unary (h2load) and streaming WriteToLog / raw produce >= {UnaryTarget} and {StreamingTarget}; p99 <= {P99TargetMs} ms at half the unary max";
+
+    public async Task<BenchmarkReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var config = NamespaceDefaults.Resolve(new NamespaceConfig
+        {
+            Name = Namespace,
+            Partitions = Partitions,
+            // No key: the ingress spreads records by id, as the raw producer spreads them by a UUID key.
+            DefaultTarget = new Target { Kafka = new KafkaTarget { Cluster = "elsewhere", Topic = "orders" } },
+        });
+        using var kafka = await MockKafkaProcess.StartAsync(Brokers, [$"{config.Topic}:{Partitions}:rf={Brokers}"], cancellationToken);
+        using var watermarks = new TopicWatermarks(kafka.BootstrapServers, config.Topic, Partitions);
+        var options = new IngressOptions { Port = 0, AdminPort = -1, BootstrapServers = kafka.BootstrapServers, Region = "bench" };
+        var app = IngressHost.Build(options, new NamespaceRegistry([config]), b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        await using (app)
+        {
+            await app.StartAsync(cancellationToken);
+            var request = new WriteToLogRequest { Namespace = Namespace, Payload = ByteString.CopyFrom(RandomBytes(PayloadBytes)) };
+            var body = Path.GetTempFileName();
+            var log = Path.GetTempFileName();
+            try
+            {
+                await File.WriteAllBytesAsync(body, Frame(request), cancellationToken);
+                var figures = await MeasureAsync(app.GetGrpcAddress(), options, request, body, log, kafka, watermarks, cancellationToken);
+                await app.StopAsync(cancellationToken);
+                return figures;
+            }
+            finally
+            {
+                File.Delete(body);
+                File.Delete(log);
+            }
+        }
+    }
+
+    private async Task<BenchmarkReport> MeasureAsync(
+        Uri address, IngressOptions options, WriteToLogRequest request, string body, string log, MockKafkaProcess kafka, TopicWatermarks watermarks, CancellationToken cancellationToken)
+    {
+        var unaryUri = new Uri(address, WriteAheadLogService.WriteToLogPath);
+        var topic = $"wal.{Namespace}";
+        using var ingressWrites = new DurableWriteCounter();
+
+        var warmUpRounds = await WarmUpAsync(unaryUri, address, body, request, kafka, options, watermarks, cancellationToken);
+
+        var rawBefore = RawProduceDriver.Run(kafka.BootstrapServers, topic, options.Linger, PayloadBytes, RawMaxInFlight, Measured, watermarks);
+
+        var unary = await MeasureUnaryAsync(unaryUri, body, ingressWrites, watermarks, kafka, cancellationToken);
+
+        var streaming = await StreamingDriver.RunAsync(address, request, StreamingShape.Connections, StreamingShape.Streams, StreamingShape.Window, Measured, watermarks, cancellationToken);
+
+        // Raw again at the end, and the better of the two is the baseline: load from elsewhere on
+        // a shared machine may depress one of them, and the ratio must not gain from that.
+        var rawAfter = RawProduceDriver.Run(kafka.BootstrapServers, topic, options.Linger, PayloadBytes, RawMaxInFlight, Measured, watermarks);
+        var raw = Math.Max(rawBefore.PerSecond, rawAfter.PerSecond);
+
+        var offered = unary.Sample.PerSecond / 2;
+        var ratePerClient = Math.Max(1, (int)Math.Round(offered / PacedShape.Clients));
+        var pacedBefore = ingressWrites.NotDurable;
+        var paced = await H2Load.RunAsync(unaryUri, body, PacedShape, Measured, ratePerClient, log, cancellationToken);
+        var p99 = paced.LatencyQuantile(0.99);
+
+        var notDurable = rawBefore.NotDurable + rawAfter.NotDurable + unary.Sample.NotDurable + streaming.NotDurable + (ingressWrites.NotDurable - pacedBefore) + unary.Http.Failed + paced.Failed;
+        var unaryRatio = unary.Sample.PerSecond / raw;
+        var streamingRatio = streaming.PerSecond / raw;
+        var achieved = paced.LatenciesMs.Length / paced.Elapsed.TotalSeconds;
+        return new BenchmarkReport(
+            Name,
+            [
+                ("raw produce acks/s (before; after)", rawBefore.PerSecond, $"/s; {rawAfter.PerSecond:N0}/s"),
+                ("unary WriteToLog durable writes/s (h2load)", unary.Sample.PerSecond, $"/s ({UnaryShape.Clients} conns x {UnaryShape.StreamsPerClient} streams)"),
+                ("  h2load 2xx; ingress durable TRUE; topic +", unary.Http.Status2xx, $"2xx; {unary.Sample.Durable:N0} TRUE; {unary.Sample.TopicDelta:N0} records"),
+                ("  ingress process CPU per unary write", unary.IngressCpuMicroseconds, "us"),
+                ("  broker process CPU per unary write", unary.BrokerCpuMicroseconds, "us"),
+                ("ratio unary / raw", unaryRatio, $"x (target >= {UnaryTarget})"),
+                ("streaming durable acks/s", streaming.PerSecond, $"/s ({StreamingShape.Connections * StreamingShape.Streams} streams, window {StreamingShape.Window})"),
+                ("  topic + during streaming", streaming.TopicDelta, "records"),
+                ("ratio streaming / raw", streamingRatio, $"x (target >= {StreamingTarget})"),
+                ("paced unary: offered (half the unary max)", ratePerClient * PacedShape.Clients, $"/s; achieved {achieved:N0}/s"),
+                ("paced unary latency p50", paced.LatencyQuantile(0.5), "ms"),
+                ("paced unary latency p99", p99, $"ms (target <= {P99TargetMs}; {paced.LatenciesMs.Length:N0} requests)"),
+                ("paced unary latency max", paced.LatencyQuantile(1), "ms"),
+                ("writes not durable or failed (all phases)", notDurable,
+                    $"(must be 0: raw {rawBefore.NotDurable + rawAfter.NotDurable}, unary {unary.Sample.NotDurable}, h2load {unary.Http.Failed}+{paced.Failed}, streaming {streaming.NotDurable})"),
+                ("warm-up rounds until the JIT was quiet", warmUpRounds, $"x {WarmUp.TotalSeconds:N0} s per path; JIT time in the unary run {unary.JitTime.TotalMilliseconds:N0} ms"),
+            ],
+            $"unary/raw >= {UnaryTarget}, streaming/raw >= {StreamingTarget}, p99 <= {P99TargetMs} ms at half the unary max ({PayloadBytes} B payloads, acks=all, idempotent)",
+            unaryRatio >= UnaryTarget && streamingRatio >= StreamingTarget && p99 <= P99TargetMs && notDurable == 0);
+    }
+
+    /// <summary>
+    /// Runs every path until the JIT is quiet: tiered compilation recompiles hot methods in the
+    /// background, and on a loaded 2-core machine that took longer than a fixed warm-up (it was a
+    /// fifth of the CPU in one measured unary run). A long-running ingress is past this point.
+    /// Connection set-up paths, run a few times per round, keep trickling in; they are not the
+    /// hot path, so "quiet" is under 1% of a round's time spent compiling.
+    /// </summary>
+    private static async Task<int> WarmUpAsync(
+        Uri unaryUri, Uri address, string body, WriteToLogRequest request, MockKafkaProcess kafka, IngressOptions options, TopicWatermarks watermarks, CancellationToken cancellationToken)
+    {
+        const int MinRounds = 2;
+        const int MaxRounds = 6;
+        for (var round = 1; ; round++)
+        {
+            var compiling = System.Runtime.JitInfo.GetCompilationTime();
+            var started = Stopwatch.GetTimestamp();
+            RawProduceDriver.Run(kafka.BootstrapServers, $"wal.{Namespace}", options.Linger, PayloadBytes, RawMaxInFlight, WarmUp, watermarks);
+            await H2Load.RunAsync(unaryUri, body, UnaryShape, WarmUp, null, null, cancellationToken);
+            await StreamingDriver.RunAsync(address, request, StreamingShape.Connections, StreamingShape.Streams, StreamingShape.Window, WarmUp, watermarks, cancellationToken);
+            var quiet = System.Runtime.JitInfo.GetCompilationTime() - compiling < Stopwatch.GetElapsedTime(started) / 100;
+            if ((quiet && round >= MinRounds) || round == MaxRounds)
+            {
+                return round;
+            }
+        }
+    }
+
+    private static async Task<UnaryRun> MeasureUnaryAsync(Uri uri, string body, DurableWriteCounter ingressWrites, TopicWatermarks watermarks, MockKafkaProcess kafka, CancellationToken cancellationToken)
+    {
+        var durableBefore = ingressWrites.Durable;
+        var notDurableBefore = ingressWrites.NotDurable;
+        var topicBefore = watermarks.Total();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var brokerBefore = kafka.ProcessorTime;
+        var compiling = System.Runtime.JitInfo.GetCompilationTime();
+        var http = await H2Load.RunAsync(uri, body, UnaryShape, Measured, null, null, cancellationToken);
+        var jit = System.Runtime.JitInfo.GetCompilationTime() - compiling;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var broker = kafka.ProcessorTime - brokerBefore;
+        var sample = new ThroughputSample(ingressWrites.Durable - durableBefore, watermarks.Total() - topicBefore, ingressWrites.NotDurable - notDurableBefore, http.Elapsed);
+        var writes = Math.Max(1, sample.Durable);
+        return new UnaryRun(sample, http, cpu.TotalMicroseconds / writes, broker.TotalMicroseconds / writes, jit);
+    }
+
+    private static byte[] Frame(WriteToLogRequest message)
+    {
+        var size = message.CalculateSize();
+        var frame = new byte[5 + size];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)size);
+        message.WriteTo(frame.AsSpan(5));
+        return frame;
+    }
+
+    private static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        Random.Shared.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static double Seconds(string variable, double fallback) =>
+        double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+
+    private sealed record UnaryRun(ThroughputSample Sample, H2LoadResult Http, double IngressCpuMicroseconds, double BrokerCpuMicroseconds, TimeSpan JitTime);
+}
