@@ -1,0 +1,17 @@
+namespace Wal.Benchmarks.Ingress;
+
+/// <summary>One h2load run against WriteToLog: what h2load saw, what the ingress answered and the topic gained, and the CPU it took.</summary>
+internal sealed record UnaryRun(ThroughputSample Sample, H2LoadResult Http, H2LoadShape Shape, double IngressCpuMicroseconds, double BrokerCpuMicroseconds, TimeSpan JitTime)
+{
+    /// <summary>
+    /// Answers other than TRUE that are only h2load ending its run: it closes its connections with
+    /// requests in flight, the ingress answers those UNKNOWN (the caller is gone), and Kafka writes
+    /// them anyway. Counted as such only if there are no more of them than h2load's open streams and
+    /// the topic holds every one of them.
+    /// </summary>
+    public long CutAtEnd =>
+        Sample.NotDurable <= Shape.Clients * Shape.StreamsPerClient && Sample.NotDurable <= Sample.TopicDelta - Sample.Durable ? Sample.NotDurable : 0;
+
+    /// <summary>Requests h2load saw fail, and answers other than TRUE that are not <see cref="CutAtEnd"/>.</summary>
+    public long Failed => Http.Failed + Sample.NotDurable - CutAtEnd;
+}
