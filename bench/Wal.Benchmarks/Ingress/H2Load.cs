@@ -26,12 +26,14 @@ internal static partial class H2Load
             start.ArgumentList.Add(argument);
         }
 
+        var childCpuBefore = ReapedChildrenCpu();
         var started = Stopwatch.GetTimestamp();
         using var process = Process.Start(start) ?? throw new InvalidOperationException("h2load did not start");
         var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
         await process.WaitForExitAsync(cancellationToken);
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var h2loadCpu = ReapedChildrenCpu() - childCpuBefore;
         var text = await stdout + await stderr;
         var counts = Requests().Match(text);
         if (process.ExitCode != 0 || !counts.Success)
@@ -45,6 +47,7 @@ internal static partial class H2Load
             Count(counts, "failed") + Count(counts, "errored") + Count(counts, "timeout"),
             twoXx.Success ? Count(twoXx, "ok") : 0,
             elapsed,
+            h2loadCpu,
             logFile is null ? [] : ReadLatencies(logFile),
             text);
     }
@@ -86,6 +89,20 @@ internal static partial class H2Load
             .Where(columns => columns.Length >= 3 && columns[1] == "200")
             .Select(columns => long.Parse(columns[2], CultureInfo.InvariantCulture) / 1000.0),
     ];
+
+    /// <summary>
+    /// CPU time of this process's children that have ended and been waited for (cutime + cstime in
+    /// /proc/self/stat, in clock ticks of 10 ms). h2load is the only child that ends while a phase
+    /// runs, so the delta across one run is its CPU time.
+    /// </summary>
+    private static TimeSpan ReapedChildrenCpu()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+        return TimeSpan.FromMilliseconds(ticks * 10);
+    }
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -17,6 +17,7 @@ namespace Wal.Benchmarks.Ingress;
 internal sealed class IngressBenchmark : IRatioBenchmark
 {
     private const string Namespace = "bench";
+    private const string FloorNamespace = "bench-floor";
     private const int Brokers = 3;
     private const int Partitions = 3;
     private const int PayloadBytes = 200;
@@ -46,7 +47,9 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         using var kafka = await MockKafkaProcess.StartAsync(Brokers, [$"{config.Topic}:{Partitions}:rf={Brokers}"], cancellationToken);
         using var watermarks = new TopicWatermarks(kafka.BootstrapServers, config.Topic, Partitions);
         var options = new IngressOptions { Port = 0, AdminPort = -1, BootstrapServers = kafka.BootstrapServers, Region = "bench" };
-        var app = IngressHost.Build(options, new NamespaceRegistry([config]), b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        // Takes no payload above 100 bytes: the same request there is answered without Kafka (see MeasureFloorAsync).
+        var floor = NamespaceDefaults.Resolve(new NamespaceConfig { Name = FloorNamespace, MaxPayloadBytes = PayloadBytes / 2, DefaultTarget = config.DefaultTarget });
+        var app = IngressHost.Build(options, new NamespaceRegistry([config, floor]), b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
         await using (app)
         {
             await app.StartAsync(cancellationToken);
@@ -89,6 +92,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var ratePerClient = Math.Max(1, (int)Math.Round(unary.Sample.PerSecond / 2 / PacedShape.Clients));
         var paced = await MeasureH2LoadAsync(unaryUri, body, PacedShape, ratePerClient, log, ingressWrites, watermarks, kafka, cancellationToken);
         var p99 = paced.Http.LatencyQuantile(0.99);
+        var (floorRate, floorCpu, floorH2LoadCpu) = await MeasureFloorAsync(unaryUri, body + ".refused", request, cancellationToken);
 
         var failed = rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Result.NotDurable + unary.Failed + paced.Failed;
         var unaryRatio = unary.Sample.PerSecond / raw;
@@ -103,6 +107,8 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  h2load 2xx; ingress durable TRUE; topic +", unary.Http.Status2xx, $"2xx; {unary.Sample.Durable:N0} TRUE; {unary.Sample.TopicDelta:N0} records"),
                 ("  ingress process CPU per unary write", unary.IngressCpuMicroseconds, "us"),
                 ("  broker process CPU per unary write", unary.BrokerCpuMicroseconds, "us"),
+                ("  h2load CPU per unary write", unary.Http.ProcessorTime.TotalMicroseconds / Math.Max(1, unary.Sample.Durable), "us"),
+                ("  floor: same call answered without Kafka", floorRate, $"/s; CPU per call {floorCpu:N1} us ingress, {floorH2LoadCpu:N1} us h2load"),
                 ("ratio unary / raw", unaryRatio, $"x (target >= {UnaryTarget})"),
                 ("streaming durable acks/s", streaming.Result.PerSecond, $"/s ({StreamingShape.Connections * StreamingShape.Streams} streams, window {StreamingShape.Window})"),
                 ("  topic + during streaming", streaming.Result.TopicDelta, "records"),
@@ -152,6 +158,32 @@ internal sealed class IngressBenchmark : IRatioBenchmark
             {
                 return round;
             }
+        }
+    }
+
+    /// <summary>
+    /// The same unary load and request size against a namespace whose payload limit the request
+    /// exceeds: answered OK with durable FALSE after validation, without touching Kafka. Its CPU
+    /// per call is what HTTP/2, the gRPC layer and LogWriter's checks cost on their own: the floor
+    /// under a write's figure, and what remains when Kafka's part is taken away.
+    /// </summary>
+    private static async Task<(double PerSecond, double CpuMicroseconds, double H2LoadCpuMicroseconds)> MeasureFloorAsync(Uri uri, string bodyFile, WriteToLogRequest request, CancellationToken cancellationToken)
+    {
+        var refused = request.Clone();
+        refused.Namespace = FloorNamespace;
+        await File.WriteAllBytesAsync(bodyFile, Frame(refused), cancellationToken);
+        try
+        {
+            await H2Load.RunAsync(uri, bodyFile, UnaryShape, WarmUp, null, null, cancellationToken);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var http = await H2Load.RunAsync(uri, bodyFile, UnaryShape, Measured, null, null, cancellationToken);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            var calls = Math.Max(1, http.Succeeded);
+            return (http.Succeeded / http.Elapsed.TotalSeconds, cpu.TotalMicroseconds / calls, http.ProcessorTime.TotalMicroseconds / calls);
+        }
+        finally
+        {
+            File.Delete(bodyFile);
         }
     }
 
