@@ -13,7 +13,7 @@ IRatioBenchmark[] benchmarks =
     new Wal.Benchmarks.RocksDb.RocksDbStoreBenchmark(),
     new PassThroughBenchmark(),
     new RestoreBenchmark(),
-    new MutationApplyBenchmark(),
+    new Wal.Benchmarks.Mutations.MutationApplyBenchmark(),
     new DelayQueueBenchmark(),
     new Wal.Benchmarks.Ingress.IngressBenchmark(),
 ];

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Wal.Kafka.Embedded;
 
 namespace Wal.Streams.Tests;
@@ -8,6 +9,7 @@ namespace Wal.Streams.Tests;
 /// <summary>
 /// A persistent store's trust rules against a real changelog: with a checkpoint its local data is kept and only the changelog's
 /// tail is restored; without one it is wiped and rebuilt from the changelog. Local data is tampered with to tell the two apart.
+/// Wiping is a warning only when local data is discarded; a first start, with nothing on disk, is information.
 /// </summary>
 public sealed class PersistentStoreRestoreTests
 {
@@ -23,7 +25,10 @@ public sealed class PersistentStoreRestoreTests
         var outputs = 0;
 
         await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 1, perKey: 3));
-        await RunUntilOutputsAsync(outputs += 3);
+        var firstStart = new RecordingLoggerFactory();
+        await RunUntilOutputsAsync(outputs += 3, firstStart);
+        Assert.DoesNotContain(firstStart.Lines, l => l.Level >= LogLevel.Warning);
+        Assert.Contains(firstStart.Lines, l => l.Level == LogLevel.Information && l.Message.Contains("no local state yet", StringComparison.Ordinal));
         Assert.True(File.Exists(checkpoint), "A clean close writes the checkpoint.");
         Assert.Contains("persist-app-counts-changelog 0 3", await File.ReadAllTextAsync(checkpoint), StringComparison.Ordinal);
 
@@ -34,11 +39,13 @@ public sealed class PersistentStoreRestoreTests
         SetLocalCount(dataFile, 500);
         File.Delete(checkpoint);
         await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 1, perKey: 1));
-        Assert.Equal(102, (await RunUntilOutputsAsync(outputs += 1)).Message.Value);
+        var wipingStart = new RecordingLoggerFactory();
+        Assert.Equal(102, (await RunUntilOutputsAsync(outputs += 1, wipingStart)).Message.Value);
+        Assert.Contains(wipingStart.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("wiping it", StringComparison.Ordinal));
 
-        async Task<ConsumeResult<string, long>> RunUntilOutputsAsync(int count)
+        async Task<ConsumeResult<string, long>> RunUntilOutputsAsync(int count, ILoggerFactory? loggers = null)
         {
-            await using var streams = new KafkaStreams(CountingProcessor.Topology("in", "out", FileBackedKeyValueStore.Builder(CountingProcessor.StoreName)), config);
+            await using var streams = new KafkaStreams(CountingProcessor.Topology("in", "out", FileBackedKeyValueStore.Builder(CountingProcessor.StoreName)), config, loggers);
             await streams.StartAsync();
             var output = await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= count);
             await streams.CloseAsync();

@@ -40,6 +40,9 @@ internal static partial class Log
     [LoggerMessage(12, LogLevel.Information, "KafkaStreams {ApplicationId} changed state from {OldState} to {NewState}")]
     public static partial void StreamsState(ILogger logger, string applicationId, KafkaStreamsState oldState, KafkaStreamsState newState);
 
+    [LoggerMessage(14, LogLevel.Information, "Task {Task}: store {Store} has no local state yet; restoring it from the changelog's beginning")]
+    public static partial void NoLocalState(ILogger logger, TaskId task, string store);
+
     [LoggerMessage(13, LogLevel.Warning, "Task {Task}: ignoring its unreadable checkpoint")]
     public static partial void CheckpointIgnored(ILogger logger, Exception error, TaskId task);
 }

@@ -55,10 +55,15 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
                 {
                     entry.RestoreFrom = offset;
                 }
-                else if (builder.Persistent)
+                else if (builder.Persistent && HasLocalState(directory))
                 {
                     Log.Wipe(logger, Id, builder.Name, "no checkpoint");
                     DeleteDirectory(directory);
+                }
+                else if (builder.Persistent)
+                {
+                    // Nothing on disk, so nothing is discarded: a new task directory, not a lost one.
+                    Log.NoLocalState(logger, Id, builder.Name);
                 }
             }
 
@@ -141,6 +146,9 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
 
         task.Stores[entry.Builder.Name] = new MeteredKeyValueStore(store);
     }
+
+    private static bool HasLocalState(string directory) =>
+        Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any();
 
     private static void DeleteDirectory(string directory)
     {

@@ -15,67 +15,80 @@ namespace Wal.Topology.Mutations;
 /// <summary>Applying a complete mutation, and giving one up to the dead-letter topic.</summary>
 public sealed partial class MutationProcessor
 {
-    private bool AllChunksPresent(MutationProgress progress)
+    /// <summary>Whether the stored chunks are exactly 0 .. count−1 at their head: the mutation is complete.</summary>
+    private static bool AllChunksPresent(List<(byte[] Key, byte[] Value)> stored, uint chunkCount)
     {
-        uint expected = 0;
-        using var scan = Chunks.Range(ChunkKey.From(progress.RequestId, 0), ChunkKey.End(progress.RequestId));
-        while (expected < progress.ChunkCount && scan.MoveNext())
+        if (stored.Count < chunkCount)
         {
-            if (ChunkKey.Belongs(scan.Key, progress.RequestId))
-            {
-                if (ChunkKey.Sequence(scan.Key) != expected)
-                {
-                    return false;
-                }
+            return false;
+        }
 
-                expected++;
+        for (var i = 0; i < chunkCount; i++)
+        {
+            if (ChunkKey.Sequence(stored[i].Key) != i)
+            {
+                return false;
             }
         }
 
-        return expected == progress.ChunkCount;
+        return true;
     }
 
-    /// <summary>Every stored chunk of the mutation from <paramref name="fromSequence"/> on, in sequence order, with its key.</summary>
-    private List<(byte[] Key, MutationChunk Chunk)> ReadChunks(string requestId, uint fromSequence)
+    /// <summary>
+    /// Every stored chunk of the mutation, in sequence order, with its key, unparsed: one scan serves
+    /// the completeness check, the apply (which parses only the chunks it delivers) and the delete.
+    /// </summary>
+    private List<(byte[] Key, byte[] Value)> ReadStoredChunks(string requestId)
     {
-        var chunks = new List<(byte[] Key, MutationChunk Chunk)>();
-        using var scan = Chunks.Range(ChunkKey.From(requestId, fromSequence), ChunkKey.End(requestId));
+        var chunks = new List<(byte[] Key, byte[] Value)>();
+        using var scan = Chunks.Range(ChunkKey.From(requestId, 0), ChunkKey.End(requestId));
         while (scan.MoveNext())
         {
             if (ChunkKey.Belongs(scan.Key, requestId))
             {
-                chunks.Add((scan.Key.ToArray(), MutationChunk.Parser.ParseFrom(scan.Value)));
+                chunks.Add((scan.Key.ToArray(), scan.Value.ToArray()));
             }
         }
 
         return chunks;
     }
 
-    private async ValueTask ApplyAsync(MutationProgress progress)
+    /// <summary>
+    /// Applies the chunks from <see cref="MutationProgress.NextSequence"/> on, in sequence order;
+    /// <paramref name="stored"/> is the mutation's chunks when the caller has just read them.
+    /// </summary>
+    private async ValueTask ApplyAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)>? stored = null)
     {
+        stored ??= ReadStoredChunks(progress.RequestId);
         var defaultTarget = Config().DefaultTarget;
         var failure = (DeliveryResult?)null;
-        foreach (var (_, chunk) in ReadChunks(progress.RequestId, progress.NextSequence))
+        foreach (var (key, value) in stored)
         {
-            if (chunk.Sequence >= progress.ChunkCount)
+            var sequence = ChunkKey.Sequence(key);
+            if (sequence < progress.NextSequence)
+            {
+                continue; // applied by an earlier attempt
+            }
+
+            if (sequence >= progress.ChunkCount)
             {
                 break;
             }
 
-            var result = await DeliverAsync(chunk, defaultTarget);
+            var result = await DeliverAsync(MutationChunk.Parser.ParseFrom(value), defaultTarget);
             if (!result.Succeeded)
             {
                 failure = result;
                 break;
             }
 
-            progress.NextSequence = chunk.Sequence + 1;
+            progress.NextSequence = sequence + 1;
         }
 
         progress.Attempts++;
         if (failure is not { } failed)
         {
-            DeleteChunks(progress.RequestId);
+            DeleteChunks(stored.Select(c => c.Key));
             progress.State = MutationState.Applied;
             SetTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
             Save(progress);
@@ -95,7 +108,7 @@ public sealed partial class MutationProcessor
             return;
         }
 
-        await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? "permanent" : "retriable");
+        await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? "permanent" : "retriable", stored);
     }
 
     private async ValueTask<DeliveryResult> DeliverAsync(MutationChunk chunk, Target? defaultTarget)
@@ -116,11 +129,11 @@ public sealed partial class MutationProcessor
         }
     }
 
-    private async ValueTask DeadLetterAsync(MutationProgress progress, string reason)
+    private async ValueTask DeadLetterAsync(MutationProgress progress, string reason, List<(byte[] Key, byte[] Value)>? stored = null)
     {
-        var chunks = ReadChunks(progress.RequestId, 0);
+        var chunks = stored ?? ReadStoredChunks(progress.RequestId);
         var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
-        dead.Chunks.AddRange(chunks.Select(c => c.Chunk));
+        dead.Chunks.AddRange(chunks.Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
         var headers = new Headers
         {
             { DeadLetterHeaders.Error, Utf8(progress.LastError) },
@@ -162,8 +175,6 @@ public sealed partial class MutationProcessor
         LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }
-
-    private void DeleteChunks(string requestId) => DeleteChunks(ReadChunks(requestId, 0).Select(c => c.Key));
 
     private void DeleteChunks(IEnumerable<byte[]> keys)
     {

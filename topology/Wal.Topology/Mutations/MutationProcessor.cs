@@ -136,10 +136,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     private async ValueTask ApplyIfReadyAsync(MutationProgress progress)
     {
-        if (progress.State == MutationState.Collecting && progress.ChunkCount > 0 && progress.ChunksStored >= progress.ChunkCount && AllChunksPresent(progress))
+        if (progress.State == MutationState.Collecting && progress.ChunkCount > 0 && progress.ChunksStored >= progress.ChunkCount)
         {
-            await ApplyAsync(progress);
-            return;
+            var stored = ReadStoredChunks(progress.RequestId);
+            if (AllChunksPresent(stored, progress.ChunkCount))
+            {
+                await ApplyAsync(progress, stored);
+                return;
+            }
         }
 
         Save(progress);
