@@ -33,6 +33,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     private KafkaStreams? _streams;
     private HashSet<string> _shape = [];
     private IReadOnlyCollection<string> _names = [];
+    private int _rebuilds;
 
     /// <param name="registry">The namespaces; the host follows its <see cref="INamespaceRegistry.Changed"/> event.</param>
     /// <param name="sink">Where records are delivered.</param>
@@ -74,7 +75,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     public IReadOnlyCollection<string> Namespaces => Volatile.Read(ref _names);
 
     /// <summary>How many times the topology was rebuilt since start.</summary>
-    public int Rebuilds { get; private set; }
+    public int Rebuilds => Volatile.Read(ref _rebuilds);
 
     /// <summary>Creates the namespaces' topics, starts the topology, then follows the registry.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -174,7 +175,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             // Not cancellable: a close cut short would leave stream threads running beside the next instance.
             await _streams!.CloseAsync(CancellationToken.None);
             await StartStreamsAsync(cancellationToken);
-            Rebuilds++;
+            Interlocked.Increment(ref _rebuilds);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
