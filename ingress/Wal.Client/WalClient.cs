@@ -2,7 +2,9 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Wal.Schemas.V1;
 
@@ -33,6 +35,11 @@ public sealed class WalClient : IDisposable
         if (options.ClientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [options.ClientCertificate];
+        }
+
+        if (options.ServerCertificateAuthorities is { Count: > 0 } authorities)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsTo(certificate, errors, authorities);
         }
 
         _http = new HttpClient(handler) { BaseAddress = options.Address, Timeout = Timeout.InfiniteTimeSpan };
@@ -76,6 +83,21 @@ public sealed class WalClient : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    // Only the given CAs count as roots; a wrong host name or a missing certificate still fails.
+    private static bool ChainsTo(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection authorities)
+    {
+        if (certificate is not X509Certificate2 server || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(server);
+    }
 
     private async Task<WriteToLogResponse> WriteAsync(string path, IMessage request, CancellationToken cancellationToken)
     {

@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Wal.Client;
 
 /// <summary>Where the ingress is and how long a call may take.</summary>
@@ -16,7 +18,40 @@ public sealed record WalClientOptions
     public int ConnectAttempts { get; init; } = 3;
 
     /// <summary>Client certificate for mutual TLS, if the ingress asks for one.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2? ClientCertificate { get; init; }
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>
+    /// Private CA(s) the ingress's certificate must chain to, instead of the machine's trust store
+    /// (e.g. the CA a deployment made for itself). The host name is checked either way.
+    /// </summary>
+    public X509Certificate2Collection? ServerCertificateAuthorities { get; init; }
+
+    /// <summary>Options for <paramref name="address"/> with TLS material read from PEM files; a null or empty path is left out.</summary>
+    /// <param name="address">The ingress.</param>
+    /// <param name="certificatePath">Client certificate (PEM) for mutual TLS; needs <paramref name="keyPath"/>.</param>
+    /// <param name="keyPath">The client certificate's private key (PEM).</param>
+    /// <param name="authorityPath">CA certificate(s) (PEM) the server's certificate must chain to.</param>
+    public static WalClientOptions FromPemFiles(Uri address, string? certificatePath, string? keyPath, string? authorityPath)
+    {
+        if (string.IsNullOrEmpty(certificatePath) != string.IsNullOrEmpty(keyPath))
+        {
+            throw new ArgumentException("A client certificate needs its key, and a key its certificate: give both or neither.", nameof(keyPath));
+        }
+
+        X509Certificate2Collection? authorities = null;
+        if (!string.IsNullOrEmpty(authorityPath))
+        {
+            authorities = [];
+            authorities.ImportFromPemFile(authorityPath);
+        }
+
+        return new WalClientOptions
+        {
+            Address = address,
+            ClientCertificate = string.IsNullOrEmpty(certificatePath) ? null : X509Certificate2.CreateFromPemFile(certificatePath, keyPath),
+            ServerCertificateAuthorities = authorities,
+        };
+    }
 
     public void Validate()
     {

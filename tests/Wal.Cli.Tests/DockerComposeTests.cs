@@ -117,7 +117,7 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
-    public void DependsOn_HealthyConditions_HaveHealthChecks()
+    public void DependsOn_HealthyConditionsHaveHealthChecks_CompletedConditionsAreOneShot()
     {
         var byName = Services.ToDictionary(s => s.Name, s => s.Service);
         foreach (var (name, service) in Services.Where(s => s.Service.Children.ContainsKey("depends_on")))
@@ -126,8 +126,76 @@ public sealed class DockerComposeTests
             {
                 var target = ((YamlScalarNode)dependency.Key).Value!;
                 Assert.True(byName.ContainsKey(target), $"{name} depends on missing service {target}");
-                Assert.True(byName[target].Children.ContainsKey("healthcheck"), $"{name} waits for {target} to be healthy, but it has no health check");
+                var condition = Scalar((YamlMappingNode)dependency.Value, "condition");
+                switch (condition)
+                {
+                    case "service_healthy":
+                        Assert.True(byName[target].Children.ContainsKey("healthcheck"), $"{name} waits for {target} to be healthy, but it has no health check");
+                        break;
+                    case "service_completed_successfully":
+                        Assert.False(byName[target].Children.ContainsKey("restart"), $"{name} waits for {target} to finish, but it is restarted");
+                        Assert.NotEmpty(Sequence(byName[target], "command"));
+                        break;
+                    default:
+                        Assert.Fail($"{name} waits for {target} with condition '{condition}'");
+                        break;
+                }
             }
+        }
+    }
+
+    [Fact]
+    public void Ingress_MutualTls_FilesAreOnesTheCertsServiceWrites()
+    {
+        var certs = _services.Children[new YamlScalarNode("certs")] as YamlMappingNode;
+        Assert.NotNull(certs);
+        Assert.Contains("make-certs.sh /certs", string.Join(' ', Sequence(certs, "command")), StringComparison.Ordinal);
+        Assert.Contains("./config/tls/make-certs.sh:/make-certs.sh:ro", Sequence(certs, "volumes"));
+        var hostDirectory = Sequence(certs, "volumes").Single(v => v.EndsWith(":/certs", StringComparison.Ordinal)).Split(':')[0];
+        using var made = new Tls.ComposeCertificates();
+        foreach (var (name, service) in WalServices.Where(s => Sequence(s.Service, "command").First() == "ingress"))
+        {
+            var depends = (YamlMappingNode)service["depends_on"];
+            Assert.Equal("service_completed_successfully", Scalar((YamlMappingNode)depends[new YamlScalarNode("certs")], "condition"));
+            var mount = Sequence(service, "volumes").Single(v => v.StartsWith(hostDirectory + ":", StringComparison.Ordinal)).Split(':');
+            var env = Environment(service);
+            foreach (var variable in new[] { WalEnvironment.TlsCertificate, WalEnvironment.TlsKey, WalEnvironment.TlsClientCa })
+            {
+                Assert.True(env.TryGetValue(variable, out var path), $"{name} does not set {variable}");
+                Assert.StartsWith(mount[1] + "/", path, StringComparison.Ordinal);
+                var file = path[(mount[1].Length + 1)..];
+                Assert.True(File.Exists(made.File(file)), $"{name}: {variable}={path}, but make-certs.sh writes no {file}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Ingress_HealthCheck_ProbesThePlainHttpAdminPort()
+    {
+        var adminPort = new Wal.Ingress.IngressOptions().AdminPort;
+        foreach (var (name, service) in WalServices.Where(s => Sequence(s.Service, "command").First() == "ingress"))
+        {
+            var probe = Sequence((YamlMappingNode)service["healthcheck"], "test");
+            // The gRPC port speaks only HTTP/2 (over TLS here); the admin port is where /readyz is plain HTTP/1.1.
+            Assert.Contains($"http://127.0.0.1:{adminPort}/readyz", probe);
+        }
+    }
+
+    [Fact]
+    public void Readme_DockerSection_WritesWithTheClientCertificateTheCertsServiceMakes()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));
+        var docker = readme[readme.IndexOf("## Running against real Kafka", StringComparison.Ordinal)..];
+        docker = docker[..docker.IndexOf("\n## ", 3, StringComparison.Ordinal)];
+        var write = docker.Split('\n').Select(l => l.Trim()).SkipWhile(l => !l.Contains("wal write", StringComparison.Ordinal))
+            .TakeWhile(l => l.Length > 0 && l != "```").Aggregate(string.Empty, (all, l) => all + " " + l.TrimEnd('\\'));
+        var options = WalCommandLine.Create().Subcommands.Single(c => c.Name == "write").Options.Select(o => o.Name).ToHashSet();
+
+        Assert.Contains("https://localhost:50051", write, StringComparison.Ordinal);
+        foreach (var (option, file) in new[] { ("--tls-cert", "certs/client.pem"), ("--tls-key", "certs/client.key"), ("--tls-ca", "certs/ca.pem") })
+        {
+            Assert.Contains(option, options);
+            Assert.Contains($"{option} {file}", write, StringComparison.Ordinal);
         }
     }
 

@@ -3,11 +3,13 @@ using Google.Protobuf;
 using Wal.Grpc;
 using Wal.Grpc.Tests;
 using Wal.Schemas.V1;
+using Xunit.Abstractions;
 
 namespace Wal.Ingress.Tests;
 
 /// <summary>Bounds on what the ingress holds: per-stream in-flight requests and per-namespace in-flight bytes.</summary>
-public sealed class BackPressureTests
+[Collection(SoloCollection.Name)]
+public sealed class BackPressureTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
@@ -69,6 +71,102 @@ public sealed class BackPressureTests
         var ids = host.ReadAll(host.TopicOf(TestNamespaces.Tight)).Select(r => r.Entry.Id).ToHashSet();
         Assert.DoesNotContain(shed, r => ids.Contains(Assert.Single(r.Response.Details!.Details).Unpack<WriteToLogResponse>().Id));
     }
+
+    [Fact]
+    public async Task WriteToLog_FloodFarBeyondTheInFlightBound_ShedsAtOnceMemoryBoundedAdmittedAllInTheTopic()
+    {
+        const int requests = 5000;
+        const int concurrency = 400;
+        const int payloadBytes = 32 * 1024;
+        const long bound = 1024 * 1024;
+        var rtt = TimeSpan.FromSeconds(5);
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o =>
+        {
+            o.MaxInFlightBytes = bound;
+            o.MaxReceiveMessageSize = 128 * 1024;
+            o.ProduceTimeout = TimeSpan.FromSeconds(30);
+        });
+        using var inFlightBytes = new InFlightMeter(host, "wal_ingress_in_flight_bytes");
+        using var client = new GrpcTestClient(host.Address, handler: new SocketsHttpHandler { EnableMultipleHttp2Connections = true });
+        var payloadField = SharedPayloadContent.PayloadField(payloadBytes);
+        Assert.Equal(Trilean.True, (await CallAsync(client, "warm-up", payloadField)).Response.Durable);
+        // Every Kafka answer now takes five seconds: admitted writes pile up against the bound.
+        host.Kafka.SetBrokerRoundTrip(1, rtt);
+
+        FloodCall[] calls;
+        await using (var memory = MemorySampler.Start(TimeSpan.FromMilliseconds(250)))
+        {
+            var started = Stopwatch.GetTimestamp();
+            calls = await FloodAsync(client, requests, concurrency, payloadField);
+            output.WriteLine($"{requests} calls in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s, {calls.Count(c => c.Status == StatusCode.OK)} admitted; "
+                + $"live heap +{memory.LiveGrowth / 1024 / 1024} MiB, working set +{memory.WorkingSetGrowth / 1024 / 1024} MiB over {memory.Samples} samples");
+            Assert.True(memory.Samples >= 3, $"only {memory.Samples} memory samples");
+            // 5000 × 32 KiB = 156 MiB are offered. What the server may hold is what it is reading
+            // (the calls open at once, each buffered whole before it is parsed, and once more as
+            // the parsed request) plus the bound awaiting Kafka: it must not grow with the calls shed.
+            const long receiving = 2L * concurrency * payloadBytes;
+            Assert.True(memory.LiveGrowth < receiving + bound + (16 << 20), $"live managed heap grew by {memory.LiveGrowth / 1024 / 1024} MiB");
+            Assert.True(memory.WorkingSetGrowth < (2 * receiving) + (64 << 20), $"working set grew by {memory.WorkingSetGrowth / 1024 / 1024} MiB");
+        }
+
+        host.Kafka.SetBrokerRoundTrip(1, TimeSpan.Zero);
+        Assert.True(inFlightBytes.Max <= bound, $"{inFlightBytes.Max} bytes awaited Kafka at once");
+        var shed = calls.Where(c => c.Status == StatusCode.ResourceExhausted).ToList();
+        var admitted = calls.Where(c => c.Status == StatusCode.OK).ToList();
+        Assert.Equal(requests, shed.Count + admitted.Count);
+        Assert.True(shed.Count >= requests * 3 / 4, $"only {shed.Count} of {requests} shed");
+        Assert.NotEmpty(admitted);
+        Assert.All(shed, c => Assert.Equal(Trilean.False, c.Response.Durable));
+        // Shed answers never wait for Kafka: each came back (counted from the request's last byte)
+        // before a broker round trip could have; what time they took is the server's queue of
+        // 400 calls on a busy machine, so the median is held to a fraction of the round trip.
+        Assert.All(shed, c => Assert.True(c.Answered < rtt, $"{c.Id} shed {c.Answered.TotalMilliseconds:0} ms after it was sent"));
+        var median = shed.Select(c => c.Answered).Order().ElementAt(shed.Count / 2);
+        output.WriteLine($"shed: median {median.TotalMilliseconds:0} ms, slowest {shed.Max(c => c.Answered).TotalMilliseconds:0} ms");
+        Assert.True(median < rtt / 5, $"median shed answer took {median.TotalMilliseconds:0} ms");
+        Assert.All(admitted, c => Assert.Equal(Trilean.True, c.Response.Durable));
+
+        var topic = host.TopicOf(TestNamespaces.Bare);
+        var inTopic = host.ReadAll(topic).Where(r => r.Entry.Id != "warm-up").ToDictionary(r => r.Entry.Id);
+        // Every TRUE is in the topic where its answer said, and nothing shed (FALSE) is.
+        Assert.Equal(admitted.Select(c => c.Id).Order(), inTopic.Keys.Order());
+        foreach (var call in admitted)
+        {
+            var record = inTopic[call.Id];
+            Assert.Equal((topic, record.Partition, record.Offset), (call.Response.Position.Topic, call.Response.Position.Partition, call.Response.Position.Offset));
+            Assert.Equal(payloadBytes, record.Entry.Payload.Length);
+        }
+    }
+
+    private static async Task<FloodCall[]> FloodAsync(GrpcTestClient client, int requests, int concurrency, byte[] payloadField)
+    {
+        var calls = new FloodCall[requests];
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < requests; i = Interlocked.Increment(ref next))
+            {
+                calls[i] = await CallAsync(client, $"flood-{i}", payloadField);
+            }
+        })));
+        return calls;
+    }
+
+    private static async Task<FloodCall> CallAsync(GrpcTestClient client, string id, byte[] payloadField)
+    {
+        var content = new SharedPayloadContent(
+            new WriteToLogRequest { Namespace = TestNamespaces.Bare, Id = id, Target = new Target { Kafka = new KafkaTarget { Topic = "elsewhere" } } },
+            payloadField);
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogPath, [], r => r.Content = content);
+        var answered = Stopwatch.GetElapsedTime(content.SentAt);
+        content.Dispose();
+        var answer = response.Status == StatusCode.OK
+            ? WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages))
+            : Assert.Single(response.Details!.Details).Unpack<WriteToLogResponse>();
+        return new FloodCall(id, response.Status, answer, answered);
+    }
+
+    private sealed record FloodCall(string Id, StatusCode? Status, WriteToLogResponse Response, TimeSpan Answered);
 
     private static WriteToLogRequest Write(string id) =>
         new() { Namespace = TestNamespaces.Tight, Id = id, Payload = ByteString.CopyFrom(new byte[500]) };

@@ -3,19 +3,19 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Wal.Ingress.Tests;
 
-/// <summary>Follows one host's <c>wal_ingress_in_flight</c> and remembers the highest value it reached.</summary>
+/// <summary>Follows one host's <c>wal_ingress_in_flight</c> (or another up-down counter) and remembers the highest value it reached.</summary>
 public sealed class InFlightMeter : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly Lock _gate = new();
     private long _current;
 
-    public InFlightMeter(IngressTestHost host)
+    public InFlightMeter(IngressTestHost host, string instrumentName = "wal_ingress_in_flight")
     {
         var factory = host.App.Services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Name == "wal_ingress_in_flight" && ReferenceEquals(instrument.Meter.Scope, factory))
+            if (instrument.Name == instrumentName && ReferenceEquals(instrument.Meter.Scope, factory))
             {
                 listener.EnableMeasurementEvents(instrument);
             }

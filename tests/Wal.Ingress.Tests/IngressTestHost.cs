@@ -52,13 +52,13 @@ public sealed class IngressTestHost : IAsyncDisposable
         return partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
     }
 
-    /// <summary>Every LogEntry in the topic with its partition, read from the beginning until the end is reached.</summary>
-    public IReadOnlyList<(int Partition, byte[] Key, LogEntry Entry)> ReadAll(string topic)
+    /// <summary>Every LogEntry in the topic with its partition and offset, read from the beginning until the end is reached.</summary>
+    public IReadOnlyList<(int Partition, byte[] Key, LogEntry Entry, long Offset)> ReadAll(string topic)
     {
         using var consumer = NewConsumer();
         var ends = Enumerable.Range(0, 3).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
         consumer.Assign(ends.Keys.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
-        var records = new List<(int, byte[], LogEntry)>();
+        var records = new List<(int, byte[], LogEntry, long)>();
         var positions = ends.Keys.ToDictionary(p => p, _ => 0L);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (positions.Any(p => p.Value < ends[p.Key]) && DateTime.UtcNow < deadline)
@@ -69,7 +69,7 @@ public sealed class IngressTestHost : IAsyncDisposable
                 continue;
             }
 
-            records.Add((record.Partition.Value, record.Message.Key, LogEntry.Parser.ParseFrom(record.Message.Value)));
+            records.Add((record.Partition.Value, record.Message.Key, LogEntry.Parser.ParseFrom(record.Message.Value), record.Offset.Value));
             positions[record.Partition.Value] = record.Offset.Value + 1;
         }
 

@@ -21,7 +21,7 @@ public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixtu
         Assert.Equal(Trilean.True, response.Durable);
         Assert.Equal("py-1", response.Id);
         Assert.Equal(Host.TopicOf(TestNamespaces.Orders), response.Position.Topic);
-        var (partition, _, entry) = Assert.Single(Host.ReadAll(response.Position.Topic), r => r.Entry.Id == "py-1");
+        var (partition, _, entry, _) = Assert.Single(Host.ReadAll(response.Position.Topic), r => r.Entry.Id == "py-1");
         Assert.Equal(response.Position.Partition, partition);
         Assert.Equal("hello from python", entry.Payload.ToStringUtf8());
         Assert.Equal("default-key", entry.Target.Memcached.Key);

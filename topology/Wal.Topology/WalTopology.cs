@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Kafka;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -17,21 +18,46 @@ namespace Wal.Topology;
 /// </summary>
 public static class WalTopology
 {
+    /// <summary>A topology for every namespace the registry holds now.</summary>
     public static Streams.Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
     {
+        ArgumentNullException.ThrowIfNull(registry);
+        return Build(registry.All, registry, sink, options, loggers);
+    }
+
+    /// <summary>
+    /// A topology whose sources are <paramref name="namespaces"/>; its processors read each
+    /// namespace's policy from <paramref name="registry"/> on every record, so policy changes apply
+    /// without a rebuild.
+    /// </summary>
+    public static Streams.Topology Build(
+        IEnumerable<NamespaceConfig> namespaces, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
+    {
+        ArgumentNullException.ThrowIfNull(namespaces);
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         loggers ??= NullLoggerFactory.Instance;
         var builder = new TopologyBuilder();
-        foreach (var ns in registry.All)
+        foreach (var ns in namespaces)
         {
             AddNamespace(builder, ns, registry, sink, options, loggers);
         }
 
         return builder.Build();
     }
+
+    /// <summary>Every topic the namespaces and their state stores need: log, dead letters, and the stores' changelogs.</summary>
+    public static IReadOnlyCollection<TopicSpec> TopicsFor(IEnumerable<NamespaceConfig> namespaces, string applicationId) =>
+        namespaces.SelectMany(ns => new[]
+        {
+            new TopicSpec(ns.Topic, ns.Partitions),
+            new TopicSpec(ns.DeadLetterTopic, ns.Partitions),
+            new TopicSpec($"{applicationId}-{TimerStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
+            new TopicSpec($"{applicationId}-{ChunkStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
+            new TopicSpec($"{applicationId}-{MutationStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
+        }).ToList();
 
     /// <summary>The name of a namespace's timer store; its changelog is <c>{app}-{name}-changelog</c>.</summary>
     public static string TimerStoreName(string namespaceName) => $"{namespaceName}-timers";

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Security.Cryptography;
+using Wal.Client;
 
 namespace Wal.Cli.Commands;
 
@@ -30,4 +32,39 @@ internal static class CommonOptions
         DefaultValueFactory = _ => OutputFormat.Text,
         Recursive = true,
     };
+
+    public static readonly Option<FileInfo?> TlsCertificate = new("--tls-cert")
+    {
+        Description = "Client certificate (PEM) for an ingress with mutual TLS; with --tls-key.",
+        Recursive = true,
+    };
+
+    public static readonly Option<FileInfo?> TlsKey = new("--tls-key")
+    {
+        Description = "Private key (PEM) of --tls-cert.",
+        Recursive = true,
+    };
+
+    public static readonly Option<FileInfo?> TlsCa = new("--tls-ca")
+    {
+        Description = "CA certificate (PEM) the ingress's certificate must chain to, for a private CA (e.g. the one docker-compose makes).",
+        Recursive = true,
+    };
+
+    /// <summary>The client options: --address and the TLS files.</summary>
+    /// <exception cref="CliException">A TLS file is missing or not PEM, or a certificate came without its key.</exception>
+    public static WalClientOptions Client(ParseResult parse)
+    {
+        var certificate = parse.GetValue(TlsCertificate);
+        var key = parse.GetValue(TlsKey);
+        var authority = parse.GetValue(TlsCa);
+        try
+        {
+            return WalClientOptions.FromPemFiles(parse.GetValue(Address)!, certificate?.FullName, key?.FullName, authority?.FullName);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or CryptographicException)
+        {
+            throw new CliException(ExitCodes.Usage, $"TLS files: {e.Message}", "Give --tls-cert and --tls-key together, each a readable PEM file, and --tls-ca as a PEM CA certificate.");
+        }
+    }
 }

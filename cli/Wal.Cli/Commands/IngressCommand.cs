@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
 using Wal.Ingress.Admin;
+using Wal.Cli.Settings;
 using Wal.Kafka;
 
 namespace Wal.Cli.Commands;
@@ -12,9 +13,24 @@ internal static class IngressCommand
 {
     public static Command Create()
     {
+        var tlsCertificate = new Option<FileInfo?>("--tls-cert")
+        {
+            Description = $"Server certificate (PEM) for TLS on the gRPC port; with --tls-key [env {WalEnvironment.TlsCertificate}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.TlsCertificate) is { } path ? new FileInfo(path) : null,
+        };
+        var tlsKey = new Option<FileInfo?>("--tls-key")
+        {
+            Description = $"Private key (PEM) of --tls-cert [env {WalEnvironment.TlsKey}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.TlsKey) is { } path ? new FileInfo(path) : null,
+        };
+        var tlsClientCa = new Option<FileInfo?>("--tls-client-ca")
+        {
+            Description = $"CA (PEM) client certificates must chain to: mutual TLS, callers named by their certificate [env {WalEnvironment.TlsClientCa}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.TlsClientCa) is { } path ? new FileInfo(path) : null,
+        };
         var command = new Command("ingress", "Serve the gRPC ingress: validate writes and make them durable in Kafka.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -25,7 +41,16 @@ internal static class IngressCommand
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, SharedOptions.DefaultApplicationId, loggers, cancellationToken);
             await using var app = IngressHost.Build(
-                new IngressOptions { BootstrapServers = bootstrap, Region = parse.GetValue(SharedOptions.Region)!, ListenAddress = host, Port = port },
+                new IngressOptions
+                {
+                    BootstrapServers = bootstrap,
+                    Region = parse.GetValue(SharedOptions.Region)!,
+                    ListenAddress = host,
+                    Port = port,
+                    TlsCertificatePath = parse.GetValue(tlsCertificate)?.FullName ?? string.Empty,
+                    TlsKeyPath = parse.GetValue(tlsKey)?.FullName ?? string.Empty,
+                    ClientCaPath = parse.GetValue(tlsClientCa)?.FullName ?? string.Empty,
+                },
                 controlPlane.Registry,
                 builder =>
             {

@@ -19,10 +19,13 @@ internal static class NamespacesCommand
         };
         command.Options.Add(CommonOptions.Address);
         command.Options.Add(CommonOptions.Output);
+        command.Options.Add(CommonOptions.TlsCertificate);
+        command.Options.Add(CommonOptions.TlsKey);
+        command.Options.Add(CommonOptions.TlsCa);
         return command;
     }
 
-    private static WalClient Client(ParseResult parse) => new(new WalClientOptions { Address = parse.GetValue(CommonOptions.Address)! });
+    private static WalClient Client(ParseResult parse) => new(CommonOptions.Client(parse));
 
     private static Command List()
     {

@@ -85,8 +85,8 @@ internal static class TopologyCommand
             }
 
             await using var router = sinks.CreateRouter();
-            var topology = WalTopology.Build(controlPlane.Registry, router, new WalTopologyOptions { Region = parse.GetValue(SharedOptions.Region)! }, loggers);
-            await using var streams = new KafkaStreams(topology, new StreamsConfig
+            // The host rebuilds the topology when namespaces are created or deleted, without a restart.
+            await using var streams = new WalTopologyHost(controlPlane.Registry, router, new WalTopologyOptions { Region = parse.GetValue(SharedOptions.Region)! }, new StreamsConfig
             {
                 ApplicationId = app,
                 BootstrapServers = bootstrap,
@@ -95,7 +95,7 @@ internal static class TopologyCommand
 
                 // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
                 HeartbeatInterval = session / 3,
-            }, loggers);
+            }, topics, loggers);
             await streams.StartAsync(cancellationToken);
             // Replicators send this region's records to the others; records arriving from them
             // are applied by the topology above like any other record of the namespace's topic.

@@ -22,7 +22,7 @@ internal static class WriteCommand
         var id = new Option<string?>("--id") { Description = "Idempotency id of the write (default: assigned by Wal)." };
         var command = new Command("write", "Write one payload to a namespace's log and print whether it is durable.")
         {
-            ns, value, valueFile, memcachedKey, cluster, ttl, delay, id, CommonOptions.Address, CommonOptions.Output,
+            ns, value, valueFile, memcachedKey, cluster, ttl, delay, id, CommonOptions.Address, CommonOptions.TlsCertificate, CommonOptions.TlsKey, CommonOptions.TlsCa, CommonOptions.Output,
         };
         command.Validators.Add(r =>
         {
@@ -59,7 +59,18 @@ internal static class WriteCommand
                 request.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(d) };
             }
 
-            using var client = new WalClient(new WalClientOptions { Address = parse.GetValue(CommonOptions.Address)! });
+            WalClientOptions options;
+            try
+            {
+                options = CommonOptions.Client(parse);
+            }
+            catch (CliException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {e.Message}\nnext: {e.NextStep}");
+                return e.ExitCode;
+            }
+
+            using var client = new WalClient(options);
             var response = await client.WriteToLogAsync(request, cancellationToken);
             Output.Write(parse.InvocationConfiguration.Output, parse.GetValue(CommonOptions.Output), response, () => Describe(response));
             return response.Durable switch

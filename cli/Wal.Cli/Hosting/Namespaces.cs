@@ -36,12 +36,5 @@ internal static class Namespaces
 
     /// <summary>Every topic the namespaces and their stores need.</summary>
     public static IReadOnlyCollection<TopicSpec> TopicsFor(IEnumerable<Schemas.V1.NamespaceConfig> namespaces, string applicationId) =>
-        namespaces.SelectMany(ns => new[]
-        {
-            new TopicSpec(ns.Topic, ns.Partitions),
-            new TopicSpec(ns.DeadLetterTopic, ns.Partitions),
-            new TopicSpec($"{applicationId}-{WalTopology.TimerStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
-            new TopicSpec($"{applicationId}-{WalTopology.ChunkStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
-            new TopicSpec($"{applicationId}-{WalTopology.MutationStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
-        }).ToList();
+        WalTopology.TopicsFor(namespaces, applicationId);
 }

@@ -34,7 +34,7 @@ internal sealed class LocalStack : IAsyncDisposable
 
     public WebApplication Ingress { get; private set; } = null!;
 
-    public KafkaStreams Topology { get; private set; } = null!;
+    public WalTopologyHost Topology { get; private set; } = null!;
 
     public Uri IngressAddress => Ingress.GetGrpcAddress();
 
@@ -103,8 +103,7 @@ internal sealed class LocalStack : IAsyncDisposable
         }.CreateRouter();
         _started.Add(sinks);
 
-        var topology = WalTopology.Build(Namespaces, sinks, new WalTopologyOptions { Region = Options.Region }, loggers);
-        Topology = new KafkaStreams(topology, new StreamsConfig
+        Topology = new WalTopologyHost(Namespaces, sinks, new WalTopologyOptions { Region = Options.Region }, new StreamsConfig
         {
             ApplicationId = Options.ApplicationId,
             BootstrapServers = Kafka.BootstrapServers,
@@ -112,7 +111,7 @@ internal sealed class LocalStack : IAsyncDisposable
             // One instance alone in its group: no one to wait for at the first join.
             SessionTimeout = TimeSpan.FromSeconds(6),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
-        }, loggers);
+        }, Kafka, loggers);
         _started.Add(Topology);
         await Topology.StartAsync(cancellationToken);
 

@@ -1,0 +1,100 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Wal.Cli.Tests.Operator;
+using Wal.Ingress;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Cli.Tests.Tls;
+
+/// <summary>
+/// <c>wal write</c> against an ingress with mutual TLS, both using the certificates the compose
+/// file's certs service makes, and a namespace whose allow-list names the client certificate.
+/// </summary>
+public sealed class WriteCommandTlsTests : IAsyncLifetime
+{
+    private const string Namespace = "guarded";
+    private readonly ComposeCertificates _certificates = new();
+    private EmbeddedKafkaCluster _kafka = null!;
+    private WebApplication _ingress = null!;
+
+    private string Address => _ingress.GetGrpcAddress().ToString();
+
+    public async Task InitializeAsync()
+    {
+        _kafka = EmbeddedKafkaCluster.Start(1);
+        var registry = new NamespaceRegistry(
+        [
+            new NamespaceConfig
+            {
+                Name = Namespace,
+                AllowedClients = { ComposeCertificates.ClientName },
+                DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
+            },
+        ]);
+        _kafka.CreateTopic(registry.All[0].Topic, partitions: 1);
+        _ingress = IngressHost.Build(
+            new IngressOptions
+            {
+                Port = 0,
+                AdminPort = -1,
+                BootstrapServers = _kafka.BootstrapServers,
+                TlsCertificatePath = _certificates.File("server.pem"),
+                TlsKeyPath = _certificates.File("server.key"),
+                ClientCaPath = _certificates.File("ca.pem"),
+            },
+            registry,
+            b => b.Logging.ClearProviders());
+        await _ingress.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ingress.StopAsync();
+        await _ingress.DisposeAsync();
+        _kafka.Dispose();
+        _certificates.Dispose();
+    }
+
+    [Fact]
+    public async Task Write_ClientCertificateOnTheAllowList_DurableTrue()
+    {
+        var run = await Write("--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("ca.pem"));
+
+        Assert.StartsWith("https://", Address, StringComparison.Ordinal);
+        Assert.True(run.Exit == ExitCodes.Ok, run.ToString());
+        Assert.Contains("durable: TRUE", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_NoClientCertificate_NotDurable()
+    {
+        var run = await Write("--tls-ca", _certificates.File("ca.pem"));
+
+        Assert.NotEqual(ExitCodes.Ok, run.Exit);
+        Assert.DoesNotContain("durable: TRUE", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_ServerNotSignedByTheGivenCa_NotDurable()
+    {
+        // The client certificate stands in for a CA the server's certificate does not chain to.
+        var run = await Write("--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("client.pem"));
+
+        Assert.NotEqual(ExitCodes.Ok, run.Exit);
+        Assert.DoesNotContain("durable: TRUE", run.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_CertificateWithoutKey_UsageErrorNamingTheOptions()
+    {
+        var run = await Write("--tls-cert", _certificates.File("client.pem"));
+
+        Assert.Equal(ExitCodes.Usage, run.Exit);
+        Assert.Contains("--tls-key", run.Error, StringComparison.Ordinal);
+    }
+
+    private Task<CliRun> Write(params string[] tls) =>
+        OperatorStackFixture.RunAsync(["write", Namespace, "--value", "over mutual TLS", "--memcached-key", "greeting", "--address", Address, .. tls]);
+}

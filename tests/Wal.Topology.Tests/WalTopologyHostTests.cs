@@ -1,0 +1,131 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>The topology host on the mock cluster: namespaces added and removed while it runs.</summary>
+public sealed class WalTopologyHostTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
+    private readonly NamespaceRegistry _registry = new([Namespace("a")]);
+    private readonly RecordingSink _sink = new();
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-host-{Guid.NewGuid():N}");
+    private WalTopologyHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = new WalTopologyHost(
+            _registry,
+            _sink,
+            new WalTopologyOptions { PersistentStores = false },
+            new StreamsConfig
+            {
+                ApplicationId = "host-test",
+                BootstrapServers = _kafka.BootstrapServers,
+                StateDirectory = _stateDirectory,
+                SessionTimeout = TimeSpan.FromSeconds(6),
+                HeartbeatInterval = TimeSpan.FromSeconds(1),
+            },
+            _kafka,
+            debounce: TimeSpan.FromMilliseconds(300));
+        await _host.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _kafka.Dispose();
+        Directory.Delete(_stateDirectory, recursive: true);
+    }
+
+    [Fact]
+    public async Task RegistryChanged_BurstOfNewNamespaces_OneRebuildThatConsumesThemAll()
+    {
+        await ProduceAsync("a", "a-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-1"), "a-1 delivered");
+
+        foreach (var name in new[] { "b", "c", "d" })
+        {
+            _registry.Upsert(Namespace(name));
+        }
+
+        await ProduceAsync("c", "c-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("c-1"), "c-1, in a namespace created after start, delivered");
+        Assert.Equal(["a", "b", "c", "d"], _host.Namespaces);
+        Assert.Equal(1, _host.Rebuilds);
+        await ProduceAsync("a", "a-2");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-2"), "a-2 delivered after the rebuild");
+    }
+
+    [Fact]
+    public async Task RegistryChanged_NamespaceRemoved_RebuiltWithoutIt()
+    {
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that adds b");
+        Assert.Equal(KafkaStreamsState.Running, await RunningAsync());
+        _registry.Remove("b");
+
+        await WaitUntilAsync(() => _host.Rebuilds == 2, "the rebuild that drops b");
+        Assert.Equal(["a"], _host.Namespaces);
+        Assert.Equal(KafkaStreamsState.Running, await RunningAsync());
+    }
+
+    private static NamespaceConfig Namespace(string name) => new()
+    {
+        Name = name,
+        Partitions = 2,
+        DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
+    };
+
+    private async Task<KafkaStreamsState> RunningAsync()
+    {
+        await WaitUntilAsync(() => _host.Streams.State == KafkaStreamsState.Running, "the rebuilt streams to run");
+        return _host.Streams.State;
+    }
+
+    private async Task ProduceAsync(string ns, string id)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = ns,
+            Payload = ByteString.CopyFromUtf8(id),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
+            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            OriginRegion = "local",
+        };
+        await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(Deadline.TotalSeconds * Stopwatch.Frequency);
+        while (!condition())
+        {
+            Assert.True(Stopwatch.GetTimestamp() < until, $"timed out waiting for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    private sealed class RecordingSink : ISink
+    {
+        public ConcurrentDictionary<string, Delivery> Delivered { get; } = new();
+
+        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+        {
+            Delivered[delivery.Id] = delivery;
+            return ValueTask.FromResult(DeliveryResult.Delivered);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,210 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Kafka;
+using Wal.Namespaces;
+using Wal.Sinks;
+using Wal.Streams;
+
+namespace Wal.Topology;
+
+/// <summary>
+/// Runs the WAL topology and keeps it in step with the namespace registry. A changed policy needs
+/// nothing (the processors read the registry on every record), but the topology's sources are
+/// fixed when it is built: when the SET of namespaces (or a namespace's topics) changes, the host
+/// creates the new topics, closes the running <see cref="KafkaStreams"/> cleanly (committing, so
+/// nothing is processed twice that need not be) and starts a new one with the rebuilt topology.
+/// Local RocksDB checkpoints make the restart cheap: stores reopen at their checkpoint.
+/// </summary>
+public sealed partial class WalTopologyHost : IAsyncDisposable
+{
+    private readonly INamespaceRegistry _registry;
+    private readonly ISink _sink;
+    private readonly WalTopologyOptions _options;
+    private readonly StreamsConfig _streamsConfig;
+    private readonly ITopicProvisioner _topics;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _debounce;
+    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private Task _follower = Task.CompletedTask;
+    private KafkaStreams? _streams;
+    private HashSet<string> _shape = [];
+    private IReadOnlyCollection<string> _names = [];
+    private int _rebuilds;
+
+    /// <param name="registry">The namespaces; the host follows its <see cref="INamespaceRegistry.Changed"/> event.</param>
+    /// <param name="sink">Where records are delivered.</param>
+    /// <param name="options">The WAL processors' knobs.</param>
+    /// <param name="streamsConfig">The streams runtime's configuration, the same for every rebuilt instance.</param>
+    /// <param name="topics">Creates a new namespace's topics (log, dead letters, store changelogs) before it is consumed.</param>
+    /// <param name="loggers">Logging.</param>
+    /// <param name="debounce">How long the set must stay unchanged before a rebuild, so a burst of changes (a whole seed file) costs one.</param>
+    public WalTopologyHost(
+        INamespaceRegistry registry, ISink sink, WalTopologyOptions options, StreamsConfig streamsConfig, ITopicProvisioner topics,
+        ILoggerFactory? loggers = null, TimeSpan? debounce = null)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(streamsConfig);
+        ArgumentNullException.ThrowIfNull(topics);
+        options.Validate();
+        streamsConfig.Validate();
+        _debounce = debounce ?? TimeSpan.FromSeconds(1);
+        if (_debounce < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(debounce), _debounce, "The debounce must not be negative.");
+        }
+
+        _registry = registry;
+        _sink = sink;
+        _options = options;
+        _streamsConfig = streamsConfig;
+        _topics = topics;
+        _loggers = loggers ?? NullLoggerFactory.Instance;
+        _logger = _loggers.CreateLogger<WalTopologyHost>();
+    }
+
+    /// <summary>The running streams instance; a rebuild replaces it.</summary>
+    public KafkaStreams Streams => _streams ?? throw new InvalidOperationException("The topology host has not started.");
+
+    /// <summary>The namespaces the running topology consumes.</summary>
+    public IReadOnlyCollection<string> Namespaces => Volatile.Read(ref _names);
+
+    /// <summary>How many times the topology was rebuilt since start.</summary>
+    public int Rebuilds => Volatile.Read(ref _rebuilds);
+
+    /// <summary>Creates the namespaces' topics, starts the topology, then follows the registry.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_streams is not null)
+        {
+            throw new InvalidOperationException("The topology host can start only once.");
+        }
+
+        await StartStreamsAsync(cancellationToken);
+        _registry.Changed += OnRegistryChanged;
+        _follower = FollowAsync(_stop.Token);
+    }
+
+    /// <summary>Stops following the registry and closes the topology cleanly (committing).</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken = default)
+    {
+        _registry.Changed -= OnRegistryChanged;
+        _changes.Writer.TryComplete();
+        await _stop.CancelAsync();
+        await _follower;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_streams is not null)
+            {
+                await _streams.CloseAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CloseAsync();
+        _stop.Dispose();
+        _gate.Dispose();
+    }
+
+    /// <summary>What decides the topology's sources and sinks: each namespace's name and topics.</summary>
+    private static HashSet<string> ShapeOf(IEnumerable<Schemas.V1.NamespaceConfig> namespaces) =>
+        namespaces.Select(n => $"{n.Name}\n{n.Topic}\n{n.DeadLetterTopic}\n{n.Partitions}").ToHashSet(StringComparer.Ordinal);
+
+    private void OnRegistryChanged(object? sender, EventArgs e) => _changes.Writer.TryWrite(true);
+
+    private async Task StartStreamsAsync(CancellationToken cancellationToken)
+    {
+        // The registry is read once: the shape recorded is exactly what this topology was built from.
+        var namespaces = _registry.All;
+        await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
+        var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers);
+        var streams = new KafkaStreams(topology, _streamsConfig, _loggers);
+        await streams.StartAsync(cancellationToken);
+        _streams = streams;
+        _shape = ShapeOf(namespaces);
+        Volatile.Write(ref _names, namespaces.Select(n => n.Name).ToList());
+    }
+
+    private async Task FollowAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await _changes.Reader.WaitToReadAsync(cancellationToken))
+            {
+                // Debounce: wait until the registry has been quiet for a while.
+                while (_changes.Reader.TryRead(out _))
+                {
+                    await Task.Delay(_debounce, cancellationToken);
+                }
+
+                await RebuildIfChangedAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RebuildIfChangedAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var next = ShapeOf(_registry.All);
+            if (next.SetEquals(_shape))
+            {
+                return;
+            }
+
+            var before = string.Join(", ", Namespaces);
+            var after = string.Join(", ", _registry.All.Select(n => n.Name));
+            LogRebuilding(_logger, before, after);
+
+            // Not cancellable: a close cut short would leave stream threads running beside the next instance.
+            await _streams!.CloseAsync(CancellationToken.None);
+            await StartStreamsAsync(cancellationToken);
+            Interlocked.Increment(ref _rebuilds);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Topic creation or the start failed: try again after the debounce rather than stop
+            // following the registry (a broker that is back will let the next attempt through).
+            LogRebuildFailed(_logger, e.Message);
+            _ = RetryLaterAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task RetryLaterAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(_debounce + TimeSpan.FromSeconds(1), cancellationToken);
+            _changes.Writer.TryWrite(true);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The set of namespaces changed ({Before} -> {After}); restarting the topology with the new set")]
+    private static partial void LogRebuilding(ILogger logger, string before, string after);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not rebuild the topology for the new set of namespaces; retrying: {Error}")]
+    private static partial void LogRebuildFailed(ILogger logger, string error);
+}
