@@ -28,7 +28,8 @@ internal static class MutateCommand
         };
         var version = new Option<long?>("--version")
         {
-            Description = "Version of every chunk that sets none (default: now, in microseconds since the epoch); sinks keep the newest.",
+            Description = "Version of the first chunk that sets none, each later chunk one more (default: now, in microseconds since "
+                + "the epoch), so a later chunk on the same key wins; sinks keep the newest version.",
         };
         var command = new Command(
             "mutate",
@@ -54,7 +55,8 @@ internal static class MutateCommand
             {
                 c.Namespace = parse.GetValue(ns)!;
                 c.RequestId = id;
-                c.Version = c.Version == 0 ? defaultVersion : c.Version;
+                // One more per chunk: a delete after a put of the same key must be newer to win.
+                c.Version = c.Version == 0 ? defaultVersion + c.Sequence : c.Version;
             }
 
             using var client = new WalClient(new WalClientOptions { Address = parse.GetValue(CommonOptions.Address)! });
