@@ -87,7 +87,7 @@ internal static class ReplayCommand
             {
                 var ranges = string.Join(", ", result.Ranges.Select(r => $"{r.Key}:[{r.Value.From},{r.Value.To})"));
                 var where = retarget is null ? string.Empty : $" to {retarget.Text}";
-                var other = retarget is null ? string.Empty : $", {result.OtherKind} not retargetable (another kind of target, or a mutation chunk or marker)";
+                var other = result.OtherKind == 0 ? string.Empty : $", {result.OtherKind} not retargetable (another kind of target, or a mutation chunk or marker)";
                 await terminal.Out.WriteLineAsync(dry
                     ? $"dry run: would re-apply {result.Applicable} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipping {result.Excluded} excluded{other}; nothing was written."
                     : $"re-applied {result.Written} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipped {result.Excluded} excluded, {result.Unreadable} unreadable{other}.");

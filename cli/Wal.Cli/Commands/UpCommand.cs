@@ -50,6 +50,9 @@ internal static class UpCommand
                 AdminPort = parse.GetValue(adminPort),
                 MemcachedPort = parse.GetValue(memcachedPort),
                 Brokers = parse.GetValue(brokers),
+                // Commit every second, not Kafka Streams' 30 s, so 'wal status' shows lag and
+                // timers as they are while you try things; a local run has no load to batch.
+                CommitInterval = TimeSpan.FromSeconds(1),
             };
             if (twoRegions)
             {
