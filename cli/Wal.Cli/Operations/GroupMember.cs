@@ -23,7 +23,7 @@ internal sealed record GroupMember(string MemberId, string ClientId, string Host
         }
         catch (KafkaException e) when (e.Error.Code == ErrorCode.Local_UnsupportedFeature)
         {
-            unavailable = "this Kafka cluster does not answer DescribeGroups (librdkafka's mock cluster, as in 'wal up', does not)";
+            unavailable = "this Kafka cluster does not answer DescribeGroups (the embedded mock cluster of wal up does not)";
             return null;
         }
 
