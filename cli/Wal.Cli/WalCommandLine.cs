@@ -13,6 +13,7 @@ internal static class WalCommandLine
             IngressCommand.Create(),
             TopologyCommand.Create(),
             WriteCommand.Create(),
+            MutateCommand.Create(),
             CacheCommand.Create(),
             NamespacesCommand.Create(),
             DlqCommand.Create(),

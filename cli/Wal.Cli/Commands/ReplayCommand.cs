@@ -27,12 +27,31 @@ internal static class ReplayCommand
             AllowMultipleArgumentsPerToken = true,
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))],
         };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Write nothing; print how many entries would be re-applied." };
+        var target = new Option<ReplayTarget?>("--target")
+        {
+            Description = "Re-apply to this target instead of each entry's own: memcached:CLUSTER, cassandra:CLUSTER[/KEYSPACE.TABLE] "
+                + "or kafka:CLUSTER[/TOPIC] (cluster names as in 'wal write --memcached-cluster'). Each entry's target is rewritten "
+                + "(same key, TTL and version; only the cluster, and table or topic if given, change) and the rewritten entry is "
+                + "produced to the log, so the topology applies it with its usual retries and dead letters; the topology must "
+                + "know that cluster. Entries aimed at another kind of target, and mutation chunks and markers, are skipped and counted.",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+                var parsed = ReplayTarget.Parse(text, out var error);
+                if (parsed is null)
+                {
+                    r.AddError(error!);
+                }
+
+                return parsed;
+            },
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Write nothing; print how many entries would be re-applied (and where)." };
         var command = new Command(
             "replay",
             "Re-apply a namespace's log from a time or offset: each entry is produced again with its id and version, so sinks keep the newest value.")
         {
-            ns, from, to, exclude, dryRun, SharedOptions.BootstrapServers, CommonOptions.Output,
+            ns, from, to, exclude, target, dryRun, SharedOptions.BootstrapServers, CommonOptions.Output,
         };
         command.SetGuardedAction(async (parse, terminal, cancellationToken) =>
         {
@@ -40,8 +59,9 @@ internal static class ReplayCommand
             var config = await NamespaceDirectory.RequireAsync(bootstrap, parse.GetValue(ns)!, cancellationToken);
             var dry = parse.GetValue(dryRun);
             var excluded = (parse.GetValue(exclude) ?? []).ToHashSet(StringComparer.Ordinal);
+            var retarget = parse.GetValue(target);
             var result = await new LogReplayer(bootstrap).ReplayAsync(
-                config, parse.GetValue(from)!, parse.GetValue(to), excluded, dry, new Progress(terminal, dry ? "replay (dry run)" : "replay"), cancellationToken);
+                config, parse.GetValue(from)!, parse.GetValue(to), excluded, retarget, dry, new Progress(terminal, dry ? "replay (dry run)" : "replay"), cancellationToken);
             if (terminal.IsJson)
             {
                 var ranges = new JsonObject();
@@ -58,15 +78,19 @@ internal static class ReplayCommand
                     ["written"] = result.Written,
                     ["excluded"] = result.Excluded,
                     ["unreadable"] = result.Unreadable,
+                    ["target"] = retarget?.Text,
+                    ["otherKind"] = result.OtherKind,
                     ["ranges"] = ranges,
                 });
             }
             else
             {
                 var ranges = string.Join(", ", result.Ranges.Select(r => $"{r.Key}:[{r.Value.From},{r.Value.To})"));
+                var where = retarget is null ? string.Empty : $" to {retarget.Text}";
+                var other = result.OtherKind == 0 ? string.Empty : $", {result.OtherKind} not retargetable (another kind of target, or a mutation chunk or marker)";
                 await terminal.Out.WriteLineAsync(dry
-                    ? $"dry run: would re-apply {result.Read - result.Excluded - result.Unreadable} of {result.Read} entries of {config.Topic} ({ranges}), skipping {result.Excluded} excluded; nothing was written."
-                    : $"re-applied {result.Written} of {result.Read} entries of {config.Topic} ({ranges}), skipped {result.Excluded} excluded, {result.Unreadable} unreadable.");
+                    ? $"dry run: would re-apply {result.Applicable} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipping {result.Excluded} excluded{other}; nothing was written."
+                    : $"re-applied {result.Written} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipped {result.Excluded} excluded, {result.Unreadable} unreadable{other}.");
             }
 
             return ExitCodes.Ok;

@@ -9,15 +9,31 @@ internal static class UpCommand
 {
     public static Command Create()
     {
-        var namespaces = new Option<FileInfo>("--namespaces") { Description = "Namespace seed file (protobuf JSON).", DefaultValueFactory = _ => new FileInfo(DefaultNamespacesFile()) };
+        var namespaces = new Option<FileInfo?>("--namespaces")
+        {
+            Description = "Namespace seed file (protobuf JSON). Default: config/namespaces.json, or config/namespaces-two-regions.json with --regions 2.",
+        };
         var port = new Option<int>("--port") { Description = "gRPC port of the ingress.", DefaultValueFactory = _ => 50051 };
         var adminPort = new Option<int>("--admin-port") { Description = "HTTP port for /metrics, /healthz, /readyz.", DefaultValueFactory = _ => 50052 };
         var memcachedPort = new Option<int>("--memcached-port") { Description = "Port of the memcached this run starts.", DefaultValueFactory = _ => 11311 };
         var brokers = new Option<int>("--brokers") { Description = "Brokers in the embedded Kafka cluster.", DefaultValueFactory = _ => 3 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every delivery." };
+        var regions = new Option<int>("--regions")
+        {
+            Description = "1, or 2 for regions a and b: each with its own embedded Kafka, memcached, topology and ingress, and "
+                + "cross-region replication between them. Region b listens 10 ports above a (gRPC, admin) and runs memcached 1 above.",
+            DefaultValueFactory = _ => 1,
+        };
+        regions.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is not (1 or 2))
+            {
+                r.AddError($"--regions {r.GetValueOrDefault<int>()}: give 1 or 2.");
+            }
+        });
         var command = new Command("up", "Run Wal locally: embedded Kafka, memcached, the topology and the ingress, until Ctrl-C.")
         {
-            namespaces, port, adminPort, memcachedPort, brokers, verbose,
+            namespaces, port, adminPort, memcachedPort, brokers, regions, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -26,29 +42,77 @@ internal static class UpCommand
                 .SetMinimumLevel(LogLevel.Information)
                 .AddFilter("Wal.Topology", parse.GetValue(verbose) ? LogLevel.Debug : LogLevel.Information)
                 .AddFilter("Microsoft.AspNetCore", LogLevel.Warning));
+            var twoRegions = parse.GetValue(regions) == 2;
             var options = new LocalStackOptions
             {
-                NamespacesFile = parse.GetValue(namespaces)!.FullName,
+                NamespacesFile = parse.GetValue(namespaces)?.FullName ?? DefaultNamespacesFile(twoRegions ? "namespaces-two-regions.json" : "namespaces.json"),
                 IngressPort = parse.GetValue(port),
                 AdminPort = parse.GetValue(adminPort),
                 MemcachedPort = parse.GetValue(memcachedPort),
                 Brokers = parse.GetValue(brokers),
+                // Commit every second, not Kafka Streams' 30 s, so 'wal status' shows lag and
+                // timers as they are while you try things; a local run has no load to batch.
+                CommitInterval = TimeSpan.FromSeconds(1),
             };
-            await using var stack = await LocalStack.StartAsync(options, loggers, cancellationToken);
-            PrintWelcome(stack);
-            try
+            if (twoRegions)
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                Console.WriteLine("Stopping: ingress, topology (commits its work), memcached, Kafka.");
+                await using var pair = await TwoRegionStack.StartAsync(options, loggers, cancellationToken);
+                PrintWelcome(pair);
+                await WaitForStopAsync(cancellationToken);
+                return ExitCodes.Ok;
             }
 
+            await using var stack = await LocalStack.StartAsync(options, loggers, cancellationToken);
+            PrintWelcome(stack);
+            await WaitForStopAsync(cancellationToken);
             return ExitCodes.Ok;
         });
         return command;
     }
+
+    private static async Task WaitForStopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine("Stopping: ingress, topology (commits its work), memcached, Kafka.");
+        }
+    }
+
+    private static void PrintWelcome(TwoRegionStack pair)
+    {
+        var (a, b) = (pair.Regions[0], pair.Regions[1]);
+        var replicated = pair.Replicated.Count == 0 ? "none (no namespace has PERSONA_CROSS_REGION_REPLICATION)" : string.Join(", ", pair.Replicated);
+        var example = pair.Replicated.Count > 0 ? pair.Replicated[0] : "NAMESPACE";
+        Console.WriteLine($"""
+
+            Wal is running in two regions, a and b. Ctrl-C stops everything it started.
+
+            {Region(a)}
+            {Region(b)}
+              replicated a <-> b   {replicated}
+
+            In another terminal, write in region a and read it in region b:
+
+              ./wal write {example} --memcached-key user:1 --value 'Ada' --address {Address(a)}
+              ./wal cache get user:1 --server {b.Memcached.Endpoint}
+
+            """);
+    }
+
+    private static string Region(LocalStack region) => $"""
+          region {region.Options.Region}
+            ingress (gRPC, h2c)  {Address(region)}   service wal.v1.WriteAheadLog
+            metrics and health   {region.AdminAddress?.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
+            Kafka (embedded)     {region.Kafka.BootstrapServers}
+            memcached            {region.Memcached.Endpoint}   (cluster "{LocalStack.MemcachedCluster}")
+            namespaces           {string.Join(", ", region.Namespaces.All.Select(n => n.Name))}
+        """;
+
+    private static string Address(LocalStack region) => region.IngressAddress.ToString().TrimEnd('/');
 
     private static void PrintWelcome(LocalStack stack)
     {
@@ -71,18 +135,18 @@ internal static class UpCommand
             """);
     }
 
-    private static string DefaultNamespacesFile()
+    private static string DefaultNamespacesFile(string name)
     {
         // The seed next to the repository's wal script, else the one shipped with the binary.
         for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = Path.Combine(dir.FullName, "config", "namespaces.json");
+            var candidate = Path.Combine(dir.FullName, "config", name);
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        return Path.Combine(AppContext.BaseDirectory, "config", "namespaces.json");
+        return Path.Combine(AppContext.BaseDirectory, "config", name);
     }
 }

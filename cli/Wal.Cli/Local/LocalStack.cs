@@ -108,6 +108,7 @@ internal sealed class LocalStack : IAsyncDisposable
             ApplicationId = Options.ApplicationId,
             BootstrapServers = Kafka.BootstrapServers,
             StateDirectory = Options.StateDirectory,
+            CommitInterval = Options.CommitInterval,
             // One instance alone in its group: no one to wait for at the first join.
             SessionTimeout = TimeSpan.FromSeconds(6),
             HeartbeatInterval = TimeSpan.FromSeconds(1),

@@ -20,6 +20,9 @@ internal sealed record LocalStackOptions
 
     public string ApplicationId { get; init; } = "wal-topology";
 
+    /// <summary>How often the topology commits; null keeps the engine's default (30 s, as Kafka Streams).</summary>
+    public TimeSpan? CommitInterval { get; init; }
+
     /// <summary>Where RocksDB stores live; a fresh directory each run, since the embedded Kafka starts empty.</summary>
     public string StateDirectory { get; init; } = Path.Combine(Path.GetTempPath(), $"wal-up-{Environment.ProcessId}");
 }

@@ -3,17 +3,25 @@ using Wal.Schemas.V1;
 namespace Wal.Cli.Operations;
 
 /// <summary>What a replay did (or, dry, would do).</summary>
-internal sealed record ReplayResult(long Read, long Written, long Excluded, long Unreadable, IReadOnlyDictionary<int, (long From, long To)> Ranges);
+internal sealed record ReplayResult(long Read, long Written, long Excluded, long Unreadable, long OtherKind, IReadOnlyDictionary<int, (long From, long To)> Ranges)
+{
+    /// <summary>Entries that are (or, dry, would be) produced again.</summary>
+    public long Applicable => Read - Excluded - Unreadable - OtherKind;
+}
 
 /// <summary>
 /// Re-applies a range of a namespace's log: each entry is produced again to the namespace's
 /// topic unchanged (same id, same accepted_at_ms version), so sinks' last-write-wins keeps
-/// whatever is newest and the replay cannot roll an item back.
+/// whatever is newest and the replay cannot roll an item back. With a <see cref="ReplayTarget"/>,
+/// each entry's target is rewritten first and the rewritten entry is produced to the log, so the
+/// topology applies it through the usual at-least-once path (delay, retries, dead letters);
+/// entries of another kind of target, and mutation chunks and markers (their table decides where
+/// they go), are skipped and counted.
 /// </summary>
 internal sealed class LogReplayer(string bootstrapServers)
 {
     public async Task<ReplayResult> ReplayAsync(
-        NamespaceConfig ns, LogPosition from, LogPosition? to, IReadOnlySet<string> exclude, bool dryRun, Progress? progress, CancellationToken cancellationToken)
+        NamespaceConfig ns, LogPosition from, LogPosition? to, IReadOnlySet<string> exclude, ReplayTarget? target, bool dryRun, Progress? progress, CancellationToken cancellationToken)
     {
         var partitions = KafkaTopics.Partitions(bootstrapServers, ns.Topic);
         // No commits: a replay is a one-off read and must not disturb any group.
@@ -28,7 +36,7 @@ internal sealed class LogReplayer(string bootstrapServers)
         }
 
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
-        long read = 0, written = 0, excluded = 0, unreadable = 0;
+        long read = 0, written = 0, excluded = 0, unreadable = 0, otherKind = 0;
         foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
             read++;
@@ -43,13 +51,18 @@ internal sealed class LogReplayer(string bootstrapServers)
                 continue;
             }
 
+            var retargeted = target is null ? entry : target.Apply(entry);
             if (exclude.Contains(entry.Id))
             {
                 excluded++;
             }
+            else if (retargeted is null)
+            {
+                otherKind++;
+            }
             else if (producer is not null)
             {
-                await producer.ProduceAsync(ns.Topic, entry, cancellationToken);
+                await producer.ProduceAsync(ns.Topic, retargeted, cancellationToken);
                 written++;
             }
 
@@ -57,6 +70,6 @@ internal sealed class LogReplayer(string bootstrapServers)
         }
 
         progress?.Report(read, written, final: true);
-        return new ReplayResult(read, written, excluded, unreadable, partitions.ToDictionary(p => p.Partition.Value, p => (starts[p], ends[p])));
+        return new ReplayResult(read, written, excluded, unreadable, otherKind, partitions.ToDictionary(p => p.Partition.Value, p => (starts[p], ends[p])));
     }
 }

@@ -113,6 +113,10 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
     [InlineData("dlq list")]
     [InlineData("replay --namespace demo --from yesterday")]
     [InlineData("replay --namespace demo --from 0:x")]
+    [InlineData("replay --namespace demo --from 0 --target redis:local")]
+    [InlineData("replay --namespace demo --from 0 --target cassandra:c1/notable")]
+    [InlineData("mutate kv-mutations")]
+    [InlineData("up --regions 3")]
     public async Task BadCommandLine_Exit2WithHelpPointer(string commandLine)
     {
         var run = await OperatorStackFixture.RunAsync(commandLine.Split(' '));

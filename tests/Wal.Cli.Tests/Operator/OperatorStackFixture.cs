@@ -31,6 +31,8 @@ public sealed class OperatorStackFixture : IAsyncLifetime
                 AdminPort = 0,
                 MemcachedPort = 0,
                 StateDirectory = Path.Combine(Path.GetTempPath(), $"wal-cli-{Guid.NewGuid():N}"),
+                // wal status tests wait for the topology's committed offsets.
+                CommitInterval = TimeSpan.FromSeconds(1),
             },
             NullLoggerFactory.Instance);
         _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All }).Build();

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Wal.Schemas.V1;
 
 namespace Wal.Cli.Tests.Operator;
 
@@ -39,6 +40,46 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.True(run.Exit == 0, run.ToString());
         Assert.True(run.Out.Contains("dry run: would re-apply 1 of 1 entries", StringComparison.Ordinal), run.ToString());
         Assert.Equal(2, stack.ReadTopic($"wal.{ns}").Count);
+    }
+
+    [Fact]
+    public async Task Replay_Target_RewritesClusterKeepsIdVersionAndKeySkipsOtherKinds()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "m-1", 1_700_000_000_001));
+        var kafka = OperatorStackFixture.Entry(ns, "k-1");
+        kafka.Target = new Target { Kafka = new KafkaTarget { Cluster = "elsewhere", Topic = "t" } };
+        await stack.ProduceEntryAsync(ns, kafka);
+
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", ns, "--from", "0", "--target", "memcached:restored", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains("re-applied 1 of 2 entries", run.Out, StringComparison.Ordinal);
+        Assert.Contains("to memcached:restored", run.Out, StringComparison.Ordinal);
+        Assert.Contains("1 not retargetable", run.Out, StringComparison.Ordinal);
+        var replayed = Assert.Single(stack.ReadTopic($"wal.{ns}").Skip(2));
+        var expected = OperatorStackFixture.Entry(ns, "m-1", 1_700_000_000_001);
+        expected.Target.Memcached.Cluster = "restored";
+        Assert.Equal(expected, replayed);
+    }
+
+    [Fact]
+    public async Task Replay_TargetDryRunJson_WritesNothingAndNamesTarget()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "d-1"));
+
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", ns, "--from", "0", "--target", "memcached:local", "--dry-run", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var result = JsonNode.Parse(run.Out)!;
+        Assert.Equal("memcached:local", result["target"]!.GetValue<string>());
+        Assert.True(result["dryRun"]!.GetValue<bool>());
+        Assert.Equal(0, result["written"]!.GetValue<int>());
+        Assert.Equal(0, result["otherKind"]!.GetValue<int>());
+        Assert.Single(stack.ReadTopic($"wal.{ns}"));
     }
 
     [Fact]

@@ -1,0 +1,89 @@
+using Microsoft.Extensions.Logging;
+using Wal.Topology.Replication;
+
+namespace Wal.Cli.Local;
+
+/// <summary>
+/// <c>wal up --regions 2</c>: two <see cref="LocalStack"/>s as regions a and b (each its own
+/// embedded Kafka, memcached, topology and ingress), with cross-region replication running both
+/// ways for every namespace that has the persona. The namespaces' region lists name a and b; the
+/// addresses they give are replaced by the embedded clusters' (as <c>--regions</c> does for
+/// <c>wal topology</c>).
+/// </summary>
+internal sealed class TwoRegionStack : IAsyncDisposable
+{
+    /// <summary>The regions' names, as the namespaces' region lists must name them.</summary>
+    public static readonly IReadOnlyList<string> RegionNames = ["a", "b"];
+
+    private readonly List<LocalStack> _regions = [];
+    private readonly List<CrossRegionReplication> _replication = [];
+
+    private TwoRegionStack()
+    {
+    }
+
+    /// <summary>Region a, then region b.</summary>
+    public IReadOnlyList<LocalStack> Regions => _regions;
+
+    /// <summary>The namespaces replicated between the regions.</summary>
+    public IReadOnlyList<string> Replicated { get; private set; } = [];
+
+    /// <summary>
+    /// Starts both regions. Region a takes <paramref name="options"/>' ports; region b the gRPC and
+    /// admin ports 10 above and the memcached port 1 above (0 stays "any free port").
+    /// </summary>
+    public static async Task<TwoRegionStack> StartAsync(LocalStackOptions options, ILoggerFactory loggers, CancellationToken cancellationToken = default)
+    {
+        var stack = new TwoRegionStack();
+        try
+        {
+            for (var i = 0; i < RegionNames.Count; i++)
+            {
+                stack._regions.Add(await LocalStack.StartAsync(ForRegion(options, i), loggers, cancellationToken));
+            }
+
+            var servers = stack._regions.ToDictionary(r => r.Options.Region, r => r.Kafka.BootstrapServers);
+            foreach (var region in stack._regions)
+            {
+                var plan = CrossRegionReplication.Plan(region.Namespaces.All, region.Options.Region, region.Kafka.BootstrapServers, servers);
+                stack.Replicated = [.. plan.Select(p => p.Namespace).Distinct()];
+                stack._replication.Add(await CrossRegionReplication.StartAsync(plan, loggers, cancellationToken));
+            }
+
+            return stack;
+        }
+        catch
+        {
+            await stack.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Replicators first: they read one region and write the other.
+        foreach (var replication in _replication)
+        {
+            await replication.DisposeAsync();
+        }
+
+        foreach (var region in _regions)
+        {
+            await region.DisposeAsync();
+        }
+
+        _replication.Clear();
+        _regions.Clear();
+    }
+
+    private static LocalStackOptions ForRegion(LocalStackOptions options, int index) => options with
+    {
+        Region = RegionNames[index],
+        IngressPort = Shift(options.IngressPort, 10 * index),
+        AdminPort = Shift(options.AdminPort, 10 * index),
+        MemcachedPort = Shift(options.MemcachedPort, index),
+        StateDirectory = $"{options.StateDirectory}-{RegionNames[index]}",
+    };
+
+    private static int Shift(int port, int by) => port <= 0 ? port : port + by;
+}
