@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Confluent.Kafka;
 using Wal.Kafka.Embedded;
 
 namespace Wal.Streams.Tests;

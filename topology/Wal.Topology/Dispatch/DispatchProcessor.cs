@@ -79,23 +79,22 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        var source = Source();
         var pending = new PendingDelivery
         {
-            Entry = entry,
             FirstAttemptMs = entry.AcceptedAtMs,
+            SourceTopic = source.Topic,
+            SourcePartition = source.Partition,
+            SourceOffset = source.Offset,
         };
-        var source = Source();
-        pending.SourceTopic = source.Topic;
-        pending.SourcePartition = source.Partition;
-        pending.SourceOffset = source.Offset;
-
         var due = DueTime.FirstDueAtMs(entry);
         if (due > Now())
         {
-            PutTimer(due, entry.Id, pending);
+            PutTimer(due, entry.Id, TimerValue.Compose(record.Value, pending));
             return;
         }
 
+        pending.Entry = entry;
         await AttemptAsync(pending);
     }
 
@@ -140,10 +139,10 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private void PutTimer(long dueMs, string id, PendingDelivery pending)
+    private void PutTimer(long dueMs, string id, byte[] value)
     {
         _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
-        Timers.Put(DueKey.Encode(dueMs, id), pending.ToByteArray());
+        Timers.Put(DueKey.Encode(dueMs, id), value);
     }
 
     private async ValueTask AttemptAsync(PendingDelivery pending)
@@ -182,7 +181,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble());
             var due = Now() + (long)wait.TotalMilliseconds;
-            PutTimer(due, entry.Id, pending);
+            PutTimer(due, entry.Id, pending.ToByteArray());
             LogRetrying(_logger, _namespace, entry.Id, pending.Attempts, wait.TotalMilliseconds, pending.LastError);
             return;
         }
