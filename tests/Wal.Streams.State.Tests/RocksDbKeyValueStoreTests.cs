@@ -75,6 +75,27 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
     }
 
     [Fact]
+    public void StartFlush_AfterWrites_FlushCompletesAndTableFilesAppear()
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            Store.Put(B($"k{i:D4}"), B("value"));
+        }
+
+        Assert.Empty(Directory.GetFiles(StoreDirectory, "*.sst"));
+        ((RocksDbKeyValueStore)Store).StartFlush();
+        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 30);
+        while (((RocksDbKeyValueStore)Store).FlushInProgress && Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.False(((RocksDbKeyValueStore)Store).FlushInProgress, "the flush did not finish within 30 s");
+        Assert.NotEmpty(Directory.GetFiles(StoreDirectory, "*.sst"));
+        Assert.Equal(500, DrainKeys(Store.Range(null, null)).Count);
+    }
+
+    [Fact]
     public void Reopen_AfterFlushAndMoreWrites_SeesAllOfThem()
     {
         Store.Put(B("a"), B("1"));

@@ -212,7 +212,7 @@ internal sealed partial class StreamThread : IDisposable
     {
         try
         {
-            Commit(tasks);
+            Commit(tasks, periodic: true);
         }
         catch (KafkaException e) when (!_exactlyOnce)
         {
@@ -221,13 +221,23 @@ internal sealed partial class StreamThread : IDisposable
         }
     }
 
-    /// <summary>Flush stores → flush the producer (every output acknowledged) → commit offsets → write checkpoints.</summary>
-    private void Commit(IReadOnlyCollection<StreamTask> tasks)
+    /// <summary>
+    /// Flush stores → flush the producer (every output acknowledged) → commit offsets → write checkpoints. A periodic
+    /// at-least-once commit only starts the stores' flush and writes each checkpoint once its flush is done, at a later commit.
+    /// </summary>
+    private void Commit(IReadOnlyCollection<StreamTask> tasks, bool periodic = false)
     {
         var running = tasks.Where(t => t.IsRunning).ToList();
         foreach (var task in running)
         {
-            task.FlushStores();
+            if (periodic && !_exactlyOnce)
+            {
+                task.StartFlushStores();
+            }
+            else
+            {
+                task.FlushStores();
+            }
         }
 
         var offsets = running.Where(t => t.CommitNeeded).SelectMany(t => t.CommittableOffsets()).ToList();

@@ -151,6 +151,27 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         _db.Flush();
     }
 
+    /// <summary>
+    /// Like <see cref="Flush"/>, but returns once the flush has started; <see cref="FlushInProgress"/>
+    /// is true until everything written before this call is in files.
+    /// </summary>
+    public void StartFlush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ApplyPending();
+        _db.StartFlush();
+    }
+
+    /// <summary>True while a flush (started, or RocksDB's own for a full memtable) is still writing files.</summary>
+    public bool FlushInProgress
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _db.FlushInProgress;
+        }
+    }
+
     /// <summary>Disposes any iterator still open (RocksDB closes only after them), then closes the database.</summary>
     public void Dispose()
     {
