@@ -45,6 +45,57 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
     }
 
     [Fact]
+    public void PutAndDelete_AcrossSeveralWriteBatches_ReadsSeeEveryWriteAndCloseKeepsThem()
+    {
+        // More than two buffered batches' worth, and a remainder that only Dispose applies.
+        var count = (RocksDbKeyValueStore.MaxPendingWrites * 2) + 7;
+        for (var i = 0; i < count; i++)
+        {
+            Store.Put(B($"k{i:D5}"), B($"v{i}"));
+            if (i % 3 == 0)
+            {
+                Store.Delete(B($"k{i:D5}"));
+            }
+
+            if (i == (count / 2) + 1)
+            {
+                // A read in the middle sees everything written so far, the buffered part included.
+                Assert.Equal(B($"v{i}"), Store.Get(B($"k{i:D5}")));
+                Assert.Null(Store.Get(B($"k{i - (i % 3):D5}")));
+            }
+        }
+
+        var expected = Enumerable.Range(0, count).Where(i => i % 3 != 0).Select(i => $"k{i:D5}").ToList();
+        Assert.Equal(expected.Take(5), DrainKeys(Store.Range(null, null)).Take(5));
+        Store.Put(B("last"), B("x"));
+        Store.Dispose();
+
+        using var reopened = new RocksDbKeyValueStore("reopened", StoreDirectory);
+        Assert.Equal([.. expected, "last"], DrainKeys(reopened.Range(null, null)));
+    }
+
+    [Fact]
+    public void StartFlush_AfterWrites_FlushCompletesAndTableFilesAppear()
+    {
+        for (var i = 0; i < 500; i++)
+        {
+            Store.Put(B($"k{i:D4}"), B("value"));
+        }
+
+        Assert.Empty(Directory.GetFiles(StoreDirectory, "*.sst"));
+        ((RocksDbKeyValueStore)Store).StartFlush();
+        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 30);
+        while (((RocksDbKeyValueStore)Store).FlushInProgress && Stopwatch.GetTimestamp() < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.False(((RocksDbKeyValueStore)Store).FlushInProgress, "the flush did not finish within 30 s");
+        Assert.NotEmpty(Directory.GetFiles(StoreDirectory, "*.sst"));
+        Assert.Equal(500, DrainKeys(Store.Range(null, null)).Count);
+    }
+
+    [Fact]
     public void Reopen_AfterFlushAndMoreWrites_SeesAllOfThem()
     {
         Store.Put(B("a"), B("1"));

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Streams.Internals;
+using Wal.Streams.State;
 
 namespace Wal.Streams.Tests;
 
@@ -63,7 +64,58 @@ public sealed class OffsetCheckpointTests : IDisposable
         manager.Close();
     }
 
+    [Fact]
+    public void Checkpoint_AfterStartFlush_IsWrittenWithTheAcknowledgedOffsetOnceTheFlushIsDone()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        var changelog = new TopicPartition("app-timers-changelog", 0);
+        var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
+        var collector = new AcknowledgedAt(changelog, 41);
+        manager.RegisterStores([Stores.PersistentKeyValueStore("timers")], new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, collector));
+        var store = (RocksDbKeyValueStore)manager.Entries.Single().Inner;
+        for (var i = 0; i < 1_000; i++)
+        {
+            store.Put(BitConverter.GetBytes(i), new byte[100]);
+        }
+
+        // A periodic commit: start the flush, then the checkpoint (deferred while the flush runs).
+        manager.StartFlush();
+        manager.Checkpoint(collector);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (store.FlushInProgress && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(10);
+        }
+
+        var flushed = !store.FlushInProgress;
+        var tableFiles = Directory.GetFiles(Path.Combine(_directory, "rocksdb", "timers"), "*.sst").Length;
+
+        // The next commit writes what the earlier one deferred.
+        manager.StartFlush();
+        var written = OffsetCheckpoint.Read(path);
+        manager.Close();
+
+        Assert.True(flushed, "the flush did not finish within 30 s");
+        Assert.True(tableFiles > 0, "the started flush wrote no table file");
+        Assert.Equal(42, written[changelog]);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private sealed class AcknowledgedAt(TopicPartition partition, long offset) : IRecordCollector
+    {
+        public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
+        {
+        }
+
+        public void Flush()
+        {
+        }
+
+        public int PartitionCount(string topic) => 1;
+
+        public long? AcknowledgedOffset(TopicPartition p) => p == partition ? offset : null;
+    }
 
     private sealed class NoOutput : IRecordCollector
     {

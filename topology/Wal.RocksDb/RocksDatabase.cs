@@ -9,11 +9,14 @@ namespace Wal.RocksDb;
 public sealed unsafe class RocksDatabase : IDisposable
 {
     private const string EstimateNumKeys = "rocksdb.estimate-num-keys";
+    private const string ImmutableMemtables = "rocksdb.num-immutable-mem-table";
+    private const string MemtableFlushPending = "rocksdb.mem-table-flush-pending";
 
     private readonly DbHandle _db;
     private readonly WriteOptionsHandle _writeOptions;
     private readonly ReadOptionsHandle _readOptions;
     private readonly FlushOptionsHandle _flushOptions;
+    private readonly FlushOptionsHandle _startFlushOptions;
     private bool _disposed;
 
     private RocksDatabase(DbHandle db)
@@ -24,6 +27,8 @@ public sealed unsafe class RocksDatabase : IDisposable
         _readOptions = NativeMethods.ReadOptionsCreate();
         _flushOptions = NativeMethods.FlushOptionsCreate();
         NativeMethods.FlushOptionsSetWait(_flushOptions, 1);
+        _startFlushOptions = NativeMethods.FlushOptionsCreate();
+        NativeMethods.FlushOptionsSetWait(_startFlushOptions, 0);
     }
 
     /// <summary>The directory the database lives in.</summary>
@@ -142,6 +147,25 @@ public sealed unsafe class RocksDatabase : IDisposable
         NativeMethods.ThrowIfError(error);
     }
 
+    /// <summary>
+    /// Seals the memtables and has RocksDB's background threads write them to files, returning at
+    /// once; <see cref="FlushInProgress"/> turns false when they are written.
+    /// </summary>
+    public void StartFlush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        byte* error = null;
+        NativeMethods.Flush(_db, _startFlushOptions, &error);
+        NativeMethods.ThrowIfError(error);
+    }
+
+    /// <summary>
+    /// True while sealed memtables wait to be written to files, whether <see cref="StartFlush"/> or a
+    /// full memtable sealed them. Once false, everything written before the last
+    /// <see cref="StartFlush"/> is in files.
+    /// </summary>
+    public bool FlushInProgress => (GetIntProperty(ImmutableMemtables) ?? 0) > 0 || (GetIntProperty(MemtableFlushPending) ?? 0) > 0;
+
     /// <summary>An unpositioned iterator over a snapshot of the database taken now.</summary>
     public RocksDbIterator CreateIterator() => CreateIterator(default, bounded: false);
 
@@ -196,6 +220,7 @@ public sealed unsafe class RocksDatabase : IDisposable
         _writeOptions.Dispose();
         _readOptions.Dispose();
         _flushOptions.Dispose();
+        _startFlushOptions.Dispose();
         _db.Dispose();
     }
 }

@@ -7,6 +7,9 @@ internal sealed class PunctuationQueue
 
     public void Add(PunctuationSchedule schedule) => _queue.Enqueue(schedule, schedule.NextFireMs);
 
+    /// <summary>When the next schedule is due (Unix ms; possibly a cancelled one, which only wakes the loop early), or null if none.</summary>
+    public long? NextDueMs => _queue.TryPeek(out _, out var due) ? due : null;
+
     /// <summary>Fires every schedule due at <paramref name="nowMs"/>, each at most once; true if any fired.</summary>
     public async ValueTask<bool> MayPunctuateAsync(long nowMs, Action<PunctuationSchedule>? beforeEach = null)
     {

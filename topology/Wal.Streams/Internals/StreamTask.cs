@@ -83,6 +83,9 @@ internal sealed class StreamTask
 
     public void FlushStores() => State.Flush();
 
+    /// <summary>Starts flushing the stores without waiting; the next checkpoint waits for the flush (see <see cref="TaskStateManager.StartFlush"/>).</summary>
+    public void StartFlushStores() => State.StartFlush();
+
     /// <summary>After a successful commit: checkpoint (at-least-once) and clear the commit-needed flag.</summary>
     public void PostCommit(bool writeCheckpoint)
     {
@@ -108,6 +111,8 @@ internal sealed class StreamTask
 
             if (clean && writeCheckpoint)
             {
+                // Waits for the stores, so the checkpoint is written now and not deferred past the close.
+                State.Flush();
                 State.Checkpoint(Context.Collector);
             }
         }

@@ -115,7 +115,7 @@ internal sealed partial class StreamThread : IDisposable
     private void Poll()
     {
         var busy = _reader.HasActive || _tasks.Values.Any(t => t.IsRunning && t.Buffered > 0);
-        var timeout = busy ? TimeSpan.Zero : _config.PollTimeout;
+        var timeout = busy ? TimeSpan.Zero : UntilNextWallClockPunctuation(_config.PollTimeout);
         var max = Math.Max(_config.MaxBatchPerTask, _config.MaxBatchPerTask * _tasks.Count);
         for (var polled = 0; polled < max; polled++)
         {
@@ -140,6 +140,30 @@ internal sealed partial class StreamThread : IDisposable
             _consumer.Pause(_pendingPauses);
             _pendingPauses.Clear();
         }
+    }
+
+    /// <summary>
+    /// How long an idle poll may block: at most <paramref name="cap"/>, and no longer than until the earliest wall-clock
+    /// punctuation, which would otherwise fire up to a whole poll timeout late (punctuators run only between polls).
+    /// </summary>
+    private TimeSpan UntilNextWallClockPunctuation(TimeSpan cap)
+    {
+        long? next = null;
+        foreach (var task in _tasks.Values)
+        {
+            if (task.IsRunning && task.Context.WallClockPunctuations.NextDueMs is { } due && (next is null || due < next))
+            {
+                next = due;
+            }
+        }
+
+        if (next is not { } nextMs)
+        {
+            return cap;
+        }
+
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, nextMs - _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        return wait < cap ? wait : cap;
     }
 
     private void RestoreBatch()
@@ -188,7 +212,7 @@ internal sealed partial class StreamThread : IDisposable
     {
         try
         {
-            Commit(tasks);
+            Commit(tasks, periodic: true);
         }
         catch (KafkaException e) when (!_exactlyOnce)
         {
@@ -197,13 +221,23 @@ internal sealed partial class StreamThread : IDisposable
         }
     }
 
-    /// <summary>Flush stores → flush the producer (every output acknowledged) → commit offsets → write checkpoints.</summary>
-    private void Commit(IReadOnlyCollection<StreamTask> tasks)
+    /// <summary>
+    /// Flush stores → flush the producer (every output acknowledged) → commit offsets → write checkpoints. A periodic
+    /// at-least-once commit only starts the stores' flush and writes each checkpoint once its flush is done, at a later commit.
+    /// </summary>
+    private void Commit(IReadOnlyCollection<StreamTask> tasks, bool periodic = false)
     {
         var running = tasks.Where(t => t.IsRunning).ToList();
         foreach (var task in running)
         {
-            task.FlushStores();
+            if (periodic && !_exactlyOnce)
+            {
+                task.StartFlushStores();
+            }
+            else
+            {
+                task.FlushStores();
+            }
         }
 
         var offsets = running.Where(t => t.CommitNeeded).SelectMany(t => t.CommittableOffsets()).ToList();

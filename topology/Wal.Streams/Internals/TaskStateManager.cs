@@ -17,6 +17,10 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
 {
     private readonly List<StoreEntry> _entries = [];
 
+    // Offsets for a checkpoint whose stores' flush was only started: written once the flush is done.
+    private Dictionary<TopicPartition, long>? _deferredCheckpoint;
+    private bool _flushStarted;
+
     public TaskId Id { get; } = id;
 
     public string CheckpointPath => Path.Combine(taskDirectory, OffsetCheckpoint.FileName);
@@ -83,12 +87,46 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         Open(entry, task);
     }
 
+    /// <summary>Flushes every store and waits: the next <see cref="Checkpoint"/> is written at once.</summary>
     public void Flush()
     {
         foreach (var entry in _entries)
         {
             entry.Inner.Flush();
         }
+
+        _flushStarted = false;
+        _deferredCheckpoint = null;
+    }
+
+    /// <summary>
+    /// For a periodic at-least-once commit: writes the checkpoint deferred at an earlier commit if its
+    /// flush is done, then starts flushing the RocksDB stores without waiting (others flush at once).
+    /// The next <see cref="Checkpoint"/> is deferred until that flush is done.
+    /// </summary>
+    /// <remarks>
+    /// Waiting for RocksDB to write its memtables stalled the stream thread, and with it every timer
+    /// and record due meanwhile, for as long as the writing took. A checkpoint written one or more
+    /// commits later is still true (its offsets were acknowledged before the flush began); it only
+    /// means more changelog to replay after a crash, and replaying puts and deletes in order is
+    /// idempotent.
+    /// </remarks>
+    public void StartFlush()
+    {
+        WriteDeferredCheckpointIfFlushed();
+        foreach (var entry in _entries)
+        {
+            if (entry.Inner is RocksDbKeyValueStore rocks)
+            {
+                rocks.StartFlush();
+            }
+            else
+            {
+                entry.Inner.Flush();
+            }
+        }
+
+        _flushStarted = true;
     }
 
     /// <summary>Writes the positions of logged persistent stores, after their changelog records were acknowledged.</summary>
@@ -113,11 +151,35 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
             }
         }
 
-        if (offsets.Count > 0)
+        if (offsets.Count == 0)
         {
-            Directory.CreateDirectory(taskDirectory);
-            OffsetCheckpoint.Write(CheckpointPath, offsets);
+            return;
         }
+
+        if (_flushStarted && FlushInProgress())
+        {
+            _deferredCheckpoint = offsets;
+            return;
+        }
+
+        WriteCheckpoint(offsets);
+    }
+
+    private void WriteDeferredCheckpointIfFlushed()
+    {
+        if (_deferredCheckpoint is { } offsets && !FlushInProgress())
+        {
+            WriteCheckpoint(offsets);
+        }
+    }
+
+    private bool FlushInProgress() => _entries.Any(e => e.Inner is RocksDbKeyValueStore { FlushInProgress: true });
+
+    private void WriteCheckpoint(Dictionary<TopicPartition, long> offsets)
+    {
+        Directory.CreateDirectory(taskDirectory);
+        OffsetCheckpoint.Write(CheckpointPath, offsets);
+        _deferredCheckpoint = null;
     }
 
     public void Close()

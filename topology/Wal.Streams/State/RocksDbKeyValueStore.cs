@@ -7,13 +7,24 @@ namespace Wal.Streams.State;
 /// writes reach disk on <see cref="Flush"/> (before every checkpoint) and on close; the changelog
 /// topic covers everything after the last checkpoint.
 /// </summary>
+/// <remarks>
+/// Puts and deletes collect in one native write batch, applied when it holds
+/// <see cref="MaxPendingWrites"/> operations and before every read, range, count, flush or close, so
+/// a reader always sees its own writes. One batched write costs RocksDB's write path (write-thread
+/// join, sequence numbers, memtable bookkeeping) once instead of per record. An error of a deferred
+/// write surfaces at the call that applies it.
+/// </remarks>
 public sealed class RocksDbKeyValueStore : IKeyValueStore
 {
+    /// <summary>How many buffered puts and deletes are applied together at most.</summary>
+    public const int MaxPendingWrites = 1_000;
+
     private static readonly RocksDbOptions DefaultOptions = new();
 
     private readonly RocksDatabase _db;
     private readonly RocksDbWriteBatch _batch = new();
     private readonly HashSet<RocksDbKeyValueIterator> _openIterators = [];
+    private int _pending;
     private bool _disposed;
 
     /// <summary>Opens the store in <paramref name="directory"/>, creating it if missing.</summary>
@@ -45,6 +56,7 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ApplyPending();
             return _db.EstimateKeyCount;
         }
     }
@@ -64,50 +76,51 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
     public byte[]? Get(ReadOnlySpan<byte> key)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ApplyPending();
         return _db.Get(key);
     }
 
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _db.Put(key, value);
+        _batch.Put(key, value);
+        Added();
     }
 
     public void Delete(ReadOnlySpan<byte> key)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        _db.Delete(key);
+        _batch.Delete(key);
+        Added();
     }
 
     public void Write(WriteBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        try
+
+        // Appended to the buffered writes, which precede it: one native batch keeps both the order and the atomicity.
+        foreach (var (key, value) in batch.Operations)
         {
-            foreach (var (key, value) in batch.Operations)
+            if (value is null)
             {
-                if (value is null)
-                {
-                    _batch.Delete(key);
-                }
-                else
-                {
-                    _batch.Put(key, value);
-                }
+                _batch.Delete(key);
+            }
+            else
+            {
+                _batch.Put(key, value);
             }
 
-            _db.Write(_batch);
+            _pending++;
         }
-        finally
-        {
-            _batch.Clear();
-        }
+
+        ApplyPending();
     }
 
     public IKeyValueIterator Range(byte[]? from, byte[]? to)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ApplyPending();
         var native = to is null ? _db.CreateIterator() : _db.CreateIterator(to);
         try
         {
@@ -134,7 +147,29 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
     public void Flush()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ApplyPending();
         _db.Flush();
+    }
+
+    /// <summary>
+    /// Like <see cref="Flush"/>, but returns once the flush has started; <see cref="FlushInProgress"/>
+    /// is true until everything written before this call is in files.
+    /// </summary>
+    public void StartFlush()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ApplyPending();
+        _db.StartFlush();
+    }
+
+    /// <summary>True while a flush (started, or RocksDB's own for a full memtable) is still writing files.</summary>
+    public bool FlushInProgress
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _db.FlushInProgress;
+        }
     }
 
     /// <summary>Disposes any iterator still open (RocksDB closes only after them), then closes the database.</summary>
@@ -145,13 +180,46 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
             return;
         }
 
-        _disposed = true;
-        foreach (var iterator in _openIterators.ToArray())
+        try
         {
-            iterator.Dispose();
+            ApplyPending();
+        }
+        finally
+        {
+            _disposed = true;
+            foreach (var iterator in _openIterators.ToArray())
+            {
+                iterator.Dispose();
+            }
+
+            _batch.Dispose();
+            _db.Dispose();
+        }
+    }
+
+    private void Added()
+    {
+        if (++_pending >= MaxPendingWrites)
+        {
+            ApplyPending();
+        }
+    }
+
+    private void ApplyPending()
+    {
+        if (_pending == 0)
+        {
+            return;
         }
 
-        _batch.Dispose();
-        _db.Dispose();
+        try
+        {
+            _db.Write(_batch);
+        }
+        finally
+        {
+            _batch.Clear();
+            _pending = 0;
+        }
     }
 }

@@ -21,6 +21,15 @@ public static class DueKey
         return key;
     }
 
+    /// <summary>The inclusive lower bound of a scan for timers due at or after <paramref name="fromMs"/>.</summary>
+    public static byte[] LowerBound(long fromMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fromMs);
+        var key = new byte[TimeBytes];
+        BinaryPrimitives.WriteInt64BigEndian(key, fromMs);
+        return key;
+    }
+
     /// <summary>The exclusive upper bound of a scan for timers due at or before <paramref name="nowMs"/>.</summary>
     public static byte[] UpperBound(long nowMs)
     {

@@ -36,6 +36,12 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     private readonly ILogger _logger;
     private IKeyValueStore? _timers;
 
+    // No timer in the store is due before this (ms). Each tick scans from here, not from the store's
+    // first key: fired timers leave tombstones at the front of the key space until compaction, and a
+    // scan from the start steps over every one of them on every tick, a cost that grew with each
+    // timer fired. Lowered by any put below it, raised after a scan; 0 after Init (restored timers).
+    private long _lowestDueMs;
+
     // One per processor, reset after each delivery: a new source per call registered a new timer
     // for every fired timer, a measurable cost at tens of thousands of deliveries a second.
     private CancellationTokenSource _timeout = new();
@@ -73,23 +79,22 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        var source = Source();
         var pending = new PendingDelivery
         {
-            Entry = entry,
             FirstAttemptMs = entry.AcceptedAtMs,
+            SourceTopic = source.Topic,
+            SourcePartition = source.Partition,
+            SourceOffset = source.Offset,
         };
-        var source = Source();
-        pending.SourceTopic = source.Topic;
-        pending.SourcePartition = source.Partition;
-        pending.SourceOffset = source.Offset;
-
         var due = DueTime.FirstDueAtMs(entry);
         if (due > Now())
         {
-            Timers.Put(DueKey.Encode(due, entry.Id), pending.ToByteArray());
+            PutTimer(due, entry.Id, TimerValue.Compose(record.Value, pending));
             return;
         }
 
+        pending.Entry = entry;
         await AttemptAsync(pending);
     }
 
@@ -102,20 +107,42 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     private async ValueTask FireDueTimersAsync(DateTimeOffset now)
     {
         // Collect first, then act: acting writes to the store being scanned.
-        var due = new List<(byte[] Key, byte[] Value)>();
-        using (var scan = Timers.Range(null, DueKey.UpperBound(now.ToUnixTimeMilliseconds())))
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var due = new List<(byte[] Key, PendingDelivery Pending)>();
+        using (var scan = Timers.Range(DueKey.LowerBound(_lowestDueMs), DueKey.UpperBound(nowMs)))
         {
             while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
             {
-                due.Add((scan.Key.ToArray(), scan.Value.ToArray()));
+                due.Add((scan.Key.ToArray(), PendingDelivery.Parser.ParseFrom(scan.Value)));
             }
         }
 
-        foreach (var (key, value) in due)
+        // A full batch may have left more timers due at the last one's millisecond; otherwise all up to now are taken.
+        _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? DueKey.DueAtMs(due[^1].Key) : nowMs + 1);
+        var acted = 0;
+        try
         {
-            Timers.Delete(key);
-            await AttemptAsync(PendingDelivery.Parser.ParseFrom(value));
+            for (; acted < due.Count; acted++)
+            {
+                var (key, pending) = due[acted];
+                Timers.Delete(key);
+                await AttemptAsync(pending);
+            }
         }
+        finally
+        {
+            if (acted < due.Count)
+            {
+                // The rest are still in the store: the next scan must find them.
+                _lowestDueMs = Math.Min(_lowestDueMs, DueKey.DueAtMs(due[acted].Key));
+            }
+        }
+    }
+
+    private void PutTimer(long dueMs, string id, byte[] value)
+    {
+        _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
+        Timers.Put(DueKey.Encode(dueMs, id), value);
     }
 
     private async ValueTask AttemptAsync(PendingDelivery pending)
@@ -154,7 +181,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble());
             var due = Now() + (long)wait.TotalMilliseconds;
-            Timers.Put(DueKey.Encode(due, entry.Id), pending.ToByteArray());
+            PutTimer(due, entry.Id, pending.ToByteArray());
             LogRetrying(_logger, _namespace, entry.Id, pending.Attempts, wait.TotalMilliseconds, pending.LastError);
             return;
         }
