@@ -32,6 +32,10 @@ public sealed partial class KafkaLogProducer : IDisposable
             // librdkafka backs off up to 10 s between reconnects by default: longer than a produce
             // timeout, so a broker back from a blip would still see writes time out as UNKNOWN.
             ReconnectBackoffMaxMs = 1000,
+            // The classifier reads only the status, the error and the position (always filled);
+            // the default "all" copies every record's key, value and headers back into managed
+            // arrays for each delivery report, for nothing.
+            DeliveryReportFields = "status",
         };
         foreach (var (name, value) in options.ProducerSettings)
         {
@@ -59,34 +63,34 @@ public sealed partial class KafkaLogProducer : IDisposable
     }
 
     /// <summary>
-    /// Produces one record and waits for its delivery report. Never throws for Kafka's reasons:
-    /// the outcome says what happened. Cancellation only stops the wait; the record may still be
-    /// written, so the caller must answer UNKNOWN.
+    /// Produces one record; the task ends with its delivery report. Never throws for Kafka's
+    /// reasons: the outcome says what happened. <paramref name="release"/> is called with
+    /// <paramref name="owner"/> and the value's length once Kafka has answered (or refused the
+    /// record), before the task completes, on whichever thread that is.
     /// </summary>
-    /// <exception cref="OperationCanceledException">The token fired before Kafka answered.</exception>
-    public async Task<ProduceOutcome> ProduceAsync(string topic, byte[] key, byte[] value, CancellationToken cancellationToken)
+    public Task<ProduceOutcome> ProduceAsync(string topic, byte[] key, byte[] value, string owner, Action<string, int>? release)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var report = new TaskCompletionSource<ProduceOutcome>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var report = new PendingProduce(release, owner, value.Length);
         try
         {
-            _producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value }, r =>
-                report.TrySetResult(DurabilityClassifier.FromReport(r, r.Error)));
+            // One object per write is the delivery handler's target, the released reservation's
+            // state and the task's source: no closure, no async state machine on this path.
+            _producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value }, report.OnReport);
         }
         catch (ProduceException<byte[], byte[]> e)
         {
-            return DurabilityClassifier.FromRefusal(e.Error);
+            report.Answer(DurabilityClassifier.FromRefusal(e.Error));
         }
         catch (KafkaException e)
         {
-            return DurabilityClassifier.FromRefusal(e.Error);
+            report.Answer(DurabilityClassifier.FromRefusal(e.Error));
         }
         catch (ObjectDisposedException)
         {
-            return ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written.");
+            report.Answer(ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written."));
         }
 
-        return await report.Task.WaitAsync(cancellationToken);
+        return report.Task;
     }
 
     /// <summary>Waits up to the produce timeout for records in flight, so their callers get a true answer.</summary>

@@ -19,6 +19,9 @@ public sealed class LogWriter(
     IngressOptions options,
     TimeProvider time)
 {
+    // Made once on first use: a method-group delegate per write would be an allocation per write.
+    private Action<string, int>? _release;
+
     public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
@@ -137,7 +140,7 @@ public sealed class LogWriter(
         }
 
         metrics.InFlight(config.Name, 1, value.Length);
-        var produce = ProduceAndReleaseAsync(config.Name, key, value, config.Topic);
+        var produce = producer.ProduceAsync(config.Topic, key, value, config.Name, _release ??= Release);
         try
         {
             return WriteResult.From(await produce.WaitAsync(cancellationToken), id);
@@ -156,17 +159,10 @@ public sealed class LogWriter(
 
     // The reservation ends with Kafka's answer, not with the caller's wait: a caller that gave up
     // must not free room that the record still takes.
-    private async Task<ProduceOutcome> ProduceAndReleaseAsync(string @namespace, byte[] key, byte[] value, string topic)
+    private void Release(string @namespace, int bytes)
     {
-        try
-        {
-            return await producer.ProduceAsync(topic, key, value, CancellationToken.None);
-        }
-        finally
-        {
-            limiter.Release(@namespace, value.Length);
-            metrics.InFlight(@namespace, -1, -value.Length);
-        }
+        limiter.Release(@namespace, bytes);
+        metrics.InFlight(@namespace, -1, -bytes);
     }
 
     private LogEntry NewEntry(NamespaceConfig config, string id, Action<LogEntry> setBody)
