@@ -21,7 +21,8 @@ internal sealed class TestRegion : IAsyncDisposable
     private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-replication-tests-{Guid.NewGuid():N}");
     private MemcachedSink? _sink;
     private KafkaStreams? _streams;
-    private IReadOnlyList<RegionReplicatorOptions> _plan = [];
+    private INamespaceRegistry? _registry;
+    private TimeSpan _debounce;
 
     private TestRegion(string name)
     {
@@ -36,13 +37,16 @@ internal sealed class TestRegion : IAsyncDisposable
 
     public MemcachedServerFixture Memcached { get; }
 
-    public CrossRegionReplication? Replication { get; private set; }
+    public ReplicationHost? Replication { get; private set; }
 
     /// <summary>Starts the cluster and memcached; call <see cref="RunAsync"/> once every region's address is known.</summary>
     public static TestRegion Create(string name) => new(name);
 
-    public async Task RunAsync(INamespaceRegistry registry, CancellationToken cancellationToken)
+    /// <summary>Runs the topology over the registry's namespaces now, and replicators that follow the registry.</summary>
+    public async Task RunAsync(INamespaceRegistry registry, CancellationToken cancellationToken, TimeSpan? debounce = null)
     {
+        _registry = registry;
+        _debounce = debounce ?? TimeSpan.FromMilliseconds(200);
         foreach (var ns in registry.All)
         {
             Kafka.CreateTopic(ns.Topic, ns.Partitions);
@@ -63,17 +67,25 @@ internal sealed class TestRegion : IAsyncDisposable
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         });
         await _streams.StartAsync(cancellationToken);
-        _plan = CrossRegionReplication.Plan(registry.All, Name, Kafka.BootstrapServers)
-            .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6) })
-            .ToList();
-        Replication = await CrossRegionReplication.StartAsync(_plan, cancellationToken: cancellationToken);
+        await StartReplicationAsync(cancellationToken);
     }
 
     /// <summary>Stops this region's replicators (as a crash or a deploy would) and starts new ones, which resume from the committed offsets.</summary>
     public async Task RestartReplicationAsync(CancellationToken cancellationToken)
     {
         await Replication!.DisposeAsync();
-        Replication = await CrossRegionReplication.StartAsync(_plan, cancellationToken: cancellationToken);
+        await StartReplicationAsync(cancellationToken);
+    }
+
+    private async Task StartReplicationAsync(CancellationToken cancellationToken)
+    {
+        Replication = new ReplicationHost(
+            _registry!,
+            namespaces => [.. CrossRegionReplication.Plan(namespaces, Name, Kafka.BootstrapServers)
+                .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6) })],
+            Kafka,
+            debounce: _debounce);
+        await Replication.StartAsync(cancellationToken);
     }
 
     /// <summary>Writes entries as this region's ingress would (origin = this region, acks=all) and waits for every ack.</summary>

@@ -73,10 +73,11 @@ internal static class TopologyCommand
             var session = parse.GetValue(sessionTimeout);
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
-            IReadOnlyList<RegionReplicatorOptions> plan;
+            var region = parse.GetValue(SharedOptions.Region)!;
             try
             {
-                plan = CrossRegionReplication.Plan(controlPlane.Registry.All, parse.GetValue(SharedOptions.Region)!, bootstrap, regionServers);
+                // Checked before anything runs; the replication host plans again whenever the namespaces change.
+                _ = CrossRegionReplication.Plan(controlPlane.Registry.All, region, bootstrap, regionServers);
             }
             catch (ArgumentException e)
             {
@@ -86,7 +87,7 @@ internal static class TopologyCommand
 
             await using var router = sinks.CreateRouter();
             // The host rebuilds the topology when namespaces are created or deleted, without a restart.
-            await using var streams = new WalTopologyHost(controlPlane.Registry, router, new WalTopologyOptions { Region = parse.GetValue(SharedOptions.Region)! }, new StreamsConfig
+            await using var streams = new WalTopologyHost(controlPlane.Registry, router, new WalTopologyOptions { Region = region }, new StreamsConfig
             {
                 ApplicationId = app,
                 BootstrapServers = bootstrap,
@@ -97,9 +98,12 @@ internal static class TopologyCommand
                 HeartbeatInterval = session / 3,
             }, topics, loggers);
             await streams.StartAsync(cancellationToken);
-            // Replicators send this region's records to the others; records arriving from them
-            // are applied by the topology above like any other record of the namespace's topic.
-            await using var replication = await CrossRegionReplication.StartAsync(plan, loggers, cancellationToken);
+            // Replicators send this region's records to the others, following the namespaces as the
+            // topology does; records arriving from them are applied by the topology above like any
+            // other record of the namespace's topic.
+            await using var replication = new ReplicationHost(
+                controlPlane.Registry, namespaces => CrossRegionReplication.Plan(namespaces, region, bootstrap, regionServers), topics, loggers);
+            await replication.StartAsync(cancellationToken);
             try
             {
                 await Task.Delay(Timeout.Infinite, cancellationToken);

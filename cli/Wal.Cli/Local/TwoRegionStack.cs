@@ -6,9 +6,10 @@ namespace Wal.Cli.Local;
 /// <summary>
 /// <c>wal up --regions 2</c>: two <see cref="LocalStack"/>s as regions a and b (each its own
 /// embedded Kafka, memcached, topology and ingress), with cross-region replication running both
-/// ways for every namespace that has the persona. The namespaces' region lists name a and b; the
-/// addresses they give are replaced by the embedded clusters' (as <c>--regions</c> does for
-/// <c>wal topology</c>).
+/// ways for every namespace that has the persona, following each region's control plane (a
+/// namespace created or deleted later starts or stops replicating without a restart). The
+/// namespaces' region lists name a and b; the addresses they give are replaced by the embedded
+/// clusters' (as <c>--regions</c> does for <c>wal topology</c>).
 /// </summary>
 internal sealed class TwoRegionStack : IAsyncDisposable
 {
@@ -16,7 +17,7 @@ internal sealed class TwoRegionStack : IAsyncDisposable
     public static readonly IReadOnlyList<string> RegionNames = ["a", "b"];
 
     private readonly List<LocalStack> _regions = [];
-    private readonly List<CrossRegionReplication> _replication = [];
+    private readonly List<ReplicationHost> _replication = [];
 
     private TwoRegionStack()
     {
@@ -25,8 +26,8 @@ internal sealed class TwoRegionStack : IAsyncDisposable
     /// <summary>Region a, then region b.</summary>
     public IReadOnlyList<LocalStack> Regions => _regions;
 
-    /// <summary>The namespaces replicated between the regions.</summary>
-    public IReadOnlyList<string> Replicated { get; private set; } = [];
+    /// <summary>The namespaces replicated between the regions now.</summary>
+    public IReadOnlyList<string> Replicated => [.. _replication.SelectMany(r => r.Namespaces).Distinct().Order(StringComparer.Ordinal)];
 
     /// <summary>
     /// Starts both regions. Region a takes <paramref name="options"/>' ports; region b the gRPC and
@@ -45,9 +46,13 @@ internal sealed class TwoRegionStack : IAsyncDisposable
             var servers = stack._regions.ToDictionary(r => r.Options.Region, r => r.Kafka.BootstrapServers);
             foreach (var region in stack._regions)
             {
-                var plan = CrossRegionReplication.Plan(region.Namespaces.All, region.Options.Region, region.Kafka.BootstrapServers, servers);
-                stack.Replicated = [.. plan.Select(p => p.Namespace).Distinct()];
-                stack._replication.Add(await CrossRegionReplication.StartAsync(plan, loggers, cancellationToken));
+                var host = new ReplicationHost(
+                    region.Namespaces,
+                    namespaces => CrossRegionReplication.Plan(namespaces, region.Options.Region, region.Kafka.BootstrapServers, servers),
+                    region.Kafka,
+                    loggers);
+                stack._replication.Add(host);
+                await host.StartAsync(cancellationToken);
             }
 
             return stack;
