@@ -4,6 +4,7 @@ using Wal.Benchmarks.DelayQueue;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
+using Wal.Sinks.Memcached.Local;
 using Wal.Streams;
 using Wal.Topology;
 
@@ -48,7 +49,7 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = MutationLog.Table(0) } },
             MutationExpiry = Duration.FromTimeSpan(TimeSpan.FromMinutes(10)),
         });
-        using var memcached = await MemcachedProcess.StartAsync(cancellationToken);
+        await using var memcached = await MemcachedProcess.StartAsync(memoryMegabytes: 512, threads: 2, cancellationToken: cancellationToken);
         using var kafka = StartMockKafka(
             $"{ns.Topic}:{Partitions}",
             $"{ns.DeadLetterTopic}:{Partitions}",
@@ -57,9 +58,9 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             $"{Changelog(WalTopology.MutationStoreName(ns.Name))}:{Partitions}:compact");
         var bootstrap = await kafka.StandardOutput.ReadLineAsync(cancellationToken) ?? throw new InvalidOperationException("the mock cluster did not start");
         var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-mutation-bench-{Guid.NewGuid():N}");
-        var clusters = Enumerable.Range(0, MutationLog.Tables).ToDictionary(MutationLog.Table, _ => new MemcachedClusterOptions { Servers = [memcached.Server] });
+        var clusters = Enumerable.Range(0, MutationLog.Tables).ToDictionary(MutationLog.Table, _ => new MemcachedClusterOptions { Servers = [memcached.Endpoint] });
         var sink = new DeliveryCountingSink(new MemcachedSink(new MemcachedSinkOptions { Clusters = clusters }));
-        await using var raw = new MemcachedClient(new MemcachedClientOptions { Servers = [memcached.Server] });
+        await using var raw = new MemcachedClient(new MemcachedClientOptions { Servers = [memcached.Endpoint] });
         var log = new MutationLog(bootstrap, ns.Topic);
         var registry = new NamespaceRegistry([ns]);
         var topology = WalTopology.Build(registry, sink, new WalTopologyOptions());
@@ -85,7 +86,7 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
 
                 await streams.CloseAsync(cancellationToken);
                 await VerifyAsync(raw, log, sink, cancellationToken);
-                var pipelined = await MemcachedRawSetBenchmark.MeasureRawSetRateAsync(memcached.Server, ChunksPerRound * Rounds, MutationLog.ValueBytes, cancellationToken: cancellationToken);
+                var pipelined = await MemcachedRawSetBenchmark.MeasureRawSetRateAsync(memcached.Endpoint, ChunksPerRound * Rounds, MutationLog.ValueBytes, cancellationToken: cancellationToken);
                 return Report(Median(raws), Median(applied), Median(sinkMicros), pipelined);
             }
         }
