@@ -50,13 +50,13 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             MutationExpiry = Duration.FromTimeSpan(TimeSpan.FromMinutes(10)),
         });
         await using var memcached = await MemcachedProcess.StartAsync(memoryMegabytes: 512, threads: 2, cancellationToken: cancellationToken);
-        using var kafka = StartMockKafka(
+        using var kafka = await MockKafkaProcess.StartAsync(brokers: 1, [
             $"{ns.Topic}:{Partitions}",
             $"{ns.DeadLetterTopic}:{Partitions}",
             $"{Changelog(WalTopology.TimerStoreName(ns.Name))}:{Partitions}:compact",
             $"{Changelog(WalTopology.ChunkStoreName(ns.Name))}:{Partitions}:compact",
-            $"{Changelog(WalTopology.MutationStoreName(ns.Name))}:{Partitions}:compact");
-        var bootstrap = await kafka.StandardOutput.ReadLineAsync(cancellationToken) ?? throw new InvalidOperationException("the mock cluster did not start");
+            $"{Changelog(WalTopology.MutationStoreName(ns.Name))}:{Partitions}:compact"], cancellationToken);
+        var bootstrap = kafka.BootstrapServers;
         var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-mutation-bench-{Guid.NewGuid():N}");
         var clusters = Enumerable.Range(0, MutationLog.Tables).ToDictionary(MutationLog.Table, _ => new MemcachedClusterOptions { Servers = [memcached.Endpoint] });
         var sink = new DeliveryCountingSink(new MemcachedSink(new MemcachedSinkOptions { Clusters = clusters }));
@@ -94,8 +94,6 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
         {
             await sink.DisposeAsync();
             log.Dispose();
-            await kafka.StandardInput.DisposeAsync();
-            await kafka.WaitForExitAsync(cancellationToken);
             Directory.Delete(stateDirectory, recursive: true);
         }
     }
@@ -188,17 +186,4 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    private static Process StartMockKafka(params string[] topics)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(typeof(MutationApplyBenchmark).Assembly.Location);
-        start.ArgumentList.Add(MockKafkaChild.Command);
-        foreach (var topic in topics)
-        {
-            start.ArgumentList.Add(topic);
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException("the mock cluster's process did not start");
-    }
 }
