@@ -16,8 +16,8 @@ public sealed class RegionReplicatorTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = await TestRegion.CreateAsync("a", _timeout.Token);
-        _b = await TestRegion.CreateAsync("b", _timeout.Token);
+        _a = TestRegion.Create("a");
+        _b = TestRegion.Create("b");
         var registry = new NamespaceRegistry([new NamespaceConfig
         {
             Name = "profiles",
