@@ -23,23 +23,35 @@ internal sealed class TestRegion : IAsyncDisposable
     private KafkaStreams? _streams;
     private IReadOnlyList<RegionReplicatorOptions> _plan = [];
 
-    private TestRegion(string name)
+    private TestRegion(string name, EmbeddedKafkaCluster kafka, MemcachedProcess memcached)
     {
         Name = name;
-        Kafka = EmbeddedKafkaCluster.Start(1);
+        Kafka = kafka;
+        Memcached = memcached;
     }
 
     public string Name { get; }
 
     public EmbeddedKafkaCluster Kafka { get; }
 
-    /// <summary>This region's memcached, running from <see cref="RunAsync"/> on.</summary>
-    public MemcachedProcess? Memcached { get; private set; }
+    public MemcachedProcess Memcached { get; }
 
     public CrossRegionReplication? Replication { get; private set; }
 
-    /// <summary>Starts the cluster; call <see cref="RunAsync"/> (which starts memcached) once every region's address is known.</summary>
-    public static TestRegion Create(string name) => new(name);
+    /// <summary>Starts the cluster and memcached; call <see cref="RunAsync"/> once every region's address is known.</summary>
+    public static async Task<TestRegion> CreateAsync(string name, CancellationToken cancellationToken)
+    {
+        var kafka = EmbeddedKafkaCluster.Start(1);
+        try
+        {
+            return new TestRegion(name, kafka, await MemcachedProcess.StartAsync(threads: 2, cancellationToken: cancellationToken));
+        }
+        catch
+        {
+            kafka.Dispose();
+            throw;
+        }
+    }
 
     public async Task RunAsync(INamespaceRegistry registry, CancellationToken cancellationToken)
     {
@@ -49,7 +61,6 @@ internal sealed class TestRegion : IAsyncDisposable
             Kafka.CreateTopic(ns.DeadLetterTopic, ns.Partitions);
         }
 
-        Memcached = await MemcachedProcess.StartAsync(threads: 2, cancellationToken: cancellationToken);
         _sink = new MemcachedSink(new MemcachedSinkOptions
         {
             Clusters = new Dictionary<string, MemcachedClusterOptions> { [Cluster] = new() { Servers = [Memcached.Endpoint] } },
@@ -100,7 +111,7 @@ internal sealed class TestRegion : IAsyncDisposable
     /// <summary>The payload memcached holds for a key (decoded from the sink's versioned format), or null.</summary>
     public async Task<string?> ReadCacheAsync(string key, CancellationToken cancellationToken)
     {
-        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [Memcached!.Endpoint] });
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [Memcached.Endpoint] });
         var item = await client.GetAsync(key, cancellationToken);
         if (item is null || !VersionedValue.TryDecode(item.ClientFlags, item.Value, out _, out var tombstone, out var payload) || tombstone)
         {
@@ -132,11 +143,7 @@ internal sealed class TestRegion : IAsyncDisposable
             await _sink.DisposeAsync();
         }
 
-        if (Memcached is not null)
-        {
-            await Memcached.DisposeAsync();
-        }
-
+        await Memcached.DisposeAsync();
         Kafka.Dispose();
         if (Directory.Exists(_stateDirectory))
         {
