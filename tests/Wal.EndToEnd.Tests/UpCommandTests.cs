@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Wal.Sinks.Memcached.Local;
 
 namespace Wal.EndToEnd.Tests;
 
@@ -11,7 +12,7 @@ public sealed class UpCommandTests
     [Fact]
     public async Task Up_OnSigterm_StopsTheIngressAndTheMemcachedItStarted()
     {
-        var (grpcPort, memcachedPort) = (FreePort(), FreePort());
+        var (grpcPort, memcachedPort) = (LoopbackPort.Free(), LoopbackPort.Free());
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[]
         {
@@ -80,13 +81,6 @@ public sealed class UpCommandTests
         {
             return false;
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);

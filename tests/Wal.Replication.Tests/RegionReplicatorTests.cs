@@ -16,8 +16,8 @@ public sealed class RegionReplicatorTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = TestRegion.Create("a");
-        _b = TestRegion.Create("b");
+        _a = await TestRegion.CreateAsync("a", _timeout.Token);
+        _b = await TestRegion.CreateAsync("b", _timeout.Token);
         var registry = new NamespaceRegistry([new NamespaceConfig
         {
             Name = "profiles",

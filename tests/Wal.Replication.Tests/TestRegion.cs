@@ -5,7 +5,7 @@ using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
-using Wal.Sinks.Tests;
+using Wal.Sinks.Memcached.Local;
 using Wal.Streams;
 using Wal.Topology.Replication;
 
@@ -24,23 +24,35 @@ internal sealed class TestRegion : IAsyncDisposable
     private INamespaceRegistry? _registry;
     private TimeSpan _debounce;
 
-    private TestRegion(string name)
+    private TestRegion(string name, EmbeddedKafkaCluster kafka, MemcachedProcess memcached)
     {
         Name = name;
-        Kafka = EmbeddedKafkaCluster.Start(1);
-        Memcached = new MemcachedServerFixture();
+        Kafka = kafka;
+        Memcached = memcached;
     }
 
     public string Name { get; }
 
     public EmbeddedKafkaCluster Kafka { get; }
 
-    public MemcachedServerFixture Memcached { get; }
+    public MemcachedProcess Memcached { get; }
 
     public ReplicationHost? Replication { get; private set; }
 
     /// <summary>Starts the cluster and memcached; call <see cref="RunAsync"/> once every region's address is known.</summary>
-    public static TestRegion Create(string name) => new(name);
+    public static async Task<TestRegion> CreateAsync(string name, CancellationToken cancellationToken)
+    {
+        var kafka = EmbeddedKafkaCluster.Start(1);
+        try
+        {
+            return new TestRegion(name, kafka, await MemcachedProcess.StartAsync(threads: 2, cancellationToken: cancellationToken));
+        }
+        catch
+        {
+            kafka.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>Runs the topology over the registry's namespaces now, and replicators that follow the registry.</summary>
     public async Task RunAsync(INamespaceRegistry registry, CancellationToken cancellationToken, TimeSpan? debounce = null)
@@ -55,7 +67,7 @@ internal sealed class TestRegion : IAsyncDisposable
 
         _sink = new MemcachedSink(new MemcachedSinkOptions
         {
-            Clusters = new Dictionary<string, MemcachedClusterOptions> { [Cluster] = new() { Servers = [Memcached.Server] } },
+            Clusters = new Dictionary<string, MemcachedClusterOptions> { [Cluster] = new() { Servers = [Memcached.Endpoint] } },
         });
         var topology = Topology.WalTopology.Build(registry, _sink, new Topology.WalTopologyOptions { Region = Name, PersistentStores = false });
         _streams = new KafkaStreams(topology, new StreamsConfig
@@ -111,7 +123,7 @@ internal sealed class TestRegion : IAsyncDisposable
     /// <summary>The payload memcached holds for a key (decoded from the sink's versioned format), or null.</summary>
     public async Task<string?> ReadCacheAsync(string key, CancellationToken cancellationToken)
     {
-        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [Memcached.Server] });
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [Memcached.Endpoint] });
         var item = await client.GetAsync(key, cancellationToken);
         if (item is null || !VersionedValue.TryDecode(item.ClientFlags, item.Value, out _, out var tombstone, out var payload) || tombstone)
         {
@@ -143,7 +155,7 @@ internal sealed class TestRegion : IAsyncDisposable
             await _sink.DisposeAsync();
         }
 
-        Memcached.Dispose();
+        await Memcached.DisposeAsync();
         Kafka.Dispose();
         if (Directory.Exists(_stateDirectory))
         {

@@ -13,7 +13,6 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     public MemcachedClientTests(MemcachedServerFixture server)
     {
         _server = server;
-        _server.Start();
         _client = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server], ConnectionsPerServer = 1 });
     }
 
@@ -146,9 +145,9 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     {
         var key = NewKey();
         await _client.SetAsync(key, "a"u8.ToArray());
-        _server.Stop();
+        await _server.StopAsync();
         await Assert.ThrowsAsync<MemcachedConnectionException>(() => _client.GetAsync(key));
-        _server.Start();
+        await _server.StartAsync();
 
         MemcachedItem? item = null;
         for (var attempt = 0; attempt < 3; attempt++)
@@ -220,7 +219,7 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
         await serve.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => _server.StartAsync();
 
     public async Task DisposeAsync() => await _client.DisposeAsync();
 

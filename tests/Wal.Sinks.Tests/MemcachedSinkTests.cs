@@ -13,7 +13,6 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
     public MemcachedSinkTests(MemcachedServerFixture server)
     {
         _server = server;
-        _server.Start();
         _sink = new MemcachedSink(new MemcachedSinkOptions
         {
             Clusters = new Dictionary<string, MemcachedClusterOptions> { ["main"] = new() { Servers = [server.Server] } },
@@ -49,17 +48,9 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         return tombstone ? null : payload.ToArray();
     }
 
-    protected override Task StopTargetAsync()
-    {
-        _server.Stop();
-        return Task.CompletedTask;
-    }
+    protected override Task StopTargetAsync() => _server.StopAsync();
 
-    protected override Task StartTargetAsync()
-    {
-        _server.Start();
-        return Task.CompletedTask;
-    }
+    protected override Task StartTargetAsync() => _server.StartAsync();
 
     [Fact]
     public async Task DeliverAsync_InvalidKey_PermanentFailure()
@@ -121,9 +112,9 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         var target = NewTarget();
         Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "before"))).Outcome);
 
-        _server.Stop();
+        await _server.StopAsync();
         var down = await _sink.DeliverAsync(NewDelivery(target, "during"));
-        _server.Start();
+        await _server.StartAsync();
         var next = await _sink.DeliverAsync(NewDelivery(target, "after"));
 
         Assert.Equal(DeliveryOutcome.RetriableFailure, down.Outcome);
@@ -141,14 +132,14 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
             Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "first"))).Outcome);
         }
 
-        var getsBefore = _server.Stat("cmd_get");
+        var getsBefore = await _server.StatAsync("cmd_get");
         foreach (var target in targets)
         {
             Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "second"))).Outcome);
         }
 
         // Only entries written before the pool had opened all its connections (2) are distrusted.
-        Assert.InRange(_server.Stat("cmd_get") - getsBefore, 0, 2);
+        Assert.InRange(await _server.StatAsync("cmd_get") - getsBefore, 0, 2);
         Assert.Equal("second", Text(await ReadCurrentAsync(targets[^1])));
     }
 
@@ -162,8 +153,8 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         var remembered = NewDelivery(target, "remembered", older - 5);
         Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(remembered)).Outcome);
         var cas = (await _reader.GetAsync(target.Memcached.Key))!.Cas;
-        _server.Stop();
-        _server.Start();
+        await _server.StopAsync();
+        await _server.StartAsync();
         await using (var other = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server], ConnectionsPerServer = 1 }))
         {
             while ((await other.SetAsync("filler", "x"u8.ToArray())).Cas < cas - 1)
@@ -181,7 +172,7 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         Assert.Equal("newer", Text(await ReadCurrentAsync(target)));
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync() => _server.StartAsync();
 
     private async Task<DeliveryResult> DeliverUntilReachedAsync(Delivery delivery)
     {

@@ -1,12 +1,12 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
+using Wal.Sinks.Memcached.Local;
 using Wal.Sinks.Upstream;
 
 namespace Wal.Sinks.Tests;
@@ -22,8 +22,8 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
 
     public UpstreamServerFixture()
     {
-        HttpPort = FreePort();
-        GrpcPort = FreePort();
+        HttpPort = LoopbackPort.Free();
+        GrpcPort = LoopbackPort.Free();
     }
 
     public int HttpPort { get; }
@@ -121,12 +121,5 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
         using var buffer = new MemoryStream();
         await request.Body.CopyToAsync(buffer);
         return buffer.ToArray();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

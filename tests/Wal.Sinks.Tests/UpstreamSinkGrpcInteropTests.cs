@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Wal.Schemas.V1;
+using Wal.Sinks.Memcached.Local;
 using Wal.Sinks.Upstream;
 
 namespace Wal.Sinks.Tests;
@@ -13,7 +12,7 @@ public sealed class UpstreamSinkGrpcInteropTests : IAsyncLifetime
 {
     private const string Python = "/usr/bin/python3";
     private readonly ConcurrentQueue<string> _lines = new();
-    private readonly int _port = FreePort();
+    private readonly int _port = LoopbackPort.Free();
     private Process? _server;
 
     [Fact]
@@ -95,12 +94,5 @@ public sealed class UpstreamSinkGrpcInteropTests : IAsyncLifetime
         }
 
         throw new TimeoutException($"The python gRPC server printed no '{prefix}' line within 15 s.");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -33,8 +33,9 @@ internal sealed class DelayQueueBenchmark : IRatioBenchmark
     public async Task<BenchmarkReport> RunAsync(CancellationToken cancellationToken)
     {
         var topic = $"wal.{Namespace}";
-        using var kafka = StartMockKafka(topic, $"wal.{Namespace}.dlq", $"{ApplicationId}-{WalTopology.TimerStoreName(Namespace)}-changelog");
-        var bootstrap = await kafka.StandardOutput.ReadLineAsync(cancellationToken) ?? throw new InvalidOperationException("the mock cluster did not start");
+        using var kafka = await MockKafkaProcess.StartAsync(
+            brokers: 1, [$"{topic}:{Partitions}", $"wal.{Namespace}.dlq:{Partitions}", $"{ApplicationId}-{WalTopology.TimerStoreName(Namespace)}-changelog:{Partitions}:compact"], cancellationToken);
+        var bootstrap = kafka.BootstrapServers;
         var tick = Environment.GetEnvironmentVariable("WAL_BENCH_TIMER_TICK_MS") is { } tickMs
             ? TimeSpan.FromMilliseconds(double.Parse(tickMs, CultureInfo.InvariantCulture))
             : new WalTopologyOptions().TimerTick;
@@ -87,7 +88,6 @@ internal sealed class DelayQueueBenchmark : IRatioBenchmark
             var deliveredPerSecond = sink.Timed / ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - start) / 1000.0);
             var p99 = sink.LatenessQuantile(0.99);
             await streams.CloseAsync(cancellationToken);
-            await kafka.StandardInput.DisposeAsync();
             return new BenchmarkReport(
                 Name,
                 [
@@ -201,16 +201,5 @@ internal sealed class DelayQueueBenchmark : IRatioBenchmark
         GC.Collect();
         var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
-    }
-
-    private static Process StartMockKafka(string topic, string deadLetters, string changelog)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { typeof(DelayQueueBenchmark).Assembly.Location, MockKafkaChild.Command, $"{topic}:{Partitions}", $"{deadLetters}:{Partitions}", $"{changelog}:{Partitions}:compact" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException("the mock cluster's process did not start");
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Google.Protobuf;
+using Wal.Benchmarks.DelayQueue;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
 using Wal.Namespaces;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Sinks.Memcached;
+using Wal.Sinks.Memcached.Local;
 
 namespace Wal.Benchmarks;
 
@@ -66,13 +67,13 @@ internal sealed class MemcachedRawSetBenchmark : IRatioBenchmark
 
     public async Task<BenchmarkReport> RunAsync(CancellationToken cancellationToken)
     {
-        using var memcached = await MemcachedProcess.StartAsync(cancellationToken);
+        await using var memcached = await MemcachedProcess.StartAsync(memoryMegabytes: 512, threads: 2, cancellationToken: cancellationToken);
         await using var memcachedSink = new MemcachedSink(new MemcachedSinkOptions
         {
-            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["bench"] = new() { Servers = [memcached.Server] } },
+            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["bench"] = new() { Servers = [memcached.Endpoint] } },
         });
         // Warm both paths (JIT, connections; every key written once) before measuring.
-        await MeasureRawSetRateAsync(memcached.Server, KeySpace, cancellationToken: cancellationToken);
+        await MeasureRawSetRateAsync(memcached.Endpoint, KeySpace, cancellationToken: cancellationToken);
         await MeasureSinkDeliveryRateAsync(memcachedSink, "bench", KeySpace, cancellationToken: cancellationToken);
         // Alternate the two and take medians: on a shared machine a burst of load elsewhere then
         // lands on one round of each instead of skewing the ratio.
@@ -81,7 +82,7 @@ internal sealed class MemcachedRawSetBenchmark : IRatioBenchmark
         var sinks = new List<double>();
         for (var round = 0; round < Rounds; round++)
         {
-            raws.Add(await MeasureRawSetRateAsync(memcached.Server, cancellationToken: cancellationToken));
+            raws.Add(await MeasureRawSetRateAsync(memcached.Endpoint, cancellationToken: cancellationToken));
             sinks.Add(await MeasureSinkDeliveryRateAsync(memcachedSink, "bench", cancellationToken: cancellationToken));
         }
 

@@ -4,6 +4,7 @@ using Wal.Benchmarks.DelayQueue;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
+using Wal.Sinks.Memcached.Local;
 using Wal.Streams;
 using Wal.Topology;
 
@@ -48,18 +49,18 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = MutationLog.Table(0) } },
             MutationExpiry = Duration.FromTimeSpan(TimeSpan.FromMinutes(10)),
         });
-        using var memcached = await MemcachedProcess.StartAsync(cancellationToken);
-        using var kafka = StartMockKafka(
+        await using var memcached = await MemcachedProcess.StartAsync(memoryMegabytes: 512, threads: 2, cancellationToken: cancellationToken);
+        using var kafka = await MockKafkaProcess.StartAsync(brokers: 1, [
             $"{ns.Topic}:{Partitions}",
             $"{ns.DeadLetterTopic}:{Partitions}",
             $"{Changelog(WalTopology.TimerStoreName(ns.Name))}:{Partitions}:compact",
             $"{Changelog(WalTopology.ChunkStoreName(ns.Name))}:{Partitions}:compact",
-            $"{Changelog(WalTopology.MutationStoreName(ns.Name))}:{Partitions}:compact");
-        var bootstrap = await kafka.StandardOutput.ReadLineAsync(cancellationToken) ?? throw new InvalidOperationException("the mock cluster did not start");
+            $"{Changelog(WalTopology.MutationStoreName(ns.Name))}:{Partitions}:compact"], cancellationToken);
+        var bootstrap = kafka.BootstrapServers;
         var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-mutation-bench-{Guid.NewGuid():N}");
-        var clusters = Enumerable.Range(0, MutationLog.Tables).ToDictionary(MutationLog.Table, _ => new MemcachedClusterOptions { Servers = [memcached.Server] });
+        var clusters = Enumerable.Range(0, MutationLog.Tables).ToDictionary(MutationLog.Table, _ => new MemcachedClusterOptions { Servers = [memcached.Endpoint] });
         var sink = new DeliveryCountingSink(new MemcachedSink(new MemcachedSinkOptions { Clusters = clusters }));
-        await using var raw = new MemcachedClient(new MemcachedClientOptions { Servers = [memcached.Server] });
+        await using var raw = new MemcachedClient(new MemcachedClientOptions { Servers = [memcached.Endpoint] });
         var log = new MutationLog(bootstrap, ns.Topic);
         var registry = new NamespaceRegistry([ns]);
         var topology = WalTopology.Build(registry, sink, new WalTopologyOptions());
@@ -85,7 +86,7 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
 
                 await streams.CloseAsync(cancellationToken);
                 await VerifyAsync(raw, log, sink, cancellationToken);
-                var pipelined = await MemcachedRawSetBenchmark.MeasureRawSetRateAsync(memcached.Server, ChunksPerRound * Rounds, MutationLog.ValueBytes, cancellationToken: cancellationToken);
+                var pipelined = await MemcachedRawSetBenchmark.MeasureRawSetRateAsync(memcached.Endpoint, ChunksPerRound * Rounds, MutationLog.ValueBytes, cancellationToken: cancellationToken);
                 return Report(Median(raws), Median(applied), Median(sinkMicros), pipelined);
             }
         }
@@ -93,8 +94,6 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
         {
             await sink.DisposeAsync();
             log.Dispose();
-            await kafka.StandardInput.DisposeAsync();
-            await kafka.WaitForExitAsync(cancellationToken);
             Directory.Delete(stateDirectory, recursive: true);
         }
     }
@@ -187,17 +186,4 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
-
-    private static Process StartMockKafka(params string[] topics)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add(typeof(MutationApplyBenchmark).Assembly.Location);
-        start.ArgumentList.Add(MockKafkaChild.Command);
-        foreach (var topic in topics)
-        {
-            start.ArgumentList.Add(topic);
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException("the mock cluster's process did not start");
-    }
 }

@@ -5,6 +5,7 @@ using Wal.Ingress;
 using Wal.Ingress.Admin;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
+using Wal.Sinks.Memcached.Local;
 using Wal.Streams;
 using Wal.Topology;
 

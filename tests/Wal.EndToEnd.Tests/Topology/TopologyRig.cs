@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using Google.Protobuf;
-using Wal.Cli.Local;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
+using Wal.Sinks.Memcached.Local;
 
 namespace Wal.EndToEnd.Tests.Topology;
 

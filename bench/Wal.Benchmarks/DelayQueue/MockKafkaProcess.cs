@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Wal.Benchmarks.DelayQueue;
-
-namespace Wal.Benchmarks.Ingress;
+namespace Wal.Benchmarks.DelayQueue;
 
 /// <summary>The mock cluster in a child process (see <see cref="MockKafkaChild"/>); disposing closes its input, which ends it.</summary>
 internal sealed class MockKafkaProcess : IDisposable
@@ -19,6 +17,7 @@ internal sealed class MockKafkaProcess : IDisposable
     /// <summary>CPU time the broker process has used so far.</summary>
     public TimeSpan ProcessorTime => _process.TotalProcessorTime;
 
+    /// <summary>Starts the child with these topics (<c>name:partitions[:compact][:rf=N]</c>) and reads its bootstrap servers.</summary>
     public static async Task<MockKafkaProcess> StartAsync(int brokers, IEnumerable<string> topicSpecs, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
