@@ -18,8 +18,8 @@ public sealed class ReplicationHostTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _a = TestRegion.Create("a");
-        _b = TestRegion.Create("b");
+        _a = await TestRegion.CreateAsync("a", _timeout.Token);
+        _b = await TestRegion.CreateAsync("b", _timeout.Token);
         _registry = new NamespaceRegistry([Replicating("profiles")]);
         await _a.RunAsync(_registry, _timeout.Token);
         await _b.RunAsync(_registry, _timeout.Token);
