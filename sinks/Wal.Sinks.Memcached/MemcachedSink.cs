@@ -20,14 +20,19 @@ namespace Wal.Sinks.Memcached;
 /// delete a late redelivery of an older set would find the key missing and bring the value back;
 /// the tombstone lives for the target's TTL, or <see cref="MemcachedSinkOptions.TombstoneTtl"/>.
 /// Readers decode with <see cref="VersionedValue.TryDecode"/>; a value without the header (written
-/// by someone else) counts as older than any delivery. A rewrite of a key this sink wrote recently
-/// skips the read (<see cref="WrittenVersionCache"/>): the CAS compare still guards it.
+/// by someone else) counts as older than any delivery. Two shortcuts make the common cases one
+/// round trip, both exact: a rewrite of a key this sink wrote recently skips the read
+/// (<see cref="WrittenVersionCache"/>), the CAS compare still guarding it; and a key the sink
+/// knows nothing about is first tried as an add (<c>ms ME</c>), which stores only if the key is
+/// missing, falling back to read-compare-write when it exists (<see cref="AddFirstAdvisor"/>
+/// turns the add off while most such keys turn out to exist).
 /// </remarks>
 public sealed class MemcachedSink : ISink
 {
     private readonly MemcachedSinkOptions _options;
     private readonly Dictionary<string, MemcachedClient> _clients;
     private readonly Dictionary<string, WrittenVersionCache>? _written;
+    private readonly Dictionary<string, AddFirstAdvisor> _addFirst;
 
     public MemcachedSink(MemcachedSinkOptions options, TimeProvider? timeProvider = null)
     {
@@ -38,6 +43,7 @@ public sealed class MemcachedSink : ISink
         _written = options.WrittenVersionCacheSlots == 0
             ? null
             : options.Clusters.ToDictionary(c => c.Key, _ => new WrittenVersionCache(options.WrittenVersionCacheSlots), StringComparer.Ordinal);
+        _addFirst = options.Clusters.ToDictionary(c => c.Key, _ => new AddFirstAdvisor(), StringComparer.Ordinal);
     }
 
     public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
@@ -101,22 +107,47 @@ public sealed class MemcachedSink : ISink
 
         var written = _written?[target.Cluster];
         var generation = client.ConnectionGeneration;
-        if (written is not null && written.TryGet(target.Key, generation, out var lastVersion, out var lastCas) && lastVersion < delivery.Version)
+        var triedAdd = false;
+        if (written is not null && written.TryGet(target.Key, generation, out var lastVersion, out var lastCas))
         {
-            var blind = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas };
-            var fast = await client.SetAsync(key, value, blind, cancellationToken);
-            if (fast.Status == MemcachedStoreStatus.Stored)
+            if (lastVersion < delivery.Version)
             {
-                written.Remember(target.Key, generation, delivery.Version, fast.Cas);
+                var blind = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas };
+                var fast = await client.SetAsync(key, value, blind, cancellationToken);
+                if (fast.Status == MemcachedStoreStatus.Stored)
+                {
+                    written.Remember(target.Key, generation, delivery.Version, fast.Cas);
+                    return DeliveryResult.Delivered;
+                }
+
+                written.Forget(target.Key);
+            }
+        }
+        else if (_addFirst[target.Cluster] is { ShouldAddFirst: true } advisor)
+        {
+            // An add applies only to a missing key, and a missing key holds no version (deletes
+            // leave tombstones), so it cannot overwrite anything; if the key exists, read and compare.
+            var add = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
+            var added = await client.SetAsync(key, value, add, cancellationToken);
+            if (added.Status == MemcachedStoreStatus.Stored)
+            {
+                advisor.FoundMissing();
+                written?.Remember(target.Key, generation, delivery.Version, added.Cas);
                 return DeliveryResult.Delivered;
             }
 
-            written.Forget(target.Key);
+            advisor.FoundExisting();
+            triedAdd = true;
         }
 
         for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
         {
             var current = await client.GetAsync(key, cancellationToken);
+            if (attempt == 0 && !triedAdd)
+            {
+                NoteFound(target.Cluster, current is not null);
+            }
+
             var setOptions = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
             if (current is not null)
             {
@@ -148,5 +179,18 @@ public sealed class MemcachedSink : ISink
         }
 
         return DeliveryResult.Retriable($"memcached key '{target.Key}' kept changing during {_options.MaxCasAttempts} compare-and-set attempts.");
+    }
+
+    private void NoteFound(string cluster, bool exists)
+    {
+        var advisor = _addFirst[cluster];
+        if (exists)
+        {
+            advisor.FoundExisting();
+        }
+        else
+        {
+            advisor.FoundMissing();
+        }
     }
 }

@@ -18,13 +18,14 @@ public sealed class MutationProcessorTests : IDisposable
     private const string Ns = "kv";
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
     private readonly ScriptedSink _sink = new();
-    private readonly TopologyTestDriver _driver;
-    private readonly TestInputTopic<byte[], byte[]> _log;
-    private readonly TestOutputTopic<byte[], byte[]> _deadLetters;
+    private readonly NamespaceRegistry _registry;
+    private TopologyTestDriver _driver;
+    private TestInputTopic<byte[], byte[]> _log;
+    private TestOutputTopic<byte[], byte[]> _deadLetters;
 
     public MutationProcessorTests()
     {
-        var registry = new NamespaceRegistry([new NamespaceConfig
+        _registry = new NamespaceRegistry([new NamespaceConfig
         {
             Name = Ns,
             Personas = { Persona.MultiTableMutation },
@@ -38,10 +39,7 @@ public sealed class MutationProcessorTests : IDisposable
                 MaxAttempts = 3,
             },
         }]);
-        var topology = WalTopology.Build(registry, _sink, new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100) });
-        _driver = new TopologyTestDriver(topology, initialWallClockTime: Start);
-        _log = _driver.CreateInputTopic("wal.kv", Serializers.ByteArray, Serializers.ByteArray);
-        _deadLetters = _driver.CreateOutputTopic("wal.kv.dlq", Deserializers.ByteArray, Deserializers.ByteArray);
+        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100) });
     }
 
     public void Dispose() => _driver.Dispose();
@@ -204,6 +202,46 @@ public sealed class MutationProcessorTests : IDisposable
         await _log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
 
         Assert.Equal("plain", Assert.Single(_sink.Calls).Id);
+    }
+
+    [Fact]
+    public async Task Timer_MoreDueThanOneTickTakes_FiresTheRestOnLaterTicks()
+    {
+        _driver.Dispose();
+        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100), MaxTimersPerTick = 2 });
+        string[] ids = ["x1", "x2", "x3", "x4", "x5"];
+        foreach (var id in ids)
+        {
+            await ChunksAsync(id, 0); // all five expire at the same millisecond
+        }
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(60));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(ids, _deadLetters.ReadRecordsToList().Select(r => Encoding.UTF8.GetString(r.Key)).Order(StringComparer.Ordinal));
+
+        // A mutation started after the cursor moved past the old timers still expires.
+        await ChunksAsync("x6", 0);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(59.9));
+        Assert.True(_deadLetters.IsEmpty);
+        for (var tick = 0; tick < 4; tick++)
+        {
+            // The five finished mutations' retention timers come due around now too, two a tick.
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal("x6", Encoding.UTF8.GetString(_deadLetters.ReadRecord().Key));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    private (TopologyTestDriver Driver, TestInputTopic<byte[], byte[]> Log, TestOutputTopic<byte[], byte[]> DeadLetters) Build(WalTopologyOptions options)
+    {
+        var driver = new TopologyTestDriver(WalTopology.Build(_registry, _sink, options), initialWallClockTime: Start);
+        return (
+            driver,
+            driver.CreateInputTopic("wal.kv", Serializers.ByteArray, Serializers.ByteArray),
+            driver.CreateOutputTopic("wal.kv.dlq", Deserializers.ByteArray, Deserializers.ByteArray));
     }
 
     private async Task ChunksAsync(string requestId, params uint[] sequences)

@@ -106,7 +106,7 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             ("ratio applied / raw", applied / raw, "x"),
             ("time per raw set", 1e6 / raw, "us"),
             ("time per applied chunk", 1e6 / applied, "us"),
-            ("  of which in MemcachedSink (mg + ms)", sinkMicros, "us"),
+            ("  of which in MemcachedSink (guarded write)", sinkMicros, "us"),
             ("context: raw sets, 64 concurrent callers", pipelined, "sets/s"),
             ("context: applied / 64-caller raw", applied / pipelined, "x"),
         ],

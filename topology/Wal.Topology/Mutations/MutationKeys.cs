@@ -36,6 +36,16 @@ public static class MutationKeys
     /// <summary>The inclusive lower bound of every timer.</summary>
     public static byte[] FirstTimer() => [TimerTag];
 
+    /// <summary>The inclusive lower bound of the timers due at or after <paramref name="dueAtMs"/>.</summary>
+    public static byte[] TimersFrom(long dueAtMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(dueAtMs);
+        var key = new byte[TimerHeader];
+        key[0] = TimerTag;
+        BinaryPrimitives.WriteInt64BigEndian(key.AsSpan(1), dueAtMs);
+        return key;
+    }
+
     /// <summary>The exclusive upper bound of the timers due at or before <paramref name="nowMs"/>.</summary>
     public static byte[] TimersDueBy(long nowMs)
     {

@@ -118,14 +118,22 @@ public sealed partial class MutationProcessor
             return DeliveryResult.Permanent(error!);
         }
 
-        using var timeout = new CancellationTokenSource(_options.DeliveryTimeout);
+        _timeout.CancelAfter(_options.DeliveryTimeout);
         try
         {
-            return await _sink.DeliverAsync(delivery, timeout.Token);
+            return await _sink.DeliverAsync(delivery, _timeout.Token);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        catch (OperationCanceledException) when (_timeout.IsCancellationRequested)
         {
             return DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
+        }
+        finally
+        {
+            if (!_timeout.TryReset())
+            {
+                _timeout.Dispose();
+                _timeout = new CancellationTokenSource();
+            }
         }
     }
 

@@ -30,6 +30,7 @@ namespace Wal.Topology.Mutations;
 /// mutation_expiry, so a late duplicate chunk or marker is recognised and ignored rather than
 /// starting a new mutation that would expire into the dead-letter topic.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
 {
     private readonly string _namespace;
@@ -41,6 +42,16 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private readonly ILogger _logger;
     private IKeyValueStore? _chunks;
     private IKeyValueStore? _mutations;
+
+    // No timer in the store is due before this (ms); each tick scans from here, as DispatchProcessor
+    // does. Every mutation moves its timer at least once (expiry, then applied-retention), leaving a
+    // tombstone that drifts to the front of the timer range as time passes; a scan from the first
+    // timer stepped over all of them on every tick. Lowered by any timer put below it, raised after
+    // a scan; 0 after Init, so timers restored from the changelog are all found.
+    private long _lowestDueMs;
+
+    // One per processor, reset after each delivery: a source per chunk registered a timer per chunk.
+    private CancellationTokenSource _timeout = new();
 
     public MutationProcessor(string namespaceName, string chunkStoreName, string mutationStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger)
     {
@@ -63,6 +74,12 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         _chunks = context.GetStateStore<IKeyValueStore>(_chunkStoreName);
         _mutations = context.GetStateStore<IKeyValueStore>(_mutationStoreName);
         context.Schedule(_options.TimerTick, PunctuationType.WallClockTime, FireDueTimersAsync);
+    }
+
+    public override void Close()
+    {
+        _timeout.Dispose();
+        base.Close();
     }
 
     public override async ValueTask ProcessAsync(Record<byte[], byte[]> record)
@@ -152,8 +169,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private async ValueTask FireDueTimersAsync(DateTimeOffset now)
     {
         // Collect first, then act: acting writes to the store being scanned.
+        var nowMs = now.ToUnixTimeMilliseconds();
         var due = new List<(byte[] Key, long DueMs, string RequestId)>();
-        using (var scan = Mutations.Range(MutationKeys.FirstTimer(), MutationKeys.TimersDueBy(now.ToUnixTimeMilliseconds())))
+        using (var scan = Mutations.Range(MutationKeys.TimersFrom(_lowestDueMs), MutationKeys.TimersDueBy(nowMs)))
         {
             while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
             {
@@ -161,16 +179,31 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
             }
         }
 
-        foreach (var (key, dueMs, requestId) in due)
+        // A full batch may have left more timers due at the last one's millisecond; otherwise all up to now are taken.
+        _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? due[^1].DueMs : nowMs + 1);
+        var acted = 0;
+        try
         {
-            Mutations.Delete(key);
-            if (Load(requestId) is not { } progress || progress.TimerDueMs != dueMs)
+            for (; acted < due.Count; acted++)
             {
-                continue; // a timer the mutation has since replaced
-            }
+                var (key, dueMs, requestId) = due[acted];
+                Mutations.Delete(key);
+                if (Load(requestId) is not { } progress || progress.TimerDueMs != dueMs)
+                {
+                    continue; // a timer the mutation has since replaced
+                }
 
-            progress.TimerDueMs = 0;
-            await OnTimerAsync(progress);
+                progress.TimerDueMs = 0;
+                await OnTimerAsync(progress);
+            }
+        }
+        finally
+        {
+            if (acted < due.Count)
+            {
+                // The rest are still in the store: the next scan must find them.
+                _lowestDueMs = Math.Min(_lowestDueMs, due[acted].DueMs);
+            }
         }
     }
 
@@ -218,6 +251,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         }
 
         progress.TimerDueMs = Math.Max(1, dueMs);
+        _lowestDueMs = Math.Min(_lowestDueMs, progress.TimerDueMs);
         Mutations.Put(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId), []);
     }
 
