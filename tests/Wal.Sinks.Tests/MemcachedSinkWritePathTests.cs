@@ -20,7 +20,6 @@ public sealed class MemcachedSinkWritePathTests : IClassFixture<MemcachedServerF
     public MemcachedSinkWritePathTests(MemcachedServerFixture server)
     {
         _server = server;
-        _server.Start();
         _reader = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server] });
     }
 
@@ -29,15 +28,16 @@ public sealed class MemcachedSinkWritePathTests : IClassFixture<MemcachedServerF
     {
         var sink = NewSink();
         var targets = Enumerable.Range(0, 50).Select(_ => NewTarget()).ToArray();
-        var (getsBefore, setsBefore) = (_server.Stat("cmd_get"), _server.Stat("cmd_set"));
+        var getsBefore = await _server.StatAsync("cmd_get");
+        var setsBefore = await _server.StatAsync("cmd_set");
 
         foreach (var target in targets)
         {
             Assert.Equal(DeliveryOutcome.Delivered, (await sink.DeliverAsync(Deliver(target, "v", NextVersion()))).Outcome);
         }
 
-        Assert.Equal(0, _server.Stat("cmd_get") - getsBefore);
-        Assert.Equal(targets.Length, _server.Stat("cmd_set") - setsBefore);
+        Assert.Equal(0, await _server.StatAsync("cmd_get") - getsBefore);
+        Assert.Equal(targets.Length, await _server.StatAsync("cmd_set") - setsBefore);
         Assert.Equal("v", await ReadAsync(targets[^1]));
     }
 
@@ -46,10 +46,10 @@ public sealed class MemcachedSinkWritePathTests : IClassFixture<MemcachedServerF
     {
         var target = NewTarget();
         var version = NextVersion();
-        var getsBefore = _server.Stat("cmd_get");
+        var getsBefore = await _server.StatAsync("cmd_get");
 
         Assert.Equal(DeliveryOutcome.Delivered, (await NewSink().DeliverAsync(Deliver(AsDelete(target), string.Empty, version))).Outcome);
-        Assert.Equal(0, _server.Stat("cmd_get") - getsBefore);
+        Assert.Equal(0, await _server.StatAsync("cmd_get") - getsBefore);
 
         Assert.Equal(DeliveryOutcome.Superseded, (await NewSink().DeliverAsync(Deliver(target, "late", version - 1))).Outcome);
         Assert.Null(await ReadAsync(target));
@@ -130,14 +130,14 @@ public sealed class MemcachedSinkWritePathTests : IClassFixture<MemcachedServerF
         }
 
         var second = NewSink();
-        var setsBefore = _server.Stat("cmd_set");
+        var setsBefore = await _server.StatAsync("cmd_set");
         foreach (var target in targets)
         {
             Assert.Equal(DeliveryOutcome.Delivered, (await second.DeliverAsync(Deliver(target, "two", NextVersion()))).Outcome);
         }
 
         // Each key costs one compare-and-set, plus a failed add only while the advice still said add.
-        Assert.InRange(_server.Stat("cmd_set") - setsBefore, targets.Length, targets.Length + 10);
+        Assert.InRange(await _server.StatAsync("cmd_set") - setsBefore, targets.Length, targets.Length + 10);
         Assert.Equal("two", await ReadAsync(targets[^1]));
 
         var fresh = Enumerable.Range(0, 40).Select(_ => NewTarget()).ToArray();
@@ -146,13 +146,13 @@ public sealed class MemcachedSinkWritePathTests : IClassFixture<MemcachedServerF
             Assert.True((await second.DeliverAsync(Deliver(target, "new", NextVersion()))).Succeeded);
         }
 
-        var getsBefore = _server.Stat("cmd_get");
+        var getsBefore = await _server.StatAsync("cmd_get");
         foreach (var target in fresh[30..])
         {
             Assert.True((await second.DeliverAsync(Deliver(target, "new", NextVersion()))).Succeeded);
         }
 
-        Assert.Equal(0, _server.Stat("cmd_get") - getsBefore);
+        Assert.Equal(0, await _server.StatAsync("cmd_get") - getsBefore);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
