@@ -57,6 +57,11 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
             _registry.Upsert(Namespace(name));
         }
 
+        // Writers reach a namespace after it exists (the admin call creates its topics). Producing
+        // before the rebuild would let the mock cluster auto-create wal.c with its default
+        // partition count, not the namespace's, and the record could land in a partition that
+        // the namespace's tasks do not have.
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that adds b, c and d");
         await ProduceAsync("c", "c-1");
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("c-1"), "c-1, in a namespace created after start, delivered");
         Assert.Equal(["a", "b", "c", "d"], _host.Namespaces);
