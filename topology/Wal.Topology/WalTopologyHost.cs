@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Kafka;
@@ -25,11 +24,8 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     private readonly ITopicProvisioner _topics;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
-    private readonly TimeSpan _debounce;
-    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly CancellationTokenSource _stop = new();
+    private readonly RegistryFollower _follower;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private Task _follower = Task.CompletedTask;
     private KafkaStreams? _streams;
     private HashSet<string> _shape = [];
     private IReadOnlyCollection<string> _names = [];
@@ -53,13 +49,8 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(topics);
         options.Validate();
         streamsConfig.Validate();
-        _debounce = debounce ?? TimeSpan.FromSeconds(1);
-        if (_debounce < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(debounce), _debounce, "The debounce must not be negative.");
-        }
-
         _registry = registry;
+        _follower = new RegistryFollower(registry, debounce, RebuildIfChangedAsync);
         _sink = sink;
         _options = options;
         _streamsConfig = streamsConfig;
@@ -86,17 +77,13 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         }
 
         await StartStreamsAsync(cancellationToken);
-        _registry.Changed += OnRegistryChanged;
-        _follower = FollowAsync(_stop.Token);
+        _follower.Start();
     }
 
     /// <summary>Stops following the registry and closes the topology cleanly (committing).</summary>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
-        _registry.Changed -= OnRegistryChanged;
-        _changes.Writer.TryComplete();
-        await _stop.CancelAsync();
-        await _follower;
+        await _follower.StopAsync();
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -114,15 +101,13 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseAsync();
-        _stop.Dispose();
+        await _follower.DisposeAsync();
         _gate.Dispose();
     }
 
     /// <summary>What decides the topology's sources and sinks: each namespace's name and topics.</summary>
     private static HashSet<string> ShapeOf(IEnumerable<Schemas.V1.NamespaceConfig> namespaces) =>
         namespaces.Select(n => $"{n.Name}\n{n.Topic}\n{n.DeadLetterTopic}\n{n.Partitions}").ToHashSet(StringComparer.Ordinal);
-
-    private void OnRegistryChanged(object? sender, EventArgs e) => _changes.Writer.TryWrite(true);
 
     private async Task StartStreamsAsync(CancellationToken cancellationToken)
     {
@@ -135,26 +120,6 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         _streams = streams;
         _shape = ShapeOf(namespaces);
         Volatile.Write(ref _names, namespaces.Select(n => n.Name).ToList());
-    }
-
-    private async Task FollowAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await _changes.Reader.WaitToReadAsync(cancellationToken))
-            {
-                // Debounce: wait until the registry has been quiet for a while.
-                while (_changes.Reader.TryRead(out _))
-                {
-                    await Task.Delay(_debounce, cancellationToken);
-                }
-
-                await RebuildIfChangedAsync(cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 
     private async Task RebuildIfChangedAsync(CancellationToken cancellationToken)
@@ -182,23 +147,11 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             // Topic creation or the start failed: try again after the debounce rather than stop
             // following the registry (a broker that is back will let the next attempt through).
             LogRebuildFailed(_logger, e.Message);
-            _ = RetryLaterAsync(cancellationToken);
+            _follower.RetryLater();
         }
         finally
         {
             _gate.Release();
-        }
-    }
-
-    private async Task RetryLaterAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(_debounce + TimeSpan.FromSeconds(1), cancellationToken);
-            _changes.Writer.TryWrite(true);
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 

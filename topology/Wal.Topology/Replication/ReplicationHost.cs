@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Kafka;
@@ -27,13 +26,10 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     private readonly ITopicProvisioner? _localTopics;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
-    private readonly TimeSpan _debounce;
-    private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly CancellationTokenSource _stop = new();
+    private readonly RegistryFollower _follower;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, RegionReplicator> _running = new(StringComparer.Ordinal);
     private IReadOnlyList<RegionReplicator> _snapshot = [];
-    private Task _follower = Task.CompletedTask;
     private bool _started;
     private int _changesApplied;
 
@@ -51,13 +47,8 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(plan);
-        _debounce = debounce ?? TimeSpan.FromSeconds(1);
-        if (_debounce < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(debounce), _debounce, "The debounce must not be negative.");
-        }
-
         _registry = registry;
+        _follower = new RegistryFollower(registry, debounce, ReconcileAsync);
         _plan = plan;
         _localTopics = localTopics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
@@ -95,17 +86,13 @@ public sealed partial class ReplicationHost : IAsyncDisposable
             _gate.Release();
         }
 
-        _registry.Changed += OnRegistryChanged;
-        _follower = FollowAsync(_stop.Token);
+        _follower.Start();
     }
 
     /// <summary>Stops following the registry and stops every replicator cleanly (committing).</summary>
     public async Task CloseAsync(CancellationToken cancellationToken = default)
     {
-        _registry.Changed -= OnRegistryChanged;
-        _changes.Writer.TryComplete();
-        await _stop.CancelAsync();
-        await _follower;
+        await _follower.StopAsync();
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -120,29 +107,8 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await CloseAsync();
-        _stop.Dispose();
+        await _follower.DisposeAsync();
         _gate.Dispose();
-    }
-
-    private void OnRegistryChanged(object? sender, EventArgs e) => _changes.Writer.TryWrite(true);
-
-    private async Task FollowAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await _changes.Reader.WaitToReadAsync(cancellationToken))
-            {
-                while (_changes.Reader.TryRead(out _))
-                {
-                    await Task.Delay(_debounce, cancellationToken);
-                }
-
-                await ReconcileAsync(cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
     }
 
     private async Task ReconcileAsync(CancellationToken cancellationToken)
@@ -167,7 +133,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         {
             // A topic could not be created or a client not built: try again rather than stop following.
             LogApplyFailed(_logger, e.Message);
-            _ = RetryLaterAsync(cancellationToken);
+            _follower.RetryLater();
         }
         finally
         {
@@ -238,18 +204,6 @@ public sealed partial class ReplicationHost : IAsyncDisposable
 
     private static string Describe(IEnumerable<RegionReplicatorOptions> plan) =>
         string.Join(", ", plan.Select(o => $"{o.Namespace}->{o.RemoteRegion}").Order(StringComparer.Ordinal));
-
-    private async Task RetryLaterAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(_debounce + TimeSpan.FromSeconds(1), cancellationToken);
-            _changes.Writer.TryWrite(true);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The replication plan changed ([{Before}] -> [{After}]); stopping and starting replicators to match")]
     private static partial void LogPlanChanged(ILogger logger, string before, string after);
