@@ -188,6 +188,51 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_CompleteMutation_GoesToTheSinkAsOneOrderedCall()
+    {
+        await ChunksAsync("o1", 2, 0, 3, 1);
+        await MarkerAsync("o1", 4);
+
+        Assert.Equal([["o1/0", "o1/1", "o1/2", "o1/3"]], _sink.OrderedCalls);
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Timer_FailedApplyAtSequenceK_RetryIsOneOrderedCallFromK()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+
+        await ChunksAsync("o2", 0, 1, 2, 3);
+        await MarkerAsync("o2", 4);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal([["o2/0", "o2/1", "o2/2", "o2/3"], ["o2/1", "o2/2", "o2/3"]], _sink.OrderedCalls);
+        Assert.Equal(0, StoredChunks());
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Process_ChunkWithoutADelivery_EarlierChunksAppliedThenDeadLetteredAtIt()
+    {
+        await ChunksAsync("o3", 0, 1, 3);
+        await PipeAsync(new LogEntry
+        {
+            Id = "o3/2",
+            Namespace = Ns,
+            Chunk = new MutationChunk { Namespace = Ns, RequestId = "o3", Sequence = 2, Table = "table-0", Version = 1002 },
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+        });
+        await MarkerAsync("o3", 4);
+
+        Assert.Equal([["o3/0", "o3/1"]], _sink.OrderedCalls);
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("2", Header(dead.Headers, MutationDeadLetterHeaders.NextSequence));
+        Assert.Contains("neither a put nor a delete", Header(dead.Headers, DeadLetterHeaders.Error));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
     public async Task Process_PlainWriteNextToMutations_StillGoesToDispatch()
     {
         var entry = new LogEntry
