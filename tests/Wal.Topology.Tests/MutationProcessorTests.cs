@@ -233,6 +233,55 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_ChunksBeforeMarker_ProgressSavedByTheFirstAndCountedByTheMarker()
+    {
+        await ChunksAsync("c1", 1, 0);
+        var afterChunks = Progress("c1");
+
+        await MarkerAsync("c1", 3);
+
+        Assert.NotNull(afterChunks);
+        Assert.Equal(MutationState.Collecting, afterChunks.State);
+        Assert.NotEqual(0, afterChunks.TimerDueMs);
+        Assert.Equal(2u, Progress("c1")!.ChunksStored);
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("c1", 2);
+
+        Assert.Equal(["c1/0", "c1/1", "c1/2"], _sink.Calls.Select(c => c.Id));
+    }
+
+    [Fact]
+    public async Task Process_ReplayFindsChunksStoredButNoProgress_MutationStillApplies()
+    {
+        // As after a crash whose chunks changelog kept a chunk the mutations changelog never saw.
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Put(ChunkKey.Encode("c2", 0), Chunk("c2", 0).ToByteArray());
+
+        await ChunksAsync("c2", 0);
+        Assert.NotNull(Progress("c2"));
+        await ChunksAsync("c2", 1);
+        await MarkerAsync("c2", 2);
+
+        Assert.Equal(["c2/0", "c2/1"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Process_ReplayedLastChunkAlreadyStoredButNotCounted_MutationApplies()
+    {
+        await ChunksAsync("c3", 0);
+        await MarkerAsync("c3", 2);
+        // As after a crash that kept the last chunk in the chunk store but lost the progress counting it.
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Put(ChunkKey.Encode("c3", 1), Chunk("c3", 1).ToByteArray());
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("c3", 1);
+
+        Assert.Equal(["c3/0", "c3/1"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(MutationState.Applied, Progress("c3")!.State);
+    }
+
+    [Fact]
     public async Task Process_PlainWriteNextToMutations_StillGoesToDispatch()
     {
         var entry = new LogEntry
@@ -293,18 +342,22 @@ public sealed class MutationProcessorTests : IDisposable
     {
         foreach (var sequence in sequences)
         {
-            var chunk = new MutationChunk
-            {
-                Namespace = Ns,
-                RequestId = requestId,
-                Sequence = sequence,
-                Table = $"table-{sequence % 2}",
-                Put = new Put { Key = ByteString.CopyFromUtf8($"key-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
-                Version = 1000 + sequence,
-            };
-            await PipeAsync(new LogEntry { Id = $"{requestId}/{sequence}", Namespace = Ns, Chunk = chunk, AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
+            await PipeAsync(new LogEntry { Id = $"{requestId}/{sequence}", Namespace = Ns, Chunk = Chunk(requestId, sequence), AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
         }
     }
+
+    private static MutationChunk Chunk(string requestId, uint sequence) => new()
+    {
+        Namespace = Ns,
+        RequestId = requestId,
+        Sequence = sequence,
+        Table = $"table-{sequence % 2}",
+        Put = new Put { Key = ByteString.CopyFromUtf8($"key-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
+        Version = 1000 + sequence,
+    };
+
+    private MutationProgress? Progress(string requestId) =>
+        _driver.GetKeyValueStore(WalTopology.MutationStoreName(Ns)).Get(MutationKeys.Progress(requestId)) is { } bytes ? MutationProgress.Parser.ParseFrom(bytes) : null;
 
     private Task MarkerAsync(string requestId, uint chunkCount) =>
         PipeAsync(new LogEntry

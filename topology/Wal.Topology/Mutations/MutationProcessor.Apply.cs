@@ -165,6 +165,7 @@ public sealed partial class MutationProcessor
     private async ValueTask DeadLetterAsync(MutationProgress progress, string reason, List<(byte[] Key, byte[] Value)>? stored = null)
     {
         var chunks = stored ?? ReadStoredChunks(progress.RequestId);
+        progress.ChunksStored = (uint)chunks.Count;
         var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
         dead.Chunks.AddRange(chunks.Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
         var headers = new Headers
