@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams;
+using Wal.Streams.State;
 using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
 using Wal.Topology.Retry;
 using Wal.Topology.State;
@@ -210,11 +211,18 @@ public sealed partial class MutationProcessor
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }
 
+    /// <summary>Deletes a mutation's chunks in one store write (each still a changelog tombstone).</summary>
     private void DeleteChunks(IEnumerable<byte[]> keys)
     {
+        var batch = new WriteBatch();
         foreach (var key in keys)
         {
-            Chunks.Delete(key);
+            batch.Delete(key);
+        }
+
+        if (batch.Operations.Count > 0)
+        {
+            Chunks.Write(batch);
         }
     }
 
