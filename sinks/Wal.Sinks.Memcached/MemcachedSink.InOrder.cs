@@ -1,12 +1,13 @@
 namespace Wal.Sinks.Memcached;
 
-/// <summary>Delivering a sequence of writes with one round trip per cluster where it can.</summary>
+/// <summary>Delivering a sequence of writes with one round trip per client where it can.</summary>
 public sealed partial class MemcachedSink
 {
     /// <summary>
     /// Delivers in list order, pipelining: the leading deliveries that have a one-round-trip write
     /// (an add for a key the sink knows nothing about, or a compare-and-set on a CAS it stored) and
-    /// distinct keys are sent back to back, one pipelined request per cluster; then their answers
+    /// distinct keys are sent back to back, one pipelined request per client (clusters on the same
+    /// servers share one); then their answers
     /// are read in list order, and one that did not store (the key exists, or changed) goes on
     /// through read-compare-write before the next answer is looked at. A delivery with no such
     /// write, or repeating a key of the batch, ends it and goes alone.
@@ -77,45 +78,45 @@ public sealed partial class MemcachedSink
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.OperationTimeout);
-        var byCluster = new Dictionary<string, (List<PipelinedSet> Sets, List<int> Indexes)>(StringComparer.Ordinal);
+        var byClient = new Dictionary<MemcachedClient, (List<PipelinedSet> Sets, List<int> Indexes)>();
         for (var i = 0; i < batch.Count; i++)
         {
             var (write, fast, _) = batch[i];
-            if (!byCluster.TryGetValue(write.Cluster, out var group))
+            if (!byClient.TryGetValue(write.Client, out var group))
             {
-                byCluster[write.Cluster] = group = ([], []);
+                byClient[write.Client] = group = ([], []);
             }
 
             group.Sets.Add(new PipelinedSet(write.Key, write.Value, fast));
             group.Indexes.Add(i);
         }
 
-        var sends = byCluster.ToDictionary(c => c.Key, c => _clients[c.Key].SetInOrderAsync(c.Value.Sets, deadline.Token), StringComparer.Ordinal);
+        var sends = byClient.ToDictionary(c => c.Key, c => c.Key.SetInOrderAsync(c.Value.Sets, deadline.Token));
         try
         {
             await Task.WhenAll(sends.Values);
         }
         catch (Exception error) when (Classify(error, "?", cancellationToken) is not null)
         {
-            // Looked at per cluster below: the writes of the clusters that answered still count.
+            // Looked at per client below: the writes of the clients that answered still count.
         }
 
         var answers = new PipelinedSetResult[batch.Count];
-        foreach (var (cluster, group) in byCluster)
+        foreach (var (client, group) in byClient)
         {
-            if (sends[cluster].IsCompletedSuccessfully)
+            if (sends[client].IsCompletedSuccessfully)
             {
-                var clusterAnswers = sends[cluster].Result;
-                for (var j = 0; j < clusterAnswers.Length; j++)
+                var clientAnswers = sends[client].Result;
+                for (var j = 0; j < clientAnswers.Length; j++)
                 {
-                    answers[group.Indexes[j]] = clusterAnswers[j];
+                    answers[group.Indexes[j]] = clientAnswers[j];
                 }
             }
         }
 
         for (var i = 0; i < batch.Count; i++)
         {
-            var result = await SettleAsync(batch[i], answers[i], sends[batch[i].Write.Cluster], cancellationToken);
+            var result = await SettleAsync(batch[i], answers[i], sends[batch[i].Write.Client], cancellationToken);
             results.Add(result);
             if (!result.Succeeded)
             {
@@ -126,7 +127,7 @@ public sealed partial class MemcachedSink
         return true;
     }
 
-    /// <summary>One batched write's outcome: its answer, or its cluster's failure, or read-compare-write when the fast write did not store.</summary>
+    /// <summary>One batched write's outcome: its answer, or its client's failure, or read-compare-write when the fast write did not store.</summary>
     private async Task<DeliveryResult> SettleAsync(PlannedWrite planned, PipelinedSetResult answer, Task<PipelinedSetResult[]> send, CancellationToken cancellationToken)
     {
         var (write, fast, generation) = planned;

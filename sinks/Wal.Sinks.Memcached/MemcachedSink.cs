@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Wal.Schemas.V1;
 
@@ -26,7 +27,7 @@ namespace Wal.Sinks.Memcached;
 /// knows nothing about is first tried as an add (<c>ms ME</c>), which stores only if the key is
 /// missing, falling back to read-compare-write when it exists (<see cref="AddFirstAdvisor"/>
 /// turns the add off while most such keys turn out to exist). <see cref="DeliverInOrderAsync"/>
-/// sends such one-round-trip writes of distinct keys back to back on one connection per cluster
+/// sends such one-round-trip writes of distinct keys back to back on one connection per client
 /// and only then reads what came back (see MemcachedSink.InOrder.cs).
 /// </remarks>
 public sealed partial class MemcachedSink : ISink
@@ -41,7 +42,11 @@ public sealed partial class MemcachedSink : ISink
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _clients = options.Clusters.ToDictionary(c => c.Key, c => new MemcachedClient(c.Value.ToClientOptions(), timeProvider), StringComparer.Ordinal);
+        // Clusters configured with the same servers and settings (tables on one memcached) share a
+        // client: one set of connections, and a mutation's writes to several of them leave as one
+        // pipelined request. Keys name the same items there either way.
+        var shared = new Dictionary<string, MemcachedClient>(StringComparer.Ordinal);
+        _clients = options.Clusters.ToDictionary(c => c.Key, c => SharedClient(shared, c.Value, timeProvider), StringComparer.Ordinal);
         _written = options.WrittenVersionCacheSlots == 0
             ? null
             : options.Clusters.ToDictionary(c => c.Key, _ => new WrittenVersionCache(options.WrittenVersionCacheSlots), StringComparer.Ordinal);
@@ -70,10 +75,21 @@ public sealed partial class MemcachedSink : ISink
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients.Values)
+        foreach (var client in _clients.Values.Distinct())
         {
             await client.DisposeAsync();
         }
+    }
+
+    private static MemcachedClient SharedClient(Dictionary<string, MemcachedClient> shared, MemcachedClusterOptions cluster, TimeProvider? timeProvider)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{string.Join(',', cluster.Servers)}|{cluster.ConnectionsPerServer}|{cluster.ConnectTimeout.Ticks}");
+        if (!shared.TryGetValue(key, out var client))
+        {
+            shared[key] = client = new MemcachedClient(cluster.ToClientOptions(), timeProvider);
+        }
+
+        return client;
     }
 
     /// <summary>Checks the delivery and works out its write; a result when it can never be written.</summary>

@@ -43,6 +43,22 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     }
 
     [Fact]
+    public async Task DeliverInOrderAsync_TwoClustersOnOneServer_ShareOneClientsConnections()
+    {
+        var sink = NewSink();
+        var before = await _server.StatAsync("total_connections");
+
+        for (var round = 0; round < 4; round++)
+        {
+            var results = await sink.DeliverInOrderAsync([.. Enumerable.Range(0, 4).Select(i => Deliver(NewTarget(i % 2 == 0 ? "a" : "b"), "x", NextVersion()))]);
+            Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        }
+
+        // Two pooled connections (not two per cluster), plus the stats call's own.
+        Assert.Equal(3, await _server.StatAsync("total_connections") - before);
+    }
+
+    [Fact]
     public async Task DeliverInOrderAsync_RewritesOfKeysItJustWrote_OneCompareAndSetEachAndNoRead()
     {
         var sink = NewSink();
