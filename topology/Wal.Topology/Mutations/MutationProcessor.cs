@@ -192,7 +192,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     /// <summary>After a chunk that followed the marker: applies once the count says every chunk may be in and the store agrees.</summary>
     private async ValueTask ApplyIfReadyAsync(MutationProgress progress)
     {
-        if (progress.ChunksStored >= progress.ChunkCount)
+        if (progress.State == MutationState.Collecting && progress.ChunksStored >= progress.ChunkCount)
         {
             await ApplyIfCompleteAsync(progress, ReadStoredChunks(progress.RequestId));
             return;
