@@ -7,10 +7,10 @@ public sealed partial class MemcachedSink
     /// Delivers in list order, pipelining: the leading deliveries that have a one-round-trip write
     /// (an add for a key the sink knows nothing about, or a compare-and-set on a CAS it stored) and
     /// distinct keys are sent back to back, one pipelined request per client (clusters on the same
-    /// servers share one); then their answers
-    /// are read in list order, and one that did not store (the key exists, or changed) goes on
-    /// through read-compare-write before the next answer is looked at. A delivery with no such
-    /// write, or repeating a key of the batch, ends it and goes alone.
+    /// servers share one); then their answers are read in list order, and one that did not store
+    /// (the key exists, or changed) goes on through read-compare-write before the next answer is
+    /// looked at. A delivery with no such write, or repeating a key of the batch, ends the batch; the
+    /// next batch is sent only once this one is settled.
     /// </summary>
     /// <remarks>
     /// Why every key still ends as if written one at a time: an add or compare-and-set decides on
