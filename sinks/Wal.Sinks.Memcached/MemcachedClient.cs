@@ -61,6 +61,44 @@ public sealed class MemcachedClient : IAsyncDisposable
         return new MemcachedStoreResult(StoreStatus("ms", response), response.Cas);
     }
 
+    /// <summary>
+    /// Stores items in list order without waiting between them: the items of one server go in one
+    /// pipelined request on one connection, which memcached runs in order, so writes of one key
+    /// take effect in list order; different servers are written concurrently. One round trip per
+    /// server, and every item's answer (with its CAS token when stored) comes back. A
+    /// <c>SERVER_ERROR</c> is that item's result alone; a connection failure fails the whole call.
+    /// </summary>
+    internal async Task<PipelinedSetResult[]> SetInOrderAsync(IReadOnlyList<PipelinedSet> items, CancellationToken cancellationToken)
+    {
+        var results = new PipelinedSetResult[items.Count];
+        if (items.Count == 0)
+        {
+            return results;
+        }
+
+        if (_servers.Length == 1)
+        {
+            await SetOnServerAsync(0, items, null, results, cancellationToken);
+            return results;
+        }
+
+        var byServer = new Dictionary<int, (List<PipelinedSet> Items, List<int> Indexes)>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            var server = ServerIndex(items[i].Key);
+            if (!byServer.TryGetValue(server, out var group))
+            {
+                byServer[server] = group = ([], []);
+            }
+
+            group.Items.Add(items[i]);
+            group.Indexes.Add(i);
+        }
+
+        await Task.WhenAll(byServer.Select(g => SetOnServerAsync(g.Key, g.Value.Items, g.Value.Indexes, results, cancellationToken)));
+        return results;
+    }
+
     /// <summary>Deletes an item, only if its CAS token still equals <paramref name="compareCas"/> when that is non-zero.</summary>
     public async Task<MemcachedStoreStatus> DeleteAsync(string key, ulong compareCas = 0, CancellationToken cancellationToken = default)
     {
@@ -136,6 +174,28 @@ public sealed class MemcachedClient : IAsyncDisposable
         return response.Status == MetaStatus.ServerError
             ? throw new MemcachedServerErrorException(response.ErrorMessage ?? "unknown")
             : response;
+    }
+
+    private async Task SetOnServerAsync(int server, IReadOnlyList<PipelinedSet> items, List<int>? indexes, PipelinedSetResult[] results, CancellationToken cancellationToken)
+    {
+        var commands = new MetaCommand[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            commands[i] = MetaCommand.Set(items[i].Key, items[i].Value, SetFlags(items[i].Options) + " c");
+        }
+
+        var request = new PipelinedRequest(commands);
+        var connection = await _servers[server].GetConnectionAsync(cancellationToken);
+        connection.Send(request);
+        // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
+        var responses = await request.Completion.WaitAsync(cancellationToken);
+        for (var i = 0; i < responses.Length; i++)
+        {
+            var response = responses[i];
+            results[indexes?[i] ?? i] = response.Status == MetaStatus.ServerError
+                ? new PipelinedSetResult(default, new MemcachedServerErrorException(response.ErrorMessage ?? "unknown"))
+                : new PipelinedSetResult(new MemcachedStoreResult(StoreStatus("ms", response), response.Cas), null);
+        }
     }
 
     private int ServerIndex(byte[] key) => _servers.Length == 1 ? 0 : JumpHash(Fnv1a(key), _servers.Length);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Wal.Schemas.V1;
 
@@ -25,9 +26,11 @@ namespace Wal.Sinks.Memcached;
 /// (<see cref="WrittenVersionCache"/>), the CAS compare still guarding it; and a key the sink
 /// knows nothing about is first tried as an add (<c>ms ME</c>), which stores only if the key is
 /// missing, falling back to read-compare-write when it exists (<see cref="AddFirstAdvisor"/>
-/// turns the add off while most such keys turn out to exist).
+/// turns the add off while most such keys turn out to exist). <see cref="DeliverInOrderAsync"/>
+/// sends such one-round-trip writes of distinct keys back to back on one connection per client
+/// and only then reads what came back (see MemcachedSink.InOrder.cs).
 /// </remarks>
-public sealed class MemcachedSink : ISink
+public sealed partial class MemcachedSink : ISink
 {
     private readonly MemcachedSinkOptions _options;
     private readonly Dictionary<string, MemcachedClient> _clients;
@@ -39,7 +42,11 @@ public sealed class MemcachedSink : ISink
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _clients = options.Clusters.ToDictionary(c => c.Key, c => new MemcachedClient(c.Value.ToClientOptions(), timeProvider), StringComparer.Ordinal);
+        // Clusters configured with the same servers and settings (tables on one memcached) share a
+        // client: one set of connections, and a mutation's writes to several of them leave as one
+        // pipelined request. Keys name the same items there either way.
+        var shared = new Dictionary<string, MemcachedClient>(StringComparer.Ordinal);
+        _clients = options.Clusters.ToDictionary(c => c.Key, c => SharedClient(shared, c.Value, timeProvider), StringComparer.Ordinal);
         _written = options.WrittenVersionCacheSlots == 0
             ? null
             : options.Clusters.ToDictionary(c => c.Key, _ => new WrittenVersionCache(options.WrittenVersionCacheSlots), StringComparer.Ordinal);
@@ -49,6 +56,46 @@ public sealed class MemcachedSink : ISink
     public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(delivery);
+        if (Prepare(delivery, out var write) is { } refused)
+        {
+            return refused;
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(_options.OperationTimeout);
+        try
+        {
+            return await WriteGuardedAsync(write, deadline.Token);
+        }
+        catch (Exception error) when (Classify(error, write.Cluster, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients.Values.Distinct())
+        {
+            await client.DisposeAsync();
+        }
+    }
+
+    private static MemcachedClient SharedClient(Dictionary<string, MemcachedClient> shared, MemcachedClusterOptions cluster, TimeProvider? timeProvider)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"{string.Join(',', cluster.Servers)}|{cluster.ConnectionsPerServer}|{cluster.ConnectTimeout.Ticks}");
+        if (!shared.TryGetValue(key, out var client))
+        {
+            shared[key] = client = new MemcachedClient(cluster.ToClientOptions(), timeProvider);
+        }
+
+        return client;
+    }
+
+    /// <summary>Checks the delivery and works out its write; a result when it can never be written.</summary>
+    private DeliveryResult? Prepare(Delivery delivery, out GuardedWrite write)
+    {
+        write = default;
         if (delivery.Target?.Memcached is not { } target)
         {
             return DeliveryResult.Permanent($"MemcachedSink got a {delivery.Target?.DestinationCase} target; it delivers only to memcached.");
@@ -64,101 +111,119 @@ public sealed class MemcachedSink : ISink
             return DeliveryResult.Permanent(keyError!);
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.OperationTimeout);
-        try
-        {
-            return await WriteGuardedAsync(client, target, Encoding.UTF8.GetBytes(target.Key), delivery, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return DeliveryResult.Retriable($"memcached cluster '{target.Cluster}' did not answer within {_options.OperationTimeout.TotalMilliseconds} ms.");
-        }
-        catch (MemcachedConnectionException error)
-        {
-            return DeliveryResult.Retriable(error.Message);
-        }
-        catch (MemcachedServerErrorException error)
-        {
-            return error.IsPermanent ? DeliveryResult.Permanent(error.Message) : DeliveryResult.Retriable(error.Message);
-        }
-        catch (MemcachedClientErrorException error)
-        {
-            return DeliveryResult.Permanent(error.Message);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var client in _clients.Values)
-        {
-            await client.DisposeAsync();
-        }
-    }
-
-    private async Task<DeliveryResult> WriteGuardedAsync(MemcachedClient client, MemcachedTarget target, byte[] key, Delivery delivery, CancellationToken cancellationToken)
-    {
-        var value = VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete);
         var ttl = target.Ttl?.ToTimeSpan() ?? TimeSpan.Zero;
         if (target.Delete && ttl <= TimeSpan.Zero)
         {
             ttl = _options.TombstoneTtl;
         }
 
-        var written = _written?[target.Cluster];
-        var generation = client.ConnectionGeneration;
-        var triedAdd = false;
-        if (written is not null && written.TryGet(target.Key, generation, out var lastVersion, out var lastCas))
-        {
-            if (lastVersion < delivery.Version)
-            {
-                var blind = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas };
-                var fast = await client.SetAsync(key, value, blind, cancellationToken);
-                if (fast.Status == MemcachedStoreStatus.Stored)
-                {
-                    written.Remember(target.Key, generation, delivery.Version, fast.Cas);
-                    return DeliveryResult.Delivered;
-                }
+        write = new GuardedWrite(
+            client, target.Cluster, target.Key, Encoding.UTF8.GetBytes(target.Key), VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete), ttl, delivery.Version);
+        return null;
+    }
 
-                written.Forget(target.Key);
-            }
-        }
-        else if (_addFirst[target.Cluster] is { ShouldAddFirst: true } advisor)
+    /// <summary>The expected failures of a write, as results; null for anything else (a bug, or the caller's own cancellation).</summary>
+    private DeliveryResult? Classify(Exception error, string cluster, CancellationToken cancellationToken) => error switch
+    {
+        OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+            DeliveryResult.Retriable($"memcached cluster '{cluster}' did not answer within {_options.OperationTimeout.TotalMilliseconds} ms."),
+        MemcachedConnectionException connection => DeliveryResult.Retriable(connection.Message),
+        MemcachedServerErrorException server => Classify(server),
+        MemcachedClientErrorException client => DeliveryResult.Permanent(client.Message),
+        _ => null,
+    };
+
+    private static DeliveryResult Classify(MemcachedServerErrorException error) =>
+        error.IsPermanent ? DeliveryResult.Permanent(error.Message) : DeliveryResult.Retriable(error.Message);
+
+    private async Task<DeliveryResult> WriteGuardedAsync(GuardedWrite write, CancellationToken cancellationToken)
+    {
+        var triedAdd = false;
+        if (PlanFastWrite(write, out var generation) is { } fast)
         {
-            // An add applies only to a missing key, and a missing key holds no version (deletes
-            // leave tombstones), so it cannot overwrite anything; if the key exists, read and compare.
-            var add = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
-            var added = await client.SetAsync(key, value, add, cancellationToken);
-            if (added.Status == MemcachedStoreStatus.Stored)
+            var answer = await write.Client.SetAsync(write.Key, write.Value, fast, cancellationToken);
+            if (OnFastAnswer(write, fast, generation, answer))
             {
-                advisor.FoundMissing();
-                written?.Remember(target.Key, generation, delivery.Version, added.Cas);
                 return DeliveryResult.Delivered;
             }
 
-            advisor.FoundExisting();
-            triedAdd = true;
+            triedAdd = fast.Mode == MemcachedSetMode.Add;
         }
 
-        for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
+        return await ReadCompareWriteAsync(write, triedAdd, cancellationToken);
+    }
+
+    /// <summary>
+    /// The one-round-trip write to try before reading, if any: a compare-and-set on the CAS token
+    /// this sink stored with an older version, or an add while the advisor says unknown keys are
+    /// mostly missing. <paramref name="generation"/> is the client's, read before the write is sent.
+    /// </summary>
+    private MemcachedSetOptions? PlanFastWrite(GuardedWrite write, out long generation)
+    {
+        generation = write.Client.ConnectionGeneration;
+        if (_written?[write.Cluster] is { } written && written.TryGet(write.KeyText, generation, out var lastVersion, out var lastCas))
         {
-            var current = await client.GetAsync(key, cancellationToken);
-            if (attempt == 0 && !triedAdd)
+            return lastVersion < write.Version
+                ? new MemcachedSetOptions { Ttl = write.Ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas }
+                : null;
+        }
+
+        // An add applies only to a missing key, and a missing key holds no version (deletes
+        // leave tombstones), so it cannot overwrite anything; if the key exists, read and compare.
+        return _addFirst[write.Cluster].ShouldAddFirst
+            ? new MemcachedSetOptions { Ttl = write.Ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add }
+            : null;
+    }
+
+    /// <summary>Learns from a fast write's answer; true when it stored the delivery.</summary>
+    private bool OnFastAnswer(GuardedWrite write, MemcachedSetOptions fast, long generation, MemcachedStoreResult answer)
+    {
+        var isAdd = fast.Mode == MemcachedSetMode.Add;
+        if (answer.Status == MemcachedStoreStatus.Stored)
+        {
+            if (isAdd)
             {
-                NoteFound(target.Cluster, current is not null);
+                _addFirst[write.Cluster].FoundMissing();
             }
 
-            var setOptions = new MemcachedSetOptions { Ttl = ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
+            _written?[write.Cluster].Remember(write.KeyText, generation, write.Version, answer.Cas);
+            return true;
+        }
+
+        if (isAdd)
+        {
+            _addFirst[write.Cluster].FoundExisting();
+        }
+        else
+        {
+            _written?[write.Cluster].Forget(write.KeyText);
+        }
+
+        return false;
+    }
+
+    private async Task<DeliveryResult> ReadCompareWriteAsync(GuardedWrite write, bool triedAdd, CancellationToken cancellationToken)
+    {
+        var generation = write.Client.ConnectionGeneration;
+        for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
+        {
+            var current = await write.Client.GetAsync(write.Key, cancellationToken);
+            if (attempt == 0 && !triedAdd)
+            {
+                NoteFound(write.Cluster, current is not null);
+            }
+
+            var setOptions = new MemcachedSetOptions { Ttl = write.Ttl, ClientFlags = VersionedValue.ClientFlags, Mode = MemcachedSetMode.Add };
             if (current is not null)
             {
                 if (VersionedValue.TryDecode(current.ClientFlags, current.Value, out var stored, out _, out _))
                 {
-                    if (stored > delivery.Version)
+                    if (stored > write.Version)
                     {
                         return DeliveryResult.Superseded;
                     }
 
-                    if (stored == delivery.Version)
+                    if (stored == write.Version)
                     {
                         return DeliveryResult.Delivered;
                     }
@@ -167,10 +232,10 @@ public sealed class MemcachedSink : ISink
                 setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas };
             }
 
-            var result = await client.SetAsync(key, value, setOptions, cancellationToken);
+            var result = await write.Client.SetAsync(write.Key, write.Value, setOptions, cancellationToken);
             if (result.Status == MemcachedStoreStatus.Stored)
             {
-                written?.Remember(target.Key, generation, delivery.Version, result.Cas);
+                _written?[write.Cluster].Remember(write.KeyText, generation, write.Version, result.Cas);
                 return DeliveryResult.Delivered;
             }
 
@@ -178,7 +243,7 @@ public sealed class MemcachedSink : ISink
             // evicted since read): read again and decide on what is there now.
         }
 
-        return DeliveryResult.Retriable($"memcached key '{target.Key}' kept changing during {_options.MaxCasAttempts} compare-and-set attempts.");
+        return DeliveryResult.Retriable($"memcached key '{write.KeyText}' kept changing during {_options.MaxCasAttempts} compare-and-set attempts.");
     }
 
     private void NoteFound(string cluster, bool exists)
@@ -193,4 +258,7 @@ public sealed class MemcachedSink : ISink
             advisor.FoundMissing();
         }
     }
+
+    /// <summary>One delivery's write, worked out: the cluster's client, the encoded key and the versioned value.</summary>
+    private readonly record struct GuardedWrite(MemcachedClient Client, string Cluster, string KeyText, byte[] Key, byte[] Value, TimeSpan Ttl, long Version);
 }

@@ -12,4 +12,31 @@ public interface ISink : IAsyncDisposable
     /// retry can help; an exception means a bug or a cancelled token.
     /// </summary>
     ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Delivers <paramref name="deliveries"/> as if one after another in list order, stopping at the
+    /// first that does not succeed. Every key ends as it would after delivering them one at a time:
+    /// a sink may overlap writes of different keys (pipelining them), never two writes of one key.
+    /// </summary>
+    /// <returns>
+    /// The outcomes of the leading deliveries, in order: all of them, or fewer ending with the first
+    /// failure. Deliveries after a failure may or may not have reached the target; delivering them
+    /// again is safe, since every sink is idempotent.
+    /// </returns>
+    async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        var results = new List<DeliveryResult>(deliveries.Count);
+        foreach (var delivery in deliveries)
+        {
+            var result = await DeliverAsync(delivery, cancellationToken);
+            results.Add(result);
+            if (!result.Succeeded)
+            {
+                break;
+            }
+        }
+
+        return results;
+    }
 }

@@ -38,6 +38,44 @@ public sealed class SinkRouter : ISink
                 $"No sink is configured for {kind} targets (configured: {(_sinks.Count == 0 ? "none" : string.Join(", ", _sinks.Keys))})."));
     }
 
+    /// <summary>
+    /// Hands each run of consecutive deliveries of one target kind to that kind's sink as one ordered
+    /// call, so a sink that pipelines keeps doing so; the runs go one after another.
+    /// </summary>
+    public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(deliveries);
+        var results = new List<DeliveryResult>(deliveries.Count);
+        var start = 0;
+        while (start < deliveries.Count)
+        {
+            var kind = deliveries[start].Target?.DestinationCase ?? Target.DestinationOneofCase.None;
+            if (kind == Target.DestinationOneofCase.None || !_sinks.TryGetValue(kind, out var sink))
+            {
+                results.Add(await DeliverAsync(deliveries[start], cancellationToken));
+                return results;
+            }
+
+            var end = start + 1;
+            while (end < deliveries.Count && deliveries[end].Target?.DestinationCase == kind)
+            {
+                end++;
+            }
+
+            var run = start == 0 && end == deliveries.Count ? deliveries : deliveries.Skip(start).Take(end - start).ToList();
+            var outcomes = await sink.DeliverInOrderAsync(run, cancellationToken);
+            results.AddRange(outcomes);
+            if (outcomes.Count < run.Count || (outcomes.Count > 0 && !outcomes[^1].Succeeded))
+            {
+                return results;
+            }
+
+            start = end;
+        }
+
+        return results;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var sink in _sinks.Values.Distinct())

@@ -100,6 +100,41 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     }
 
     [Fact]
+    public async Task SetInOrderAsync_TwoServers_EachItemAnsweredAtItsIndexWithCasAndServerErrorsItemByItem()
+    {
+        await using var second = await Memcached.Local.MemcachedProcess.StartAsync(threads: 1);
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server, second.Endpoint], ConnectionsPerServer = 1 });
+        var existing = NewKey();
+        Assert.Equal(MemcachedStoreStatus.Stored, (await client.SetAsync(existing, "old"u8.ToArray())).Status);
+        var add = new MemcachedSetOptions { Mode = MemcachedSetMode.Add };
+        var items = Enumerable.Range(0, 40).Select(i => new PipelinedSet(Encoding.ASCII.GetBytes(NewKey()), Encoding.UTF8.GetBytes($"v{i}"), add)).ToList();
+        items[7] = items[7] with { Key = Encoding.ASCII.GetBytes(existing) };
+        items[20] = items[20] with { Value = new byte[2 * 1024 * 1024] };
+
+        var results = await client.SetInOrderAsync(items, CancellationToken.None);
+
+        Assert.Equal(items.Count, results.Length);
+        Assert.Equal(MemcachedStoreStatus.NotStored, results[7].Result.Status);
+        Assert.True(results[20].ServerError?.IsPermanent, "the oversize item's own SERVER_ERROR");
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (i is 7 or 20)
+            {
+                continue;
+            }
+
+            Assert.Null(results[i].ServerError);
+            Assert.Equal(MemcachedStoreStatus.Stored, results[i].Result.Status);
+            var item = await client.GetAsync(Encoding.ASCII.GetString(items[i].Key));
+            Assert.Equal($"v{i}", Encoding.UTF8.GetString(item!.Value));
+            Assert.Equal(item.Cas, results[i].Result.Cas);
+        }
+
+        Assert.True(await second.StatAsync("cmd_set") > 0, "some keys hash to the second server");
+        Assert.Equal("old", Encoding.UTF8.GetString((await client.GetAsync(existing))!.Value));
+    }
+
+    [Fact]
     public async Task SetAsync_ValueNearItemLimit_RoundTrips()
     {
         var key = NewKey();

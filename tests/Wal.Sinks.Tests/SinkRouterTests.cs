@@ -62,16 +62,117 @@ public sealed class SinkRouterTests
         Assert.Equal(1, shared.Disposals);
     }
 
+    [Fact]
+    public async Task DeliverInOrderAsync_RunsOfTwoKinds_EachRunToItsSinkAsOneCallInOrder()
+    {
+        var kafka = new RecordingSink();
+        var upstream = new RecordingSink();
+        await using var router = new SinkRouter(new Dictionary<Target.DestinationOneofCase, ISink>
+        {
+            [Target.DestinationOneofCase.Kafka] = kafka,
+            [Target.DestinationOneofCase.Upstream] = upstream,
+        });
+        Delivery[] deliveries = [ToKafka("k1"), ToKafka("k2"), ToUpstream("u1"), ToKafka("k3")];
+
+        var results = await router.DeliverInOrderAsync(deliveries);
+
+        Assert.Equal(4, results.Count);
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        Assert.Equal([["k1", "k2"], ["k3"]], kafka.OrderedCalls.Select(c => c.Select(d => d.Id)));
+        Assert.Equal([["u1"]], upstream.OrderedCalls.Select(c => c.Select(d => d.Id)));
+    }
+
+    [Fact]
+    public async Task DeliverInOrderAsync_FailureInARun_StopsThereAndLaterRunsAreNotSent()
+    {
+        var kafka = new RecordingSink();
+        var upstream = new RecordingSink { FailId = "u2" };
+        await using var router = new SinkRouter(new Dictionary<Target.DestinationOneofCase, ISink>
+        {
+            [Target.DestinationOneofCase.Kafka] = kafka,
+            [Target.DestinationOneofCase.Upstream] = upstream,
+        });
+
+        var results = await router.DeliverInOrderAsync([ToKafka("k1"), ToUpstream("u1"), ToUpstream("u2"), ToUpstream("u3"), ToKafka("k2")]);
+
+        Assert.Equal([DeliveryOutcome.Delivered, DeliveryOutcome.Delivered, DeliveryOutcome.RetriableFailure], results.Select(r => r.Outcome));
+        Assert.Equal(["k1"], kafka.Received.Select(d => d.Id));
+    }
+
+    [Fact]
+    public async Task DeliverInOrderAsync_UnconfiguredKindInTheMiddle_PermanentThere()
+    {
+        var kafka = new RecordingSink();
+        await using var router = new SinkRouter(new Dictionary<Target.DestinationOneofCase, ISink> { [Target.DestinationOneofCase.Kafka] = kafka });
+
+        var results = await router.DeliverInOrderAsync([ToKafka("k1"), ToUpstream("u1"), ToKafka("k2")]);
+
+        Assert.Equal([DeliveryOutcome.Delivered, DeliveryOutcome.PermanentFailure], results.Select(r => r.Outcome));
+        Assert.Contains("Upstream", results[1].Error);
+        Assert.Equal(["k1"], kafka.Received.Select(d => d.Id));
+    }
+
+    [Fact]
+    public async Task DeliverInOrderAsync_SinkWithoutItsOwn_OneAtATimeStoppingAtTheFirstFailure()
+    {
+        ISink sink = new OneAtATimeSink { FailId = "b" };
+
+        var results = await sink.DeliverInOrderAsync([ToKafka("a"), ToKafka("b"), ToKafka("c")]);
+
+        Assert.Equal([DeliveryOutcome.Delivered, DeliveryOutcome.RetriableFailure], results.Select(r => r.Outcome));
+        Assert.Equal(["a", "b"], ((OneAtATimeSink)sink).Received.Select(d => d.Id));
+    }
+
+    private static Delivery ToKafka(string id) => new(id, new Target { Kafka = new KafkaTarget { Topic = "t" } }, "x"u8.ToArray(), 1);
+
+    private static Delivery ToUpstream(string id) => new(id, new Target { Upstream = new UpstreamTarget { Url = "http://localhost/" } }, "x"u8.ToArray(), 1);
+
+    /// <summary>Only <see cref="ISink.DeliverAsync"/>: the interface's ordered default applies.</summary>
+    private sealed class OneAtATimeSink : ISink
+    {
+        public List<Delivery> Received { get; } = [];
+
+        public string? FailId { get; init; }
+
+        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+        {
+            Received.Add(delivery);
+            return ValueTask.FromResult(delivery.Id == FailId ? DeliveryResult.Retriable("scripted") : DeliveryResult.Delivered);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     private sealed class RecordingSink : ISink
     {
         public List<Delivery> Received { get; } = [];
+
+        public List<List<Delivery>> OrderedCalls { get; } = [];
+
+        public string? FailId { get; init; }
 
         public int Disposals { get; private set; }
 
         public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
         {
             Received.Add(delivery);
-            return ValueTask.FromResult(DeliveryResult.Delivered);
+            return ValueTask.FromResult(delivery.Id == FailId ? DeliveryResult.Retriable("scripted") : DeliveryResult.Delivered);
+        }
+
+        public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+        {
+            OrderedCalls.Add([.. deliveries]);
+            var results = new List<DeliveryResult>();
+            foreach (var delivery in deliveries)
+            {
+                results.Add(await DeliverAsync(delivery, cancellationToken));
+                if (!results[^1].Succeeded)
+                {
+                    break;
+                }
+            }
+
+            return results;
         }
 
         public ValueTask DisposeAsync()

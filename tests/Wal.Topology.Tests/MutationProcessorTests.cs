@@ -188,6 +188,100 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_CompleteMutation_GoesToTheSinkAsOneOrderedCall()
+    {
+        await ChunksAsync("o1", 2, 0, 3, 1);
+        await MarkerAsync("o1", 4);
+
+        Assert.Equal([["o1/0", "o1/1", "o1/2", "o1/3"]], _sink.OrderedCalls);
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Timer_FailedApplyAtSequenceK_RetryIsOneOrderedCallFromK()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+
+        await ChunksAsync("o2", 0, 1, 2, 3);
+        await MarkerAsync("o2", 4);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal([["o2/0", "o2/1", "o2/2", "o2/3"], ["o2/1", "o2/2", "o2/3"]], _sink.OrderedCalls);
+        Assert.Equal(0, StoredChunks());
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Process_ChunkWithoutADelivery_EarlierChunksAppliedThenDeadLetteredAtIt()
+    {
+        await ChunksAsync("o3", 0, 1, 3);
+        await PipeAsync(new LogEntry
+        {
+            Id = "o3/2",
+            Namespace = Ns,
+            Chunk = new MutationChunk { Namespace = Ns, RequestId = "o3", Sequence = 2, Table = "table-0", Version = 1002 },
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+        });
+        await MarkerAsync("o3", 4);
+
+        Assert.Equal([["o3/0", "o3/1"]], _sink.OrderedCalls);
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("2", Header(dead.Headers, MutationDeadLetterHeaders.NextSequence));
+        Assert.Contains("neither a put nor a delete", Header(dead.Headers, DeadLetterHeaders.Error));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Process_ChunksBeforeMarker_ProgressSavedByTheFirstAndCountedByTheMarker()
+    {
+        await ChunksAsync("c1", 1, 0);
+        var afterChunks = Progress("c1");
+
+        await MarkerAsync("c1", 3);
+
+        Assert.NotNull(afterChunks);
+        Assert.Equal(MutationState.Collecting, afterChunks.State);
+        Assert.NotEqual(0, afterChunks.TimerDueMs);
+        Assert.Equal(2u, Progress("c1")!.ChunksStored);
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("c1", 2);
+
+        Assert.Equal(["c1/0", "c1/1", "c1/2"], _sink.Calls.Select(c => c.Id));
+    }
+
+    [Fact]
+    public async Task Process_ReplayFindsChunksStoredButNoProgress_MutationStillApplies()
+    {
+        // As after a crash whose chunks changelog kept a chunk the mutations changelog never saw.
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Put(ChunkKey.Encode("c2", 0), Chunk("c2", 0).ToByteArray());
+
+        await ChunksAsync("c2", 0);
+        Assert.NotNull(Progress("c2"));
+        await ChunksAsync("c2", 1);
+        await MarkerAsync("c2", 2);
+
+        Assert.Equal(["c2/0", "c2/1"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
+    public async Task Process_ReplayedLastChunkAlreadyStoredButNotCounted_MutationApplies()
+    {
+        await ChunksAsync("c3", 0);
+        await MarkerAsync("c3", 2);
+        // As after a crash that kept the last chunk in the chunk store but lost the progress counting it.
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Put(ChunkKey.Encode("c3", 1), Chunk("c3", 1).ToByteArray());
+        Assert.Empty(_sink.Calls);
+
+        await ChunksAsync("c3", 1);
+
+        Assert.Equal(["c3/0", "c3/1"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(MutationState.Applied, Progress("c3")!.State);
+    }
+
+    [Fact]
     public async Task Process_PlainWriteNextToMutations_StillGoesToDispatch()
     {
         var entry = new LogEntry
@@ -248,18 +342,22 @@ public sealed class MutationProcessorTests : IDisposable
     {
         foreach (var sequence in sequences)
         {
-            var chunk = new MutationChunk
-            {
-                Namespace = Ns,
-                RequestId = requestId,
-                Sequence = sequence,
-                Table = $"table-{sequence % 2}",
-                Put = new Put { Key = ByteString.CopyFromUtf8($"key-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
-                Version = 1000 + sequence,
-            };
-            await PipeAsync(new LogEntry { Id = $"{requestId}/{sequence}", Namespace = Ns, Chunk = chunk, AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
+            await PipeAsync(new LogEntry { Id = $"{requestId}/{sequence}", Namespace = Ns, Chunk = Chunk(requestId, sequence), AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
         }
     }
+
+    private static MutationChunk Chunk(string requestId, uint sequence) => new()
+    {
+        Namespace = Ns,
+        RequestId = requestId,
+        Sequence = sequence,
+        Table = $"table-{sequence % 2}",
+        Put = new Put { Key = ByteString.CopyFromUtf8($"key-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
+        Version = 1000 + sequence,
+    };
+
+    private MutationProgress? Progress(string requestId) =>
+        _driver.GetKeyValueStore(WalTopology.MutationStoreName(Ns)).Get(MutationKeys.Progress(requestId)) is { } bytes ? MutationProgress.Parser.ParseFrom(bytes) : null;
 
     private Task MarkerAsync(string requestId, uint chunkCount) =>
         PipeAsync(new LogEntry

@@ -32,5 +32,25 @@ internal sealed class ScriptedSink : ISink
         return ValueTask.FromResult(_script.TryDequeue(out var result) ? result : Otherwise);
     }
 
+    /// <summary>The ids of each ordered call (a mutation's apply), in order; its deliveries are in <see cref="Calls"/> too.</summary>
+    public List<List<string>> OrderedCalls { get; } = [];
+
+    /// <summary>Answers from the script one delivery at a time, stopping at the first failure, as the interface's default does.</summary>
+    public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    {
+        OrderedCalls.Add([.. deliveries.Select(d => d.Id)]);
+        var results = new List<DeliveryResult>();
+        foreach (var delivery in deliveries)
+        {
+            results.Add(await DeliverAsync(delivery, cancellationToken));
+            if (!results[^1].Succeeded)
+            {
+                break;
+            }
+        }
+
+        return results;
+    }
+
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -18,7 +18,10 @@ public sealed record WalTopologyOptions
     /// </summary>
     public int MaxTimersPerTick { get; init; } = 2_000;
 
-    /// <summary>Longest wait for one sink call before it counts as a retriable failure.</summary>
+    /// <summary>
+    /// Longest wait for one delivery before it counts as a retriable failure. A mutation's chunks go
+    /// to the sink in one call, which may take this times their number.
+    /// </summary>
     public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Use RocksDB stores (true) or in-memory ones (tests, the test driver).</summary>

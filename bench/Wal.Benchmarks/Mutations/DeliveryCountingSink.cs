@@ -29,5 +29,19 @@ internal sealed class DeliveryCountingSink(ISink inner) : ISink
         return result;
     }
 
+    /// <summary>Forwards the ordered call as one (so the real sink can pipeline it) and counts each outcome.</summary>
+    public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var results = await inner.DeliverInOrderAsync(deliveries, cancellationToken);
+        Interlocked.Add(ref _ticks, Stopwatch.GetTimestamp() - started);
+        foreach (var result in results)
+        {
+            Interlocked.Increment(ref result.Outcome == DeliveryOutcome.Delivered ? ref _delivered : ref _failed);
+        }
+
+        return results;
+    }
+
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

@@ -72,22 +72,22 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
                 await streams.StartAsync(cancellationToken);
                 // Warm both paths (JIT, connections, the group's assignment, RocksDB) before measuring.
                 await RawSetsAsync(raw, log, -1, Warmup, cancellationToken);
-                await ApplyAsync(log, sink, 0, Warmup, cancellationToken);
+                await ApplyAsync(log, sink, kafka, 0, Warmup, cancellationToken);
                 var raws = new List<double>();
-                var applied = new List<double>();
-                var sinkMicros = new List<double>();
+                var rawCpu = new List<double>();
+                var applied = new List<(double Rate, double SinkMicros, double CpuMicros, double KafkaCpuMicros)>();
                 for (var round = 0; round < Rounds; round++)
                 {
-                    raws.Add(await RawSetsAsync(raw, log, round, MutationsPerRound, cancellationToken));
-                    var (rate, micros) = await ApplyAsync(log, sink, Warmup + (round * MutationsPerRound), MutationsPerRound, cancellationToken);
-                    applied.Add(rate);
-                    sinkMicros.Add(micros);
+                    var (rawRate, rawCpuMicros) = await RawSetsAsync(raw, log, round, MutationsPerRound, cancellationToken);
+                    raws.Add(rawRate);
+                    rawCpu.Add(rawCpuMicros);
+                    applied.Add(await ApplyAsync(log, sink, kafka, Warmup + (round * MutationsPerRound), MutationsPerRound, cancellationToken));
                 }
 
                 await streams.CloseAsync(cancellationToken);
                 await VerifyAsync(raw, log, sink, cancellationToken);
                 var pipelined = await MemcachedRawSetBenchmark.MeasureRawSetRateAsync(memcached.Endpoint, ChunksPerRound * Rounds, MutationLog.ValueBytes, cancellationToken: cancellationToken);
-                return Report(Median(raws), Median(applied), Median(sinkMicros), pipelined);
+                return Report(Median(raws), Median(rawCpu), applied.OrderBy(a => a.Rate).ElementAt(applied.Count / 2), pipelined);
             }
         }
         finally
@@ -98,25 +98,28 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
         }
     }
 
-    private BenchmarkReport Report(double raw, double applied, double sinkMicros, double pipelined) => new(
+    private BenchmarkReport Report(double raw, double rawCpu, (double Rate, double SinkMicros, double CpuMicros, double KafkaCpuMicros) applied, double pipelined) => new(
         Name,
         [
             ($"raw memcached sets, sequential (median of {Rounds})", raw, "sets/s"),
-            ($"mutation chunks applied (median of {Rounds})", applied, "chunks/s"),
-            ("ratio applied / raw", applied / raw, "x"),
+            ($"mutation chunks applied (median of {Rounds})", applied.Rate, "chunks/s"),
+            ("ratio applied / raw", applied.Rate / raw, "x"),
             ("time per raw set", 1e6 / raw, "us"),
-            ("time per applied chunk", 1e6 / applied, "us"),
-            ("  of which in MemcachedSink (guarded write)", sinkMicros, "us"),
+            ("time per applied chunk", 1e6 / applied.Rate, "us"),
+            ("  of which in MemcachedSink (guarded write)", applied.SinkMicros, "us"),
+            ("CPU per raw set (this process)", rawCpu, "us"),
+            ("CPU per applied chunk (this process: producer, engine, sink)", applied.CpuMicros, "us"),
+            ("CPU per applied chunk (mock Kafka process)", applied.KafkaCpuMicros, "us"),
             ("context: raw sets, 64 concurrent callers", pipelined, "sets/s"),
-            ("context: applied / 64-caller raw", applied / pipelined, "x"),
+            ("context: applied / 64-caller raw", applied.Rate / pipelined, "x"),
         ],
         $"applied chunks/s >= {TargetRatio} x raw sequential sets/s ({MutationsPerRound:N0} mutations of {MutationLog.ChunksPerMutation} chunks per round, {Partitions} partitions)",
-        applied / raw >= TargetRatio);
+        applied.Rate / raw >= TargetRatio);
 
     private static string Changelog(string store) => $"{ApplicationId}-{store}-changelog";
 
-    /// <summary>Sets the values of <paramref name="mutations"/> mutations' chunks one at a time under their own keys; returns sets/s.</summary>
-    private static async Task<double> RawSetsAsync(MemcachedClient client, MutationLog log, int round, int mutations, CancellationToken cancellationToken)
+    /// <summary>Sets the values of <paramref name="mutations"/> mutations' chunks one at a time under their own keys; returns sets/s and this process's CPU µs per set.</summary>
+    private static async Task<(double SetsPerSecond, double CpuMicrosPerSet)> RawSetsAsync(MemcachedClient client, MutationLog log, int round, int mutations, CancellationToken cancellationToken)
     {
         var items = new List<(string Key, byte[] Value)>(mutations * MutationLog.ChunksPerMutation);
         for (var m = 0; m < mutations; m++)
@@ -127,20 +130,28 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             }
         }
 
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var started = Stopwatch.GetTimestamp();
         foreach (var (key, value) in items)
         {
             await client.SetAsync(key, value, cancellationToken: cancellationToken);
         }
 
-        return items.Count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        return (items.Count / elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / items.Count);
     }
 
-    /// <summary>Produces <paramref name="count"/> mutations and waits until the sink confirmed all their chunks; returns chunks/s.</summary>
-    private static async Task<(double ChunksPerSecond, double SinkMicrosPerChunk)> ApplyAsync(MutationLog log, DeliveryCountingSink sink, int first, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Produces <paramref name="count"/> mutations and waits until the sink confirmed all their chunks; returns chunks/s, the
+    /// sink's time per chunk, and CPU µs per chunk of this process and of the mock Kafka process.
+    /// </summary>
+    private static async Task<(double Rate, double SinkMicros, double CpuMicros, double KafkaCpuMicros)> ApplyAsync(
+        MutationLog log, DeliveryCountingSink sink, MockKafkaProcess kafka, int first, int count, CancellationToken cancellationToken)
     {
         var expected = sink.Delivered + (count * MutationLog.ChunksPerMutation);
         var inSink = sink.InSink;
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var kafkaCpu = kafka.ProcessorTime;
         var started = Stopwatch.GetTimestamp();
         await log.ProduceAsync(first, count, cancellationToken);
         var deadline = started + (Stopwatch.Frequency * 300);
@@ -154,8 +165,13 @@ internal sealed class MutationApplyBenchmark : IRatioBenchmark
             await Task.Delay(2, cancellationToken);
         }
 
+        var elapsed = Stopwatch.GetElapsedTime(started);
         var chunks = count * MutationLog.ChunksPerMutation;
-        return (chunks / Stopwatch.GetElapsedTime(started).TotalSeconds, (sink.InSink - inSink).TotalMicroseconds / chunks);
+        return (
+            chunks / elapsed.TotalSeconds,
+            (sink.InSink - inSink).TotalMicroseconds / chunks,
+            (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / chunks,
+            (kafka.ProcessorTime - kafkaCpu).TotalMicroseconds / chunks);
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams;
+using Wal.Streams.State;
 using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
 using Wal.Topology.Retry;
 using Wal.Topology.State;
@@ -60,31 +61,7 @@ public sealed partial class MutationProcessor
     private async ValueTask ApplyAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)>? stored = null)
     {
         stored ??= ReadStoredChunks(progress.RequestId);
-        var defaultTarget = Config().DefaultTarget;
-        var failure = (DeliveryResult?)null;
-        foreach (var (key, value) in stored)
-        {
-            var sequence = ChunkKey.Sequence(key);
-            if (sequence < progress.NextSequence)
-            {
-                continue; // applied by an earlier attempt
-            }
-
-            if (sequence >= progress.ChunkCount)
-            {
-                break;
-            }
-
-            var result = await DeliverAsync(MutationChunk.Parser.ParseFrom(value), defaultTarget);
-            if (!result.Succeeded)
-            {
-                failure = result;
-                break;
-            }
-
-            progress.NextSequence = sequence + 1;
-        }
-
+        var failure = await DeliverChunksAsync(progress, stored);
         progress.Attempts++;
         if (failure is not { } failed)
         {
@@ -111,21 +88,70 @@ public sealed partial class MutationProcessor
         await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? "permanent" : "retriable", stored);
     }
 
-    private async ValueTask<DeliveryResult> DeliverAsync(MutationChunk chunk, Target? defaultTarget)
+    /// <summary>
+    /// Hands the unapplied chunks to the sink as one ordered call (a sink may pipeline them) and
+    /// moves <see cref="MutationProgress.NextSequence"/> past the ones it confirmed; the first
+    /// failure, if any. A chunk that has no delivery fails permanently where it stands.
+    /// </summary>
+    private async ValueTask<DeliveryResult?> DeliverChunksAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored)
     {
-        if (ChunkDelivery.From(chunk, defaultTarget, out var error) is not { } delivery)
+        var defaultTarget = Config().DefaultTarget;
+        var deliveries = new List<Delivery>(stored.Count);
+        var sequences = new List<uint>(stored.Count);
+        DeliveryResult? refused = null;
+        foreach (var (key, value) in stored)
         {
-            return DeliveryResult.Permanent(error!);
+            var sequence = ChunkKey.Sequence(key);
+            if (sequence < progress.NextSequence)
+            {
+                continue; // applied by an earlier attempt
+            }
+
+            if (sequence >= progress.ChunkCount)
+            {
+                break;
+            }
+
+            if (ChunkDelivery.From(MutationChunk.Parser.ParseFrom(value), defaultTarget, out var error) is not { } delivery)
+            {
+                refused = DeliveryResult.Permanent(error!);
+                break;
+            }
+
+            deliveries.Add(delivery);
+            sequences.Add(sequence);
         }
 
-        _timeout.CancelAfter(_options.DeliveryTimeout);
+        var results = deliveries.Count == 0 ? [] : await DeliverInOrderAsync(deliveries);
+        for (var i = 0; i < results.Count; i++)
+        {
+            if (!results[i].Succeeded)
+            {
+                return results[i];
+            }
+
+            progress.NextSequence = sequences[i] + 1;
+        }
+
+        // A sink answers every delivery unless one fails; fewer answers without a failure is a broken sink.
+        return results.Count < deliveries.Count
+            ? DeliveryResult.Retriable($"the sink answered {results.Count} of {deliveries.Count} chunk(s) without a failure")
+            : refused;
+    }
+
+    private async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(List<Delivery> deliveries)
+    {
+        // Each chunk keeps the budget it had when chunks went one call each: a sink that takes them
+        // one at a time must not time out on a long mutation that it is working through.
+        var budget = _options.DeliveryTimeout * deliveries.Count;
+        _timeout.CancelAfter(budget);
         try
         {
-            return await _sink.DeliverAsync(delivery, _timeout.Token);
+            return await _sink.DeliverInOrderAsync(deliveries, _timeout.Token);
         }
         catch (OperationCanceledException) when (_timeout.IsCancellationRequested)
         {
-            return DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
+            return [DeliveryResult.Retriable($"no answer from the target for {deliveries.Count} chunk(s) within {budget.TotalSeconds:0.###} s")];
         }
         finally
         {
@@ -140,6 +166,7 @@ public sealed partial class MutationProcessor
     private async ValueTask DeadLetterAsync(MutationProgress progress, string reason, List<(byte[] Key, byte[] Value)>? stored = null)
     {
         var chunks = stored ?? ReadStoredChunks(progress.RequestId);
+        progress.ChunksStored = (uint)chunks.Count;
         var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
         dead.Chunks.AddRange(chunks.Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
         var headers = new Headers
@@ -184,11 +211,18 @@ public sealed partial class MutationProcessor
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }
 
+    /// <summary>Deletes a mutation's chunks in one store write (each still a changelog tombstone).</summary>
     private void DeleteChunks(IEnumerable<byte[]> keys)
     {
+        var batch = new WriteBatch();
         foreach (var key in keys)
         {
-            Chunks.Delete(key);
+            batch.Delete(key);
+        }
+
+        if (batch.Operations.Count > 0)
+        {
+            Chunks.Write(batch);
         }
     }
 

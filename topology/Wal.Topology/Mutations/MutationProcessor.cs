@@ -25,7 +25,12 @@ namespace Wal.Topology.Mutations;
 /// records they point at) in their own store keeps that scan short and lets the two move together.
 /// Progress is saved on every state change but not after each applied chunk: a crash mid-apply
 /// restores the last saved <see cref="MutationProgress.NextSequence"/> and re-applies from there,
-/// which the sinks' version guard makes a no-op for chunks already applied.
+/// which the sinks' version guard makes a no-op for chunks already applied. Nor is it saved for a
+/// chunk that comes before the marker (except the first, which creates it): the chunk store
+/// records that arrival, and the marker counts the stored chunks with the scan its completeness
+/// check needs anyway, so a mutation costs one progress record rather than one per chunk. The
+/// count in the progress is a hint that spares scans after the marker; completeness is always
+/// decided on the chunk store.
 /// Applied and dead-lettered mutations keep their (chunk-less) progress for one more
 /// mutation_expiry, so a late duplicate chunk or marker is recognised and ignored rather than
 /// starting a new mutation that would expire into the dead-letter topic.
@@ -111,7 +116,8 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     private async ValueTask OnChunkAsync(MutationChunk chunk)
     {
-        var progress = LoadOrStart(chunk.RequestId);
+        var existing = Load(chunk.RequestId);
+        var progress = existing ?? Start(chunk.RequestId);
         if (IsFinished(progress))
         {
             LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
@@ -128,18 +134,50 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         if (Chunks.Get(key) is not null)
         {
             LogDuplicate(_logger, _namespace, chunk.RequestId, chunk.Sequence);
+            await OnDuplicateAsync(progress, existing is null);
             return;
         }
 
         Chunks.Put(key, chunk.ToByteArray());
+        if (progress.ChunkCount == 0)
+        {
+            // Before the marker the chunk store alone records arrivals; the marker counts them.
+            if (existing is null)
+            {
+                NoteSource(progress);
+                Save(progress);
+            }
+
+            return;
+        }
+
         progress.ChunksStored++;
         NoteSource(progress);
         await ApplyIfReadyAsync(progress);
     }
 
+    /// <summary>
+    /// A chunk already stored came again: a redelivery, or a replay after a crash. A replay may
+    /// find the two stores at different points (their changelogs are separate partitions), so
+    /// settle from the chunk store: a mutation found without progress gets one (and its expiry),
+    /// and a marked one is checked for completeness.
+    /// </summary>
+    private async ValueTask OnDuplicateAsync(MutationProgress progress, bool isNew)
+    {
+        if (isNew)
+        {
+            NoteSource(progress);
+            Save(progress);
+        }
+        else if (progress.State == MutationState.Collecting && progress.ChunkCount > 0)
+        {
+            await ApplyIfCompleteAsync(progress, ReadStoredChunks(progress.RequestId));
+        }
+    }
+
     private async ValueTask OnCompletionAsync(MutationCompletion completion)
     {
-        var progress = LoadOrStart(completion.RequestId);
+        var progress = Load(completion.RequestId) ?? Start(completion.RequestId);
         if (IsFinished(progress) || progress.ChunkCount > 0)
         {
             LogDuplicateMarker(_logger, _namespace, completion.RequestId, completion.ChunkCount, progress.State);
@@ -148,19 +186,29 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
         progress.ChunkCount = completion.ChunkCount;
         NoteSource(progress);
-        await ApplyIfReadyAsync(progress);
+        await ApplyIfCompleteAsync(progress, ReadStoredChunks(progress.RequestId));
     }
 
+    /// <summary>After a chunk that followed the marker: applies once the count says every chunk may be in and the store agrees.</summary>
     private async ValueTask ApplyIfReadyAsync(MutationProgress progress)
     {
-        if (progress.State == MutationState.Collecting && progress.ChunkCount > 0 && progress.ChunksStored >= progress.ChunkCount)
+        if (progress.State == MutationState.Collecting && progress.ChunksStored >= progress.ChunkCount)
         {
-            var stored = ReadStoredChunks(progress.RequestId);
-            if (AllChunksPresent(stored, progress.ChunkCount))
-            {
-                await ApplyAsync(progress, stored);
-                return;
-            }
+            await ApplyIfCompleteAsync(progress, ReadStoredChunks(progress.RequestId));
+            return;
+        }
+
+        Save(progress);
+    }
+
+    /// <summary>Recounts the stored chunks, then applies if they are all in, or saves the progress.</summary>
+    private async ValueTask ApplyIfCompleteAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored)
+    {
+        progress.ChunksStored = (uint)stored.Count;
+        if (AllChunksPresent(stored, progress.ChunkCount))
+        {
+            await ApplyAsync(progress, stored);
+            return;
         }
 
         Save(progress);
@@ -212,9 +260,11 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         switch (progress.State)
         {
             case MutationState.Collecting:
+                var stored = ReadStoredChunks(progress.RequestId);
+                progress.ChunksStored = (uint)stored.Count;
                 progress.LastError = $"incomplete after {Expiry().TotalSeconds:0.###} s: {progress.ChunksStored} chunk(s) in, "
                     + (progress.ChunkCount > 0 ? $"{progress.ChunkCount} expected" : "no completion marker");
-                await DeadLetterAsync(progress, MutationDeadLetterHeaders.Expired);
+                await DeadLetterAsync(progress, MutationDeadLetterHeaders.Expired, stored);
                 break;
             case MutationState.Retrying:
                 await ApplyAsync(progress);
@@ -225,14 +275,10 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private MutationProgress LoadOrStart(string requestId)
+    /// <summary>A new mutation's progress, its expiry timer set; the caller saves it.</summary>
+    private MutationProgress Start(string requestId)
     {
-        if (Load(requestId) is { } progress)
-        {
-            return progress;
-        }
-
-        progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now() };
+        var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now() };
         SetTimer(progress, progress.FirstSeenMs + (long)Expiry().TotalMilliseconds);
         return progress;
     }
