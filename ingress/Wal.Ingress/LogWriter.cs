@@ -55,14 +55,14 @@ public sealed class LogWriter(
     private bool TryAdmit(WriteToLogRequest request, CallerIdentity caller, long started, CancellationToken cancellationToken, out AdmittedWrite write, out WriteResult refusal)
     {
         write = default;
-        var id = request.Id.Length > 0 ? request.Id : NewId();
+        var now = time.GetUtcNow();
+        var id = request.Id.Length > 0 ? request.Id : WriteId.New(now);
         if (!TryGetNamespace(request.Namespace, "WriteToLog", id, caller, out var config, out refusal))
         {
             refusal = Answer(UnknownTag(request.Namespace), refusal, started);
             return false;
         }
 
-        var now = time.GetUtcNow();
         var target = request.Target ?? config.DefaultTarget;
         var problem = WriteRequestValidator.CheckId(request.Id)
             ?? WriteRequestValidator.CheckLifecycle(request.Lifecycle, config, now);
@@ -296,8 +296,6 @@ public sealed class LogWriter(
         requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : null;
 
     private static string Truncate(string value) => value.Length <= 100 ? value : value[..100] + "…";
-
-    private static string NewId() => Guid.CreateVersion7().ToString();
 
     /// <summary>A write that passed every check and holds its in-flight reservation.</summary>
     private readonly record struct AdmittedWrite(string Topic, string Namespace, string Id, byte[] Key, byte[] Value);
