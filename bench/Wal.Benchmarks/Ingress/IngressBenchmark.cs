@@ -94,6 +94,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var paced = await MeasureH2LoadAsync(unaryUri, body, PacedShape, ratePerClient, log, ingressWrites, watermarks, kafka, cancellationToken);
         var p99 = paced.Http.LatencyQuantile(0.99);
         var (floorRate, floorCpu, floorH2LoadCpu) = await MeasureFloorAsync(unaryUri, body + ".refused", request, cancellationToken);
+        var streamingFloor = await MeasureStreamingFloorAsync(address, request, watermarks, cancellationToken);
 
         var failed = rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Result.NotDurable + unary.Failed + paced.Failed;
         var unaryRatio = unary.Sample.PerSecond / raw;
@@ -114,6 +115,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("streaming durable acks/s", streaming.Result.PerSecond, $"/s ({StreamingShape.Connections * StreamingShape.Streams} streams, window {StreamingShape.Window})"),
                 ("  topic + during streaming", streaming.Result.TopicDelta, "records"),
                 ("  process CPU per ack (ingress and driver)", streaming.Cpu.TotalMicroseconds / acks, "us"),
+                ("  floor: same stream answered without Kafka", streamingFloor.PerSecond, $"/s; CPU per ack {streamingFloor.CpuMicroseconds:N1} us (ingress and driver)"),
                 ("ratio streaming / raw", streamingRatio, $"x (target >= {StreamingTarget})"),
                 ("paced unary: offered (half the unary max)", ratePerClient * PacedShape.Clients, $"/s; achieved {paced.Sample.PerSecond:N0} durable/s"),
                 ("paced unary latency p50", paced.Http.LatencyQuantile(0.5), "ms"),
@@ -186,6 +188,20 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         {
             File.Delete(bodyFile);
         }
+    }
+
+    /// <summary>
+    /// The streaming load of phase 3 against the floor namespace: every request is parsed,
+    /// checked and acknowledged FALSE without Kafka, so its CPU per ack is what the stream, the
+    /// gRPC layer, the checks and the driver cost on their own.
+    /// </summary>
+    private static async Task<(double PerSecond, double CpuMicroseconds)> MeasureStreamingFloorAsync(Uri address, WriteToLogRequest request, TopicWatermarks watermarks, CancellationToken cancellationToken)
+    {
+        var refused = request.Clone();
+        refused.Namespace = FloorNamespace;
+        var (sample, cpu) = await WithCpuAsync(() => StreamingDriver.RunAsync(address, refused, StreamingShape.Connections, StreamingShape.Streams, StreamingShape.Window, Measured, watermarks, cancellationToken));
+        var acks = Math.Max(1, sample.NotDurable);
+        return (sample.NotDurable / sample.Elapsed.TotalSeconds, cpu.TotalMicroseconds / acks);
     }
 
     private static async Task<UnaryRun> MeasureH2LoadAsync(
