@@ -100,12 +100,15 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var ratePerClient = Math.Max(1, (int)Math.Round(unary.Sample.PerSecond / 2 / PacedShape.Clients));
         var paced = await MeasureH2LoadAsync(unaryUri, bodies.Unary, PacedShape, ratePerClient, log, ingressWrites, watermarks, kafka, cancellationToken);
         var p99 = paced.Http.LatencyQuantile(0.99);
+        var rawLatencies = RawProduceDriver.LatenciesAt(kafka.BootstrapServers, topic, options.Linger, PayloadBytes, ratePerClient * PacedShape.Clients, Measured);
+        var rawDelivered = rawLatencies.Where(l => !double.IsNaN(l)).ToArray();
+        var rawLost = rawLatencies.Length - rawDelivered.Length;
         var floor = await MeasureFloorAsync(unaryUri, bodies.FloorUnary, UnaryShape, 1, null, cancellationToken);
         var streamingFloor = await MeasureFloorAsync(streamUri, bodies.FloorStream, StreamingShape, WritesPerStream, StreamingCalls, cancellationToken);
 
         // Every write of every finished call must have come back TRUE: h2load cannot see grpc-status.
         var streamShortfall = Math.Max(0, (streaming.Http.Succeeded * WritesPerStream) - streaming.Sample.Durable);
-        var failed = rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Failed + streamShortfall + unary.Failed + paced.Failed;
+        var failed = rawLost + rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Failed + streamShortfall + unary.Failed + paced.Failed;
         var unaryRatio = unary.Sample.PerSecond / raw;
         var streamingRatio = streaming.Sample.PerSecond / raw;
         return new BenchmarkReport(
@@ -131,8 +134,9 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("paced unary latency p50", paced.Http.LatencyQuantile(0.5), "ms"),
                 ("paced unary latency p99", p99, $"ms (target <= {P99TargetMs}; {paced.Http.LatenciesMs.Length:N0} requests)"),
                 ("paced unary latency max", paced.Http.LatencyQuantile(1), "ms"),
+                ("  raw produce at the same rate: p50", NearestRank.Quantile(rawDelivered, 0.5), $"ms; p99 {NearestRank.Quantile(rawDelivered, 0.99):N2} ms; max {NearestRank.Quantile(rawDelivered, 1):N2} ms (produce call to delivery report)"),
                 ("writes not durable or failed (all phases)", failed,
-                    $"(must be 0: raw {rawBefore.Result.NotDurable + rawAfter.NotDurable}, unary {unary.Failed}, paced {paced.Failed}, streaming {streaming.Failed + streamShortfall})"),
+                    $"(must be 0: raw {rawLost + rawBefore.Result.NotDurable + rawAfter.NotDurable}, unary {unary.Failed}, paced {paced.Failed}, streaming {streaming.Failed + streamShortfall})"),
                 ("  unary answers UNKNOWN as h2load hung up", unary.CutAtEnd + paced.CutAtEnd, "(in the topic all the same; not failures)"),
                 ("warm-up rounds until the JIT was quiet", warmUpRounds, $"x {WarmUp.TotalSeconds:N0} s per path; JIT time in the unary run {unary.JitTime.TotalMilliseconds:N0} ms"),
             ],
