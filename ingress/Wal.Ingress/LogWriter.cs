@@ -185,7 +185,6 @@ public sealed class LogWriter(
             return false;
         }
 
-        metrics.InFlight(config.Name, 1, value.Length);
         write = new AdmittedWrite(config.Topic, config.Name, id, key, value);
         refusal = default;
         return true;
@@ -215,7 +214,6 @@ public sealed class LogWriter(
     private void Release(string @namespace, int bytes)
     {
         limiter.Release(@namespace, bytes);
-        metrics.InFlight(@namespace, -1, -bytes);
     }
 
     private LogEntry NewEntry(NamespaceConfig config, string id, Action<LogEntry> setBody)
