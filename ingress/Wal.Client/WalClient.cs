@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Wal.Schemas.V1;
@@ -146,6 +147,13 @@ public sealed class WalClient : IDisposable
             try
             {
                 response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            }
+            catch (HttpRequestException e) when (e.InnerException is AuthenticationException)
+            {
+                // The TLS handshake failed on this side (the server's certificate is not trusted,
+                // or the server refused the handshake before it ended): no request left, and
+                // another attempt would meet the same certificates.
+                throw new NotSentException($"TLS with {_options.Address} failed: {e.InnerException.Message}", e);
             }
             catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
             {

@@ -7,13 +7,41 @@ namespace Wal.Grpc;
 
 /// <summary>
 /// Reads length-prefixed gRPC messages from a request body pipe. A message is parsed straight from
-/// the pipe's pooled segments; nothing is copied unless protobuf itself needs to.
+/// the pipe's pooled segments; nothing is copied unless protobuf itself needs to. One pipe read
+/// serves every complete message it holds: the buffer is kept between calls and given back only
+/// when it has no whole message left, so a stream of small messages costs one read and one
+/// advance per batch, not per message.
 /// </summary>
 internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize)
 {
+    // The part of the last read not yet parsed, while it is held (not yet advanced past).
+    private ReadOnlySequence<byte> _held;
+    private SequencePosition _heldEnd;
+    private bool _holding;
+
     /// <summary>The next message, or null at a clean end of the stream.</summary>
     /// <exception cref="RpcException">The frame or the message breaks the protocol or a limit.</exception>
-    public async ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
+    public ValueTask<T?> ReadAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
+        where T : class, IMessage<T>
+    {
+        if (_holding)
+        {
+            var buffer = _held;
+            if (TryReadFrame(ref buffer, out var payload))
+            {
+                _held = buffer;
+                return new ValueTask<T?>(Parse(parser, payload));
+            }
+
+            // Nothing whole is left: what remains is the start of a message still arriving.
+            _holding = false;
+            reader.AdvanceTo(_held.Start, _heldEnd);
+        }
+
+        return ReadFromPipeAsync(parser, cancellationToken);
+    }
+
+    private async ValueTask<T?> ReadFromPipeAsync<T>(MessageParser<T> parser, CancellationToken cancellationToken)
         where T : class, IMessage<T>
     {
         while (true)
@@ -22,14 +50,10 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize)
             var buffer = result.Buffer;
             if (TryReadFrame(ref buffer, out var payload))
             {
-                try
-                {
-                    return Parse(parser, payload);
-                }
-                finally
-                {
-                    reader.AdvanceTo(buffer.Start);
-                }
+                _held = buffer;
+                _heldEnd = result.Buffer.End;
+                _holding = true;
+                return Parse(parser, payload);
             }
 
             if (result.IsCompleted)

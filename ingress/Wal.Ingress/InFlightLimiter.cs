@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 
 namespace Wal.Ingress;
 
@@ -10,41 +9,57 @@ namespace Wal.Ingress;
 /// </summary>
 public sealed class InFlightLimiter(long maxTotalBytes)
 {
-    private readonly ConcurrentDictionary<string, StrongBox<long>> _byNamespace = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Usage> _byNamespace = new(StringComparer.Ordinal);
     private long _total;
 
     public long TotalBytes => Volatile.Read(ref _total);
 
-    public long BytesOf(string @namespace) => _byNamespace.TryGetValue(@namespace, out var box) ? Volatile.Read(ref box.Value) : 0;
+    public long BytesOf(string @namespace) => _byNamespace.TryGetValue(@namespace, out var usage) ? Volatile.Read(ref usage.Bytes) : 0;
 
-    /// <summary>Reserves <paramref name="bytes"/>; false (and nothing reserved) when a bound would be crossed.</summary>
+    /// <summary>
+    /// What each namespace holds now: the writes and bytes awaiting Kafka. Read at scrape time for
+    /// the in-flight gauges, so a write pays for no metric updates of its own here.
+    /// </summary>
+    public IEnumerable<(string Namespace, long Writes, long Bytes)> ByNamespace() =>
+        _byNamespace.Select(pair => (pair.Key, Volatile.Read(ref pair.Value.Writes), Volatile.Read(ref pair.Value.Bytes)));
+
+    /// <summary>Reserves <paramref name="bytes"/> for one write; false (and nothing reserved) when a bound would be crossed.</summary>
     public bool TryAcquire(string @namespace, long namespaceLimit, long bytes)
     {
-        var box = _byNamespace.GetOrAdd(@namespace, static _ => new StrongBox<long>());
+        var usage = _byNamespace.GetOrAdd(@namespace, static _ => new Usage());
         // Add first, then check: concurrent writers never see room that another already took.
-        if (Interlocked.Add(ref box.Value, bytes) > namespaceLimit)
+        if (Interlocked.Add(ref usage.Bytes, bytes) > namespaceLimit)
         {
-            Interlocked.Add(ref box.Value, -bytes);
+            Interlocked.Add(ref usage.Bytes, -bytes);
             return false;
         }
 
         if (Interlocked.Add(ref _total, bytes) > maxTotalBytes)
         {
             Interlocked.Add(ref _total, -bytes);
-            Interlocked.Add(ref box.Value, -bytes);
+            Interlocked.Add(ref usage.Bytes, -bytes);
             return false;
         }
 
+        Interlocked.Increment(ref usage.Writes);
         return true;
     }
 
+    /// <summary>Ends one write's reservation of <paramref name="bytes"/>.</summary>
     public void Release(string @namespace, long bytes)
     {
-        if (_byNamespace.TryGetValue(@namespace, out var box))
+        if (_byNamespace.TryGetValue(@namespace, out var usage))
         {
-            Interlocked.Add(ref box.Value, -bytes);
+            Interlocked.Add(ref usage.Bytes, -bytes);
+            Interlocked.Decrement(ref usage.Writes);
         }
 
         Interlocked.Add(ref _total, -bytes);
+    }
+
+    private sealed class Usage
+    {
+        public long Bytes;
+        public long Writes;
     }
 }

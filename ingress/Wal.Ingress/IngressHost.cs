@@ -61,7 +61,7 @@ public static class IngressHost
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
         services.AddSingleton<WriteRateLimiter>();
         services.AddMetrics();
-        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<IMeterFactory>()));
+        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<InFlightLimiter>(), sp.GetRequiredService<IMeterFactory>()));
         // Only this app's meter: several ingresses in one process (tests) each export their own.
         services.AddSingleton(sp =>
         {

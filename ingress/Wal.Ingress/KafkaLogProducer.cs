@@ -70,11 +70,21 @@ public sealed partial class KafkaLogProducer : IDisposable
     /// </summary>
     public Task<ProduceOutcome> ProduceAsync(string topic, byte[] key, byte[] value, string owner, Action<string, int>? release)
     {
+        // One object per write is the delivery handler's target, the released reservation's
+        // state and the task's source: no closure, no async state machine on this path.
         var report = new PendingProduce(release, owner, value.Length);
+        Produce(topic, key, value, report);
+        return report.Task;
+    }
+
+    /// <summary>
+    /// Produces one record and gives its answer to <paramref name="report"/>, exactly once. Never
+    /// throws for Kafka's reasons: a record librdkafka refuses is answered at once, on this thread.
+    /// </summary>
+    public void Produce(string topic, byte[] key, byte[] value, IProduceReport report)
+    {
         try
         {
-            // One object per write is the delivery handler's target, the released reservation's
-            // state and the task's source: no closure, no async state machine on this path.
             _producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value }, report.OnReport);
         }
         catch (ProduceException<byte[], byte[]> e)
@@ -89,8 +99,6 @@ public sealed partial class KafkaLogProducer : IDisposable
         {
             report.Answer(ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written."));
         }
-
-        return report.Task;
     }
 
     /// <summary>Waits up to the produce timeout for records in flight, so their callers get a true answer.</summary>

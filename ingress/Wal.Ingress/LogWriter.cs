@@ -1,3 +1,4 @@
+using KafkaReport = Confluent.Kafka.DeliveryReport<byte[], byte[]>;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Wal.Grpc;
@@ -25,21 +26,52 @@ public sealed class LogWriter(
     public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var id = request.Id.Length > 0 ? request.Id : NewId();
-        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, caller, out var config, out var refusal))
+        if (!TryAdmit(request, caller, started, cancellationToken, out var write, out var refusal))
         {
-            return Answer(UnknownTag(request.Namespace), refusal, started);
+            return refusal;
         }
 
+        return Answer(write.Namespace, await ProduceAsync(write, cancellationToken), started);
+    }
+
+    /// <summary>
+    /// Starts a write and gives its answer to <paramref name="listener"/> on whichever thread has
+    /// it: at once for a refusal, on Kafka's delivery thread otherwise. No task and no thread-pool
+    /// hop per write, which is what lets a stream carry many writes per wake-up.
+    /// </summary>
+    public void Start(WriteToLogRequest request, CallerIdentity caller, IWriteListener listener, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        if (!TryAdmit(request, caller, started, cancellationToken, out var write, out var refusal))
+        {
+            listener.OnAnswered(request.ClientId, refusal);
+            return;
+        }
+
+        producer.Produce(write.Topic, write.Key, write.Value, new ListenedWrite(this, write, started, request.ClientId, listener));
+    }
+
+    // Every check of a WriteToLog request, then the reservation: false with the (counted) refusal.
+    private bool TryAdmit(WriteToLogRequest request, CallerIdentity caller, long started, CancellationToken cancellationToken, out AdmittedWrite write, out WriteResult refusal)
+    {
+        write = default;
         var now = time.GetUtcNow();
+        var id = request.Id.Length > 0 ? request.Id : WriteId.New(now);
+        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, caller, out var config, out refusal))
+        {
+            refusal = Answer(UnknownTag(request.Namespace), refusal, started);
+            return false;
+        }
+
         var target = request.Target ?? config.DefaultTarget;
         var problem = WriteRequestValidator.CheckId(request.Id)
             ?? WriteRequestValidator.CheckLifecycle(request.Lifecycle, config, now);
         if (problem is null && request.Payload.Length > config.MaxPayloadBytes)
         {
             // A well-formed request the namespace will not take: OK status, durable FALSE.
-            return Answer(config.Name, WriteResult.Refused(StatusCode.OK, id,
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.OK, id,
                 $"payload of {request.Payload.Length} bytes exceeds namespace '{config.Name}' max_payload_bytes of {config.MaxPayloadBytes}; not written"), started);
+            return false;
         }
 
         problem ??= target is null
@@ -47,7 +79,8 @@ public sealed class LogWriter(
             : WriteRequestValidator.CheckTarget(target);
         if (problem is not null)
         {
-            return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
+            return false;
         }
 
         var lifecycle = request.Lifecycle ?? new Lifecycle();
@@ -62,8 +95,7 @@ public sealed class LogWriter(
             AcceptedAtMs = now.ToUnixTimeMilliseconds(),
             OriginRegion = options.Region,
         };
-        var result = await ProduceAsync(config, id, PartitionKey.ForWrite(target!, id), entry, cancellationToken);
-        return Answer(config.Name, result, started);
+        return TryReserve(config, id, PartitionKey.ForWrite(target!, id), entry, started, cancellationToken, out write, out refusal);
     }
 
     public async Task<WriteResult> WriteChunkAsync(MutationChunk chunk, CallerIdentity caller, CancellationToken cancellationToken)
@@ -94,8 +126,12 @@ public sealed class LogWriter(
                 $"chunk of {size} bytes exceeds namespace '{config.Name}' max_payload_bytes of {config.MaxPayloadBytes}; not written"), started);
         }
 
-        var result = await ProduceAsync(config, id, PartitionKey.ForMutation(chunk.RequestId), NewEntry(config, id, e => e.Chunk = chunk), cancellationToken);
-        return Answer(config.Name, result, started);
+        if (!TryReserve(config, id, PartitionKey.ForMutation(chunk.RequestId), NewEntry(config, id, e => e.Chunk = chunk), started, cancellationToken, out var write, out var refused))
+        {
+            return refused;
+        }
+
+        return Answer(config.Name, await ProduceAsync(write, cancellationToken), started);
     }
 
     public async Task<WriteResult> CompleteMutationAsync(MutationCompletion completion, CallerIdentity caller, CancellationToken cancellationToken)
@@ -113,37 +149,53 @@ public sealed class LogWriter(
             return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
         }
 
-        var result = await ProduceAsync(config, id, PartitionKey.ForMutation(completion.RequestId), NewEntry(config, id, e => e.Completion = completion), cancellationToken);
-        return Answer(config.Name, result, started);
+        if (!TryReserve(config, id, PartitionKey.ForMutation(completion.RequestId), NewEntry(config, id, e => e.Completion = completion), started, cancellationToken, out var write, out var refused))
+        {
+            return refused;
+        }
+
+        return Answer(config.Name, await ProduceAsync(write, cancellationToken), started);
     }
 
-    private async Task<WriteResult> ProduceAsync(NamespaceConfig config, string id, byte[] key, LogEntry entry, CancellationToken cancellationToken)
+    // The quota and the in-flight bound, checked last so nothing is reserved for a request refused
+    // for another reason: false with the (counted) refusal.
+    private bool TryReserve(NamespaceConfig config, string id, byte[] key, LogEntry entry, long started, CancellationToken cancellationToken, out AdmittedWrite write, out WriteResult refusal)
     {
+        write = default;
         if (cancellationToken.IsCancellationRequested)
         {
-            return WriteResult.Refused(StatusCode.DeadlineExceeded, id, "The deadline passed before the record was sent; not written.");
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.DeadlineExceeded, id, "The deadline passed before the record was sent; not written."), started);
+            return false;
         }
 
         if (!rates.TryTake(config))
         {
             metrics.Shed(config.Name, "rate");
-            return WriteResult.Refused(StatusCode.ResourceExhausted, id,
-                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later");
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later"), started);
+            return false;
         }
 
         var value = entry.ToByteArray();
         if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length))
         {
             metrics.Shed(config.Name, "in_flight_bytes");
-            return WriteResult.Refused(StatusCode.ResourceExhausted, id,
-                $"namespace '{config.Name}' (or this instance) has too many bytes awaiting Kafka (quota.max_in_flight_bytes {config.Quota.MaxInFlightBytes}); not written, retry later");
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"namespace '{config.Name}' (or this instance) has too many bytes awaiting Kafka (quota.max_in_flight_bytes {config.Quota.MaxInFlightBytes}); not written, retry later"), started);
+            return false;
         }
 
-        metrics.InFlight(config.Name, 1, value.Length);
-        var produce = producer.ProduceAsync(config.Topic, key, value, config.Name, _release ??= Release);
+        write = new AdmittedWrite(config.Topic, config.Name, id, key, value);
+        refusal = default;
+        return true;
+    }
+
+    private async Task<WriteResult> ProduceAsync(AdmittedWrite write, CancellationToken cancellationToken)
+    {
+        var produce = producer.ProduceAsync(write.Topic, write.Key, write.Value, write.Namespace, _release ??= Release);
         try
         {
-            return WriteResult.From(await produce.WaitAsync(cancellationToken), id);
+            return WriteResult.From(await produce.WaitAsync(cancellationToken), write.Id);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -151,7 +203,7 @@ public sealed class LogWriter(
             return new WriteResult(StatusCode.DeadlineExceeded, new WriteToLogResponse
             {
                 Durable = Trilean.Unknown,
-                Id = id,
+                Id = write.Id,
                 Message = "The deadline passed before Kafka answered; the record may or may not be durable.",
             });
         }
@@ -162,7 +214,6 @@ public sealed class LogWriter(
     private void Release(string @namespace, int bytes)
     {
         limiter.Release(@namespace, bytes);
-        metrics.InFlight(@namespace, -1, -bytes);
     }
 
     private LogEntry NewEntry(NamespaceConfig config, string id, Action<LogEntry> setBody)
@@ -244,5 +295,22 @@ public sealed class LogWriter(
 
     private static string Truncate(string value) => value.Length <= 100 ? value : value[..100] + "…";
 
-    private static string NewId() => Guid.CreateVersion7().ToString();
+    /// <summary>A write that passed every check and holds its in-flight reservation.</summary>
+    private readonly record struct AdmittedWrite(string Topic, string Namespace, string Id, byte[] Key, byte[] Value);
+
+    /// <summary>
+    /// A started write's way back: on Kafka's answer it gives back the reservation, counts the
+    /// outcome and hands the answer to the listener, all on the answering thread.
+    /// </summary>
+    private sealed class ListenedWrite(LogWriter writer, AdmittedWrite write, long started, ulong clientId, IWriteListener listener) : IProduceReport
+    {
+        public void OnReport(KafkaReport report) =>
+            Answer(DurabilityClassifier.FromReport(report, report.Error));
+
+        public void Answer(ProduceOutcome outcome)
+        {
+            writer.Release(write.Namespace, write.Value.Length);
+            listener.OnAnswered(clientId, writer.Answer(write.Namespace, WriteResult.From(outcome, write.Id), started));
+        }
+    }
 }

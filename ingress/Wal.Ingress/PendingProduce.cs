@@ -10,7 +10,7 @@ namespace Wal.Ingress;
 internal sealed class PendingProduce(Action<string, int>? release, string owner, int bytes)
     // Asynchronous continuations: the delivery report arrives on librdkafka's one poll thread,
     // and running each caller's response there would queue every answer behind the others.
-    : TaskCompletionSource<ProduceOutcome>(TaskCreationOptions.RunContinuationsAsynchronously)
+    : TaskCompletionSource<ProduceOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), IProduceReport
 {
     public void OnReport(DeliveryReport<byte[], byte[]> report) =>
         Answer(DurabilityClassifier.FromReport(report, report.Error));

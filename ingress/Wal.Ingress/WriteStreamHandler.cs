@@ -19,6 +19,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
         var token = stop.Token;
         using var slots = new SemaphoreSlim(options.MaxStreamInFlight, options.MaxStreamInFlight);
         var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
+        var listener = new AckQueue(acks.Writer);
         var sending = SendAcksAsync(acks.Reader, responses, slots, stop);
         var caller = CallerIdentity.From(context.HttpContext);
         try
@@ -32,7 +33,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
                     break;
                 }
 
-                _ = WriteOneAsync(requests.Current, caller, acks.Writer, token);
+                Start(requests.Current, caller, listener, token);
             }
 
             // Every slot back means every request was acknowledged on the wire.
@@ -49,20 +50,22 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
         }
     }
 
-    private async Task WriteOneAsync(WriteToLogRequest request, CallerIdentity caller, ChannelWriter<WriteToLogAck> acks, CancellationToken cancellationToken)
+    private void Start(WriteToLogRequest request, CallerIdentity caller, AckQueue listener, CancellationToken cancellationToken)
     {
-        WriteToLogResponse response;
         try
         {
-            response = (await writer.WriteAsync(request, caller, cancellationToken)).Response;
+            writer.Start(request, caller, listener, cancellationToken);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // An answer for every request, even this one: the caller may not guess.
-            response = new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "The write failed unexpectedly; it may or may not be durable." };
+            listener.OnAnswered(request.ClientId, new WriteResult(StatusCode.Unknown, new WriteToLogResponse
+            {
+                Durable = Trilean.Unknown,
+                Id = request.Id,
+                Message = "The write failed unexpectedly; it may or may not be durable.",
+            }));
         }
-
-        acks.TryWrite(new WriteToLogAck { ClientId = request.ClientId, Response = response });
     }
 
     private static async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop)
@@ -91,5 +94,13 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
             await stop.CancelAsync();
             throw;
         }
+    }
+
+    // Runs on Kafka's delivery thread: queueing the ack is all it does, and a burst of delivery
+    // reports wakes the sender once.
+    private sealed class AckQueue(ChannelWriter<WriteToLogAck> acks) : IWriteListener
+    {
+        public void OnAnswered(ulong clientId, WriteResult result) =>
+            acks.TryWrite(new WriteToLogAck { ClientId = clientId, Response = result.Response });
     }
 }

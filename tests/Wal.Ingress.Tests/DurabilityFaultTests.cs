@@ -28,6 +28,28 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLogStream_BrokerRefusesAndThenTimesOut_AcksSayFalseThenUnknownAndReservationsEnd()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
+        using var client = new GrpcTestClient(host.Address);
+        using var inFlightBytes = new InFlightMeter(host, "wal_ingress_in_flight_bytes");
+        await WriteAsync(client, "warm-up");
+        host.Kafka.PushRequestErrors(KafkaApi.Produce, 87);
+
+        var refused = await StreamAsync(client, "refused");
+        host.Kafka.SetBrokerDown(1);
+        var unknown = await StreamAsync(client, "timed-out");
+
+        Assert.Equal(Trilean.False, refused.Durable);
+        Assert.Contains("InvalidRecord", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(Trilean.Unknown, unknown.Durable);
+        Assert.Contains("may or may not", unknown.Message, StringComparison.Ordinal);
+        // Both answers came from Kafka's delivery thread, which also gave back what they reserved.
+        Assert.Equal(0, inFlightBytes.Current);
+        Assert.True(inFlightBytes.Max > 0, "the in-flight bytes were never reserved");
+    }
+
+    [Fact]
     public async Task WriteToLog_AllBrokersDown_UnknownAfterProduceTimeout()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 2, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
@@ -127,6 +149,17 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         Payload = ByteString.CopyFromUtf8($"payload {id}"),
         Target = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = $"key-{id}" } },
     };
+
+    private static async Task<WriteToLogResponse> StreamAsync(GrpcTestClient client, string id)
+    {
+        var request = Request(id);
+        request.ClientId = 42;
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, GrpcTestClient.Frame(request).ToArray());
+        Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
+        var ack = WriteToLogAck.Parser.ParseFrom(Assert.Single(response.Messages));
+        Assert.Equal(42UL, ack.ClientId);
+        return ack.Response;
+    }
 
     private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id)
     {

@@ -3,12 +3,19 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Wal.Ingress.Tests;
 
-/// <summary>Follows one host's <c>wal_ingress_in_flight</c> (or another up-down counter) and remembers the highest value it reached.</summary>
+/// <summary>
+/// Follows one host's <c>wal_ingress_in_flight</c> (or <c>wal_ingress_in_flight_bytes</c>): an
+/// observed gauge, so it is sampled every millisecond, and remembers the highest value seen.
+/// <see cref="Current"/> takes a fresh sample.
+/// </summary>
 public sealed class InFlightMeter : IDisposable
 {
     private readonly MeterListener _listener = new();
     private readonly Lock _gate = new();
-    private long _current;
+    private readonly Timer _sampling;
+    private long _sample;
+    private long _max;
+    private bool _disposed;
 
     public InFlightMeter(IngressTestHost host, string instrumentName = "wal_ingress_in_flight")
     {
@@ -20,29 +27,49 @@ public sealed class InFlightMeter : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, value, _, _) =>
-        {
-            lock (_gate)
-            {
-                _current += value;
-                Max = Math.Max(Max, _current);
-            }
-        });
+        // One measurement per namespace: a sample is their sum.
+        _listener.SetMeasurementEventCallback<long>((_, value, _, _) => _sample += value);
         _listener.Start();
+        _sampling = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(1));
     }
 
-    public long Max { get; private set; }
-
-    public long Current
+    public long Max
     {
         get
         {
             lock (_gate)
             {
-                return _current;
+                return _max;
             }
         }
     }
 
-    public void Dispose() => _listener.Dispose();
+    public long Current => Sample();
+
+    public void Dispose()
+    {
+        _sampling.Dispose();
+        lock (_gate)
+        {
+            // A tick already under way finds the listener gone and takes no sample.
+            _disposed = true;
+            _listener.Dispose();
+        }
+    }
+
+    private long Sample()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return _sample;
+            }
+
+            _sample = 0;
+            _listener.RecordObservableInstruments();
+            _max = Math.Max(_max, _sample);
+            return _sample;
+        }
+    }
 }

@@ -5,15 +5,26 @@ using System.Text.RegularExpressions;
 namespace Wal.Benchmarks.Ingress;
 
 /// <summary>
-/// Runs h2load (Debian's nghttp2-client) against a gRPC unary method: the same gRPC-framed body on
-/// every request, for a fixed duration, optionally paced (<c>--rps</c> per client) and logging
-/// each request's time. h2load sees HTTP statuses only, never grpc-status.
+/// Runs h2load (Debian's nghttp2-client) against a gRPC method: the same gRPC-framed body (one
+/// message for a unary call, many for a stream) on every request, for a fixed duration or a fixed
+/// number of requests, optionally paced (<c>--rps</c> per client) and logging each request's time.
+/// h2load sees HTTP statuses only, never grpc-status.
 /// </summary>
 internal static partial class H2Load
 {
     public const string Path = "/usr/bin/h2load";
 
-    public static async Task<H2LoadResult> RunAsync(Uri uri, string bodyFile, H2LoadShape shape, TimeSpan duration, int? ratePerClient, string? logFile, CancellationToken cancellationToken)
+    public static Task<H2LoadResult> RunAsync(Uri uri, string bodyFile, H2LoadShape shape, TimeSpan duration, int? ratePerClient, string? logFile, CancellationToken cancellationToken) =>
+        RunAsync(uri, bodyFile, shape, ["-D", Number((int)Math.Ceiling(duration.TotalSeconds))], ratePerClient, logFile, cancellationToken);
+
+    /// <summary>
+    /// Exactly <paramref name="requests"/> requests, each run to its end: no request is cut off when
+    /// time runs out, which matters when one request carries a thousand writes.
+    /// </summary>
+    public static Task<H2LoadResult> RunCountAsync(Uri uri, string bodyFile, H2LoadShape shape, int requests, CancellationToken cancellationToken) =>
+        RunAsync(uri, bodyFile, shape, ["-n", Number(requests)], null, null, cancellationToken);
+
+    private static async Task<H2LoadResult> RunAsync(Uri uri, string bodyFile, H2LoadShape shape, string[] length, int? ratePerClient, string? logFile, CancellationToken cancellationToken)
     {
         if (!File.Exists(Path))
         {
@@ -21,7 +32,7 @@ internal static partial class H2Load
         }
 
         var start = new ProcessStartInfo(Path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in Arguments(uri, bodyFile, shape, duration, ratePerClient, logFile))
+        foreach (var argument in Arguments(uri, bodyFile, shape, length, ratePerClient, logFile))
         {
             start.ArgumentList.Add(argument);
         }
@@ -52,7 +63,7 @@ internal static partial class H2Load
             text);
     }
 
-    private static IEnumerable<string> Arguments(Uri uri, string bodyFile, H2LoadShape shape, TimeSpan duration, int? ratePerClient, string? logFile)
+    private static IEnumerable<string> Arguments(Uri uri, string bodyFile, H2LoadShape shape, string[] length, int? ratePerClient, string? logFile)
     {
         yield return "-c";
         yield return Number(shape.Clients);
@@ -60,8 +71,11 @@ internal static partial class H2Load
         yield return Number(shape.StreamsPerClient);
         yield return "-t";
         yield return Number(shape.Threads);
-        yield return "-D";
-        yield return Number((int)Math.Ceiling(duration.TotalSeconds));
+        foreach (var argument in length)
+        {
+            yield return argument;
+        }
+
         yield return "-d";
         yield return bodyFile;
         yield return "-H";

@@ -4,15 +4,5 @@ namespace Wal.Benchmarks.Ingress;
 internal sealed record H2LoadResult(long Succeeded, long Failed, long Status2xx, TimeSpan Elapsed, TimeSpan ProcessorTime, double[] LatenciesMs, string Output)
 {
     /// <summary>The <paramref name="quantile"/> (0..1) of the logged request times, nearest-rank; NaN when none were logged.</summary>
-    public double LatencyQuantile(double quantile)
-    {
-        if (LatenciesMs.Length == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = LatenciesMs.Order().ToArray();
-        var rank = (int)Math.Ceiling(quantile * sorted.Length);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
-    }
+    public double LatencyQuantile(double quantile) => NearestRank.Quantile(LatenciesMs, quantile);
 }

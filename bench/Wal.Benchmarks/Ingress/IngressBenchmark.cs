@@ -11,8 +11,8 @@ namespace Wal.Benchmarks.Ingress;
 /// <summary>
 /// Issue 4, item 8. One mock cluster (3 brokers, in a child process), one namespace topic, 200-byte
 /// payloads, acks=all and an idempotent producer throughout: raw Confluent.Kafka produce; unary
-/// WriteToLog through the real ingress driven by h2load; WriteToLogStream from a duplex client;
-/// then unary at half the measured unary rate for its p99. Durable writes are counted by the
+/// WriteToLog through the real ingress driven by h2load; WriteToLogStream driven by h2load too,
+/// each call carrying a thousand writes; then unary at half the measured unary rate for its p99. Durable writes are counted by the
 /// topic's high watermark and the ingress's own TRUE counter (or the TRUE acks), never by HTTP status.
 /// </summary>
 internal sealed class IngressBenchmark : IRatioBenchmark
@@ -30,7 +30,14 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
     private static readonly H2LoadShape UnaryShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
     private static readonly H2LoadShape PacedShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
-    private static readonly (int Connections, int Streams, int Window) StreamingShape = (2, 2, 1000);
+    private static readonly H2LoadShape StreamingShape = new(Clients: 2, StreamsPerClient: 2, Threads: 1);
+
+    // Writes per WriteToLogStream call: the ingress's default MaxStreamInFlight, so a call's whole
+    // body may be in flight at once, as a producer keeping its window full would have it.
+    private const int WritesPerStream = 1000;
+
+    // About the measured stretch at 150k writes/s; a fixed count, so no call is cut off at the end.
+    private static readonly int StreamingCalls = (int)(Measured.TotalSeconds * 150);
 
     public string Name => "ingress";
 
@@ -55,35 +62,35 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         {
             await app.StartAsync(cancellationToken);
             var request = new WriteToLogRequest { Namespace = Namespace, Payload = ByteString.CopyFrom(RandomBytes(PayloadBytes)) };
-            var body = Path.GetTempFileName();
+            var bodies = new RequestBodies(request, FloorNamespace, WritesPerStream);
             var log = Path.GetTempFileName();
             try
             {
-                await File.WriteAllBytesAsync(body, Frame(request), cancellationToken);
-                var figures = await MeasureAsync(app.GetGrpcAddress(), options, request, body, log, kafka, watermarks, cancellationToken);
+                var figures = await MeasureAsync(app.GetGrpcAddress(), options, bodies, log, kafka, watermarks, cancellationToken);
                 await app.StopAsync(cancellationToken);
                 return figures;
             }
             finally
             {
-                File.Delete(body);
+                bodies.Dispose();
                 File.Delete(log);
             }
         }
     }
 
     private async Task<BenchmarkReport> MeasureAsync(
-        Uri address, IngressOptions options, WriteToLogRequest request, string body, string log, MockKafkaProcess kafka, TopicWatermarks watermarks, CancellationToken cancellationToken)
+        Uri address, IngressOptions options, RequestBodies bodies, string log, MockKafkaProcess kafka, TopicWatermarks watermarks, CancellationToken cancellationToken)
     {
         var unaryUri = new Uri(address, WriteAheadLogService.WriteToLogPath);
+        var streamUri = new Uri(address, WriteAheadLogService.WriteToLogStreamPath);
         var topic = $"wal.{Namespace}";
         using var ingressWrites = new DurableWriteCounter();
 
-        var warmUpRounds = await WarmUpAsync(unaryUri, address, body, request, kafka, options, watermarks, cancellationToken);
+        var warmUpRounds = await WarmUpAsync(unaryUri, streamUri, bodies, kafka, options, watermarks, cancellationToken);
 
         var rawBefore = await WithCpuAsync(() => Task.FromResult(RawProduceDriver.Run(kafka.BootstrapServers, topic, options.Linger, PayloadBytes, RawMaxInFlight, Measured, watermarks)));
-        var unary = await MeasureH2LoadAsync(unaryUri, body, UnaryShape, null, null, ingressWrites, watermarks, kafka, cancellationToken);
-        var streaming = await WithCpuAsync(() => StreamingDriver.RunAsync(address, request, StreamingShape.Connections, StreamingShape.Streams, StreamingShape.Window, Measured, watermarks, cancellationToken));
+        var unary = await MeasureH2LoadAsync(unaryUri, bodies.Unary, UnaryShape, null, null, ingressWrites, watermarks, kafka, cancellationToken);
+        var streaming = await MeasureH2LoadAsync(streamUri, bodies.Stream, StreamingShape, null, null, ingressWrites, watermarks, kafka, cancellationToken, StreamingCalls);
 
         // Raw again at the end, and the better of the two is the baseline: load from elsewhere on
         // a shared machine may depress one of them, and the ratio must not gain from that.
@@ -91,14 +98,19 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var raw = Math.Max(rawBefore.Result.PerSecond, rawAfter.PerSecond);
 
         var ratePerClient = Math.Max(1, (int)Math.Round(unary.Sample.PerSecond / 2 / PacedShape.Clients));
-        var paced = await MeasureH2LoadAsync(unaryUri, body, PacedShape, ratePerClient, log, ingressWrites, watermarks, kafka, cancellationToken);
+        var paced = await MeasureH2LoadAsync(unaryUri, bodies.Unary, PacedShape, ratePerClient, log, ingressWrites, watermarks, kafka, cancellationToken);
         var p99 = paced.Http.LatencyQuantile(0.99);
-        var (floorRate, floorCpu, floorH2LoadCpu) = await MeasureFloorAsync(unaryUri, body + ".refused", request, cancellationToken);
+        var rawLatencies = RawProduceDriver.LatenciesAt(kafka.BootstrapServers, topic, options.Linger, PayloadBytes, ratePerClient * PacedShape.Clients, Measured);
+        var rawDelivered = rawLatencies.Where(l => !double.IsNaN(l)).ToArray();
+        var rawLost = rawLatencies.Length - rawDelivered.Length;
+        var floor = await MeasureFloorAsync(unaryUri, bodies.FloorUnary, UnaryShape, 1, null, cancellationToken);
+        var streamingFloor = await MeasureFloorAsync(streamUri, bodies.FloorStream, StreamingShape, WritesPerStream, StreamingCalls, cancellationToken);
 
-        var failed = rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Result.NotDurable + unary.Failed + paced.Failed;
+        // Every write of every finished call must have come back TRUE: h2load cannot see grpc-status.
+        var streamShortfall = Math.Max(0, (streaming.Http.Succeeded * WritesPerStream) - streaming.Sample.Durable);
+        var failed = rawLost + rawBefore.Result.NotDurable + rawAfter.NotDurable + streaming.Failed + streamShortfall + unary.Failed + paced.Failed;
         var unaryRatio = unary.Sample.PerSecond / raw;
-        var streamingRatio = streaming.Result.PerSecond / raw;
-        var acks = Math.Max(1, streaming.Result.Durable);
+        var streamingRatio = streaming.Sample.PerSecond / raw;
         return new BenchmarkReport(
             Name,
             [
@@ -109,18 +121,22 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  ingress process CPU per unary write", unary.IngressCpuMicroseconds, "us"),
                 ("  broker process CPU per unary write", unary.BrokerCpuMicroseconds, "us"),
                 ("  h2load CPU per unary write", unary.Http.ProcessorTime.TotalMicroseconds / Math.Max(1, unary.Sample.Durable), "us"),
-                ("  floor: same call answered without Kafka", floorRate, $"/s; CPU per call {floorCpu:N1} us ingress, {floorH2LoadCpu:N1} us h2load"),
+                ("  floor: same call answered without Kafka", floor.PerSecond, $"/s; CPU per call {floor.CpuMicroseconds:N1} us ingress, {floor.H2LoadCpuMicroseconds:N1} us h2load"),
                 ("ratio unary / raw", unaryRatio, $"x (target >= {UnaryTarget})"),
-                ("streaming durable acks/s", streaming.Result.PerSecond, $"/s ({StreamingShape.Connections * StreamingShape.Streams} streams, window {StreamingShape.Window})"),
-                ("  topic + during streaming", streaming.Result.TopicDelta, "records"),
-                ("  process CPU per ack (ingress and driver)", streaming.Cpu.TotalMicroseconds / acks, "us"),
+                ("streaming durable writes/s (h2load)", streaming.Sample.PerSecond, $"/s ({StreamingShape.Clients} conns x {StreamingShape.StreamsPerClient} calls of {WritesPerStream} writes, {streaming.Http.Succeeded:N0} calls)"),
+                ("  ingress durable TRUE; topic +", streaming.Sample.Durable, $"TRUE; {streaming.Sample.TopicDelta:N0} records"),
+                ("  ingress process CPU per streamed write", streaming.IngressCpuMicroseconds, "us"),
+                ("  broker process CPU per streamed write", streaming.BrokerCpuMicroseconds, "us"),
+                ("  h2load CPU per streamed write", streaming.Http.ProcessorTime.TotalMicroseconds / Math.Max(1, streaming.Sample.Durable), "us"),
+                ("  floor: same stream answered without Kafka", streamingFloor.PerSecond, $"/s; CPU per write {streamingFloor.CpuMicroseconds:N1} us ingress, {streamingFloor.H2LoadCpuMicroseconds:N1} us h2load"),
                 ("ratio streaming / raw", streamingRatio, $"x (target >= {StreamingTarget})"),
                 ("paced unary: offered (half the unary max)", ratePerClient * PacedShape.Clients, $"/s; achieved {paced.Sample.PerSecond:N0} durable/s"),
                 ("paced unary latency p50", paced.Http.LatencyQuantile(0.5), "ms"),
                 ("paced unary latency p99", p99, $"ms (target <= {P99TargetMs}; {paced.Http.LatenciesMs.Length:N0} requests)"),
                 ("paced unary latency max", paced.Http.LatencyQuantile(1), "ms"),
+                ("  raw produce at the same rate: p50", NearestRank.Quantile(rawDelivered, 0.5), $"ms; p99 {NearestRank.Quantile(rawDelivered, 0.99):N2} ms; max {NearestRank.Quantile(rawDelivered, 1):N2} ms (produce call to delivery report)"),
                 ("writes not durable or failed (all phases)", failed,
-                    $"(must be 0: raw {rawBefore.Result.NotDurable + rawAfter.NotDurable}, unary {unary.Failed}, paced {paced.Failed}, streaming {streaming.Result.NotDurable})"),
+                    $"(must be 0: raw {rawLost + rawBefore.Result.NotDurable + rawAfter.NotDurable}, unary {unary.Failed}, paced {paced.Failed}, streaming {streaming.Failed + streamShortfall})"),
                 ("  unary answers UNKNOWN as h2load hung up", unary.CutAtEnd + paced.CutAtEnd, "(in the topic all the same; not failures)"),
                 ("warm-up rounds until the JIT was quiet", warmUpRounds, $"x {WarmUp.TotalSeconds:N0} s per path; JIT time in the unary run {unary.JitTime.TotalMilliseconds:N0} ms"),
             ],
@@ -143,7 +159,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     /// hot path, so "quiet" is under 1% of a round's time spent compiling.
     /// </summary>
     private static async Task<int> WarmUpAsync(
-        Uri unaryUri, Uri address, string body, WriteToLogRequest request, MockKafkaProcess kafka, IngressOptions options, TopicWatermarks watermarks, CancellationToken cancellationToken)
+        Uri unaryUri, Uri streamUri, RequestBodies bodies, MockKafkaProcess kafka, IngressOptions options, TopicWatermarks watermarks, CancellationToken cancellationToken)
     {
         const int MinRounds = 2;
         const int MaxRounds = 6;
@@ -152,8 +168,8 @@ internal sealed class IngressBenchmark : IRatioBenchmark
             var compiling = System.Runtime.JitInfo.GetCompilationTime();
             var started = Stopwatch.GetTimestamp();
             RawProduceDriver.Run(kafka.BootstrapServers, $"wal.{Namespace}", options.Linger, PayloadBytes, RawMaxInFlight, WarmUp, watermarks);
-            await H2Load.RunAsync(unaryUri, body, UnaryShape, WarmUp, null, null, cancellationToken);
-            await StreamingDriver.RunAsync(address, request, StreamingShape.Connections, StreamingShape.Streams, StreamingShape.Window, WarmUp, watermarks, cancellationToken);
+            await H2Load.RunAsync(unaryUri, bodies.Unary, UnaryShape, WarmUp, null, null, cancellationToken);
+            await H2Load.RunAsync(streamUri, bodies.Stream, StreamingShape, WarmUp, null, null, cancellationToken);
             var quiet = System.Runtime.JitInfo.GetCompilationTime() - compiling < Stopwatch.GetElapsedTime(started) / 100;
             if ((quiet && round >= MinRounds) || round == MaxRounds)
             {
@@ -163,33 +179,27 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     }
 
     /// <summary>
-    /// The same unary load and request size against a namespace whose payload limit the request
-    /// exceeds: answered OK with durable FALSE after validation, without touching Kafka. Its CPU
-    /// per call is what HTTP/2, the gRPC layer and LogWriter's checks cost on their own: the floor
-    /// under a write's figure, and what remains when Kafka's part is taken away.
+    /// The same load and request size (a unary call, or a stream of <paramref name="writesPerRequest"/>)
+    /// against a namespace whose payload limit the request exceeds: answered OK with durable FALSE
+    /// after validation, without touching Kafka. Its CPU per write is what HTTP/2, the gRPC layer
+    /// and LogWriter's checks cost on their own: the floor under a write's figure, and what remains
+    /// when Kafka's part is taken away.
     /// </summary>
-    private static async Task<(double PerSecond, double CpuMicroseconds, double H2LoadCpuMicroseconds)> MeasureFloorAsync(Uri uri, string bodyFile, WriteToLogRequest request, CancellationToken cancellationToken)
+    private static async Task<(double PerSecond, double CpuMicroseconds, double H2LoadCpuMicroseconds)> MeasureFloorAsync(
+        Uri uri, string bodyFile, H2LoadShape shape, int writesPerRequest, int? requests, CancellationToken cancellationToken)
     {
-        var refused = request.Clone();
-        refused.Namespace = FloorNamespace;
-        await File.WriteAllBytesAsync(bodyFile, Frame(refused), cancellationToken);
-        try
-        {
-            await H2Load.RunAsync(uri, bodyFile, UnaryShape, WarmUp, null, null, cancellationToken);
-            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            var http = await H2Load.RunAsync(uri, bodyFile, UnaryShape, Measured, null, null, cancellationToken);
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-            var calls = Math.Max(1, http.Succeeded);
-            return (http.Succeeded / http.Elapsed.TotalSeconds, cpu.TotalMicroseconds / calls, http.ProcessorTime.TotalMicroseconds / calls);
-        }
-        finally
-        {
-            File.Delete(bodyFile);
-        }
+        await H2Load.RunAsync(uri, bodyFile, shape, WarmUp, null, null, cancellationToken);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var http = requests is { } count
+            ? await H2Load.RunCountAsync(uri, bodyFile, shape, count, cancellationToken)
+            : await H2Load.RunAsync(uri, bodyFile, shape, Measured, null, null, cancellationToken);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var writes = Math.Max(1, http.Succeeded * writesPerRequest);
+        return (writes / http.Elapsed.TotalSeconds, cpu.TotalMicroseconds / writes, http.ProcessorTime.TotalMicroseconds / writes);
     }
 
-    private static async Task<UnaryRun> MeasureH2LoadAsync(
-        Uri uri, string body, H2LoadShape shape, int? ratePerClient, string? log, DurableWriteCounter ingressWrites, TopicWatermarks watermarks, MockKafkaProcess kafka, CancellationToken cancellationToken)
+    private static async Task<H2LoadRun> MeasureH2LoadAsync(
+        Uri uri, string body, H2LoadShape shape, int? ratePerClient, string? log, DurableWriteCounter ingressWrites, TopicWatermarks watermarks, MockKafkaProcess kafka, CancellationToken cancellationToken, int? requests = null)
     {
         var durableBefore = ingressWrites.Durable;
         var notDurableBefore = ingressWrites.NotDurable;
@@ -197,22 +207,15 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var brokerBefore = kafka.ProcessorTime;
         var compiling = System.Runtime.JitInfo.GetCompilationTime();
-        var http = await H2Load.RunAsync(uri, body, shape, Measured, ratePerClient, log, cancellationToken);
+        var http = requests is { } count
+            ? await H2Load.RunCountAsync(uri, body, shape, count, cancellationToken)
+            : await H2Load.RunAsync(uri, body, shape, Measured, ratePerClient, log, cancellationToken);
         var jit = System.Runtime.JitInfo.GetCompilationTime() - compiling;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var broker = kafka.ProcessorTime - brokerBefore;
         var sample = new ThroughputSample(ingressWrites.Durable - durableBefore, watermarks.Total() - topicBefore, ingressWrites.NotDurable - notDurableBefore, http.Elapsed);
         var writes = Math.Max(1, sample.Durable);
-        return new UnaryRun(sample, http, shape, cpu.TotalMicroseconds / writes, broker.TotalMicroseconds / writes, jit);
-    }
-
-    private static byte[] Frame(WriteToLogRequest message)
-    {
-        var size = message.CalculateSize();
-        var frame = new byte[5 + size];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)size);
-        message.WriteTo(frame.AsSpan(5));
-        return frame;
+        return new H2LoadRun(sample, http, shape, cpu.TotalMicroseconds / writes, broker.TotalMicroseconds / writes, jit);
     }
 
     private static byte[] RandomBytes(int count)

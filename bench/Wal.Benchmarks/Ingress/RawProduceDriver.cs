@@ -47,4 +47,54 @@ internal static class RawProduceDriver
         var elapsed = Stopwatch.GetElapsedTime(started);
         return new ThroughputSample(Interlocked.Read(ref persisted), watermarks.Total() - before, Interlocked.Read(ref failed), elapsed);
     }
+
+    /// <summary>
+    /// The raw producer's latency at a given rate: records produced on a steady schedule of
+    /// <paramref name="perSecond"/>, each timed from its Produce call to its delivery report, in
+    /// milliseconds. The same measurement the paced unary phase makes of the ingress, without the
+    /// ingress: what Kafka (here the mock cluster), the producer and linger cost on their own.
+    /// </summary>
+    public static double[] LatenciesAt(string bootstrapServers, string topic, TimeSpan linger, int payloadBytes, int perSecond, TimeSpan duration)
+    {
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = linger.TotalMilliseconds,
+            DeliveryReportFields = "status",
+        }).Build();
+        var value = new byte[payloadBytes];
+        Random.Shared.NextBytes(value);
+        var keys = Enumerable.Range(0, 4096).Select(_ => Encoding.UTF8.GetBytes(Guid.NewGuid().ToString())).ToArray();
+        // Connections, metadata and the idempotent producer's id come first, outside the timing:
+        // the ingress's producer had them long before its paced phase.
+        for (var i = 0; i < 64; i++)
+        {
+            producer.Produce(topic, new Message<byte[], byte[]> { Key = keys[i], Value = value });
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        var total = (int)(perSecond * duration.TotalSeconds);
+        var latencies = new double[total];
+        var sent = 0;
+        var started = Stopwatch.GetTimestamp();
+        while (sent < total)
+        {
+            var due = Math.Min(total, (int)(Stopwatch.GetElapsedTime(started).TotalSeconds * perSecond));
+            for (; sent < due; sent++)
+            {
+                var index = sent;
+                var produced = Stopwatch.GetTimestamp();
+                producer.Produce(topic, new Message<byte[], byte[]> { Key = keys[index & 4095], Value = value }, report =>
+                    latencies[index] = report.Status == PersistenceStatus.Persisted && !report.Error.IsError ? Stopwatch.GetElapsedTime(produced).TotalMilliseconds : double.NaN);
+            }
+
+            // Pacing only: the next records fall due within the millisecond.
+            Thread.Sleep(1);
+        }
+
+        producer.Flush(TimeSpan.FromSeconds(30));
+        return latencies;
+    }
 }

@@ -39,6 +39,8 @@ public sealed class PrometheusExporter : IDisposable
     /// <summary>Every exported series now, in the text format.</summary>
     public string Render()
     {
+        // Observable instruments report only when asked: their callbacks run here.
+        _listener.RecordObservableInstruments();
         var text = new StringBuilder();
         foreach (var state in _instruments.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
@@ -59,7 +61,12 @@ public sealed class PrometheusExporter : IDisposable
     }
 
     private static bool IsSupported(Instrument instrument) =>
-        instrument is Counter<long> or Counter<double> or UpDownCounter<long> or UpDownCounter<double> or Histogram<double> or Histogram<long>;
+        instrument is Counter<long> or Counter<double> or UpDownCounter<long> or UpDownCounter<double> or Histogram<double> or Histogram<long>
+            || IsObservedLevel(instrument);
+
+    // Instruments whose measurement is the current value itself, taken at collection time.
+    private static bool IsObservedLevel(Instrument instrument) =>
+        instrument is ObservableUpDownCounter<long> or ObservableUpDownCounter<double> or ObservableGauge<long> or ObservableGauge<double>;
 
     private static double[]? BoundsOf(Instrument instrument) => instrument switch
     {
@@ -72,10 +79,11 @@ public sealed class PrometheusExporter : IDisposable
     {
         private readonly ConcurrentDictionary<string, PrometheusSeries> _series = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<SeriesKey, PrometheusSeries> _byKey = new();
+        private readonly bool _observedLevel = IsObservedLevel(instrument);
         private readonly string _type = instrument switch
         {
             Counter<long> or Counter<double> => "counter",
-            UpDownCounter<long> or UpDownCounter<double> => "gauge",
+            _ when bounds is null => "gauge",
             _ => "histogram",
         };
 
@@ -85,7 +93,11 @@ public sealed class PrometheusExporter : IDisposable
         public void Measure(double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
             var series = Find(tags);
-            if (bounds is null)
+            if (_observedLevel)
+            {
+                series.Set(value);
+            }
+            else if (bounds is null)
             {
                 series.Add(value);
             }

@@ -1,7 +1,7 @@
 namespace Wal.Ingress.Metrics;
 
 /// <summary>
-/// One time series: a running sum (counters, up-down counters) or a histogram's bucket counts.
+/// One time series: a running sum (counters, up-down counters), an observed level or a histogram's bucket counts.
 /// Updates take a tiny lock; measurements are rare next to a Kafka round trip.
 /// </summary>
 internal sealed class PrometheusSeries(string labels, double[]? bounds)
@@ -19,6 +19,16 @@ internal sealed class PrometheusSeries(string labels, double[]? bounds)
         lock (_gate)
         {
             _sum += value;
+            _count++;
+        }
+    }
+
+    /// <summary>Replaces the value: an observed level (say, bytes in flight now), not a change.</summary>
+    public void Set(double value)
+    {
+        lock (_gate)
+        {
+            _sum = value;
             _count++;
         }
     }

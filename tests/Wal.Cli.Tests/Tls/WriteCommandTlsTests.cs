@@ -77,13 +77,15 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Write_ServerNotSignedByTheGivenCa_NotDurable()
+    public async Task Write_ServerNotSignedByTheGivenCa_FalseNothingSent()
     {
         // The client certificate stands in for a CA the server's certificate does not chain to.
+        // The client refuses the handshake itself, so it knows no request left: FALSE, not UNKNOWN.
         var run = await Write("--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("client.pem"));
 
-        Assert.NotEqual(ExitCodes.Ok, run.Exit);
-        Assert.DoesNotContain("durable: TRUE", run.Out, StringComparison.Ordinal);
+        Assert.True(run.Exit == ExitCodes.NotDurable, run.ToString());
+        Assert.Contains("durable: FALSE", run.Out, StringComparison.Ordinal);
+        Assert.Contains("TLS", run.Out + run.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 namespace Wal.Benchmarks.Ingress;
 
-/// <summary>One h2load run against WriteToLog: what h2load saw, what the ingress answered and the topic gained, and the CPU it took.</summary>
-internal sealed record UnaryRun(ThroughputSample Sample, H2LoadResult Http, H2LoadShape Shape, double IngressCpuMicroseconds, double BrokerCpuMicroseconds, TimeSpan JitTime)
+/// <summary>One h2load run against WriteToLog or WriteToLogStream: what h2load saw, what the ingress answered and the topic gained, and the CPU it took per durable write.</summary>
+internal sealed record H2LoadRun(ThroughputSample Sample, H2LoadResult Http, H2LoadShape Shape, double IngressCpuMicroseconds, double BrokerCpuMicroseconds, TimeSpan JitTime)
 {
     /// <summary>
     /// Answers other than TRUE that are only h2load ending its run: it closes its connections with

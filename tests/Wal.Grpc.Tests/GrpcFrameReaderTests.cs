@@ -1,0 +1,101 @@
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using Google.Protobuf;
+using Wal.Grpc.Tests.Proto;
+
+namespace Wal.Grpc.Tests;
+
+public sealed class GrpcFrameReaderTests
+{
+    [Fact]
+    public async Task ReadAsync_SeveralMessagesInOneWrite_ReturnsEachInOrderThenEnd()
+    {
+        var pipe = new Pipe();
+        await pipe.Writer.WriteAsync(Frames("a", "b", "c"));
+        await pipe.Writer.CompleteAsync();
+        var reader = new GrpcFrameReader(pipe.Reader, 1024);
+
+        Assert.Equal("a", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        Assert.Equal("b", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        Assert.Equal("c", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        Assert.Null(await reader.ReadAsync(Echo.Parser, default));
+    }
+
+    [Fact]
+    public async Task ReadAsync_MessageSplitAcrossWrites_WaitsForItsRestAfterTheWholeOnes()
+    {
+        var pipe = new Pipe();
+        var bytes = Frames("first", "second");
+        var split = bytes.Length - 3;
+        await pipe.Writer.WriteAsync(bytes.AsMemory(0, split));
+        var reader = new GrpcFrameReader(pipe.Reader, 1024);
+
+        Assert.Equal("first", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        var second = reader.ReadAsync(Echo.Parser, default);
+        Assert.False(second.IsCompleted);
+        await pipe.Writer.WriteAsync(bytes.AsMemory(split));
+        Assert.Equal("second", (await second)!.Text);
+    }
+
+    [Fact]
+    public async Task ReadAsync_HeldBufferUsedUp_GivesThePipeItsRoomBack()
+    {
+        // A pipe that pauses its writer above 64 bytes: a reader that kept the consumed bytes
+        // would leave the writer paused for good.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
+        var reader = new GrpcFrameReader(pipe.Reader, 1024);
+        for (var round = 0; round < 20; round++)
+        {
+            var write = pipe.Writer.WriteAsync(Frames($"r{round}-x{new string('.', 40)}", $"r{round}-y"));
+            Assert.StartsWith($"r{round}-x", (await reader.ReadAsync(Echo.Parser, default))!.Text, StringComparison.Ordinal);
+            Assert.Equal($"r{round}-y", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+            var next = reader.ReadAsync(Echo.Parser, default);
+            await write.AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.False(next.IsCompleted);
+            await pipe.Writer.WriteAsync(Frames("filler"));
+            Assert.Equal("filler", (await next)!.Text);
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_OversizedFrameAfterAGoodOne_RefusesWithResourceExhausted()
+    {
+        var pipe = new Pipe();
+        var big = new string('x', 200);
+        await pipe.Writer.WriteAsync(Frames("ok", big));
+        var reader = new GrpcFrameReader(pipe.Reader, 100);
+
+        Assert.Equal("ok", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => reader.ReadAsync(Echo.Parser, default).AsTask());
+        Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task ReadAsync_StreamEndsInsideAFrameAfterAGoodOne_RefusesWithInternal()
+    {
+        var pipe = new Pipe();
+        var bytes = Frames("whole", "cut");
+        await pipe.Writer.WriteAsync(bytes.AsMemory(0, bytes.Length - 1));
+        await pipe.Writer.CompleteAsync();
+        var reader = new GrpcFrameReader(pipe.Reader, 1024);
+
+        Assert.Equal("whole", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        var refused = await Assert.ThrowsAsync<RpcException>(() => reader.ReadAsync(Echo.Parser, default).AsTask());
+        Assert.Equal(StatusCode.Internal, refused.StatusCode);
+    }
+
+    private static byte[] Frames(params string[] texts)
+    {
+        using var output = new MemoryStream();
+        foreach (var text in texts)
+        {
+            var message = new Echo { Text = text }.ToByteArray();
+            var header = new byte[5];
+            BinaryPrimitives.WriteUInt32BigEndian(header.AsSpan(1), (uint)message.Length);
+            output.Write(header);
+            output.Write(message);
+        }
+
+        return output.ToArray();
+    }
+}
