@@ -112,7 +112,7 @@ internal sealed partial class StreamThread
             _tasks.Add(task.Id, task);
             foreach (var partition in inputs)
             {
-                _taskByPartition[partition] = task;
+                _taskByPartition[(partition.Topic, partition.Partition.Value)] = task;
             }
 
             if (_reader.Register(task))
@@ -179,7 +179,7 @@ internal sealed partial class StreamThread
             _tasks.Remove(task.Id);
             foreach (var partition in task.Inputs)
             {
-                _taskByPartition.Remove(partition);
+                _taskByPartition.Remove((partition.Topic, partition.Partition.Value));
             }
 
             try
