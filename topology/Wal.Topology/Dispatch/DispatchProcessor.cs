@@ -70,7 +70,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         LogEntry entry;
         try
         {
-            entry = LogEntry.Parser.ParseFrom(record.Value ?? []);
+            // The span overload parses in a ref struct; the byte[] one allocates a CodedInputStream per record.
+            entry = LogEntry.Parser.ParseFrom(new ReadOnlySpan<byte>(record.Value));
         }
         catch (InvalidProtocolBufferException e)
         {
