@@ -54,6 +54,17 @@ public abstract class KeyValueStoreContractTests : IDisposable
     }
 
     [Fact]
+    public void PutOwned_ThenDeleteOwned_StoresThenRemovesTheValue()
+    {
+        Store.PutOwned(B("k"), B("v"));
+        Assert.Equal(B("v"), Store.Get(B("k")));
+
+        Store.DeleteOwned(B("k"));
+
+        Assert.Null(Store.Get(B("k")));
+    }
+
+    [Fact]
     public void Put_ExistingKey_LastValueWins()
     {
         Store.Put(B("k"), B("first"));

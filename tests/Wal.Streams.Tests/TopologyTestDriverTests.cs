@@ -40,6 +40,27 @@ public sealed class TopologyTestDriverTests
     }
 
     [Fact]
+    public void PipeInput_PutOwnedThenDeleteOwned_ChangelogCarriesThePutAndATombstone()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("owned", () => new OwnedWriter(), "source")
+            .AddStateStore(Stores.InMemoryKeyValueStore("owned-store"), "owned")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        input.PipeInput("k", "v1");
+        var afterPut = driver.GetKeyValueStore("owned-store").Get("k"u8);
+        input.PipeInput("k", "delete");
+
+        Assert.Equal("v1"u8.ToArray(), afterPut);
+        Assert.Null(driver.GetKeyValueStore("owned-store").Get("k"u8));
+        var changelog = driver.CreateOutputTopic("test-driver-owned-store-changelog", Deserializers.Utf8, Deserializers.ByteArray);
+        Assert.Equal([new("k", "v1"u8.ToArray()), new("k", null!)], changelog.ReadKeyValuesToList());
+    }
+
+    [Fact]
     public void PipeInput_LoggingDisabled_NoChangelog()
     {
         var topology = CountingProcessor.Topology("in", "out", Stores.InMemoryKeyValueStore(CountingProcessor.StoreName).WithLoggingDisabled());
@@ -158,6 +179,24 @@ public sealed class TopologyTestDriverTests
     {
         public override ValueTask ProcessAsync(Record<string, string> record) =>
             Context.ForwardAsync(record, int.Parse(record.Value, System.Globalization.CultureInfo.InvariantCulture) % 2 == 0 ? "even" : "odd");
+    }
+
+    private sealed class OwnedWriter : Processor<string, string, string, string>
+    {
+        public override ValueTask ProcessAsync(Record<string, string> record)
+        {
+            var store = Context.GetStateStore<IKeyValueStore>("owned-store");
+            if (record.Value == "delete")
+            {
+                store.DeleteOwned(Encoding.UTF8.GetBytes(record.Key));
+            }
+            else
+            {
+                store.PutOwned(Encoding.UTF8.GetBytes(record.Key), Encoding.UTF8.GetBytes(record.Value));
+            }
+
+            return default;
+        }
     }
 
     private sealed class Nosy : Processor<string, string, string, string>

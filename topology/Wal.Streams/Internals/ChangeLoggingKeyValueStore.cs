@@ -23,10 +23,24 @@ internal sealed class ChangeLoggingKeyValueStore(IKeyValueStore inner, TopicPart
         Log(key.ToArray(), value.ToArray());
     }
 
+    // The producer copies key and value into its own buffers before Produce returns, so arrays the caller will not
+    // change are sent as they are: no copy per change on the scheduling path.
+    public void PutOwned(byte[] key, byte[] value)
+    {
+        inner.Put(key, value);
+        Log(key, value);
+    }
+
     public void Delete(ReadOnlySpan<byte> key)
     {
         inner.Delete(key);
         Log(key.ToArray(), null);
+    }
+
+    public void DeleteOwned(byte[] key)
+    {
+        inner.Delete(key);
+        Log(key, null);
     }
 
     public void Write(WriteBatch batch)
@@ -46,5 +60,5 @@ internal sealed class ChangeLoggingKeyValueStore(IKeyValueStore inner, TopicPart
     public void Dispose() => inner.Dispose();
 
     private void Log(byte[] key, byte[]? value) =>
-        task.Collector.Send(changelog.Topic, changelog.Partition.Value, key, value, headers: null, task.CurrentTimestamp);
+        task.Collector.Send(changelog, key, value, task.CurrentTimestamp);
 }

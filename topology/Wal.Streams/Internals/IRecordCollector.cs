@@ -8,6 +8,10 @@ internal interface IRecordCollector
     /// <summary>Queues a record; a null <paramref name="partition"/> lets the partitioner choose from the key.</summary>
     void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp);
 
+    /// <summary>Queues a record without headers to one known partition (a changelog).</summary>
+    void Send(TopicPartition partition, byte[]? key, byte[]? value, long timestamp) =>
+        Send(partition.Topic, partition.Partition.Value, key, value, headers: null, timestamp);
+
     /// <summary>Waits until every queued record is acknowledged; throws <see cref="StreamsException"/> if any failed.</summary>
     void Flush();
 

@@ -8,9 +8,12 @@ namespace Wal.Streams.Internals;
 /// </summary>
 internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
 {
+    // The producer reads a message's headers and never changes them; without this it makes a new empty list per record.
+    private static readonly Headers NoHeaders = [];
+
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly Action<DeliveryReport<byte[]?, byte[]?>> _onDelivery;
-    private readonly Dictionary<TopicPartition, long> _acknowledged = [];
+    private readonly Dictionary<(string Topic, int Partition), long> _acknowledged = [];
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly bool _transactional;
@@ -29,37 +32,11 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
     /// <summary>Under exactly-once: whether a transaction is open (begun at the first send after a commit).</summary>
     public bool InTransaction { get; private set; }
 
-    public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
-    {
-        ThrowIfFailed();
-        if (_transactional && !InTransaction)
-        {
-            BeginTransaction();
-        }
+    public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp) =>
+        Produce(partition is { } p ? new TopicPartition(topic, p) : new TopicPartition(topic, Partition.Any), key, value, headers, timestamp);
 
-        var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) };
-        while (true)
-        {
-            try
-            {
-                if (partition is { } p)
-                {
-                    _producer.Produce(new TopicPartition(topic, p), message, _onDelivery);
-                }
-                else
-                {
-                    _producer.Produce(topic, message, _onDelivery);
-                }
-
-                return;
-            }
-            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                // Back-pressure: the local queue drains as the brokers acknowledge.
-                _producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
-    }
+    public void Send(TopicPartition partition, byte[]? key, byte[]? value, long timestamp) =>
+        Produce(partition, key, value, headers: null, timestamp);
 
     public void BeginTransaction()
     {
@@ -131,7 +108,7 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
     {
         lock (_gate)
         {
-            return _acknowledged.TryGetValue(partition, out var offset) ? offset : null;
+            return _acknowledged.TryGetValue((partition.Topic, partition.Partition.Value), out var offset) ? offset : null;
         }
     }
 
@@ -139,6 +116,30 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
     {
         _admin?.Dispose();
         _producer.Dispose();
+    }
+
+    private void Produce(TopicPartition partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
+    {
+        ThrowIfFailed();
+        if (_transactional && !InTransaction)
+        {
+            BeginTransaction();
+        }
+
+        var message = new Message<byte[]?, byte[]?> { Key = key, Value = value, Headers = headers ?? NoHeaders, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) };
+        while (true)
+        {
+            try
+            {
+                _producer.Produce(partition, message, _onDelivery);
+                return;
+            }
+            catch (ProduceException<byte[]?, byte[]?> e) when (e.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                // Back-pressure: the local queue drains as the brokers acknowledge.
+                _producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
     }
 
     private void OnDelivery(DeliveryReport<byte[]?, byte[]?> report)
@@ -151,7 +152,7 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
                 return;
             }
 
-            var partition = report.TopicPartition;
+            var partition = (report.Topic, report.Partition.Value);
             if (!_acknowledged.TryGetValue(partition, out var previous) || report.Offset.Value > previous)
             {
                 _acknowledged[partition] = report.Offset.Value;
@@ -159,15 +160,10 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
         }
     }
 
+    // Once per record sent: a volatile read, not the lock, which the delivery thread takes for every acknowledgement.
     private void ThrowIfFailed()
     {
-        Exception? failure;
-        lock (_gate)
-        {
-            failure = _failure;
-        }
-
-        if (failure is not null)
+        if (Volatile.Read(ref _failure) is { } failure)
         {
             throw failure;
         }

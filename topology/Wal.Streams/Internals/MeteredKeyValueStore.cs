@@ -32,10 +32,22 @@ internal sealed class MeteredKeyValueStore(IKeyValueStore inner) : IKeyValueStor
         inner.Put(key, value);
     }
 
+    public void PutOwned(byte[] key, byte[] value)
+    {
+        StreamsMetrics.StoreOperations.Add(1, _storeTag, _put);
+        inner.PutOwned(key, value);
+    }
+
     public void Delete(ReadOnlySpan<byte> key)
     {
         StreamsMetrics.StoreOperations.Add(1, _storeTag, _delete);
         inner.Delete(key);
+    }
+
+    public void DeleteOwned(byte[] key)
+    {
+        StreamsMetrics.StoreOperations.Add(1, _storeTag, _delete);
+        inner.DeleteOwned(key);
     }
 
     public void Write(WriteBatch batch)

@@ -12,7 +12,8 @@ namespace Wal.Streams.Internals;
 internal sealed class StreamTask
 {
     private readonly Queue<ConsumeResult<byte[], byte[]>> _buffer = new();
-    private readonly Dictionary<TopicPartition, long> _consumed = [];
+    // Keyed by topic and partition number: ConsumeResult.TopicPartition makes a new object per record.
+    private readonly Dictionary<(string Topic, int Partition), long> _consumed = [];
     private readonly ProcessorTopology _topology;
     private readonly StreamsConfig _config;
     private readonly ILogger _logger;
@@ -79,7 +80,7 @@ internal sealed class StreamTask
     public ValueTask<bool> MaybePunctuateWallClockAsync() => PunctuateAsync(Context.WallClockPunctuations, Context.WallClockMs);
 
     /// <summary>The offsets to commit: one past the last processed record of each input partition.</summary>
-    public IEnumerable<TopicPartitionOffset> CommittableOffsets() => _consumed.Select(c => new TopicPartitionOffset(c.Key, c.Value));
+    public IEnumerable<TopicPartitionOffset> CommittableOffsets() => _consumed.Select(c => new TopicPartitionOffset(c.Key.Topic, c.Key.Partition, c.Value));
 
     public void FlushStores() => State.Flush();
 
@@ -154,7 +155,7 @@ internal sealed class StreamTask
             HandleDeserializationError(raw, error!);
         }
 
-        _consumed[raw.TopicPartition] = raw.Offset.Value + 1;
+        _consumed[(raw.Topic, raw.Partition.Value)] = raw.Offset.Value + 1;
         CommitNeeded = true;
     }
 

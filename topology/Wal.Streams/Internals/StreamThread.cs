@@ -25,7 +25,8 @@ internal sealed partial class StreamThread : IDisposable
     private readonly KafkaRecordCollector _collector;
     private readonly ChangelogReader _reader;
     private readonly Dictionary<TaskId, StreamTask> _tasks = [];
-    private readonly Dictionary<TopicPartition, StreamTask> _taskByPartition = [];
+    // Keyed by topic and partition number, not TopicPartition: ConsumeResult.TopicPartition makes a new object per record.
+    private readonly Dictionary<(string Topic, int Partition), StreamTask> _taskByPartition = [];
     private readonly List<TopicPartition> _pendingPauses = [];
     private readonly bool _exactlyOnce;
     private volatile bool _shutdownRequested;
@@ -127,7 +128,7 @@ internal sealed partial class StreamThread : IDisposable
                 break;
             }
 
-            if (record.IsPartitionEOF || !_taskByPartition.TryGetValue(record.TopicPartition, out var task))
+            if (record.IsPartitionEOF || !_taskByPartition.TryGetValue((record.Topic, record.Partition.Value), out var task))
             {
                 continue;
             }

@@ -11,8 +11,17 @@ public interface IKeyValueStore : IStateStore
 
     void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
 
+    /// <summary>
+    /// <see cref="Put(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/> with arrays the caller will not change afterwards: a layer
+    /// that sends the bytes on (the changelog) uses them as they are instead of copying them.
+    /// </summary>
+    void PutOwned(byte[] key, byte[] value) => Put(key.AsSpan(), value.AsSpan());
+
     /// <summary>Removes <paramref name="key"/>; a missing key is not an error.</summary>
     void Delete(ReadOnlySpan<byte> key);
+
+    /// <summary><see cref="Delete(ReadOnlySpan{byte})"/> with a key the caller will not change afterwards (see <see cref="PutOwned"/>).</summary>
+    void DeleteOwned(byte[] key) => Delete(key.AsSpan());
 
     /// <summary>Applies every operation of <paramref name="batch"/> atomically.</summary>
     void Write(WriteBatch batch);

@@ -20,16 +20,27 @@ public static class TimerValue
             throw new ArgumentException("The entry comes from entryBytes; withoutEntry must not carry one.", nameof(withoutEntry));
         }
 
-        var entryField = CodedOutputStream.ComputeTagSize(PendingDelivery.EntryFieldNumber)
-            + CodedOutputStream.ComputeLengthSize(entryBytes.Length)
-            + entryBytes.Length;
-        var value = new byte[entryField + withoutEntry.CalculateSize()];
-        var output = new CodedOutputStream(value);
-        output.WriteTag(PendingDelivery.EntryFieldNumber, WireFormat.WireType.LengthDelimited);
-        output.WriteLength(entryBytes.Length);
-        output.Flush();
-        entryBytes.CopyTo(value.AsSpan(entryField - entryBytes.Length));
-        withoutEntry.WriteTo(value.AsSpan(entryField));
+        var tag = WireFormat.MakeTag(PendingDelivery.EntryFieldNumber, WireFormat.WireType.LengthDelimited);
+        var header = CodedOutputStream.ComputeRawVarint32Size(tag) + CodedOutputStream.ComputeLengthSize(entryBytes.Length);
+        var value = new byte[header + entryBytes.Length + withoutEntry.CalculateSize()];
+
+        // Tag and length written by hand: a CodedOutputStream for these few bytes was an allocation per timer.
+        var written = WriteVarint(value, tag);
+        written += WriteVarint(value.AsSpan(written), (uint)entryBytes.Length);
+        entryBytes.CopyTo(value.AsSpan(written));
+        withoutEntry.WriteTo(value.AsSpan(written + entryBytes.Length));
         return value;
+    }
+
+    private static int WriteVarint(Span<byte> destination, uint value)
+    {
+        var i = 0;
+        for (; value >= 0x80; value >>= 7)
+        {
+            destination[i++] = (byte)(value | 0x80);
+        }
+
+        destination[i++] = (byte)value;
+        return i;
     }
 }

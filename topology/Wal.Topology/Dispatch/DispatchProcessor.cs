@@ -70,7 +70,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         LogEntry entry;
         try
         {
-            entry = LogEntry.Parser.ParseFrom(record.Value ?? []);
+            // The span overload parses in a ref struct; the byte[] one allocates a CodedInputStream per record.
+            entry = LogEntry.Parser.ParseFrom(new ReadOnlySpan<byte>(record.Value));
         }
         catch (InvalidProtocolBufferException e)
         {
@@ -125,7 +126,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             for (; acted < due.Count; acted++)
             {
                 var (key, pending) = due[acted];
-                Timers.Delete(key);
+                Timers.DeleteOwned(key);
                 await AttemptAsync(pending);
             }
         }
@@ -142,7 +143,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     private void PutTimer(long dueMs, string id, byte[] value)
     {
         _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
-        Timers.Put(DueKey.Encode(dueMs, id), value);
+        Timers.PutOwned(DueKey.Encode(dueMs, id), value);
     }
 
     private async ValueTask AttemptAsync(PendingDelivery pending)
