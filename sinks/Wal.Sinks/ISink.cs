@@ -23,13 +23,21 @@ public interface ISink : IAsyncDisposable
     /// failure. Deliveries after a failure may or may not have reached the target; delivering them
     /// again is safe, since every sink is idempotent.
     /// </returns>
-    async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default) =>
+        DeliverOneAtATimeAsync(this, deliveries, cancellationToken);
+
+    /// <summary>
+    /// <see cref="DeliverInOrderAsync"/> for a sink with no faster way: each delivery awaited
+    /// before the next, stopping at the first that does not succeed.
+    /// </summary>
+    static async ValueTask<IReadOnlyList<DeliveryResult>> DeliverOneAtATimeAsync(ISink sink, IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(sink);
         ArgumentNullException.ThrowIfNull(deliveries);
         var results = new List<DeliveryResult>(deliveries.Count);
         foreach (var delivery in deliveries)
         {
-            var result = await DeliverAsync(delivery, cancellationToken);
+            var result = await sink.DeliverAsync(delivery, cancellationToken);
             results.Add(result);
             if (!result.Succeeded)
             {

@@ -159,20 +159,10 @@ public sealed class SinkRouterTests
             return ValueTask.FromResult(delivery.Id == FailId ? DeliveryResult.Retriable("scripted") : DeliveryResult.Delivered);
         }
 
-        public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+        public ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
         {
             OrderedCalls.Add([.. deliveries]);
-            var results = new List<DeliveryResult>();
-            foreach (var delivery in deliveries)
-            {
-                results.Add(await DeliverAsync(delivery, cancellationToken));
-                if (!results[^1].Succeeded)
-                {
-                    break;
-                }
-            }
-
-            return results;
+            return ISink.DeliverOneAtATimeAsync(this, deliveries, cancellationToken);
         }
 
         public ValueTask DisposeAsync()

@@ -36,20 +36,10 @@ internal sealed class ScriptedSink : ISink
     public List<List<string>> OrderedCalls { get; } = [];
 
     /// <summary>Answers from the script one delivery at a time, stopping at the first failure, as the interface's default does.</summary>
-    public async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(IReadOnlyList<Delivery> deliveries, CancellationToken cancellationToken = default)
     {
         OrderedCalls.Add([.. deliveries.Select(d => d.Id)]);
-        var results = new List<DeliveryResult>();
-        foreach (var delivery in deliveries)
-        {
-            results.Add(await DeliverAsync(delivery, cancellationToken));
-            if (!results[^1].Succeeded)
-            {
-                break;
-            }
-        }
-
-        return results;
+        return ISink.DeliverOneAtATimeAsync(this, deliveries, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
