@@ -12,10 +12,10 @@ public sealed class WallClockPunctuationTests
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
         cluster.CreateTopic("idle-in", 1);
-        var fires = new List<long>();
+        using var fired = new SemaphoreSlim(0);
         var topology = new TopologyBuilder()
             .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "idle-in")
-            .AddProcessor("ticker", () => new Ticking(TimeSpan.FromMilliseconds(20), () => { lock (fires) { fires.Add(Stopwatch.GetTimestamp()); } }), "source")
+            .AddProcessor("ticker", () => new Ticking(TimeSpan.FromMilliseconds(20), () => fired.Release()), "source")
             .Build();
 
         // Punctuators run between polls: without bounding the idle poll by the next punctuation, this 2 s poll
@@ -23,35 +23,29 @@ public sealed class WallClockPunctuationTests
         var config = KafkaTestKit.Config(cluster, "idle-punctuation-app") with { PollTimeout = TimeSpan.FromSeconds(2) };
         await using var streams = new KafkaStreams(topology, config);
         await streams.StartAsync();
-        var deadline = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * 30);
-        while (Count(fires) < 1 && Stopwatch.GetTimestamp() < deadline)
+        var firstFired = await fired.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Count only fires from here on: 20 within 2 s, where a punctuator held back by 2 s polls needs ~40 s.
+        while (fired.Wait(0))
         {
-            await Task.Delay(10);
         }
 
-        // Wait for 20 more fires, but no longer than 2 s: a punctuator held back by 2 s polls needs ~40 s for them.
-        var start = Stopwatch.GetTimestamp();
-        var first = Count(fires);
-        while (Count(fires) - first < 20 && Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(2))
+        var window = Stopwatch.StartNew();
+        var inTwoSeconds = 0;
+        while (inTwoSeconds < 20 && await fired.WaitAsync(Remaining(window, TimeSpan.FromSeconds(2))))
         {
-            await Task.Delay(10);
+            inTwoSeconds++;
         }
 
-        var inTwoSeconds = Count(fires) - first;
         await streams.CloseAsync();
 
-        Assert.True(first >= 1, "the punctuator never fired");
+        Assert.True(firstFired, "the punctuator never fired");
         // 100 intervals fit in 2 s; the bound leaves room for a loaded machine but not for 2 s polls.
         Assert.True(inTwoSeconds >= 20, $"only {inTwoSeconds} fires in 2 s of a 20 ms punctuator");
     }
 
-    private static int Count(List<long> fires)
-    {
-        lock (fires)
-        {
-            return fires.Count;
-        }
-    }
+    private static TimeSpan Remaining(Stopwatch window, TimeSpan length) =>
+        length > window.Elapsed ? length - window.Elapsed : TimeSpan.Zero;
 
     private sealed class Ticking(TimeSpan interval, Action onFire) : Processor<string, string, string, string>
     {
