@@ -1,7 +1,6 @@
-using System.Text;
-using Google.Protobuf.WellKnownTypes;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
+using static Wal.Sinks.Tests.MemcachedSinkKit;
 
 namespace Wal.Sinks.Tests;
 
@@ -11,22 +10,20 @@ namespace Wal.Sinks.Tests;
 /// </summary>
 public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFixture>, IAsyncLifetime
 {
-    private static long _versions = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
     private readonly MemcachedServerFixture _server;
-    private readonly List<MemcachedSink> _sinks = [];
-    private readonly MemcachedClient _reader;
+    private readonly MemcachedSinkKit _kit;
 
     public MemcachedSinkInOrderTests(MemcachedServerFixture server)
     {
         _server = server;
-        _reader = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server] });
+        _kit = new MemcachedSinkKit(server, "in-order:", "a", "b");
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_NewKeysOnTwoClusters_AllDeliveredWithOneSetEachAndNoRead()
     {
-        var sink = NewSink();
-        var deliveries = Enumerable.Range(0, 10).Select(i => Deliver(NewTarget(i % 2 == 0 ? "a" : "b"), $"v{i}", NextVersion())).ToArray();
+        var sink = _kit.NewSink();
+        var deliveries = Enumerable.Range(0, 10).Select(i => Deliver(_kit.NewTarget(i % 2 == 0 ? "a" : "b"), $"v{i}", NextVersion())).ToArray();
         var getsBefore = await _server.StatAsync("cmd_get");
         var setsBefore = await _server.StatAsync("cmd_set");
 
@@ -38,19 +35,19 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         Assert.Equal(deliveries.Length, await _server.StatAsync("cmd_set") - setsBefore);
         for (var i = 0; i < deliveries.Length; i++)
         {
-            Assert.Equal($"v{i}", await ReadAsync(deliveries[i].Target));
+            Assert.Equal($"v{i}", await _kit.ReadAsync(deliveries[i].Target));
         }
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_TwoClustersOnOneServer_ShareOneClientsConnections()
     {
-        var sink = NewSink();
+        var sink = _kit.NewSink();
         var before = await _server.StatAsync("total_connections");
 
         for (var round = 0; round < 4; round++)
         {
-            var results = await sink.DeliverInOrderAsync([.. Enumerable.Range(0, 4).Select(i => Deliver(NewTarget(i % 2 == 0 ? "a" : "b"), "x", NextVersion()))]);
+            var results = await sink.DeliverInOrderAsync([.. Enumerable.Range(0, 4).Select(i => Deliver(_kit.NewTarget(i % 2 == 0 ? "a" : "b"), "x", NextVersion()))]);
             Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
         }
 
@@ -61,15 +58,15 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     [Fact]
     public async Task DeliverInOrderAsync_RewritesOfKeysItJustWrote_OneCompareAndSetEachAndNoRead()
     {
-        var sink = NewSink();
+        var sink = _kit.NewSink();
         // The pool's connections (2) opened first: a CAS token is trusted only under the connection
         // generation it was planned in, and each new connection moves it.
         for (var i = 0; i < 2; i++)
         {
-            Assert.True((await sink.DeliverAsync(Deliver(NewTarget(), "warm", NextVersion()))).Succeeded);
+            Assert.True((await sink.DeliverAsync(Deliver(_kit.NewTarget(), "warm", NextVersion()))).Succeeded);
         }
 
-        var targets = Enumerable.Range(0, 10).Select(_ => NewTarget()).ToArray();
+        var targets = Enumerable.Range(0, 10).Select(_ => _kit.NewTarget()).ToArray();
         Assert.All(await sink.DeliverInOrderAsync([.. targets.Select(t => Deliver(t, "one", NextVersion()))]), r => Assert.True(r.Succeeded));
         var getsBefore = await _server.StatAsync("cmd_get");
         var setsBefore = await _server.StatAsync("cmd_set");
@@ -79,18 +76,18 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
         Assert.Equal(0, await _server.StatAsync("cmd_get") - getsBefore);
         Assert.Equal(targets.Length, await _server.StatAsync("cmd_set") - setsBefore);
-        Assert.Equal("two", await ReadAsync(targets[^1]));
+        Assert.Equal("two", await _kit.ReadAsync(targets[^1]));
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_OneKeyTwice_EndsAsOneAtATime()
     {
-        var rising = NewTarget();
-        var falling = NewTarget();
-        var same = NewTarget();
+        var rising = _kit.NewTarget();
+        var falling = _kit.NewTarget();
+        var same = _kit.NewTarget();
         var v = NextVersion();
 
-        var results = await NewSink().DeliverInOrderAsync(
+        var results = await _kit.NewSink().DeliverInOrderAsync(
         [
             Deliver(rising, "first", v), Deliver(falling, "newer", v + 1), Deliver(same, "first copy", v),
             Deliver(rising, "second", v + 1), Deliver(falling, "older", v), Deliver(same, "second copy", v),
@@ -99,29 +96,29 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         Assert.Equal(
             [DeliveryOutcome.Delivered, DeliveryOutcome.Delivered, DeliveryOutcome.Delivered, DeliveryOutcome.Delivered, DeliveryOutcome.Superseded, DeliveryOutcome.Delivered],
             results.Select(r => r.Outcome));
-        Assert.Equal("second", await ReadAsync(rising));
-        Assert.Equal("newer", await ReadAsync(falling));
+        Assert.Equal("second", await _kit.ReadAsync(rising));
+        Assert.Equal("newer", await _kit.ReadAsync(falling));
         // One version is one value: the second copy finds its version stored and writes nothing.
-        Assert.Equal("first copy", await ReadAsync(same));
+        Assert.Equal("first copy", await _kit.ReadAsync(same));
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_KeysOtherWritersHold_NewerSupersedeOlderAreOverwritten()
     {
-        var targets = Enumerable.Range(0, 6).Select(_ => NewTarget()).ToArray();
+        var targets = Enumerable.Range(0, 6).Select(_ => _kit.NewTarget()).ToArray();
         var v = NextVersion();
-        var other = NewSink();
+        var other = _kit.NewSink();
         Assert.True((await other.DeliverAsync(Deliver(targets[1], "theirs newer", v + 5))).Succeeded);
         Assert.True((await other.DeliverAsync(Deliver(targets[3], "theirs older", v - 5))).Succeeded);
         Assert.True((await other.DeliverAsync(Deliver(AsDelete(targets[4]), string.Empty, v + 5))).Succeeded);
 
-        var results = await NewSink().DeliverInOrderAsync([.. targets.Select((t, i) => Deliver(t, $"ours {i}", v))]);
+        var results = await _kit.NewSink().DeliverInOrderAsync([.. targets.Select((t, i) => Deliver(t, $"ours {i}", v))]);
 
         Assert.Equal(
             [DeliveryOutcome.Delivered, DeliveryOutcome.Superseded, DeliveryOutcome.Delivered, DeliveryOutcome.Delivered, DeliveryOutcome.Superseded, DeliveryOutcome.Delivered],
             results.Select(r => r.Outcome));
         string?[] expected = ["ours 0", "theirs newer", "ours 2", "ours 3", null, "ours 5"];
-        Assert.Equal(expected, await Task.WhenAll(targets.Select(ReadAsync)));
+        Assert.Equal(expected, await Task.WhenAll(targets.Select(_kit.ReadAsync)));
     }
 
     [Fact]
@@ -157,42 +154,42 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     [Fact]
     public async Task DeliverInOrderAsync_InvalidKeyInTheMiddle_PermanentThereAndLaterNotWritten()
     {
-        var targets = Enumerable.Range(0, 5).Select(_ => NewTarget()).ToArray();
+        var targets = Enumerable.Range(0, 5).Select(_ => _kit.NewTarget()).ToArray();
         targets[2].Memcached.Key = "has space";
 
-        var results = await NewSink().DeliverInOrderAsync([.. targets.Select(t => Deliver(t, "x", NextVersion()))]);
+        var results = await _kit.NewSink().DeliverInOrderAsync([.. targets.Select(t => Deliver(t, "x", NextVersion()))]);
 
         Assert.Equal(3, results.Count);
         Assert.True(results[0].Succeeded && results[1].Succeeded);
         Assert.Equal(DeliveryOutcome.PermanentFailure, results[2].Outcome);
         Assert.Contains("whitespace", results[2].Error);
-        Assert.Equal("x", await ReadAsync(targets[1]));
-        Assert.Null(await ReadAsync(targets[3]));
+        Assert.Equal("x", await _kit.ReadAsync(targets[1]));
+        Assert.Null(await _kit.ReadAsync(targets[3]));
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_ValueAboveItemLimitInTheMiddle_PermanentThereAndEarlierStored()
     {
-        var targets = Enumerable.Range(0, 4).Select(_ => NewTarget()).ToArray();
+        var targets = Enumerable.Range(0, 4).Select(_ => _kit.NewTarget()).ToArray();
         var deliveries = targets.Select(t => Deliver(t, "small", NextVersion())).ToArray();
         deliveries[2] = deliveries[2] with { Payload = new byte[2 * 1024 * 1024] };
 
-        var results = await NewSink().DeliverInOrderAsync(deliveries);
+        var results = await _kit.NewSink().DeliverInOrderAsync(deliveries);
 
         Assert.Equal(3, results.Count);
         Assert.Equal(DeliveryOutcome.PermanentFailure, results[2].Outcome);
         Assert.Contains("too large", results[2].Error);
-        Assert.Equal("small", await ReadAsync(targets[1]));
+        Assert.Equal("small", await _kit.ReadAsync(targets[1]));
         // The connection is still good: the next call goes through.
-        Assert.All(await NewSink().DeliverInOrderAsync([Deliver(NewTarget(), "after", NextVersion()), Deliver(NewTarget(), "after", NextVersion())]), r => Assert.True(r.Succeeded));
+        Assert.All(await _kit.NewSink().DeliverInOrderAsync([Deliver(_kit.NewTarget(), "after", NextVersion()), Deliver(_kit.NewTarget(), "after", NextVersion())]), r => Assert.True(r.Succeeded));
     }
 
     [Fact]
     public async Task DeliverInOrderAsync_MemcachedDown_RetriableAtTheFirstThenDeliveredWhenBack()
     {
-        var sink = NewSink();
-        Assert.True((await sink.DeliverAsync(Deliver(NewTarget(), "warm", NextVersion()))).Succeeded);
-        var deliveries = Enumerable.Range(0, 4).Select(_ => Deliver(NewTarget(), "x", NextVersion())).ToArray();
+        var sink = _kit.NewSink();
+        Assert.True((await sink.DeliverAsync(Deliver(_kit.NewTarget(), "warm", NextVersion()))).Succeeded);
+        var deliveries = Enumerable.Range(0, 4).Select(_ => Deliver(_kit.NewTarget(), "x", NextVersion())).ToArray();
 
         await _server.StopAsync();
         IReadOnlyList<DeliveryResult> down;
@@ -215,15 +212,7 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var sink in _sinks)
-        {
-            await sink.DisposeAsync();
-        }
-
-        await _reader.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _kit.DisposeAsync();
 
     /// <summary>Presets keys through another sink, runs the script through a fresh one, and reads every key back.</summary>
     private async Task<(List<DeliveryOutcome> Outcomes, List<string?> Items)> RunAsync(
@@ -232,69 +221,21 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         (string Key, long Version)[] preset,
         Func<MemcachedSink, Delivery[], Task<IReadOnlyList<DeliveryResult>>> deliver)
     {
-        Target TargetOf(string key, bool delete) => new()
-        {
-            Memcached = new MemcachedTarget { Cluster = "a", Key = $"in-order:{space}:{key}", Ttl = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)), Delete = delete },
-        };
+        Target TargetOf(string key, bool delete) => delete ? AsDelete(_kit.TargetOf($"{space}:{key}")) : _kit.TargetOf($"{space}:{key}");
 
-        var other = NewSink();
+        var other = _kit.NewSink();
         foreach (var (key, version) in preset)
         {
             Assert.True((await other.DeliverAsync(Deliver(TargetOf(key, false), "preset", version))).Succeeded);
         }
 
-        var results = await deliver(NewSink(), [.. script.Select(s => Deliver(TargetOf(s.Key, s.Delete), s.Payload, s.Version))]);
+        var results = await deliver(_kit.NewSink(), [.. script.Select(s => Deliver(TargetOf(s.Key, s.Delete), s.Payload, s.Version))]);
         var items = new List<string?>();
         foreach (var key in script.Select(s => s.Key).Distinct())
         {
-            items.Add(await ReadAsync(TargetOf(key, false)));
+            items.Add(await _kit.ReadAsync(TargetOf(key, false)));
         }
 
         return ([.. results.Select(r => r.Outcome)], items);
-    }
-
-    private MemcachedSink NewSink()
-    {
-        var sink = new MemcachedSink(new MemcachedSinkOptions
-        {
-            Clusters = new Dictionary<string, MemcachedClusterOptions>
-            {
-                ["a"] = new() { Servers = [_server.Server] },
-                ["b"] = new() { Servers = [_server.Server] },
-            },
-            // Generous: the machine running the tests may be busy, and a timeout reads as retriable.
-            OperationTimeout = TimeSpan.FromSeconds(10),
-        });
-        _sinks.Add(sink);
-        return sink;
-    }
-
-    private static Target NewTarget(string cluster = "a") => new()
-    {
-        Memcached = new MemcachedTarget { Cluster = cluster, Key = "in-order:" + Guid.NewGuid().ToString("N"), Ttl = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)) },
-    };
-
-    private static Target AsDelete(Target target)
-    {
-        var delete = target.Clone();
-        delete.Memcached.Delete = true;
-        return delete;
-    }
-
-    private static Delivery Deliver(Target target, string payload, long version) =>
-        new(Guid.NewGuid().ToString("N"), target, Encoding.UTF8.GetBytes(payload), version);
-
-    private static long NextVersion() => Interlocked.Add(ref _versions, 10);
-
-    private async Task<string?> ReadAsync(Target target)
-    {
-        var item = await _reader.GetAsync(target.Memcached.Key);
-        if (item is null)
-        {
-            return null;
-        }
-
-        Assert.True(VersionedValue.TryDecode(item.ClientFlags, item.Value, out _, out var tombstone, out var payload), "The sink wrote an item without its version header.");
-        return tombstone ? null : Encoding.UTF8.GetString(payload.Span);
     }
 }

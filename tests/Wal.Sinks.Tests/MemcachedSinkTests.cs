@@ -1,4 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
 using Wal.Schemas.V1;
 using Wal.Sinks.Memcached;
 
@@ -7,46 +6,23 @@ namespace Wal.Sinks.Tests;
 public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClassFixture<MemcachedServerFixture>, IAsyncLifetime
 {
     private readonly MemcachedServerFixture _server;
+    private readonly MemcachedSinkKit _kit;
     private readonly MemcachedSink _sink;
-    private readonly MemcachedClient _reader;
 
     public MemcachedSinkTests(MemcachedServerFixture server)
     {
         _server = server;
-        _sink = new MemcachedSink(new MemcachedSinkOptions
-        {
-            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["main"] = new() { Servers = [server.Server] } },
-            // Generous: the machine running the tests may be busy, and a timeout reads as retriable.
-            OperationTimeout = TimeSpan.FromSeconds(10),
-        });
-        _reader = new MemcachedClient(new MemcachedClientOptions { Servers = [server.Server] });
+        _kit = new MemcachedSinkKit(server, "sink-test:", "main");
+        _sink = _kit.NewSink();
     }
 
     protected override ISink Sink => _sink;
 
-    protected override Target NewTarget() => new()
-    {
-        Memcached = new MemcachedTarget { Cluster = "main", Key = "sink-test:" + Guid.NewGuid().ToString("N"), Ttl = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)) },
-    };
+    protected override Target NewTarget() => _kit.NewTarget();
 
-    protected override Target AsDelete(Target target)
-    {
-        var delete = target.Clone();
-        delete.Memcached.Delete = true;
-        return delete;
-    }
+    protected override Target AsDelete(Target target) => MemcachedSinkKit.AsDelete(target);
 
-    protected override async Task<byte[]?> ReadCurrentAsync(Target target)
-    {
-        var item = await _reader.GetAsync(target.Memcached.Key);
-        if (item is null)
-        {
-            return null;
-        }
-
-        Assert.True(VersionedValue.TryDecode(item.ClientFlags, item.Value, out _, out var tombstone, out var payload), "The sink wrote an item without its version header.");
-        return tombstone ? null : payload.ToArray();
-    }
+    protected override Task<byte[]?> ReadCurrentAsync(Target target) => _kit.ReadPayloadAsync(target);
 
     protected override Task StopTargetAsync() => _server.StopAsync();
 
@@ -152,7 +128,7 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         var older = NextVersion();
         var remembered = NewDelivery(target, "remembered", older - 5);
         Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(remembered)).Outcome);
-        var cas = (await _reader.GetAsync(target.Memcached.Key))!.Cas;
+        var cas = (await _kit.Reader.GetAsync(target.Memcached.Key))!.Cas;
         await _server.StopAsync();
         await _server.StartAsync();
         await using (var other = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server], ConnectionsPerServer = 1 }))
@@ -187,9 +163,5 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         }
     }
 
-    public async Task DisposeAsync()
-    {
-        await _sink.DisposeAsync();
-        await _reader.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _kit.DisposeAsync();
 }
