@@ -3,6 +3,9 @@ namespace Wal.Benchmarks.Ingress;
 /// <summary>One h2load run against WriteToLog or WriteToLogStream: what h2load saw, what the ingress answered and the topic gained, and the CPU it took per durable write.</summary>
 internal sealed record H2LoadRun(ThroughputSample Sample, H2LoadResult Http, H2LoadShape Shape, double IngressCpuMicroseconds, double BrokerCpuMicroseconds, TimeSpan JitTime)
 {
+    /// <summary>h2load's own CPU per durable write.</summary>
+    public double H2LoadCpuMicroseconds => Http.ProcessorTime.TotalMicroseconds / Math.Max(1, Sample.Durable);
+
     /// <summary>
     /// Answers other than TRUE that are only h2load ending its run: it closes its connections with
     /// requests in flight, the ingress answers those UNKNOWN (the caller is gone), and Kafka writes
