@@ -3,13 +3,13 @@ using Confluent.Kafka;
 namespace Wal.Ingress;
 
 /// <summary>
-/// Whoever waits for one record's answer from Kafka: <see cref="OnReport"/> is librdkafka's
-/// delivery report, <see cref="Answer"/> the same answer when the record never reached librdkafka.
-/// Exactly one of the two is called, once, on whichever thread has the answer.
+/// Whoever waits for one record's answer from Kafka. <see cref="Answer"/> is called exactly once, on
+/// whichever thread has the answer: through <see cref="OnReport"/>, which classifies librdkafka's
+/// delivery report, or directly when the record never reached librdkafka.
 /// </summary>
 public interface IProduceReport
 {
-    void OnReport(DeliveryReport<byte[], byte[]> report);
+    void OnReport(DeliveryReport<byte[], byte[]> report) => Answer(DurabilityClassifier.FromReport(report, report.Error));
 
     void Answer(ProduceOutcome outcome);
 }

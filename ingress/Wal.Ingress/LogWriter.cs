@@ -1,4 +1,3 @@
-using KafkaReport = Confluent.Kafka.DeliveryReport<byte[], byte[]>;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Wal.Grpc;
@@ -304,9 +303,6 @@ public sealed class LogWriter(
     /// </summary>
     private sealed class ListenedWrite(LogWriter writer, AdmittedWrite write, long started, ulong clientId, IWriteListener listener) : IProduceReport
     {
-        public void OnReport(KafkaReport report) =>
-            Answer(DurabilityClassifier.FromReport(report, report.Error));
-
         public void Answer(ProduceOutcome outcome)
         {
             writer.Release(write.Namespace, write.Value.Length);

@@ -1,5 +1,3 @@
-using Confluent.Kafka;
-
 namespace Wal.Ingress;
 
 /// <summary>
@@ -12,9 +10,6 @@ internal sealed class PendingProduce(Action<string, int>? release, string owner,
     // and running each caller's response there would queue every answer behind the others.
     : TaskCompletionSource<ProduceOutcome>(TaskCreationOptions.RunContinuationsAsynchronously), IProduceReport
 {
-    public void OnReport(DeliveryReport<byte[], byte[]> report) =>
-        Answer(DurabilityClassifier.FromReport(report, report.Error));
-
     public void Answer(ProduceOutcome outcome)
     {
         try

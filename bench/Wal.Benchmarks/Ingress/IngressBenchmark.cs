@@ -190,13 +190,17 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     {
         await H2Load.RunAsync(uri, bodyFile, shape, WarmUp, null, null, cancellationToken);
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var http = requests is { } count
-            ? await H2Load.RunCountAsync(uri, bodyFile, shape, count, cancellationToken)
-            : await H2Load.RunAsync(uri, bodyFile, shape, Measured, null, null, cancellationToken);
+        var http = await MeasuredRunAsync(uri, bodyFile, shape, requests, null, null, cancellationToken);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var writes = Math.Max(1, http.Succeeded * writesPerRequest);
         return (writes / http.Elapsed.TotalSeconds, cpu.TotalMicroseconds / writes, http.ProcessorTime.TotalMicroseconds / writes);
     }
+
+    // A measured h2load run: a fixed number of requests when given (each run to its end), else the measured stretch.
+    private static Task<H2LoadResult> MeasuredRunAsync(Uri uri, string body, H2LoadShape shape, int? requests, int? ratePerClient, string? log, CancellationToken cancellationToken) =>
+        requests is { } count
+            ? H2Load.RunCountAsync(uri, body, shape, count, cancellationToken)
+            : H2Load.RunAsync(uri, body, shape, Measured, ratePerClient, log, cancellationToken);
 
     private static async Task<H2LoadRun> MeasureH2LoadAsync(
         Uri uri, string body, H2LoadShape shape, int? ratePerClient, string? log, DurableWriteCounter ingressWrites, TopicWatermarks watermarks, MockKafkaProcess kafka, CancellationToken cancellationToken, int? requests = null)
@@ -207,9 +211,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var brokerBefore = kafka.ProcessorTime;
         var compiling = System.Runtime.JitInfo.GetCompilationTime();
-        var http = requests is { } count
-            ? await H2Load.RunCountAsync(uri, body, shape, count, cancellationToken)
-            : await H2Load.RunAsync(uri, body, shape, Measured, ratePerClient, log, cancellationToken);
+        var http = await MeasuredRunAsync(uri, body, shape, requests, ratePerClient, log, cancellationToken);
         var jit = System.Runtime.JitInfo.GetCompilationTime() - compiling;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var broker = kafka.ProcessorTime - brokerBefore;

@@ -13,18 +13,11 @@ internal static class RawProduceDriver
 {
     public static ThroughputSample Run(string bootstrapServers, string topic, TimeSpan linger, int payloadBytes, int maxInFlight, TimeSpan duration, TopicWatermarks watermarks)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = linger.TotalMilliseconds,
-            QueueBufferingMaxMessages = maxInFlight * 2,
-        }).Build();
-        var value = new byte[payloadBytes];
-        Random.Shared.NextBytes(value);
-        // Keys shaped like the ingress's (a UUID's text), so records spread over partitions alike.
-        var keys = Enumerable.Range(0, 4096).Select(_ => Encoding.UTF8.GetBytes(Guid.NewGuid().ToString())).ToArray();
+        var config = Config(bootstrapServers, linger);
+        config.QueueBufferingMaxMessages = maxInFlight * 2;
+        using var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        var value = Payload(payloadBytes);
+        var keys = Keys();
         long persisted = 0;
         long failed = 0;
         using var slots = new SemaphoreSlim(maxInFlight, maxInFlight);
@@ -56,17 +49,11 @@ internal static class RawProduceDriver
     /// </summary>
     public static double[] LatenciesAt(string bootstrapServers, string topic, TimeSpan linger, int payloadBytes, int perSecond, TimeSpan duration)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = linger.TotalMilliseconds,
-            DeliveryReportFields = "status",
-        }).Build();
-        var value = new byte[payloadBytes];
-        Random.Shared.NextBytes(value);
-        var keys = Enumerable.Range(0, 4096).Select(_ => Encoding.UTF8.GetBytes(Guid.NewGuid().ToString())).ToArray();
+        var config = Config(bootstrapServers, linger);
+        config.DeliveryReportFields = "status";
+        using var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        var value = Payload(payloadBytes);
+        var keys = Keys();
         // Connections, metadata and the idempotent producer's id come first, outside the timing:
         // the ingress's producer had them long before its paced phase.
         for (var i = 0; i < 64; i++)
@@ -97,4 +84,23 @@ internal static class RawProduceDriver
         producer.Flush(TimeSpan.FromSeconds(30));
         return latencies;
     }
+
+    // The ingress's producer settings that matter for a fair comparison: acks=all, idempotent, its linger.
+    private static ProducerConfig Config(string bootstrapServers, TimeSpan linger) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        Acks = Acks.All,
+        EnableIdempotence = true,
+        LingerMs = linger.TotalMilliseconds,
+    };
+
+    private static byte[] Payload(int bytes)
+    {
+        var value = new byte[bytes];
+        Random.Shared.NextBytes(value);
+        return value;
+    }
+
+    // Keys shaped like the ingress's (a UUID's text), so records spread over partitions alike.
+    private static byte[][] Keys() => [.. Enumerable.Range(0, 4096).Select(_ => Encoding.UTF8.GetBytes(Guid.NewGuid().ToString()))];
 }
