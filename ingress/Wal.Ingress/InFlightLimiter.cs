@@ -27,17 +27,17 @@ public sealed class InFlightLimiter(long maxTotalBytes)
     public bool TryAcquire(string @namespace, long namespaceLimit, long bytes)
     {
         var usage = _byNamespace.GetOrAdd(@namespace, static _ => new Usage());
-        // Add first, then check: concurrent writers never see room that another already took.
-        if (Interlocked.Add(ref usage.Bytes, bytes) > namespaceLimit)
+        // The overall count first and the namespace's second, given back in the opposite order: a
+        // namespace's bytes are always already in the total, so the gauges read at scrape time
+        // never add up to more than the total, and neither ever shows more than its bound.
+        if (!TryAdd(ref _total, bytes, maxTotalBytes))
         {
-            Interlocked.Add(ref usage.Bytes, -bytes);
             return false;
         }
 
-        if (Interlocked.Add(ref _total, bytes) > maxTotalBytes)
+        if (!TryAdd(ref usage.Bytes, bytes, namespaceLimit))
         {
             Interlocked.Add(ref _total, -bytes);
-            Interlocked.Add(ref usage.Bytes, -bytes);
             return false;
         }
 
@@ -50,11 +50,33 @@ public sealed class InFlightLimiter(long maxTotalBytes)
     {
         if (_byNamespace.TryGetValue(@namespace, out var usage))
         {
-            Interlocked.Add(ref usage.Bytes, -bytes);
             Interlocked.Decrement(ref usage.Writes);
+            Interlocked.Add(ref usage.Bytes, -bytes);
         }
 
         Interlocked.Add(ref _total, -bytes);
+    }
+
+    // Compare-and-swap rather than add-then-undo: a write that will be refused never shows in the
+    // count, not even for the instant before it is taken back out.
+    private static bool TryAdd(ref long count, long bytes, long limit)
+    {
+        var current = Volatile.Read(ref count);
+        while (true)
+        {
+            if (current + bytes > limit)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref count, current + bytes, current);
+            if (seen == current)
+            {
+                return true;
+            }
+
+            current = seen;
+        }
     }
 
     private sealed class Usage
