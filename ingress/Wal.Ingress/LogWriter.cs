@@ -236,7 +236,8 @@ public sealed class LogWriter(
         if (registry.TryGet(name, out var found))
         {
             config = found;
-            metrics.Request(method, name);
+            // The configured name, not the request's copy: the exporter finds a series by the tag's instance.
+            metrics.Request(method, found.Name);
             return IsAdmitted(found, id, caller, out refusal);
         }
 
@@ -287,7 +288,7 @@ public sealed class LogWriter(
         return result;
     }
 
-    private string UnknownTag(string name) => registry.TryGet(name, out _) ? name : IngressMetrics.UnknownNamespace;
+    private string UnknownTag(string name) => registry.TryGet(name, out var config) ? config.Name : IngressMetrics.UnknownNamespace;
 
     private static string? CheckRequestId(string requestId) =>
         requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : null;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Wal.Ingress.Metrics;
@@ -26,13 +27,15 @@ public sealed class PrometheusExporter : IDisposable
         {
             if (include(instrument) && IsSupported(instrument))
             {
-                _instruments[instrument] = new InstrumentState(instrument, BoundsOf(instrument));
-                listener.EnableMeasurementEvents(instrument);
+                var state = new InstrumentState(instrument, BoundsOf(instrument));
+                _instruments[instrument] = state;
+                // The state rides along with every measurement: no lookup by instrument per call.
+                listener.EnableMeasurementEvents(instrument, state);
             }
         };
         _listener.MeasurementsCompleted = (instrument, _) => _instruments.TryRemove(instrument, out InstrumentState? _);
-        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => Measure(instrument, value, tags));
-        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) => Measure(instrument, value, tags));
+        _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((InstrumentState)state!).Measure(value, tags));
+        _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentState)state!).Measure(value, tags));
         _listener.Start();
     }
 
@@ -52,14 +55,6 @@ public sealed class PrometheusExporter : IDisposable
 
     public void Dispose() => _listener.Dispose();
 
-    private void Measure(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
-    {
-        if (_instruments.TryGetValue(instrument, out var state))
-        {
-            state.Measure(value, tags);
-        }
-    }
-
     private static bool IsSupported(Instrument instrument) =>
         instrument is Counter<long> or Counter<double> or UpDownCounter<long> or UpDownCounter<double> or Histogram<double> or Histogram<long>
             || IsObservedLevel(instrument);
@@ -77,8 +72,11 @@ public sealed class PrometheusExporter : IDisposable
 
     private sealed class InstrumentState(Instrument instrument, double[]? bounds)
     {
+        private const int MaxCachedKeys = 4096;
+
         private readonly ConcurrentDictionary<string, PrometheusSeries> _series = new(StringComparer.Ordinal);
-        private readonly ConcurrentDictionary<SeriesKey, PrometheusSeries> _byKey = new();
+        private readonly ConcurrentDictionary<SeriesKey, PrometheusSeries> _byKey = new(SeriesKey.ByInstance);
+        private int _cachedKeys;
         private readonly bool _observedLevel = IsObservedLevel(instrument);
         private readonly string _type = instrument switch
         {
@@ -143,7 +141,20 @@ public sealed class PrometheusExporter : IDisposable
 
             KeyValuePair<string, object?> a = tags.Length > 0 ? tags[0] : default, b = tags.Length > 1 ? tags[1] : default, c = tags.Length > 2 ? tags[2] : default;
             var key = new SeriesKey(a.Key, a.Value, b.Key, b.Value, c.Key, c.Value);
-            return _byKey.TryGetValue(key, out var found) ? found : _byKey.GetOrAdd(key, BySet(tags));
+            if (_byKey.TryGetValue(key, out var found))
+            {
+                return found;
+            }
+
+            var series = BySet(tags);
+            // Tags made afresh per call (a formatted string, a boxed number) would each be a new
+            // key: past the cap they take the label-set path every time instead of growing the cache.
+            if (Interlocked.Increment(ref _cachedKeys) <= MaxCachedKeys)
+            {
+                _byKey.TryAdd(key, series);
+            }
+
+            return series;
         }
 
         // One series per label set, however the tags were ordered at the call site.
@@ -171,6 +182,30 @@ public sealed class PrometheusExporter : IDisposable
         };
     }
 
-    // Plain fields, not KeyValuePairs: KeyValuePair has no IEquatable, so comparing it would box.
-    private readonly record struct SeriesKey(string? Name1, object? Value1, string? Name2, object? Value2, string? Name3, object? Value3);
+    /// <summary>
+    /// Up to three tags as plain fields (KeyValuePair has no IEquatable, so comparing it would box).
+    /// Compared by <see cref="ByInstance"/>: tag names and string values at a call site are almost
+    /// always the same instances (literals, a namespace's configured name), so they are hashed and
+    /// compared by reference rather than by their text on every measurement. Equal text in another
+    /// instance is only a cache miss: it reaches the same series through the label set.
+    /// </summary>
+    private readonly record struct SeriesKey(string? Name1, object? Value1, string? Name2, object? Value2, string? Name3, object? Value3)
+    {
+        public static readonly IEqualityComparer<SeriesKey> ByInstance = new InstanceComparer();
+
+        private sealed class InstanceComparer : IEqualityComparer<SeriesKey>
+        {
+            public bool Equals(SeriesKey x, SeriesKey y) =>
+                ReferenceEquals(x.Name1, y.Name1) && ReferenceEquals(x.Name2, y.Name2) && ReferenceEquals(x.Name3, y.Name3)
+                && Same(x.Value1, y.Value1) && Same(x.Value2, y.Value2) && Same(x.Value3, y.Value3);
+
+            public int GetHashCode(SeriesKey key) =>
+                HashCode.Combine(RuntimeHelpers.GetHashCode(key.Name1), Hash(key.Value1), RuntimeHelpers.GetHashCode(key.Name2), Hash(key.Value2), RuntimeHelpers.GetHashCode(key.Name3), Hash(key.Value3));
+
+            // Strings by instance; anything else (a boxed number) by value, as its box is new each time.
+            private static bool Same(object? a, object? b) => a is string || b is string ? ReferenceEquals(a, b) : Equals(a, b);
+
+            private static int Hash(object? value) => value is string ? RuntimeHelpers.GetHashCode(value) : value?.GetHashCode() ?? 0;
+        }
+    }
 }

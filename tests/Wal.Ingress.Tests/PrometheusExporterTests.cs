@@ -1,0 +1,97 @@
+using System.Diagnostics.Metrics;
+using Wal.Ingress.Metrics;
+
+namespace Wal.Ingress.Tests;
+
+public sealed class PrometheusExporterTests : IDisposable
+{
+    private readonly Meter _meter = new($"test.{Guid.NewGuid():N}");
+    private readonly PrometheusExporter _exporter;
+
+    public PrometheusExporterTests()
+    {
+        _exporter = new PrometheusExporter(i => ReferenceEquals(i.Meter, _meter));
+    }
+
+    [Fact]
+    public void Counter_SameLabelsAsOtherInstancesAndInAnyOrder_OneSeries()
+    {
+        var counter = _meter.CreateCounter<long>("wal_test_requests", "{request}", "Requests.");
+
+        counter.Add(1, new("method", "write"), new("namespace", "orders"));
+        // Equal text in strings built at run time, and the tags the other way round.
+        counter.Add(2, new("namespace", new string("orders".AsSpan())), new(new string("method".AsSpan()), string.Concat("wr", "ite")));
+        counter.Add(4, new("method", "write"), new("namespace", "orders"));
+        counter.Add(8, new("method", "write"), new("namespace", "payments"));
+
+        var text = _exporter.Render();
+        Assert.Contains("wal_test_requests_total{method=\"write\",namespace=\"orders\"} 7\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_requests_total{method=\"write\",namespace=\"payments\"} 8\n", text, StringComparison.Ordinal);
+        Assert.Equal(2, text.Split('\n').Count(l => l.StartsWith("wal_test_requests_total{", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Counter_ManyFreshTagValuesPastTheCache_EachSeriesStillCounted()
+    {
+        var counter = _meter.CreateCounter<long>("wal_test_parts", "{part}", "Parts.");
+
+        // Boxed numbers and formatted strings are new objects per call: 5,000 of each is past the
+        // exporter's cache of tag instances, so the later ones take the label-set path.
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < 5000; i++)
+            {
+                counter.Add(1, new KeyValuePair<string, object?>("part", i));
+                counter.Add(1, new KeyValuePair<string, object?>("name", $"n{i}"));
+            }
+        }
+
+        var text = _exporter.Render();
+        Assert.Contains("wal_test_parts_total{part=\"0\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_parts_total{part=\"4999\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_parts_total{name=\"n4999\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Equal(10_000, text.Split('\n').Count(l => l.StartsWith("wal_test_parts_total{", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Histogram_Recorded_CumulativeBucketsSumAndCount()
+    {
+        var histogram = _meter.CreateHistogram<double>("wal_test_duration", "s", "Durations.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.1, 1] });
+
+        foreach (var value in new[] { 0.005, 0.01, 0.05, 2.0 })
+        {
+            histogram.Record(value, new KeyValuePair<string, object?>("namespace", "orders"));
+        }
+
+        var text = _exporter.Render();
+        Assert.Contains("# TYPE wal_test_duration_seconds histogram\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_duration_seconds_bucket{namespace=\"orders\",le=\"0.01\"} 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_duration_seconds_bucket{namespace=\"orders\",le=\"0.1\"} 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_duration_seconds_bucket{namespace=\"orders\",le=\"1\"} 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_duration_seconds_bucket{namespace=\"orders\",le=\"+Inf\"} 4\n", text, StringComparison.Ordinal);
+        var sum = text.Split('\n').Single(l => l.StartsWith("wal_test_duration_seconds_sum{namespace=\"orders\"} ", StringComparison.Ordinal));
+        Assert.Equal(2.065, double.Parse(sum.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), precision: 9);
+        Assert.Contains("wal_test_duration_seconds_count{namespace=\"orders\"} 4\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ObservableUpDownCounter_ReadAtEachRender_ShowsTheLevelNotASum()
+    {
+        var level = 5L;
+        _meter.CreateObservableUpDownCounter("wal_test_in_flight", () => level, "{write}", "In flight.");
+
+        var first = _exporter.Render();
+        level = 3;
+        var second = _exporter.Render();
+
+        Assert.Contains("wal_test_in_flight 5\n", first, StringComparison.Ordinal);
+        Assert.Contains("wal_test_in_flight 3\n", second, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _exporter.Dispose();
+        _meter.Dispose();
+    }
+}
