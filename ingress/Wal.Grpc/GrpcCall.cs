@@ -66,6 +66,33 @@ internal sealed class GrpcCall : IDisposable
         }
     }
 
+    /// <summary>Writes the messages in order and flushes once; false when the call was already completed.</summary>
+    public async ValueTask<bool> WriteAllAsync<T>(IReadOnlyList<T> messages, CancellationToken cancellationToken)
+        where T : IMessage
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            StartResponse();
+            for (var i = 0; i < messages.Count; i++)
+            {
+                GrpcFrameWriter.Write(_http.Response.BodyWriter, messages[i]);
+            }
+
+            await _http.Response.BodyWriter.FlushAsync(cancellationToken);
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);

@@ -13,5 +13,13 @@ internal sealed class GrpcStreamWriter<T>(GrpcCall call) : IServerStreamWriter<T
         }
     }
 
+    public async ValueTask WriteAllAsync(IReadOnlyList<T> messages, CancellationToken cancellationToken)
+    {
+        if (!await call.WriteAllAsync(messages, cancellationToken))
+        {
+            throw new InvalidOperationException("The call has already completed.");
+        }
+    }
+
     public ValueTask FlushAsync(CancellationToken cancellationToken) => call.FlushAsync(cancellationToken);
 }

@@ -9,6 +9,12 @@ public interface IServerStreamWriter<in T>
     /// <summary>Writes one message; when <paramref name="flush"/> is set, waits until the transport took it.</summary>
     ValueTask WriteAsync(T message, bool flush, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Writes every message of a batch and then flushes, taking the call's write lock once: for
+    /// senders that gather messages (acknowledgements, say) and send them together.
+    /// </summary>
+    ValueTask WriteAllAsync(IReadOnlyList<T> messages, CancellationToken cancellationToken);
+
     /// <summary>Sends buffered messages.</summary>
     ValueTask FlushAsync(CancellationToken cancellationToken);
 }

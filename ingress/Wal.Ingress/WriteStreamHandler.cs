@@ -70,19 +70,20 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
 
     private static async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop)
     {
+        // Whatever has queued since the last send goes out as one write and one flush.
+        var batch = new List<WriteToLogAck>();
         try
         {
             while (await acks.WaitToReadAsync(stop.Token))
             {
-                var sent = 0;
                 while (acks.TryRead(out var ack))
                 {
-                    await responses.WriteAsync(ack, flush: false, stop.Token);
-                    sent++;
+                    batch.Add(ack);
                 }
 
-                await responses.FlushAsync(stop.Token);
-                slots.Release(sent);
+                await responses.WriteAllAsync(batch, stop.Token);
+                slots.Release(batch.Count);
+                batch.Clear();
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

@@ -81,7 +81,16 @@ public sealed class EchoServer : IAsyncLifetime
     {
         while (await requests.MoveNextAsync(context.CancellationToken))
         {
-            await responses.WriteAsync(new Echo { Text = requests.Current.Text }, flush: true, context.CancellationToken);
+            // "batch:N" is answered with N messages written together.
+            var text = requests.Current.Text;
+            if (text.StartsWith("batch:", StringComparison.Ordinal))
+            {
+                var count = int.Parse(text["batch:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                await responses.WriteAllAsync([.. Enumerable.Range(1, count).Select(i => new Echo { Text = $"{text}#{i}" })], context.CancellationToken);
+                continue;
+            }
+
+            await responses.WriteAsync(new Echo { Text = text }, flush: true, context.CancellationToken);
         }
     }
 }

@@ -191,4 +191,17 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Equal(StatusCode.OK, response.Status);
         Assert.Equal(Enumerable.Range(0, 50).Select(i => $"m{i}"), response.Messages.Select(m => Echo.Parser.ParseFrom(m).Text));
     }
+
+    [Fact]
+    public async Task Duplex_BatchesBetweenSingleWrites_EveryMessageOnceInOrder()
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var body = new[] { "a", "batch:3", "b", "batch:200" }.SelectMany(t => GrpcTestClient.Frame(new Echo { Text = t })).ToArray();
+
+        var response = await client.SendAsync(EchoServer.Duplex, body);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        string[] expected = ["a", .. Enumerable.Range(1, 3).Select(i => $"batch:3#{i}"), "b", .. Enumerable.Range(1, 200).Select(i => $"batch:200#{i}")];
+        Assert.Equal(expected, response.Messages.Select(m => Echo.Parser.ParseFrom(m).Text));
+    }
 }
