@@ -12,7 +12,7 @@ namespace Wal.Benchmarks.Ingress;
 /// Issue 4, item 8. One mock cluster (3 brokers, in a child process), one namespace topic, 200-byte
 /// payloads, acks=all and an idempotent producer throughout: raw Confluent.Kafka produce; unary
 /// WriteToLog through the real ingress driven by h2load; WriteToLogStream driven by h2load too,
-/// each call carrying a thousand writes; then unary at half the measured unary rate for its p99. Durable writes are counted by the
+/// each call carrying ten thousand writes; then unary at half the measured unary rate for its p99. Durable writes are counted by the
 /// topic's high watermark and the ingress's own TRUE counter (or the TRUE acks), never by HTTP status.
 /// </summary>
 internal sealed class IngressBenchmark : IRatioBenchmark
@@ -29,15 +29,19 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     private static readonly TimeSpan Measured = TimeSpan.FromSeconds(Seconds("WAL_BENCH_INGRESS_SECONDS", 12));
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
     private static readonly H2LoadShape UnaryShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
-    private static readonly H2LoadShape PacedShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
+    // Ten connections opened a millisecond apart: h2load's --rps sends each connection's requests
+    // on a 10 ms tick, so their ticks fall a millisecond apart (see H2Load.Paced).
+    private static readonly H2LoadShape PacedShape = new(Clients: 10, StreamsPerClient: 32, Threads: 1);
     private static readonly H2LoadShape StreamingShape = new(Clients: 2, StreamsPerClient: 2, Threads: 1);
 
-    // Writes per WriteToLogStream call: the ingress's default MaxStreamInFlight, so a call's whole
-    // body may be in flight at once, as a producer keeping its window full would have it.
-    private const int WritesPerStream = 1000;
+    // Writes per WriteToLogStream call: ten of the ingress's default windows (MaxStreamInFlight,
+    // 1,000), so the window stays full for most of a call, as for a producer that keeps its stream
+    // open. With calls of one window, each call's window drained to nothing while its last acks
+    // came back.
+    private const int WritesPerStream = 10_000;
 
     // About the measured stretch at 150k writes/s; a fixed count, so no call is cut off at the end.
-    private static readonly int StreamingCalls = (int)(Measured.TotalSeconds * 150);
+    private static readonly int StreamingCalls = (int)(Measured.TotalSeconds * 150_000 / WritesPerStream);
 
     public string Name => "ingress";
 
