@@ -27,7 +27,22 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
             while (true)
             {
                 await slots.WaitAsync(token);
-                if (!await requests.MoveNextAsync(token))
+                bool more;
+                try
+                {
+                    more = await requests.MoveNextAsync(token);
+                }
+                catch (Exception) when (!token.IsCancellationRequested)
+                {
+                    // A bad frame or message ends the call with its error, but the writes already
+                    // handed to Kafka are answered first: ending now would drop their acks, and a
+                    // caller reading the error as "not written" would be wrong about them.
+                    slots.Release();
+                    await AllAcknowledgedAsync(slots, token);
+                    throw;
+                }
+
+                if (!more)
                 {
                     slots.Release();
                     break;
@@ -36,17 +51,22 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
                 Start(requests.Current, caller, listener, token);
             }
 
-            // Every slot back means every request was acknowledged on the wire.
-            for (var i = 0; i < options.MaxStreamInFlight; i++)
-            {
-                await slots.WaitAsync(token);
-            }
+            await AllAcknowledgedAsync(slots, token);
         }
         finally
         {
             acks.Writer.TryComplete();
             await stop.CancelAsync();
             await sending;
+        }
+    }
+
+    // Every slot back means every request read was acknowledged on the wire.
+    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, CancellationToken cancellationToken)
+    {
+        for (var i = 0; i < options.MaxStreamInFlight; i++)
+        {
+            await slots.WaitAsync(cancellationToken);
         }
     }
 

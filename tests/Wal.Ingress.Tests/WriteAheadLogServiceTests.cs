@@ -193,6 +193,23 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.Equal(Trilean.True, acks[3]);
     }
 
+    [Fact]
+    public async Task WriteToLogStream_MalformedMessageAfterValidWrites_TheirAcksComeFirstThenTheError()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var good = Enumerable.Range(1, 20)
+            .SelectMany(i => GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"before-bad-{i}" }));
+        // A frame whose message is not protobuf: field 1 with wire type 7, which does not exist.
+        byte[] bad = [0, 0, 0, 0, 2, 0x0F, 0x01];
+
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, [.. good, .. bad]);
+
+        Assert.NotEqual(StatusCode.OK, response.Status);
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToList();
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (ulong)i), acks.Select(a => a.ClientId).Order());
+        Assert.All(acks, a => Assert.Equal(Trilean.True, a.Response.Durable));
+    }
+
     private static async Task<LogPosition> CallTrueAsync(GrpcTestClient client, string path, IMessage request)
     {
         var response = await client.CallAsync(path, request);
