@@ -93,22 +93,6 @@ internal sealed class GrpcCall : IDisposable
         }
     }
 
-    public async ValueTask FlushAsync(CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (!_completed && _started)
-            {
-                await _http.Response.BodyWriter.FlushAsync(cancellationToken);
-            }
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
     /// <summary>
     /// Ends the call with a status: in trailers after a response began, otherwise as a
     /// trailers-only response (status in the one HEADERS frame). Only the first completion counts.

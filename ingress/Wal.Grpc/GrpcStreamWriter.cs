@@ -20,6 +20,4 @@ internal sealed class GrpcStreamWriter<T>(GrpcCall call) : IServerStreamWriter<T
             throw new InvalidOperationException("The call has already completed.");
         }
     }
-
-    public ValueTask FlushAsync(CancellationToken cancellationToken) => call.FlushAsync(cancellationToken);
 }

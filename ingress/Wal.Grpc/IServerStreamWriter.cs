@@ -2,7 +2,7 @@ namespace Wal.Grpc;
 
 /// <summary>
 /// The response messages of a streaming call. Safe to call from several threads: writes are
-/// serialised. Buffer a batch with <c>flush: false</c> and flush once to save syscalls.
+/// serialised. Send a batch with <see cref="WriteAllAsync"/>: one write lock and one flush for all of it.
 /// </summary>
 public interface IServerStreamWriter<in T>
 {
@@ -14,7 +14,4 @@ public interface IServerStreamWriter<in T>
     /// senders that gather messages (acknowledgements, say) and send them together.
     /// </summary>
     ValueTask WriteAllAsync(IReadOnlyList<T> messages, CancellationToken cancellationToken);
-
-    /// <summary>Sends buffered messages.</summary>
-    ValueTask FlushAsync(CancellationToken cancellationToken);
 }
