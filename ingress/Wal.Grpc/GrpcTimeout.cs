@@ -3,9 +3,17 @@ namespace Wal.Grpc;
 /// <summary>Parses the <c>grpc-timeout</c> header: 1 to 8 ASCII digits and a unit (H, M, S, m, u, n).</summary>
 internal static class GrpcTimeout
 {
-    public static bool TryParse(string? value, out TimeSpan timeout)
+    /// <summary>
+    /// The longest delay a timer holds (2^32 - 2 ms, about 49.7 days). The header allows up to
+    /// 99,999,999 hours; a deadline past this bound cannot fire during any real call, so it is
+    /// read as no deadline rather than failing the call.
+    /// </summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+
+    /// <summary>False when the header is malformed; <paramref name="timeout"/> is null when it is beyond <see cref="Longest"/>.</summary>
+    public static bool TryParse(string? value, out TimeSpan? timeout)
     {
-        timeout = default;
+        timeout = null;
         if (value is null || value.Length is < 2 or > 9)
         {
             return false;
@@ -22,8 +30,7 @@ internal static class GrpcTimeout
             amount = (amount * 10) + (c - '0');
         }
 
-        // 99,999,999 hours overflows TimeSpan; anything that large means "no practical deadline".
-        const long maxTicks = long.MaxValue / 4;
+        // In double: 99,999,999 hours overflows a long count of ticks.
         double ticks = value[^1] switch
         {
             'H' => amount * (double)TimeSpan.TicksPerHour,
@@ -39,7 +46,8 @@ internal static class GrpcTimeout
             return false;
         }
 
-        timeout = TimeSpan.FromTicks((long)Math.Min(Math.Ceiling(ticks), maxTicks));
+        var rounded = Math.Ceiling(ticks);
+        timeout = rounded > Longest.Ticks ? null : TimeSpan.FromTicks((long)rounded);
         return true;
     }
 }

@@ -12,11 +12,22 @@ public sealed class GrpcDeadlineTests(EchoServer server) : IClassFixture<EchoSer
     [InlineData("250m", 0.25)]
     [InlineData("1500u", 0.0015)]
     [InlineData("2000000n", 0.002)]
-    [InlineData("99999999S", 99999999.0)]
+    [InlineData("1193H", 1193 * 3600.0)]
     public void TryParse_EachUnit_Converts(string header, double seconds)
     {
         Assert.True(GrpcTimeout.TryParse(header, out var timeout));
-        Assert.Equal(seconds, timeout.TotalSeconds, precision: 6);
+        Assert.NotNull(timeout);
+        Assert.Equal(seconds, timeout.Value.TotalSeconds, precision: 6);
+    }
+
+    [Theory]
+    [InlineData("1194H")]
+    [InlineData("99999999S")]
+    [InlineData("99999999H")]
+    public void TryParse_BeyondTheLongestTimer_NoDeadline(string header)
+    {
+        Assert.True(GrpcTimeout.TryParse(header, out var timeout));
+        Assert.Null(timeout);
     }
 
     [Theory]
@@ -61,6 +72,19 @@ public sealed class GrpcDeadlineTests(EchoServer server) : IClassFixture<EchoSer
         using var client = new GrpcTestClient(server.Address);
 
         var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "wait", DelayMs = 10 }, r => r.Headers.Add("grpc-timeout", "1M"));
+
+        Assert.Equal(StatusCode.OK, response.Status);
+    }
+
+    [Theory]
+    [InlineData("1193H")]
+    [InlineData("99999999S")]
+    [InlineData("99999999H")]
+    public async Task Unary_DeadlineTooFarForATimer_Ok(string timeout)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "wait", DelayMs = 10 }, r => r.Headers.Add("grpc-timeout", timeout));
 
         Assert.Equal(StatusCode.OK, response.Status);
     }
