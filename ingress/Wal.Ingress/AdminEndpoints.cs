@@ -27,6 +27,11 @@ public static class AdminEndpoints
                 return Results.Text("not ready: no namespaces loaded\n", statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
+            if (producer.FatalError is { } fatal)
+            {
+                return Results.Text($"not ready: the Kafka producer failed fatally ({fatal}); restart this instance\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
             // Metadata is a blocking librdkafka call: keep it off the request thread.
             var reachable = await Task.Run(() => producer.CanReachCluster(KafkaProbeTimeout), cancellationToken);
             return reachable

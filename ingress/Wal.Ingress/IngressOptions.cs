@@ -53,7 +53,19 @@ public sealed class IngressOptions
 
     public bool UsesTls => TlsCertificatePath.Length > 0;
 
-    /// <summary>Extra librdkafka producer settings (name to value), applied last; for tuning and tests.</summary>
+    /// <summary>
+    /// Producer settings that carry the durability contract (acks=all, idempotence, the produce
+    /// timeout behind UNKNOWN, a delivery report for every record): overriding one would make
+    /// TRUE a lie, so <see cref="ProducerSettings"/> may not name them.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedProducerSettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "acks", "request.required.acks", "enable.idempotence", "message.timeout.ms", "delivery.timeout.ms",
+        "delivery.report.only.error", "dr_cb", "dr_msg_cb", "bootstrap.servers", "metadata.broker.list",
+        "linger.ms", "queue.buffering.max.ms", "enable.gapless.guarantee", "transactional.id",
+    };
+
+    /// <summary>Extra librdkafka producer settings (name to value), applied last; for tuning and tests. See <see cref="ReservedProducerSettings"/>.</summary>
     public IDictionary<string, string> ProducerSettings { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Every problem, each naming the option and its bad value; empty when valid.</summary>
@@ -108,6 +120,11 @@ public sealed class IngressOptions
         if (MaxInFlightBytes < MaxReceiveMessageSize)
         {
             errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
+        }
+
+        foreach (var name in ProducerSettings.Keys.Where(ReservedProducerSettings.Contains).Order(StringComparer.Ordinal))
+        {
+            errors.Add($"ProducerSettings: '{name}' is fixed by the durability contract (or has its own option) and may not be overridden");
         }
 
         ValidateTls(errors);

@@ -13,6 +13,7 @@ public sealed partial class KafkaLogProducer : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly ILogger _logger;
     private readonly TimeSpan _produceTimeout;
+    private volatile string? _fatalError;
 
     public KafkaLogProducer(IngressOptions options, ILogger<KafkaLogProducer> logger)
     {
@@ -43,10 +44,17 @@ public sealed partial class KafkaLogProducer : IDisposable
         }
 
         _producer = new ProducerBuilder<byte[], byte[]>(config)
-            .SetErrorHandler((_, error) => LogKafkaError(_logger, error.Code, error.Reason, error.IsFatal))
+            .SetErrorHandler((_, error) => OnError(error))
             .SetLogHandler((_, message) => LogLibrdkafka(_logger, message.Facility, message.Message))
             .Build();
     }
+
+    /// <summary>
+    /// Why the producer can no longer write, once librdkafka reported a fatal error (an idempotent
+    /// producer that lost its sequence guarantees); null while healthy. Nothing in this process
+    /// revives it: every later record is refused, so readiness fails and the instance must restart.
+    /// </summary>
+    public string? FatalError => _fatalError;
 
     /// <summary>Asks librdkafka whether it knows the cluster (for readiness); false on any failure.</summary>
     public bool CanReachCluster(TimeSpan timeout)
@@ -99,6 +107,25 @@ public sealed partial class KafkaLogProducer : IDisposable
         {
             report.Answer(ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written."));
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Not Kafka's refusal, so not a known "not written": the caller must not retry blindly,
+            // and the report must still be answered or its reservation would never be given back.
+            LogProduceFailed(_logger, e, topic);
+            report.Answer(ProduceOutcome.Unknown("The write failed unexpectedly; it may or may not be durable."));
+        }
+    }
+
+    private void OnError(Error error)
+    {
+        if (error.IsFatal)
+        {
+            _fatalError = $"{error.Code}: {error.Reason}";
+            LogFatal(_logger, error.Code, error.Reason);
+            return;
+        }
+
+        LogKafkaError(_logger, error.Code, error.Reason);
     }
 
     /// <summary>Waits up to the produce timeout for records in flight, so their callers get a true answer.</summary>
@@ -114,8 +141,14 @@ public sealed partial class KafkaLogProducer : IDisposable
         }
     }
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Kafka producer error {Code}: {Reason} (fatal: {IsFatal})")]
-    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason, bool isFatal);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Kafka producer error {Code}: {Reason}")]
+    private static partial void LogKafkaError(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Critical, Message = "Kafka producer failed fatally ({Code}: {Reason}); every write is now refused and /readyz fails: restart this instance")]
+    private static partial void LogFatal(ILogger logger, ErrorCode code, string reason);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Error, Message = "Producing to {Topic} threw unexpectedly; the write was answered UNKNOWN")]
+    private static partial void LogProduceFailed(ILogger logger, Exception exception, string topic);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
     private static partial void LogLibrdkafka(ILogger logger, string facility, string message);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Google.Protobuf;
+using Wal.Grpc;
 using Wal.Grpc.Tests;
 using Wal.Schemas.V1;
 
@@ -8,6 +9,9 @@ namespace Wal.Ingress.Tests;
 
 public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<IngressFixture>
 {
+    // CLUSTER_AUTHORIZATION_FAILED
+    private const int FatalInitError = 31;
+
     private IngressTestHost Host => fixture.Host;
 
     [Fact]
@@ -42,12 +46,56 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
         host.Kafka.SetBrokerDown(1);
+
+        // The mock takes the broker down on its own thread: poll until readiness follows.
+        var body = await ReadyzOnceUnavailableAsync(host);
+
+        Assert.Contains("Kafka is not reachable", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Readyz_ProducerFailedFatally_ServiceUnavailableAndWritesRefused()
+    {
+        // Every InitProducerId refused: the idempotent producer cannot get an id and fails for good.
+        await using var host = await IngressTestHost.StartAsync(
+            brokers: 1,
+            o => o.ProduceTimeout = TimeSpan.FromSeconds(2),
+            k => k.PushRequestErrors(Kafka.Embedded.KafkaApi.InitProducerId, Enumerable.Repeat(FatalInitError, 50).ToArray()));
+        using var client = new GrpcTestClient(host.Address);
+        var first = WriteAsync(client, "first");
+
+        var body = await ReadyzOnceUnavailableAsync(host);
+        var afterFatal = await WriteAsync(client, "after-fatal");
+
+        Assert.Contains("failed fatally", body, StringComparison.Ordinal);
+        Assert.NotEqual(Trilean.True, (await first).Durable);
+        Assert.Equal(Trilean.False, afterFatal.Durable);
+        Assert.Equal(0, host.CountRecords(host.TopicOf(TestNamespaces.Orders)));
+    }
+
+    private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id)
+    {
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders, Id = id, Payload = ByteString.CopyFromUtf8(id) });
+        Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
+        return WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages));
+    }
+
+    private static async Task<string> ReadyzOnceUnavailableAsync(IngressTestHost host)
+    {
         using var http = new HttpClient { BaseAddress = host.App.GetAdminAddress() };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            using var response = await http.GetAsync("/readyz");
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                return body;
+            }
 
-        using var response = await http.GetAsync("/readyz");
-
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Contains("Kafka", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.True(DateTime.UtcNow < deadline, $"/readyz still answers {response.StatusCode}: {body}");
+            await Task.Delay(100);
+        }
     }
 
     private async Task<string> GetAsync(string path, HttpStatusCode expected)

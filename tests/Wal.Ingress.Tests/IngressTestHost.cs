@@ -26,7 +26,10 @@ public sealed class IngressTestHost : IAsyncDisposable
 
     public Uri Address => App.GetGrpcAddress();
 
-    public static async Task<IngressTestHost> StartAsync(int brokers = 3, Action<IngressOptions>? configure = null)
+    /// <param name="brokers">Brokers in the mock cluster.</param>
+    /// <param name="configure">Changes to the ingress options.</param>
+    /// <param name="beforeStart">Runs on the cluster before the ingress starts, for faults its producer must meet from the first request.</param>
+    public static async Task<IngressTestHost> StartAsync(int brokers = 3, Action<IngressOptions>? configure = null, Action<EmbeddedKafkaCluster>? beforeStart = null)
     {
         var kafka = EmbeddedKafkaCluster.Start(brokers);
         var registry = TestNamespaces.Registry();
@@ -37,6 +40,7 @@ public sealed class IngressTestHost : IAsyncDisposable
 
         var options = new IngressOptions { Port = 0, AdminPort = 0, BootstrapServers = kafka.BootstrapServers, Region = "test-region" };
         configure?.Invoke(options);
+        beforeStart?.Invoke(kafka);
         var app = IngressHost.Build(options, registry, b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
         return new IngressTestHost(kafka, registry, app);

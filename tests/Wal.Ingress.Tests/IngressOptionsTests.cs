@@ -1,0 +1,34 @@
+namespace Wal.Ingress.Tests;
+
+public sealed class IngressOptionsTests
+{
+    private static IngressOptions Valid() => new() { BootstrapServers = "localhost:9092" };
+
+    [Fact]
+    public void Errors_Defaults_None() => Assert.Empty(Valid().Errors());
+
+    [Theory]
+    [InlineData("acks", "1")]
+    [InlineData("enable.idempotence", "false")]
+    [InlineData("message.timeout.ms", "600000")]
+    [InlineData("delivery.report.only.error", "true")]
+    public void Errors_ProducerSettingThatBreaksDurability_NamedAndRefused(string name, string value)
+    {
+        var options = Valid();
+        options.ProducerSettings[name] = value;
+
+        var error = Assert.Single(options.Errors());
+
+        Assert.StartsWith("ProducerSettings:", error, StringComparison.Ordinal);
+        Assert.Contains($"'{name}'", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Errors_TuningProducerSetting_Accepted()
+    {
+        var options = Valid();
+        options.ProducerSettings["reconnect.backoff.max.ms"] = "100";
+
+        Assert.Empty(options.Errors());
+    }
+}
