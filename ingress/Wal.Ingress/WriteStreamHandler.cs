@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
 using Wal.Grpc;
 using Wal.Schemas.V1;
 
@@ -10,48 +11,59 @@ namespace Wal.Ingress;
 /// given back only once its acknowledgement is written, so at most
 /// <see cref="IngressOptions.MaxStreamInFlight"/> requests are held per stream: when they are,
 /// the server stops reading and HTTP/2 flow control pushes back on the caller.
+/// When the instance begins to stop, the call reads no further request, acknowledges every
+/// request it read and ends with UNAVAILABLE: a request without an acknowledgement was not
+/// written, and the caller sends it to another instance.
 /// </summary>
-public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
+public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options, IHostApplicationLifetime lifetime)
 {
+    private const string ShuttingDown = "The ingress is shutting down: every request read on this stream was acknowledged; send the rest to another instance.";
+
     public async Task HandleAsync(IAsyncStreamReader<WriteToLogRequest> requests, IServerStreamWriter<WriteToLogAck> responses, GrpcCallContext context)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var token = stop.Token;
+        // Only reading ends at shutdown; the writes already read keep the call's token.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(token, lifetime.ApplicationStopping);
         using var slots = new SemaphoreSlim(options.MaxStreamInFlight, options.MaxStreamInFlight);
         var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
         var listener = new AckQueue(acks.Writer);
         var sending = SendAcksAsync(acks.Reader, responses, slots, stop);
         var caller = CallerIdentity.From(context.HttpContext);
+        // Slots the reader holds itself: the one taken for a request not yet read or started.
+        var held = 0;
         try
         {
-            while (true)
+            try
             {
-                await slots.WaitAsync(token);
-                bool more;
-                try
+                while (true)
                 {
-                    more = await requests.MoveNextAsync(token);
+                    await slots.WaitAsync(reading.Token);
+                    held = 1;
+                    if (!await requests.MoveNextAsync(reading.Token))
+                    {
+                        break;
+                    }
+
+                    Start(requests.Current, caller, listener, token);
+                    held = 0;
                 }
-                catch (Exception) when (!token.IsCancellationRequested)
+            }
+            catch (Exception e) when (!token.IsCancellationRequested)
+            {
+                // Shutdown, a bad frame or a bad message ends the call, but the writes already
+                // handed to Kafka are answered first: ending now would drop their acks, and a
+                // caller reading the error as "not written" would be wrong about them.
+                await AllAcknowledgedAsync(slots, held, token);
+                if (e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested)
                 {
-                    // A bad frame or message ends the call with its error, but the writes already
-                    // handed to Kafka are answered first: ending now would drop their acks, and a
-                    // caller reading the error as "not written" would be wrong about them.
-                    slots.Release();
-                    await AllAcknowledgedAsync(slots, token);
-                    throw;
+                    throw new RpcException(StatusCode.Unavailable, ShuttingDown);
                 }
 
-                if (!more)
-                {
-                    slots.Release();
-                    break;
-                }
-
-                Start(requests.Current, caller, listener, token);
+                throw;
             }
 
-            await AllAcknowledgedAsync(slots, token);
+            await AllAcknowledgedAsync(slots, held, token);
         }
         finally
         {
@@ -61,10 +73,11 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options)
         }
     }
 
-    // Every slot back means every request read was acknowledged on the wire.
-    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, CancellationToken cancellationToken)
+    // Every slot back means every request read was acknowledged on the wire; the reader holds
+    // `held` of them itself.
+    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, int held, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < options.MaxStreamInFlight; i++)
+        for (var i = held; i < options.MaxStreamInFlight; i++)
         {
             await slots.WaitAsync(cancellationToken);
         }

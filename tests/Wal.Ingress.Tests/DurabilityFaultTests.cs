@@ -88,6 +88,38 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLogStream_IngressStopsWhileTheStreamIsOpen_AcksWhatItReadThenUnavailable()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1);
+        using var client = new GrpcTestClient(host.Address);
+        var topic = host.TopicOf(TestNamespaces.Orders);
+        var frames = Enumerable.Range(1, 5)
+            .SelectMany(i => GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"open-{i}" }))
+            .ToArray();
+        var call = client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, new OpenEndedContent(frames));
+        var until = DateTime.UtcNow.AddSeconds(20);
+        while (host.CountRecords(topic) < 5)
+        {
+            Assert.True(DateTime.UtcNow < until, "the stream's writes never reached Kafka");
+            await Task.Delay(20);
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var stopping = host.App.StopAsync();
+        var response = await call;
+        var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        await stopping;
+
+        // Promptly, not after the host's shutdown timeout (15 s here) aborts the call.
+        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"the stream ended {elapsed} after the stop began");
+        Assert.Equal(StatusCode.Unavailable, response.Status);
+        Assert.Contains("shutting down", response.Message, StringComparison.Ordinal);
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToList();
+        Assert.Equal([1UL, 2, 3, 4, 5], acks.Select(a => a.ClientId).Order().ToArray());
+        Assert.All(acks, a => Assert.Equal(Trilean.True, a.Response.Durable));
+    }
+
+    [Fact]
     public async Task WriteToLog_DeadlineBeforeKafkaAnswers_DeadlineExceededWithUnknown()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(2));
