@@ -1,3 +1,6 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+
 namespace Wal.Client;
 
 /// <summary>The ingress answered with a gRPC status other than OK.</summary>
@@ -35,6 +38,46 @@ public sealed class WalCallException : Exception
 
     /// <summary>The raw <c>grpc-status-details-bin</c> trailer (a google.rpc.Status), if any.</summary>
     public byte[]? Details { get; }
+
+    /// <summary>
+    /// The first message of type <typeparamref name="T"/> among the status's details, or null
+    /// (also when the trailer is not a valid google.rpc.Status).
+    /// </summary>
+    public T? FindDetail<T>()
+        where T : class, IMessage<T>, new()
+    {
+        if (Details is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            // google.rpc.Status: code = 1, message = 2, details = 3 (repeated Any). Read by hand
+            // so the client needs no server-side types.
+            var input = new CodedInputStream(Details);
+            for (var tag = input.ReadTag(); tag != 0; tag = input.ReadTag())
+            {
+                if (tag != WireFormat.MakeTag(3, WireFormat.WireType.LengthDelimited))
+                {
+                    input.SkipLastField();
+                    continue;
+                }
+
+                var any = new Any();
+                input.ReadMessage(any);
+                if (any.TryUnpack<T>(out var detail))
+                {
+                    return detail;
+                }
+            }
+        }
+        catch (InvalidProtocolBufferException)
+        {
+        }
+
+        return null;
+    }
 
     public static string StatusName(int code) => code switch
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -80,7 +81,14 @@ public sealed class WalClient : IDisposable
             throw new WalCallException(status, message, details);
         }
 
-        return parser.ParseFrom(body ?? throw new WalCallException(13, "the server answered OK without a message"));
+        try
+        {
+            return parser.ParseFrom(body ?? throw new WalCallException(13, "the server answered OK without a message"));
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new WalCallException(13, $"the server's answer is not a valid {typeof(TResponse).Name}: {e.Message}");
+        }
     }
 
     public void Dispose() => _http.Dispose();
@@ -106,16 +114,9 @@ public sealed class WalClient : IDisposable
         {
             return await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken);
         }
-        catch (WalCallException e) when (e.StatusCode is 4 or 1 or 2 or 13 or 14 or 10)
-        {
-            // DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, INTERNAL, UNAVAILABLE or ABORTED after the
-            // request was sent: the record may have been written.
-            return new WriteToLogResponse { Durable = Trilean.Unknown, Message = e.Message };
-        }
         catch (WalCallException e)
         {
-            // Every other status is a refusal before anything was produced.
-            return new WriteToLogResponse { Durable = Trilean.False, Message = e.Message };
+            return Answer(e);
         }
         catch (NotSentException e)
         {
@@ -127,10 +128,29 @@ public sealed class WalClient : IDisposable
         }
     }
 
+    /// <summary>What a non-OK status means for the write: the server's own answer when it sent one in the details.</summary>
+    private static WriteToLogResponse Answer(WalCallException e)
+    {
+        // DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, INTERNAL, UNAVAILABLE or ABORTED after the request
+        // was sent: the record may have been written. Every other status is a refusal before
+        // anything was produced.
+        var durable = e.StatusCode is 4 or 1 or 2 or 13 or 14 or 10 ? Trilean.Unknown : Trilean.False;
+        var answer = e.FindDetail<WriteToLogResponse>() ?? new WriteToLogResponse();
+        if (answer.Durable != Trilean.Unknown)
+        {
+            // A detail saying TRUE under an error status cannot be taken at its word.
+            answer.Durable = durable;
+        }
+
+        answer.Message = e.Message;
+        return answer;
+    }
+
     private async Task<(int Status, string Message, byte[]? Details, byte[]? Body)> SendAsync(string path, IMessage request, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.Deadline);
+        var started = Stopwatch.GetTimestamp();
         var payload = Frame(request);
         for (var attempt = 1; ; attempt++)
         {
@@ -142,7 +162,8 @@ public sealed class WalClient : IDisposable
             };
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
             message.Headers.TryAddWithoutValidation("te", "trailers");
-            message.Headers.TryAddWithoutValidation("grpc-timeout", ((long)_options.Deadline.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "m");
+            // The time left, so a retry does not give the server the whole deadline again.
+            message.Headers.TryAddWithoutValidation("grpc-timeout", GrpcTimeoutHeader.Format(_options.Deadline - Stopwatch.GetElapsedTime(started)));
             HttpResponseMessage response;
             try
             {
@@ -178,17 +199,31 @@ public sealed class WalClient : IDisposable
     {
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            return (Header(response.Headers, "grpc-status") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : 14,
+            // The gRPC spec's mapping for an HTTP error without a gRPC status: 503 and the like are UNAVAILABLE.
+            return (Header(response.Headers, "grpc-status") is { } s ? Status(s) : 14,
                 $"HTTP {(int)response.StatusCode} {Header(response.Headers, "grpc-message") ?? response.ReasonPhrase}", null, null);
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         // A trailers-only response carries the status in the headers.
         var headers = Header(response.Headers, "grpc-status") is not null ? response.Headers : response.TrailingHeaders;
-        var status = int.Parse(Header(headers, "grpc-status") ?? "2", CultureInfo.InvariantCulture);
+        var status = Header(headers, "grpc-status") is { } value ? Status(value) : 2;
         var text = Uri.UnescapeDataString(Header(headers, "grpc-message") ?? string.Empty);
-        var details = Header(headers, "grpc-status-details-bin") is { } d ? Convert.FromBase64String(Pad(d)) : null;
+        var details = Header(headers, "grpc-status-details-bin") is { } d ? FromBase64(d) : null;
         return (status, text, details, body.Length >= 5 ? Unframe(body) : null);
+    }
+
+    // A status that is not a number is no answer at all: UNKNOWN, so the write is too.
+    private static int Status(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 2;
+
+    // grpc-*-bin values may be sent unpadded; a value that is not base64 is dropped.
+    private static byte[]? FromBase64(string value)
+    {
+        var buffer = new byte[((value.Length + 3) / 4) * 3];
+        return Convert.TryFromBase64String(value.PadRight(value.Length + ((4 - (value.Length % 4)) % 4), '='), buffer, out var written)
+            ? buffer[..written]
+            : null;
     }
 
     private static byte[] Frame(IMessage message)
@@ -213,9 +248,6 @@ public sealed class WalClient : IDisposable
 
     private static string? Header(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
-
-    // grpc-*-bin values may be sent unpadded.
-    private static string Pad(string base64) => base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
 
     private sealed class NotSentException(string message, Exception inner) : Exception(message, inner);
 }

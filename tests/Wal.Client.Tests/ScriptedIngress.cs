@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Wal.Schemas.V1;
+
+namespace Wal.Client.Tests;
+
+/// <summary>
+/// Kestrel on h2c answering WriteToLog the way the request's id asks, down to the bytes on the
+/// wire, so the client meets every answer a server (or a broken proxy) can give:
+/// <c>ok</c>; <c>status:N</c> (trailers-only); <c>status:N:detail:D</c> (with a google.rpc.Status
+/// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
+/// <c>garbled-details</c>; <c>http:N</c>.
+/// </summary>
+public sealed class ScriptedIngress : IAsyncLifetime
+{
+    private WebApplication? _app;
+
+    public Uri Address { get; private set; } = null!;
+
+    /// <summary>The grpc-timeout header of every request, in arrival order.</summary>
+    public ConcurrentQueue<string> Timeouts { get; } = new();
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
+        _app = builder.Build();
+        _app.MapPost("/wal.v1.WriteAheadLog/WriteToLog", AnswerAsync);
+        await _app.StartAsync();
+        Address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext http)
+    {
+        Timeouts.Enqueue(http.Request.Headers["grpc-timeout"].ToString());
+        using var buffer = new MemoryStream();
+        await http.Request.Body.CopyToAsync(buffer);
+        var request = WriteToLogRequest.Parser.ParseFrom(buffer.ToArray().AsSpan(5));
+        var script = request.Id.Split(':');
+        var response = http.Response;
+        response.ContentType = "application/grpc";
+        switch (script[0])
+        {
+            case "ok":
+                await response.Body.WriteAsync(Frame(new WriteToLogResponse { Durable = Trilean.True, Id = request.Id }));
+                response.AppendTrailer("grpc-status", "0");
+                break;
+            case "status":
+                response.Headers["grpc-status"] = script[1];
+                response.Headers["grpc-message"] = "scripted%20refusal";
+                if (script.Length == 4)
+                {
+                    response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(StatusWith(int.Parse(script[1], System.Globalization.CultureInfo.InvariantCulture), System.Enum.Parse<Trilean>(script[3]), request.Id)).TrimEnd('=');
+                }
+
+                break;
+            case "garbled-status":
+                response.Headers["grpc-status"] = "not-a-number";
+                break;
+            case "garbled-body":
+                await response.Body.WriteAsync(Frame([0x0F, 0x01]));
+                response.AppendTrailer("grpc-status", "0");
+                break;
+            case "garbled-details":
+                response.Headers["grpc-status"] = "8";
+                response.Headers["grpc-status-details-bin"] = "***";
+                break;
+            case "http":
+                response.StatusCode = int.Parse(script[1], System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            default:
+                throw new InvalidOperationException($"no script '{request.Id}'");
+        }
+    }
+
+    // The server side's own type for the trailer, so the client's hand-written reading of it is checked against it.
+    private static byte[] StatusWith(int code, Trilean durable, string id) =>
+        new Wal.Grpc.Rpc.Status
+        {
+            Code = code,
+            Message = "scripted refusal",
+            Details = { Any.Pack(new WriteToLogResponse { Durable = durable, Id = id, Message = "the server's reason" }) },
+        }.ToByteArray();
+
+    private static byte[] Frame(IMessage message) => Frame(message.ToByteArray());
+
+    private static byte[] Frame(byte[] payload)
+    {
+        var frame = new byte[5 + payload.Length];
+        BinaryPrimitives.WriteUInt32BigEndian(frame.AsSpan(1), (uint)payload.Length);
+        payload.CopyTo(frame.AsSpan(5));
+        return frame;
+    }
+}

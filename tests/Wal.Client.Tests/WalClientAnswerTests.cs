@@ -1,0 +1,118 @@
+using Wal.Schemas.V1;
+
+namespace Wal.Client.Tests;
+
+/// <summary>What each answer a server can give means for the caller's write.</summary>
+public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture<ScriptedIngress>
+{
+    [Fact]
+    public async Task Ok_True()
+    {
+        var response = await WriteAsync("ok");
+
+        Assert.Equal(Trilean.True, response.Durable);
+        Assert.Equal("ok", response.Id);
+    }
+
+    [Theory]
+    [InlineData(1)] // CANCELLED
+    [InlineData(2)] // UNKNOWN
+    [InlineData(4)] // DEADLINE_EXCEEDED
+    [InlineData(10)] // ABORTED
+    [InlineData(13)] // INTERNAL
+    [InlineData(14)] // UNAVAILABLE
+    public async Task StatusAfterTheRequestWasSent_Unknown(int status)
+    {
+        var response = await WriteAsync($"status:{status}");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+        Assert.Contains(WalCallException.StatusName(status), response.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(3)] // INVALID_ARGUMENT
+    [InlineData(5)] // NOT_FOUND
+    [InlineData(7)] // PERMISSION_DENIED
+    [InlineData(8)] // RESOURCE_EXHAUSTED
+    [InlineData(9)] // FAILED_PRECONDITION
+    [InlineData(12)] // UNIMPLEMENTED
+    [InlineData(16)] // UNAUTHENTICATED
+    public async Task Refusal_False(int status)
+    {
+        var response = await WriteAsync($"status:{status}");
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains("scripted refusal", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
+    {
+        var response = await WriteAsync("status:8:detail:False");
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Equal("status:8:detail:False", response.Id);
+    }
+
+    [Fact]
+    public async Task DeadlineWithTheServersUnknownInTheDetails_Unknown()
+    {
+        var response = await WriteAsync("status:4:detail:Unknown");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+        Assert.Equal("status:4:detail:Unknown", response.Id);
+    }
+
+    [Fact]
+    public async Task DetailClaimingTrueUnderAnErrorStatus_NotTrue()
+    {
+        var response = await WriteAsync("status:13:detail:True");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+    }
+
+    [Theory]
+    [InlineData("garbled-status")]
+    [InlineData("garbled-body")]
+    public async Task GarbledAnswerAfterTheRequestWasSent_UnknownNotAnException(string script)
+    {
+        var response = await WriteAsync(script);
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+    }
+
+    [Fact]
+    public async Task GarbledDetails_StatusStillDecides()
+    {
+        var response = await WriteAsync("garbled-details");
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains("RESOURCE_EXHAUSTED", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HttpErrorWithoutGrpcStatus_Unknown()
+    {
+        var response = await WriteAsync("http:503");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+        Assert.Contains("503", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Deadline_SentAsTheTimeLeftInTheFinestUnit()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, Deadline = TimeSpan.FromDays(2) });
+
+        await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "ok" });
+
+        // Two days is 172,800,000 ms: nine digits, too many for milliseconds, so seconds, rounded up.
+        Assert.Contains("172800S", server.Timeouts);
+    }
+
+    private async Task<WriteToLogResponse> WriteAsync(string script)
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        return await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+    }
+}
