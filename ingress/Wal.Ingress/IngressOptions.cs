@@ -51,6 +51,13 @@ public sealed class IngressOptions
     /// <summary>With <see cref="ClientCaPath"/>: refuse the handshake without a client certificate (else such callers are anonymous).</summary>
     public bool RequireClientCertificate { get; set; } = true;
 
+    /// <summary>
+    /// Client identities (certificate CN or DNS names) that may create, update and delete
+    /// namespaces. Empty: every caller may (a local run). Set: needs mutual TLS
+    /// (<see cref="ClientCaPath"/>); other callers get PERMISSION_DENIED, anonymous ones UNAUTHENTICATED.
+    /// </summary>
+    public IReadOnlyList<string> AdminClients { get; set; } = [];
+
     public bool UsesTls => TlsCertificatePath.Length > 0;
 
     /// <summary>
@@ -149,6 +156,11 @@ public sealed class IngressOptions
         if (ClientCaPath.Length > 0 && !UsesTls)
         {
             errors.Add($"ClientCaPath: '{ClientCaPath}' needs TLS (TlsCertificatePath and TlsKeyPath)");
+        }
+
+        if (AdminClients.Count > 0 && ClientCaPath.Length == 0)
+        {
+            errors.Add($"AdminClients: '{string.Join(",", AdminClients)}' needs mutual TLS (ClientCaPath): without client certificates no caller has a name");
         }
     }
 

@@ -31,4 +31,13 @@ public sealed class IngressOptionsTests
 
         Assert.Empty(options.Errors());
     }
+
+    [Fact]
+    public void Errors_AdminClientsWithoutMutualTls_Refused()
+    {
+        var options = Valid();
+        options.AdminClients = ["ops"];
+
+        Assert.StartsWith("AdminClients:", Assert.Single(options.Errors()), StringComparison.Ordinal);
+    }
 }

@@ -28,9 +28,15 @@ internal static class IngressCommand
             Description = $"CA (PEM) client certificates must chain to: mutual TLS, callers named by their certificate [env {WalEnvironment.TlsClientCa}].",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.TlsClientCa) is { } path ? new FileInfo(path) : null,
         };
+        var adminClients = new Option<string[]>("--admin-clients")
+        {
+            Description = $"Client certificate names that may create, update and delete namespaces (comma-separated; needs --tls-client-ca). Unset: any caller [env {WalEnvironment.AdminClients}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.AdminClients)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
+            CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
+        };
         var command = new Command("ingress", "Serve the gRPC ingress: validate writes and make them durable in Kafka.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa, adminClients,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,6 +56,7 @@ internal static class IngressCommand
                     TlsCertificatePath = parse.GetValue(tlsCertificate)?.FullName ?? string.Empty,
                     TlsKeyPath = parse.GetValue(tlsKey)?.FullName ?? string.Empty,
                     ClientCaPath = parse.GetValue(tlsClientCa)?.FullName ?? string.Empty,
+                    AdminClients = parse.GetValue(adminClients) ?? [],
                 },
                 controlPlane.Registry,
                 builder =>

@@ -18,12 +18,13 @@ internal static class WalEnvironment
     public const string TlsCertificate = "WAL_TLS_CERT";
     public const string TlsKey = "WAL_TLS_KEY";
     public const string TlsClientCa = "WAL_TLS_CLIENT_CA";
+    public const string AdminClients = "WAL_ADMIN_CLIENTS";
     public const string Address = "WAL_ADDRESS";
 
     public static IReadOnlyList<string> All { get; } =
     [
         BootstrapServers, Region, Regions, NamespacesFile, Listen, StateDir, ApplicationId,
-        MemcachedClusters, CassandraContactPoints, TlsCertificate, TlsKey, TlsClientCa, Address,
+        MemcachedClusters, CassandraContactPoints, TlsCertificate, TlsKey, TlsClientCa, AdminClients, Address,
     ];
 
     public static string? Get(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Wal.Grpc;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
@@ -8,6 +9,9 @@ namespace Wal.Ingress.Admin;
 /// <summary>
 /// The <c>wal.v1.NamespaceAdmin</c> gRPC service over a <see cref="ControlPlane"/>: changes are
 /// published to the control-plane topic, so every ingress and topology instance picks them up.
+/// Reads are open to every caller; changes only to the client identities in
+/// <see cref="IngressOptions.AdminClients"/> when it is set, and one at a time per instance, so two
+/// concurrent creates of one name cannot both succeed here.
 /// </summary>
 public static class NamespaceAdminEndpoints
 {
@@ -26,8 +30,9 @@ public static class NamespaceAdminEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(controlPlane);
         var registry = controlPlane.Registry;
+        var changes = new ChangeGate(endpoints.ServiceProvider.GetRequiredService<IngressOptions>().AdminClients);
 
-        endpoints.MapGrpcUnary(Prefix + "CreateNamespace", CreateNamespaceRequest.Parser, async (request, context) =>
+        endpoints.MapGrpcUnary(Prefix + "CreateNamespace", CreateNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
         {
             var definition = Required(request.Namespace);
             if (registry.TryGet(definition.Name, out _))
@@ -36,8 +41,8 @@ public static class NamespaceAdminEndpoints
             }
 
             return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
-        });
-        endpoints.MapGrpcUnary(Prefix + "UpdateNamespace", UpdateNamespaceRequest.Parser, async (request, context) =>
+        }));
+        endpoints.MapGrpcUnary(Prefix + "UpdateNamespace", UpdateNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
         {
             var definition = Required(request.Namespace);
             if (!registry.TryGet(definition.Name, out _))
@@ -46,13 +51,13 @@ public static class NamespaceAdminEndpoints
             }
 
             return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
-        });
+        }));
         endpoints.MapGrpcUnary(Prefix + "GetNamespace", GetNamespaceRequest.Parser, (request, _) =>
             registry.TryGet(request.Name, out var config) ? ValueTask.FromResult(config) : throw NotFound(request.Name));
         endpoints.MapGrpcUnary(Prefix + "ListNamespaces", ListNamespacesRequest.Parser, (_, _) =>
             ValueTask.FromResult(new ListNamespacesResponse { Namespaces = { registry.All } }));
-        endpoints.MapGrpcUnary(Prefix + "DeleteNamespace", DeleteNamespaceRequest.Parser, async (request, context) =>
-            await controlPlane.DeleteAsync(request.Name, context.CancellationToken) ? new DeleteNamespaceResponse() : throw NotFound(request.Name));
+        endpoints.MapGrpcUnary(Prefix + "DeleteNamespace", DeleteNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
+            await controlPlane.DeleteAsync(request.Name, context.CancellationToken) ? new DeleteNamespaceResponse() : throw NotFound(request.Name)));
         return endpoints;
     }
 

@@ -1,0 +1,122 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Wal.Grpc;
+using Wal.Grpc.Tests;
+using Wal.Ingress.Admin;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>Who may change namespaces (AdminClients under mutual TLS), and concurrent changes on one instance.</summary>
+public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : IClassFixture<NamespaceAdminTests.Fixture>
+{
+    private const string Create = "/wal.v1.NamespaceAdmin/CreateNamespace";
+    private const string List = "/wal.v1.NamespaceAdmin/ListNamespaces";
+    private const string Delete = "/wal.v1.NamespaceAdmin/DeleteNamespace";
+    private const string Operator = "ops";
+
+    [Fact]
+    public async Task CreateNamespace_AdminClient_Created()
+    {
+        using var client = fixture.Client(Operator);
+
+        var response = await client.CallAsync(Create, Definition("by-ops"));
+
+        Assert.True(response.Status == StatusCode.OK, $"{response.Status} {response.Message}");
+        Assert.True(fixture.ControlPlane.Registry.TryGet("by-ops", out _));
+    }
+
+    [Fact]
+    public async Task ChangeByAClientNotOnAdminClients_PermissionDeniedNothingChangedButReadsWork()
+    {
+        using var client = fixture.Client("someone-else");
+
+        var created = await client.CallAsync(Create, Definition("by-someone-else"));
+        var deleted = await client.CallAsync(Delete, new DeleteNamespaceRequest { Name = Fixture.Seeded });
+        var listed = await client.CallAsync(List, new ListNamespacesRequest());
+
+        Assert.Equal(StatusCode.PermissionDenied, created.Status);
+        Assert.Contains("someone-else", created.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.PermissionDenied, deleted.Status);
+        Assert.False(fixture.ControlPlane.Registry.TryGet("by-someone-else", out _));
+        Assert.True(fixture.ControlPlane.Registry.TryGet(Fixture.Seeded, out _));
+        Assert.Equal(StatusCode.OK, listed.Status);
+        Assert.Contains(ListNamespacesResponse.Parser.ParseFrom(Assert.Single(listed.Messages)).Namespaces, n => n.Name == Fixture.Seeded);
+    }
+
+    [Fact]
+    public async Task ChangeWithoutAClientCertificate_Unauthenticated()
+    {
+        using var client = fixture.Client(null);
+
+        var response = await client.CallAsync(Create, Definition("by-anonymous"));
+
+        Assert.Equal(StatusCode.Unauthenticated, response.Status);
+        Assert.False(fixture.ControlPlane.Registry.TryGet("by-anonymous", out _));
+    }
+
+    [Fact]
+    public async Task CreateNamespace_SameNameConcurrently_ExactlyOneCreated()
+    {
+        using var client = fixture.Client(Operator);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.CallAsync(Create, Definition("raced"))));
+
+        Assert.Equal(1, responses.Count(r => r.Status == StatusCode.OK));
+        Assert.Equal(7, responses.Count(r => r.Status == StatusCode.AlreadyExists));
+    }
+
+    private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };
+
+    /// <summary>An ingress with mutual TLS (a client certificate optional), AdminClients = ops, and the admin calls over a control plane.</summary>
+    public sealed class Fixture : IAsyncLifetime
+    {
+        public const string Seeded = "seeded";
+
+        private readonly TestCertificates _certificates = new();
+        private EmbeddedKafkaCluster _kafka = null!;
+        private WebApplication _app = null!;
+
+        public ControlPlane ControlPlane { get; private set; } = null!;
+
+        public GrpcTestClient Client(string? name) =>
+            new(_app.GetGrpcAddress(), handler: _certificates.Handler(name is null ? null : _certificates.Client(name)));
+
+        public async Task InitializeAsync()
+        {
+            _kafka = EmbeddedKafkaCluster.Start(1);
+            var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers };
+            _kafka.CreateTopic(options.Topic);
+            ControlPlane = new ControlPlane(options, new NamespaceRegistry([]));
+            await ControlPlane.StartAsync();
+            await ControlPlane.PutAsync(new NamespaceConfig { Name = Seeded });
+            _app = IngressHost.Build(
+                new IngressOptions
+                {
+                    Port = 0,
+                    AdminPort = -1,
+                    BootstrapServers = _kafka.BootstrapServers,
+                    TlsCertificatePath = _certificates.ServerCertificatePath,
+                    TlsKeyPath = _certificates.ServerKeyPath,
+                    ClientCaPath = _certificates.CaPath,
+                    RequireClientCertificate = false,
+                    AdminClients = [Operator],
+                },
+                ControlPlane.Registry,
+                b => b.Logging.ClearProviders());
+            _app.MapNamespaceAdmin(ControlPlane);
+            await _app.StartAsync();
+        }
+
+        public async Task DisposeAsync()
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            await ControlPlane.DisposeAsync();
+            _kafka.Dispose();
+            _certificates.Dispose();
+        }
+    }
+}
