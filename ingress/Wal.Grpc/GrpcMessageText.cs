@@ -43,7 +43,7 @@ public static class GrpcMessageText
         for (var i = 0; i < encoded.Length; i++)
         {
             if (encoded[i] == '%' && i + 2 < encoded.Length
-                && byte.TryParse(encoded.AsSpan(i + 1, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
+                && byte.TryParse(encoded.AsSpan(i + 1, 2), System.Globalization.NumberStyles.AllowHexSpecifier, null, out var b))
             {
                 bytes.Add(b);
                 i += 2;

@@ -12,4 +12,11 @@ public sealed class GrpcMessageTextTests
         Assert.Equal(encoded, GrpcMessageText.Encode(text));
         Assert.Equal(text, GrpcMessageText.Decode(encoded));
     }
+
+    [Theory]
+    [InlineData("% 1x", "% 1x")]
+    [InlineData("%zz", "%zz")]
+    [InlineData("50%", "50%")]
+    [InlineData("%+1", "%+1")]
+    public void Decode_NotAnEscape_KeptAsItIs(string encoded, string text) => Assert.Equal(text, GrpcMessageText.Decode(encoded));
 }
