@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace Wal.Ingress;
 
 /// <summary>
-/// Bounds the payload bytes waiting for Kafka, per namespace and overall. A write that would cross
+/// Bounds the bytes of records waiting for Kafka (each LogEntry as produced, payload and envelope), per namespace and overall. A write that would cross
 /// a bound is refused at once instead of queued: memory stays bounded however hard callers push,
 /// and a slow namespace cannot take the whole instance's budget.
 /// </summary>

@@ -33,7 +33,7 @@ public sealed class IngressOptions
     /// <summary>Writes one WriteToLogStream call may have unacknowledged; the server stops reading beyond it.</summary>
     public int MaxStreamInFlight { get; set; } = 1000;
 
-    /// <summary>Payload bytes awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
+    /// <summary>Bytes of records (payload and envelope) awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>PEM certificate (chain) for TLS on the gRPC port. Empty: cleartext HTTP/2 (h2c).</summary>

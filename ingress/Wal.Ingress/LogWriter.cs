@@ -167,20 +167,23 @@ public sealed class LogWriter(
             return false;
         }
 
-        if (!rates.TryTake(config))
-        {
-            metrics.Shed(config.Name, "rate");
-            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
-                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later"), started);
-            return false;
-        }
-
+        // Room first, then the rate's token: a write shed for room must not spend a token, and
+        // giving room back is simple where giving a token back is not.
         var value = entry.ToByteArray();
         if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length))
         {
             metrics.Shed(config.Name, "in_flight_bytes");
             refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
                 $"namespace '{config.Name}' (or this instance) has too many bytes awaiting Kafka (quota.max_in_flight_bytes {config.Quota.MaxInFlightBytes}); not written, retry later"), started);
+            return false;
+        }
+
+        if (!rates.TryTake(config))
+        {
+            limiter.Release(config.Name, value.Length);
+            metrics.Shed(config.Name, "rate");
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later"), started);
             return false;
         }
 
@@ -306,8 +309,17 @@ public sealed class LogWriter(
     {
         public void Answer(ProduceOutcome outcome)
         {
-            writer.Release(write.Namespace, write.Value.Length);
-            listener.OnAnswered(clientId, writer.Answer(write.Namespace, WriteResult.From(outcome, write.Id), started));
+            // The caller is answered even if giving back the room or counting the outcome throws.
+            var result = WriteResult.From(outcome, write.Id);
+            try
+            {
+                writer.Release(write.Namespace, write.Value.Length);
+                result = writer.Answer(write.Namespace, result, started);
+            }
+            finally
+            {
+                listener.OnAnswered(clientId, result);
+            }
         }
     }
 }

@@ -24,8 +24,13 @@ public static class TestNamespaces
 
     public const string AllowedClient = "writer-a";
 
-    /// <summary>Two writes of burst, then one every two seconds.</summary>
+    /// <summary>Two writes of burst, then one every 1000 seconds: no test runs long enough to earn a third.</summary>
     public const string Limited = "limited";
+
+    /// <summary>One write of burst (then one every 1000 seconds) and a 300-byte bound on bytes awaiting Kafka.</summary>
+    public const string LimitedTight = "limited-tight";
+
+    public const long LimitedTightMaxInFlightBytes = 300;
 
     public const int OrdersMaxPayload = 1024;
     public const long TightMaxInFlightBytes = 2000;
@@ -44,8 +49,14 @@ public static class TestNamespaces
         new NamespaceConfig
         {
             Name = Limited,
-            Quota = new Quota { WritesPerSecond = 0.5, Burst = 2 },
+            Quota = new Quota { WritesPerSecond = 0.001, Burst = 2 },
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-key" } },
+        },
+        new NamespaceConfig
+        {
+            Name = LimitedTight,
+            Quota = new Quota { WritesPerSecond = 0.001, Burst = 1, MaxInFlightBytes = LimitedTightMaxInFlightBytes },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-tight-key" } },
         },
         new NamespaceConfig
         {

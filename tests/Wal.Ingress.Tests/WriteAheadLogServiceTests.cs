@@ -91,6 +91,24 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task WriteToLog_ShedForRoom_SpendsNoRateToken()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var tooBig = new WriteToLogRequest { Namespace = TestNamespaces.LimitedTight, Id = "too-big", Payload = ByteString.CopyFrom(new byte[(int)TestNamespaces.LimitedTightMaxInFlightBytes]) };
+
+        var shed = await client.CallAsync(WriteAheadLogService.WriteToLogPath, tooBig);
+        var fits = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.LimitedTight, null, id: "fits"));
+        var overRate = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.LimitedTight, null, id: "over-rate"));
+
+        Assert.Equal(StatusCode.ResourceExhausted, shed.Status);
+        Assert.Contains("awaiting Kafka", shed.Message, StringComparison.Ordinal);
+        // The burst is one write: it is still there for the write that fits.
+        Assert.True(fits.Status == StatusCode.OK, $"{fits.Status} {fits.Message}");
+        Assert.Equal(StatusCode.ResourceExhausted, overRate.Status);
+        Assert.Contains("writes_per_second", overRate.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WriteToLog_NoId_AssignsOne()
     {
         using var client = new GrpcTestClient(Host.Address);
