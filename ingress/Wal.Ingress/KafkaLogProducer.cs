@@ -128,12 +128,15 @@ public sealed partial class KafkaLogProducer : IDisposable
         LogKafkaError(_logger, error.Code, error.Reason);
     }
 
+    /// <summary>Waits until every record handed over so far has Kafka's answer, or the timeout; returns how many still wait.</summary>
+    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+
     /// <summary>Waits up to the produce timeout for records in flight, so their callers get a true answer.</summary>
     public void Dispose()
     {
         try
         {
-            _producer.Flush(_produceTimeout);
+            Flush(_produceTimeout);
         }
         finally
         {

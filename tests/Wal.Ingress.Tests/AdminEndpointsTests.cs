@@ -110,17 +110,7 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
     {
         const string promtool = "/usr/bin/promtool";
         Assert.True(File.Exists(promtool), $"{promtool} is missing: apt-get install prometheus");
-        var start = new ProcessStartInfo(promtool, ["check", "metrics"])
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        await process.StandardInput.WriteAsync(metrics);
-        process.StandardInput.Close();
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, output);
+        var (exitCode, stdout, stderr) = await ChildProcess.RunAsync(new ProcessStartInfo(promtool, ["check", "metrics"]), TimeSpan.FromSeconds(60), metrics);
+        return (exitCode, stdout + stderr);
     }
 }

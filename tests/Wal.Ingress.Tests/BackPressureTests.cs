@@ -47,9 +47,11 @@ public sealed class BackPressureTests(ITestOutputHelper output)
     [Fact]
     public async Task WriteToLog_NamespaceInFlightBytesFull_ResourceExhaustedAtOnceNothingProduced()
     {
+        // Long enough that the three admitted writes cannot time out, and free their room, while
+        // the other seven are still arriving on a slow machine.
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o =>
         {
-            o.ProduceTimeout = TimeSpan.FromSeconds(2);
+            o.ProduceTimeout = TimeSpan.FromSeconds(30);
             o.ProducerSettings["reconnect.backoff.max.ms"] = "100";
         });
         using var client = new GrpcTestClient(host.Address);
@@ -58,18 +60,24 @@ public sealed class BackPressureTests(ITestOutputHelper output)
 
         // Each record is a little over 500 bytes: three fit under the 2000-byte bound.
         var calls = Enumerable.Range(0, 10).Select(i => (Started: Stopwatch.GetTimestamp(), Call: client.CallAsync(WriteAheadLogService.WriteToLogPath, Write($"w{i}")))).ToList();
-        var responses = await Task.WhenAll(calls.Select(async c => (Response: await c.Call, Elapsed: Stopwatch.GetElapsedTime(c.Started))));
+        var timed = calls.Select(async c => (Response: await c.Call, Elapsed: Stopwatch.GetElapsedTime(c.Started))).ToList();
+        // The shed answers come at once; the admitted ones wait for the broker.
+        await WaitUntilAsync(() => timed.Count(t => t.IsCompleted) >= 7);
+        host.Kafka.SetBrokerUp(1);
+        var responses = await Task.WhenAll(timed);
 
         var shed = responses.Where(r => r.Response.Status == StatusCode.ResourceExhausted).ToList();
         Assert.Equal(7, shed.Count);
         Assert.All(shed, r => Assert.True(r.Elapsed < TimeSpan.FromSeconds(1.5), $"shed after {r.Elapsed}, not at once"));
         Assert.All(shed, r => Assert.Equal(Trilean.False, Assert.Single(r.Response.Details!.Details).Unpack<WriteToLogResponse>().Durable));
-        Assert.Equal(3, responses.Count(r => r.Response.Status == StatusCode.OK));
-        host.Kafka.SetBrokerUp(1);
+        var admitted = responses.Where(r => r.Response.Status == StatusCode.OK).Select(r => WriteToLogResponse.Parser.ParseFrom(Assert.Single(r.Response.Messages))).ToList();
+        Assert.Equal(3, admitted.Count);
+        Assert.All(admitted, a => Assert.Equal(Trilean.True, a.Durable));
         var after = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("after"));
         Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(after.Messages)).Durable);
         var ids = host.ReadAll(host.TopicOf(TestNamespaces.Tight)).Select(r => r.Entry.Id).ToHashSet();
         Assert.DoesNotContain(shed, r => ids.Contains(Assert.Single(r.Response.Details!.Details).Unpack<WriteToLogResponse>().Id));
+        Assert.All(admitted, a => Assert.Contains(a.Id, ids));
     }
 
     [Fact]

@@ -49,13 +49,8 @@ public sealed partial class H2LoadTests(ITestOutputHelper output)
 
     private static async Task<(int ExitCode, string Output)> RunAsync(string program, params string[] args)
     {
-        var start = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        var (exitCode, stdout, stderr) = await ChildProcess.RunAsync(new ProcessStartInfo(program, args), TimeSpan.FromSeconds(90));
+        return (exitCode, stdout + stderr);
     }
 
     [GeneratedRegex(@"requests: \d+ total, \d+ started, \d+ done, (?<succeeded>\d+) succeeded.*?status codes: (?<twoxx>\d+) 2xx", RegexOptions.Singleline)]

@@ -1,6 +1,7 @@
 using Confluent.Kafka;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
@@ -48,9 +49,10 @@ public sealed class IngressTestHost : IAsyncDisposable
 
     public string TopicOf(string @namespace) => Registry.TryGet(@namespace, out var config) ? config.Topic : throw new ArgumentException(@namespace);
 
-    /// <summary>Records in the topic: the sum of its partitions' high watermarks.</summary>
+    /// <summary>Records in the topic: the sum of its partitions' high watermarks, once the ingress has nothing left to send.</summary>
     public long CountRecords(string topic)
     {
+        Settle();
         using var consumer = NewConsumer();
         var partitions = Enumerable.Range(0, 3);
         return partitions.Sum(p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
@@ -59,6 +61,7 @@ public sealed class IngressTestHost : IAsyncDisposable
     /// <summary>Every LogEntry in the topic with its partition and offset, read from the beginning until the end is reached.</summary>
     public IReadOnlyList<(int Partition, byte[] Key, LogEntry Entry, long Offset)> ReadAll(string topic)
     {
+        Settle();
         using var consumer = NewConsumer();
         var ends = Enumerable.Range(0, 3).ToDictionary(p => p, p => consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10)).High.Value);
         consumer.Assign(ends.Keys.Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
@@ -79,6 +82,16 @@ public sealed class IngressTestHost : IAsyncDisposable
 
         Assert.True(positions.All(p => p.Value >= ends[p.Key]), $"could not read {topic} to its end within the deadline");
         return records;
+    }
+
+    /// <summary>
+    /// Waits until every record the ingress handed to its producer has Kafka's answer, so a check
+    /// that something was not written cannot pass because it was still on its way.
+    /// </summary>
+    public void Settle()
+    {
+        var waiting = App.Services.GetRequiredService<KafkaLogProducer>().Flush(TimeSpan.FromSeconds(20));
+        Assert.True(waiting == 0, $"{waiting} records still awaited Kafka's answer after 20 s");
     }
 
     public async ValueTask DisposeAsync()

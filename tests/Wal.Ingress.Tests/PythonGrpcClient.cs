@@ -42,30 +42,20 @@ public static class PythonGrpcClient
     private static async Task<JsonElement> RunAsync(string scriptName, IEnumerable<string> args, string? input = null)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "interop", scriptName);
-        var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(Python);
         start.ArgumentList.Add(script);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{Python} did not start");
-        if (input is not null)
+        var (exitCode, stdout, stderr) = await ChildProcess.RunAsync(start, TimeSpan.FromSeconds(60), input);
+        if (exitCode != 0)
         {
-            await process.StandardInput.WriteAsync(input);
+            Assert.Fail($"{Python} {script} failed with exit code {exitCode} (3 = python3-grpcio missing: apt-get install python3-grpcio): {stderr}");
         }
 
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        if (process.ExitCode != 0)
-        {
-            Assert.Fail($"{Python} {script} failed with exit code {process.ExitCode} (3 = python3-grpcio missing: apt-get install python3-grpcio): {await stderr}");
-        }
-
-        using var json = JsonDocument.Parse(await stdout);
+        using var json = JsonDocument.Parse(stdout);
         return json.RootElement.Clone();
     }
 
