@@ -5,7 +5,7 @@ namespace Wal.Ingress;
 
 /// <summary>
 /// A write's answer: the gRPC status a unary call ends with, and the response that goes in its
-/// body (OK) or its rich error details (otherwise). A stream acknowledges with the response alone.
+/// body (OK) or its rich error details (otherwise). A stream acknowledges with both, in one ack.
 /// </summary>
 public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Response)
 {

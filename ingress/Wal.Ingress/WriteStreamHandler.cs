@@ -135,6 +135,6 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
     private sealed class AckQueue(ChannelWriter<WriteToLogAck> acks) : IWriteListener
     {
         public void OnAnswered(ulong clientId, WriteResult result) =>
-            acks.TryWrite(new WriteToLogAck { ClientId = clientId, Response = result.Response });
+            acks.TryWrite(new WriteToLogAck { ClientId = clientId, Response = result.Response, Status = (int)result.Code });
     }
 }

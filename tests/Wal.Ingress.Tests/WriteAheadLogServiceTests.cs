@@ -205,10 +205,13 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
 
         var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, body);
 
-        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToDictionary(a => a.ClientId, a => a.Response.Durable);
-        Assert.Equal(Trilean.True, acks[1]);
-        Assert.Equal(Trilean.False, acks[2]);
-        Assert.Equal(Trilean.True, acks[3]);
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToDictionary(a => a.ClientId);
+        Assert.Equal(Trilean.True, acks[1].Response.Durable);
+        Assert.Equal(Trilean.False, acks[2].Response.Durable);
+        Assert.Equal(Trilean.True, acks[3].Response.Durable);
+        // The status a unary call would have ended with: the caller can tell "fix it" from "retry later".
+        Assert.Equal((int)StatusCode.OK, acks[1].Status);
+        Assert.Equal((int)StatusCode.NotFound, acks[2].Status);
     }
 
     [Fact]
