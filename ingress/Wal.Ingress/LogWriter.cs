@@ -197,7 +197,10 @@ public sealed class LogWriter(
         var produce = producer.ProduceAsync(write.Topic, write.Key, write.Value, write.Namespace, _release ??= Release);
         try
         {
-            return WriteResult.From(await produce.WaitAsync(cancellationToken), write.Id);
+            // WaitAsync's promise completes on Kafka's delivery thread and would run the rest of the
+            // call (the response, Kestrel's write) there, ahead of every other delivery report:
+            // continue on the thread pool instead, as PendingProduce intends.
+            return WriteResult.From(await produce.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding), write.Id);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
