@@ -170,6 +170,28 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void Ingress_AdminClients_IsTheClientCertificateTheCertsServiceMakes()
+    {
+        foreach (var (name, service) in WalServices.Where(s => Sequence(s.Service, "command").First() == "ingress"))
+        {
+            Assert.True(Environment(service).TryGetValue(WalEnvironment.AdminClients, out var admins), $"{name} lets any caller change namespaces");
+            Assert.Equal(Tls.ComposeCertificates.ClientName, admins);
+        }
+    }
+
+    [Fact]
+    public void IngressCommand_AdminClients_CommaSeparatedAndRepeatable()
+    {
+        var ingress = WalCommandLine.Create().Subcommands.Single(c => c.Name == "ingress");
+        var option = (System.CommandLine.Option<string[]>)ingress.Options.Single(o => o.Name == "--admin-clients");
+
+        var parsed = ingress.Parse(["--admin-clients", "ops, deployer", "--admin-clients", "auditor"]);
+
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(["ops", "deployer", "auditor"], parsed.GetValue(option)!);
+    }
+
+    [Fact]
     public void Ingress_HealthCheck_ProbesThePlainHttpAdminPort()
     {
         var adminPort = new Wal.Ingress.IngressOptions().AdminPort;
