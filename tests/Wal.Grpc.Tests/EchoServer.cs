@@ -70,6 +70,9 @@ public sealed class EchoServer : IAsyncLifetime
             case "ignore-deadline":
                 await Task.Delay(request.DelayMs, CancellationToken.None);
                 break;
+            case "deadline":
+                // The time left as the handler sees it, in whole seconds; "none" without a deadline.
+                return new Echo { Text = context.Deadline is { } at ? ((long)(at - DateTimeOffset.UtcNow).TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : "none" };
             default:
                 break;
         }

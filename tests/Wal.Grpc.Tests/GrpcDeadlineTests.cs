@@ -89,6 +89,26 @@ public sealed class GrpcDeadlineTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Equal(StatusCode.OK, response.Status);
     }
 
+    [Theory]
+    [InlineData("1H", "3599")]
+    [InlineData("99999999H", "none")]
+    [InlineData(null, "none")]
+    public async Task Unary_HandlerSeesTheDeadline(string? timeout, string secondsLeft)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "deadline" }, r =>
+        {
+            if (timeout is not null)
+            {
+                r.Headers.Add("grpc-timeout", timeout);
+            }
+        });
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal(secondsLeft, Echo.Parser.ParseFrom(Assert.Single(response.Messages)).Text);
+    }
+
     [Fact]
     public async Task Unary_MalformedTimeout_Internal()
     {
