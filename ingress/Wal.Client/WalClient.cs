@@ -136,11 +136,9 @@ public sealed class WalClient : IDisposable
         // anything was produced.
         var durable = e.StatusCode is 4 or 1 or 2 or 13 or 14 or 10 ? Trilean.Unknown : Trilean.False;
         var answer = e.FindDetail<WriteToLogResponse>() ?? new WriteToLogResponse();
-        if (answer.Durable != Trilean.Unknown)
-        {
-            // A detail saying TRUE under an error status cannot be taken at its word.
-            answer.Durable = durable;
-        }
+        // The server's UNKNOWN stands; a detail saying TRUE under an error status contradicts
+        // itself, so the record may or may not be there: UNKNOWN too. Otherwise the status decides.
+        answer.Durable = answer.Durable is Trilean.Unknown or Trilean.True ? Trilean.Unknown : durable;
 
         answer.Message = e.Message;
         return answer;

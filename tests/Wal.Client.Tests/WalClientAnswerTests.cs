@@ -63,10 +63,12 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Equal("status:4:detail:Unknown", response.Id);
     }
 
-    [Fact]
-    public async Task DetailClaimingTrueUnderAnErrorStatus_NotTrue()
+    [Theory]
+    [InlineData("status:13:detail:True")]
+    [InlineData("status:8:detail:True")]
+    public async Task DetailClaimingTrueUnderAnErrorStatus_Unknown(string script)
     {
-        var response = await WriteAsync("status:13:detail:True");
+        var response = await WriteAsync(script);
 
         Assert.Equal(Trilean.Unknown, response.Durable);
     }
