@@ -182,7 +182,16 @@ public sealed class WalClient : IDisposable
                     throw new NotSentException($"cannot connect to {_options.Address}: {e.Message}", e);
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), deadline.Token);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The deadline (or the caller) ended the wait between attempts: still nothing sent.
+                    throw new NotSentException($"cannot connect to {_options.Address} before the call ended: {e.Message}", e);
+                }
+
                 continue;
             }
 

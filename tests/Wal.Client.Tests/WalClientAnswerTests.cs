@@ -112,6 +112,22 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Contains("172800S", server.Timeouts);
     }
 
+    [Fact]
+    public async Task NothingListening_FalseEvenWhenTheDeadlineEndsTheRetries()
+    {
+        // A port nothing listens on: bind one, note it, let it go.
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}"), Deadline = TimeSpan.FromMilliseconds(150), ConnectAttempts = 5 });
+
+        var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "ok" });
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains("cannot connect", response.Message, StringComparison.Ordinal);
+    }
+
     private async Task<WriteToLogResponse> WriteAsync(string script)
     {
         using var client = new WalClient(new WalClientOptions { Address = server.Address });
