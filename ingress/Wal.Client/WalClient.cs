@@ -131,10 +131,11 @@ public sealed class WalClient : IDisposable
     /// <summary>What a non-OK status means for the write: the server's own answer when it sent one in the details.</summary>
     private static WriteToLogResponse Answer(WalCallException e)
     {
-        // DEADLINE_EXCEEDED, CANCELLED, UNKNOWN, INTERNAL, UNAVAILABLE or ABORTED after the request
-        // was sent: the record may have been written. Every other status is a refusal before
-        // anything was produced.
-        var durable = e.StatusCode is 4 or 1 or 2 or 13 or 14 or 10 ? Trilean.Unknown : Trilean.False;
+        // The refusals Wal answers before anything is produced: INVALID_ARGUMENT, NOT_FOUND,
+        // ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, OUT_OF_RANGE,
+        // UNIMPLEMENTED, UNAUTHENTICATED. Any other status (DEADLINE_EXCEEDED, UNAVAILABLE, DATA_LOSS,
+        // a code from a proxy, ...) came after the request was sent: the record may have been written.
+        var durable = e.StatusCode is 3 or 5 or 6 or 7 or 8 or 9 or 11 or 12 or 16 ? Trilean.False : Trilean.Unknown;
         var answer = e.FindDetail<WriteToLogResponse>() ?? new WriteToLogResponse();
         // The server's UNKNOWN stands; a detail saying TRUE under an error status contradicts
         // itself, so the record may or may not be there: UNKNOWN too. Otherwise the status decides.

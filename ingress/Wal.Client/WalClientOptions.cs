@@ -60,9 +60,10 @@ public sealed record WalClientOptions
             throw new ArgumentException($"Address '{Address}' must be an absolute http:// or https:// URI.", nameof(Address));
         }
 
-        if (Deadline <= TimeSpan.Zero)
+        // A timer holds at most 2^32 - 2 ms (about 49.7 days); the call's deadline is one.
+        if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(49))
         {
-            throw new ArgumentException($"Deadline {Deadline} must be positive.", nameof(Deadline));
+            throw new ArgumentException($"Deadline {Deadline} must be positive and at most 49 days.", nameof(Deadline));
         }
 
         if (ConnectAttempts < 1)

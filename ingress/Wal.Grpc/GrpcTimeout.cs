@@ -30,7 +30,7 @@ internal static class GrpcTimeout
             amount = (amount * 10) + (c - '0');
         }
 
-        // In double: 99,999,999 hours overflows a long count of ticks.
+        // In double, so the rounding up of nanoseconds and the bound check need no integer care.
         double ticks = value[^1] switch
         {
             'H' => amount * (double)TimeSpan.TicksPerHour,

@@ -129,7 +129,9 @@ public sealed class IngressOptions
             errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
         }
 
-        foreach (var name in ProducerSettings.Keys.Where(ReservedProducerSettings.Contains).Order(StringComparer.Ordinal))
+        // The .NET client's own switches (background poll, delivery reports and their fields) decide
+        // whether an answer ever arrives: none of them may change either.
+        foreach (var name in ProducerSettings.Keys.Where(n => ReservedProducerSettings.Contains(n) || n.StartsWith("dotnet.", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             errors.Add($"ProducerSettings: '{name}' is fixed by the durability contract (or has its own option) and may not be overridden");
         }

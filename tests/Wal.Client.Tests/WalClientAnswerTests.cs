@@ -21,6 +21,8 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [InlineData(10)] // ABORTED
     [InlineData(13)] // INTERNAL
     [InlineData(14)] // UNAVAILABLE
+    [InlineData(15)] // DATA_LOSS
+    [InlineData(17)] // no such code: a proxy's invention
     public async Task StatusAfterTheRequestWasSent_Unknown(int status)
     {
         var response = await WriteAsync($"status:{status}");
@@ -120,7 +122,7 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         probe.Start();
         var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         probe.Stop();
-        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}"), Deadline = TimeSpan.FromMilliseconds(150), ConnectAttempts = 5 });
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}"), Deadline = TimeSpan.FromSeconds(2), ConnectAttempts = 30 });
 
         var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "ok" });
 

@@ -70,6 +70,26 @@ public sealed class LocalStackFixture : IAsyncLifetime
         throw new Xunit.Sdk.XunitException($"'{key}' did not reach memcached within {deadline}");
     }
 
+    /// <summary>
+    /// Polls memcached until <paramref name="key"/> holds no delivered value (missing or a
+    /// tombstone), or fails at the deadline. Order holds per key only: the memcached sink pipelines
+    /// writes of distinct keys, and a compare-and-set that loses falls back to read-compare-write
+    /// after the writes sent with it, so a later key of a mutation can show before an earlier delete lands.
+    /// </summary>
+    public async Task WaitForAbsenceAsync(string key, TimeSpan deadline)
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
+        while (await ReadDeliveredAsync(key) is { } value)
+        {
+            if (Stopwatch.GetTimestamp() >= until)
+            {
+                throw new Xunit.Sdk.XunitException($"'{key}' still holds '{System.Text.Encoding.UTF8.GetString(value)}' after {deadline}");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
     /// <summary>Records in a topic, summed over partitions (high watermarks).</summary>
     public long RecordCount(string topic)
     {

@@ -20,8 +20,8 @@ public sealed class MultiTableMutationTests(LocalStackFixture wal) : IClassFixtu
     {
         var requestId = $"mutation-{Guid.NewGuid():N}";
         var keys = Enumerable.Range(0, 6).Select(i => $"{requestId}-item-{i}").ToArray();
-        // Chunk 4 deletes the item chunk 1 put; chunk 5 is last, so once it is visible every earlier
-        // chunk has been applied.
+        // Chunk 4 deletes the item chunk 1 put; chunk 5 is last. Once it is visible the puts before
+        // it are in; the delete may still be landing (order holds per key, see WaitForAbsenceAsync).
         var chunks = Enumerable.Range(0, 6).Select(i => i == 4
             ? Chunk(requestId, (uint)i, new MutationChunk { Delete = new Delete { Key = ByteString.CopyFromUtf8(keys[1]) } })
             : Chunk(requestId, (uint)i, new MutationChunk { Put = new Put { Key = ByteString.CopyFromUtf8(keys[i]), Value = ByteString.CopyFromUtf8($"value-{i}") } }))
@@ -45,7 +45,7 @@ public sealed class MultiTableMutationTests(LocalStackFixture wal) : IClassFixtu
             Assert.Equal($"value-{i}", Encoding.UTF8.GetString(await wal.ReadDeliveredAsync(keys[i]) ?? []));
         }
 
-        Assert.Null(await wal.ReadDeliveredAsync(keys[1]));
+        await wal.WaitForAbsenceAsync(keys[1], DeliveryDeadline);
         Assert.Null(await wal.ReadDeliveredAsync(keys[4]));
     }
 

@@ -12,6 +12,8 @@ public sealed class IngressOptionsTests
     [InlineData("enable.idempotence", "false")]
     [InlineData("message.timeout.ms", "600000")]
     [InlineData("delivery.report.only.error", "true")]
+    [InlineData("dotnet.producer.enable.background.poll", "false")]
+    [InlineData("dotnet.producer.delivery.report.fields", "key")]
     public void Errors_ProducerSettingThatBreaksDurability_NamedAndRefused(string name, string value)
     {
         var options = Valid();
