@@ -56,18 +56,8 @@ public sealed class LocalStackFixture : IAsyncLifetime
     /// <summary>Polls memcached until <paramref name="key"/> holds a delivered value, or fails at the deadline.</summary>
     public async Task<(byte[] Value, DateTimeOffset SeenAt)> WaitForDeliveryAsync(string key, TimeSpan deadline)
     {
-        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < until)
-        {
-            if (await ReadDeliveredAsync(key) is { } value)
-            {
-                return (value, DateTimeOffset.UtcNow);
-            }
-
-            await Task.Delay(25);
-        }
-
-        throw new Xunit.Sdk.XunitException($"'{key}' did not reach memcached within {deadline}");
+        var value = await PollAsync(key, deadline, present: true) ?? throw new Xunit.Sdk.XunitException($"'{key}' did not reach memcached within {deadline}");
+        return (value, DateTimeOffset.UtcNow);
     }
 
     /// <summary>
@@ -78,12 +68,22 @@ public sealed class LocalStackFixture : IAsyncLifetime
     /// </summary>
     public async Task WaitForAbsenceAsync(string key, TimeSpan deadline)
     {
-        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
-        while (await ReadDeliveredAsync(key) is { } value)
+        if (await PollAsync(key, deadline, present: false) is { } value)
         {
-            if (Stopwatch.GetTimestamp() >= until)
+            throw new Xunit.Sdk.XunitException($"'{key}' still holds '{System.Text.Encoding.UTF8.GetString(value)}' after {deadline}");
+        }
+    }
+
+    // Reads the key until its presence is what is awaited, or the deadline passes; returns the last read.
+    private async Task<byte[]?> PollAsync(string key, TimeSpan deadline, bool present)
+    {
+        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
+        while (true)
+        {
+            var value = await ReadDeliveredAsync(key);
+            if ((value is not null) == present || Stopwatch.GetTimestamp() >= until)
             {
-                throw new Xunit.Sdk.XunitException($"'{key}' still holds '{System.Text.Encoding.UTF8.GetString(value)}' after {deadline}");
+                return value;
             }
 
             await Task.Delay(25);

@@ -32,7 +32,7 @@ public sealed class BackPressureTests(ITestOutputHelper output)
             .ToArray();
 
         var call = client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, body);
-        await WaitUntilAsync(() => meter.Current == bound);
+        await Eventually.WaitUntilAsync(() => meter.Current == bound, Deadline, $"{bound} writes did not come to be held");
         // The stream is full: no further request may be taken while Kafka holds these.
         await Task.Delay(500);
         Assert.Equal(bound, meter.Current);
@@ -62,7 +62,7 @@ public sealed class BackPressureTests(ITestOutputHelper output)
         var calls = Enumerable.Range(0, 10).Select(i => (Started: Stopwatch.GetTimestamp(), Call: client.CallAsync(WriteAheadLogService.WriteToLogPath, Write($"w{i}")))).ToList();
         var timed = calls.Select(async c => (Response: await c.Call, Elapsed: Stopwatch.GetElapsedTime(c.Started))).ToList();
         // The shed answers come at once; the admitted ones wait for the broker.
-        await WaitUntilAsync(() => timed.Count(t => t.IsCompleted) >= 7);
+        await Eventually.WaitUntilAsync(() => timed.Count(t => t.IsCompleted) >= 7, Deadline, "the seven shed answers did not arrive");
         host.Kafka.SetBrokerUp(1);
         var responses = await Task.WhenAll(timed);
 
@@ -178,14 +178,4 @@ public sealed class BackPressureTests(ITestOutputHelper output)
 
     private static WriteToLogRequest Write(string id) =>
         new() { Namespace = TestNamespaces.Tight, Id = id, Payload = ByteString.CopyFrom(new byte[500]) };
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var until = Stopwatch.GetTimestamp() + (long)(Deadline.TotalSeconds * Stopwatch.Frequency);
-        while (!condition())
-        {
-            Assert.True(Stopwatch.GetTimestamp() < until, "condition not reached within the deadline");
-            await Task.Delay(20);
-        }
-    }
 }

@@ -74,12 +74,7 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         host.Kafka.SetBrokerDown(1);
 
         var pending = WriteAsync(client, "at-shutdown");
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (meter.Current == 0)
-        {
-            Assert.True(DateTime.UtcNow < until, "the write never reached Kafka's queue");
-            await Task.Delay(10);
-        }
+        await Eventually.WaitUntilAsync(() => meter.Current > 0, TimeSpan.FromSeconds(10), "the write did not reach Kafka's queue");
 
         await host.App.StopAsync();
         var response = await pending;
@@ -97,12 +92,7 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
             .SelectMany(i => GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"open-{i}" }))
             .ToArray();
         var call = client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, new OpenEndedContent(frames));
-        var until = DateTime.UtcNow.AddSeconds(20);
-        while (host.CountRecords(topic) < 5)
-        {
-            Assert.True(DateTime.UtcNow < until, "the stream's writes never reached Kafka");
-            await Task.Delay(20);
-        }
+        await Eventually.WaitUntilAsync(() => host.CountRecords(topic) >= 5, TimeSpan.FromSeconds(20), "the stream's writes did not reach Kafka");
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var stopping = host.App.StopAsync();
