@@ -18,8 +18,11 @@ public static class AdminEndpoints
         var registry = endpoints.ServiceProvider.GetRequiredService<INamespaceRegistry>();
         var producer = endpoints.ServiceProvider.GetRequiredService<KafkaLogProducer>();
         endpoints.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
-        // Alive while the process serves requests; restarts fix nothing else.
-        endpoints.MapGet("/healthz", () => Results.Text("ok\n"));
+        // Alive while the process can still make writes durable. A producer that failed fatally refuses
+        // every record until the process restarts, so liveness fails too and the orchestrator restarts it.
+        endpoints.MapGet("/healthz", () => producer.FatalError is { } fatal
+            ? Results.Text($"unhealthy: the Kafka producer failed fatally ({fatal}); restart this instance\n", statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Text("ok\n"));
         endpoints.MapGet("/readyz", async (CancellationToken cancellationToken) =>
         {
             if (registry.All.Count == 0)

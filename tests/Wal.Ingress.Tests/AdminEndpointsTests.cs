@@ -54,7 +54,7 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task Readyz_ProducerFailedFatally_ServiceUnavailableAndWritesRefused()
+    public async Task ReadyzAndHealthz_ProducerFailedFatally_ServiceUnavailableAndWritesRefused()
     {
         // Every InitProducerId refused: the idempotent producer cannot get an id and fails for good.
         await using var host = await IngressTestHost.StartAsync(
@@ -66,8 +66,12 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
 
         var body = await ReadyzOnceUnavailableAsync(host);
         var afterFatal = await WriteAsync(client, "after-fatal");
+        using var http = new HttpClient { BaseAddress = host.App.GetAdminAddress() };
+        using var health = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Contains("failed fatally", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("failed fatally", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.NotEqual(Trilean.True, (await first).Durable);
         Assert.Equal(Trilean.False, afterFatal.Durable);
         Assert.Equal(0, host.CountRecords(host.TopicOf(TestNamespaces.Orders)));
