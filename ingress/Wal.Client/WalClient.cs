@@ -153,11 +153,12 @@ public sealed class WalClient : IDisposable
         var payload = Frame(request);
         for (var attempt = 1; ; attempt++)
         {
+            var content = new FramedRequest(payload);
             using var message = new HttpRequestMessage(HttpMethod.Post, path)
             {
                 Version = HttpVersion.Version20,
                 VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = new ByteArrayContent(payload),
+                Content = content,
             };
             message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
             message.Headers.TryAddWithoutValidation("te", "trailers");
@@ -194,6 +195,12 @@ public sealed class WalClient : IDisposable
                 }
 
                 continue;
+            }
+            catch (OperationCanceledException e) when (!content.Started)
+            {
+                // The deadline (or the caller) ended the attempt while it was still connecting or
+                // waiting for a stream: the server never had the message, so nothing was written.
+                throw new NotSentException($"cannot reach {_options.Address} before the call ended: {e.Message}", e);
             }
 
             using (response)
@@ -258,4 +265,34 @@ public sealed class WalClient : IDisposable
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
     private sealed class NotSentException(string message, Exception inner) : Exception(message, inner);
+
+    /// <summary>
+    /// The request's one framed message, noting whether sending it began. Until it has, the server
+    /// holds no message and cannot have written the record; once it has, an attempt that fails may
+    /// have written it.
+    /// </summary>
+    private sealed class FramedRequest(byte[] frame) : ByteArrayContent(frame)
+    {
+        private volatile bool _started;
+
+        public bool Started => _started;
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            _started = true;
+            return base.SerializeToStreamAsync(stream, context, cancellationToken);
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            _started = true;
+            return base.SerializeToStreamAsync(stream, context);
+        }
+
+        protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            _started = true;
+            base.SerializeToStream(stream, context, cancellationToken);
+        }
+    }
 }

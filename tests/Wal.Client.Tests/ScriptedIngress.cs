@@ -85,6 +85,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 response.Headers["grpc-status"] = "8";
                 response.Headers["grpc-status-details-bin"] = "***";
                 break;
+            case "silent":
+                // Takes the message and never answers: the caller's deadline ends the call.
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                break;
             case "http":
                 response.StatusCode = int.Parse(script[1], System.Globalization.CultureInfo.InvariantCulture);
                 break;

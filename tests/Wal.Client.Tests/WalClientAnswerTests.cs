@@ -115,6 +115,16 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task DeadlineAfterTheMessageWasSent_Unknown()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, Deadline = TimeSpan.FromMilliseconds(500) });
+
+        var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "silent" });
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+    }
+
+    [Fact]
     public async Task NothingListening_FalseEvenWhenTheDeadlineEndsTheRetries()
     {
         // A port nothing listens on: bind one, note it, let it go.
