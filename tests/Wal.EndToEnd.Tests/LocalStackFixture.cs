@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Cli.Local;
@@ -9,6 +8,9 @@ namespace Wal.EndToEnd.Tests;
 /// <summary>One <c>wal up</c> stack (free ports) shared by the end-to-end tests.</summary>
 public sealed class LocalStackFixture : IAsyncLifetime
 {
+    // Between reads of memcached while waiting for a key.
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(25);
+
     private LocalStack? _stack;
     private MemcachedClient? _memcached;
 
@@ -56,8 +58,9 @@ public sealed class LocalStackFixture : IAsyncLifetime
     /// <summary>Polls memcached until <paramref name="key"/> holds a delivered value, or fails at the deadline.</summary>
     public async Task<(byte[] Value, DateTimeOffset SeenAt)> WaitForDeliveryAsync(string key, TimeSpan deadline)
     {
-        var value = await PollAsync(key, deadline, present: true) ?? throw new Xunit.Sdk.XunitException($"'{key}' did not reach memcached within {deadline}");
-        return (value, DateTimeOffset.UtcNow);
+        byte[]? value = null;
+        await Eventually.WaitUntilAsync(async () => (value = await ReadDeliveredAsync(key)) is not null, deadline, $"'{key}' to reach memcached", Poll);
+        return (value!, DateTimeOffset.UtcNow);
     }
 
     /// <summary>
@@ -68,26 +71,12 @@ public sealed class LocalStackFixture : IAsyncLifetime
     /// </summary>
     public async Task WaitForAbsenceAsync(string key, TimeSpan deadline)
     {
-        if (await PollAsync(key, deadline, present: false) is { } value)
-        {
-            throw new Xunit.Sdk.XunitException($"'{key}' still holds '{System.Text.Encoding.UTF8.GetString(value)}' after {deadline}");
-        }
-    }
-
-    // Reads the key until its presence is what is awaited, or the deadline passes; returns the last read.
-    private async Task<byte[]?> PollAsync(string key, TimeSpan deadline, bool present)
-    {
-        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
-        while (true)
-        {
-            var value = await ReadDeliveredAsync(key);
-            if ((value is not null) == present || Stopwatch.GetTimestamp() >= until)
-            {
-                return value;
-            }
-
-            await Task.Delay(25);
-        }
+        byte[]? value = null;
+        await Eventually.WaitUntilAsync(
+            async () => (value = await ReadDeliveredAsync(key)) is null,
+            deadline,
+            () => $"'{key}' to hold no value; it still holds '{System.Text.Encoding.UTF8.GetString(value ?? [])}'",
+            Poll);
     }
 
     /// <summary>Records in a topic, summed over partitions (high watermarks).</summary>

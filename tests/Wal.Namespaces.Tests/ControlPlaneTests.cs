@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
 
@@ -6,6 +5,8 @@ namespace Wal.Namespaces.Tests;
 
 public sealed class ControlPlaneTests : IDisposable
 {
+    private static readonly TimeSpan ReloadDeadline = TimeSpan.FromSeconds(20);
+
     private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(brokerCount: 1);
 
     public void Dispose() => _kafka.Dispose();
@@ -47,9 +48,9 @@ public sealed class ControlPlaneTests : IDisposable
 
         await writer.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 1234 });
 
-        await WaitUntil(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234);
+        await Eventually.WaitUntilAsync(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234, ReloadDeadline, "the reader to see the update");
         Assert.True(await writer.DeleteAsync("orders"));
-        await WaitUntil(() => !reader.Registry.TryGet("orders", out _));
+        await Eventually.WaitUntilAsync(() => !reader.Registry.TryGet("orders", out _), ReloadDeadline, "the reader to see the delete");
     }
 
     [Fact]
@@ -81,15 +82,5 @@ public sealed class ControlPlaneTests : IDisposable
         await plane.StartAsync();
         Assert.True(plane.IsLoaded);
         return plane;
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (20 * Stopwatch.Frequency);
-        while (!condition())
-        {
-            Assert.True(Stopwatch.GetTimestamp() < deadline, "condition not met within 20 s");
-            await Task.Delay(20);
-        }
     }
 }

@@ -58,13 +58,6 @@ internal static class TopicContents
     }
 
     /// <summary>Polls <paramref name="condition"/> until it holds; fails with <paramref name="what"/> at the deadline.</summary>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * timeout.TotalSeconds);
-        while (!await condition())
-        {
-            Assert.True(Stopwatch.GetTimestamp() < deadline, $"timed out after {timeout.TotalSeconds} s waiting for {what}");
-            await Task.Delay(100);
-        }
-    }
+    public static Task WaitForAsync(Func<Task<bool>> condition, TimeSpan timeout, string what) =>
+        Eventually.WaitUntilAsync(condition, timeout, what, TimeSpan.FromMilliseconds(100));
 }

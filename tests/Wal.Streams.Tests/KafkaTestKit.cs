@@ -82,19 +82,8 @@ internal static class KafkaTestKit
         return metadata.Partitions.Select(p => new TopicPartition(topic, p.PartitionId)).ToList();
     }
 
-    public static async Task WaitForAsync(Func<bool> condition, string what, TimeSpan? deadline = null)
-    {
-        var until = DateTime.UtcNow + (deadline ?? Deadline);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until)
-            {
-                throw new TimeoutException($"Timed out waiting for {what}.");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public static Task WaitForAsync(Func<bool> condition, string what, TimeSpan? deadline = null) =>
+        Eventually.WaitUntilAsync(condition, deadline ?? Deadline, what);
 
     public static long CommittedOffsetSum(EmbeddedKafkaCluster cluster, string groupId, string topic, int partitions)
     {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Kafka.Embedded;
@@ -111,15 +110,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var until = Stopwatch.GetTimestamp() + (long)(Deadline.TotalSeconds * Stopwatch.Frequency);
-        while (!condition())
-        {
-            Assert.True(Stopwatch.GetTimestamp() < until, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitUntilAsync(condition, Deadline, what);
 
     private sealed class RecordingSink : ISink
     {

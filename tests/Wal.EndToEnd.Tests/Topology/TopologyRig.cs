@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Kafka.Embedded;
@@ -99,19 +98,8 @@ internal sealed class TopologyRig : IAsyncDisposable
     }
 
     /// <summary>Polls until <paramref name="condition"/> holds, or fails at the deadline with <paramref name="what"/>.</summary>
-    public static async Task WaitForAsync(Func<Task<bool>> condition, TimeSpan deadline, Func<string> what)
-    {
-        var until = Stopwatch.GetTimestamp() + (long)(deadline.TotalSeconds * Stopwatch.Frequency);
-        while (!await condition())
-        {
-            if (Stopwatch.GetTimestamp() > until)
-            {
-                throw new Xunit.Sdk.XunitException($"Timed out after {deadline}: {what()}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public static Task WaitForAsync(Func<Task<bool>> condition, TimeSpan deadline, Func<string> what) =>
+        Eventually.WaitUntilAsync(condition, deadline, what, TimeSpan.FromMilliseconds(50));
 
     public async ValueTask DisposeAsync()
     {

@@ -80,7 +80,7 @@ public sealed class CqlSessionTests
         var first = await session.GetConnectionAsync();
 
         peer.DropAll();
-        await WaitUntilAsync(() => first.IsClosed);
+        await Eventually.WaitUntilAsync(() => first.IsClosed, TimeSpan.FromSeconds(10), "the first connection to close");
         var response = await session.QueryAsync("SELECT 1", Parameters());
 
         Assert.IsType<VoidResult>(response);
@@ -129,14 +129,4 @@ public sealed class CqlSessionTests
     private static CqlQueryParameters Parameters() => new(CqlConsistency.One) { Values = [CqlTypeCodec.Text("a")] };
 
     private static CqlSessionOptions Options(ScriptedCqlPeer peer) => new() { ContactPoints = [peer.ContactPoint] };
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not come true within 10 s.");
-            await Task.Delay(5);
-        }
-    }
 }
