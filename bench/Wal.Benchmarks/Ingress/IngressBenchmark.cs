@@ -109,9 +109,9 @@ internal sealed class IngressBenchmark : IRatioBenchmark
             rounds.Add(new Round(raw.Result, raw.Cpu, unaryRun, streamingRun));
         }
 
-        var unaryRatio = NearestRank.Quantile(rounds.Select(r => r.UnaryRatio).ToArray(), 0.5);
-        var streamingRatio = NearestRank.Quantile(rounds.Select(r => r.StreamingRatio).ToArray(), 0.5);
-        var unaryRate = NearestRank.Quantile(rounds.Select(r => r.Unary.Sample.PerSecond).ToArray(), 0.5);
+        var unaryRatio = Median(rounds, r => r.UnaryRatio);
+        var streamingRatio = Median(rounds, r => r.StreamingRatio);
+        var unaryRate = Median(rounds, r => r.Unary.Sample.PerSecond);
         var unary = rounds.Select(r => r.Unary).ToArray();
         var streaming = rounds.Select(r => r.Streaming).ToArray();
 
@@ -134,7 +134,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         return new BenchmarkReport(
             Name,
             [
-                ("raw produce acks/s, median round", NearestRank.Quantile(rounds.Select(r => r.Raw.PerSecond).ToArray(), 0.5), $"/s (rounds: {List(rounds, r => r.Raw.PerSecond, "N0")})"),
+                ("raw produce acks/s, median round", Median(rounds, r => r.Raw.PerSecond), $"/s (rounds: {List(rounds, r => r.Raw.PerSecond, "N0")})"),
                 ("  benchmark process CPU per raw record", rounds.Sum(r => r.RawCpu.TotalMicroseconds) / Math.Max(1, rounds.Sum(r => r.Raw.Durable)), "us"),
                 ("unary WriteToLog durable writes/s (h2load)", unaryRate, $"/s, median round ({UnaryShape.Clients} conns x {UnaryShape.StreamsPerClient} streams; rounds: {List(rounds, r => r.Unary.Sample.PerSecond, "N0")})"),
                 ("  h2load 2xx; ingress durable TRUE; topic +", unary.Sum(u => u.Http.Status2xx), $"2xx; {unary.Sum(u => u.Sample.Durable):N0} TRUE; {unary.Sum(u => u.Sample.TopicDelta):N0} records"),
@@ -143,7 +143,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  h2load CPU per unary write", PerWrite(unary, u => u.H2LoadCpuMicroseconds), "us"),
                 ("  floor: same call answered without Kafka", floor.PerSecond, $"/s; CPU per call {floor.CpuMicroseconds:N1} us ingress, {floor.H2LoadCpuMicroseconds:N1} us h2load"),
                 ("ratio unary / raw, median round", unaryRatio, $"x (target >= {UnaryTarget}; rounds: {List(rounds, r => r.UnaryRatio, "N2")})"),
-                ("streaming durable writes/s (h2load)", NearestRank.Quantile(rounds.Select(r => r.Streaming.Sample.PerSecond).ToArray(), 0.5),
+                ("streaming durable writes/s (h2load)", Median(rounds, r => r.Streaming.Sample.PerSecond),
                     $"/s, median round ({StreamingShape.Clients} conns x {StreamingShape.StreamsPerClient} calls of {WritesPerStream} writes, {StreamingCallsPerRound} calls a round; rounds: {List(rounds, r => r.Streaming.Sample.PerSecond, "N0")})"),
                 ("  ingress durable TRUE; topic +", streaming.Sum(s => s.Sample.Durable), $"TRUE; {streaming.Sum(s => s.Sample.TopicDelta):N0} records"),
                 ("  ingress process CPU per streamed write", PerWrite(streaming, s => s.IngressCpuMicroseconds), "us"),
@@ -168,6 +168,9 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     // CPU per durable write over all rounds: each round's figure weighted by its writes.
     private static double PerWrite(IReadOnlyCollection<H2LoadRun> runs, Func<H2LoadRun, double> perWrite) =>
         runs.Sum(r => perWrite(r) * r.Sample.Durable) / Math.Max(1, runs.Sum(r => r.Sample.Durable));
+
+    private static double Median(IEnumerable<Round> rounds, Func<Round, double> figure) =>
+        NearestRank.Quantile(rounds.Select(figure).ToArray(), 0.5);
 
     private static string List(IEnumerable<Round> rounds, Func<Round, double> figure, string format) =>
         string.Join(", ", rounds.Select(r => figure(r).ToString(format, System.Globalization.CultureInfo.InvariantCulture)));
