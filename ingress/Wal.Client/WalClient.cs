@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
@@ -176,9 +175,11 @@ public sealed class WalClient : IDisposable
                 // another attempt would meet the same certificates.
                 throw new NotSentException($"TLS with {_options.Address} failed: {e.InnerException.Message}", e);
             }
-            catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
+            catch (HttpRequestException e) when (!content.Started)
             {
-                // Nothing reached the server: retrying cannot write twice.
+                // The request's message never began to go out: the connection was refused, reset
+                // or closed before the server could take it, or the name did not resolve. The
+                // server has no message, so nothing was written and another attempt cannot write twice.
                 if (attempt >= _options.ConnectAttempts)
                 {
                     throw new NotSentException($"cannot connect to {_options.Address}: {e.Message}", e);

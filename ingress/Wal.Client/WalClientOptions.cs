@@ -12,8 +12,9 @@ public sealed record WalClientOptions
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Attempts for a call that never reached the server (connection refused). Such a retry is always
-    /// safe; a call that reached the server is never retried by the client.
+    /// Attempts for a call whose message never began to go out (connection refused, reset or closed
+    /// before the request was sent). Such a retry is always safe; a call whose message began to go
+    /// out is never retried by the client.
     /// </summary>
     public int ConnectAttempts { get; init; } = 3;
 

@@ -20,7 +20,8 @@ namespace Wal.Client.Tests;
 /// wire, so the client meets every answer a server (or a broken proxy) can give:
 /// <c>ok</c>; <c>status:N</c> (trailers-only); <c>status:N:detail:D</c> (with a google.rpc.Status
 /// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
-/// <c>garbled-details</c>; <c>http:N</c>.
+/// <c>garbled-details</c>; <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
+/// stream after reading the message).
 /// </summary>
 public sealed class ScriptedIngress : IAsyncLifetime
 {
@@ -30,6 +31,9 @@ public sealed class ScriptedIngress : IAsyncLifetime
 
     /// <summary>The grpc-timeout header of every request, in arrival order.</summary>
     public ConcurrentQueue<string> Timeouts { get; } = new();
+
+    /// <summary>The id (script) of every request, in arrival order.</summary>
+    public ConcurrentQueue<string> Ids { get; } = new();
 
     public async Task InitializeAsync()
     {
@@ -56,6 +60,7 @@ public sealed class ScriptedIngress : IAsyncLifetime
         using var buffer = new MemoryStream();
         await http.Request.Body.CopyToAsync(buffer);
         var request = WriteToLogRequest.Parser.ParseFrom(buffer.ToArray().AsSpan(5));
+        Ids.Enqueue(request.Id);
         var script = request.Id.Split(':');
         var response = http.Response;
         response.ContentType = "application/grpc";
@@ -84,6 +89,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
             case "garbled-details":
                 response.Headers["grpc-status"] = "8";
                 response.Headers["grpc-status-details-bin"] = "***";
+                break;
+            case "abort":
+                // Takes the message, then resets the stream: lost after sending, as far as the caller knows.
+                http.Abort();
                 break;
             case "silent":
                 // Takes the message and never answers: the caller's deadline ends the call.

@@ -140,6 +140,44 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Contains("cannot connect", response.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ConnectionLostAfterTheMessageWasSent_UnknownAndNotRetried()
+    {
+        var response = await WriteAsync("abort");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+        Assert.Single(server.Ids, id => id == "abort");
+    }
+
+    [Fact]
+    public async Task ConnectionClosedBeforeTheMessageWasSent_FalseAfterEveryAttempt()
+    {
+        // Accepts each connection and closes it at once, before HTTP/2 could begin: the client's
+        // message never goes out, however often it tries.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = 0;
+        using var stop = new CancellationTokenSource();
+        var closing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var connection = await listener.AcceptTcpClientAsync(stop.Token);
+                Interlocked.Increment(ref accepted);
+            }
+        });
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}"), ConnectAttempts = 3 });
+
+        var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "ok" });
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => closing);
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Contains("cannot connect", response.Message, StringComparison.Ordinal);
+        Assert.Equal(3, Volatile.Read(ref accepted));
+    }
+
     private async Task<WriteToLogResponse> WriteAsync(string script)
     {
         using var client = new WalClient(new WalClientOptions { Address = server.Address });
