@@ -34,6 +34,39 @@ public sealed class FailoverTests
     }
 
     [Fact]
+    public async Task ThreadFailsOnARecord_LeavesTheGroupAtOnce_TheOtherInstanceTakesItsPartitions()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        KafkaStreamsTests.CreateTopics(cluster, "leave-app", partitions: 2);
+        // A failed thread's consumer goes on sending heartbeats until its poll interval runs out,
+        // far past the test's deadline: its partitions reach the healthy instance in time only if
+        // the thread leaves the group itself. (The mock cluster then waits most of a session
+        // timeout, 10 s here, before it hands them over.)
+        var config = KafkaTestKit.Config(cluster, "leave-app") with { SessionTimeout = TimeSpan.FromSeconds(10), MaxPollInterval = TimeSpan.FromSeconds(120) };
+        await using var failing = new KafkaStreams(FailingTopology(), config);
+        await using var healthy = new KafkaStreams(CountingProcessor.Topology("in", "out"), config with { StateDirectory = config.StateDirectory + "-2" });
+
+        await failing.StartAsync();
+        await healthy.StartAsync();
+        await KafkaTestKit.WaitForAsync(() => failing.State == KafkaStreamsState.Running && healthy.State == KafkaStreamsState.Running, "both instances to run");
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 10, perKey: 1));
+        await KafkaTestKit.WaitForAsync(() => failing.State == KafkaStreamsState.Error, "the failing instance's Error state");
+        var output = await KafkaTestKit.ReadUntilAsync(cluster, "out", Confluent.Kafka.Deserializers.Utf8, Confluent.Kafka.Deserializers.Int64, r => r.Select(x => x.Message.Key).Distinct().Count() >= 10, TimeSpan.FromSeconds(30));
+
+        Assert.Contains("this instance cannot process", failing.FatalError?.ToString(), StringComparison.Ordinal);
+        Assert.Equal(10, output.Select(r => r.Message.Key).Distinct().Count());
+    }
+
+    // Same source and store as the counting topology, but its processor throws on every record.
+    private static Topology FailingTopology() =>
+        new TopologyBuilder()
+            .AddSource("source", Confluent.Kafka.Deserializers.Utf8, Confluent.Kafka.Deserializers.Utf8, "in")
+            .AddProcessor("count", () => new ThrowingProcessor(), "source")
+            .AddStateStore(Stores.InMemoryKeyValueStore(CountingProcessor.StoreName), "count")
+            .AddSink("sink", "out", Confluent.Kafka.Serializers.Utf8, Confluent.Kafka.Serializers.Int64, "count")
+            .Build();
+
+    [Fact]
     public async Task ThreeInstances_KillOneProcessWithSigkillUnderLoad_NothingLostStateExact()
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
@@ -132,5 +165,11 @@ public sealed class FailoverTests
 
             _process.Dispose();
         }
+    }
+
+    private sealed class ThrowingProcessor : Processor<string, string, string, long>
+    {
+        public override ValueTask ProcessAsync(Record<string, string> record) =>
+            throw new InvalidOperationException($"this instance cannot process {record.Key}");
     }
 }

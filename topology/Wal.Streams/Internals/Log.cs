@@ -34,6 +34,9 @@ internal static partial class Log
     [LoggerMessage(10, LogLevel.Error, "Stream thread {Thread} failed and stops")]
     public static partial void ThreadFailed(ILogger logger, Exception error, string thread);
 
+    [LoggerMessage(15, LogLevel.Warning, "Stream thread {Thread}: leaving the group failed; its partitions move when its session times out")]
+    public static partial void LeaveGroupFailed(ILogger logger, Exception error, string thread);
+
     [LoggerMessage(11, LogLevel.Warning, "Task {Task}: closing dirty failed")]
     public static partial void CloseDirtyFailed(ILogger logger, Exception error, TaskId task);
 

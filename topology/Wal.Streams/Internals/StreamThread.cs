@@ -92,6 +92,7 @@ internal sealed partial class StreamThread : IDisposable
             Error = e;
             Log.ThreadFailed(_logger, e, Name);
             CloseAllDirty();
+            LeaveGroup();
             SetState(StreamThreadState.Dead);
         }
     }
@@ -279,6 +280,21 @@ internal sealed partial class StreamThread : IDisposable
         else
         {
             CloseAllDirty();
+        }
+    }
+
+    // A failed thread leaves the group at once, as Kafka Streams' does, so its partitions move to the
+    // other instances now, not when its session or poll interval runs out. Its tasks are closed
+    // already, so the revocation this runs finds nothing to commit.
+    private void LeaveGroup()
+    {
+        try
+        {
+            _consumer.Close();
+        }
+        catch (KafkaException e)
+        {
+            Log.LeaveGroupFailed(_logger, e, Name);
         }
     }
 
