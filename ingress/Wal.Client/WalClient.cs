@@ -20,6 +20,7 @@ namespace Wal.Client;
 public sealed class WalClient : IDisposable
 {
     private const string WriteToLogPath = "/wal.v1.WriteAheadLog/WriteToLog";
+    private const string WriteToLogStreamPath = "/wal.v1.WriteAheadLog/WriteToLogStream";
     private const string WriteMutationChunkPath = "/wal.v1.WriteAheadLog/WriteMutationChunk";
     private const string CompleteMutationPath = "/wal.v1.WriteAheadLog/CompleteMutation";
     private const string AdminPrefix = "/wal.v1.NamespaceAdmin/";
@@ -69,6 +70,9 @@ public sealed class WalClient : IDisposable
 
     public Task DeleteNamespaceAsync(string name, CancellationToken cancellationToken = default) =>
         CallAsync(AdminPrefix + "DeleteNamespace", new DeleteNamespaceRequest { Name = name }, DeleteNamespaceResponse.Parser, cancellationToken);
+
+    /// <summary>Opens a WriteToLogStream call; see <see cref="WalWriteStream"/>.</summary>
+    public WalWriteStream OpenWriteStream() => new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight);
 
     /// <summary>Calls a unary method; a non-OK status throws <see cref="WalCallException"/>.</summary>
     public async Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, CancellationToken cancellationToken = default)
@@ -128,21 +132,29 @@ public sealed class WalClient : IDisposable
     }
 
     /// <summary>What a non-OK status means for the write: the server's own answer when it sent one in the details.</summary>
-    private static WriteToLogResponse Answer(WalCallException e)
+    private static WriteToLogResponse Answer(WalCallException e) =>
+        Answer(e.StatusCode, e.FindDetail<WriteToLogResponse>() ?? new WriteToLogResponse(), e.Message);
+
+    /// <summary>
+    /// What a non-OK <paramref name="status"/> means for a write, given the server's answer (from
+    /// the status details, or a stream's acknowledgement; empty when it sent none).
+    /// </summary>
+    internal static WriteToLogResponse Answer(int status, WriteToLogResponse answer, string message)
     {
-        // The refusals Wal answers before anything is produced: INVALID_ARGUMENT, NOT_FOUND,
-        // ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, OUT_OF_RANGE,
-        // UNIMPLEMENTED, UNAUTHENTICATED. Any other status (DEADLINE_EXCEEDED, UNAVAILABLE, DATA_LOSS,
-        // a code from a proxy, ...) came after the request was sent: the record may have been written.
-        var durable = e.StatusCode is 3 or 5 or 6 or 7 or 8 or 9 or 11 or 12 or 16 ? Trilean.False : Trilean.Unknown;
-        var answer = e.FindDetail<WriteToLogResponse>() ?? new WriteToLogResponse();
         // The server's UNKNOWN stands; a detail saying TRUE under an error status contradicts
         // itself, so the record may or may not be there: UNKNOWN too. Otherwise the status decides.
-        answer.Durable = answer.Durable is Trilean.Unknown or Trilean.True ? Trilean.Unknown : durable;
-
-        answer.Message = e.Message;
+        answer.Durable = answer.Durable is Trilean.Unknown or Trilean.True || !IsRefusal(status) ? Trilean.Unknown : Trilean.False;
+        answer.Message = message;
         return answer;
     }
+
+    /// <summary>
+    /// The statuses Wal answers before anything is produced: INVALID_ARGUMENT, NOT_FOUND,
+    /// ALREADY_EXISTS, PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, OUT_OF_RANGE,
+    /// UNIMPLEMENTED, UNAUTHENTICATED. Any other status (DEADLINE_EXCEEDED, UNAVAILABLE, DATA_LOSS,
+    /// a code from a proxy, ...) came after the request was sent: the record may have been written.
+    /// </summary>
+    internal static bool IsRefusal(int status) => status is 3 or 5 or 6 or 7 or 8 or 9 or 11 or 12 or 16;
 
     private async Task<(int Status, string Message, byte[]? Details, byte[]? Body)> SendAsync(string path, IMessage request, CancellationToken cancellationToken)
     {
@@ -230,7 +242,7 @@ public sealed class WalClient : IDisposable
     }
 
     // A status that is not a number is no answer at all: UNKNOWN, so the write is too.
-    private static int Status(string value) =>
+    internal static int Status(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 2;
 
     // grpc-*-bin values may be sent unpadded; a value that is not base64 is dropped.
@@ -242,7 +254,7 @@ public sealed class WalClient : IDisposable
             : null;
     }
 
-    private static byte[] Frame(IMessage message)
+    internal static byte[] Frame(IMessage message)
     {
         var size = message.CalculateSize();
         var buffer = new byte[5 + size];
@@ -262,7 +274,7 @@ public sealed class WalClient : IDisposable
         return body[5..];
     }
 
-    private static string? Header(HttpHeaders headers, string name) =>
+    internal static string? Header(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
 
     private sealed class NotSentException(string message, Exception inner) : Exception(message, inner);

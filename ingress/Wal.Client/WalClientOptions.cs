@@ -18,6 +18,12 @@ public sealed record WalClientOptions
     /// </summary>
     public int ConnectAttempts { get; init; } = 3;
 
+    /// <summary>
+    /// Writes a <see cref="WalWriteStream"/> holds awaiting their answers; a further write waits
+    /// for room. The ingress has its own bound per stream (1,000 by default).
+    /// </summary>
+    public int MaxStreamInFlight { get; init; } = 1000;
+
     /// <summary>Client certificate for mutual TLS, if the ingress asks for one.</summary>
     public X509Certificate2? ClientCertificate { get; init; }
 
@@ -70,6 +76,11 @@ public sealed record WalClientOptions
         if (ConnectAttempts < 1)
         {
             throw new ArgumentException($"ConnectAttempts {ConnectAttempts} must be at least 1.", nameof(ConnectAttempts));
+        }
+
+        if (MaxStreamInFlight < 1)
+        {
+            throw new ArgumentException($"MaxStreamInFlight {MaxStreamInFlight} must be at least 1.", nameof(MaxStreamInFlight));
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Wal.Grpc;
 using Wal.Schemas.V1;
@@ -13,7 +14,8 @@ namespace Wal.Ingress;
 /// the server stops reading and HTTP/2 flow control pushes back on the caller.
 /// When the instance begins to stop, the call reads no further request, acknowledges every
 /// request it read and ends with UNAVAILABLE: a request without an acknowledgement was not
-/// written, and the caller sends it to another instance.
+/// written, and the caller sends it to another instance. Every end that acknowledged all it read
+/// says so in <see cref="WriteToLogStreamMetadata.AllReadAcknowledged"/>.
 /// </summary>
 public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options, IHostApplicationLifetime lifetime)
 {
@@ -55,6 +57,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
                 // handed to Kafka are answered first: ending now would drop their acks, and a
                 // caller reading the error as "not written" would be wrong about them.
                 await AllAcknowledgedAsync(slots, held, token);
+                MarkAllReadAcknowledged(context);
                 if (e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested)
                 {
                     throw new RpcException(StatusCode.Unavailable, ShuttingDown);
@@ -64,6 +67,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
             }
 
             await AllAcknowledgedAsync(slots, held, token);
+            MarkAllReadAcknowledged(context);
         }
         finally
         {
@@ -80,6 +84,22 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
         for (var i = held; i < options.MaxStreamInFlight; i++)
         {
             await slots.WaitAsync(cancellationToken);
+        }
+    }
+
+    // Tells the caller that a request without an acknowledgement was not read, so not written. The
+    // acks are flushed before their slots come back, so a response that has not started carries
+    // none, and the mark goes with the status in its one HEADERS frame.
+    private static void MarkAllReadAcknowledged(GrpcCallContext context)
+    {
+        var response = context.HttpContext.Response;
+        if (!response.HasStarted)
+        {
+            response.Headers[WriteToLogStreamMetadata.AllReadAcknowledged] = "true";
+        }
+        else if (response.SupportsTrailers())
+        {
+            response.AppendTrailer(WriteToLogStreamMetadata.AllReadAcknowledged, "true");
         }
     }
 

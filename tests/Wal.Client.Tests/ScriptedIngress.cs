@@ -21,7 +21,7 @@ namespace Wal.Client.Tests;
 /// <c>ok</c>; <c>status:N</c> (trailers-only); <c>status:N:detail:D</c> (with a google.rpc.Status
 /// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
 /// <c>garbled-details</c>; <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
-/// stream after reading the message).
+/// stream after reading the message). WriteToLogStream has scripts of its own (AnswerStreamAsync).
 /// </summary>
 public sealed class ScriptedIngress : IAsyncLifetime
 {
@@ -42,6 +42,7 @@ public sealed class ScriptedIngress : IAsyncLifetime
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2));
         _app = builder.Build();
         _app.MapPost("/wal.v1.WriteAheadLog/WriteToLog", AnswerAsync);
+        _app.MapPost("/wal.v1.WriteAheadLog/WriteToLogStream", AnswerStreamAsync);
         await _app.StartAsync();
         Address = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
     }
@@ -104,6 +105,37 @@ public sealed class ScriptedIngress : IAsyncLifetime
             default:
                 throw new InvalidOperationException($"no script '{request.Id}'");
         }
+    }
+
+    // WriteToLogStream: reads two requests, then does as the first's id says: "stream-abort" resets
+    // the stream; "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
+    // the wal-all-read-acknowledged mark, as a proxy would.
+    private static async Task AnswerStreamAsync(HttpContext http)
+    {
+        var first = await ReadRequestAsync(http.Request.Body);
+        await ReadRequestAsync(http.Request.Body);
+        switch (first.Id)
+        {
+            case "stream-abort":
+                http.Abort();
+                break;
+            case "stream-unavailable":
+                http.Response.ContentType = "application/grpc";
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = first.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = first.Id } }));
+                http.Response.AppendTrailer("grpc-status", "14");
+                break;
+            default:
+                throw new InvalidOperationException($"no stream script '{first.Id}'");
+        }
+    }
+
+    private static async Task<WriteToLogRequest> ReadRequestAsync(Stream body)
+    {
+        var prefix = new byte[5];
+        await body.ReadExactlyAsync(prefix);
+        var message = new byte[BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(1))];
+        await body.ReadExactlyAsync(message);
+        return WriteToLogRequest.Parser.ParseFrom(message);
     }
 
     // The server side's own type for the trailer, so the client's hand-written reading of it is checked against it.

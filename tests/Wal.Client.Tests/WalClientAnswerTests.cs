@@ -178,6 +178,52 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Equal(3, Volatile.Read(ref accepted));
     }
 
+    [Fact]
+    public async Task StreamResetAfterTheServerReadTheWrites_EachUnknown()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+
+        var answers = await Task.WhenAll(
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-abort" }),
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" }));
+
+        Assert.All(answers, a => Assert.Equal(Trilean.Unknown, a.Durable));
+        Assert.Equal(["stream-abort", "second"], answers.Select(a => a.Id));
+    }
+
+    [Fact]
+    public async Task StreamEndsWithAStatusButNoAllReadMark_UnacknowledgedWriteUnknown()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+
+        var acknowledged = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-unavailable" });
+        var unacknowledged = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+
+        Assert.Equal(Trilean.True, (await acknowledged).Durable);
+        var answer = await unacknowledged;
+        Assert.Equal(Trilean.Unknown, answer.Durable);
+        Assert.Equal("second", answer.Id);
+        Assert.Contains("status 14", answer.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamToNothingListening_EveryWriteFalse()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+        await using var stream = client.OpenWriteStream();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = $"w{i}" })));
+
+        Assert.All(answers, a => Assert.Equal(Trilean.False, a.Durable));
+        Assert.All(answers, a => Assert.StartsWith("not written", a.Message, StringComparison.Ordinal));
+    }
+
     private async Task<WriteToLogResponse> WriteAsync(string script)
     {
         using var client = new WalClient(new WalClientOptions { Address = server.Address });

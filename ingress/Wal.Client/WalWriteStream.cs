@@ -1,0 +1,334 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using Google.Protobuf;
+using Wal.Schemas.V1;
+
+namespace Wal.Client;
+
+/// <summary>
+/// One WriteToLogStream call, for producers that write more than one call per write can carry:
+/// many writes on one HTTP/2 stream, each answered by its own acknowledgement.
+/// <code>
+/// await using var stream = client.OpenWriteStream();
+/// var answers = requests.Select(r => stream.WriteAsync(r)).ToList();
+/// await stream.CompleteAsync();
+/// </code>
+/// A write's answer is as honest as a unary one: its acknowledgement when one came. When the call
+/// ends first, a write the server never read is FALSE (it said so, or the write never left this
+/// side) and one that may have reached it is UNKNOWN. At most
+/// <see cref="WalClientOptions.MaxStreamInFlight"/> writes await their answers; further writes
+/// wait for room, and the server's own bound pushes back through HTTP/2 flow control.
+/// </summary>
+public sealed class WalWriteStream : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<ulong, PendingWrite> _pending = new();
+    private readonly SemaphoreSlim _room;
+    // One request at a time goes onto the stream, whole.
+    private readonly SemaphoreSlim _sending = new(1, 1);
+    private readonly RequestBody _body = new();
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Task _reading;
+    // Writes accepted but not yet sent (or answered without sending): completing waits for them.
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _allSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _unsent;
+    private bool _completing;
+    private ulong _lastId;
+    private volatile string? _ended;
+
+    internal WalWriteStream(HttpClient http, string path, int maxInFlight)
+    {
+        _room = new SemaphoreSlim(maxInFlight, maxInFlight);
+        var message = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = _body,
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        message.Headers.TryAddWithoutValidation("te", "trailers");
+        _reading = Task.Run(() => ReadAsync(http, message));
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> (its client_id is set here) and returns its answer. Never
+    /// throws for the server's or the network's reasons. <paramref name="cancellationToken"/>
+    /// ends the wait: before the request was sent, the answer is FALSE; after, UNKNOWN.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The stream was completed or disposed.</exception>
+    public async Task<WriteToLogResponse> WriteAsync(WriteToLogRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_gate)
+        {
+            if (_completing)
+            {
+                throw new InvalidOperationException("The stream was completed or disposed: open another for more writes.");
+            }
+
+            _unsent++;
+        }
+
+        PendingWrite write;
+        try
+        {
+            try
+            {
+                await _room.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return NotSent(request.Id, "the caller stopped waiting for room on the stream");
+            }
+
+            var framed = request.Clone();
+            framed.ClientId = Interlocked.Increment(ref _lastId);
+            write = new PendingWrite(request.Id);
+            _pending[framed.ClientId] = write;
+            await SendAsync(framed, write, cancellationToken);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_unsent == 0 && _completing)
+                {
+                    _allSent.TrySetResult();
+                }
+            }
+        }
+
+        try
+        {
+            return await write.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            return new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was sent; it may or may not be durable" };
+        }
+    }
+
+    /// <summary>
+    /// Takes no further writes, sends those already given to <see cref="WriteAsync"/>, ends the
+    /// request side, then waits until every write has its answer and the call has ended.
+    /// </summary>
+    public async Task CompleteAsync()
+    {
+        StopTakingWrites();
+        await _allSent.Task;
+        await _sending.WaitAsync();
+        try
+        {
+            _body.Complete();
+        }
+        finally
+        {
+            _sending.Release();
+        }
+
+        await _reading;
+    }
+
+    /// <summary>Ends the call at once if it is still open: writes without an acknowledgement are answered as the call's end decides.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        StopTakingWrites();
+        await _abort.CancelAsync();
+        _body.Complete();
+        await _reading;
+    }
+
+    private void StopTakingWrites()
+    {
+        lock (_gate)
+        {
+            _completing = true;
+            if (_unsent == 0)
+            {
+                _allSent.TrySetResult();
+            }
+        }
+    }
+
+    private async Task SendAsync(WriteToLogRequest framed, PendingWrite write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sending.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            Settle(framed.ClientId, NotSent(write.Id, "the caller stopped waiting to send"));
+            return;
+        }
+
+        try
+        {
+            // Checked after registering the write: the reader settles every write it finds
+            // registered when the call ends, and this one sees the end if it came first.
+            if (_ended is { } ended)
+            {
+                Settle(framed.ClientId, NotSent(write.Id, ended));
+                return;
+            }
+
+            if (_body.Completed)
+            {
+                Settle(framed.ClientId, NotSent(write.Id, "the stream was completed before this write could be sent"));
+                return;
+            }
+
+            var stream = await _body.Stream;
+            write.Sent = true;
+            await stream.WriteAsync(WalClient.Frame(framed), _abort.Token);
+            await stream.FlushAsync(_abort.Token);
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The call broke or was disposed; the reader answers this write by the call's end.
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    private async Task ReadAsync(HttpClient http, HttpRequestMessage message)
+    {
+        string ended;
+        var unreadNotWritten = false;
+        try
+        {
+            using (message)
+            using (var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, _abort.Token))
+            {
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    ended = $"the stream ended with HTTP {(int)response.StatusCode}";
+                }
+                else
+                {
+                    var body = await response.Content.ReadAsStreamAsync(_abort.Token);
+                    while (await ReadAckAsync(body) is { } ack)
+                    {
+                        Settle(ack.ClientId, ack.Status == 0 ? ack.Response ?? new WriteToLogResponse() : WalClient.Answer(ack.Status, ack.Response ?? new WriteToLogResponse(), ack.Response?.Message ?? string.Empty));
+                    }
+
+                    // A trailers-only response carries the status, and the mark, in its headers.
+                    var trailersOnly = WalClient.Header(response.Headers, "grpc-status") is not null;
+                    var headers = trailersOnly ? response.Headers : response.TrailingHeaders;
+                    var status = WalClient.Header(headers, "grpc-status") is { } s ? WalClient.Status(s) : 2;
+                    ended = $"the stream ended with gRPC status {status} ({Uri.UnescapeDataString(WalClient.Header(headers, "grpc-message") ?? string.Empty)})";
+                    // The server acknowledged every request it read, or refused the call itself
+                    // before reading any: either way a request without an acknowledgement was not written.
+                    unreadNotWritten = WalClient.Header(headers, WriteToLogStreamMetadata.AllReadAcknowledged) == "true"
+                        || (trailersOnly && WalClient.IsRefusal(status));
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
+        {
+            ended = $"the stream broke: {e.Message}";
+        }
+
+        _ended = ended;
+        _body.Fail();
+        foreach (var (id, write) in _pending)
+        {
+            Settle(id, unreadNotWritten || !write.Sent
+                ? NotSent(write.Id, $"{ended}, and the server did not read this write")
+                : new WriteToLogResponse { Durable = Trilean.Unknown, Id = write.Id, Message = $"{ended} before this write's acknowledgement; it may or may not be durable" });
+        }
+    }
+
+    // The next acknowledgement, or null at the end of the response; a frame that is not one throws.
+    private async Task<WriteToLogAck?> ReadAckAsync(Stream body)
+    {
+        var prefix = new byte[5];
+        var read = await body.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, _abort.Token);
+        if (read == 0)
+        {
+            return null;
+        }
+
+        var length = read == prefix.Length ? BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(1)) : uint.MaxValue;
+        if (prefix[0] != 0 || length > 1 << 20)
+        {
+            throw new InvalidDataException("the server sent a compressed, oversized or cut-off acknowledgement");
+        }
+
+        var message = new byte[length];
+        await body.ReadExactlyAsync(message, _abort.Token);
+        try
+        {
+            return WriteToLogAck.Parser.ParseFrom(message);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException($"the server sent an acknowledgement that does not parse: {e.Message}", e);
+        }
+    }
+
+    // Exactly once per write, whoever comes first: its acknowledgement or the call's end.
+    private void Settle(ulong clientId, WriteToLogResponse answer)
+    {
+        if (_pending.TryRemove(clientId, out var write))
+        {
+            write.TrySetResult(answer);
+            _room.Release();
+        }
+    }
+
+    private static WriteToLogResponse NotSent(string id, string why) =>
+        new() { Durable = Trilean.False, Id = id, Message = $"not written: {why}" };
+
+    private sealed class PendingWrite(string id) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public string Id => id;
+
+        public volatile bool Sent;
+    }
+
+    /// <summary>The request side of the call: writes go onto the stream HTTP/2 hands it, until it is completed.</summary>
+    private sealed class RequestBody : HttpContent
+    {
+        private readonly TaskCompletionSource<Stream> _stream = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<Stream> Stream => _stream.Task;
+
+        public bool Completed => _done.Task.IsCompleted;
+
+        public void Complete() => _done.TrySetResult();
+
+        public void Fail()
+        {
+            _stream.TrySetException(new IOException("the stream has ended"));
+            _done.TrySetResult();
+        }
+
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
+            SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+        // HTTP/2 cancels the request side once the server has ended the call (RST_STREAM NO_ERROR
+        // after its trailers). Ending here then lets the stream close; held open, a connection
+        // closing next (an ingress shutting down) would fail the reading of acks and trailers
+        // that had already arrived.
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+        {
+            _stream.TrySetResult(stream);
+            using (cancellationToken.Register(() => _done.TrySetResult()))
+            {
+                await _done.Task;
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+}
