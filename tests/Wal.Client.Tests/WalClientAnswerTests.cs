@@ -127,12 +127,7 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [Fact]
     public async Task NothingListening_FalseEvenWhenTheDeadlineEndsTheRetries()
     {
-        // A port nothing listens on: bind one, note it, let it go.
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}"), Deadline = TimeSpan.FromSeconds(2), ConnectAttempts = 30 });
+        using var client = new WalClient(new WalClientOptions { Address = NothingListening(), Deadline = TimeSpan.FromSeconds(2), ConnectAttempts = 30 });
 
         var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "ok" });
 
@@ -211,17 +206,23 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [Fact]
     public async Task StreamToNothingListening_EveryWriteFalse()
     {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+        using var client = new WalClient(new WalClientOptions { Address = NothingListening() });
         await using var stream = client.OpenWriteStream();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = $"w{i}" })));
 
         Assert.All(answers, a => Assert.Equal(Trilean.False, a.Durable));
         Assert.All(answers, a => Assert.StartsWith("not written", a.Message, StringComparison.Ordinal));
+    }
+
+    // A port nothing listens on: bind one, note it, let it go.
+    private static Uri NothingListening()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return new Uri($"http://127.0.0.1:{port}");
     }
 
     private async Task<WriteToLogResponse> WriteAsync(string script)
