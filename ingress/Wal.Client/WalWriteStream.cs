@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Wal.Schemas.V1;
 
@@ -25,15 +26,19 @@ public sealed class WalWriteStream : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ulong, PendingWrite> _pending = new();
     private readonly SemaphoreSlim _room;
-    // One request at a time goes onto the stream, whole.
-    private readonly SemaphoreSlim _sending = new(1, 1);
+    // Framed writes on their way out: one sender puts whatever has queued onto the stream with one
+    // flush, so a burst of writes costs one HTTP/2 flush, not one each.
+    private readonly Channel<(byte[] Frame, PendingWrite Write)> _outgoing =
+        Channel.CreateUnbounded<(byte[], PendingWrite)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly RequestBody _body = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly Task _reading;
-    // Writes accepted but not yet sent (or answered without sending): completing waits for them.
+    private readonly Task _sending;
+    private readonly byte[] _prefix = new byte[5];
+    // Writes taken but not yet queued: completing waits for them, then ends the queue.
     private readonly Lock _gate = new();
-    private readonly TaskCompletionSource _allSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _unsent;
+    private readonly TaskCompletionSource _allQueued = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _unqueued;
     private bool _completing;
     private ulong _lastId;
     private volatile string? _ended;
@@ -50,12 +55,14 @@ public sealed class WalWriteStream : IAsyncDisposable
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
         message.Headers.TryAddWithoutValidation("te", "trailers");
         _reading = Task.Run(() => ReadAsync(http, message));
+        _sending = Task.Run(SendAsync);
     }
 
     /// <summary>
-    /// Sends <paramref name="request"/> (its client_id is set here) and returns its answer. Never
-    /// throws for the server's or the network's reasons. <paramref name="cancellationToken"/>
-    /// ends the wait: before the request was sent, the answer is FALSE; after, UNKNOWN.
+    /// Sends <paramref name="request"/> (a copy, with its client_id set) and returns its answer.
+    /// Never throws for the server's or the network's reasons. <paramref name="cancellationToken"/>
+    /// ends the wait: while the write waits for room, the answer is FALSE; once it is queued to
+    /// be sent, UNKNOWN.
     /// </summary>
     /// <exception cref="InvalidOperationException">The stream was completed or disposed.</exception>
     public async Task<WriteToLogResponse> WriteAsync(WriteToLogRequest request, CancellationToken cancellationToken = default)
@@ -68,7 +75,7 @@ public sealed class WalWriteStream : IAsyncDisposable
                 throw new InvalidOperationException("The stream was completed or disposed: open another for more writes.");
             }
 
-            _unsent++;
+            _unqueued++;
         }
 
         PendingWrite write;
@@ -85,17 +92,26 @@ public sealed class WalWriteStream : IAsyncDisposable
 
             var framed = request.Clone();
             framed.ClientId = Interlocked.Increment(ref _lastId);
-            write = new PendingWrite(request.Id);
-            _pending[framed.ClientId] = write;
-            await SendAsync(framed, write, cancellationToken);
+            write = new PendingWrite(framed.ClientId, request.Id);
+            _pending[write.ClientId] = write;
+            // Checked after registering the write: the reader answers every write it finds
+            // registered when the call ends, and this one sees the end if it came first.
+            if (_ended is { } ended)
+            {
+                Settle(write.ClientId, NotSent(write.Id, ended));
+            }
+            else
+            {
+                _outgoing.Writer.TryWrite((WalClient.Frame(framed), write));
+            }
         }
         finally
         {
             lock (_gate)
             {
-                if (--_unsent == 0 && _completing)
+                if (--_unqueued == 0 && _completing)
                 {
-                    _allSent.TrySetResult();
+                    _allQueued.TrySetResult();
                 }
             }
         }
@@ -106,7 +122,7 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            return new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was sent; it may or may not be durable" };
+            return new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was queued; it may or may not be durable" };
         }
     }
 
@@ -117,17 +133,9 @@ public sealed class WalWriteStream : IAsyncDisposable
     public async Task CompleteAsync()
     {
         StopTakingWrites();
-        await _allSent.Task;
-        await _sending.WaitAsync();
-        try
-        {
-            _body.Complete();
-        }
-        finally
-        {
-            _sending.Release();
-        }
-
+        await _allQueued.Task;
+        _outgoing.Writer.TryComplete();
+        await _sending;
         await _reading;
     }
 
@@ -136,7 +144,9 @@ public sealed class WalWriteStream : IAsyncDisposable
     {
         StopTakingWrites();
         await _abort.CancelAsync();
+        _outgoing.Writer.TryComplete();
         _body.Complete();
+        await _sending;
         await _reading;
     }
 
@@ -145,53 +155,42 @@ public sealed class WalWriteStream : IAsyncDisposable
         lock (_gate)
         {
             _completing = true;
-            if (_unsent == 0)
+            if (_unqueued == 0)
             {
-                _allSent.TrySetResult();
+                _allQueued.TrySetResult();
             }
         }
     }
 
-    private async Task SendAsync(WriteToLogRequest framed, PendingWrite write, CancellationToken cancellationToken)
+    // The one sender: waits for the request stream, then writes each batch that has queued with
+    // one flush. Once the queue ends it ends the request side. If the call breaks, it stops: the
+    // reader answers every write still waiting by the call's end.
+    private async Task SendAsync()
     {
+        var batch = new MemoryStream();
         try
         {
-            await _sending.WaitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            Settle(framed.ClientId, NotSent(write.Id, "the caller stopped waiting to send"));
-            return;
-        }
-
-        try
-        {
-            // Checked after registering the write: the reader settles every write it finds
-            // registered when the call ends, and this one sees the end if it came first.
-            if (_ended is { } ended)
-            {
-                Settle(framed.ClientId, NotSent(write.Id, ended));
-                return;
-            }
-
-            if (_body.Completed)
-            {
-                Settle(framed.ClientId, NotSent(write.Id, "the stream was completed before this write could be sent"));
-                return;
-            }
-
             var stream = await _body.Stream;
-            write.Sent = true;
-            await stream.WriteAsync(WalClient.Frame(framed), _abort.Token);
-            await stream.FlushAsync(_abort.Token);
+            var outgoing = _outgoing.Reader;
+            while (await outgoing.WaitToReadAsync(_abort.Token))
+            {
+                batch.SetLength(0);
+                while (outgoing.TryRead(out var item))
+                {
+                    item.Write.Sent = true;
+                    batch.Write(item.Frame);
+                }
+
+                await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), _abort.Token);
+                await stream.FlushAsync(_abort.Token);
+            }
         }
         catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
         {
-            // The call broke or was disposed; the reader answers this write by the call's end.
         }
         finally
         {
-            _sending.Release();
+            _body.Complete();
         }
     }
 
@@ -246,7 +245,7 @@ public sealed class WalWriteStream : IAsyncDisposable
     // The next acknowledgement, or null at the end of the response; a frame that is not one throws.
     private async Task<WriteToLogAck?> ReadAckAsync(Stream body)
     {
-        var prefix = new byte[5];
+        var prefix = _prefix;
         var read = await body.ReadAtLeastAsync(prefix, prefix.Length, throwOnEndOfStream: false, _abort.Token);
         if (read == 0)
         {
@@ -284,8 +283,10 @@ public sealed class WalWriteStream : IAsyncDisposable
     private static WriteToLogResponse NotSent(string id, string why) =>
         new() { Durable = Trilean.False, Id = id, Message = $"not written: {why}" };
 
-    private sealed class PendingWrite(string id) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingWrite(ulong clientId, string id) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
+        public ulong ClientId => clientId;
+
         public string Id => id;
 
         public volatile bool Sent;
@@ -298,8 +299,6 @@ public sealed class WalWriteStream : IAsyncDisposable
         private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<Stream> Stream => _stream.Task;
-
-        public bool Completed => _done.Task.IsCompleted;
 
         public void Complete() => _done.TrySetResult();
 
