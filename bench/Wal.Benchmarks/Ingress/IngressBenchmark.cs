@@ -123,13 +123,16 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var rawLost = rawLatencies.Length - rawDelivered.Length;
         var floor = await MeasureFloorAsync(unaryUri, bodies.FloorUnary, UnaryShape, 1, null, cancellationToken);
         var streamingFloor = await MeasureFloorAsync(streamUri, bodies.FloorStream, StreamingShape, WritesPerStream, StreamingCallsPerRound, cancellationToken);
+        var clientStreams = StreamingShape.Clients * StreamingShape.StreamsPerClient;
+        await ClientStreamDriver.RunAsync(address, bodies.Request, clientStreams, WarmUp);
+        var typedClient = await ClientStreamDriver.RunAsync(address, bodies.Request, clientStreams, RoundMeasured);
 
         // Every write of every finished call must have come back TRUE: h2load cannot see grpc-status.
         var streamShortfall = streaming.Sum(s => Math.Max(0, (s.Http.Succeeded * WritesPerStream) - s.Sample.Durable));
         var rawNotDurable = rounds.Sum(r => r.Raw.NotDurable);
         var unaryFailed = unary.Sum(u => u.Failed);
         var streamingFailed = streaming.Sum(s => s.Failed) + streamShortfall;
-        var failed = rawLost + rawNotDurable + unaryFailed + streamingFailed + paced.Failed;
+        var failed = rawLost + rawNotDurable + unaryFailed + streamingFailed + paced.Failed + typedClient.NotDurable;
 
         return new BenchmarkReport(
             Name,
@@ -151,13 +154,15 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  h2load CPU per streamed write", PerWrite(streaming, s => s.H2LoadCpuMicroseconds), "us"),
                 ("  floor: same stream answered without Kafka", streamingFloor.PerSecond, $"/s; CPU per write {streamingFloor.CpuMicroseconds:N1} us ingress, {streamingFloor.H2LoadCpuMicroseconds:N1} us h2load"),
                 ("ratio streaming / raw, median round", streamingRatio, $"x (target >= {StreamingTarget}; rounds: {List(rounds, r => r.StreamingRatio, "N2")})"),
+                ("typed client stream writes/s (WalClient)", typedClient.PerSecond,
+                    $"/s, {clientStreams} streams from this process; {typedClient.PerSecond / Median(rounds, r => r.Raw.PerSecond):N2} x the raw median; CPU per write {typedClient.CpuMicroseconds:N1} us, client and ingress (no target)"),
                 ("paced unary: offered (half the unary max)", ratePerClient * PacedShape.Clients, $"/s; achieved {paced.Sample.PerSecond:N0} durable/s"),
                 ("paced unary latency p50", paced.Http.LatencyQuantile(0.5), "ms"),
                 ("paced unary latency p99", p99, $"ms (target <= {P99TargetMs}; {paced.Http.LatenciesMs.Length:N0} requests)"),
                 ("paced unary latency max", paced.Http.LatencyQuantile(1), "ms"),
                 ("  raw produce at the same rate: p50", NearestRank.Quantile(rawDelivered, 0.5), $"ms; p99 {NearestRank.Quantile(rawDelivered, 0.99):N2} ms; max {NearestRank.Quantile(rawDelivered, 1):N2} ms (produce call to delivery report)"),
                 ("writes not durable or failed (all phases)", failed,
-                    $"(must be 0: raw {rawLost + rawNotDurable}, unary {unaryFailed}, paced {paced.Failed}, streaming {streamingFailed})"),
+                    $"(must be 0: raw {rawLost + rawNotDurable}, unary {unaryFailed}, paced {paced.Failed}, streaming {streamingFailed}, typed client {typedClient.NotDurable})"),
                 ("  unary answers UNKNOWN as h2load hung up", unary.Sum(u => u.CutAtEnd) + paced.CutAtEnd, "(in the topic all the same; not failures)"),
                 ("warm-up rounds until the JIT was quiet", warmUpRounds, $"x {WarmUp.TotalSeconds:N0} s per path; JIT time in the unary runs {unary.Sum(u => u.JitTime.TotalMilliseconds):N0} ms"),
             ],

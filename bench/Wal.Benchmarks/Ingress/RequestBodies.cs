@@ -13,6 +13,7 @@ internal sealed class RequestBodies : IDisposable
 {
     public RequestBodies(WriteToLogRequest request, string floorNamespace, int writesPerStream)
     {
+        Request = request.Clone();
         var floor = request.Clone();
         floor.Namespace = floorNamespace;
         Unary = Write(request, 1);
@@ -20,6 +21,9 @@ internal sealed class RequestBodies : IDisposable
         FloorUnary = Write(floor, 1);
         FloorStream = Write(floor, writesPerStream);
     }
+
+    /// <summary>The one write every body repeats, for drivers that send it themselves.</summary>
+    public WriteToLogRequest Request { get; }
 
     public string Unary { get; }
 
