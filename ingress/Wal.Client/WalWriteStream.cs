@@ -187,6 +187,13 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
         {
+            // The call is ending (or was disposed): the reader answers what is left by how it ended.
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else would leave queued writes unsent while the call stays open, waiting
+            // for acks that cannot come: end the call, so the reader answers them.
+            await _abort.CancelAsync();
         }
         finally
         {
@@ -227,8 +234,9 @@ public sealed class WalWriteStream : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // Whatever ended the call, every write still waiting gets its answer below.
             ended = $"the stream broke: {e.Message}";
         }
 

@@ -110,9 +110,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // WriteToLogStream: reads two requests, then does as the first's id says: "stream-abort" resets
     // the stream; "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
     // the wal-all-read-acknowledged mark, as a proxy would.
-    private static async Task AnswerStreamAsync(HttpContext http)
+    private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
+        Ids.Enqueue(first.Id);
         await ReadRequestAsync(http.Request.Body);
         switch (first.Id)
         {

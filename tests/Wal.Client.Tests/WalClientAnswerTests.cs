@@ -204,6 +204,21 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task ClientDisposedWithAStreamOpen_SentWriteAnsweredUnknown()
+    {
+        var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        // The scripted server waits for a second request that never comes.
+        var write = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-unavailable" });
+        await Eventually.WaitUntilAsync(() => server.Ids.Contains("stream-unavailable"), TimeSpan.FromSeconds(10), "the server to read the write");
+
+        client.Dispose();
+
+        var answer = await write.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(Trilean.Unknown, answer.Durable);
+    }
+
+    [Fact]
     public async Task StreamToNothingListening_EveryWriteFalse()
     {
         using var client = new WalClient(new WalClientOptions { Address = NothingListening() });
