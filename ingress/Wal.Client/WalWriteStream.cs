@@ -227,10 +227,9 @@ public sealed class WalWriteStream : IAsyncDisposable
                     var headers = trailersOnly ? response.Headers : response.TrailingHeaders;
                     var status = WalClient.Header(headers, "grpc-status") is { } s ? WalClient.Status(s) : 2;
                     ended = $"the stream ended with gRPC status {status} ({Uri.UnescapeDataString(WalClient.Header(headers, "grpc-message") ?? string.Empty)})";
-                    // The server acknowledged every request it read, or refused the call itself
-                    // before reading any: either way a request without an acknowledgement was not written.
-                    unreadNotWritten = WalClient.Header(headers, WriteToLogStreamMetadata.AllReadAcknowledged) == "true"
-                        || (trailersOnly && WalClient.IsRefusal(status));
+                    // Only the ingress's own word makes an unacknowledged write FALSE: a refusal
+                    // status alone may come from a proxy, or after writes had reached Kafka.
+                    unreadNotWritten = WalClient.Header(headers, WriteToLogStreamMetadata.AllReadAcknowledged) == "true";
                 }
             }
         }

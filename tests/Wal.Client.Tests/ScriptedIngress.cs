@@ -108,7 +108,8 @@ public sealed class ScriptedIngress : IAsyncLifetime
     }
 
     // WriteToLogStream: reads two requests, then does as the first's id says: "stream-abort" resets
-    // the stream; "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
+    // the stream; "stream-refused" ends trailers-only with RESOURCE_EXHAUSTED and no mark;
+    // "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
     // the wal-all-read-acknowledged mark, as a proxy would.
     private async Task AnswerStreamAsync(HttpContext http)
     {
@@ -119,6 +120,11 @@ public sealed class ScriptedIngress : IAsyncLifetime
         {
             case "stream-abort":
                 http.Abort();
+                break;
+            case "stream-refused":
+                // Trailers-only, a refusal code, no mark: as a proxy, or a call cut short, may end.
+                http.Response.ContentType = "application/grpc";
+                http.Response.Headers["grpc-status"] = "8";
                 break;
             case "stream-unavailable":
                 http.Response.ContentType = "application/grpc";

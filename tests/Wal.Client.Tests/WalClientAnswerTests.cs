@@ -188,6 +188,20 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamRefusedTrailersOnlyWithoutTheAllReadMark_EachUnknown()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+
+        var answers = await Task.WhenAll(
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-refused" }),
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" }));
+
+        // The server read both: a refusal status alone cannot say they were not written.
+        Assert.All(answers, a => Assert.Equal(Trilean.Unknown, a.Durable));
+    }
+
+    [Fact]
     public async Task StreamEndsWithAStatusButNoAllReadMark_UnacknowledgedWriteUnknown()
     {
         using var client = new WalClient(new WalClientOptions { Address = server.Address });
