@@ -165,14 +165,7 @@ public sealed class WalClient : IDisposable
         for (var attempt = 1; ; attempt++)
         {
             var content = new FramedRequest(payload);
-            using var message = new HttpRequestMessage(HttpMethod.Post, path)
-            {
-                Version = HttpVersion.Version20,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-                Content = content,
-            };
-            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-            message.Headers.TryAddWithoutValidation("te", "trailers");
+            using var message = GrpcRequest(path, content);
             // The time left, so a retry does not give the server the whole deadline again.
             message.Headers.TryAddWithoutValidation("grpc-timeout", GrpcTimeoutHeader.Format(_options.Deadline - Stopwatch.GetElapsedTime(started)));
             HttpResponseMessage response;
@@ -233,16 +226,38 @@ public sealed class WalClient : IDisposable
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
-        // A trailers-only response carries the status in the headers.
-        var headers = Header(response.Headers, "grpc-status") is not null ? response.Headers : response.TrailingHeaders;
-        var status = Header(headers, "grpc-status") is { } value ? Status(value) : 2;
-        var text = Uri.UnescapeDataString(Header(headers, "grpc-message") ?? string.Empty);
+        var (headers, status, text) = StatusOf(response);
         var details = Header(headers, "grpc-status-details-bin") is { } d ? FromBase64(d) : null;
         return (status, text, details, body.Length >= 5 ? Unframe(body) : null);
     }
 
+    /// <summary>A gRPC call's POST to <paramref name="path"/> over HTTP/2, carrying <paramref name="content"/>.</summary>
+    internal static HttpRequestMessage GrpcRequest(string path, HttpContent content)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = content,
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        message.Headers.TryAddWithoutValidation("te", "trailers");
+        return message;
+    }
+
+    /// <summary>
+    /// A finished call's status: the headers that carry it (the response's own in a trailers-only
+    /// response, else its trailers), its code (UNKNOWN when missing or garbled) and its message.
+    /// </summary>
+    internal static (HttpHeaders Headers, int Status, string Message) StatusOf(HttpResponseMessage response)
+    {
+        var headers = Header(response.Headers, "grpc-status") is not null ? response.Headers : response.TrailingHeaders;
+        var status = Header(headers, "grpc-status") is { } value ? Status(value) : 2;
+        return (headers, status, Uri.UnescapeDataString(Header(headers, "grpc-message") ?? string.Empty));
+    }
+
     // A status that is not a number is no answer at all: UNKNOWN, so the write is too.
-    internal static int Status(string value) =>
+    private static int Status(string value) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var code) ? code : 2;
 
     // grpc-*-bin values may be sent unpadded; a value that is not base64 is dropped.

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Wal.Schemas.V1;
@@ -46,14 +45,7 @@ public sealed class WalWriteStream : IAsyncDisposable
     internal WalWriteStream(HttpClient http, string path, int maxInFlight)
     {
         _room = new SemaphoreSlim(maxInFlight, maxInFlight);
-        var message = new HttpRequestMessage(HttpMethod.Post, path)
-        {
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = _body,
-        };
-        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
-        message.Headers.TryAddWithoutValidation("te", "trailers");
+        var message = WalClient.GrpcRequest(path, _body);
         _reading = Task.Run(() => ReadAsync(http, message));
         _sending = Task.Run(SendAsync);
     }
@@ -219,14 +211,13 @@ public sealed class WalWriteStream : IAsyncDisposable
                     var body = await response.Content.ReadAsStreamAsync(_abort.Token);
                     while (await ReadAckAsync(body) is { } ack)
                     {
-                        Settle(ack.ClientId, ack.Status == 0 ? ack.Response ?? new WriteToLogResponse() : WalClient.Answer(ack.Status, ack.Response ?? new WriteToLogResponse(), ack.Response?.Message ?? string.Empty));
+                        var answer = ack.Response ?? new WriteToLogResponse();
+                        Settle(ack.ClientId, ack.Status == 0 ? answer : WalClient.Answer(ack.Status, answer, answer.Message));
                     }
 
                     // A trailers-only response carries the status, and the mark, in its headers.
-                    var trailersOnly = WalClient.Header(response.Headers, "grpc-status") is not null;
-                    var headers = trailersOnly ? response.Headers : response.TrailingHeaders;
-                    var status = WalClient.Header(headers, "grpc-status") is { } s ? WalClient.Status(s) : 2;
-                    ended = $"the stream ended with gRPC status {status} ({Uri.UnescapeDataString(WalClient.Header(headers, "grpc-message") ?? string.Empty)})";
+                    var (headers, status, text) = WalClient.StatusOf(response);
+                    ended = $"the stream ended with gRPC status {status} ({text})";
                     // Only the ingress's own word makes an unacknowledged write FALSE: a refusal
                     // status alone may come from a proxy, or after writes had reached Kafka.
                     unreadNotWritten = WalClient.Header(headers, WriteToLogStreamMetadata.AllReadAcknowledged) == "true";
