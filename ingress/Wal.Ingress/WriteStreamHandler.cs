@@ -56,8 +56,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
                 // Shutdown, a bad frame or a bad message ends the call, but the writes already
                 // handed to Kafka are answered first: ending now would drop their acks, and a
                 // caller reading the error as "not written" would be wrong about them.
-                await AllAcknowledgedAsync(slots, held, token);
-                MarkAllReadAcknowledged(context);
+                await AllAcknowledgedAsync(slots, held, context, token);
                 if (e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested)
                 {
                     throw new RpcException(StatusCode.Unavailable, ShuttingDown);
@@ -66,8 +65,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
                 throw;
             }
 
-            await AllAcknowledgedAsync(slots, held, token);
-            MarkAllReadAcknowledged(context);
+            await AllAcknowledgedAsync(slots, held, context, token);
         }
         finally
         {
@@ -78,20 +76,16 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
     }
 
     // Every slot back means every request read was acknowledged on the wire; the reader holds
-    // `held` of them itself.
-    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, int held, CancellationToken cancellationToken)
+    // `held` of them itself. Then the caller is told so: a request without an acknowledgement was
+    // not read, so not written. The acks are flushed before their slots come back, so a response
+    // that has not started carries none, and the mark goes with the status in its one HEADERS frame.
+    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, int held, GrpcCallContext context, CancellationToken cancellationToken)
     {
         for (var i = held; i < options.MaxStreamInFlight; i++)
         {
             await slots.WaitAsync(cancellationToken);
         }
-    }
 
-    // Tells the caller that a request without an acknowledgement was not read, so not written. The
-    // acks are flushed before their slots come back, so a response that has not started carries
-    // none, and the mark goes with the status in its one HEADERS frame.
-    private static void MarkAllReadAcknowledged(GrpcCallContext context)
-    {
         var response = context.HttpContext.Response;
         if (!response.HasStarted)
         {
