@@ -176,12 +176,7 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [Fact]
     public async Task StreamResetAfterTheServerReadTheWrites_EachUnknown()
     {
-        using var client = new WalClient(new WalClientOptions { Address = server.Address });
-        await using var stream = client.OpenWriteStream();
-
-        var answers = await Task.WhenAll(
-            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-abort" }),
-            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" }));
+        var answers = await StreamTwoWritesAsync("stream-abort");
 
         Assert.All(answers, a => Assert.Equal(Trilean.Unknown, a.Durable));
         Assert.Equal(["stream-abort", "second"], answers.Select(a => a.Id));
@@ -190,12 +185,7 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [Fact]
     public async Task StreamRefusedTrailersOnlyWithoutTheAllReadMark_EachUnknown()
     {
-        using var client = new WalClient(new WalClientOptions { Address = server.Address });
-        await using var stream = client.OpenWriteStream();
-
-        var answers = await Task.WhenAll(
-            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-refused" }),
-            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" }));
+        var answers = await StreamTwoWritesAsync("stream-refused");
 
         // The server read both: a refusal status alone cannot say they were not written.
         Assert.All(answers, a => Assert.Equal(Trilean.Unknown, a.Durable));
@@ -204,14 +194,10 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [Fact]
     public async Task StreamEndsWithAStatusButNoAllReadMark_UnacknowledgedWriteUnknown()
     {
-        using var client = new WalClient(new WalClientOptions { Address = server.Address });
-        await using var stream = client.OpenWriteStream();
+        var answers = await StreamTwoWritesAsync("stream-unavailable");
+        var (acknowledged, answer) = (answers[0], answers[1]);
 
-        var acknowledged = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-unavailable" });
-        var unacknowledged = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
-
-        Assert.Equal(Trilean.True, (await acknowledged).Durable);
-        var answer = await unacknowledged;
+        Assert.Equal(Trilean.True, acknowledged.Durable);
         Assert.Equal(Trilean.Unknown, answer.Durable);
         Assert.Equal("second", answer.Id);
         Assert.Contains("status 14", answer.Message, StringComparison.Ordinal);
@@ -242,6 +228,16 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
 
         Assert.All(answers, a => Assert.Equal(Trilean.False, a.Durable));
         Assert.All(answers, a => Assert.StartsWith("not written", a.Message, StringComparison.Ordinal));
+    }
+
+    // The scripted stream reads two writes, then acts as the first one's id says.
+    private async Task<WriteToLogResponse[]> StreamTwoWritesAsync(string script)
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        return await Task.WhenAll(
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script }),
+            stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" }));
     }
 
     // A port nothing listens on: bind one, note it, let it go.
