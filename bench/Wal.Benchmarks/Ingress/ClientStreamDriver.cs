@@ -30,8 +30,16 @@ internal static class ClientStreamDriver
 
     private static async Task<(long Durable, long NotDurable)> StreamAsync(WalClient client, WriteToLogRequest template, long started, TimeSpan duration)
     {
+        // Each batch is counted as it is awaited, not kept: a run's answers would pile up in the
+        // heap being measured.
         var batches = new Queue<Task<WriteToLogResponse[]>>();
-        var answers = new List<WriteToLogResponse>();
+        long durable = 0, answered = 0;
+        void Count(WriteToLogResponse[] answers)
+        {
+            durable += answers.Count(a => a.Durable == Trilean.True);
+            answered += answers.Length;
+        }
+
         await using (var stream = client.OpenWriteStream())
         {
             while (Stopwatch.GetElapsedTime(started) < duration)
@@ -39,18 +47,17 @@ internal static class ClientStreamDriver
                 batches.Enqueue(Task.WhenAll(Enumerable.Range(0, Batch).Select(_ => stream.WriteAsync(template))));
                 if (batches.Count == 2)
                 {
-                    answers.AddRange(await batches.Dequeue());
+                    Count(await batches.Dequeue());
                 }
             }
 
             await stream.CompleteAsync();
             while (batches.Count > 0)
             {
-                answers.AddRange(await batches.Dequeue());
+                Count(await batches.Dequeue());
             }
         }
 
-        var durable = answers.Count(a => a.Durable == Trilean.True);
-        return (durable, answers.Count - durable);
+        return (durable, answered - durable);
     }
 }
