@@ -310,15 +310,18 @@ public sealed class WalWriteStream : IAsyncDisposable
             SerializeToStreamAsync(stream, context, CancellationToken.None);
 
         // HTTP/2 cancels the request side once the server has ended the call (RST_STREAM NO_ERROR
-        // after its trailers). Ending here then lets the stream close; held open, a connection
-        // closing next (an ingress shutting down) would fail the reading of acks and trailers
-        // that had already arrived.
+        // after its trailers). The request side must then end before HTTP/2 reads its next frame:
+        // if the connection closes first (an ingress shutting down), .NET fails the stream, and
+        // with it the reading of acks and trailers that had already arrived. So the cancellation
+        // completes this method inline, on HTTP/2's reading thread: a promise without
+        // asynchronous continuations, awaited without returning to any context.
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
             _stream.TrySetResult(stream);
-            using (cancellationToken.Register(() => _done.TrySetResult()))
+            var abandoned = new TaskCompletionSource();
+            using (cancellationToken.UnsafeRegister(static a => ((TaskCompletionSource)a!).TrySetResult(), abandoned))
             {
-                await _done.Task;
+                await Task.WhenAny(_done.Task, abandoned.Task).ConfigureAwait(false);
             }
         }
 

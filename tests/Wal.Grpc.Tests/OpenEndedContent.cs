@@ -15,13 +15,13 @@ public sealed class OpenEndedContent(byte[] bytes) : HttpContent
     {
         await stream.WriteAsync(bytes, cancellationToken);
         await stream.FlushAsync(cancellationToken);
-        try
+        // HttpClient cancels this once the response has ended, and the request side must end
+        // inline, before HTTP/2 reads its next frame: if that is the server closing the
+        // connection, .NET would otherwise fail the response that had already arrived.
+        var abandoned = new TaskCompletionSource();
+        using (cancellationToken.UnsafeRegister(static a => ((TaskCompletionSource)a!).TrySetResult(), abandoned))
         {
-            // HttpClient cancels this once the response has ended.
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
+            await abandoned.Task.ConfigureAwait(false);
         }
     }
 
