@@ -294,7 +294,8 @@ public sealed class WalWriteStream : IAsyncDisposable
     private sealed class RequestBody : HttpContent
     {
         private readonly TaskCompletionSource<Stream> _stream = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations inline on purpose: see SerializeToStreamAsync.
+        private readonly TaskCompletionSource _done = new();
 
         public Task<Stream> Stream => _stream.Task;
 
@@ -313,15 +314,14 @@ public sealed class WalWriteStream : IAsyncDisposable
         // after its trailers). The request side must then end before HTTP/2 reads its next frame:
         // if the connection closes first (an ingress shutting down), .NET fails the stream, and
         // with it the reading of acks and trailers that had already arrived. So the cancellation
-        // completes this method inline, on HTTP/2's reading thread: a promise without
-        // asynchronous continuations, awaited without returning to any context.
+        // completes this method inline, on HTTP/2's reading thread: the promise has no
+        // asynchronous continuations and is awaited without returning to any context.
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
             _stream.TrySetResult(stream);
-            var abandoned = new TaskCompletionSource();
-            using (cancellationToken.UnsafeRegister(static a => ((TaskCompletionSource)a!).TrySetResult(), abandoned))
+            using (cancellationToken.UnsafeRegister(static done => ((TaskCompletionSource)done!).TrySetResult(), _done))
             {
-                await Task.WhenAny(_done.Task, abandoned.Task).ConfigureAwait(false);
+                await _done.Task.ConfigureAwait(false);
             }
         }
 

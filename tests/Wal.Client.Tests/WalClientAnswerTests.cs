@@ -127,7 +127,7 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "silent" });
 
         Assert.Equal(Trilean.Unknown, response.Durable);
-        await Wal.Tests.Eventually.WaitUntilAsync(() => server.Ids.Contains("silent"), TimeSpan.FromSeconds(10), "the server to read the message");
+        await Eventually.WaitUntilAsync(() => server.Ids.Contains("silent"), TimeSpan.FromSeconds(10), "the server to read the message");
     }
 
     [Fact]
