@@ -87,32 +87,46 @@ public sealed partial class KafkaLogProducer : IDisposable
 
     /// <summary>
     /// Produces one record and gives its answer to <paramref name="report"/>, exactly once. Never
-    /// throws for Kafka's reasons: a record librdkafka refuses is answered at once, on this thread.
+    /// throws: a record librdkafka refuses is answered at once, on this thread.
     /// </summary>
     public void Produce(string topic, byte[] key, byte[] value, IProduceReport report)
     {
+        ProduceOutcome refusal;
         try
         {
             _producer.Produce(topic, new Message<byte[], byte[]> { Key = key, Value = value }, report.OnReport);
+            return;
         }
         catch (ProduceException<byte[], byte[]> e)
         {
-            report.Answer(DurabilityClassifier.FromRefusal(e.Error));
+            refusal = DurabilityClassifier.FromRefusal(e.Error);
         }
         catch (KafkaException e)
         {
-            report.Answer(DurabilityClassifier.FromRefusal(e.Error));
+            refusal = DurabilityClassifier.FromRefusal(e.Error);
         }
         catch (ObjectDisposedException)
         {
-            report.Answer(ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written."));
+            refusal = ProduceOutcome.NotWritten("The ingress is shutting down; the record was not written.");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Not Kafka's refusal, so not a known "not written": the caller must not retry blindly,
             // and the report must still be answered or its reservation would never be given back.
             LogProduceFailed(_logger, e, topic);
-            report.Answer(ProduceOutcome.Unknown("The write failed unexpectedly; it may or may not be durable."));
+            refusal = ProduceOutcome.Unknown("The write failed unexpectedly; it may or may not be durable.");
+        }
+
+        try
+        {
+            report.Answer(refusal);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The report's own bookkeeping failed after it answered. Thrown on to the caller, it
+            // would read as "no answer yet" and answer the write a second time. Logged instead, as
+            // Confluent does for a report that throws on its delivery thread.
+            LogReportFailed(_logger, e, topic);
         }
     }
 
@@ -152,6 +166,9 @@ public sealed partial class KafkaLogProducer : IDisposable
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Error, Message = "Producing to {Topic} threw unexpectedly; the write was answered UNKNOWN")]
     private static partial void LogProduceFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "The report of a write to {Topic} that Kafka refused at once threw; the write was answered, its bookkeeping may be off")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, string topic);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
     private static partial void LogLibrdkafka(ILogger logger, string facility, string message);

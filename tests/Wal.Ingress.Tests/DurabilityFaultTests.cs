@@ -28,6 +28,55 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLog_ProducerRefusesAtOnce_FalseWithReasonAndNothingReserved()
+    {
+        // librdkafka refuses a record above message.max.bytes inside Produce, before any broker
+        // sees it: the synchronous refusal path, for a payload the namespace itself allows.
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProducerSettings["message.max.bytes"] = "1000");
+        using var client = new GrpcTestClient(host.Address);
+        using var inFlightBytes = new InFlightMeter(host, "wal_ingress_in_flight_bytes");
+
+        var unary = await WriteAsync(client, Request("too-big-unary", TestNamespaces.OrdersMaxPayload));
+        var streamed = await StreamAsync(client, Request("too-big-streamed", TestNamespaces.OrdersMaxPayload));
+        var small = await WriteAsync(client, Request("small"));
+
+        Assert.All([unary, streamed], r =>
+        {
+            Assert.Equal(Trilean.False, r.Durable);
+            Assert.Contains("MsgSizeTooLarge", r.Message, StringComparison.Ordinal);
+        });
+        Assert.Equal(Trilean.True, small.Durable);
+        Assert.Equal(["small"], host.ReadAll(host.TopicOf(TestNamespaces.Orders)).Select(r => r.Entry.Id));
+        Assert.Equal(0, inFlightBytes.Current);
+    }
+
+    [Fact]
+    public async Task WriteToLogStream_CountingAnAtOnceRefusalThrows_EachRequestAcknowledgedOnce()
+    {
+        // A metrics listener that throws (a faulty exporter, say) breaks the bookkeeping after
+        // Kafka refused a record inside Produce. The refusal was already acknowledged: the stream
+        // must not acknowledge it a second time, nor hand back its slot twice.
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProducerSettings["message.max.bytes"] = "1000");
+        using var faultyListener = new ThrowingListener(host, "wal_ingress_writes", ("durable", "false"));
+        using var client = new GrpcTestClient(host.Address);
+        var requests = new[]
+        {
+            Request("refused", TestNamespaces.OrdersMaxPayload, clientId: 1),
+            Request("written", clientId: 2),
+        };
+
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, requests.SelectMany(GrpcTestClient.Frame).ToArray());
+
+        Assert.True(response.Status == StatusCode.OK, $"{response.Status} {response.Message}");
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).OrderBy(a => a.ClientId).ToList();
+        Assert.Equal([1UL, 2UL], acks.Select(a => a.ClientId));
+        Assert.Equal(Trilean.False, acks[0].Response.Durable);
+        Assert.Contains("MsgSizeTooLarge", acks[0].Response.Message, StringComparison.Ordinal);
+        Assert.Equal(Trilean.True, acks[1].Response.Durable);
+        Assert.True(faultyListener.Thrown > 0, "the listener never threw, so the test proved nothing");
+    }
+
+    [Fact]
     public async Task WriteToLogStream_BrokerRefusesAndThenTimesOut_AcksSayFalseThenUnknownAndReservationsEnd()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
@@ -164,18 +213,21 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     // A cache key per write spreads the writes over every partition, so every broker leads some.
-    private static WriteToLogRequest Request(string id) => new()
+    private static WriteToLogRequest Request(string id, int payloadBytes = 0, ulong clientId = 0) => new()
     {
         Namespace = TestNamespaces.Orders,
         Id = id,
-        Payload = ByteString.CopyFromUtf8($"payload {id}"),
+        ClientId = clientId,
+        Payload = payloadBytes > 0 ? ByteString.CopyFrom(new byte[payloadBytes]) : ByteString.CopyFromUtf8($"payload {id}"),
         Target = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = $"key-{id}" } },
     };
 
-    private static async Task<WriteToLogResponse> StreamAsync(GrpcTestClient client, string id)
+    private static Task<WriteToLogResponse> StreamAsync(GrpcTestClient client, string id) => StreamAsync(client, Request(id));
+
+    private static async Task<WriteToLogResponse> StreamAsync(GrpcTestClient client, WriteToLogRequest request)
     {
-        var request = Request(id);
         request.ClientId = 42;
+        var id = request.Id;
         var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, GrpcTestClient.Frame(request).ToArray());
         Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
         var ack = WriteToLogAck.Parser.ParseFrom(Assert.Single(response.Messages));
@@ -183,10 +235,12 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         return ack.Response;
     }
 
-    private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id)
+    private static Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id) => WriteAsync(client, Request(id));
+
+    private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, WriteToLogRequest request)
     {
-        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Request(id));
-        Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, request);
+        Assert.True(response.Status == StatusCode.OK, $"{request.Id}: {response.Status} {response.Message}");
         return WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages));
     }
 }
