@@ -15,12 +15,18 @@ namespace Wal.Namespaces;
 /// </summary>
 public sealed partial class ControlPlane : IAsyncDisposable
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
+
     private readonly ControlPlaneOptions _options;
     private readonly ILogger _logger;
     private readonly IProducer<string, byte[]?> _producer;
     private readonly CancellationTokenSource _stop = new();
     private Task? _follower;
     private long _appliedOffset = -1;
+    // The topic's end when it was first read to it: 0 only if nothing was ever written, since
+    // offsets keep counting through deletes and compaction.
+    private long _endAtLoad = -1;
 
     public ControlPlane(ControlPlaneOptions options, NamespaceRegistry registry, ILogger<ControlPlane>? logger = null)
     {
@@ -53,18 +59,32 @@ public sealed partial class ControlPlane : IAsyncDisposable
         LogLoaded(_logger, Registry.All.Count, _options.Topic);
     }
 
-    /// <summary>On first start (no definitions yet), publishes <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// On first start, when nothing was ever written to the topic, publishes <paramref name="seed"/>.
+    /// Not when the topic holds no definitions because an operator deleted them all: the seed
+    /// would bring them back on every restart.
+    /// </summary>
     /// <returns>Whether the seed was published.</returns>
     public async Task<bool> SeedIfEmptyAsync(IReadOnlyList<NamespaceConfig> seed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(seed);
-        if (Registry.All.Count > 0 || seed.Count == 0)
+        if (!IsLoaded)
+        {
+            throw new InvalidOperationException("Start the control plane first: only a topic read to its end shows whether it was ever written.");
+        }
+
+        if (Volatile.Read(ref _endAtLoad) > 0 || seed.Count == 0)
         {
             return false;
         }
 
-        // Validate the whole seed before publishing any of it.
+        // Validate the whole seed before publishing any of it: as a set, and each against this topic.
         _ = new NamespaceRegistry(seed);
+        foreach (var definition in seed)
+        {
+            Check(definition);
+        }
+
         foreach (var definition in seed)
         {
             await PutAsync(definition, cancellationToken);
@@ -73,11 +93,33 @@ public sealed partial class ControlPlane : IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// The definition as the registry would hold it: defaults applied, validated, and checked
+    /// against the other namespaces and the control-plane topic itself.
+    /// </summary>
+    /// <exception cref="NamespaceConfigException">It is invalid or clashes.</exception>
+    public NamespaceConfig Check(NamespaceConfig definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var resolved = Registry.CheckUpsert(definition);
+        // A namespace logging into this topic would have its writes read as definitions, and
+        // compaction would delete every definition whose name matched a write's key.
+        foreach (var (field, topic) in new[] { ("topic", resolved.Topic), ("dead_letter_topic", resolved.DeadLetterTopic) })
+        {
+            if (topic == _options.Topic)
+            {
+                throw new NamespaceConfigException(resolved.Name, [$"{field}: '{topic}' is the control-plane topic, where namespace definitions live"]);
+            }
+        }
+
+        return resolved;
+    }
+
     /// <summary>Publishes a definition and waits until this instance's registry holds it.</summary>
-    /// <exception cref="NamespaceConfigException">The definition is invalid; nothing was published.</exception>
+    /// <exception cref="NamespaceConfigException">The definition is invalid or clashes (see <see cref="Check"/>); nothing was published.</exception>
     public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default)
     {
-        var resolved = NamespaceDefaults.Resolve(definition);
+        var resolved = Check(definition);
         var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = resolved.Name, Value = definition.ToByteArray() }, cancellationToken);
         await WaitAppliedAsync(result.Offset, cancellationToken);
         return resolved;
@@ -140,33 +182,56 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }).Build();
         var partition = new TopicPartition(_options.Topic, 0);
         consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
-        try
+        var backoff = FirstBackoff;
+        while (!_stop.IsCancellationRequested)
         {
-            while (!_stop.IsCancellationRequested)
+            try
             {
-                var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
-                if (result is null)
+                FollowOne(consumer, loaded);
+                backoff = FirstBackoff;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (!loaded.Task.IsCompleted)
                 {
-                    continue;
+                    // At start the caller is waiting: fail it loudly rather than retry unseen.
+                    LogFollowFailed(_logger, _options.Topic, e.Message);
+                    loaded.TrySetException(e);
+                    throw;
                 }
 
-                if (result.IsPartitionEOF)
-                {
-                    Volatile.Write(ref _appliedOffset, result.Offset.Value - 1);
-                    loaded.TrySetResult();
-                    continue;
-                }
-
-                Apply(result.Message.Key, result.Message.Value);
-                Volatile.Write(ref _appliedOffset, result.Offset.Value);
+                // Once loaded, this instance keeps serving the definitions it has and retries:
+                // a follower that stopped would leave every later change unseen until a restart.
+                LogFollowRetrying(_logger, e, _options.Topic, backoff);
+                _stop.Token.WaitHandle.WaitOne(backoff);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
         }
-        catch (KafkaException e)
+    }
+
+    // Reads one record, or the end of the topic, and applies it.
+    private void FollowOne(IConsumer<string, byte[]?> consumer, TaskCompletionSource loaded)
+    {
+        var result = consumer.Consume(TimeSpan.FromMilliseconds(100));
+        if (result is null)
         {
-            LogFollowFailed(_logger, _options.Topic, e.Message);
-            loaded.TrySetException(e);
-            throw;
+            return;
         }
+
+        if (result.IsPartitionEOF)
+        {
+            Volatile.Write(ref _appliedOffset, result.Offset.Value - 1);
+            if (Volatile.Read(ref _endAtLoad) < 0)
+            {
+                Volatile.Write(ref _endAtLoad, result.Offset.Value);
+            }
+
+            loaded.TrySetResult();
+            return;
+        }
+
+        Apply(result.Message.Key, result.Message.Value);
+        Volatile.Write(ref _appliedOffset, result.Offset.Value);
     }
 
     private void Apply(string name, byte[]? value)
@@ -180,7 +245,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
         try
         {
-            Registry.Upsert(NamespaceConfig.Parser.ParseFrom(value));
+            var definition = NamespaceConfig.Parser.ParseFrom(value);
+            Check(definition);
+            Registry.Upsert(definition);
             LogApplied(_logger, name);
         }
         catch (Exception e) when (e is NamespaceConfigException or InvalidProtocolBufferException)
@@ -201,6 +268,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rejected a definition of namespace {Name}; keeping the previous one: {Error}")]
     private static partial void LogRejected(ILogger logger, string name, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Following {Topic} failed; keeping the definitions loaded so far and retrying in {Backoff}")]
+    private static partial void LogFollowRetrying(ILogger logger, Exception exception, string topic, TimeSpan backoff);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stopped following {Topic}: {Error}")]
     private static partial void LogFollowFailed(ILogger logger, string topic, string error);

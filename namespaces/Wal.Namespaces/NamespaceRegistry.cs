@@ -29,23 +29,17 @@ public sealed class NamespaceRegistry : INamespaceRegistry
     /// <exception cref="NamespaceConfigException">A definition is invalid; nothing was changed.</exception>
     public void Replace(IEnumerable<NamespaceConfig> namespaces)
     {
-        var resolved = new Dictionary<string, NamespaceConfig>(StringComparer.Ordinal);
-        foreach (var definition in namespaces)
-        {
-            var config = NamespaceDefaults.Resolve(definition);
-            if (!resolved.TryAdd(config.Name, config))
-            {
-                throw new NamespaceConfigException(config.Name, [$"name: '{config.Name}' is defined twice"]);
-            }
-        }
-
-        Volatile.Write(ref _byName, resolved.ToFrozenDictionary(StringComparer.Ordinal));
+        Volatile.Write(ref _byName, Resolve(namespaces).ToFrozenDictionary(StringComparer.Ordinal));
         Changed?.Invoke(this, EventArgs.Empty);
     }
 
     /// <summary>Adds or replaces one definition.</summary>
-    public void Upsert(NamespaceConfig definition) =>
-        Replace(Volatile.Read(ref _byName).Values.Where(n => n.Name != definition.Name).Append(definition));
+    /// <exception cref="NamespaceConfigException">It is invalid, or clashes with another namespace; nothing was changed.</exception>
+    public void Upsert(NamespaceConfig definition) => Replace(WithUpserted(definition));
+
+    /// <summary>What <see cref="Upsert"/> would hold for <paramref name="definition"/>, without changing anything.</summary>
+    /// <exception cref="NamespaceConfigException">It is invalid, or clashes with another namespace.</exception>
+    public NamespaceConfig CheckUpsert(NamespaceConfig definition) => Resolve(WithUpserted(definition))[definition.Name];
 
     /// <summary>Removes a definition; false if there was none.</summary>
     public bool Remove(string name)
@@ -58,5 +52,35 @@ public sealed class NamespaceRegistry : INamespaceRegistry
 
         Replace(current.Values.Where(n => n.Name != name));
         return true;
+    }
+
+    private IEnumerable<NamespaceConfig> WithUpserted(NamespaceConfig definition) =>
+        Volatile.Read(ref _byName).Values.Where(n => n.Name != definition.Name).Append(definition);
+
+    // Every definition resolved, each name once and each topic in one role of one namespace: two
+    // namespaces on one topic would read each other's writes, and the topology cannot be built
+    // with one topic read by two sources.
+    private static Dictionary<string, NamespaceConfig> Resolve(IEnumerable<NamespaceConfig> namespaces)
+    {
+        var resolved = new Dictionary<string, NamespaceConfig>(StringComparer.Ordinal);
+        var topics = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var definition in namespaces)
+        {
+            var config = NamespaceDefaults.Resolve(definition);
+            if (!resolved.TryAdd(config.Name, config))
+            {
+                throw new NamespaceConfigException(config.Name, [$"name: '{config.Name}' is defined twice"]);
+            }
+
+            foreach (var (field, topic) in new[] { ("topic", config.Topic), ("dead_letter_topic", config.DeadLetterTopic) })
+            {
+                if (!topics.TryAdd(topic, $"{field} of namespace '{config.Name}'"))
+                {
+                    throw new NamespaceConfigException(config.Name, [$"{field}: '{topic}' is already the {topics[topic]}"]);
+                }
+            }
+        }
+
+        return resolved;
     }
 }

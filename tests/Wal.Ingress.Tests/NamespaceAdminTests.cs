@@ -68,6 +68,18 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         Assert.Equal(7, responses.Count(r => r.Status == StatusCode.AlreadyExists));
     }
 
+    [Fact]
+    public async Task CreateNamespace_OnAnotherNamespacesTopic_InvalidArgumentNamingIt()
+    {
+        using var client = fixture.Client(Operator);
+
+        var response = await client.CallAsync(Create, new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "squatter", Topic = $"wal.{Fixture.Seeded}" } });
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Contains($"topic: 'wal.{Fixture.Seeded}' is already the topic of namespace '{Fixture.Seeded}'", response.Message, StringComparison.Ordinal);
+        Assert.False(fixture.ControlPlane.Registry.TryGet("squatter", out _));
+    }
+
     private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };
 
     /// <summary>An ingress with mutual TLS (a client certificate optional), AdminClients = ops, and the admin calls over a control plane.</summary>

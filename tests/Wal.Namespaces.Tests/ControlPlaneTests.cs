@@ -41,6 +41,22 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task SeedIfEmpty_AfterTheOperatorDeletedEveryNamespace_DoesNotBringThemBack()
+    {
+        await using (var first = await StartAsync())
+        {
+            await first.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }]);
+            Assert.True(await first.DeleteAsync("orders"));
+        }
+
+        await using var second = await StartAsync();
+        var seeded = await second.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }]);
+
+        Assert.False(seeded);
+        Assert.Empty(second.Registry.All);
+    }
+
+    [Fact]
     public async Task Put_OnOneInstance_ReachesAnotherWithoutRestart()
     {
         await using var writer = await StartAsync();
@@ -51,6 +67,50 @@ public sealed class ControlPlaneTests : IDisposable
         await Eventually.WaitUntilAsync(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234, ReloadDeadline, "the reader to see the update");
         Assert.True(await writer.DeleteAsync("orders"));
         await Eventually.WaitUntilAsync(() => !reader.Registry.TryGet("orders", out _), ReloadDeadline, "the reader to see the delete");
+    }
+
+    [Fact]
+    public async Task Follow_TheTopicFailsToReadAfterStart_KeepsFollowing()
+    {
+        await using var reader = await StartAsync();
+        await using var writer = await StartAsync();
+        // Kafka refuses the follower's next fetches: librdkafka hands the error to Consume.
+        _kafka.PushRequestErrors(KafkaApi.Fetch, 29, 29, 29);
+
+        await writer.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 1234 });
+
+        await Eventually.WaitUntilAsync(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234, ReloadDeadline, "the reader to see the update after the errors");
+    }
+
+    [Fact]
+    public async Task Put_ATopicAnotherNamespaceUses_IsRefusedAndNothingIsPublished()
+    {
+        await using var plane = await StartAsync();
+        await plane.PutAsync(new NamespaceConfig { Name = "a" });
+
+        var shared = await Assert.ThrowsAsync<NamespaceConfigException>(() => plane.PutAsync(new NamespaceConfig { Name = "b", Topic = "wal.a" }));
+        var intoDeadLetters = await Assert.ThrowsAsync<NamespaceConfigException>(() => plane.PutAsync(new NamespaceConfig { Name = "c", Topic = "wal.a.dlq" }));
+
+        Assert.Contains("topic: 'wal.a' is already the topic of namespace 'a'", shared.Message, StringComparison.Ordinal);
+        Assert.Contains("is already the dead_letter_topic of namespace 'a'", intoDeadLetters.Message, StringComparison.Ordinal);
+        await using var fresh = await StartAsync();
+        Assert.Equal(["a"], fresh.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
+    public async Task Put_TheControlPlaneTopic_IsRefused()
+    {
+        await using var plane = await StartAsync();
+
+        // Namespace "namespaces" would log into "wal.namespaces" by default: the control plane.
+        var byDefault = await Assert.ThrowsAsync<NamespaceConfigException>(() => plane.PutAsync(new NamespaceConfig { Name = "namespaces" }));
+        var named = await Assert.ThrowsAsync<NamespaceConfigException>(() => plane.PutAsync(new NamespaceConfig { Name = "x", DeadLetterTopic = "wal.namespaces" }));
+        var seeded = await Assert.ThrowsAsync<NamespaceConfigException>(() => plane.SeedIfEmptyAsync([new NamespaceConfig { Name = "namespaces" }]));
+
+        Assert.Contains("topic: 'wal.namespaces' is the control-plane topic", byDefault.Message, StringComparison.Ordinal);
+        Assert.Contains("dead_letter_topic: 'wal.namespaces' is the control-plane topic", named.Message, StringComparison.Ordinal);
+        Assert.Contains("control-plane topic", seeded.Message, StringComparison.Ordinal);
+        Assert.Empty(plane.Registry.All);
     }
 
     [Fact]

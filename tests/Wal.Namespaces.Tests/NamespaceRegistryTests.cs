@@ -36,6 +36,20 @@ public sealed class NamespaceRegistryTests
     }
 
     [Fact]
+    public void Upsert_ATopicAnotherNamespaceUses_IsRejectedAndTheSetKept()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a" }]);
+
+        var error = Assert.Throws<NamespaceConfigException>(() => registry.Upsert(new NamespaceConfig { Name = "b", DeadLetterTopic = "wal.a" }));
+
+        Assert.Equal(["dead_letter_topic: 'wal.a' is already the topic of namespace 'a'"], error.Errors);
+        Assert.Equal(["a"], registry.All.Select(n => n.Name));
+        // A namespace may keep its own topics when it is updated.
+        registry.Upsert(new NamespaceConfig { Name = "a", MaxPayloadBytes = 7 });
+        Assert.True(registry.TryGet("a", out var a) && a.MaxPayloadBytes == 7);
+    }
+
+    [Fact]
     public void UpsertAndRemove_RaiseChangedAndUpdateTheSnapshot()
     {
         var registry = new NamespaceRegistry();

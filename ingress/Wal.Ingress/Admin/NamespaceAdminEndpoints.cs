@@ -74,7 +74,7 @@ public static class NamespaceAdminEndpoints
         try
         {
             // Validate before preparing anything, so an invalid definition leaves no trace.
-            resolved = NamespaceDefaults.Resolve(definition);
+            resolved = controlPlane.Check(definition);
         }
         catch (NamespaceConfigException e)
         {
