@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
 
@@ -72,14 +73,17 @@ public sealed class ControlPlaneTests : IDisposable
     [Fact]
     public async Task Follow_TheTopicFailsToReadAfterStart_KeepsFollowing()
     {
-        await using var reader = await StartAsync();
+        var errors = new ErrorCountingLogger();
+        await using var reader = await StartAsync(errors);
+        // Kafka refuses the follower's next fetch, and librdkafka hands the error to Consume. It
+        // fetches again 5 s later (ten times fetch.error.backoff.ms after an authorization error).
+        _kafka.PushRequestErrors(KafkaApi.Fetch, 29);
+        await Eventually.WaitUntilAsync(() => errors.Count > 0, ReloadDeadline, "the follower to meet the fetch error");
         await using var writer = await StartAsync();
-        // Kafka refuses the follower's next fetches: librdkafka hands the error to Consume.
-        _kafka.PushRequestErrors(KafkaApi.Fetch, 29, 29, 29);
 
         await writer.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 1234 });
 
-        await Eventually.WaitUntilAsync(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234, ReloadDeadline, "the reader to see the update after the errors");
+        await Eventually.WaitUntilAsync(() => reader.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 1234, ReloadDeadline, "the reader to see the update after the error");
     }
 
     [Fact]
@@ -134,13 +138,34 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.False(await plane.DeleteAsync("nope"));
     }
 
-    private async Task<ControlPlane> StartAsync()
+    private async Task<ControlPlane> StartAsync(ILogger<ControlPlane>? logger = null)
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
         await _kafka.EnsureAsync([options.TopicSpec]);
-        var plane = new ControlPlane(options, new NamespaceRegistry());
+        var plane = new ControlPlane(options, new NamespaceRegistry(), logger);
         await plane.StartAsync();
         Assert.True(plane.IsLoaded);
         return plane;
+    }
+
+    /// <summary>Counts what the control plane logs as an error or worse.</summary>
+    private sealed class ErrorCountingLogger : ILogger<ControlPlane>
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Interlocked.Increment(ref _count);
+            }
+        }
     }
 }
