@@ -69,6 +69,30 @@ public sealed class DispatchProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_ProcessDiesWhileItsDeliveryIsInFlight_ARestoreStillHoldsTheTimer()
+    {
+        // The delayed entry's input offset is committed once it waits in the store: from then on
+        // its timer is its only copy, and a restore reads the changelog to its end.
+        var timers = Changelog(WalTopology.TimerStoreName("demo"));
+        var entry = Entry("later", acceptedAt: Start);
+        entry.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
+        var restoredInFlight = new List<int>();
+        _sink.WhileDelivering = _ => restoredInFlight.Add(timers.CatchUp().Count);
+        _sink.Then(DeliveryResult.Retriable("target down"));
+
+        await PipeAsync(entry);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        var restoredWhileRetrying = timers.CatchUp().Count;
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, _sink.Calls.Count);
+        // In flight: the first attempt's timer, then the retry's; between them only the retry's.
+        Assert.Equal([1, 1], restoredInFlight);
+        Assert.Equal(1, restoredWhileRetrying);
+        Assert.Empty(timers.CatchUp());
+    }
+
+    [Fact]
     public async Task Process_DeliverAtInThePast_IsDeliveredAtOnce()
     {
         var entry = Entry("overdue", acceptedAt: Start);
@@ -173,4 +197,7 @@ public sealed class DispatchProcessorTests : IDisposable
     };
 
     private static string Header(Headers headers, string name) => Encoding.UTF8.GetString(headers.GetLastBytes(name));
+
+    private ChangelogReplica Changelog(string store) =>
+        new(_driver.CreateOutputTopic($"test-driver-{store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray));
 }

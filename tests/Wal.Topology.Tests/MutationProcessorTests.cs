@@ -149,6 +149,37 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_ProcessDiesWhileARetryIsInFlight_ARestoreStillHoldsTheTimerItsProgressNames()
+    {
+        // The mutation's input offsets are committed once it waits to retry: from then on the
+        // store is its only copy, and a restore reads the changelog to its end.
+        var store = new ChangelogReplica(_driver.CreateOutputTopic($"test-driver-{WalTopology.MutationStoreName(Ns)}-changelog", Deserializers.ByteArray, Deserializers.ByteArray));
+        var restoredInFlight = new List<(bool Retrying, bool TimerNamedIsThere)>();
+        _sink.Then(DeliveryResult.Retriable("cluster down"));
+        await ChunksAsync("m8", 0);
+        await MarkerAsync("m8", 1);
+        _sink.WhileDelivering = _ => restoredInFlight.Add(Restored(store, "m8"));
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["m8/0", "m8/0"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal([(true, true)], restoredInFlight);
+        // Applied: the progress is kept, with the one timer that will expire it.
+        Assert.Equal((false, true), Restored(store, "m8"));
+        Assert.Equal(MutationState.Applied, MutationProgress.Parser.ParseFrom(store.Get(MutationKeys.Progress("m8"))).State);
+        Assert.Single(store.CatchUp(), k => k[0] == MutationKeys.FirstTimer()[0]);
+    }
+
+    // As a restore would find it now: whether the progress says Retrying, and whether the timer it names is there.
+    private static (bool Retrying, bool TimerNamedIsThere) Restored(ChangelogReplica store, string requestId)
+    {
+        var keys = store.CatchUp();
+        var progress = MutationProgress.Parser.ParseFrom(store.Get(MutationKeys.Progress(requestId)));
+        var timer = MutationKeys.Timer(progress.TimerDueMs, requestId);
+        return (progress.State == MutationState.Retrying, keys.Any(k => k.AsSpan().SequenceEqual(timer)));
+    }
+
+    [Fact]
     public async Task Timer_RetriableFailureEveryTime_DeadLettersTheMutationAfterMaxAttempts()
     {
         _sink.Then(DeliveryResult.Delivered);

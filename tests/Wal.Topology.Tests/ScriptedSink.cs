@@ -26,9 +26,13 @@ internal sealed class ScriptedSink : ISink
         return this;
     }
 
+    /// <summary>Runs inside each delivery, before it is answered: a test looks at the world while a delivery is in flight.</summary>
+    public Action<Delivery>? WhileDelivering { get; set; }
+
     public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
     {
         Calls.Add(delivery);
+        WhileDelivering?.Invoke(delivery);
         return ValueTask.FromResult(_script.TryDequeue(out var result) ? result : Otherwise);
     }
 

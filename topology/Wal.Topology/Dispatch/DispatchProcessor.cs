@@ -21,9 +21,13 @@ namespace Wal.Topology.Dispatch;
 /// namespace's dead-letter topic with the reason in its headers.
 /// </summary>
 /// <remarks>
-/// At least once: a timer is deleted from the store before its attempt and put back on failure,
-/// and the store is change-logged, so a crash between the two restores the timer as of the last
-/// commit and the entry is attempted again. Sinks are idempotent, so that repeat changes nothing.
+/// At least once: a fired timer stays in the store until its attempt has an outcome, and is
+/// deleted only after the retry's timer is put (or the dead letter forwarded). The input record
+/// behind a timer was committed long ago, so the store is the entry's only copy: a restore after a
+/// crash reads the changelog to its end, and a timer deleted before its delivery finished would be
+/// lost with the crash. The idempotent producer keeps the changelog's writes in order, so a crash
+/// keeps a prefix of them: the old timer, or the new one, or both. A repeat attempt is harmless:
+/// sinks are idempotent.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -126,8 +130,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             for (; acted < due.Count; acted++)
             {
                 var (key, pending) = due[acted];
-                Timers.DeleteOwned(key);
-                await AttemptAsync(pending);
+                await AttemptAsync(pending, key);
             }
         }
         finally
@@ -140,13 +143,16 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private void PutTimer(long dueMs, string id, byte[] value)
+    private byte[] PutTimer(long dueMs, string id, byte[] value)
     {
         _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
-        Timers.PutOwned(DueKey.Encode(dueMs, id), value);
+        var key = DueKey.Encode(dueMs, id);
+        Timers.PutOwned(key, value);
+        return key;
     }
 
-    private async ValueTask AttemptAsync(PendingDelivery pending)
+    /// <summary>Attempts a delivery; <paramref name="firedTimer"/> is the timer that held it, deleted once the attempt has an outcome.</summary>
+    private async ValueTask AttemptAsync(PendingDelivery pending, byte[]? firedTimer = null)
     {
         var entry = pending.Entry;
         DeliveryResult result;
@@ -171,6 +177,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         pending.Attempts++;
         if (result.Succeeded)
         {
+            DeleteTimer(firedTimer);
             LogDelivered(_logger, _namespace, entry.Id, pending.Attempts, result.Outcome);
             return;
         }
@@ -182,7 +189,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble());
             var due = Now() + (long)wait.TotalMilliseconds;
-            PutTimer(due, entry.Id, pending.ToByteArray());
+            var next = PutTimer(due, entry.Id, pending.ToByteArray());
+            // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
+            if (firedTimer is not null && !firedTimer.AsSpan().SequenceEqual(next))
+            {
+                DeleteTimer(firedTimer);
+            }
+
             LogRetrying(_logger, _namespace, entry.Id, pending.Attempts, wait.TotalMilliseconds, pending.LastError);
             return;
         }
@@ -195,6 +208,15 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             pending.Attempts,
             permanent,
             (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset));
+        DeleteTimer(firedTimer);
+    }
+
+    private void DeleteTimer(byte[]? key)
+    {
+        if (key is not null)
+        {
+            Timers.DeleteOwned(key);
+        }
     }
 
     private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source)

@@ -67,8 +67,7 @@ public sealed partial class MutationProcessor
         {
             DeleteChunks(stored.Select(c => c.Key));
             progress.State = MutationState.Applied;
-            SetTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
-            Save(progress);
+            SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
             LogApplied(_logger, _namespace, progress.RequestId, progress.ChunkCount, progress.Attempts);
             return;
         }
@@ -79,8 +78,7 @@ public sealed partial class MutationProcessor
         {
             var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble());
             progress.State = MutationState.Retrying;
-            SetTimer(progress, Now() + (long)wait.TotalMilliseconds);
-            Save(progress);
+            SaveWithTimer(progress, Now() + (long)wait.TotalMilliseconds);
             LogRetrying(_logger, _namespace, progress.RequestId, progress.NextSequence, progress.Attempts, wait.TotalMilliseconds, progress.LastError);
             return;
         }
@@ -189,8 +187,7 @@ public sealed partial class MutationProcessor
 
         DeleteChunks(chunks.Select(c => c.Key));
         progress.State = MutationState.DeadLettered;
-        SetTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
-        Save(progress);
+        SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
     }
 
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)

@@ -235,13 +235,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
             for (; acted < due.Count; acted++)
             {
                 var (key, dueMs, requestId) = due[acted];
-                Mutations.Delete(key);
                 if (Load(requestId) is not { } progress || progress.TimerDueMs != dueMs)
                 {
-                    continue; // a timer the mutation has since replaced
+                    Mutations.Delete(key); // a timer the mutation has since replaced
+                    continue;
                 }
 
-                progress.TimerDueMs = 0;
+                // The timer stays until the step it fired has saved the next one (see SaveWithTimer).
                 await OnTimerAsync(progress);
             }
         }
@@ -271,6 +271,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 break;
             default:
                 Mutations.Delete(MutationKeys.Progress(progress.RequestId));
+                Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
                 break;
         }
     }
@@ -279,7 +280,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private MutationProgress Start(string requestId)
     {
         var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now() };
-        SetTimer(progress, progress.FirstSeenMs + (long)Expiry().TotalMilliseconds);
+        progress.TimerDueMs = PutTimer(progress.FirstSeenMs + (long)Expiry().TotalMilliseconds, requestId);
         return progress;
     }
 
@@ -288,17 +289,29 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     private void Save(MutationProgress progress) => Mutations.Put(MutationKeys.Progress(progress.RequestId), progress.ToByteArray());
 
-    /// <summary>Moves the mutation's one timer to <paramref name="dueMs"/>; the caller saves the progress.</summary>
-    private void SetTimer(MutationProgress progress, long dueMs)
+    /// <summary>
+    /// Saves the progress with its one timer moved to <paramref name="dueMs"/>: the new timer, then
+    /// the progress naming it, then the old timer's delete. The changelog keeps a store's writes in
+    /// order and a crash keeps a prefix of them, so every prefix leaves the timer the saved progress
+    /// names; an old timer left behind fires, finds the progress naming another, and is dropped.
+    /// </summary>
+    private void SaveWithTimer(MutationProgress progress, long dueMs)
     {
-        if (progress.TimerDueMs != 0)
+        var old = progress.TimerDueMs;
+        progress.TimerDueMs = PutTimer(dueMs, progress.RequestId);
+        Save(progress);
+        if (old != 0 && old != progress.TimerDueMs)
         {
-            Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
+            Mutations.Delete(MutationKeys.Timer(old, progress.RequestId));
         }
+    }
 
-        progress.TimerDueMs = Math.Max(1, dueMs);
-        _lowestDueMs = Math.Min(_lowestDueMs, progress.TimerDueMs);
-        Mutations.Put(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId), []);
+    private long PutTimer(long dueMs, string requestId)
+    {
+        dueMs = Math.Max(1, dueMs);
+        _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
+        Mutations.Put(MutationKeys.Timer(dueMs, requestId), []);
+        return dueMs;
     }
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
