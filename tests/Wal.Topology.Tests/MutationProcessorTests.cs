@@ -156,17 +156,17 @@ public sealed class MutationProcessorTests : IDisposable
         var store = new ChangelogReplica(_driver.CreateOutputTopic($"test-driver-{WalTopology.MutationStoreName(Ns)}-changelog", Deserializers.ByteArray, Deserializers.ByteArray));
         var restoredInFlight = new List<(bool Retrying, bool TimerNamedIsThere)>();
         _sink.Then(DeliveryResult.Retriable("cluster down"));
-        await ChunksAsync("m8", 0);
-        await MarkerAsync("m8", 1);
-        _sink.WhileDelivering = _ => restoredInFlight.Add(Restored(store, "m8"));
+        await ChunksAsync("r1", 0);
+        await MarkerAsync("r1", 1);
+        _sink.WhileDelivering = _ => restoredInFlight.Add(Restored(store, "r1"));
 
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
 
-        Assert.Equal(["m8/0", "m8/0"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(["r1/0", "r1/0"], _sink.Calls.Select(c => c.Id));
         Assert.Equal([(true, true)], restoredInFlight);
         // Applied: the progress is kept, with the one timer that will expire it.
-        Assert.Equal((false, true), Restored(store, "m8"));
-        Assert.Equal(MutationState.Applied, MutationProgress.Parser.ParseFrom(store.Get(MutationKeys.Progress("m8"))).State);
+        Assert.Equal((false, true), Restored(store, "r1"));
+        Assert.Equal(MutationState.Applied, MutationProgress.Parser.ParseFrom(store.Get(MutationKeys.Progress("r1"))).State);
         Assert.Single(store.CatchUp(), k => k[0] == MutationKeys.FirstTimer()[0]);
     }
 
@@ -215,7 +215,30 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Equal("permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
         Assert.Equal("1", Header(dead.Headers, DeadLetterHeaders.Attempts));
         Assert.Equal("1", Header(dead.Headers, MutationDeadLetterHeaders.NextSequence));
+        Assert.Equal("1/1", Header(dead.Headers, MutationDeadLetterHeaders.Part));
         Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Process_PermanentFailureOfAMutationAboveTheRecordBound_DeadLettersItInPartsCarryingEveryChunk()
+    {
+        // A bound below two chunks: each part carries one. In production the bound keeps a large
+        // mutation's dead letter under the producer's message.max.bytes.
+        _driver.Dispose();
+        var chunkBytes = Chunk("big", 0).CalculateSize();
+        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100), MaxDeadLetterBytes = chunkBytes * 3 / 2 });
+        _sink.Then(DeliveryResult.Permanent("no such cluster"));
+
+        await ChunksAsync("big", 0, 1, 2);
+        await MarkerAsync("big", 3);
+
+        var parts = _deadLetters.ReadRecordsToList();
+        Assert.Equal(["1/3", "2/3", "3/3"], parts.Select(p => Header(p.Headers, MutationDeadLetterHeaders.Part)));
+        Assert.All(parts, p => Assert.Equal("big", Encoding.UTF8.GetString(p.Key)));
+        Assert.All(parts, p => Assert.Equal("permanent", Header(p.Headers, DeadLetterHeaders.Reason)));
+        Assert.Equal([0u, 1u, 2u], parts.SelectMany(p => DeadMutation.Parser.ParseFrom(p.Value).Chunks).Select(c => c.Sequence));
+        Assert.All(parts, p => Assert.Equal(3u, DeadMutation.Parser.ParseFrom(p.Value).ChunkCount));
+        Assert.Equal(0, StoredChunks());
     }
 
     [Fact]

@@ -24,6 +24,14 @@ public sealed record WalTopologyOptions
     /// </summary>
     public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Most chunk bytes in one dead-letter record of a mutation; a larger mutation is dead-lettered
+    /// as several parts. Below the producer's message.max.bytes (1,000,000 by default): a record
+    /// above it is refused inside Produce, which fails the stream thread, and the mutation would
+    /// fail it again after every restart.
+    /// </summary>
+    public int MaxDeadLetterBytes { get; init; } = 900_000;
+
     /// <summary>Use RocksDB stores (true) or in-memory ones (tests, the test driver).</summary>
     public bool PersistentStores { get; init; } = true;
 
@@ -47,6 +55,11 @@ public sealed record WalTopologyOptions
         if (DeliveryTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"DeliveryTimeout {DeliveryTimeout} must be positive.", nameof(DeliveryTimeout));
+        }
+
+        if (MaxDeadLetterBytes < 1)
+        {
+            throw new ArgumentException($"MaxDeadLetterBytes {MaxDeadLetterBytes} must be at least 1.", nameof(MaxDeadLetterBytes));
         }
     }
 }

@@ -19,5 +19,11 @@ public static class MutationDeadLetterHeaders
     /// <summary>Chunks below this sequence were applied before the mutation was given up.</summary>
     public const string NextSequence = "wal.mutation.next-sequence";
 
+    /// <summary>
+    /// "i/n": this record is part i of the n that together carry the mutation's chunks (a mutation
+    /// above <see cref="WalTopologyOptions.MaxDeadLetterBytes"/> is split); "1/1" for most.
+    /// </summary>
+    public const string Part = "wal.mutation.part";
+
     public const string Expired = "expired";
 }

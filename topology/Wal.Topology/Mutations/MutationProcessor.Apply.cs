@@ -165,30 +165,58 @@ public sealed partial class MutationProcessor
     {
         var chunks = stored ?? ReadStoredChunks(progress.RequestId);
         progress.ChunksStored = (uint)chunks.Count;
-        var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
-        dead.Chunks.AddRange(chunks.Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
-        var headers = new Headers
-        {
-            { DeadLetterHeaders.Error, Utf8(progress.LastError) },
-            { DeadLetterHeaders.Reason, Utf8(reason) },
-            { DeadLetterHeaders.Attempts, Text(progress.Attempts) },
-            { DeadLetterHeaders.Namespace, Utf8(_namespace) },
-            { DeadLetterHeaders.SourceTopic, Utf8(progress.SourceTopic) },
-            { DeadLetterHeaders.SourcePartition, Text(progress.SourcePartition) },
-            { DeadLetterHeaders.SourceOffset, Text(progress.SourceOffset) },
-            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
-            { MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId) },
-            { MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount) },
-            { MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored) },
-            { MutationDeadLetterHeaders.NextSequence, Text(progress.NextSequence) },
-        };
         LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, progress.LastError);
-        await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        var parts = DeadLetterParts(chunks);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
+            dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
+            var headers = DeadLetterHeadersOf(progress, reason);
+            headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
+            await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        }
 
         DeleteChunks(chunks.Select(c => c.Key));
         progress.State = MutationState.DeadLettered;
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
     }
+
+    // The chunks in sequence order, cut into runs of at most MaxDeadLetterBytes (a chunk above it
+    // alone in its run): one run, possibly empty, for most mutations.
+    private List<List<(byte[] Key, byte[] Value)>> DeadLetterParts(List<(byte[] Key, byte[] Value)> chunks)
+    {
+        var parts = new List<List<(byte[] Key, byte[] Value)>> { new() };
+        var bytes = 0L;
+        foreach (var chunk in chunks)
+        {
+            if (parts[^1].Count > 0 && bytes + chunk.Value.Length > _options.MaxDeadLetterBytes)
+            {
+                parts.Add([]);
+                bytes = 0;
+            }
+
+            parts[^1].Add(chunk);
+            bytes += chunk.Value.Length;
+        }
+
+        return parts;
+    }
+
+    private Headers DeadLetterHeadersOf(MutationProgress progress, string reason) => new()
+    {
+        { DeadLetterHeaders.Error, Utf8(progress.LastError) },
+        { DeadLetterHeaders.Reason, Utf8(reason) },
+        { DeadLetterHeaders.Attempts, Text(progress.Attempts) },
+        { DeadLetterHeaders.Namespace, Utf8(_namespace) },
+        { DeadLetterHeaders.SourceTopic, Utf8(progress.SourceTopic) },
+        { DeadLetterHeaders.SourcePartition, Text(progress.SourcePartition) },
+        { DeadLetterHeaders.SourceOffset, Text(progress.SourceOffset) },
+        { DeadLetterHeaders.FailedAtMs, Text(Now()) },
+        { MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId) },
+        { MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount) },
+        { MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored) },
+        { MutationDeadLetterHeaders.NextSequence, Text(progress.NextSequence) },
+    };
 
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
     {
