@@ -72,6 +72,7 @@ public sealed class OffsetCheckpointTests : IDisposable
         var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
         var collector = new AcknowledgedAt(changelog, 41);
         manager.RegisterStores([Stores.PersistentKeyValueStore("timers")], new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, collector));
+        manager.Restored = true;
         var store = (RocksDbKeyValueStore)manager.Entries.Single().Inner;
         for (var i = 0; i < 1_000; i++)
         {
@@ -98,6 +99,34 @@ public sealed class OffsetCheckpointTests : IDisposable
         Assert.True(flushed, "the flush did not finish within 30 s");
         Assert.True(tableFiles > 0, "the started flush wrote no table file");
         Assert.Equal(42, written[changelog]);
+    }
+
+    [Fact]
+    public void Checkpoint_CleanCloseWhileRestoring_WritesOnlyWhatWasRestored()
+    {
+        // This thread's producer acknowledged changelog offset 99 while it owned the task before;
+        // the task was lost (closed dirty, so the checkpoint still says 10), came back, and is
+        // closed cleanly with its restore at 20. Raised to 100, the checkpoint would skip 20..99
+        // at the next restore: acknowledged changes the store never got back.
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        var changelog = new TopicPartition("app-timers-changelog", 0);
+        OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [changelog] = 10 });
+        var collector = new AcknowledgedAt(changelog, 99);
+        var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
+        manager.RegisterStores([Stores.PersistentKeyValueStore("timers")], new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, collector));
+        var entry = manager.Entries.Single();
+        Assert.Equal(10, entry.RestoreFrom);
+        for (var offset = 10; offset < 20; offset++)
+        {
+            entry.Inner.Put(BitConverter.GetBytes(offset), [1]);
+        }
+
+        entry.Position = 20;
+        manager.Flush();
+        manager.Checkpoint(collector);
+        manager.Close();
+
+        Assert.Equal(20, OffsetCheckpoint.Read(path)[changelog]);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -54,6 +54,7 @@ internal sealed class StreamTask
     {
         _topology.Init(Context);
         _initialized = true;
+        State.Restored = true;
     }
 
     /// <summary>Processes up to <paramref name="max"/> buffered records; returns how many.</summary>

@@ -129,6 +129,14 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         _flushStarted = true;
     }
 
+    /// <summary>
+    /// True once the stores are restored to their changelogs' ends (the task's topology is
+    /// initialised). Only then may <see cref="Checkpoint"/> raise a position to this thread's last
+    /// acknowledged changelog offset: that acknowledgement can come from an earlier ownership of the
+    /// task, beyond what a restore cut short has put back into the store.
+    /// </summary>
+    public bool Restored { get; set; }
+
     /// <summary>Writes the positions of logged persistent stores, after their changelog records were acknowledged.</summary>
     public void Checkpoint(IRecordCollector collector)
     {
@@ -140,7 +148,7 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
                 continue;
             }
 
-            if (collector.AcknowledgedOffset(changelog) is { } acked && acked + 1 > entry.Position)
+            if (Restored && collector.AcknowledgedOffset(changelog) is { } acked && acked + 1 > entry.Position)
             {
                 entry.Position = acked + 1;
             }
