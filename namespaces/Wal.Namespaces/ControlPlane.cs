@@ -102,17 +102,21 @@ public sealed partial class ControlPlane : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(definition);
         var resolved = Registry.CheckUpsert(definition);
-        // A namespace logging into this topic would have its writes read as definitions, and
-        // compaction would delete every definition whose name matched a write's key.
-        foreach (var (field, topic) in new[] { ("topic", resolved.Topic), ("dead_letter_topic", resolved.DeadLetterTopic) })
+        RefuseControlPlaneTopic(resolved);
+        return resolved;
+    }
+
+    // A namespace logging into this topic would have its writes read as definitions, and
+    // compaction would delete every definition whose name matched a write's key.
+    private void RefuseControlPlaneTopic(NamespaceConfig resolved)
+    {
+        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
         {
             if (topic == _options.Topic)
             {
                 throw new NamespaceConfigException(resolved.Name, [$"{field}: '{topic}' is the control-plane topic, where namespace definitions live"]);
             }
         }
-
-        return resolved;
     }
 
     /// <summary>Publishes a definition and waits until this instance's registry holds it.</summary>
@@ -245,8 +249,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
         try
         {
+            // Upsert checks it against the other namespaces; only the control-plane topic is left.
             var definition = NamespaceConfig.Parser.ParseFrom(value);
-            Check(definition);
+            RefuseControlPlaneTopic(NamespaceDefaults.Resolve(definition));
             Registry.Upsert(definition);
             LogApplied(_logger, name);
         }

@@ -72,7 +72,7 @@ public sealed class NamespaceRegistry : INamespaceRegistry
                 throw new NamespaceConfigException(config.Name, [$"name: '{config.Name}' is defined twice"]);
             }
 
-            foreach (var (field, topic) in new[] { ("topic", config.Topic), ("dead_letter_topic", config.DeadLetterTopic) })
+            foreach (var (field, topic) in NamespaceValidator.Topics(config))
             {
                 if (!topics.TryAdd(topic, $"{field} of namespace '{config.Name}'"))
                 {

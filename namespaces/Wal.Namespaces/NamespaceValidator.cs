@@ -12,6 +12,10 @@ public static class NamespaceValidator
     private static readonly SearchValues<char> TopicCharacters =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
 
+    /// <summary>The topics a namespace writes to, each with the field that names it.</summary>
+    public static (string Field, string Topic)[] Topics(NamespaceConfig config) =>
+        [("topic", config.Topic), ("dead_letter_topic", config.DeadLetterTopic)];
+
     public static bool IsValidName(string name) =>
         name.Length is > 0 and <= 100 && !name.AsSpan().ContainsAnyExcept(NameCharacters);
 
@@ -23,8 +27,11 @@ public static class NamespaceValidator
             errors.Add($"name: '{config.Name}' must be 1 to 100 characters of a-z, 0-9, '-' and '_'");
         }
 
-        CheckTopic(errors, "topic", config.Topic);
-        CheckTopic(errors, "dead_letter_topic", config.DeadLetterTopic);
+        foreach (var (field, topic) in Topics(config))
+        {
+            CheckTopic(errors, field, topic);
+        }
+
         if (config.Topic == config.DeadLetterTopic)
         {
             errors.Add("dead_letter_topic: must differ from topic");

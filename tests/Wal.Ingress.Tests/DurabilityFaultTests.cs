@@ -227,9 +227,8 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     private static async Task<WriteToLogResponse> StreamAsync(GrpcTestClient client, WriteToLogRequest request)
     {
         request.ClientId = 42;
-        var id = request.Id;
         var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, GrpcTestClient.Frame(request).ToArray());
-        Assert.True(response.Status == StatusCode.OK, $"{id}: {response.Status} {response.Message}");
+        Assert.True(response.Status == StatusCode.OK, $"{request.Id}: {response.Status} {response.Message}");
         var ack = WriteToLogAck.Parser.ParseFrom(Assert.Single(response.Messages));
         Assert.Equal(42UL, ack.ClientId);
         return ack.Response;
