@@ -39,7 +39,7 @@ public sealed class OffsetCheckpointTests : IDisposable
         var changelog = new TopicPartition("app-counts-changelog", 0);
         OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [changelog] = 5 });
         var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: true, NullLogger.Instance);
-        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutput());
+        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutputCollector());
 
         manager.RegisterStores([FileBackedKeyValueStore.Builder("counts")], context);
 
@@ -55,7 +55,7 @@ public sealed class OffsetCheckpointTests : IDisposable
         Directory.CreateDirectory(storeDirectory);
         FileBackedKeyValueStore.Save(Path.Combine(storeDirectory, "data.bin"), [("k"u8.ToArray(), "v"u8.ToArray())]);
         var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
-        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutput());
+        var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutputCollector());
 
         manager.RegisterStores([FileBackedKeyValueStore.Builder("counts")], context);
 
@@ -144,20 +144,5 @@ public sealed class OffsetCheckpointTests : IDisposable
         public int PartitionCount(string topic) => 1;
 
         public long? AcknowledgedOffset(TopicPartition p) => p == partition ? offset : null;
-    }
-
-    private sealed class NoOutput : IRecordCollector
-    {
-        public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
-        {
-        }
-
-        public void Flush()
-        {
-        }
-
-        public int PartitionCount(string topic) => 1;
-
-        public long? AcknowledgedOffset(TopicPartition partition) => null;
     }
 }

@@ -10,6 +10,13 @@ namespace Wal.Streams.Internals;
 /// stream thread keeps polling its group consumer meanwhile. A task runs once all its changelogs reached their end offset,
 /// as read when the task was assigned.
 /// </summary>
+/// <remarks>
+/// The restore consumer's assignment changes by the partitions that start or finish (incremental assign and unassign); it is
+/// never replaced whole. Replacing it stopped and restarted every partition still restoring at each change, and when two
+/// changes came within a partition's stop round trip, librdkafka 2.0.2 stopped that partition twice and aborted the process
+/// on the second reply (assertion <c>rktp_started</c> in <c>rd_kafka_assignment_partition_stopped</c>; its issue 5573).
+/// A partition leaves only when its restore ends or its task closes, and comes back only with a later assignment of its task.
+/// </remarks>
 internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILogger logger) : IDisposable
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(30);
@@ -22,7 +29,7 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
     /// <summary>Starts restoring <paramref name="task"/>'s changelogs; true if there was nothing to restore.</summary>
     public bool Register(StreamTask task)
     {
-        var added = false;
+        var added = new List<TopicPartitionOffset>();
         foreach (var entry in task.State.Entries)
         {
             if (entry.Changelog is not { } changelog)
@@ -47,17 +54,21 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             }
 
             Log.RestoreStart(logger, task.Id, changelog.ToString(), start, end);
-            _active[changelog] = new Restoring(task, entry, end);
-            added = true;
+            if (!_active.TryAdd(changelog, new Restoring(task, entry, end)))
+            {
+                throw new InvalidOperationException($"{changelog} is already being restored, for task {_active[changelog].Task.Id}.");
+            }
+
+            added.Add(new TopicPartitionOffset(changelog, start));
         }
 
-        if (!added)
+        if (added.Count == 0)
         {
             return true;
         }
 
         _started[task] = Stopwatch.GetTimestamp();
-        Reassign();
+        consumer.IncrementalAssign(added);
         return false;
     }
 
@@ -73,7 +84,7 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
         _started.Remove(task);
         if (removed.Count > 0)
         {
-            Reassign();
+            consumer.IncrementalUnassign(removed);
         }
     }
 
@@ -183,19 +194,8 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             }
         }
 
-        Reassign();
+        consumer.IncrementalUnassign(done);
         return completed;
-    }
-
-    private void Reassign()
-    {
-        if (_active.Count == 0)
-        {
-            consumer.Unassign();
-            return;
-        }
-
-        consumer.Assign(_active.Select(a => new TopicPartitionOffset(a.Key, a.Value.Entry.Position)));
     }
 
     private sealed class Restoring(StreamTask task, StoreEntry entry, long end)
