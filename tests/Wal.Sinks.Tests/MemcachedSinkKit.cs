@@ -18,12 +18,15 @@ public sealed class MemcachedSinkKit(MemcachedServerFixture server, string keyPr
     /// <summary>A plain client on the same server, for reading items (and their CAS) as stored.</summary>
     public MemcachedClient Reader { get; } = new(new MemcachedClientOptions { Servers = [server.Server] });
 
-    /// <summary>A new sink, disposed with the kit: a second one plays another writer, knowing nothing of the first's cache.</summary>
-    public MemcachedSink NewSink()
+    /// <summary>
+    /// A new sink, disposed with the kit: a second one plays another writer, knowing nothing of the first's cache.
+    /// <paramref name="address"/> names the server another way (a host name) or another server.
+    /// </summary>
+    public MemcachedSink NewSink(string? address = null)
     {
         var sink = new MemcachedSink(new MemcachedSinkOptions
         {
-            Clusters = clusters.ToDictionary(name => name, _ => new MemcachedClusterOptions { Servers = [server.Server] }),
+            Clusters = clusters.ToDictionary(name => name, _ => new MemcachedClusterOptions { Servers = [address ?? server.Server] }),
             // Generous: the machine running the tests may be busy, and a timeout reads as retriable.
             OperationTimeout = TimeSpan.FromSeconds(10),
         });

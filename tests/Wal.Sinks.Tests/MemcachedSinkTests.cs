@@ -52,6 +52,30 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
     }
 
     [Fact]
+    public async Task DeliverAsync_ServerGivenByHostName_Delivered()
+    {
+        // As docker-compose names its servers (memcached-a:11211); a host name once failed to make a socket at all.
+        var sink = _kit.NewSink($"localhost:{_server.Port}");
+        var target = NewTarget();
+
+        var result = await sink.DeliverAsync(NewDelivery(target, "by name"));
+
+        Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
+        Assert.Equal("by name", await _kit.ReadAsync(target));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_HostNameThatDoesNotResolve_RetriableFailure()
+    {
+        var sink = _kit.NewSink("no-such-memcached.invalid:11211");
+
+        var result = await sink.DeliverAsync(NewDelivery(NewTarget(), "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Contains("no-such-memcached.invalid", result.Error);
+    }
+
+    [Fact]
     public async Task DeliverAsync_UnknownCluster_PermanentFailure()
     {
         var target = NewTarget();

@@ -41,20 +41,26 @@ internal sealed class MemcachedConnection : IAsyncDisposable
 
     public static async Task<MemcachedConnection> ConnectAsync(EndPoint endPoint, CancellationToken cancellationToken)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        // A host name (DnsEndPoint) has no address family until resolved: such a socket is dual-mode, and connecting
+        // tries each address the name resolves to. Created inside the try, so a refusal is a connection failure too.
+        Socket? socket = null;
         try
         {
+            socket = endPoint.AddressFamily == AddressFamily.Unspecified
+                ? new Socket(SocketType.Stream, ProtocolType.Tcp)
+                : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.NoDelay = true;
             await socket.ConnectAsync(endPoint, cancellationToken);
             return new MemcachedConnection(socket, endPoint);
         }
         catch (SocketException error)
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw new MemcachedConnectionException($"Could not connect to memcached at {endPoint}: {error.SocketErrorCode}.", error);
         }
         catch
         {
-            socket.Dispose();
+            socket?.Dispose();
             throw;
         }
     }
