@@ -117,8 +117,16 @@ public sealed partial class MemcachedSink : ISink
             ttl = _options.TombstoneTtl;
         }
 
-        write = new GuardedWrite(
-            client, target.Cluster, target.Key, Encoding.UTF8.GetBytes(target.Key), VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete), ttl, delivery.Version);
+        var key = Encoding.UTF8.GetBytes(target.Key);
+        var value = VersionedValue.Encode(delivery.Version, delivery.Payload.Span, target.Delete);
+        if (key.Length + value.Length + MemcachedSinkOptions.ItemOverheadBytes > _options.MaxItemBytes)
+        {
+            return DeliveryResult.Permanent(
+                $"The item for key '{target.Key}' would take {key.Length + value.Length} bytes, too large for memcached cluster '{target.Cluster}' " +
+                $"(MaxItemBytes {_options.MaxItemBytes}, less {MemcachedSinkOptions.ItemOverheadBytes} of item overhead); nothing was sent.");
+        }
+
+        write = new GuardedWrite(client, target.Cluster, target.Key, key, value, ttl, delivery.Version);
         return null;
     }
 

@@ -25,6 +25,14 @@ public sealed record MemcachedSinkOptions
     /// </summary>
     public int WrittenVersionCacheSlots { get; init; } = 262_144;
 
+    /// <summary>
+    /// The servers' item size limit (memcached's <c>-I</c>, <c>item_size_max</c>; 1 MiB by default). A write whose
+    /// item would exceed it is refused here, as a permanent failure, before anything is sent: memcached answers
+    /// <c>SERVER_ERROR object too large for cache</c> to such a write and also drops the key's stored item, which
+    /// would take a newer version (or a tombstone) with it and let an older redelivery back in.
+    /// </summary>
+    public int MaxItemBytes { get; init; } = 1024 * 1024;
+
     /// <summary>Throws with a message naming the bad value.</summary>
     public void Validate()
     {
@@ -55,6 +63,11 @@ public sealed record MemcachedSinkOptions
             throw new ArgumentException($"MemcachedSinkOptions.TombstoneTtl is {TombstoneTtl}; it must be positive.");
         }
 
+        if (MaxItemBytes <= ItemOverheadBytes)
+        {
+            throw new ArgumentException($"MemcachedSinkOptions.MaxItemBytes is {MaxItemBytes}; it must be above {ItemOverheadBytes}.");
+        }
+
         if (WrittenVersionCacheSlots < 0)
         {
             throw new ArgumentException($"MemcachedSinkOptions.WrittenVersionCacheSlots is {WrittenVersionCacheSlots}; it must not be negative.");
@@ -65,4 +78,10 @@ public sealed record MemcachedSinkOptions
             throw new ArgumentException($"MemcachedSinkOptions.MaxCasAttempts is {MaxCasAttempts}; it must be at least 1.");
         }
     }
+
+    /// <summary>
+    /// What memcached adds to key and value in an item (its header, CAS and line end), rounded up: an item is refused
+    /// when key + value + this exceed <see cref="MaxItemBytes"/>, so a value close to the limit is refused a little early.
+    /// </summary>
+    internal const int ItemOverheadBytes = 128;
 }

@@ -52,6 +52,25 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
     }
 
     [Fact]
+    public async Task DeliverAsync_ValueAboveItemLimit_StoredNewerVersionStaysAndStillGuards()
+    {
+        // memcached drops a key's item when a write to it is too large: the newer version stored must survive the
+        // refused write, so that a late older version is still superseded.
+        var target = NewTarget();
+        var older = NextVersion();
+        var newer = NextVersion();
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(new Delivery("newer", target, "newer"u8.ToArray(), newer))).Outcome);
+
+        var tooLarge = await _sink.DeliverAsync(new Delivery("big", target, new byte[2 * 1024 * 1024], NextVersion()));
+        var late = await _sink.DeliverAsync(new Delivery("older", target, "older"u8.ToArray(), older));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, tooLarge.Outcome);
+        Assert.Contains("nothing was sent", tooLarge.Error);
+        Assert.Equal(DeliveryOutcome.Superseded, late.Outcome);
+        Assert.Equal("newer", await _kit.ReadAsync(target));
+    }
+
+    [Fact]
     public async Task DeliverAsync_ServerGivenByHostName_Delivered()
     {
         // As docker-compose names its servers (memcached-a:11211); a host name once failed to make a socket at all.
