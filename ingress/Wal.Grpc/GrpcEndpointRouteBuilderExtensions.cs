@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -66,8 +67,20 @@ public static class GrpcEndpointRouteBuilderExtensions
         where TResponse : class, IMessage<TResponse>
     {
         var runner = CreateRunner(endpoints);
-        return endpoints.MapPost(path, http => runner.RunAsync(http, path, call =>
-            handler(new GrpcStreamReader<TRequest>(call, parser), new GrpcStreamWriter<TResponse>(call), call.Context)));
+        return endpoints.MapPost(path, http =>
+        {
+            // Kestrel aborts a connection whose request bodies arrive slower than a minimum rate (240 bytes/s after a
+            // 5 s grace period), counting the time a read waits. A stream waits for its caller's next message for as
+            // long as the caller pleases, so the rule would cut a quiet or low-rate stream, and every call sharing its
+            // connection. Unary calls keep the protection.
+            if (http.Features.Get<IHttpMinRequestBodyDataRateFeature>() is { } rate)
+            {
+                rate.MinDataRate = null;
+            }
+
+            return runner.RunAsync(http, path, call =>
+                handler(new GrpcStreamReader<TRequest>(call, parser), new GrpcStreamWriter<TResponse>(call), call.Context));
+        });
     }
 
     /// <summary>Answers gRPC requests for any unmapped <c>/service/method</c> with UNIMPLEMENTED.</summary>

@@ -47,6 +47,24 @@ public sealed class WalWriteStreamTests(IngressFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task StreamQuietLongerThanKestrelsGracePeriod_NextWriteTrue_AndAUnaryCallBesideItToo()
+    {
+        // Kestrel aborts a connection whose request bodies deliver under 240 bytes/s once its 5 s grace period is over.
+        // An open stream that waits for a producer's next write is no slow upload: the ingress exempts streaming calls,
+        // or a quiet spell broke the stream (FALSE for every later write) and unary calls on the same connection.
+        using var client = new WalClient(new WalClientOptions { Address = fixture.Host.Address });
+        await using var stream = client.OpenWriteStream();
+        Assert.Equal(Trilean.True, (await stream.WriteAsync(Request(TestNamespaces.Orders, "quiet-first"))).Durable);
+
+        await Task.Delay(TimeSpan.FromSeconds(7)); // the quiet spell is the scenario, not a wait for a result
+
+        var unary = await client.WriteToLogAsync(Request(TestNamespaces.Orders, "quiet-unary"));
+        var next = await stream.WriteAsync(Request(TestNamespaces.Orders, "quiet-next"));
+        Assert.Equal(Trilean.True, unary.Durable);
+        Assert.Equal(Trilean.True, next.Durable);
+    }
+
+    [Fact]
     public async Task WriteAfterComplete_Throws()
     {
         using var client = new WalClient(new WalClientOptions { Address = fixture.Host.Address });
