@@ -122,13 +122,20 @@ internal static class DlqCommand
                 ["redriven"] = result.Redriven,
                 ["unreadable"] = result.Unreadable,
                 ["ids"] = new JsonArray([.. result.Matched.Select(m => (JsonNode)m.Id)]),
+                ["skipped"] = new JsonArray([.. result.Skipped.Select(s => (JsonNode)new JsonObject { ["id"] = s.Letter.Id, ["partition"] = s.Letter.Partition, ["offset"] = s.Letter.Offset, ["why"] = s.Why })]),
             });
             return;
         }
 
         foreach (var m in result.Matched)
         {
-            terminal.Out.WriteLine($"{(dry ? "would re-enqueue" : "re-enqueued")} {m.Id} (dlq {m.Partition}@{m.Offset}, {m.Reason}: {m.Error}) -> {topic}");
+            var what = m.Mutation is null ? m.Id : $"mutation {m.Id} (part {m.Part}) as {MutationRedrive.RequestIdFor(m)}";
+            terminal.Out.WriteLine($"{(dry ? "would re-enqueue" : "re-enqueued")} {what} (dlq {m.Partition}@{m.Offset}, {m.Reason}: {m.Error}) -> {topic}");
+        }
+
+        foreach (var (letter, why) in result.Skipped)
+        {
+            terminal.Out.WriteLine($"skipped {letter.Id} (dlq {letter.Partition}@{letter.Offset}): {why}");
         }
 
         terminal.Out.WriteLine(dry
@@ -136,7 +143,7 @@ internal static class DlqCommand
             : $"re-enqueued {result.Redriven} of {result.Read} dead letter(s) read; position committed in group {result.Group}.");
         if (result.Unreadable > 0)
         {
-            terminal.Out.WriteLine($"{result.Unreadable} matching dead letter(s) were not a readable LogEntry and were skipped; inspect them with 'wal dlq list'.");
+            terminal.Out.WriteLine($"{result.Unreadable} matching dead letter(s) could not be re-enqueued and were skipped (listed above); inspect them with 'wal dlq show'.");
         }
     }
 
@@ -166,6 +173,12 @@ internal static class DlqCommand
         var node = Summary(l);
         node["source"] = l.Source;
         node["entry"] = l.Entry is null ? null : Terminal.ToJson(l.Entry);
+        if (l.Part is not null)
+        {
+            node["part"] = l.Part;
+            node["mutation"] = l.Mutation is null ? null : Terminal.ToJson(l.Mutation);
+        }
+
         return node;
     }
 }

@@ -4,10 +4,15 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Schemas.V1;
 using Wal.Topology.Dispatch;
+using Wal.Topology.Mutations;
+using Wal.Topology.State;
 
 namespace Wal.Cli.Operations;
 
-/// <summary>One record of a namespace's dead-letter topic, with its headers decoded.</summary>
+/// <summary>
+/// One record of a namespace's dead-letter topic, with its headers decoded: a plain entry (<see cref="Entry"/>), or a
+/// multi-table mutation (<see cref="Mutation"/>, one <see cref="Part"/> of it when it was split).
+/// </summary>
 internal sealed record DeadLetter(
     int Partition,
     long Offset,
@@ -17,33 +22,55 @@ internal sealed record DeadLetter(
     string Error,
     DateTimeOffset? FailedAt,
     string Source,
-    LogEntry? Entry)
+    LogEntry? Entry,
+    DeadMutation? Mutation = null,
+    string? Part = null,
+    int ChunksStored = 0)
 {
     public static DeadLetter From(ConsumeResult<byte[]?, byte[]?> record)
     {
         var headers = record.Message.Headers;
+        var isMutation = Header(headers, MutationDeadLetterHeaders.RequestId) is not null;
         LogEntry? entry = null;
+        DeadMutation? mutation = null;
         try
         {
-            entry = record.Message.Value is { } value ? LogEntry.Parser.ParseFrom(value) : null;
+            // A mutation's dead letter is a DeadMutation, which also parses as a LogEntry (wrongly): the header decides.
+            if (record.Message.Value is { } value)
+            {
+                if (isMutation)
+                {
+                    mutation = DeadMutation.Parser.ParseFrom(value);
+                }
+                else
+                {
+                    entry = LogEntry.Parser.ParseFrom(value);
+                }
+            }
         }
         catch (InvalidProtocolBufferException)
         {
             // Shown as unreadable; redrive skips it rather than re-enqueue garbage.
         }
 
-        var id = record.Message.Key is { } key ? Encoding.UTF8.GetString(key) : entry?.Id ?? string.Empty;
+        var id = record.Message.Key is { } key ? Encoding.UTF8.GetString(key) : entry?.Id ?? mutation?.RequestId ?? string.Empty;
         return new DeadLetter(
             record.Partition.Value,
             record.Offset.Value,
             id,
             Header(headers, DeadLetterHeaders.Reason) ?? "",
-            int.TryParse(Header(headers, DeadLetterHeaders.Attempts), NumberStyles.Integer, CultureInfo.InvariantCulture, out var attempts) ? attempts : 0,
+            Number(headers, DeadLetterHeaders.Attempts),
             Header(headers, DeadLetterHeaders.Error) ?? "",
             long.TryParse(Header(headers, DeadLetterHeaders.FailedAtMs), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null,
             $"{Header(headers, DeadLetterHeaders.SourceTopic)}/{Header(headers, DeadLetterHeaders.SourcePartition)}@{Header(headers, DeadLetterHeaders.SourceOffset)}",
-            entry);
+            entry,
+            mutation,
+            isMutation ? Header(headers, MutationDeadLetterHeaders.Part) ?? "1/1" : null,
+            Number(headers, MutationDeadLetterHeaders.ChunksStored));
     }
+
+    private static int Number(Headers? headers, string name) =>
+        int.TryParse(Header(headers, name), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0;
 
     private static string? Header(Headers? headers, string name) =>
         headers is not null && headers.TryGetLastBytes(name, out var bytes) ? Encoding.UTF8.GetString(bytes) : null;

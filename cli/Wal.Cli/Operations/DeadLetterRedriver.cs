@@ -4,14 +4,16 @@ using Wal.Schemas.V1;
 namespace Wal.Cli.Operations;
 
 /// <summary>What a redrive did (or, dry, would do).</summary>
-internal sealed record RedriveResult(string Group, long Read, long Redriven, long Unreadable, IReadOnlyList<DeadLetter> Matched);
+internal sealed record RedriveResult(string Group, long Read, long Redriven, long Unreadable, IReadOnlyList<DeadLetter> Matched, IReadOnlyList<(DeadLetter Letter, string Why)> Skipped);
 
 /// <summary>
 /// Re-enqueues dead letters into their namespace's topic. The DLQ read position is a consumer
 /// group per namespace and filter, committed one record at a time and only after the re-enqueued
 /// record was acknowledged with acks=all: an interrupted redrive loses nothing, and the next run
 /// resumes after the last committed record. A record re-enqueued but not yet committed when the
-/// run stopped is re-enqueued again next time; sinks dedupe it by id and version.
+/// run stopped is re-enqueued again next time; sinks dedupe it by id and version. A mutation's dead letter is
+/// re-enqueued as a new mutation (<see cref="MutationRedrive"/>); one that can never complete (chunks or marker
+/// missing) is skipped and reported, like an unreadable record.
 /// </summary>
 internal sealed class DeadLetterRedriver(string bootstrapServers)
 {
@@ -35,23 +37,34 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
 
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
         var matched = new List<DeadLetter>();
+        var skipped = new List<(DeadLetter, string)>();
         long read = 0, written = 0, unreadable = 0;
         foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
             read++;
             var letter = DeadLetter.From(record);
+            List<LogEntry>? entries = null;
             if (filter.Matches(letter))
             {
-                if (letter.Entry is null)
+                string? refusal = null;
+                entries = letter.Part is null
+                    ? letter.Entry is { } entry ? [entry] : null
+                    : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
+                if (entries is null)
                 {
                     unreadable++;
+                    skipped.Add((letter, refusal ?? "not a readable LogEntry"));
                 }
                 else
                 {
                     matched.Add(letter);
                     if (producer is not null)
                     {
-                        await producer.ProduceAsync(ns.Topic, letter.Entry, cancellationToken);
+                        foreach (var e in entries)
+                        {
+                            await producer.ProduceAsync(ns.Topic, e, cancellationToken);
+                        }
+
                         written++;
                     }
                 }
@@ -61,7 +74,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
             {
                 // Only now is everything up to this record durable elsewhere (or not wanted).
                 consumer.Commit([new TopicPartitionOffset(record.TopicPartition, record.Offset + 1)]);
-                if (filter.Matches(letter) && letter.Entry is not null)
+                if (entries is not null)
                 {
                     redriven?.Invoke(letter);
                 }
@@ -71,6 +84,6 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         }
 
         progress?.Report(read, written, final: true);
-        return new RedriveResult(group, read, written, unreadable, matched);
+        return new RedriveResult(group, read, written, unreadable, matched, skipped);
     }
 }

@@ -1,5 +1,8 @@
 using System.Text.Json.Nodes;
+using Google.Protobuf;
 using Wal.Cli.Operations;
+using Wal.Schemas.V1;
+using Wal.Topology.State;
 
 namespace Wal.Cli.Tests.Operator;
 
@@ -84,6 +87,47 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         Assert.Equal(OperatorStackFixture.Entry(ns, "f-2"), entries[0]);
         Assert.Equal(0, JsonNode.Parse(second.Out)!["redriven"]!.GetValue<int>());
         Assert.Equal(2, stack.ReadTopic($"wal.{ns}").Count);
+    }
+
+    [Fact]
+    public async Task Redrive_MutationDeadLetters_ReEnqueuedAsANewMutation_IncompleteOnesSkippedAndNamed()
+    {
+        // A DeadMutation also parses as a LogEntry (wrongly): redrive once re-enqueued one chunk as a plain write with no target.
+        var ns = await stack.CreateNamespaceAsync();
+        var chunks = Enumerable.Range(0, 3).Select(i => new MutationChunk
+        {
+            Namespace = ns, RequestId = "m-1", Sequence = (uint)i, Table = "local", Version = 1_000 + i,
+            Put = new Put { Key = ByteString.CopyFromUtf8($"item-{i}"), Value = ByteString.CopyFromUtf8($"value-{i}") },
+        }).ToList();
+        // Split in two parts, as the topology splits a large mutation; and a mutation whose marker never arrived.
+        await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[..2]), chunksStored: 3, "1/2", sourceOffset: 7);
+        await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[2..]), chunksStored: 3, "2/2", sourceOffset: 7);
+        await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-2", 0, chunks[..1]), chunksStored: 1, "1/1", sourceOffset: 9);
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+        var again = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains("skipped m-2 (dlq 0@2): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);
+        var entries = stack.ReadTopic($"wal.{ns}");
+        const string redriven = "m-1.redrive-0-7";
+        Assert.Equal([$"{redriven}/0", $"{redriven}/1", $"{redriven}/2", $"{redriven}/complete"], entries.Select(e => e.Id));
+        Assert.All(entries.Take(3), (e, i) =>
+        {
+            Assert.Equal(LogEntry.BodyOneofCase.Chunk, e.BodyCase);
+            Assert.Equal(redriven, e.Chunk.RequestId);
+            Assert.Equal(chunks[i].Put, e.Chunk.Put);
+            Assert.Equal(chunks[i].Version, e.Chunk.Version);
+        });
+        Assert.Equal(new MutationCompletion { Namespace = ns, RequestId = redriven, ChunkCount = 3 }, entries[3].Completion);
+        Assert.Equal(0, JsonNode.Parse(again.Out)!["redriven"]!.GetValue<int>());
+
+        static DeadMutation Dead(string requestId, uint chunkCount, IEnumerable<MutationChunk> part)
+        {
+            var dead = new DeadMutation { RequestId = requestId, ChunkCount = chunkCount };
+            dead.Chunks.AddRange(part);
+            return dead;
+        }
     }
 
     [Fact]

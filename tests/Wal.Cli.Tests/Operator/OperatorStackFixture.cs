@@ -5,6 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Cli.Local;
 using Wal.Schemas.V1;
 using Wal.Topology.Dispatch;
+using Wal.Topology.Mutations;
+using Wal.Topology.State;
 
 namespace Wal.Cli.Tests.Operator;
 
@@ -92,6 +94,28 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
         };
         await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(ns, id).ToByteArray(), Headers = headers });
+    }
+
+    /// <summary>Produces one part of a mutation's dead letter as the topology does: key = request id, value = a DeadMutation.</summary>
+    public async Task ProduceMutationDeadLetterAsync(string ns, DeadMutation dead, int chunksStored, string part, long sourceOffset)
+    {
+        var headers = new Headers
+        {
+            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes("Could not connect to memcached") },
+            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes("retriable") },
+            { DeadLetterHeaders.Attempts, Encoding.UTF8.GetBytes("8") },
+            { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(ns) },
+            { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes($"wal.{ns}") },
+            { DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes("0") },
+            { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(sourceOffset.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
+            { MutationDeadLetterHeaders.RequestId, Encoding.UTF8.GetBytes(dead.RequestId) },
+            { MutationDeadLetterHeaders.ChunkCount, Encoding.UTF8.GetBytes(dead.ChunkCount.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { MutationDeadLetterHeaders.ChunksStored, Encoding.UTF8.GetBytes(chunksStored.ToString(System.Globalization.CultureInfo.InvariantCulture)) },
+            { MutationDeadLetterHeaders.NextSequence, Encoding.UTF8.GetBytes("0") },
+            { MutationDeadLetterHeaders.Part, Encoding.UTF8.GetBytes(part) },
+        };
+        await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(dead.RequestId), Value = dead.ToByteArray(), Headers = headers });
     }
 
     public async Task ProduceEntryAsync(string ns, LogEntry entry) =>
