@@ -115,7 +115,7 @@ public sealed class WalClient : IDisposable
     {
         try
         {
-            return await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken);
+            return Checked(await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken));
         }
         catch (WalCallException e)
         {
@@ -145,6 +145,18 @@ public sealed class WalClient : IDisposable
         // itself, so the record may or may not be there: UNKNOWN too. Otherwise the status decides.
         answer.Durable = answer.Durable is Trilean.Unknown or Trilean.True || !IsRefusal(status) ? Trilean.Unknown : Trilean.False;
         answer.Message = message;
+        return answer;
+    }
+
+    /// <summary>An answer under status OK: its trilean, or UNKNOWN when it has none (an empty or foreign message).</summary>
+    internal static WriteToLogResponse Checked(WriteToLogResponse answer)
+    {
+        if (answer.Durable is not (Trilean.True or Trilean.False or Trilean.Unknown))
+        {
+            answer.Durable = Trilean.Unknown;
+            answer.Message = $"the server answered OK with no durability answer ({answer.Message}); the outcome is unknown";
+        }
+
         return answer;
     }
 

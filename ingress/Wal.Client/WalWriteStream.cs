@@ -212,7 +212,7 @@ public sealed class WalWriteStream : IAsyncDisposable
                     while (await ReadAckAsync(body) is { } ack)
                     {
                         var answer = ack.Response ?? new WriteToLogResponse();
-                        Settle(ack.ClientId, ack.Status == 0 ? answer : WalClient.Answer(ack.Status, answer, answer.Message));
+                        Settle(ack.ClientId, ack.Status == 0 ? WalClient.Checked(answer) : WalClient.Answer(ack.Status, answer, answer.Message));
                     }
 
                     // A trailers-only response carries the status, and the mark, in its headers.

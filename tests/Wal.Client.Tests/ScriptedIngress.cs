@@ -80,6 +80,11 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 }
 
                 break;
+            case "ok-empty":
+                // OK with an empty message: no durability answer at all.
+                await response.Body.WriteAsync(Frame([]));
+                response.AppendTrailer("grpc-status", "0");
+                break;
             case "garbled-status":
                 response.Headers["grpc-status"] = "not-a-number";
                 break;
@@ -110,12 +115,13 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // WriteToLogStream: reads two requests, then does as the first's id says: "stream-abort" resets
     // the stream; "stream-refused" ends trailers-only with RESOURCE_EXHAUSTED and no mark;
     // "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
-    // the wal-all-read-acknowledged mark, as a proxy would.
+    // the wal-all-read-acknowledged mark, as a proxy would; "stream-empty-ack" acknowledges
+    // both with status OK and no response.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
         Ids.Enqueue(first.Id);
-        await ReadRequestAsync(http.Request.Body);
+        var second = await ReadRequestAsync(http.Request.Body);
         switch (first.Id)
         {
             case "stream-abort":
@@ -130,6 +136,12 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 http.Response.ContentType = "application/grpc";
                 await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = first.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = first.Id } }));
                 http.Response.AppendTrailer("grpc-status", "14");
+                break;
+            case "stream-empty-ack":
+                http.Response.ContentType = "application/grpc";
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = first.ClientId }));
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = second.ClientId, Response = new WriteToLogResponse { Id = second.Id } }));
+                http.Response.AppendTrailer("grpc-status", "0");
                 break;
             default:
                 throw new InvalidOperationException($"no stream script '{first.Id}'");

@@ -86,6 +86,24 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task OkWithoutADurabilityAnswer_Unknown()
+    {
+        // A server or proxy answering OK with an empty message says nothing about the write.
+        var response = await WriteAsync("ok-empty");
+
+        Assert.Equal(Trilean.Unknown, response.Durable);
+        Assert.Contains("no durability answer", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamAcknowledgedOkWithoutADurabilityAnswer_EachUnknown()
+    {
+        var answers = await StreamTwoWritesAsync("stream-empty-ack");
+
+        Assert.All(answers, a => Assert.Equal(Trilean.Unknown, a.Durable));
+    }
+
+    [Fact]
     public async Task GarbledDetails_StatusStillDecides()
     {
         var response = await WriteAsync("garbled-details");
