@@ -12,7 +12,7 @@ internal static class ReplayCommand
         var ns = DlqCommand.NamespaceOption();
         var from = new Option<LogPosition>("--from")
         {
-            Description = "Where to start: an ISO-8601 time (2026-11-22T02:00:00Z), an offset for every partition (120), or 0:120,1:88.",
+            Description = "Where to start: an ISO-8601 time (2026-11-22T02:00:00Z), an offset for every partition (120), or 0:120,1:88 (only the partitions named).",
             Required = true,
             CustomParser = ParsePosition,
         };
@@ -23,7 +23,7 @@ internal static class ReplayCommand
         };
         var exclude = new Option<string[]>("--exclude")
         {
-            Description = "Entry ids to skip (comma-separated or repeated), e.g. the bad mutation that corrupted the store.",
+            Description = "Entry ids or mutation request ids to skip (comma-separated or repeated), e.g. the bad mutation that corrupted the store. Ids that match nothing are named.",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))],
         };
@@ -81,6 +81,8 @@ internal static class ReplayCommand
                     ["target"] = retarget?.Text,
                     ["otherKind"] = result.OtherKind,
                     ["ranges"] = ranges,
+                    ["excludesNotFound"] = new JsonArray([.. result.ExcludesNotFound.Select(id => (JsonNode)id)]),
+                    ["mutationRequestIdSuffix"] = result.MutationSuffix,
                 });
             }
             else
@@ -91,6 +93,17 @@ internal static class ReplayCommand
                 await terminal.Out.WriteLineAsync(dry
                     ? $"dry run: would re-apply {result.Applicable} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipping {result.Excluded} excluded{other}; nothing was written."
                     : $"re-applied {result.Written} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipped {result.Excluded} excluded, {result.Unreadable} unreadable{other}.");
+                if (result.MutationSuffix is { } suffix)
+                {
+                    await terminal.Out.WriteLineAsync(
+                        $"mutation chunks and markers {(dry ? "would go" : "went")} under request ids ending '{suffix}', so the topology applies them again; a mutation cut by the range's edges cannot complete and is dead-lettered at its expiry.");
+                }
+            }
+
+            if (result.ExcludesNotFound.Count > 0)
+            {
+                await terminal.Error.WriteLineAsync(
+                    $"warning: --exclude matched no entry or mutation in the range: {string.Join(", ", result.ExcludesNotFound)}. Check the ids with --dry-run first.");
             }
 
             return ExitCodes.Ok;

@@ -1,9 +1,18 @@
+using Confluent.Kafka;
 using Wal.Schemas.V1;
 
 namespace Wal.Cli.Operations;
 
 /// <summary>What a replay did (or, dry, would do).</summary>
-internal sealed record ReplayResult(long Read, long Written, long Excluded, long Unreadable, long OtherKind, IReadOnlyDictionary<int, (long From, long To)> Ranges)
+internal sealed record ReplayResult(
+    long Read,
+    long Written,
+    long Excluded,
+    long Unreadable,
+    long OtherKind,
+    IReadOnlyDictionary<int, (long From, long To)> Ranges,
+    IReadOnlyList<string> ExcludesNotFound,
+    string? MutationSuffix)
 {
     /// <summary>Entries that are (or, dry, would be) produced again.</summary>
     public long Applicable => Read - Excluded - Unreadable - OtherKind;
@@ -18,58 +27,157 @@ internal sealed record ReplayResult(long Read, long Written, long Excluded, long
 /// entries of another kind of target, and mutation chunks and markers (their table decides where
 /// they go), are skipped and counted.
 /// </summary>
+/// <remarks>
+/// Mutation chunks and markers go under a request id of this run (<c>REQUEST.replay-STAMP</c>): the topology keeps an
+/// applied mutation's progress for one <c>mutation_expiry</c> and ignores anything more under its id, so a replay with
+/// the same ids re-applied nothing of the newest mutations. A mutation cut by the range's edges cannot complete and is
+/// dead-lettered at its expiry. <c>--exclude</c> takes entry ids and mutation request ids.
+/// </remarks>
 internal sealed class LogReplayer(string bootstrapServers)
 {
     public async Task<ReplayResult> ReplayAsync(
-        NamespaceConfig ns, LogPosition from, LogPosition? to, IReadOnlySet<string> exclude, ReplayTarget? target, bool dryRun, Progress? progress, CancellationToken cancellationToken)
+        NamespaceConfig ns,
+        LogPosition from,
+        LogPosition? to,
+        IReadOnlySet<string> exclude,
+        ReplayTarget? target,
+        bool dryRun,
+        Progress? progress,
+        CancellationToken cancellationToken,
+        Action<LogEntry>? replayed = null)
     {
         var partitions = KafkaTopics.Partitions(bootstrapServers, ns.Topic);
+        CheckPartitions(ns, partitions, "--from", from);
+        CheckPartitions(ns, partitions, "--to", to);
         // No commits: a replay is a one-off read and must not disturb any group.
         using var consumer = KafkaTopics.Consumer(bootstrapServers, $"wal-replay-{Guid.NewGuid():N}");
         var starts = from.Resolve(consumer, partitions, unnamedAtEnd: false);
         var high = KafkaTopics.Ends(consumer, partitions);
         var ends = to?.Resolve(consumer, partitions, unnamedAtEnd: true) ?? high;
+        foreach (var partition in partitions.Where(p => from.Offsets.Count > 0 && !from.Offsets.ContainsKey(p.Partition.Value)))
+        {
+            // "--from 1:2" means partition 1: the partitions it does not name are not replayed.
+            ends[partition] = starts[partition];
+        }
+
         var total = partitions.Sum(p => Math.Max(0, ends[p] - starts[p]));
         if (progress is not null)
         {
             progress.Total = total;
         }
 
+        var suffix = $".replay-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
-        long read = 0, written = 0, excluded = 0, unreadable = 0, otherKind = 0;
-        foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
+        var next = new Dictionary<TopicPartition, long>(starts);
+        var excludesFound = new HashSet<string>(StringComparer.Ordinal);
+        long read = 0, written = 0, excluded = 0, unreadable = 0, otherKind = 0, mutationEntries = 0;
+        try
         {
-            read++;
-            LogEntry entry;
-            try
+            foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
             {
-                entry = LogEntry.Parser.ParseFrom(record.Message.Value ?? []);
-            }
-            catch (Google.Protobuf.InvalidProtocolBufferException)
-            {
-                unreadable++;
-                continue;
-            }
+                read++;
+                LogEntry entry;
+                try
+                {
+                    entry = LogEntry.Parser.ParseFrom(record.Message.Value ?? []);
+                }
+                catch (Google.Protobuf.InvalidProtocolBufferException)
+                {
+                    unreadable++;
+                    next[record.TopicPartition] = record.Offset.Value + 1;
+                    continue;
+                }
 
-            var retargeted = target is null ? entry : target.Apply(entry);
-            if (exclude.Contains(entry.Id))
-            {
-                excluded++;
-            }
-            else if (retargeted is null)
-            {
-                otherKind++;
-            }
-            else if (producer is not null)
-            {
-                await producer.ProduceAsync(ns.Topic, retargeted, cancellationToken);
-                written++;
-            }
+                var retargeted = target is null ? ForReplay(entry, suffix) : target.Apply(entry);
+                if (ExcludedBy(entry, exclude) is { } excludedBy)
+                {
+                    excluded++;
+                    excludesFound.Add(excludedBy);
+                }
+                else if (retargeted is null)
+                {
+                    otherKind++;
+                }
+                else
+                {
+                    mutationEntries += retargeted.BodyCase is LogEntry.BodyOneofCase.Chunk or LogEntry.BodyOneofCase.Completion ? 1 : 0;
+                    if (producer is not null)
+                    {
+                        await producer.ProduceAsync(ns.Topic, retargeted, cancellationToken);
+                        written++;
+                    }
+                }
 
-            progress?.Report(read, written);
+                next[record.TopicPartition] = record.Offset.Value + 1;
+                if (producer is not null && retargeted is not null)
+                {
+                    replayed?.Invoke(retargeted);
+                }
+
+                progress?.Report(read, written);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !dryRun)
+        {
+            // A replay keeps no position of its own: say where it stopped, so the operator can go on from there.
+            throw new CliException(
+                ExitCodes.Failed,
+                $"interrupted after re-applying {written} of {read} entries read",
+                $"To go on where it stopped, run it again with --from {Positions(next)} --to {Positions(ends)} (the same other options).");
         }
 
         progress?.Report(read, written, final: true);
-        return new ReplayResult(read, written, excluded, unreadable, otherKind, partitions.ToDictionary(p => p.Partition.Value, p => (starts[p], ends[p])));
+        return new ReplayResult(
+            read, written, excluded, unreadable, otherKind,
+            partitions.ToDictionary(p => p.Partition.Value, p => (starts[p], ends[p])),
+            [.. exclude.Where(id => !excludesFound.Contains(id)).Order(StringComparer.Ordinal)],
+            mutationEntries > 0 && target is null ? suffix : null);
     }
+
+    /// <summary>The entry as this run produces it: a mutation's chunk or marker under this run's request id.</summary>
+    internal static LogEntry ForReplay(LogEntry entry, string suffix)
+    {
+        switch (entry.BodyCase)
+        {
+            case LogEntry.BodyOneofCase.Chunk:
+                var chunk = entry.Clone();
+                chunk.Chunk.RequestId += suffix;
+                chunk.Id = $"{chunk.Chunk.RequestId}/{chunk.Chunk.Sequence}";
+                return chunk;
+            case LogEntry.BodyOneofCase.Completion:
+                var marker = entry.Clone();
+                marker.Completion.RequestId += suffix;
+                marker.Id = $"{marker.Completion.RequestId}/complete";
+                return marker;
+            default:
+                return entry;
+        }
+    }
+
+    // The --exclude value that names this entry: its id, or its mutation's request id.
+    private static string? ExcludedBy(LogEntry entry, IReadOnlySet<string> exclude)
+    {
+        var requestId = entry.BodyCase switch
+        {
+            LogEntry.BodyOneofCase.Chunk => entry.Chunk.RequestId,
+            LogEntry.BodyOneofCase.Completion => entry.Completion.RequestId,
+            _ => null,
+        };
+        return exclude.Contains(entry.Id) ? entry.Id : requestId is not null && exclude.Contains(requestId) ? requestId : null;
+    }
+
+    private static void CheckPartitions(NamespaceConfig ns, IReadOnlyList<TopicPartition> partitions, string option, LogPosition? position)
+    {
+        var missing = position?.Offsets.Keys.Where(k => !partitions.Any(p => p.Partition.Value == k)).Order().ToList() ?? [];
+        if (missing.Count > 0)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                $"{option} names partition(s) {string.Join(", ", missing)}, which {ns.Topic} does not have (it has {partitions.Count}: 0 to {partitions.Count - 1})",
+                $"Fix {option} and run the command again.");
+        }
+    }
+
+    private static string Positions(IReadOnlyDictionary<TopicPartition, long> offsets) =>
+        string.Join(',', offsets.OrderBy(o => o.Key.Partition.Value).Select(o => $"{o.Key.Partition.Value}:{o.Value}"));
 }

@@ -58,12 +58,12 @@ public sealed class OperatorStackFixture : IAsyncLifetime
         return new CliRun(exit, output.ToString(), error.ToString());
     }
 
-    /// <summary>Creates a one-partition namespace with a fresh name through <c>wal namespaces apply</c>.</summary>
-    public async Task<string> CreateNamespaceAsync()
+    /// <summary>Creates a namespace (one partition unless told) with a fresh name through <c>wal namespaces apply</c>.</summary>
+    public async Task<string> CreateNamespaceAsync(int partitions = 1)
     {
         var name = $"op-{Guid.NewGuid():N}"[..15];
         var file = Path.Combine(Path.GetTempPath(), $"{name}.json");
-        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 1, "defaultTarget": { "memcached": { "cluster": "nowhere" } } }]}""");
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": {{partitions}}, "defaultTarget": { "memcached": { "cluster": "nowhere" } } }]}""");
         var run = await RunAsync("namespaces", "apply", "-f", file, "--address", Address);
         File.Delete(file);
         Assert.True(run.Exit == 0, run.ToString());
@@ -118,8 +118,8 @@ public sealed class OperatorStackFixture : IAsyncLifetime
         await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(dead.RequestId), Value = dead.ToByteArray(), Headers = headers });
     }
 
-    public async Task ProduceEntryAsync(string ns, LogEntry entry) =>
-        await _producer!.ProduceAsync($"wal.{ns}", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+    public async Task ProduceEntryAsync(string ns, LogEntry entry, int partition = 0) =>
+        await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
 
     /// <summary>Every entry now in the namespace's topic, in offset order.</summary>
     public IReadOnlyList<LogEntry> ReadTopic(string topic)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Wal.Cli.Operations;
 using Wal.Schemas.V1;
 
 namespace Wal.Cli.Tests.Operator;
@@ -25,6 +26,96 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         var replayed = stack.ReadTopic($"wal.{ns}").Skip(4).ToList();
         Assert.Equal(["r-1", "r-3"], replayed.Select(e => e.Id));
         Assert.Equal(OperatorStackFixture.Entry(ns, "r-3", 1_700_000_000_003), replayed[1]);
+    }
+
+    [Fact]
+    public async Task Replay_Mutations_GoUnderThisRunsRequestIds_ExcludeTakesARequestIdAndNamesIdsThatMatchedNothing()
+    {
+        // The topology ignores a mutation's id for one mutation_expiry after applying it: replayed under the same id,
+        // the newest mutations were dropped while the replay counted them as re-applied.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "plain-1"));
+        foreach (var (request, chunks) in new[] { ("good", 2u), ("bad", 1u) })
+        {
+            for (var sequence = 0u; sequence < chunks; sequence++)
+            {
+                await stack.ProduceEntryAsync(ns, MutationEntry(ns, $"{request}/{sequence}", e => e.Chunk = new MutationChunk
+                {
+                    Namespace = ns, RequestId = request, Sequence = sequence, Table = "local", Version = 10 + sequence,
+                    Put = new Put { Key = Google.Protobuf.ByteString.CopyFromUtf8($"{request}-{sequence}"), Value = Google.Protobuf.ByteString.CopyFromUtf8("v") },
+                }));
+            }
+
+            await stack.ProduceEntryAsync(ns, MutationEntry(ns, $"{request}/complete", e => e.Completion = new MutationCompletion { Namespace = ns, RequestId = request, ChunkCount = chunks }));
+        }
+
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", ns, "--from", "0", "--exclude", "bad,no-such-id", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains("re-applied 4 of 6 entries", run.Out, StringComparison.Ordinal);
+        Assert.Contains("warning: --exclude matched no entry or mutation in the range: no-such-id.", run.Error, StringComparison.Ordinal);
+        var replayed = stack.ReadTopic($"wal.{ns}").Skip(6).ToList();
+        Assert.Equal(OperatorStackFixture.Entry(ns, "plain-1"), replayed[0]);
+        var renamed = replayed[1].Chunk.RequestId;
+        Assert.StartsWith("good.replay-", renamed, StringComparison.Ordinal);
+        Assert.Contains($"request ids ending '{renamed[4..]}'", run.Out, StringComparison.Ordinal);
+        Assert.Equal([$"{renamed}/0", $"{renamed}/1", $"{renamed}/complete"], replayed.Skip(1).Select(e => e.Id));
+        Assert.Equal([renamed, renamed], replayed.Skip(1).Take(2).Select(e => e.Chunk.RequestId));
+        Assert.Equal([10UL, 11UL], replayed.Skip(1).Take(2).Select(e => (ulong)e.Chunk.Version));
+        Assert.Equal(new MutationCompletion { Namespace = ns, RequestId = renamed, ChunkCount = 2 }, replayed[3].Completion);
+
+        static LogEntry MutationEntry(string ns, string id, Action<LogEntry> body)
+        {
+            var entry = new LogEntry { Id = id, Namespace = ns, AcceptedAtMs = 1_700_000_000_000 };
+            body(entry);
+            return entry;
+        }
+    }
+
+    [Fact]
+    public async Task Replay_PartitionList_ReplaysOnlyTheNamedPartitions_AndRefusesOnesTheTopicLacks()
+    {
+        var ns = await stack.CreateNamespaceAsync(partitions: 3);
+        for (var partition = 0; partition < 3; partition++)
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, $"p{partition}-{i}"), partition);
+            }
+        }
+
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", ns, "--from", "1:2", "--to", "1:3", "--dry-run", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        var typo = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "5:100", "--dry-run", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var result = JsonNode.Parse(run.Out)!;
+        Assert.Equal(1, result["read"]!.GetValue<int>());
+        Assert.Equal(0, result["ranges"]!["0"]!["to"]!.GetValue<int>() - result["ranges"]!["0"]!["from"]!.GetValue<int>());
+        Assert.Equal(ExitCodes.Usage, typo.Exit);
+        Assert.Contains("--from names partition(s) 5", typo.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_Interrupted_SaysWhereToGoOnFrom()
+    {
+        // A replay keeps no position: "run it again, it resumes" was wrong for it, and would have replayed it all again.
+        var ns = await stack.CreateNamespaceAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, $"c-{i}"));
+        }
+
+        var config = stack.Stack.Namespaces.TryGet(ns, out var c) ? c : throw new InvalidOperationException(ns);
+        using var interrupt = new CancellationTokenSource();
+        var stopped = await Assert.ThrowsAsync<CliException>(() => new LogReplayer(stack.Bootstrap).ReplayAsync(
+            config, Wal.Cli.Operations.LogPosition.Parse("1", out _)!, null, new HashSet<string>(), null, dryRun: false, null, interrupt.Token, _ => interrupt.Cancel()));
+
+        Assert.Equal(ExitCodes.Failed, stopped.ExitCode);
+        Assert.Equal("interrupted after re-applying 1 of 1 entries read", stopped.Message);
+        Assert.Contains("run it again with --from 0:2 --to 0:4", stopped.NextStep, StringComparison.Ordinal);
+        Assert.Equal(["c-0", "c-1", "c-2", "c-3", "c-1"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
     }
 
     [Fact]
