@@ -76,8 +76,11 @@ public sealed partial class MemcachedSink
     /// <summary>Sends a batch's fast writes, then settles each in order; false at the first failure (its result added last).</summary>
     private async Task<bool> DeliverBatchAsync(List<PlannedWrite> batch, List<DeliveryResult> results, CancellationToken cancellationToken)
     {
+        // Each write gets the time one delivery of it would: a single deadline for the whole batch timed out every
+        // attempt of a large mutation (hundreds of chunks, or big values) although its writes landed, until it was
+        // dead-lettered. The caller's token still bounds the whole call.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.OperationTimeout);
+        deadline.CancelAfter(_options.OperationTimeout * batch.Count);
         var byClient = new Dictionary<MemcachedClient, (List<PipelinedSet> Sets, List<int> Indexes)>();
         for (var i = 0; i < batch.Count; i++)
         {

@@ -40,6 +40,22 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     }
 
     [Fact]
+    public async Task DeliverInOrderAsync_BatchFarLongerThanOneWritesTimeout_AllDelivered()
+    {
+        // 4 MB in 1,000 writes cannot land within one write's 2 ms; each write still has its 2 ms. One deadline for the
+        // whole batch failed every attempt of such a mutation as retriable, until it was dead-lettered.
+        var sink = _kit.NewSink(operationTimeout: TimeSpan.FromMilliseconds(2));
+        var value = new string('x', 4096);
+        var deliveries = Enumerable.Range(0, 1_000).Select(_ => Deliver(_kit.NewTarget(), value, NextVersion())).ToArray();
+
+        var results = await sink.DeliverInOrderAsync(deliveries);
+
+        Assert.Equal(deliveries.Length, results.Count);
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        Assert.Equal(value, await _kit.ReadAsync(deliveries[^1].Target));
+    }
+
+    [Fact]
     public async Task DeliverInOrderAsync_TwoClustersOnOneServer_ShareOneClientsConnections()
     {
         var sink = _kit.NewSink();

@@ -22,13 +22,13 @@ public sealed class MemcachedSinkKit(MemcachedServerFixture server, string keyPr
     /// A new sink, disposed with the kit: a second one plays another writer, knowing nothing of the first's cache.
     /// <paramref name="address"/> names the server another way (a host name) or another server.
     /// </summary>
-    public MemcachedSink NewSink(string? address = null)
+    public MemcachedSink NewSink(string? address = null, TimeSpan? operationTimeout = null)
     {
         var sink = new MemcachedSink(new MemcachedSinkOptions
         {
             Clusters = clusters.ToDictionary(name => name, _ => new MemcachedClusterOptions { Servers = [address ?? server.Server] }),
             // Generous: the machine running the tests may be busy, and a timeout reads as retriable.
-            OperationTimeout = TimeSpan.FromSeconds(10),
+            OperationTimeout = operationTimeout ?? TimeSpan.FromSeconds(10),
         });
         _sinks.Add(sink);
         return sink;
