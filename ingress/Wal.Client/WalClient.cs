@@ -33,7 +33,13 @@ public sealed class WalClient : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        var handler = new SocketsHttpHandler
+        {
+            EnableMultipleHttp2Connections = true,
+            KeepAlivePingDelay = options.KeepAlivePingDelay,
+            KeepAlivePingTimeout = options.KeepAlivePingDelay,
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+        };
         if (options.ClientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [options.ClientCertificate];

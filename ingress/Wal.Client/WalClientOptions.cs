@@ -8,8 +8,20 @@ public sealed record WalClientOptions
     /// <summary>The ingress address, e.g. http://127.0.0.1:50051 (h2c) or https://wal.example:443.</summary>
     public required Uri Address { get; init; }
 
-    /// <summary>Deadline of each call, sent as <c>grpc-timeout</c> so the server stops waiting too.</summary>
+    /// <summary>
+    /// Deadline of each unary call, sent as <c>grpc-timeout</c> so the server stops waiting too. A
+    /// <see cref="WalWriteStream"/> lives as long as its caller wants: its waits are bounded by the tokens given to
+    /// <see cref="WalWriteStream.WriteAsync"/> and <see cref="WalWriteStream.CompleteAsync"/>, and a dead connection
+    /// under it by <see cref="KeepAlivePingDelay"/>.
+    /// </summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a connection with a call open may stay silent before the client sends an HTTP/2 PING; without an
+    /// answer within as long again, the connection is dropped and its calls end (a stream's unanswered writes
+    /// answer as its end decides). Catches a peer or path that vanished without closing, which no read would notice.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// Attempts for a call whose message never began to go out (connection refused, reset or closed
@@ -71,6 +83,11 @@ public sealed record WalClientOptions
         if (Deadline <= TimeSpan.Zero || Deadline > TimeSpan.FromDays(49))
         {
             throw new ArgumentException($"Deadline {Deadline} must be positive and at most 49 days.", nameof(Deadline));
+        }
+
+        if (KeepAlivePingDelay < TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentException($"KeepAlivePingDelay {KeepAlivePingDelay} must be at least 1 s.", nameof(KeepAlivePingDelay));
         }
 
         if (ConnectAttempts < 1)

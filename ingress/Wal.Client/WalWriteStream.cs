@@ -120,15 +120,25 @@ public sealed class WalWriteStream : IAsyncDisposable
 
     /// <summary>
     /// Takes no further writes, sends those already given to <see cref="WriteAsync"/>, ends the
-    /// request side, then waits until every write has its answer and the call has ended.
+    /// request side, then waits until every write has its answer and the call has ended. When
+    /// <paramref name="cancellationToken"/> fires first, the call is ended at once, as
+    /// <see cref="DisposeAsync"/> ends it (every write gets its answer), and this throws.
     /// </summary>
-    public async Task CompleteAsync()
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         StopTakingWrites();
-        await _allQueued.Task;
-        _outgoing.Writer.TryComplete();
-        await _sending;
-        await _reading;
+        try
+        {
+            await _allQueued.Task.WaitAsync(cancellationToken);
+            _outgoing.Writer.TryComplete();
+            await _sending.WaitAsync(cancellationToken);
+            await _reading.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Ends the call at once if it is still open: writes without an acknowledgement are answered as the call's end decides.</summary>

@@ -116,7 +116,7 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // the stream; "stream-refused" ends trailers-only with RESOURCE_EXHAUSTED and no mark;
     // "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
     // the wal-all-read-acknowledged mark, as a proxy would; "stream-empty-ack" acknowledges
-    // both with status OK and no response.
+    // both with status OK and no response; "stream-silent" answers nothing and waits.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
@@ -136,6 +136,13 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 http.Response.ContentType = "application/grpc";
                 await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = first.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = first.Id } }));
                 http.Response.AppendTrailer("grpc-status", "14");
+                break;
+            case "stream-silent":
+                // Reads both writes, answers nothing, and waits: a hung peer.
+                Ids.Enqueue("stream-silent: both read");
+                http.Response.ContentType = "application/grpc";
+                await http.Response.Body.FlushAsync(http.RequestAborted);
+                await Task.Delay(Timeout.Infinite, http.RequestAborted);
                 break;
             case "stream-empty-ack":
                 http.Response.ContentType = "application/grpc";

@@ -96,6 +96,23 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamServerSilent_CompleteBoundedByItsToken_WritesAnsweredUnknown()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        var stream = client.OpenWriteStream();
+        var writes = new[] { "stream-silent", "second" }.Select(id => stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = id })).ToList();
+        await Eventually.WaitUntilAsync(() => server.Ids.Contains("stream-silent: both read"), TimeSpan.FromSeconds(10), "the server to read both writes");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stream.CompleteAsync(deadline.Token));
+
+        // The call ended with CompleteAsync: each write has its answer, and the server had read them, so UNKNOWN.
+        Assert.All(writes, w => Assert.True(w.IsCompleted));
+        Assert.All(await Task.WhenAll(writes), a => Assert.Equal(Trilean.Unknown, a.Durable));
+        await stream.DisposeAsync();
+    }
+
+    [Fact]
     public async Task StreamAcknowledgedOkWithoutADurabilityAnswer_EachUnknown()
     {
         var answers = await StreamTwoWritesAsync("stream-empty-ack");
