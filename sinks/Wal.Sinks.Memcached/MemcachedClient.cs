@@ -57,7 +57,7 @@ public sealed class MemcachedClient : IAsyncDisposable
     /// <summary>As <see cref="SetAsync(string, ReadOnlyMemory{byte}, MemcachedSetOptions?, CancellationToken)"/>, for an encoded key.</summary>
     internal async Task<MemcachedStoreResult> SetAsync(byte[] keyBytes, ReadOnlyMemory<byte> value, MemcachedSetOptions options, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(keyBytes, MetaCommand.Set(keyBytes, value, SetFlags(options) + " c"), cancellationToken);
+        var response = await SendAsync(keyBytes, MetaCommand.Set(keyBytes, value, SetFlags(options) + " c"), cancellationToken, options.CasKnownAtGeneration);
         return new MemcachedStoreResult(StoreStatus("ms", response), response.Cas);
     }
 
@@ -164,10 +164,11 @@ public sealed class MemcachedClient : IAsyncDisposable
         }
     }
 
-    private async Task<MetaResponse> SendAsync(byte[] key, MetaCommand command, CancellationToken cancellationToken)
+    private async Task<MetaResponse> SendAsync(byte[] key, MetaCommand command, CancellationToken cancellationToken, long? casKnownAtGeneration = null)
     {
         var request = new SingleRequest(command);
         var connection = await _servers[ServerIndex(key)].GetConnectionAsync(cancellationToken);
+        CheckCasStillValid(connection, casKnownAtGeneration);
         connection.Send(request);
         // A cancelled caller stops waiting; the response still arrives and is dropped in order.
         var response = await request.Completion.WaitAsync(cancellationToken);
@@ -186,6 +187,7 @@ public sealed class MemcachedClient : IAsyncDisposable
 
         var request = new PipelinedRequest(commands);
         var connection = await _servers[server].GetConnectionAsync(cancellationToken);
+        CheckCasStillValid(connection, items.Min(i => i.Options.CasKnownAtGeneration));
         connection.Send(request);
         // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
         var responses = await request.Completion.WaitAsync(cancellationToken);
@@ -195,6 +197,15 @@ public sealed class MemcachedClient : IAsyncDisposable
             results[indexes?[i] ?? i] = response.Status == MetaStatus.ServerError
                 ? new PipelinedSetResult(default, new MemcachedServerErrorException(response.ErrorMessage ?? "unknown"))
                 : new PipelinedSetResult(new MemcachedStoreResult(StoreStatus("ms", response), response.Cas), null);
+        }
+    }
+
+    private static void CheckCasStillValid(MemcachedConnection connection, long? casKnownAtGeneration)
+    {
+        if (connection.Generation > casKnownAtGeneration)
+        {
+            throw new MemcachedConnectionReplacedException(
+                $"The connection to memcached at {connection.EndPoint} was opened after a CAS token to compare was known; it was not sent.");
         }
     }
 

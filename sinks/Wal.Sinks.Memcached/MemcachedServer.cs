@@ -14,11 +14,12 @@ internal sealed class MemcachedServer : IAsyncDisposable
     private readonly TimeSpan _connectTimeout;
     private readonly MemcachedConnection?[] _connections;
     private readonly SemaphoreSlim[] _connectGates;
-    private readonly Action _onConnected;
+    private readonly Func<long> _onConnected;
     private int _next;
     private bool _disposed;
 
-    public MemcachedServer(EndPoint endPoint, int connections, TimeSpan connectTimeout, Action onConnected)
+    // onConnected is called for each new connection and returns its generation.
+    public MemcachedServer(EndPoint endPoint, int connections, TimeSpan connectTimeout, Func<long> onConnected)
     {
         _onConnected = onConnected;
         _endPoint = endPoint;
@@ -74,7 +75,7 @@ internal sealed class MemcachedServer : IAsyncDisposable
                 throw new MemcachedConnectionException($"Connecting to memcached at {_endPoint} timed out after {_connectTimeout.TotalMilliseconds} ms.");
             }
 
-            _onConnected();
+            fresh.Generation = _onConnected();
             Volatile.Write(ref _connections[slot], fresh);
             if (current is not null)
             {

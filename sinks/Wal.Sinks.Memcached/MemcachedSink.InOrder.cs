@@ -134,27 +134,33 @@ public sealed partial class MemcachedSink
     private async Task<DeliveryResult> SettleAsync(PlannedWrite planned, PipelinedSetResult answer, Task<PipelinedSetResult[]> send, CancellationToken cancellationToken)
     {
         var (write, fast, generation) = planned;
-        if (!send.IsCompletedSuccessfully)
+        var triedAdd = false;
+        if (send.IsCompletedSuccessfully)
         {
+            if (answer.ServerError is { } serverError)
+            {
+                return Classify(serverError);
+            }
+
+            if (OnFastAnswer(write, fast, generation, answer.Result))
+            {
+                return DeliveryResult.Delivered;
+            }
+
+            triedAdd = fast.Mode == MemcachedSetMode.Add;
+        }
+        else if (send.Exception?.InnerException is not MemcachedConnectionReplacedException)
+        {
+            // (Not sent because a remembered token predates the connection, a restarted server maybe: read and compare.)
             var error = send.Exception?.InnerException ?? new OperationCanceledException();
             return Classify(error, write.Cluster, cancellationToken) ?? throw error;
-        }
-
-        if (answer.ServerError is { } serverError)
-        {
-            return Classify(serverError);
-        }
-
-        if (OnFastAnswer(write, fast, generation, answer.Result))
-        {
-            return DeliveryResult.Delivered;
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.OperationTimeout);
         try
         {
-            return await ReadCompareWriteAsync(write, fast.Mode == MemcachedSetMode.Add, deadline.Token);
+            return await ReadCompareWriteAsync(write, triedAdd, deadline.Token);
         }
         catch (Exception error) when (Classify(error, write.Cluster, cancellationToken) is { } failure)
         {

@@ -136,6 +136,7 @@ public sealed partial class MemcachedSink : ISink
         OperationCanceledException when !cancellationToken.IsCancellationRequested =>
             DeliveryResult.Retriable($"memcached cluster '{cluster}' did not answer within {_options.OperationTimeout.TotalMilliseconds} ms."),
         MemcachedConnectionException connection => DeliveryResult.Retriable(connection.Message),
+        MemcachedConnectionReplacedException replaced => DeliveryResult.Retriable(replaced.Message),
         MemcachedServerErrorException server => Classify(server),
         MemcachedClientErrorException client => DeliveryResult.Permanent(client.Message),
         _ => null,
@@ -149,13 +150,20 @@ public sealed partial class MemcachedSink : ISink
         var triedAdd = false;
         if (PlanFastWrite(write, out var generation) is { } fast)
         {
-            var answer = await write.Client.SetAsync(write.Key, write.Value, fast, cancellationToken);
-            if (OnFastAnswer(write, fast, generation, answer))
+            try
             {
-                return DeliveryResult.Delivered;
-            }
+                var answer = await write.Client.SetAsync(write.Key, write.Value, fast, cancellationToken);
+                if (OnFastAnswer(write, fast, generation, answer))
+                {
+                    return DeliveryResult.Delivered;
+                }
 
-            triedAdd = fast.Mode == MemcachedSetMode.Add;
+                triedAdd = fast.Mode == MemcachedSetMode.Add;
+            }
+            catch (MemcachedConnectionReplacedException)
+            {
+                // The remembered token predates the connection (a restarted server?): read what is there instead.
+            }
         }
 
         return await ReadCompareWriteAsync(write, triedAdd, cancellationToken);
@@ -172,7 +180,7 @@ public sealed partial class MemcachedSink : ISink
         if (_written?[write.Cluster] is { } written && written.TryGet(write.KeyText, generation, out var lastVersion, out var lastCas))
         {
             return lastVersion < write.Version
-                ? new MemcachedSetOptions { Ttl = write.Ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas }
+                ? new MemcachedSetOptions { Ttl = write.Ttl, ClientFlags = VersionedValue.ClientFlags, CompareCas = lastCas, CasKnownAtGeneration = generation }
                 : null;
         }
 
@@ -216,6 +224,8 @@ public sealed partial class MemcachedSink : ISink
         for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
         {
             var current = await write.Client.GetAsync(write.Key, cancellationToken);
+            // The token just read holds on the connections open now, not on one opened after (a restarted server).
+            var readAt = write.Client.ConnectionGeneration;
             if (attempt == 0 && !triedAdd)
             {
                 NoteFound(write.Cluster, current is not null);
@@ -237,10 +247,19 @@ public sealed partial class MemcachedSink : ISink
                     }
                 }
 
-                setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas };
+                setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas, CasKnownAtGeneration = readAt };
             }
 
-            var result = await write.Client.SetAsync(write.Key, write.Value, setOptions, cancellationToken);
+            MemcachedStoreResult result;
+            try
+            {
+                result = await write.Client.SetAsync(write.Key, write.Value, setOptions, cancellationToken);
+            }
+            catch (MemcachedConnectionReplacedException)
+            {
+                continue;
+            }
+
             if (result.Status == MemcachedStoreStatus.Stored)
             {
                 _written?[write.Cluster].Remember(write.KeyText, generation, write.Version, result.Cas);

@@ -36,6 +36,11 @@ internal sealed class MemcachedConnection : IAsyncDisposable
         _readerLoop = Task.Run(ReadLoopAsync);
     }
 
+    public EndPoint EndPoint => _endPoint;
+
+    /// <summary>The client's connection generation when this connection was opened (see <c>MemcachedClient.ConnectionGeneration</c>).</summary>
+    public long Generation { get; set; }
+
     /// <summary>False once the connection has failed or been disposed; such a connection is replaced.</summary>
     public bool IsAlive => Volatile.Read(ref _failure) is null;
 
