@@ -144,7 +144,7 @@ public sealed partial class CqlConnection
 
     private CqlConnectionException Lost() => new($"Connection to {Endpoint} lost: {_closeReason}.", _closeCause);
 
-    private Exception Interrupted(CqlRequest request, string stage, CancellationToken callerToken)
+    private Exception Interrupted(CqlRequest request, TimeSpan timeout, string stage, CancellationToken callerToken)
     {
         if (callerToken.IsCancellationRequested)
         {
@@ -153,6 +153,6 @@ public sealed partial class CqlConnection
 
         return IsClosed
             ? Lost()
-            : new CqlRequestTimeoutException($"{request.Opcode} to {Endpoint} got no answer within {_options.RequestTimeout.TotalMilliseconds:F0} ms ({stage}).");
+            : new CqlRequestTimeoutException($"{request.Opcode} to {Endpoint} got no answer within {timeout.TotalMilliseconds:F0} ms ({stage}).");
     }
 }

@@ -87,14 +87,17 @@ public sealed partial class CqlConnection : IAsyncDisposable
     /// <see cref="CqlRequestTimeoutException"/> after the request timeout, and
     /// <see cref="OperationCanceledException"/> when <paramref name="cancellationToken"/> is cancelled.
     /// </summary>
-    public async Task<CqlResponse> SendAsync(CqlRequest request, CancellationToken cancellationToken = default)
+    public Task<CqlResponse> SendAsync(CqlRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync(request, _options.RequestTimeout, cancellationToken);
+
+    private async Task<CqlResponse> SendAsync(CqlRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ThrowIfClosed();
 
         // Encoded before a stream id is taken, so an unencodable request cannot leak an id.
         var frame = CqlFrameCodec.EncodeRequest(request, stream: 0);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        deadline.CancelAfter(_options.RequestTimeout);
+        deadline.CancelAfter(timeout);
         short id;
         try
         {
@@ -102,7 +105,7 @@ public sealed partial class CqlConnection : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw Interrupted(request, "waiting for a free stream id", cancellationToken);
+            throw Interrupted(request, timeout, "waiting for a free stream id", cancellationToken);
         }
 
         var pending = new PendingRequest();
@@ -118,7 +121,7 @@ public sealed partial class CqlConnection : IAsyncDisposable
         if (!await TryWriteAsync(frame, deadline.Token))
         {
             Forget(id, pending);
-            throw Interrupted(request, "waiting to write", cancellationToken);
+            throw Interrupted(request, timeout, "waiting to write", cancellationToken);
         }
 
         try
@@ -134,16 +137,19 @@ public sealed partial class CqlConnection : IAsyncDisposable
             }
 
             // Classified before abandoning, which may close the connection: this request timed out.
-            var interrupted = Interrupted(request, "waiting for the response", cancellationToken);
+            var interrupted = Interrupted(request, timeout, "waiting for the response", cancellationToken);
             Abandon(pending);
             throw interrupted;
         }
     }
 
-    /// <summary>Like <see cref="SendAsync"/>, but an ERROR response throws <see cref="CqlServerErrorException"/>.</summary>
-    public async Task<CqlResponse> RequestAsync(CqlRequest request, CancellationToken cancellationToken = default)
+    /// <summary>Like <see cref="SendAsync(CqlRequest, CancellationToken)"/>, but an ERROR response throws <see cref="CqlServerErrorException"/>.</summary>
+    public Task<CqlResponse> RequestAsync(CqlRequest request, CancellationToken cancellationToken = default) =>
+        RequestAsync(request, _options.RequestTimeout, cancellationToken);
+
+    private async Task<CqlResponse> RequestAsync(CqlRequest request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(request, cancellationToken);
+        var response = await SendAsync(request, timeout, cancellationToken);
         return response is ErrorResponse error ? throw new CqlServerErrorException(error.Error) : response;
     }
 
@@ -180,7 +186,8 @@ public sealed partial class CqlConnection : IAsyncDisposable
 
     private async Task HandshakeAsync(CancellationToken cancellationToken)
     {
-        var response = await RequestAsync(StartupRequest.Default, cancellationToken);
+        // Part of connecting: bounded by the connect timeout, not by the (possibly much shorter) request timeout.
+        var response = await RequestAsync(StartupRequest.Default, _options.ConnectTimeout, cancellationToken);
         if (response is ReadyResponse)
         {
             return;
@@ -196,7 +203,7 @@ public sealed partial class CqlConnection : IAsyncDisposable
             throw new CqlAuthenticationException($"{Endpoint} requires authentication ({authenticate.Authenticator}) but no credentials are configured.");
         }
 
-        response = await RequestAsync(AuthResponseRequest.Plain(_options.Username, _options.Password), cancellationToken);
+        response = await RequestAsync(AuthResponseRequest.Plain(_options.Username, _options.Password), _options.ConnectTimeout, cancellationToken);
         if (response is not AuthSuccessResponse)
         {
             // PLAIN is a single step; a challenge means an authenticator that wants more than a password.

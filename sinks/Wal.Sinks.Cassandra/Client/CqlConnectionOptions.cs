@@ -14,6 +14,7 @@ public sealed record CqlConnectionOptions(string Host, int Port)
 
     public string? Password { get; init; }
 
+    /// <summary>How long connecting may take: the TCP connect, then each handshake request (STARTUP, authentication).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How long one request may wait for its response, including the wait for a free stream id.</summary>

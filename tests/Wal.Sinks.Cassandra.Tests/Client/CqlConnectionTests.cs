@@ -160,6 +160,29 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task OpenAsync_HandshakeSlowerThanTheRequestTimeout_BoundedByTheConnectTimeoutInstead()
+    {
+        // Connecting takes the connect timeout; a short request timeout (for queries) used to fail slow handshakes.
+        await using var slow = new ScriptedCqlPeer(async f =>
+        {
+            if (f.Opcode == CqlOpcode.Startup)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(400)); // the slow handshake is the scenario
+            }
+
+            return ScriptedCqlPeer.Default(f);
+        });
+        await using var silent = new ScriptedCqlPeer(f => PeerAction.Ignore);
+
+        await using var connection = await CqlConnection.OpenAsync(Options(slow) with { RequestTimeout = TimeSpan.FromMilliseconds(100) });
+        var refused = await Assert.ThrowsAsync<CqlRequestTimeoutException>(() =>
+            CqlConnection.OpenAsync(Options(silent) with { ConnectTimeout = TimeSpan.FromMilliseconds(300), RequestTimeout = TimeSpan.FromSeconds(30) }));
+
+        Assert.False(connection.IsClosed);
+        Assert.Contains("300 ms", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SendAsync_NoAnswerWithinTimeout_ThrowsRetriableTimeoutAndConnectionStaysUsable()
     {
         await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query && f.Query == "SLOW" ? PeerAction.Ignore : ScriptedCqlPeer.Default(f));
@@ -233,8 +256,7 @@ public sealed class CqlConnectionTests
     public async Task SendAsync_HalfTheStreamIdsNeverAnswered_ClosesTheConnectionAsStuck()
     {
         await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query ? PeerAction.Ignore : ScriptedCqlPeer.Default(f));
-        // The handshake runs under the request timeout too: 100 ms was once too short for it on a loaded machine.
-        await using var connection = await CqlConnection.OpenAsync(Options(peer) with { MaxConcurrentRequests = 4, RequestTimeout = TimeSpan.FromMilliseconds(500) });
+        await using var connection = await CqlConnection.OpenAsync(Options(peer) with { MaxConcurrentRequests = 4, RequestTimeout = TimeSpan.FromMilliseconds(100) });
 
         for (var i = 0; i < 2; i++)
         {
