@@ -161,6 +161,7 @@ internal sealed class GrpcCall : IDisposable
 
     private static void AppendStatus(StatusCode code, string detail, IReadOnlyList<IMessage> details, Action<string, string> append)
     {
+        detail = GrpcMessageText.Bound(detail);
         append(GrpcProtocol.StatusTrailer, ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (detail.Length > 0)
         {

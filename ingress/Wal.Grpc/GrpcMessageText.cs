@@ -8,6 +8,17 @@ namespace Wal.Grpc;
 /// </summary>
 public static class GrpcMessageText
 {
+    /// <summary>
+    /// The longest status message sent. Messages quote the caller's input (a URL, a name), and trailers pass through
+    /// clients' header limits (64 KiB in .NET, less in others): a status a client cannot read turns a clear refusal into
+    /// a transport error, which a careful client must take as UNKNOWN.
+    /// </summary>
+    public const int MaxMessageLength = 1024;
+
+    /// <summary><paramref name="text"/>, cut to at most <paramref name="max"/> characters with a note saying so.</summary>
+    public static string Bound(string text, int max = MaxMessageLength) =>
+        text.Length <= max ? text : string.Concat(text.AsSpan(0, max), $"… ({text.Length - max} more characters)");
+
     public static string Encode(string text)
     {
         if (!NeedsEncoding(text))

@@ -9,9 +9,12 @@ namespace Wal.Ingress;
 /// </summary>
 public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Response)
 {
-    /// <summary>Refused before anything was produced: durable is FALSE.</summary>
+    /// <summary>
+    /// Refused before anything was produced: durable is FALSE. Message and id are bounded, since they quote the
+    /// caller's input and travel in the status trailer (see <see cref="GrpcMessageText.MaxMessageLength"/>).
+    /// </summary>
     public static WriteResult Refused(StatusCode code, string id, string message) =>
-        new(code, new WriteToLogResponse { Durable = Trilean.False, Message = message, Id = id });
+        new(code, new WriteToLogResponse { Durable = Trilean.False, Message = GrpcMessageText.Bound(message), Id = GrpcMessageText.Bound(id) });
 
     public static WriteResult From(ProduceOutcome outcome, string id)
     {

@@ -58,6 +58,25 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Refusal_QuotingHugeCallerInput_StaysReadable_FalseNotATransportError()
+    {
+        // Messages quote the caller's input; 30,000 characters of it, three times over in the trailers, passed .NET's
+        // 64 KiB header limit, and the client, unable to read the refusal, answered UNKNOWN for a write never produced.
+        using var client = new Wal.Client.WalClient(new Wal.Client.WalClientOptions { Address = Host.Address });
+        var huge = new string('a', 30_000);
+        var badUrl = new WriteToLogRequest
+        {
+            Namespace = TestNamespaces.Orders, Id = "huge-url", Payload = ByteString.CopyFromUtf8("x"),
+            Target = new Target { Upstream = new UpstreamTarget { Url = huge } },
+        };
+
+        var write = await client.WriteToLogAsync(badUrl);
+
+        Assert.Equal(Trilean.False, write.Durable);
+        Assert.Contains("more characters", write.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WriteToLog_TargetInRequest_OverridesDefaultAndKeysByCacheKey()
     {
         using var client = new GrpcTestClient(Host.Address);
