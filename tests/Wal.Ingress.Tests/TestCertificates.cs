@@ -32,6 +32,9 @@ public sealed class TestCertificates : IDisposable
     /// <summary>A client certificate signed by this CA, named <paramref name="commonName"/>.</summary>
     public X509Certificate2 Client(string commonName) => Issue(commonName, serverAuth: false);
 
+    /// <summary>A certificate signed by this CA for servers only (extended key usage serverAuth), named <paramref name="commonName"/>.</summary>
+    public X509Certificate2 ServerOnly(string commonName) => Issue(commonName, serverAuth: true);
+
     /// <summary>A client certificate from another CA that the ingress does not trust.</summary>
     public static X509Certificate2 Rogue(string commonName)
     {

@@ -51,6 +51,18 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
     }
 
     [Fact]
+    public async Task Connect_TrustedCaButServerOnlyCertificate_HandshakeRefusedNothingProduced()
+    {
+        // One CA often issues servers' and clients' certificates: a server's (serverAuth only) must not pass for a client
+        // named on an allow-list, or whoever holds a server's key could write as that client.
+        using var certificate = _certificates.ServerOnly(TestNamespaces.AllowedClient);
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("server-certificate")));
+        Assert.DoesNotContain(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "server-certificate");
+    }
+
+    [Fact]
     public async Task Connect_NoClientCertificate_HandshakeRefused()
     {
         using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(null));
