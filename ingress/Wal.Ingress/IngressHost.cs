@@ -48,6 +48,8 @@ public static class IngressHost
 
             // The gRPC layer enforces its own message limit; Kestrel's body limit would cut streams.
             kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingDelay;
         });
         var services = builder.Services;
         // Stopping waits for calls in flight: each gets Kafka's answer (or UNKNOWN at the produce

@@ -24,6 +24,13 @@ public sealed class IngressOptions
     /// <summary>How long Kafka may take to acknowledge a record (<c>message.timeout.ms</c>); past it, durable is UNKNOWN.</summary>
     public TimeSpan ProduceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a client connection may send nothing before the ingress sends it an HTTP/2 PING; without the answer
+    /// within as long again the connection is closed. A stream waits for its caller as long as the caller wants (it is
+    /// exempt from the minimum data rate), so this is what notices a client or path that vanished without closing.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long the producer waits to batch records (<c>linger.ms</c>).</summary>
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(1);
 
@@ -107,6 +114,11 @@ public sealed class IngressOptions
         if (ProduceTimeout < TimeSpan.FromMilliseconds(100) || ProduceTimeout > TimeSpan.FromHours(1))
         {
             errors.Add($"ProduceTimeout: {ProduceTimeout} must be between 100 ms and 1 hour");
+        }
+
+        if (KeepAlivePingDelay < TimeSpan.FromSeconds(1) || KeepAlivePingDelay > TimeSpan.FromHours(1))
+        {
+            errors.Add($"KeepAlivePingDelay: {KeepAlivePingDelay} must be between 1 s and 1 hour");
         }
 
         if (Linger < TimeSpan.Zero || Linger >= ProduceTimeout)
