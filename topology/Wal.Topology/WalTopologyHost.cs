@@ -53,7 +53,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         _follower = new RegistryFollower(registry, debounce, RebuildIfChangedAsync);
         _sink = sink;
         _options = options;
-        _streamsConfig = streamsConfig;
+        _streamsConfig = streamsConfig with { AdditionalProducerConfig = RecordLimits.WithProducerHeadroom(streamsConfig.AdditionalProducerConfig) };
         _topics = topics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<WalTopologyHost>();

@@ -182,7 +182,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        pending.LastError = result.Error ?? result.Outcome.ToString();
+        pending.LastError = RecordLimits.BoundError(result.Error ?? result.Outcome.ToString());
         var policy = Policy();
         var permanent = result.Outcome == DeliveryOutcome.PermanentFailure;
         if (!permanent && policy.CanRetry(pending.Attempts))
@@ -223,7 +223,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     {
         var headers = new Headers
         {
-            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(error) },
+            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(RecordLimits.BoundError(error)) },
             { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(permanent ? "permanent" : "retriable") },
             { DeadLetterHeaders.Attempts, Text(attempts) },
             { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_namespace) },

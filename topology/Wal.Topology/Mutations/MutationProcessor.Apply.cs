@@ -72,7 +72,7 @@ public sealed partial class MutationProcessor
             return;
         }
 
-        progress.LastError = failed.Error ?? failed.Outcome.ToString();
+        progress.LastError = RecordLimits.BoundError(failed.Error ?? failed.Outcome.ToString());
         var policy = new BackoffPolicy(Config().Retry);
         if (failed.Outcome != DeliveryOutcome.PermanentFailure && policy.CanRetry(progress.Attempts))
         {

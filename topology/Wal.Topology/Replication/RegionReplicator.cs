@@ -352,6 +352,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             MessageTimeoutMs = 0,
             LingerMs = 5,
             QueueBufferingMaxMessages = Math.Max(_options.MaxInFlight * 2, 1000),
+            // A replicated record is the local one plus its origin headers: it must fit although the local one did.
+            MessageMaxBytes = RecordLimits.ProducerMaxMessageBytes,
         })
         .SetErrorHandler((_, error) =>
         {

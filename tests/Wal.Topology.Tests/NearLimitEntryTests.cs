@@ -1,0 +1,183 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>
+/// The largest entry the ingress writes (its record just fits librdkafka's default message.max.bytes), through the real
+/// runtime on the mock cluster. Its timer, retry and dead letter are bigger records than the entry; refused by the
+/// producer, they failed the stream thread, and again after every restart, so every namespace on the instance stopped.
+/// </summary>
+public sealed class NearLimitEntryTests : IAsyncLifetime
+{
+    private const string Ns = "big";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+    // Sinks quote what their target answered; this one answers at length.
+    private static readonly string LongError = "upstream answered 413: " + new string('x', 50_000);
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-near-limit-{Guid.NewGuid():N}");
+    private readonly ScriptedSink _sink = new();
+    private WalTopologyHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig
+        {
+            Name = Ns,
+            Partitions = 1,
+            Personas = { Persona.DelayQueue },
+            Retry = new RetryPolicy { MaxAttempts = 3, InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(50)) },
+        }]);
+        _host = new WalTopologyHost(
+            registry,
+            _sink,
+            new WalTopologyOptions { PersistentStores = false },
+            new StreamsConfig { ApplicationId = "near-limit", BootstrapServers = _kafka.BootstrapServers, StateDirectory = _stateDirectory },
+            _kafka);
+        await _host.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _kafka.Dispose();
+        Directory.Delete(_stateDirectory, recursive: true);
+    }
+
+    [Fact]
+    public async Task RefusedWithALongError_RetriedThenDeadLettered_AndThePartitionFlowsOn()
+    {
+        _sink.Retriable.Add("big-retried");
+        _sink.Permanent.Add("big-refused");
+        await ProduceAsIngressAsync(NearLimitEntry("big-retried", delay: null));
+        await ProduceAsIngressAsync(NearLimitEntry("big-refused", delay: null));
+        await ProduceAsIngressAsync(SmallEntry("next"));
+
+        var deadLetters = ReadDeadLetters(2);
+
+        Assert.Equal(["big-retried", "big-refused"], deadLetters.Select(d => d.Message.Key).Order(StringComparer.Ordinal).Reverse());
+        Assert.All(deadLetters, d => Assert.InRange(d.Message.Headers.GetLastBytes(Wal.Topology.Dispatch.DeadLetterHeaders.Error).Length, 4_000, 4_200));
+        Assert.Equal(3, _sink.Calls.Count(c => c == "big-retried"));
+        Assert.Contains("next", _sink.Calls);
+        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
+    }
+
+    [Fact]
+    public async Task Delayed_WaitsInTheStore_AndThePartitionFlowsOn()
+    {
+        await ProduceAsIngressAsync(NearLimitEntry("big-delayed", delay: TimeSpan.FromHours(1)));
+        await ProduceAsIngressAsync(SmallEntry("next"));
+
+        await WaitAsync(() => _sink.Calls.Contains("next"), "the record after the delayed one to be delivered");
+        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
+        Assert.DoesNotContain("big-delayed", _sink.Calls);
+    }
+
+    private static LogEntry Entry(string id, int payloadBytes, TimeSpan? delay)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = Ns,
+            Payload = ByteString.CopyFrom(new byte[payloadBytes]),
+            Target = new Target { Upstream = new UpstreamTarget { Url = "https://hooks.example.test/receive" } },
+            AcceptedAtMs = now.ToUnixTimeMilliseconds(),
+            Lifecycle = new Lifecycle { OriginalWriteTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(now) },
+        };
+        if (delay is { } wait)
+        {
+            entry.Lifecycle.Delay = Duration.FromTimeSpan(wait);
+        }
+
+        return entry;
+    }
+
+    private static LogEntry SmallEntry(string id) => Entry(id, 10, null);
+
+    /// <summary>The largest entry a producer with the ingress's (default) settings still takes.</summary>
+    private static LogEntry NearLimitEntry(string id, TimeSpan? delay)
+    {
+        using var probe = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = "127.0.0.1:1" }).Build();
+        int low = 990_000, high = 1_000_000;
+        while (low < high)
+        {
+            var middle = (low + high + 1) / 2;
+            try
+            {
+                probe.Produce("probe", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(id, middle, delay).ToByteArray() });
+                low = middle;
+            }
+            catch (ProduceException<byte[], byte[]> refused) when (refused.Error.Code == ErrorCode.MsgSizeTooLarge)
+            {
+                high = middle - 1;
+            }
+        }
+
+        return Entry(id, low, delay);
+    }
+
+    private async Task ProduceAsIngressAsync(LogEntry entry)
+    {
+        // Keyed as the ingress keys an upstream write: by its id.
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
+        var result = await producer.ProduceAsync($"wal.{Ns}", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+        Assert.Equal(PersistenceStatus.Persisted, result.Status);
+    }
+
+    private List<ConsumeResult<string, byte[]>> ReadDeadLetters(int count)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = _kafka.BootstrapServers,
+            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe($"wal.{Ns}.dlq");
+        var read = new List<ConsumeResult<string, byte[]>>();
+        var deadline = DateTime.UtcNow + Deadline;
+        while (read.Count < count && DateTime.UtcNow < deadline)
+        {
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } result)
+            {
+                read.Add(result);
+            }
+        }
+
+        Assert.True(read.Count == count, $"{read.Count} of {count} dead letters within {Deadline}; streams {_host.Streams.State}: {_host.Streams.FatalError?.GetBaseException().Message}");
+        return read;
+    }
+
+    private async Task WaitAsync(Func<bool> condition, string what)
+    {
+        await Eventually.WaitUntilAsync(condition, Deadline, $"{what}; streams {_host.Streams.State}: {_host.Streams.FatalError?.GetBaseException().Message}");
+    }
+
+    private sealed class ScriptedSink : ISink
+    {
+        public ConcurrentBag<string> Retriable { get; } = [];
+
+        public ConcurrentBag<string> Permanent { get; } = [];
+
+        public ConcurrentQueue<string> Calls { get; } = [];
+
+        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+        {
+            Calls.Enqueue(delivery.Id);
+            return ValueTask.FromResult(
+                Permanent.Contains(delivery.Id) ? DeliveryResult.Permanent(LongError)
+                : Retriable.Contains(delivery.Id) ? DeliveryResult.Retriable(LongError)
+                : DeliveryResult.Delivered);
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
