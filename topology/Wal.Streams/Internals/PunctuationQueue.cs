@@ -13,6 +13,7 @@ internal sealed class PunctuationQueue
     /// <summary>Fires every schedule due at <paramref name="nowMs"/>, each at most once; true if any fired.</summary>
     public async ValueTask<bool> MayPunctuateAsync(long nowMs, Action<PunctuationSchedule>? beforeEach = null)
     {
+        ReanchorIfTheClockWentBack(nowMs);
         var fired = false;
         while (_queue.TryPeek(out var schedule, out var due) && due <= nowMs)
         {
@@ -40,5 +41,28 @@ internal sealed class PunctuationQueue
         }
 
         return fired;
+    }
+
+    // A wall clock stepped back (NTP, a resumed VM) leaves the grid ahead by the step: nothing would fire for that long,
+    // delay timers and retries included. A schedule due more than one interval from now can only be such a one (stream
+    // time never goes back): it fires now and keeps its interval from there.
+    private void ReanchorIfTheClockWentBack(long nowMs)
+    {
+        if (!_queue.TryPeek(out var head, out var due) || due - nowMs <= head.IntervalMs)
+        {
+            return;
+        }
+
+        var schedules = _queue.UnorderedItems.Select(i => i.Element).ToList();
+        _queue.Clear();
+        foreach (var schedule in schedules)
+        {
+            if (schedule.NextFireMs - nowMs > schedule.IntervalMs)
+            {
+                schedule.Reanchor(nowMs);
+            }
+
+            _queue.Enqueue(schedule, schedule.NextFireMs);
+        }
     }
 }

@@ -16,6 +16,9 @@ internal sealed class PunctuationSchedule(string nodeName, long intervalMs, long
 
     public void Cancel() => Cancelled = true;
 
+    /// <summary>Starts the grid again at <paramref name="nowMs"/>, due at once: the clock went back past this schedule's grid.</summary>
+    public void Reanchor(long nowMs) => NextFireMs = nowMs;
+
     /// <summary>
     /// Moves to the next fire time after a punctuation at <paramref name="nowMs"/>. Fire times stay on the original grid
     /// (absolute), and when several intervals were missed the next time is the first grid point after now, so they fire once.
