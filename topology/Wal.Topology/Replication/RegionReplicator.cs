@@ -45,6 +45,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private bool _paused;
     private long _replicated;
     private long _sent;
+    // Bytes of records produced and not yet acknowledged, for the current producer; read and written by the loop only.
+    private long _inFlightBytes;
     private Task? _loop;
 
     public RegionReplicator(RegionReplicatorOptions options, ILogger logger)
@@ -217,8 +219,20 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         Interlocked.Increment(ref _sent);
         var generation = _producerGeneration;
         var offset = record.Offset.Value;
-        _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
-            _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error)));
+        var bytes = (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
+        try
+        {
+            _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
+                _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error, bytes)));
+            _inFlightBytes += bytes;
+        }
+        catch (ProduceException<byte[], byte[]> refused)
+        {
+            // Refused before it was queued (too large, queue full): re-send from the last acknowledged record after the
+            // backoff, as after a failed delivery. Loud, and the replicator keeps running.
+            LogProduceFailed(_logger, _options.GroupId, offset, refused.Error.Reason);
+            _producerFailed = true;
+        }
     }
 
     private void DrainAcknowledgements()
@@ -229,6 +243,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             {
                 continue;
             }
+
+            _inFlightBytes -= ack.Bytes;
 
             if (ack.Error.IsError)
             {
@@ -258,6 +274,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         _stop.Token.WaitHandle.WaitOne(_options.RetryBackoff);
         _producer = BuildProducer();
         _producerFailed = false;
+        _inFlightBytes = 0;
         foreach (var (partition, progress) in _progress)
         {
             _consumer!.Seek(new TopicPartitionOffset(partition, progress.Rewind()));
@@ -269,12 +286,12 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private void ApplyBackPressure(IConsumer<byte[], byte[]> consumer)
     {
         var inFlight = _progress.Values.Sum(p => p.InFlight);
-        if (!_paused && inFlight >= _options.MaxInFlight)
+        if (!_paused && (inFlight >= _options.MaxInFlight || _inFlightBytes >= _options.MaxInFlightBytes))
         {
             consumer.Pause(consumer.Assignment);
             _paused = true;
         }
-        else if (_paused && inFlight <= _options.MaxInFlight / 2)
+        else if (_paused && inFlight <= _options.MaxInFlight / 2 && _inFlightBytes <= _options.MaxInFlightBytes / 2)
         {
             consumer.Resume(consumer.Assignment);
             _paused = false;
@@ -387,5 +404,5 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group} stopped on an unexpected error; its progress stays at the last commit.")]
     private static partial void LogCrashed(ILogger logger, Exception error, string group);
 
-    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error);
+    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error, int Bytes);
 }

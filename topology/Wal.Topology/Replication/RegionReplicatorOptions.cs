@@ -24,6 +24,12 @@ public sealed record RegionReplicatorOptions
     /// <summary>Records produced but not yet acknowledged by the remote before reading pauses.</summary>
     public int MaxInFlight { get; init; } = 10_000;
 
+    /// <summary>
+    /// Bytes produced but not yet acknowledged by the remote before reading pauses. Large records reach librdkafka's own
+    /// queue limit (1 GiB) long before <see cref="MaxInFlight"/> records, and a full queue refused the next record.
+    /// </summary>
+    public long MaxInFlightBytes { get; init; } = 256L * 1024 * 1024;
+
     /// <summary>How often acknowledged progress is committed to the local cluster.</summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -55,6 +61,13 @@ public sealed record RegionReplicatorOptions
         if (LocalRegion == RemoteRegion)
         {
             throw new ArgumentException($"RegionReplicatorOptions: namespace '{Namespace}' would replicate region '{LocalRegion}' to itself.", nameof(RemoteRegion));
+        }
+
+        if (MaxInFlightBytes < RecordLimits.ProducerMaxMessageBytes || MaxInFlightBytes > 512L * 1024 * 1024)
+        {
+            throw new ArgumentException(
+                $"RegionReplicatorOptions.MaxInFlightBytes {MaxInFlightBytes} must be between one record ({RecordLimits.ProducerMaxMessageBytes}) and 512 MiB (librdkafka queues at most 1 GiB).",
+                nameof(MaxInFlightBytes));
         }
 
         if (MaxInFlight < 1)
