@@ -44,6 +44,13 @@ public sealed partial record StreamsConfig
     /// <summary>Most records one task processes per loop iteration before the thread moves to the next task.</summary>
     public int MaxBatchPerTask { get; init; } = 1000;
 
+    /// <summary>
+    /// Longest one task processes records per loop iteration (at least one record), however few of
+    /// <see cref="MaxBatchPerTask"/> it got through. A count alone did not bound it: a processor that waits on something slow
+    /// (a sink that never answers, until its timeout) held the thread for a whole batch, its other tasks and polls included.
+    /// </summary>
+    public TimeSpan MaxTaskTimePerIteration { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Most changelog records applied per loop iteration while restoring, so polling goes on meanwhile.</summary>
     public int MaxRestoreBatch { get; init; } = 50_000;
 
@@ -89,6 +96,7 @@ public sealed partial record StreamsConfig
         Require(MaxPollInterval >= SessionTimeout, nameof(MaxPollInterval),
             $"must be at least SessionTimeout ({SessionTimeout}), was {MaxPollInterval}");
         Require(MaxBatchPerTask >= 1, nameof(MaxBatchPerTask), $"must be at least 1, was {MaxBatchPerTask}");
+        Require(MaxTaskTimePerIteration > TimeSpan.Zero, nameof(MaxTaskTimePerIteration), $"must be positive, was {MaxTaskTimePerIteration}");
         Require(MaxRestoreBatch >= 1, nameof(MaxRestoreBatch), $"must be at least 1, was {MaxRestoreBatch}");
         Require(TransactionTimeout >= TimeSpan.FromSeconds(1), nameof(TransactionTimeout), $"must be at least 1 s, was {TransactionTimeout}");
         Require(AdditionalClientConfig is not null, nameof(AdditionalClientConfig), "must not be null");

@@ -19,6 +19,13 @@ public sealed record WalTopologyOptions
     public int MaxTimersPerTick { get; init; } = 2_000;
 
     /// <summary>
+    /// Longest a punctuation keeps firing timers: the rest wait for the next one. A count alone did not bound it: against
+    /// a target that accepts and never answers, each attempt takes <see cref="DeliveryTimeout"/>, and 2,000 of them held
+    /// the stream thread for hours, every other namespace on it included. At least one timer fires per punctuation.
+    /// </summary>
+    public TimeSpan MaxTimerFiringTime { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Longest wait for one delivery before it counts as a retriable failure. A mutation's chunks go
     /// to the sink in one call, which may take this times their number.
     /// </summary>
@@ -50,6 +57,11 @@ public sealed record WalTopologyOptions
         if (MaxTimersPerTick < 1)
         {
             throw new ArgumentException($"MaxTimersPerTick {MaxTimersPerTick} must be at least 1.", nameof(MaxTimersPerTick));
+        }
+
+        if (MaxTimerFiringTime <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"MaxTimerFiringTime {MaxTimerFiringTime} must be positive.", nameof(MaxTimerFiringTime));
         }
 
         if (DeliveryTimeout <= TimeSpan.Zero)

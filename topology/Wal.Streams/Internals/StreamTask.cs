@@ -57,11 +57,12 @@ internal sealed class StreamTask
         State.Restored = true;
     }
 
-    /// <summary>Processes up to <paramref name="max"/> buffered records; returns how many.</summary>
-    public async ValueTask<int> ProcessAsync(int max)
+    /// <summary>Processes up to <paramref name="max"/> buffered records, for at most about <paramref name="budget"/> (at least one record); returns how many.</summary>
+    public async ValueTask<int> ProcessAsync(int max, TimeSpan budget)
     {
         var processed = 0;
-        while (processed < max && _buffer.TryDequeue(out var raw))
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (processed < max && (processed == 0 || budget == Timeout.InfiniteTimeSpan || System.Diagnostics.Stopwatch.GetElapsedTime(started) < budget) && _buffer.TryDequeue(out var raw))
         {
             await ProcessOneAsync(raw);
             processed++;

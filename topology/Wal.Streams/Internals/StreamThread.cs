@@ -191,7 +191,7 @@ internal sealed partial class StreamThread : IDisposable
         {
             if (task.IsRunning && task.Buffered > 0)
             {
-                await task.ProcessAsync(_config.MaxBatchPerTask);
+                await task.ProcessAsync(_config.MaxBatchPerTask, _config.MaxTaskTimePerIteration);
             }
         }
     }

@@ -125,10 +125,16 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         // A full batch may have left more timers due at the last one's millisecond; otherwise all up to now are taken.
         _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? DueKey.DueAtMs(due[^1].Key) : nowMs + 1);
         var acted = 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             for (; acted < due.Count; acted++)
             {
+                if (acted > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
+                {
+                    break;
+                }
+
                 var (key, pending) = due[acted];
                 await AttemptAsync(pending, key);
             }
