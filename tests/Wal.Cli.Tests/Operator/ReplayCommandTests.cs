@@ -178,14 +178,18 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     {
         var ns = await stack.CreateNamespaceAsync();
         await stack.ProduceDeadLetterAsync(ns, "s-1", "permanent", "x");
-        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "s-2"));
+        // Delayed an hour: the topology (which picks up the new namespace within moments) holds it as a timer instead
+        // of failing it into the DLQ at once (its target's cluster does not exist), which made the depth 2 at times.
+        var delayed = OperatorStackFixture.Entry(ns, "s-2");
+        delayed.Lifecycle = new Lifecycle { Delay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromHours(1)) };
+        await stack.ProduceEntryAsync(ns, delayed);
 
         var run = await OperatorStackFixture.RunAsync("status", "--bootstrap-servers", stack.Bootstrap, "--output", "json");
 
         Assert.True(run.Exit == 0, run.ToString());
         var row = JsonNode.Parse(run.Out)!["namespaces"]!.AsArray().Single(n => n!["name"]!.GetValue<string>() == ns)!;
         Assert.Equal(1, row["dlqDepth"]!.GetValue<int>());
-        // No topology instance consumes a namespace created after it started: everything is lag.
-        Assert.Equal(1, row["lag"]!.GetValue<int>());
+        // One record in the log: lag 1 until the topology commits past it, then 0.
+        Assert.InRange(row["lag"]!.GetValue<int>(), 0, 1);
     }
 }
