@@ -4,7 +4,6 @@ using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -18,10 +17,8 @@ namespace Wal.Topology.Tests;
 /// </summary>
 public sealed class HungTargetTests : IAsyncLifetime
 {
-    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-hung-{Guid.NewGuid():N}");
     private readonly HangingSink _sink = new();
-    private WalTopologyHost _host = null!;
+    private MockClusterTopology _topology = null!;
 
     public async Task InitializeAsync()
     {
@@ -30,29 +27,20 @@ public sealed class HungTargetTests : IAsyncLifetime
             new NamespaceConfig { Name = "slow", Partitions = 1, Personas = { Persona.DelayQueue } },
             new NamespaceConfig { Name = "fast", Partitions = 1, Personas = { Persona.Delivery } },
         ]);
-        _host = new WalTopologyHost(
-            registry,
-            _sink,
-            new WalTopologyOptions { PersistentStores = false, DeliveryTimeout = TimeSpan.FromMilliseconds(200) },
-            new StreamsConfig { ApplicationId = "hung-target", BootstrapServers = _kafka.BootstrapServers, StateDirectory = _stateDirectory },
-            _kafka);
-        await _host.StartAsync();
+        _topology = new MockClusterTopology(
+            "hung-target", registry, _sink, new WalTopologyOptions { PersistentStores = false, DeliveryTimeout = TimeSpan.FromMilliseconds(200) });
+        await _topology.Host.StartAsync();
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _kafka.Dispose();
-        Directory.Delete(_stateDirectory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _topology.DisposeAsync();
 
     [Theory]
     [InlineData(true)] // attempted by the timer punctuation
     [InlineData(false)] // attempted as their records are processed (already due)
     public async Task OneNamespacesTargetHangs_AnotherNamespacesWriteIsDeliveredWithinAboutATimeSlice(bool throughTimers)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = 0 }).Build();
-        await Eventually.WaitUntilAsync(() => _host.Streams.State == KafkaStreamsState.Running, TimeSpan.FromSeconds(40), "the topology to run");
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _topology.Kafka.BootstrapServers, LingerMs = 0 }).Build();
+        await Eventually.WaitUntilAsync(() => _topology.Host.Streams.State == KafkaStreamsState.Running, TimeSpan.FromSeconds(40), "the topology to run");
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         for (var i = 0; i < 100; i++)
         {

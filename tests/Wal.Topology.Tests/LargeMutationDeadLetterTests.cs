@@ -1,7 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
-using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -18,10 +17,7 @@ namespace Wal.Topology.Tests;
 public sealed class LargeMutationDeadLetterTests : IAsyncLifetime
 {
     private const string Ns = "big";
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
-    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-large-{Guid.NewGuid():N}");
-    private WalTopologyHost _host = null!;
+    private MockClusterTopology _topology = null!;
 
     public async Task InitializeAsync()
     {
@@ -32,26 +28,16 @@ public sealed class LargeMutationDeadLetterTests : IAsyncLifetime
             Personas = { Persona.MultiTableMutation },
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
         }]);
-        _host = new WalTopologyHost(
-            registry,
-            new RefusingSink(),
-            new WalTopologyOptions { PersistentStores = false },
-            new StreamsConfig { ApplicationId = "large-test", BootstrapServers = _kafka.BootstrapServers, StateDirectory = _stateDirectory },
-            _kafka);
-        await _host.StartAsync();
+        _topology = new MockClusterTopology("large-test", registry, new RefusingSink(), new WalTopologyOptions { PersistentStores = false });
+        await _topology.Host.StartAsync();
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _kafka.Dispose();
-        Directory.Delete(_stateDirectory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _topology.DisposeAsync();
 
     [Fact]
     public async Task PermanentFailure_TwoChunksOf600KB_DeadLetteredInTwoPartsAndTheThreadLives()
     {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _topology.Kafka.BootstrapServers }).Build();
         foreach (var sequence in new uint[] { 0, 1 })
         {
             var chunk = new MutationChunk
@@ -72,34 +58,11 @@ public sealed class LargeMutationDeadLetterTests : IAsyncLifetime
             Value = new LogEntry { Id = "m/complete", Namespace = Ns, Completion = new MutationCompletion { Namespace = Ns, RequestId = "m", ChunkCount = 2 } }.ToByteArray(),
         });
 
-        var parts = ReadDeadLetters(2);
+        var parts = _topology.ReadDeadLetters($"wal.{Ns}.dlq", 2);
 
         Assert.Equal(["1/2", "2/2"], parts.Select(p => Encoding.UTF8.GetString(p.Message.Headers.GetLastBytes(MutationDeadLetterHeaders.Part))));
         Assert.Equal([0u, 1u], parts.SelectMany(p => DeadMutation.Parser.ParseFrom(p.Message.Value).Chunks).Select(c => c.Sequence));
-        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
-    }
-
-    private List<ConsumeResult<string, byte[]>> ReadDeadLetters(int count)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = _kafka.BootstrapServers,
-            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe($"wal.{Ns}.dlq");
-        var read = new List<ConsumeResult<string, byte[]>>();
-        var deadline = DateTime.UtcNow + Deadline;
-        while (read.Count < count && DateTime.UtcNow < deadline)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } result)
-            {
-                read.Add(result);
-            }
-        }
-
-        Assert.True(read.Count == count, $"{read.Count} of {count} dead-letter parts within {Deadline}; streams {_host.Streams.State}");
-        return read;
+        Assert.Equal(KafkaStreamsState.Running, _topology.Host.Streams.State);
     }
 
     private sealed class RefusingSink : ISink

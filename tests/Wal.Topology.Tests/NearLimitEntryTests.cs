@@ -3,7 +3,6 @@ using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -22,10 +21,8 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
     // Sinks quote what their target answered; this one answers at length.
     private static readonly string LongError = "upstream answered 413: " + new string('x', 50_000);
-    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-near-limit-{Guid.NewGuid():N}");
     private readonly ScriptedSink _sink = new();
-    private WalTopologyHost _host = null!;
+    private MockClusterTopology _topology = null!;
 
     public async Task InitializeAsync()
     {
@@ -36,21 +33,11 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
             Personas = { Persona.DelayQueue },
             Retry = new RetryPolicy { MaxAttempts = 3, InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(50)) },
         }]);
-        _host = new WalTopologyHost(
-            registry,
-            _sink,
-            new WalTopologyOptions { PersistentStores = false },
-            new StreamsConfig { ApplicationId = "near-limit", BootstrapServers = _kafka.BootstrapServers, StateDirectory = _stateDirectory },
-            _kafka);
-        await _host.StartAsync();
+        _topology = new MockClusterTopology("near-limit", registry, _sink, new WalTopologyOptions { PersistentStores = false });
+        await _topology.Host.StartAsync();
     }
 
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        _kafka.Dispose();
-        Directory.Delete(_stateDirectory, recursive: true);
-    }
+    public async Task DisposeAsync() => await _topology.DisposeAsync();
 
     [Fact]
     public async Task RefusedWithALongError_RetriedThenDeadLettered_AndThePartitionFlowsOn()
@@ -61,13 +48,13 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
         await ProduceAsIngressAsync(NearLimitEntry("big-refused", delay: null));
         await ProduceAsIngressAsync(SmallEntry("next"));
 
-        var deadLetters = ReadDeadLetters(2);
+        var deadLetters = _topology.ReadDeadLetters($"wal.{Ns}.dlq", 2);
 
         Assert.Equal(["big-retried", "big-refused"], deadLetters.Select(d => d.Message.Key).Order(StringComparer.Ordinal).Reverse());
         Assert.All(deadLetters, d => Assert.InRange(d.Message.Headers.GetLastBytes(Wal.Topology.Dispatch.DeadLetterHeaders.Error).Length, 4_000, 4_200));
         Assert.Equal(3, _sink.Calls.Count(c => c == "big-retried"));
         Assert.Contains("next", _sink.Calls);
-        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
+        Assert.Equal(KafkaStreamsState.Running, _topology.Host.Streams.State);
     }
 
     [Fact]
@@ -77,7 +64,7 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
         await ProduceAsIngressAsync(SmallEntry("next"));
 
         await WaitAsync(() => _sink.Calls.Contains("next"), "the record after the delayed one to be delivered");
-        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
+        Assert.Equal(KafkaStreamsState.Running, _topology.Host.Streams.State);
         Assert.DoesNotContain("big-delayed", _sink.Calls);
     }
 
@@ -128,37 +115,14 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
     private async Task ProduceAsIngressAsync(LogEntry entry)
     {
         // Keyed as the ingress keys an upstream write: by its id.
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _topology.Kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
         var result = await producer.ProduceAsync($"wal.{Ns}", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
         Assert.Equal(PersistenceStatus.Persisted, result.Status);
     }
 
-    private List<ConsumeResult<string, byte[]>> ReadDeadLetters(int count)
-    {
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = _kafka.BootstrapServers,
-            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe($"wal.{Ns}.dlq");
-        var read = new List<ConsumeResult<string, byte[]>>();
-        var deadline = DateTime.UtcNow + Deadline;
-        while (read.Count < count && DateTime.UtcNow < deadline)
-        {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { } result)
-            {
-                read.Add(result);
-            }
-        }
-
-        Assert.True(read.Count == count, $"{read.Count} of {count} dead letters within {Deadline}; streams {_host.Streams.State}: {_host.Streams.FatalError?.GetBaseException().Message}");
-        return read;
-    }
-
     private async Task WaitAsync(Func<bool> condition, string what)
     {
-        await Eventually.WaitUntilAsync(condition, Deadline, $"{what}; streams {_host.Streams.State}: {_host.Streams.FatalError?.GetBaseException().Message}");
+        await Eventually.WaitUntilAsync(condition, Deadline, $"{what}; {_topology.StreamsState}");
     }
 
     private sealed class ScriptedSink : ISink
