@@ -168,7 +168,7 @@ public sealed class TopologyTestDriver : IDisposable
             Offset = offset,
             Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
         });
-        await task.ProcessAsync(int.MaxValue, Timeout.InfiniteTimeSpan);
+        await task.ProcessAsync(int.MaxValue, TimeSpan.MaxValue);
         await task.MaybePunctuateStreamTimeAsync();
         Commit(task);
     }

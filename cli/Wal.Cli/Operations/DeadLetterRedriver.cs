@@ -4,7 +4,11 @@ using Wal.Schemas.V1;
 namespace Wal.Cli.Operations;
 
 /// <summary>What a redrive did (or, dry, would do).</summary>
-internal sealed record RedriveResult(string Group, long Read, long Redriven, long Unreadable, IReadOnlyList<DeadLetter> Matched, IReadOnlyList<(DeadLetter Letter, string Why)> Skipped);
+internal sealed record RedriveResult(string Group, long Read, long Redriven, IReadOnlyList<DeadLetter> Matched, IReadOnlyList<(DeadLetter Letter, string Why)> Skipped)
+{
+    /// <summary>Matching dead letters that could not be re-enqueued (unreadable, or a mutation that cannot complete).</summary>
+    public long Unreadable => Skipped.Count;
+}
 
 /// <summary>
 /// Re-enqueues dead letters into their namespace's topic. The DLQ read position is a consumer
@@ -38,7 +42,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
         var matched = new List<DeadLetter>();
         var skipped = new List<(DeadLetter, string)>();
-        long read = 0, written = 0, unreadable = 0;
+        long read = 0, written = 0;
         foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
             read++;
@@ -52,7 +56,6 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
                     : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
                 if (entries is null)
                 {
-                    unreadable++;
                     skipped.Add((letter, refusal ?? "not a readable LogEntry"));
                 }
                 else
@@ -84,6 +87,6 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         }
 
         progress?.Report(read, written, final: true);
-        return new RedriveResult(group, read, written, unreadable, matched, skipped);
+        return new RedriveResult(group, read, written, matched, skipped);
     }
 }

@@ -62,7 +62,7 @@ internal sealed class StreamTask
     {
         var processed = 0;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (processed < max && (processed == 0 || budget == Timeout.InfiniteTimeSpan || System.Diagnostics.Stopwatch.GetElapsedTime(started) < budget) && _buffer.TryDequeue(out var raw))
+        while (processed < max && (processed == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(started) < budget) && _buffer.TryDequeue(out var raw))
         {
             await ProcessOneAsync(raw);
             processed++;
