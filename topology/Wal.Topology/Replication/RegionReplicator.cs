@@ -67,6 +67,15 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     /// <summary>Records the remote region has acknowledged (duplicates after a re-send included).</summary>
     public long Replicated => Interlocked.Read(ref _replicated);
 
+    /// <summary>
+    /// Ends when the copying loop ends: at <see cref="DisposeAsync"/>, or faulted when an unexpected error stopped it.
+    /// A replicator whose loop failed copies nothing more; its progress stays at the last commit.
+    /// </summary>
+    public Task Stopped => _loop ?? Task.CompletedTask;
+
+    /// <summary>True once an unexpected error stopped the copying loop (see <see cref="Stopped"/>).</summary>
+    public bool HasFailed => _loop is { IsFaulted: true };
+
     /// <summary>Joins the consumer group and starts copying on a thread of its own.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -84,13 +93,16 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Stops reading, waits briefly for the remote's acknowledgements, commits them and leaves the group.</summary>
+    /// <summary>
+    /// Stops reading, waits briefly for the remote's acknowledgements, commits them and leaves the group. Does not
+    /// throw for a loop that had already failed: that error was logged when it happened, and <see cref="Stopped"/> holds it.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         if (_loop is not null)
         {
-            await _loop;
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         _stop.Dispose();

@@ -17,7 +17,9 @@ namespace Wal.Topology.Replication;
 /// group (<see cref="RegionReplicator.DisposeAsync"/>), so a replicator started again later for the
 /// same (namespace, region) resumes from that commit: nothing acknowledged is sent twice except what
 /// the flush could not confirm, and nothing is skipped. A changed replicator (same group, new
-/// options) is stopped before its successor starts, so the two never share the group.
+/// options) is stopped before its successor starts, so the two never share the group. A replicator
+/// that an unexpected error stopped is replaced the same way after the debounce plus a second: left
+/// alone, its namespace's records would pile up uncopied until the process restarted.
 /// </remarks>
 public sealed partial class ReplicationHost : IAsyncDisposable
 {
@@ -118,14 +120,24 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         {
             var plan = PlanEach(_registry.All);
             var current = _running.Values.Select(r => r.Options).ToHashSet();
-            if (current.SetEquals(plan))
+            var failed = _running.Values.Where(r => r.HasFailed).ToList();
+            if (current.SetEquals(plan) && failed.Count == 0)
             {
                 return;
             }
 
-            var before = Describe(current);
-            var after = Describe(plan);
-            LogPlanChanged(_logger, before, after);
+            foreach (var replicator in failed)
+            {
+                LogReplacingFailed(_logger, replicator.Options.Namespace, replicator.Options.RemoteRegion);
+            }
+
+            if (!current.SetEquals(plan))
+            {
+                var before = Describe(current);
+                var after = Describe(plan);
+                LogPlanChanged(_logger, before, after);
+            }
+
             await ApplyAsync(plan, cancellationToken);
             Interlocked.Increment(ref _changesApplied);
         }
@@ -170,12 +182,16 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         var wanted = plan.ToDictionary(o => o.GroupId, StringComparer.Ordinal);
         foreach (var (group, replicator) in _running.ToList())
         {
-            if (!wanted.TryGetValue(group, out var options) || options != replicator.Options)
+            if (!wanted.TryGetValue(group, out var options) || options != replicator.Options || replicator.HasFailed)
             {
-                // Stopping commits every acknowledged offset before the group is left.
+                // Stopping commits every acknowledged offset before the group is left; a failed one stays at its last commit.
                 await replicator.DisposeAsync();
                 _running.Remove(group);
-                LogStopped(_logger, replicator.Options.Namespace, replicator.Options.RemoteRegion);
+                if (!replicator.HasFailed)
+                {
+                    LogStopped(_logger, replicator.Options.Namespace, replicator.Options.RemoteRegion);
+                }
+
                 Publish();
             }
         }
@@ -187,6 +203,8 @@ public sealed partial class ReplicationHost : IAsyncDisposable
             await replicator.StartAsync(cancellationToken);
             _running[options.GroupId] = replicator;
             Publish();
+            _ = replicator.Stopped.ContinueWith(
+                _ => _follower.RetryLater(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
     }
 
@@ -213,6 +231,9 @@ public sealed partial class ReplicationHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Namespace {Namespace} cannot be replicated from this region; its replication is left as it was: {Error}")]
     private static partial void LogCannotPlan(ILogger logger, string @namespace, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The replicator of namespace {Namespace} to region {Remote} stopped on an error; starting a new one from its last commit")]
+    private static partial void LogReplacingFailed(ILogger logger, string @namespace, string remote);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Could not apply the new replication plan; retrying: {Error}")]
     private static partial void LogApplyFailed(ILogger logger, string error);
