@@ -9,15 +9,46 @@ namespace Wal.Grpc;
 public static class GrpcMessageText
 {
     /// <summary>
-    /// The longest status message sent. Messages quote the caller's input (a URL, a name), and trailers pass through
-    /// clients' header limits (64 KiB in .NET, less in others): a status a client cannot read turns a clear refusal into
-    /// a transport error, which a careful client must take as UNKNOWN.
+    /// The most UTF-8 bytes of a status message sent. Messages quote the caller's input (a URL, a name), and the
+    /// ingress sends the text three times in the trailers: percent-encoded in <c>grpc-message</c> (up to 3 characters a
+    /// byte), and twice in <c>grpc-status-details-bin</c> (base64). grpc-core clients (Python, C++, Ruby) refuse a
+    /// header block over 8 KiB, and a status a client cannot read turns a clear refusal into RESOURCE_EXHAUSTED or a
+    /// transport error. Counted in characters, 1,024 CJK characters made 9 KiB of <c>grpc-message</c> alone.
     /// </summary>
-    public const int MaxMessageLength = 1024;
+    public const int MaxMessageBytes = 1024;
 
-    /// <summary><paramref name="text"/>, cut to at most <paramref name="max"/> characters with a note saying so.</summary>
-    public static string Bound(string text, int max = MaxMessageLength) =>
-        text.Length <= max ? text : string.Concat(text.AsSpan(0, max), $"… ({text.Length - max} more characters)");
+    // "… (" + up to 10 digits + " more characters)", in UTF-8 bytes.
+    private const int NoteBytes = 32;
+
+    /// <summary>
+    /// <paramref name="text"/> if its UTF-8 form fits <paramref name="maxBytes"/>; otherwise its head, cut between
+    /// characters, with a note of how many characters were left out, the two together within <paramref name="maxBytes"/>.
+    /// So a bounded text passes through again unchanged.
+    /// </summary>
+    public static string Bound(string text, int maxBytes = MaxMessageBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, NoteBytes * 2);
+        if (text.Length * 3 <= maxBytes || Encoding.UTF8.GetByteCount(text) <= maxBytes)
+        {
+            return text;
+        }
+
+        var budget = maxBytes - NoteBytes;
+        var bytes = 0;
+        var kept = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (bytes + rune.Utf8SequenceLength > budget)
+            {
+                break;
+            }
+
+            bytes += rune.Utf8SequenceLength;
+            kept += rune.Utf16SequenceLength;
+        }
+
+        return string.Concat(text.AsSpan(0, kept), $"… ({text.Length - kept} more characters)");
+    }
 
     public static string Encode(string text)
     {

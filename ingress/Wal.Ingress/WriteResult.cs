@@ -11,7 +11,7 @@ public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Re
 {
     /// <summary>
     /// Refused before anything was produced: durable is FALSE. Message and id are bounded, since they quote the
-    /// caller's input and travel in the status trailer (see <see cref="GrpcMessageText.MaxMessageLength"/>).
+    /// caller's input and travel in the status trailer (see <see cref="GrpcMessageText.MaxMessageBytes"/>).
     /// </summary>
     public static WriteResult Refused(StatusCode code, string id, string message) =>
         new(code, new WriteToLogResponse { Durable = Trilean.False, Message = GrpcMessageText.Bound(message), Id = GrpcMessageText.Bound(id) });

@@ -46,6 +46,30 @@ public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixtu
         Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
     }
 
+    [Theory]
+    [InlineData(600)]
+    [InlineData(5_000)]
+    public async Task WriteToLog_RefusalQuotingLongNonAsciiInput_PythonClientReadsTheRefusal(int urlCharacters)
+    {
+        // grpc-core refuses a header block over 8 KiB as RESOURCE_EXHAUSTED. The refusal quotes the URL three times
+        // in the trailers, and the response echoes the id: both here are as long in UTF-8 as they can be.
+        var before = Host.CountRecords(Host.TopicOf(TestNamespaces.Orders));
+        var request = new WriteToLogRequest
+        {
+            Namespace = TestNamespaces.Orders, Id = new string('文', 256), Payload = ByteString.CopyFromUtf8("x"),
+            Target = new Target { Upstream = new UpstreamTarget { Url = "ftp://例え.jp/" + new string('文', urlCharacters) } },
+        };
+
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.True(result.Code == StatusCode.InvalidArgument, $"{result.Code}: {result.Details}");
+        Assert.Contains("ftp://例え.jp/文文文", result.Details, StringComparison.Ordinal);
+        var response = Assert.Single(result.StatusDetails!.Details).Unpack<WriteToLogResponse>();
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Equal(request.Id, response.Id);
+        Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
+    }
+
     [Fact]
     public async Task WriteToLog_MalformedProtobuf_InvalidArgumentNothingProduced()
     {
