@@ -11,7 +11,8 @@ namespace Wal.Streams.Internals;
 /// <remarks>
 /// Trust rules, as Kafka Streams: an in-memory store is always rebuilt from the changelog's beginning; a persistent logged store
 /// resumes from its checkpointed offset, and without one it is wiped and rebuilt. Under exactly-once the checkpoint is deleted
-/// once read and written again only on a clean close, so after a crash the store is wiped (it may hold uncommitted writes).
+/// once every store is open and written again only on a clean close, so after a crash the store is wiped (it may hold
+/// uncommitted writes).
 /// </remarks>
 internal sealed class TaskStateManager(TaskId id, string taskDirectory, string applicationId, bool exactlyOnce, ILogger logger)
 {
@@ -43,11 +44,28 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
             checkpoint = [];
         }
 
+        try
+        {
+            OpenAll(builders, checkpoint, task);
+        }
+        catch
+        {
+            // Stores opened before the failure hold their RocksDB locks until closed, and the task never
+            // reaches the thread's task list, so nothing else would close them.
+            CloseQuietly();
+            throw;
+        }
+
+        // Deleted only once every store is open: a failed open changed nothing on disk, and without the
+        // checkpoint the next attempt would wipe every store and restore it from the changelog's beginning.
         if (exactlyOnce)
         {
             OffsetCheckpoint.Delete(CheckpointPath);
         }
+    }
 
+    private void OpenAll(IReadOnlyList<IStoreBuilder> builders, Dictionary<TopicPartition, long> checkpoint, TaskContext task)
+    {
         foreach (var builder in builders)
         {
             var changelog = builder.LoggingEnabled ? new TopicPartition(ChangelogTopic(applicationId, builder.Name), Id.Partition) : null;
@@ -190,14 +208,34 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         _deferredCheckpoint = null;
     }
 
+    /// <summary>Closes every store, even when one fails to close; then throws the first failure.</summary>
     public void Close()
     {
+        var failure = CloseQuietly();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    // A store that fails to close must not keep the others open: each holds its RocksDB lock until closed.
+    private Exception? CloseQuietly()
+    {
+        Exception? first = null;
         foreach (var entry in _entries)
         {
-            entry.Inner.Dispose();
+            try
+            {
+                entry.Inner.Dispose();
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
         }
 
         _entries.Clear();
+        return first;
     }
 
     private static void Open(StoreEntry entry, TaskContext task)
