@@ -4,7 +4,7 @@ using Wal.Streams.Internals;
 namespace Wal.Streams.TestDriver;
 
 /// <summary>Collects what the driver's tasks write: kept per topic for output topics, and queued again when a topology reads the topic itself.</summary>
-internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics) : IRecordCollector
+internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, TimeProvider clock) : IRecordCollector
 {
     private readonly Dictionary<string, Queue<ProducedRecord>> _outputs = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, long> _offsets = [];
@@ -26,7 +26,11 @@ internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics) : IR
 
     public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
     {
-        var record = new ProducedRecord(key, value, headers ?? [], timestamp, partition);
+        // Copied as the producer copies a record when it is sent: a buffer or header changed later is not what was written.
+        // librdkafka stamps a record whose timestamp is 0 with the time it is produced.
+        var record = new ProducedRecord(
+            key?.ToArray(), value?.ToArray(), TopologyTestDriver.Copy(headers ?? []),
+            timestamp == 0 ? clock.GetUtcNow().ToUnixTimeMilliseconds() : timestamp, partition);
         Output(topic).Enqueue(record);
         var topicPartition = new TopicPartition(topic, partition ?? 0);
         _offsets[topicPartition] = _offsets.TryGetValue(topicPartition, out var last) ? last + 1 : 0;

@@ -35,7 +35,8 @@ public sealed class TestInputTopic<TKey, TValue>
         _currentTime += advance;
     }
 
-    public void PipeInput(TValue value) => PipeInput(default!, value);
+    /// <summary>Pipes a record without a key (null key bytes, whatever <typeparamref name="TKey"/> is), as a producer that sets none.</summary>
+    public void PipeInput(TValue value) => SyncBridge.Complete(PipeKeylessAsync(value, NextTimestamp(null), default), nameof(PipeInputAsync));
 
     public void PipeInput(TKey key, TValue value) => SyncBridge.Complete(PipeInputAsync(key, value), nameof(PipeInputAsync));
 
@@ -71,6 +72,13 @@ public sealed class TestInputTopic<TKey, TValue>
         var key = _keySerializer.Serialize(record.Key, new SerializationContext(MessageComponentType.Key, Name, record.Headers));
         var value = _valueSerializer.Serialize(record.Value, new SerializationContext(MessageComponentType.Value, Name, record.Headers));
         return _driver.PipeAsync(Name, key, value, record.Headers, record.Timestamp, cancellationToken);
+    }
+
+    private ValueTask PipeKeylessAsync(TValue value, long timestamp, CancellationToken cancellationToken)
+    {
+        var headers = new Headers();
+        var bytes = _valueSerializer.Serialize(value, new SerializationContext(MessageComponentType.Value, Name, headers));
+        return _driver.PipeAsync(Name, null, bytes, headers, timestamp, cancellationToken);
     }
 
     private long NextTimestamp(DateTimeOffset? explicitTimestamp)

@@ -11,10 +11,15 @@ namespace Wal.Streams.TestDriver;
 /// stores inspected by name, and a manual wall clock.
 /// </summary>
 /// <remarks>
-/// Each piped record is processed at once, then stream-time punctuators due are fired, then the task commits.
-/// Wall-clock punctuators fire only in <see cref="AdvanceWallClockTime"/>, with Kafka Streams' semantics: absolute fire
-/// times, the first at registration + interval, and several missed intervals fire once. Records written to a topic that
-/// the topology itself reads are piped back in. Stores live in a temporary state directory deleted on dispose.
+/// Each piped record is processed at once, then stream-time punctuators due are fired, then the task commits. The
+/// runtime processes records in batches and fires stream-time punctuators after each batch, so where the driver fires
+/// once per interval crossed, a batch spanning several intervals fires once (as in Kafka Streams, whose driver differs
+/// from its runtime the same way). Wall-clock punctuators fire only in <see cref="AdvanceWallClockTime"/>, with Kafka
+/// Streams' semantics: absolute fire times, the first at registration + interval, and several missed intervals fire
+/// once. Records written to a topic that the topology itself reads are piped back in. What a topology writes is copied
+/// when written, as the producer copies it, and a record is read with headers of its own, as a consumer reads it; a
+/// record written with timestamp 0 gets the wall-clock time, as librdkafka stamps it. Stores live in
+/// <c>{StateDirectory}/{ApplicationId}</c>, deleted on dispose (a temporary state directory unless a config is given).
 /// </remarks>
 public sealed class TopologyTestDriver : IDisposable
 {
@@ -24,6 +29,7 @@ public sealed class TopologyTestDriver : IDisposable
     private readonly Dictionary<string, long> _nextOffset = new(StringComparer.Ordinal);
     private readonly List<StreamTask> _tasks = [];
     private readonly string? _ownedStateDirectory;
+    private readonly string _applicationDirectory;
     private bool _disposed;
 
     /// <param name="topology">The topology to run.</param>
@@ -40,22 +46,32 @@ public sealed class TopologyTestDriver : IDisposable
 
         config.Validate();
         Config = config;
+        _applicationDirectory = Path.Combine(config.StateDirectory, config.ApplicationId);
         _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
-        _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal));
-        foreach (var subtopology in topology.Subtopologies)
+        _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock);
+        try
         {
-            var inputs = subtopology.SourceTopics.Select(t => new TopicPartition(t, 0)).ToHashSet();
-            var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
-            _tasks.Add(task);
-            foreach (var topic in subtopology.SourceTopics)
+            foreach (var subtopology in topology.Subtopologies)
             {
-                _taskByTopic[topic] = task;
+                var inputs = subtopology.SourceTopics.Select(t => new TopicPartition(t, 0)).ToHashSet();
+                var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
+                _tasks.Add(task);
+                foreach (var topic in subtopology.SourceTopics)
+                {
+                    _taskByTopic[topic] = task;
+                }
+            }
+
+            foreach (var task in _tasks)
+            {
+                task.InitializeTopology();
             }
         }
-
-        foreach (var task in _tasks)
+        catch
         {
-            task.InitializeTopology();
+            // The caller gets no driver to dispose: what was opened (stores holding RocksDB locks) is closed here.
+            CloseTasks(clean: false);
+            throw;
         }
     }
 
@@ -133,15 +149,37 @@ public sealed class TopologyTestDriver : IDisposable
         }
 
         _disposed = true;
+        var failure = CloseTasks(clean: true);
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    // Every task is closed and the state deleted even when one task fails to close, as Kafka Streams' driver cleans
+    // its state directory: left behind, a later driver with the same application id would start from these stores.
+    private Exception? CloseTasks(bool clean)
+    {
+        Exception? first = null;
         foreach (var task in _tasks)
         {
-            task.Close(clean: true, writeCheckpoint: true);
+            try
+            {
+                task.Close(clean, writeCheckpoint: false);
+            }
+            catch (Exception e)
+            {
+                first ??= e;
+            }
         }
 
-        if (_ownedStateDirectory is not null && Directory.Exists(_ownedStateDirectory))
+        var directory = _ownedStateDirectory ?? _applicationDirectory;
+        if (Directory.Exists(directory))
         {
-            Directory.Delete(_ownedStateDirectory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
+
+        return first;
     }
 
     internal async ValueTask PipeAsync(string topic, byte[]? key, byte[]? value, Headers headers, long timestamp, CancellationToken cancellationToken)
@@ -166,7 +204,8 @@ public sealed class TopologyTestDriver : IDisposable
             Topic = topic,
             Partition = 0,
             Offset = offset,
-            Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = headers, Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
+            // Headers of its own, as a consumer reads them: a processor adding one must not change the record it came from.
+            Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = Copy(headers), Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
         });
         await task.ProcessAsync(int.MaxValue, TimeSpan.MaxValue);
         await task.MaybePunctuateStreamTimeAsync();
@@ -180,6 +219,17 @@ public sealed class TopologyTestDriver : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             await PipeOneAsync(next.Topic, next.Record.Key, next.Record.Value, next.Record.Headers, next.Record.Timestamp);
         }
+    }
+
+    internal static Headers Copy(Headers headers)
+    {
+        var copy = new Headers();
+        foreach (var header in headers)
+        {
+            copy.Add(header.Key, header.GetValueBytes()?.ToArray());
+        }
+
+        return copy;
     }
 
     private static void Commit(StreamTask task)
