@@ -78,9 +78,7 @@ public static class WriteRequestValidator
             ? "target.cassandra: keyspace and table must be set"
             : null,
         Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0 ? "target.kafka.topic: must be set" : null,
-        Target.DestinationOneofCase.Upstream => Uri.TryCreate(target.Upstream.Url, UriKind.Absolute, out var url) && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps)
-            ? null
-            : $"target.upstream.url: '{target.Upstream.Url}' is not an absolute http or https URL",
+        Target.DestinationOneofCase.Upstream => UpstreamTargetRules.Problem(target.Upstream),
         _ => "target: names no destination (memcached, cassandra, kafka or upstream)",
     };
 

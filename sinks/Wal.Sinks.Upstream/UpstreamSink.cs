@@ -15,12 +15,13 @@ namespace Wal.Sinks.Upstream;
 /// <see cref="VersionHeader"/>, and the upstream must treat a repeated id as done and may refuse a
 /// version older than one it has applied. The sink cannot guard versions itself, because it cannot
 /// read the upstream's state. Each attempt has a deadline (the target's timeout, or
-/// <see cref="UpstreamSinkOptions.DefaultTimeout"/>), sent to gRPC upstreams as <c>grpc-timeout</c>.
+/// <see cref="UpstreamSinkOptions.DefaultTimeout"/>, at most <see cref="UpstreamSinkOptions.MaxTimeout"/>), sent to
+/// gRPC upstreams as <c>grpc-timeout</c>. A target that breaks <see cref="UpstreamTargetRules"/> fails permanently.
 /// </remarks>
 public sealed class UpstreamSink : ISink
 {
-    public const string DeliveryIdHeader = "Wal-Delivery-Id";
-    public const string VersionHeader = "Wal-Version";
+    public const string DeliveryIdHeader = UpstreamTargetRules.DeliveryIdHeader;
+    public const string VersionHeader = UpstreamTargetRules.VersionHeader;
 
     private readonly UpstreamSinkOptions _options;
     private readonly HttpMessageInvoker _http;
@@ -50,18 +51,17 @@ public sealed class UpstreamSink : ISink
             return DeliveryResult.Permanent($"UpstreamSink got a {delivery.Target?.DestinationCase} target; it delivers only to upstream applications.");
         }
 
-        if (!Uri.TryCreate(target.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+        if (UpstreamTargetRules.Problem(target) is { } problem)
         {
-            return DeliveryResult.Permanent($"The upstream URL '{target.Url}' is not an absolute http or https URL.");
+            return DeliveryResult.Permanent($"The upstream target cannot be called: {problem}.");
         }
 
-        var timeout = target.Timeout is { } t && t.ToTimeSpan() > TimeSpan.Zero ? t.ToTimeSpan() : _options.DefaultTimeout;
+        var url = new Uri(target.Url, UriKind.Absolute);
+        var asked = target.Timeout is { } t && t.ToTimeSpan() > TimeSpan.Zero ? t.ToTimeSpan() : _options.DefaultTimeout;
+        var timeout = asked < _options.MaxTimeout ? asked : _options.MaxTimeout;
         var grpc = _options.UseGrpcForServiceMethodPaths && GrpcFraming.IsServiceMethodPath(url.AbsolutePath);
         using var request = grpc ? GrpcRequest(url, delivery, timeout) : PostRequest(url, delivery);
-        if (AddTargetHeaders(request, target) is { } headerError)
-        {
-            return DeliveryResult.Permanent(headerError);
-        }
+        AddTargetHeaders(request, target);
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -114,30 +114,50 @@ public sealed class UpstreamSink : ISink
 
     private static void AddDeliveryHeaders(HttpRequestMessage request, Delivery delivery)
     {
-        request.Headers.TryAddWithoutValidation(DeliveryIdHeader, delivery.Id);
+        request.Headers.TryAddWithoutValidation(DeliveryIdHeader, HeaderText(delivery.Id));
         request.Headers.TryAddWithoutValidation(VersionHeader, delivery.Version.ToString(CultureInfo.InvariantCulture));
     }
 
-    private static string? AddTargetHeaders(HttpRequestMessage request, UpstreamTarget target)
+    // Checked by UpstreamTargetRules. A content header (Content-Type, say) replaces the sink's own rather than
+    // adding a second value to it.
+    private static void AddTargetHeaders(HttpRequestMessage request, UpstreamTarget target)
     {
         foreach (var (name, value) in target.Headers)
         {
-            if (name.Length == 0 || name.Any(c => c <= ' ' || c >= '\u007f' || "()<>@,;:\\\"/[]?={}".Contains(c)) || value.Any(c => c is '\r' or '\n' or '\0'))
+            if (!request.Headers.TryAddWithoutValidation(name, value))
             {
-                return $"The upstream header '{name}' is not a valid HTTP header.";
+                request.Content!.Headers.Remove(name);
+                request.Content.Headers.TryAddWithoutValidation(name, value);
             }
+        }
+    }
 
-            if (name.Equals(DeliveryIdHeader, StringComparison.OrdinalIgnoreCase) || name.Equals(VersionHeader, StringComparison.OrdinalIgnoreCase))
+    /// <summary>
+    /// The write's id as a header value: as it is when it is visible ASCII without '%', else its UTF-8 bytes outside
+    /// that range (and '%') percent-encoded. The id is the writer's choice, and a line break in it would add headers
+    /// of the writer's choosing to the upstream's request; .NET refuses other non-ASCII text at send time.
+    /// </summary>
+    public static string HeaderText(string id)
+    {
+        ArgumentNullException.ThrowIfNull(id);
+        if (id.All(c => c is > ' ' and <= '~' and not '%'))
+        {
+            return id;
+        }
+
+        var text = new System.Text.StringBuilder(id.Length * 3);
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(id))
+        {
+            if (b is > (byte)' ' and <= (byte)'~' and not (byte)'%')
             {
-                return $"The upstream header '{name}' is set by Wal and cannot be given in the target.";
+                text.Append((char)b);
             }
-
-            if (!request.Headers.TryAddWithoutValidation(name, value) && !request.Content!.Headers.TryAddWithoutValidation(name, value))
+            else
             {
-                return $"The upstream header '{name}' could not be added to the request.";
+                text.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
             }
         }
 
-        return null;
+        return text.ToString();
     }
 }

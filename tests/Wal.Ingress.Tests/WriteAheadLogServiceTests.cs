@@ -39,8 +39,19 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         { "empty target", Write(TestNamespaces.Orders, null, new Target()), "names no destination" },
         { "memcached key with space", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Key = "a b" } }), "target.memcached.key" },
         { "upstream not http", Write(TestNamespaces.Orders, null, new Target { Upstream = new UpstreamTarget { Url = "ftp://x" } }), "target.upstream.url" },
+        { "upstream timeout not normalized", Write(TestNamespaces.Orders, null, Upstream(u => u.Timeout = new Duration { Seconds = 1, Nanos = -1 })), "target.upstream.timeout" },
+        { "upstream header with a line break", Write(TestNamespaces.Orders, null, Upstream(u => u.Headers["X-A"] = "v\r\nX-Injected: 1")), "target.upstream.headers" },
+        { "upstream header not ASCII", Write(TestNamespaces.Orders, null, Upstream(u => u.Headers["X-Tenant"] = "café")), "'X-Tenant'" },
+        { "upstream header set by Wal", Write(TestNamespaces.Orders, null, Upstream(u => u.Headers["wal-delivery-id"] = "x")), "set by Wal" },
         { "invalid namespace name", Write("Not Valid!", null), "not a valid namespace name" },
     };
+
+    private static Target Upstream(Action<UpstreamTarget> change)
+    {
+        var target = new UpstreamTarget { Url = "http://127.0.0.1:9/hook" };
+        change(target);
+        return new Target { Upstream = target };
+    }
 
     [Theory]
     [MemberData(nameof(InvalidRequests))]

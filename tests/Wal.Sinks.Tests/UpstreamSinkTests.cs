@@ -89,6 +89,74 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
         Assert.Equal(DeliveryOutcome.PermanentFailure, (await _sink.DeliverAsync(NewDelivery(badHeader, "x"))).Outcome);
     }
 
+    [Theory]
+    [InlineData(60 * 24 * 3600L, 0)]
+    [InlineData(1L, -1)]
+    [InlineData(-5L, 0)]
+    public async Task DeliverAsync_TimeoutNotAValidDuration_PermanentFailureNotAnException(long seconds, int nanos)
+    {
+        // 60 days is valid but beyond any attempt: it is cut to MaxTimeout (CancelAfter threw above 49.7 days).
+        var target = NewTarget();
+        target.Upstream.Timeout = new Duration { Seconds = seconds, Nanos = nanos };
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(seconds > 0 && nanos == 0 ? DeliveryOutcome.Delivered : DeliveryOutcome.PermanentFailure, result.Outcome);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_TargetAsksForMoreThanMaxTimeout_GrpcUpstreamToldTheDeadlineItHas()
+    {
+        await using var sink = new UpstreamSink(new UpstreamSinkOptions { MaxTimeout = TimeSpan.FromSeconds(2), UseGrpcForServiceMethodPaths = true });
+        var key = Guid.NewGuid().ToString("N");
+        var target = Grpc($"/wal.test.Items/Put?key={key}");
+        target.Upstream.Timeout = Duration.FromTimeSpan(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await sink.DeliverAsync(NewDelivery(target, "x"))).Outcome);
+
+        Assert.Equal("2000m", _server.Headers[key]["grpc-timeout"].ToString());
+    }
+
+    [Theory]
+    [InlineData("w-1\r\nX-Injected: by-the-writer", "w-1%0D%0AX-Injected:%20by-the-writer")]
+    [InlineData("café-1", "caf%C3%A9-1")]
+    [InlineData("100%", "100%25")]
+    [InlineData("plain-id_1", "plain-id_1")]
+    public async Task DeliverAsync_AnyId_DeliveredWithTheIdPercentEncodedAndNoHeaderAdded(string id, string header)
+    {
+        var target = NewTarget();
+
+        var result = await _sink.DeliverAsync(new Delivery(id, target, "x"u8.ToArray(), 1));
+
+        Assert.True(result.Outcome == DeliveryOutcome.Delivered, $"{result.Outcome}: {result.Error}");
+        var seen = _server.Headers[target.Upstream.Url[(target.Upstream.Url.LastIndexOf('/') + 1)..]];
+        Assert.Equal(header, seen[UpstreamSink.DeliveryIdHeader].ToString());
+        Assert.False(seen.ContainsKey("X-Injected"));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_NonAsciiHeaderValue_PermanentFailureNamingTheHeader()
+    {
+        var target = NewTarget();
+        target.Upstream.Headers["X-Tenant"] = "café";
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("'X-Tenant'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ContentTypeInTarget_ReplacesTheDefault()
+    {
+        var target = NewTarget();
+        target.Upstream.Headers["Content-Type"] = "application/json";
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "{}"))).Outcome);
+
+        Assert.Equal("application/json", _server.Headers[target.Upstream.Url[(target.Upstream.Url.LastIndexOf('/') + 1)..]].ContentType.ToString());
+    }
+
     [Fact]
     public async Task DeliverAsync_GrpcMethod_SendsFramedMessageOverHttp2()
     {

@@ -160,6 +160,32 @@ public sealed class DispatchProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_SinkThrowsEveryTime_RetriedThenDeadLetteredWithTheErrorAndTheNextRecordStillFlows()
+    {
+        // A sink must answer, not throw; one that throws (a bug, a setting it cannot use) used to fail the stream
+        // thread, and with it every namespace on the thread.
+        _sink.WhileDelivering = delivery =>
+        {
+            if (delivery.Id == "thrown")
+            {
+                throw new InvalidOperationException("No such configuration property");
+            }
+        };
+
+        await PipeAsync(Entry("thrown", acceptedAt: Start));
+        await PipeAsync(Entry("next", acceptedAt: Start));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(3, _sink.Calls.Count(c => c.Id == "thrown"));
+        Assert.Equal(1, _sink.Calls.Count(c => c.Id == "next"));
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("thrown", LogEntry.Parser.ParseFrom(dead.Value).Id);
+        Assert.Equal("the sink failed unexpectedly (InvalidOperationException): No such configuration property", Header(dead.Headers, DeadLetterHeaders.Error));
+        Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
+    }
+
+    [Fact]
     public async Task Process_PermanentFailure_GoesToTheDeadLetterTopicAtOnce()
     {
         _sink.Then(DeliveryResult.Permanent("key too long"));

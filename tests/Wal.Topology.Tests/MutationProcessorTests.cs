@@ -201,6 +201,29 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_SinkThrowsOnAChunk_RetriedFromThatChunkThenDeadLettered()
+    {
+        _sink.WhileDelivering = delivery =>
+        {
+            if (delivery.Id == "m8/1")
+            {
+                throw new InvalidOperationException("a sink bug");
+            }
+        };
+
+        await ChunksAsync("m8", 0, 1, 2);
+        await MarkerAsync("m8", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("3", Header(dead.Headers, DeadLetterHeaders.Attempts));
+        Assert.Equal("the sink failed unexpectedly (InvalidOperationException): a sink bug", Header(dead.Headers, DeadLetterHeaders.Error));
+        Assert.Equal(0, StoredChunks());
+    }
+
+    [Fact]
     public async Task Process_PermanentFailure_DeadLettersTheMutationAtOnce()
     {
         _sink.Then(DeliveryResult.Delivered, DeliveryResult.Permanent("no such cluster"));

@@ -171,6 +171,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             result = DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
         }
+        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+        {
+            LogSinkThrew(_logger, e, _namespace, entry.Id);
+            result = DeliveryResult.Threw(e);
+        }
         finally
         {
             if (!_timeout.TryReset())
@@ -251,6 +256,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
 
     private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Namespace}: the sink threw delivering {Id}; counted as a retriable failure")]
+    private static partial void LogSinkThrew(ILogger logger, Exception error, string @namespace, string id);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: delivered {Id} after {Attempts} attempt(s): {Outcome}")]
     private static partial void LogDelivered(ILogger logger, string @namespace, string id, int attempts, DeliveryOutcome outcome);

@@ -151,6 +151,11 @@ public sealed partial class MutationProcessor
         {
             return [DeliveryResult.Retriable($"no answer from the target for {deliveries.Count} chunk(s) within {budget.TotalSeconds:0.###} s")];
         }
+        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+        {
+            LogSinkThrew(_logger, e, _namespace, deliveries.Count);
+            return [DeliveryResult.Threw(e)];
+        }
         finally
         {
             if (!_timeout.TryReset())
@@ -252,6 +257,9 @@ public sealed partial class MutationProcessor
     }
 
     private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Namespace}: the sink threw applying {ChunkCount} chunk(s) of a mutation; counted as a retriable failure")]
+    private static partial void LogSinkThrew(ILogger logger, Exception error, string @namespace, int chunkCount);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: applied mutation {RequestId} ({ChunkCount} chunk(s)) after {Attempts} attempt(s)")]
     private static partial void LogApplied(ILogger logger, string @namespace, string requestId, uint chunkCount, int attempts);
