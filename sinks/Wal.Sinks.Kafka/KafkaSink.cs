@@ -27,13 +27,22 @@ public sealed class KafkaSink : ISink
     public const string VersionHeader = "Wal-Version";
 
     private readonly KafkaSinkOptions _options;
-    private readonly ConcurrentDictionary<string, Lazy<IProducer<byte[], byte[]>>> _producers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<ClusterProducer>> _producers = new(StringComparer.Ordinal);
 
+    /// <param name="options">Validated here, the producer settings too (librdkafka checks their names only when a producer is built).</param>
     public KafkaSink(KafkaSinkOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        try
+        {
+            Build(options.LocalBootstrapServers ?? options.Clusters.Values.First()).Producer.Dispose();
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
+        {
+            throw new ArgumentException($"KafkaSinkOptions.ProducerConfig: {e.Message}", nameof(options), e);
+        }
     }
 
     public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
@@ -57,6 +66,13 @@ public sealed class KafkaSink : ISink
         }
 
         var producer = Producer(target.Cluster, servers);
+        if (producer.Fatal)
+        {
+            // Failed for good since its last delivery: every record it takes would fail the same way.
+            Replace(target.Cluster, producer);
+            producer = Producer(target.Cluster, servers);
+        }
+
         var message = new Message<byte[], byte[]>
         {
             Key = target.Key.IsEmpty ? null! : target.Key.ToByteArray(),
@@ -69,7 +85,7 @@ public sealed class KafkaSink : ISink
         };
         try
         {
-            var report = await producer.ProduceAsync(target.Topic, message, cancellationToken);
+            var report = await producer.Producer.ProduceAsync(target.Topic, message, cancellationToken);
             return report.Status == PersistenceStatus.Persisted
                 ? DeliveryResult.Delivered
                 : DeliveryResult.Retriable($"Kafka reported the record to '{target.Topic}' as {report.Status}.");
@@ -91,7 +107,7 @@ public sealed class KafkaSink : ISink
 
     public ValueTask DisposeAsync()
     {
-        foreach (var producer in _producers.Values.Where(p => p.IsValueCreated).Select(p => p.Value))
+        foreach (var producer in _producers.Values.Where(p => p.IsValueCreated).Select(p => p.Value.Producer))
         {
             producer.Flush(TimeSpan.FromSeconds(5));
             producer.Dispose();
@@ -101,23 +117,35 @@ public sealed class KafkaSink : ISink
         return ValueTask.CompletedTask;
     }
 
-    private DeliveryResult Classify(string cluster, IProducer<byte[], byte[]> producer, Error error, string topic)
+    private DeliveryResult Classify(string cluster, ClusterProducer producer, Error error, string topic)
     {
-        var text = $"Producing to '{topic}' failed: {error.Code} ({error.Reason}){(error.IsFatal ? ", fatal" : string.Empty)}.";
-        // A fatal error leaves the idempotent producer unusable; a fresh one serves the retry.
-        if (error.IsFatal && _producers.TryGetValue(cluster, out var current) && current.IsValueCreated
-            && ReferenceEquals(current.Value, producer) && _producers.TryRemove(KeyValuePair.Create(cluster, current)))
+        // librdkafka 2.0.2 reports a fatal error as fatal only to the error handler; the records it fails carry the
+        // underlying code with IsFatal false. Either way the idempotent producer is unusable: a fresh one serves the retry.
+        var fatal = error.IsFatal || producer.Fatal;
+        var text = $"Producing to '{topic}' failed: {error.Code} ({error.Reason}){(fatal ? ", fatal" : string.Empty)}.";
+        if (fatal)
         {
-            producer.Dispose();
+            Replace(cluster, producer);
+            // The error came from the producer, not the record: the record may well go through a new one.
+            return DeliveryResult.Retriable(text);
         }
 
         return KafkaErrorClassifier.IsPermanent(error) ? DeliveryResult.Permanent(text) : DeliveryResult.Retriable(text);
     }
 
-    private IProducer<byte[], byte[]> Producer(string cluster, string servers) =>
-        _producers.GetOrAdd(cluster, _ => new Lazy<IProducer<byte[], byte[]>>(() => Build(servers))).Value;
+    private void Replace(string cluster, ClusterProducer producer)
+    {
+        if (_producers.TryGetValue(cluster, out var current) && current.IsValueCreated
+            && ReferenceEquals(current.Value, producer) && _producers.TryRemove(KeyValuePair.Create(cluster, current)))
+        {
+            producer.Producer.Dispose();
+        }
+    }
 
-    private IProducer<byte[], byte[]> Build(string servers)
+    private ClusterProducer Producer(string cluster, string servers) =>
+        _producers.GetOrAdd(cluster, _ => new Lazy<ClusterProducer>(() => Build(servers))).Value;
+
+    private ClusterProducer Build(string servers)
     {
         var config = new ProducerConfig(_options.ProducerConfig.ToDictionary(p => p.Key, p => p.Value))
         {
@@ -126,6 +154,24 @@ public sealed class KafkaSink : ISink
             EnableIdempotence = true,
             MessageTimeoutMs = (int)_options.DeliveryTimeout.TotalMilliseconds,
         };
-        return new ProducerBuilder<byte[], byte[]>(config).Build();
+        var holder = new ClusterProducer();
+        holder.Producer = new ProducerBuilder<byte[], byte[]>(config)
+            .SetErrorHandler((_, error) =>
+            {
+                if (error.IsFatal)
+                {
+                    holder.Fatal = true;
+                }
+            })
+            .Build();
+        return holder;
+    }
+
+    /// <summary>One cluster's producer, and whether librdkafka has told its error handler it failed for good.</summary>
+    private sealed class ClusterProducer
+    {
+        public IProducer<byte[], byte[]> Producer { get; set; } = null!;
+
+        public volatile bool Fatal;
     }
 }

@@ -11,9 +11,11 @@ public sealed record KafkaSinkOptions
 
     /// <summary>
     /// How long the producer keeps trying one record (<c>message.timeout.ms</c>); past it the
-    /// delivery is reported retriable.
+    /// delivery is reported retriable. Keep it at most the topology's <c>DeliveryTimeout</c> (5 s), which gives up on
+    /// the attempt anyway: a record librdkafka still held after that landed later, once per attempt, even after the
+    /// topology had dead-lettered it.
     /// </summary>
-    public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Further librdkafka producer settings; they cannot turn off acks=all or idempotence.</summary>
     public IReadOnlyDictionary<string, string> ProducerConfig { get; init; } = new Dictionary<string, string>();

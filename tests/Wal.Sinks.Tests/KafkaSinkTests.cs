@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
+using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
 using Wal.Sinks.Kafka;
 
@@ -99,6 +100,41 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
 
         Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
         Assert.Contains("MsgSizeTooLarge", result.Error);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ProducerFailedFatally_ReplacedSoALaterDeliveryGoesThrough()
+    {
+        // librdkafka reports the fatal error to the producer's error handler only; the failed record carries the
+        // underlying code. The sink kept the dead producer, and every later record to the cluster failed the same way.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("fatal");
+        await using var sink = new KafkaSink(new KafkaSinkOptions { LocalBootstrapServers = cluster.BootstrapServers });
+        cluster.PushRequestErrors(KafkaApi.InitProducerId, 31);
+        var target = new Target { Kafka = new KafkaTarget { Topic = "fatal" } };
+
+        var first = await sink.DeliverAsync(new Delivery("first", target, "a"u8.ToArray(), 1));
+        var results = new List<DeliveryResult> { first };
+        while (!results[^1].Succeeded && results.Count < 5)
+        {
+            results.Add(await sink.DeliverAsync(new Delivery("first", target, "a"u8.ToArray(), 1)));
+        }
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, first.Outcome);
+        Assert.Contains("fatal", first.Error, StringComparison.Ordinal);
+        Assert.True(results[^1].Succeeded, string.Join(" | ", results.Select(r => $"{r.Outcome}: {r.Error}")));
+    }
+
+    [Fact]
+    public void Constructor_UnknownProducerSetting_ArgumentErrorNamingIt()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new KafkaSink(new KafkaSinkOptions
+        {
+            LocalBootstrapServers = _kafka.Cluster.BootstrapServers,
+            ProducerConfig = new Dictionary<string, string> { ["linger.msec"] = "5" },
+        }));
+
+        Assert.Contains("linger.msec", error.Message, StringComparison.Ordinal);
     }
 
     public Task InitializeAsync() => Task.CompletedTask;
