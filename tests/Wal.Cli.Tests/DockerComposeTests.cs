@@ -70,10 +70,9 @@ public sealed class DockerComposeTests
             var env = Environment(service);
             var endpoints = new List<string> { env[WalEnvironment.BootstrapServers] };
             endpoints.AddRange(NamedEndpoints.Parse(env.GetValueOrDefault(WalEnvironment.Regions), "regions").Values);
-            endpoints.AddRange(NamedEndpoints.Parse(env.GetValueOrDefault(WalEnvironment.MemcachedClusters), "memcached").Values);
-            if (env.TryGetValue(WalEnvironment.CassandraContactPoints, out var cassandra))
+            foreach (var clusters in new[] { WalEnvironment.MemcachedClusters, WalEnvironment.CassandraClusters, WalEnvironment.KafkaClusters })
             {
-                endpoints.Add(cassandra);
+                endpoints.AddRange(NamedEndpoints.Parse(env.GetValueOrDefault(clusters), clusters).Values.SelectMany(servers => servers.Split(';')));
             }
 
             foreach (var endpoint in endpoints)

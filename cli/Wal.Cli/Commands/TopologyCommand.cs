@@ -2,6 +2,7 @@ using System.CommandLine;
 using Wal.Cli.Hosting;
 using Wal.Cli.Settings;
 using Wal.Kafka;
+using Wal.Sinks;
 using Wal.Streams;
 using Wal.Topology;
 using Wal.Topology.Replication;
@@ -30,6 +31,24 @@ internal static class TopologyCommand
             Description = "memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211).",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.MemcachedClusters),
         };
+        var cassandra = new Option<string?>("--cassandra")
+        {
+            Description = $"Cassandra clusters, name=host:port[;host:port],… (e.g. main=cassandra:9042) [env {WalEnvironment.CassandraClusters}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.CassandraClusters),
+        };
+        var kafkaClusters = new Option<string?>("--kafka-clusters")
+        {
+            Description = "Kafka clusters that Kafka targets name, name=host:port[;host:port],… (targets naming none go to "
+                + $"--bootstrap-servers) [env {WalEnvironment.KafkaClusters}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.KafkaClusters),
+        };
+        var deliveryTimeout = new Option<TimeSpan>("--delivery-timeout")
+        {
+            Description = "Longest wait for one delivery attempt before it counts as a retriable failure (e.g. 5s); "
+                + "also the Kafka sink's message timeout and the upper bound of an upstream target's timeout.",
+            DefaultValueFactory = _ => new WalTopologyOptions().DeliveryTimeout,
+            CustomParser = DurationText.Parse,
+        };
         var regions = new Option<string?>("--regions")
         {
             Description = $"Kafka of each region, name=bootstrap,… (e.g. a=kafka-a:9092,b=kafka-b:9092); overrides the addresses in the namespaces' regions lists [env {WalEnvironment.Regions}].",
@@ -48,25 +67,40 @@ internal static class TopologyCommand
         };
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, regions, noCreateTopics, sessionTimeout,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, cassandra, kafkaClusters,
+            deliveryTimeout, regions, noCreateTopics, sessionTimeout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             using var loggers = SharedOptions.CreateLoggers();
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
             var app = parse.GetValue(applicationId)!;
-            SinkSettings sinks;
+            var attempt = parse.GetValue(deliveryTimeout);
+            if (attempt <= TimeSpan.Zero || attempt > TimeSpan.FromHours(1))
+            {
+                await Console.Error.WriteLineAsync($"error: --delivery-timeout {attempt} must be positive and at most an hour.");
+                return ExitCodes.Usage;
+            }
+
+            SinkRouter router;
             IReadOnlyDictionary<string, string> regionServers;
             try
             {
-                sinks = SinkSettings.FromText(parse.GetValue(memcached));
+                var sinks = SinkSettings.FromText(parse.GetValue(memcached), parse.GetValue(cassandra), parse.GetValue(kafkaClusters)) with
+                {
+                    LocalKafka = bootstrap,
+                    DeliveryTimeout = attempt,
+                };
                 regionServers = NamedEndpoints.Parse(parse.GetValue(regions), "--regions");
+                router = sinks.CreateRouter(loggers);
             }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or ArgumentException)
             {
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 return ExitCodes.Usage;
             }
+
+            await using var sinkRouter = router;
 
             using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
@@ -85,9 +119,9 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
-            await using var router = sinks.CreateRouter();
             // The host rebuilds the topology when namespaces are created or deleted, without a restart.
-            await using var streams = new WalTopologyHost(controlPlane.Registry, router, new WalTopologyOptions { Region = region }, new StreamsConfig
+            var options = new WalTopologyOptions { Region = region, DeliveryTimeout = attempt };
+            await using var streams = new WalTopologyHost(controlPlane.Registry, router, options, new StreamsConfig
             {
                 ApplicationId = app,
                 BootstrapServers = bootstrap,

@@ -98,10 +98,12 @@ internal sealed class LocalStack : IAsyncDisposable
         Memcached = await MemcachedProcess.StartAsync(Options.MemcachedPort, cancellationToken: cancellationToken);
         _started.Add(Memcached);
 
+        // memcached and Kafka targets (on the embedded cluster) and upstream applications; no Cassandra runs locally.
         var sinks = new Hosting.SinkSettings
         {
             MemcachedClusters = new Dictionary<string, IReadOnlyList<string>> { [MemcachedCluster] = [Memcached.Endpoint] },
-        }.CreateRouter();
+            LocalKafka = Kafka.BootstrapServers,
+        }.CreateRouter(loggers);
         _started.Add(sinks);
 
         Topology = new WalTopologyHost(Namespaces, sinks, new WalTopologyOptions { Region = Options.Region }, new StreamsConfig

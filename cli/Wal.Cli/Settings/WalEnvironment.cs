@@ -14,7 +14,8 @@ internal static class WalEnvironment
     public const string StateDir = "WAL_STATE_DIR";
     public const string ApplicationId = "WAL_APPLICATION_ID";
     public const string MemcachedClusters = "WAL_MEMCACHED_CLUSTERS";
-    public const string CassandraContactPoints = "WAL_CASSANDRA_CONTACT_POINTS";
+    public const string CassandraClusters = "WAL_CASSANDRA_CLUSTERS";
+    public const string KafkaClusters = "WAL_KAFKA_CLUSTERS";
     public const string TlsCertificate = "WAL_TLS_CERT";
     public const string TlsKey = "WAL_TLS_KEY";
     public const string TlsClientCa = "WAL_TLS_CLIENT_CA";
@@ -24,7 +25,7 @@ internal static class WalEnvironment
     public static IReadOnlyList<string> All { get; } =
     [
         BootstrapServers, Region, Regions, NamespacesFile, Listen, StateDir, ApplicationId,
-        MemcachedClusters, CassandraContactPoints, TlsCertificate, TlsKey, TlsClientCa, AdminClients, Address,
+        MemcachedClusters, CassandraClusters, KafkaClusters, TlsCertificate, TlsKey, TlsClientCa, AdminClients, Address,
     ];
 
     public static string? Get(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
