@@ -178,9 +178,10 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     {
         var ns = await stack.CreateNamespaceAsync();
         await stack.ProduceDeadLetterAsync(ns, "s-1", "permanent", "x");
-        // Delayed an hour: the topology (which picks up the new namespace within moments) holds it as a timer instead
-        // of failing it into the DLQ at once (its target's cluster does not exist), which made the depth 2 at times.
-        var delayed = OperatorStackFixture.Entry(ns, "s-2");
+        // Delayed an hour from now: the topology (which picks up the new namespace within moments) holds it as a timer
+        // instead of failing it into the DLQ at once (its target's cluster does not exist), which made the depth 2 at
+        // times. A delay counts from the entry's acceptance, so it must be accepted now, not at the fixture's 2023 default.
+        var delayed = OperatorStackFixture.Entry(ns, "s-2", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         delayed.Lifecycle = new Lifecycle { Delay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromHours(1)) };
         await stack.ProduceEntryAsync(ns, delayed);
 
