@@ -47,7 +47,7 @@ public sealed class WalClient : IDisposable
 
         if (options.ServerCertificateAuthorities is { Count: > 0 } authorities)
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) => ChainsTo(certificate, errors, authorities);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, sent, errors) => ChainsTo(certificate, sent, errors, authorities);
         }
 
         _http = new HttpClient(handler) { BaseAddress = options.Address, Timeout = Timeout.InfiniteTimeSpan };
@@ -102,8 +102,9 @@ public sealed class WalClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    // Only the given CAs count as roots; a wrong host name or a missing certificate still fails.
-    private static bool ChainsTo(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2Collection authorities)
+    // Only the given CAs count as roots; a wrong host name or a missing certificate still fails. The intermediates the
+    // server sent are in the handshake's chain's extra store: without them a certificate an intermediate CA issued fails.
+    private static bool ChainsTo(X509Certificate? certificate, X509Chain? sent, SslPolicyErrors errors, X509Certificate2Collection authorities)
     {
         if (certificate is not X509Certificate2 server || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
         {
@@ -111,6 +112,11 @@ public sealed class WalClient : IDisposable
         }
 
         using var chain = new X509Chain();
+        if (sent is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
+        }
+
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;

@@ -43,7 +43,7 @@ public sealed class IngressOptions
     /// <summary>Bytes of records (payload and envelope) awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
-    /// <summary>PEM certificate (chain) for TLS on the gRPC port. Empty: cleartext HTTP/2 (h2c).</summary>
+    /// <summary>PEM certificate for TLS on the gRPC port, then any intermediate CAs (sent in the handshake). Empty: cleartext HTTP/2 (h2c).</summary>
     public string TlsCertificatePath { get; set; } = string.Empty;
 
     /// <summary>PEM private key of <see cref="TlsCertificatePath"/>.</summary>

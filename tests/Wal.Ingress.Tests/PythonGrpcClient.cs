@@ -16,11 +16,16 @@ public static class PythonGrpcClient
 
     public sealed record Result(StatusCode Code, string? Details, byte[]? Response, Status? StatusDetails);
 
-    public static async Task<Result> CallAsync(Uri address, string method, byte[] request, double timeoutSeconds = 30)
+    /// <param name="address">The ingress.</param>
+    /// <param name="method">The full method path.</param>
+    /// <param name="request">The serialized request.</param>
+    /// <param name="timeoutSeconds">The call's deadline.</param>
+    /// <param name="tls">PEM files: the one CA to trust, then optionally a client certificate and its key; none for h2c.</param>
+    public static async Task<Result> CallAsync(Uri address, string method, byte[] request, double timeoutSeconds = 30, params string[] tls)
     {
         // The request goes through stdin ("-"): one argument may not exceed 128 KiB.
         var root = await RunAsync("grpc_call.py",
-            [$"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            [$"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls],
             Convert.ToHexString(request));
         return new Result(
             (StatusCode)root.GetProperty("code_value").GetInt32(),

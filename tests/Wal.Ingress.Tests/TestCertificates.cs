@@ -4,11 +4,17 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Wal.Ingress.Tests;
 
-/// <summary>A private CA, a server certificate for 127.0.0.1 and client certificates, made in-process and written as PEM files.</summary>
+/// <summary>
+/// A private CA, a server certificate for 127.0.0.1 and client certificates, made in-process and written as PEM files. The
+/// server's certificate comes from an intermediate CA, as in most deployments, so server.pem holds it and the intermediate,
+/// and a client that trusts only the root (ca.pem) needs the intermediate from the handshake.
+/// </summary>
 public sealed class TestCertificates : IDisposable
 {
     private readonly X509Certificate2 _ca;
     private readonly RSA _caKey;
+    private readonly X509Certificate2 _intermediate;
+    private readonly RSA _intermediateKey;
 
     public TestCertificates()
     {
@@ -16,8 +22,9 @@ public sealed class TestCertificates : IDisposable
         System.IO.Directory.CreateDirectory(Directory);
         (_ca, _caKey) = NewAuthority("Wal Test CA");
         File.WriteAllText(CaPath, _ca.ExportCertificatePem());
-        using var server = Issue("ingress", serverAuth: true);
-        File.WriteAllText(ServerCertificatePath, server.ExportCertificatePem());
+        (_intermediate, _intermediateKey) = NewAuthority("Wal Test Intermediate CA", _ca, _caKey);
+        using var server = Sign(_intermediate, _intermediateKey, "ingress", serverAuth: true);
+        File.WriteAllText(ServerCertificatePath, server.ExportCertificatePem() + "\n" + _intermediate.ExportCertificatePem());
         File.WriteAllText(ServerKeyPath, server.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
     }
 
@@ -31,6 +38,16 @@ public sealed class TestCertificates : IDisposable
 
     /// <summary>A client certificate signed by this CA, named <paramref name="commonName"/>.</summary>
     public X509Certificate2 Client(string commonName) => Issue(commonName, serverAuth: false);
+
+    /// <summary>A client certificate like <see cref="Client"/>, written as PEM files for a foreign client; returns their paths.</summary>
+    public (string CertificatePath, string KeyPath) ClientFiles(string commonName)
+    {
+        using var client = Client(commonName);
+        var (certificate, key) = (Path.Combine(Directory, $"{commonName}.pem"), Path.Combine(Directory, $"{commonName}.key"));
+        File.WriteAllText(certificate, client.ExportCertificatePem());
+        File.WriteAllText(key, client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        return (certificate, key);
+    }
 
     /// <summary>A certificate signed by this CA for servers only (extended key usage serverAuth), named <paramref name="commonName"/>.</summary>
     public X509Certificate2 ServerOnly(string commonName) => Issue(commonName, serverAuth: true);
@@ -52,9 +69,11 @@ public sealed class TestCertificates : IDisposable
         SslOptions =
         {
             ClientCertificates = client is null ? null : new X509CertificateCollection { client },
-            RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            RemoteCertificateValidationCallback = (_, certificate, sent, _) =>
             {
                 using var chain = new X509Chain();
+                // Only what the server sent besides its own certificate: the intermediate must come from the handshake.
+                chain.ChainPolicy.ExtraStore.AddRange(sent?.ChainPolicy.ExtraStore ?? []);
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.Add(_ca);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
@@ -67,18 +86,30 @@ public sealed class TestCertificates : IDisposable
     {
         _ca.Dispose();
         _caKey.Dispose();
+        _intermediate.Dispose();
+        _intermediateKey.Dispose();
         System.IO.Directory.Delete(Directory, recursive: true);
     }
 
     private X509Certificate2 Issue(string commonName, bool serverAuth) => Sign(_ca, _caKey, commonName, serverAuth);
 
-    private static (X509Certificate2, RSA) NewAuthority(string name)
+    /// <summary>A self-signed root, or with <paramref name="issuer"/> an intermediate CA it signs.</summary>
+    private static (X509Certificate2, RSA) NewAuthority(string name, X509Certificate2? issuer = null, RSA? issuerKey = null)
     {
         var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        return (request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30)), key);
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var (notBefore, notAfter) = (DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
+        if (issuer is null)
+        {
+            return (request.CreateSelfSigned(notBefore, notAfter), key);
+        }
+
+        using var signed = request.Create(issuer.SubjectName, X509SignatureGenerator.CreateForRSA(issuerKey!, RSASignaturePadding.Pkcs1),
+            notBefore, notAfter, RandomNumberGenerator.GetBytes(12));
+        return (signed.CopyWithPrivateKey(key), key);
     }
 
     private static X509Certificate2 Sign(X509Certificate2 ca, RSA caKey, string commonName, bool serverAuth)

@@ -25,6 +25,32 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
     }
 
     [Fact]
+    public async Task WriteToLog_PythonClientTrustingOnlyTheRoot_TrueOverMutualTls()
+    {
+        // The server's certificate comes from an intermediate CA: grpc-core verifies it only if the handshake carries
+        // the intermediate, since the client has just the root.
+        var (certificate, key) = _certificates.ClientFiles(TestNamespaces.AllowedClient);
+
+        var result = await PythonGrpcClient.CallAsync(
+            _host.Address, WriteAheadLogService.WriteToLogPath, Write("python-mtls").ToByteArray(), 30, _certificates.CaPath, certificate, key);
+
+        Assert.True(result.Code == StatusCode.OK, $"{result.Code}: {result.Details}");
+        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
+        Assert.Contains(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "python-mtls");
+    }
+
+    [Fact]
+    public async Task WriteToLog_TypedClientTrustingOnlyTheRoot_TrueOverMutualTls()
+    {
+        var (certificate, key) = _certificates.ClientFiles(TestNamespaces.AllowedClient);
+        using var client = new Wal.Client.WalClient(Wal.Client.WalClientOptions.FromPemFiles(_host.Address, certificate, key, _certificates.CaPath));
+
+        var response = await client.WriteToLogAsync(Write("typed-mtls"));
+
+        Assert.Equal(Trilean.True, response.Durable);
+    }
+
+    [Fact]
     public async Task WriteToLog_TrustedClientNotOnAllowList_PermissionDeniedNothingProduced()
     {
         using var certificate = _certificates.Client("someone-else");

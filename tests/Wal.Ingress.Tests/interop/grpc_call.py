@@ -1,7 +1,9 @@
 """Calls one gRPC method with raw request bytes through python3-grpcio, as a foreign client would.
 
-Usage: grpc_call.py ADDRESS METHOD REQUEST_HEX|- [TIMEOUT_SECONDS]
+Usage: grpc_call.py ADDRESS METHOD REQUEST_HEX|- [TIMEOUT_SECONDS [ROOT_CA_PEM [CERT_PEM KEY_PEM]]]
 ("-" reads the hex from standard input: large requests exceed the argument length limit.)
+With ROOT_CA_PEM the call goes over TLS, trusting only that CA; with CERT_PEM and KEY_PEM it
+presents that client certificate (mutual TLS).
 Prints one JSON object: the status code, its details, the response bytes and the
 grpc-status-details-bin trailer, both in hex. The caller serializes and parses protobuf.
 Run with Debian's /usr/bin/python3 (python3-grpcio); exits 3 if grpc is missing.
@@ -17,12 +19,25 @@ except ImportError as error:
     sys.exit(3)
 
 
+def open_channel(address, tls):
+    if not tls:
+        return grpc.insecure_channel(address)
+
+    def read(path):
+        with open(path, "rb") as file:
+            return file.read()
+
+    root = read(tls[0])
+    key, chain = (read(tls[2]), read(tls[1])) if len(tls) > 2 else (None, None)
+    return grpc.secure_channel(address, grpc.ssl_channel_credentials(root, key, chain))
+
+
 def main() -> int:
     address, method, request_hex = sys.argv[1], sys.argv[2], sys.argv[3]
     if request_hex == "-":
         request_hex = sys.stdin.read().strip()
     timeout = float(sys.argv[4]) if len(sys.argv) > 4 else 30.0
-    with grpc.insecure_channel(address) as channel:
+    with open_channel(address, sys.argv[5:]) as channel:
         # No serializers: the request and the response are raw bytes.
         call = channel.unary_unary(method)
         result = {"response_hex": None, "status_details_hex": None}
