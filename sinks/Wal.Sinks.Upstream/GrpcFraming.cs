@@ -39,7 +39,7 @@ internal static partial class GrpcFraming
     {
         if (response.StatusCode != HttpStatusCode.OK)
         {
-            return HttpStatusClassifier.Classify(response.StatusCode, url) is { Succeeded: false } failure
+            return HttpStatusClassifier.Classify(response, url) is { Succeeded: false } failure
                 ? failure
                 : DeliveryResult.Permanent($"The upstream {url} answered HTTP {(int)response.StatusCode} to a gRPC call.");
         }

@@ -70,7 +70,7 @@ public sealed class UpstreamSink : ISink
             using var response = await _http.SendAsync(request, deadline.Token);
             return grpc
                 ? await GrpcFraming.ReadStatusAsync(response, target.Url, deadline.Token)
-                : HttpStatusClassifier.Classify(response.StatusCode, target.Url);
+                : HttpStatusClassifier.Classify(response, target.Url);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -1,13 +1,16 @@
 namespace Wal.Sinks;
 
 /// <summary>What became of a <see cref="Delivery"/>.</summary>
-public readonly record struct DeliveryResult(DeliveryOutcome Outcome, string? Error = null)
+/// <param name="Outcome">Delivered, superseded, or how it failed.</param>
+/// <param name="Error">Why it failed.</param>
+/// <param name="RetryAfter">For a retriable failure, how long the target asked to be left alone (an HTTP Retry-After).</param>
+public readonly record struct DeliveryResult(DeliveryOutcome Outcome, string? Error = null, TimeSpan? RetryAfter = null)
 {
     public static DeliveryResult Delivered { get; } = new(DeliveryOutcome.Delivered);
 
     public static DeliveryResult Superseded { get; } = new(DeliveryOutcome.Superseded);
 
-    public static DeliveryResult Retriable(string error) => new(DeliveryOutcome.RetriableFailure, error);
+    public static DeliveryResult Retriable(string error, TimeSpan? retryAfter = null) => new(DeliveryOutcome.RetriableFailure, error, retryAfter);
 
     public static DeliveryResult Permanent(string error) => new(DeliveryOutcome.PermanentFailure, error);
 

@@ -59,7 +59,15 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
             Record(key, request, body);
             return Results.Ok();
         });
-        app.MapPost("/status/{code:int}", (int code) => Results.StatusCode(code));
+        app.MapPost("/status/{code:int}", (int code, int? retryAfter, HttpResponse response) =>
+        {
+            if (retryAfter is { } seconds)
+            {
+                response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return Results.StatusCode(code);
+        });
         app.MapPost("/slow", async (CancellationToken aborted) =>
         {
             await Task.Delay(TimeSpan.FromSeconds(30), aborted);

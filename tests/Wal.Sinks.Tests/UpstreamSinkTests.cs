@@ -64,6 +64,18 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
         Assert.Equal(expected, result.Outcome);
     }
 
+    [Theory]
+    [InlineData("/status/429?retryAfter=7", 7)]
+    [InlineData("/status/503?retryAfter=2", 2)]
+    [InlineData("/status/503", null)]
+    public async Task DeliverAsync_RetryAfter_CarriedWithTheRetriableFailure(string path, int? seconds)
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Http(path), "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Equal(seconds is { } s ? TimeSpan.FromSeconds(s) : null, result.RetryAfter);
+    }
+
     [Fact]
     public async Task DeliverAsync_SlowerThanTargetTimeout_RetriableWithinDeadline()
     {

@@ -39,6 +39,16 @@ public sealed class BackoffPolicyTests
         Assert.InRange(high.TotalMilliseconds, 249.9, 250);
     }
 
+    [Theory]
+    [InlineData(1, 50, 100)]
+    [InlineData(1, 700, 700)]
+    [InlineData(1, 60_000, 1000)]
+    [InlineData(3, 300, 400)]
+    public void Delay_TargetAskedForAWait_AtLeastThatUpToTheCap(int attemptsMade, int askedMs, int expectedMs)
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), Policy().Delay(attemptsMade, random: 0.9, atLeast: TimeSpan.FromMilliseconds(askedMs)));
+    }
+
     [Fact]
     public void CanRetry_StopsAtMaxAttempts()
     {

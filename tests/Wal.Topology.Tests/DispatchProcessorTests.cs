@@ -141,6 +141,21 @@ public sealed class DispatchProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_TargetAsksToRetryLater_NextAttemptWaitsThatLong()
+    {
+        // A 429 with Retry-After: 5 s. The policy alone would try again after 100 ms and meet the same refusal.
+        _sink.Then(DeliveryResult.Retriable("too many requests", TimeSpan.FromSeconds(5)));
+
+        await PipeAsync(Entry("busy", acceptedAt: Start));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(4.9));
+        Assert.Single(_sink.Calls);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(2, _sink.Calls.Count);
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
     public async Task Process_RetriableFailureEveryTime_GoesToTheDeadLetterTopicAfterMaxAttempts()
     {
         _sink.Otherwise = DeliveryResult.Retriable("connection refused");

@@ -198,7 +198,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         var permanent = result.Outcome == DeliveryOutcome.PermanentFailure;
         if (!permanent && policy.CanRetry(pending.Attempts))
         {
-            var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble());
+            var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble(), result.RetryAfter);
             var due = Now() + (long)wait.TotalMilliseconds;
             var next = PutTimer(due, entry.Id, pending.ToByteArray());
             // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.

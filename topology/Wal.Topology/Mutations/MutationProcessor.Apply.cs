@@ -76,7 +76,7 @@ public sealed partial class MutationProcessor
         var policy = new BackoffPolicy(Config().Retry);
         if (failed.Outcome != DeliveryOutcome.PermanentFailure && policy.CanRetry(progress.Attempts))
         {
-            var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble());
+            var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble(), failed.RetryAfter);
             progress.State = MutationState.Retrying;
             SaveWithTimer(progress, Now() + (long)wait.TotalMilliseconds);
             LogRetrying(_logger, _namespace, progress.RequestId, progress.NextSequence, progress.Attempts, wait.TotalMilliseconds, progress.LastError);

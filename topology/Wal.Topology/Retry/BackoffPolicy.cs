@@ -32,13 +32,16 @@ public sealed class BackoffPolicy
     /// <summary>The wait before attempt <paramref name="attemptsMade"/> + 1.</summary>
     /// <param name="attemptsMade">Attempts already made, at least 1.</param>
     /// <param name="random">A value in [0, 1) that places the wait inside its jitter band.</param>
-    public TimeSpan Delay(int attemptsMade, double random)
+    /// <param name="atLeast">The wait the target asked for, if any (an HTTP Retry-After): honoured up to the policy's max backoff.</param>
+    public TimeSpan Delay(int attemptsMade, double random, TimeSpan? atLeast = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(attemptsMade, 1);
         // Compute in doubles and cap before converting: initial × multiplier^n overflows a TimeSpan quickly.
         var exponential = _initial.TotalMilliseconds * Math.Pow(_multiplier, attemptsMade - 1);
         var capped = Math.Min(exponential, _max.TotalMilliseconds);
         var spread = capped * _jitter * (random - 0.5);
-        return TimeSpan.FromMilliseconds(Math.Max(0, capped + spread));
+        var wait = TimeSpan.FromMilliseconds(Math.Max(0, capped + spread));
+        var asked = atLeast is { } a && a > _max ? _max : atLeast.GetValueOrDefault();
+        return asked > wait ? asked : wait;
     }
 }
