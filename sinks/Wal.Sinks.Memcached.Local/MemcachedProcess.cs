@@ -48,7 +48,7 @@ public sealed class MemcachedProcess : IAsyncDisposable
         var process = Process.Start(StartInfo(port, memoryMegabytes, threads)) ?? throw new InvalidOperationException($"Could not start {BinaryPath}.");
         var server = new MemcachedProcess(process, port);
         var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * StartTimeout.TotalSeconds);
-        while (!await server.AnswersAsync(cancellationToken))
+        while (!await server.AnswersAsync(cancellationToken) || !await server.IsOursAsync(cancellationToken))
         {
             if (process.HasExited || Stopwatch.GetTimestamp() > deadline)
             {
@@ -120,6 +120,22 @@ public sealed class MemcachedProcess : IAsyncDisposable
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    // Whatever answers on the port must be the server this process started: another one already there (a memcached
+    // left from an earlier run) answers too, while ours fails to bind and exits, and writes would then go to a server
+    // that keeps data across runs and that no one stops. Throws in that case.
+    private async Task<bool> IsOursAsync(CancellationToken cancellationToken)
+    {
+        var pid = await StatAsync("pid", cancellationToken);
+        if (pid == _process.Id)
+        {
+            return true;
+        }
+
+        await DisposeAsync();
+        throw new InvalidOperationException(
+            $"Port {Port} is already taken by another memcached (pid {pid}): stop it, or choose another port.");
+    }
 
     private async Task<bool> AnswersAsync(CancellationToken cancellationToken)
     {
