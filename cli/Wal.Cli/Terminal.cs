@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
@@ -8,7 +9,8 @@ namespace Wal.Cli;
 internal sealed class Terminal(TextWriter output, TextWriter error, OutputFormat format)
 {
     private static readonly JsonFormatter ProtoJson = new(JsonFormatter.Settings.Default.WithFormatDefaultValues(true));
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // Text as it is ('typo', +00:00), not \u0027 and \u002B: the output goes to people and scripts, never into HTML.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public TextWriter Out { get; } = output;
 
@@ -23,7 +25,9 @@ internal sealed class Terminal(TextWriter output, TextWriter error, OutputFormat
 
     public static JsonNode ToJson(IMessage message) => JsonNode.Parse(ProtoJson.Format(message))!;
 
-    public void WriteJson(JsonNode node) => Out.WriteLine(node.ToJsonString(Indented));
+    public void WriteJson(JsonNode node) => Out.WriteLine(Json(node));
+
+    public static string Json(JsonNode node) => node.ToJsonString(Indented);
 
     /// <summary>Writes <paramref name="message"/> as protobuf JSON, or <paramref name="text"/> for people.</summary>
     public void Write(IMessage message, Func<string> text) => Out.WriteLine(IsJson ? ProtoJson.Format(message) : text());

@@ -9,8 +9,8 @@ internal static class CommonOptions
 {
     public static readonly Option<Uri> Address = new("--address")
     {
-        Description = "The ingress to talk to.",
-        DefaultValueFactory = _ => new Uri(Environment.GetEnvironmentVariable("WAL_ADDRESS") ?? "http://127.0.0.1:50051"),
+        Description = $"The ingress to talk to [env {Settings.WalEnvironment.Address}].",
+        DefaultValueFactory = _ => new Uri(Settings.WalEnvironment.Get(Settings.WalEnvironment.Address) ?? "http://127.0.0.1:50051"),
         // System.CommandLine has no built-in Uri conversion.
         CustomParser = r =>
         {

@@ -68,9 +68,7 @@ internal static class DlqCommand
 
             // An id can fail more than once (after a redrive); show every time, oldest first.
             var nodes = new JsonArray([.. matches.Select(Detail)]);
-            await terminal.Out.WriteLineAsync(terminal.IsJson || matches.Count > 1
-                ? nodes.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })
-                : nodes[0]!.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            await terminal.Out.WriteLineAsync(Terminal.Json(terminal.IsJson || matches.Count > 1 ? nodes : nodes[0]!));
             return ExitCodes.Ok;
         });
         return command;

@@ -37,7 +37,7 @@ internal static class MutateCommand
             + "in order once all are there. Exit 0: the marker is durable; 3: a call was refused (nothing more was sent; fix and resend "
             + "with the same --request-id); 4: an outcome is unknown (resend with the same --request-id).")
         {
-            ns, chunk, file, requestId, version, CommonOptions.Address, CommonOptions.Output,
+            ns, chunk, file, requestId, version, CommonOptions.Address, CommonOptions.TlsCertificate, CommonOptions.TlsKey, CommonOptions.TlsCa, CommonOptions.Output,
         };
         command.Validators.Add(r =>
         {
@@ -59,7 +59,7 @@ internal static class MutateCommand
                 c.Version = c.Version == 0 ? defaultVersion + c.Sequence : c.Version;
             }
 
-            using var client = new WalClient(new WalClientOptions { Address = parse.GetValue(CommonOptions.Address)! });
+            using var client = new WalClient(CommonOptions.Client(parse));
             return await SendAsync(client, terminal, parse.GetValue(ns)!, id, spec.Chunks, cancellationToken);
         });
         return command;

@@ -18,17 +18,17 @@ internal static class TopologyCommand
     {
         var stateDir = new Option<DirectoryInfo>("--state-dir")
         {
-            Description = "Where RocksDB stores and checkpoints live.",
+            Description = $"Where RocksDB stores and checkpoints live [env {WalEnvironment.StateDir}].",
             DefaultValueFactory = _ => new DirectoryInfo(WalEnvironment.Get(WalEnvironment.StateDir) ?? Path.Combine(Path.GetTempPath(), "wal-state")),
         };
         var applicationId = new Option<string>("--application-id")
         {
-            Description = "Consumer group and changelog prefix; instances with the same id share the work.",
+            Description = $"Consumer group and changelog prefix; instances with the same id share the work [env {WalEnvironment.ApplicationId}].",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.ApplicationId) ?? SharedOptions.DefaultApplicationId,
         };
         var memcached = new Option<string?>("--memcached")
         {
-            Description = "memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211).",
+            Description = $"memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211) [env {WalEnvironment.MemcachedClusters}].",
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.MemcachedClusters),
         };
         var cassandra = new Option<string?>("--cassandra")

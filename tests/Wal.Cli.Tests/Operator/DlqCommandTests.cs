@@ -27,6 +27,9 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         Assert.Equal(8, json["deadLetters"]![1]!["attempts"]!.GetValue<int>());
         Assert.Contains("2 dead letter(s)", text.Out, StringComparison.Ordinal);
         Assert.Contains("timeout after 8 attempts", text.Out, StringComparison.Ordinal);
+        // Text as it is in the JSON, not \u0027-escaped.
+        var raw = await OperatorStackFixture.RunAsync("dlq", "show", "--namespace", ns, "a-1", "--bootstrap-servers", stack.Bootstrap);
+        Assert.Contains("memcached cluster 'nowhere' is not configured", raw.Out, StringComparison.Ordinal);
         var detail = JsonNode.Parse(show.Out)!;
         Assert.Equal($"wal.{ns}/0@42", detail["source"]!.GetValue<string>());
         Assert.Equal("a-2", detail["entry"]!["id"]!.GetValue<string>());

@@ -15,6 +15,7 @@ namespace Wal.Cli.Tests.Tls;
 public sealed class WriteCommandTlsTests : IAsyncLifetime
 {
     private const string Namespace = "guarded";
+    private const string MutationNamespace = "guarded-mutations";
     private readonly ComposeCertificates _certificates = new();
     private EmbeddedKafkaCluster _kafka = null!;
     private WebApplication _ingress = null!;
@@ -32,8 +33,17 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
                 AllowedClients = { ComposeCertificates.ClientName },
                 DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
             },
+            new NamespaceConfig
+            {
+                Name = MutationNamespace,
+                AllowedClients = { ComposeCertificates.ClientName },
+                Personas = { Persona.MultiTableMutation },
+            },
         ]);
-        _kafka.CreateTopic(registry.All[0].Topic, partitions: 1);
+        foreach (var ns in registry.All)
+        {
+            _kafka.CreateTopic(ns.Topic, partitions: 1);
+        }
         _ingress = IngressHost.Build(
             new IngressOptions
             {
@@ -86,6 +96,17 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
         Assert.True(run.Exit == ExitCodes.NotDurable, run.ToString());
         Assert.Contains("durable: FALSE", run.Out, StringComparison.Ordinal);
         Assert.Contains("TLS", run.Out + run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mutate_ClientCertificateOnTheAllowList_MarkerDurable()
+    {
+        // wal mutate had no TLS options, so it could not reach an ingress that serves only mutual TLS (docker-compose's).
+        var run = await OperatorStackFixture.RunAsync(
+            "mutate", MutationNamespace, "--chunk", "table=local;key=user:1;value=Ada", "--address", Address,
+            "--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("ca.pem"));
+
+        Assert.True(run.Exit == ExitCodes.Ok, run.ToString());
     }
 
     [Fact]
