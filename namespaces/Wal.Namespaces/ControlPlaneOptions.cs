@@ -7,7 +7,10 @@ public sealed record ControlPlaneOptions
 {
     public required string BootstrapServers { get; init; }
 
-    public string Topic { get; init; } = "wal.namespaces";
+    /// <summary>The control-plane topic every instance reads its definitions from unless told otherwise.</summary>
+    public const string DefaultTopic = "wal.namespaces";
+
+    public string Topic { get; init; } = DefaultTopic;
 
     /// <summary>Longest wait for the topic to be read to its end at start, or for a change to be applied.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -58,6 +58,11 @@ public sealed class KafkaSink : ISink
             return DeliveryResult.Permanent("The Kafka target names no topic.");
         }
 
+        if (_options.ReservedTopic?.Invoke(target.Topic) is { } reserved)
+        {
+            return DeliveryResult.Permanent($"The Kafka target may not write to {reserved}.");
+        }
+
         if (_options.BootstrapServersFor(target.Cluster) is not { } servers)
         {
             return DeliveryResult.Permanent(string.IsNullOrEmpty(target.Cluster)

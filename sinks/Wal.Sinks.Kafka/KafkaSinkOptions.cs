@@ -17,6 +17,12 @@ public sealed record KafkaSinkOptions
     /// </summary>
     public TimeSpan DeliveryTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Why a topic may not be written to (Wal's own topics, see <c>ReservedTopics</c>), or null when it may; asked for
+    /// every delivery, so it follows namespaces as they change. A refused topic fails permanently.
+    /// </summary>
+    public Func<string, string?>? ReservedTopic { get; init; }
+
     /// <summary>Further librdkafka producer settings; they cannot turn off acks=all or idempotence.</summary>
     public IReadOnlyDictionary<string, string> ProducerConfig { get; init; } = new Dictionary<string, string>();
 
@@ -36,9 +42,10 @@ public sealed record KafkaSinkOptions
             }
         }
 
-        if (DeliveryTimeout <= TimeSpan.Zero)
+        if (DeliveryTimeout < TimeSpan.FromMilliseconds(1))
         {
-            throw new ArgumentException($"KafkaSinkOptions.DeliveryTimeout is {DeliveryTimeout}; it must be positive.");
+            // message.timeout.ms is whole milliseconds, and 0 means "never give up": records would land at any later time.
+            throw new ArgumentException($"KafkaSinkOptions.DeliveryTimeout is {DeliveryTimeout}; it must be at least 1 ms.");
         }
 
         foreach (var key in new[] { "acks", "enable.idempotence" })

@@ -75,7 +75,34 @@ public sealed class OtherTargetsTests(LocalStackFixture wal) : IClassFixture<Loc
         Assert.Equal("blue", tenant);
     }
 
-    private List<Message<byte[], byte[]>> Read(string topic, int count)
+    [Fact]
+    public async Task KafkaTargetIntoTheControlPlane_RefusedAtTheIngressAndDeadLetteredByTheTopology()
+    {
+        // A writer allowed into 'demo' must not define namespaces (no admin check) by aiming a Kafka target at the
+        // control-plane topic of Wal's own cluster, where targets naming no cluster go.
+        var definition = new NamespaceConfig { Name = "injected", Topic = "wal.injected" }.ToByteString();
+        var target = new Target { Kafka = new KafkaTarget { Topic = "wal.namespaces", Key = ByteString.CopyFromUtf8("injected") } };
+        using var client = new WalClient(new WalClientOptions { Address = wal.IngressAddress });
+
+        var refused = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "demo", Payload = definition, Target = target });
+
+        Assert.Equal(Trilean.False, refused.Durable);
+        Assert.Contains("control-plane topic", refused.Message, StringComparison.Ordinal);
+
+        // The same entry already in the log (written before the rule, or not through the ingress): the sink refuses it.
+        var id = $"forged-{Guid.NewGuid():N}";
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = wal.Stack.Kafka.BootstrapServers }).Build())
+        {
+            var entry = new LogEntry { Id = id, Namespace = "demo", Payload = definition, Target = target, AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() };
+            await producer.ProduceAsync("wal.demo", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = entry.ToByteArray() });
+        }
+
+        var dead = Read("wal.demo.dlq", 1, r => r.Key is { } key && Encoding.UTF8.GetString(key) == id);
+        Assert.Contains("control-plane topic", Encoding.UTF8.GetString(dead.Single().Headers.GetLastBytes(Wal.Topology.Dispatch.DeadLetterHeaders.Error)), StringComparison.Ordinal);
+        Assert.False(wal.Stack.Namespaces.TryGet("injected", out _));
+    }
+
+    private List<Message<byte[], byte[]>> Read(string topic, int count, Func<Message<byte[], byte[]>, bool>? wanted = null)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
         {
@@ -89,7 +116,7 @@ public sealed class OtherTargetsTests(LocalStackFixture wal) : IClassFixture<Loc
         var until = DateTime.UtcNow + DeliveryDeadline;
         while (records.Count < count && DateTime.UtcNow < until)
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
+            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result && (wanted is null || wanted(result.Message)))
             {
                 records.Add(result.Message);
             }

@@ -126,6 +126,36 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
     }
 
     [Fact]
+    public void Constructor_DeliveryTimeoutUnderAMillisecond_Refused()
+    {
+        // message.timeout.ms is whole milliseconds, and 0 means never give up.
+        var error = Assert.Throws<ArgumentException>(() => new KafkaSink(new KafkaSinkOptions
+        {
+            LocalBootstrapServers = _kafka.Cluster.BootstrapServers,
+            DeliveryTimeout = TimeSpan.FromMilliseconds(0.5),
+        }));
+
+        Assert.Contains("at least 1 ms", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_ReservedTopic_PermanentFailureNothingWritten()
+    {
+        var target = NewTarget();
+        await using var sink = new KafkaSink(new KafkaSinkOptions
+        {
+            Clusters = new Dictionary<string, string> { ["remote"] = _kafka.Cluster.BootstrapServers },
+            ReservedTopic = topic => topic == target.Kafka.Topic ? $"'{topic}', Wal's own" : null,
+        });
+
+        var result = await sink.DeliverAsync(NewDelivery(target, "forged"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("Wal's own", result.Error, StringComparison.Ordinal);
+        Assert.Empty(ReadAll(target.Kafka.Topic));
+    }
+
+    [Fact]
     public void Constructor_UnknownProducerSetting_ArgumentErrorNamingIt()
     {
         var error = Assert.Throws<ArgumentException>(() => new KafkaSink(new KafkaSinkOptions

@@ -76,31 +76,28 @@ internal static class TopologyCommand
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
             var app = parse.GetValue(applicationId)!;
             var attempt = parse.GetValue(deliveryTimeout);
-            if (attempt <= TimeSpan.Zero || attempt > TimeSpan.FromHours(1))
+            if (attempt < TimeSpan.FromMilliseconds(1) || attempt > TimeSpan.FromHours(1))
             {
-                await Console.Error.WriteLineAsync($"error: --delivery-timeout {attempt} must be positive and at most an hour.");
+                await Console.Error.WriteLineAsync($"error: --delivery-timeout {attempt} must be between 1 ms and an hour.");
                 return ExitCodes.Usage;
             }
 
-            SinkRouter router;
+            SinkSettings sinks;
             IReadOnlyDictionary<string, string> regionServers;
             try
             {
-                var sinks = SinkSettings.FromText(parse.GetValue(memcached), parse.GetValue(cassandra), parse.GetValue(kafkaClusters)) with
+                sinks = SinkSettings.FromText(parse.GetValue(memcached), parse.GetValue(cassandra), parse.GetValue(kafkaClusters)) with
                 {
                     LocalKafka = bootstrap,
                     DeliveryTimeout = attempt,
                 };
                 regionServers = NamedEndpoints.Parse(parse.GetValue(regions), "--regions");
-                router = sinks.CreateRouter(loggers);
             }
-            catch (Exception e) when (e is FormatException or ArgumentException)
+            catch (FormatException e)
             {
                 await Console.Error.WriteLineAsync($"error: {e.Message}");
                 return ExitCodes.Usage;
             }
-
-            await using var sinkRouter = router;
 
             using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
@@ -119,6 +116,19 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
+            SinkRouter router;
+            try
+            {
+                // Kafka targets never write into the topics Wal reads, in any cluster, as namespaces come and go.
+                router = (sinks with { ReservedKafkaTopic = topic => global::Wal.Namespaces.ReservedTopics.WhyReserved(topic, controlPlane.Registry, applicationId: app) }).CreateRouter(loggers);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return ExitCodes.Usage;
+            }
+
+            await using var sinkRouter = router;
             // The host rebuilds the topology when namespaces are created or deleted, without a restart.
             var options = new WalTopologyOptions { Region = region, DeliveryTimeout = attempt };
             await using var streams = new WalTopologyHost(controlPlane.Registry, router, options, new StreamsConfig

@@ -24,6 +24,9 @@ internal sealed record SinkSettings
     /// <summary>The topology's own Kafka cluster: where Kafka targets that name no cluster go.</summary>
     public string? LocalKafka { get; init; }
 
+    /// <summary>Why a Kafka target may not write to a topic (Wal's own topics, <c>ReservedTopics</c>), or null when it may.</summary>
+    public Func<string, string?>? ReservedKafkaTopic { get; init; }
+
     /// <summary>
     /// The topology's <c>DeliveryTimeout</c>, which ends every attempt: the Kafka sink's message timeout and the upstream
     /// sink's deadline are held to it, so nothing lands after the topology gave up and an upstream is told the real deadline.
@@ -73,6 +76,7 @@ internal sealed record SinkSettings
                     LocalBootstrapServers = LocalKafka,
                     Clusters = KafkaClusters.ToDictionary(c => c.Key, c => string.Join(',', c.Value)),
                     DeliveryTimeout = DeliveryTimeout,
+                    ReservedTopic = ReservedKafkaTopic,
                 });
             }
 
