@@ -145,6 +145,31 @@ public sealed class DriverFidelityTests
     }
 
     [Fact]
+    public void Constructor_StoreHeldByAnotherLiveDriver_FailsWithoutTouchingThatDriversState()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"wal-driver-fidelity-{Guid.NewGuid():N}");
+        var config = new StreamsConfig { ApplicationId = "shared", BootstrapServers = "unused:9092", StateDirectory = root };
+        try
+        {
+            using var first = new TopologyTestDriver(CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName)), config);
+            var input = first.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+            input.PipeInput("k", "1");
+
+            Assert.ThrowsAny<Exception>(() => new TopologyTestDriver(CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName)), config));
+
+            input.PipeInput("k", "2");
+            Assert.Equal([1L, 2L], first.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Int64).ReadValuesToList());
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public void RecordForwardedWithTimestampZero_StampedWithTheWallClock()
     {
         using var driver = new TopologyTestDriver(ZeroTimestamp(), initialWallClockTime: Start);

@@ -69,8 +69,10 @@ public sealed class TopologyTestDriver : IDisposable
         }
         catch
         {
-            // The caller gets no driver to dispose: what was opened (stores holding RocksDB locks) is closed here.
-            CloseTasks(clean: false);
+            // The caller gets no driver to dispose: what was opened (stores holding RocksDB locks) is closed here. The
+            // state stays unless this driver made its directory: the likeliest failure is a store another live driver of
+            // the same application holds, and deleting would pull that driver's state from under it.
+            CloseTasks(clean: false, deleteState: _ownedStateDirectory is not null);
             throw;
         }
     }
@@ -149,7 +151,7 @@ public sealed class TopologyTestDriver : IDisposable
         }
 
         _disposed = true;
-        var failure = CloseTasks(clean: true);
+        var failure = CloseTasks(clean: true, deleteState: true);
         if (failure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
@@ -158,7 +160,7 @@ public sealed class TopologyTestDriver : IDisposable
 
     // Every task is closed and the state deleted even when one task fails to close, as Kafka Streams' driver cleans
     // its state directory: left behind, a later driver with the same application id would start from these stores.
-    private Exception? CloseTasks(bool clean)
+    private Exception? CloseTasks(bool clean, bool deleteState)
     {
         Exception? first = null;
         foreach (var task in _tasks)
@@ -174,7 +176,7 @@ public sealed class TopologyTestDriver : IDisposable
         }
 
         var directory = _ownedStateDirectory ?? _applicationDirectory;
-        if (Directory.Exists(directory))
+        if (deleteState && Directory.Exists(directory))
         {
             Directory.Delete(directory, recursive: true);
         }

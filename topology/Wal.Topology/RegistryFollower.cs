@@ -51,8 +51,23 @@ internal sealed class RegistryFollower : IAsyncDisposable
         await _loop;
     }
 
-    /// <summary>Asks for another step after the quiet period plus a second (a broker that is back lets it through).</summary>
-    public void RetryLater() => _ = RetryLaterAsync(_stop.Token);
+    /// <summary>
+    /// Asks for another step after the quiet period plus a second (a broker that is back lets it through). Does nothing
+    /// once the follower is stopped: a replicator failing while the host shuts down asks too.
+    /// </summary>
+    public void RetryLater()
+    {
+        try
+        {
+            if (!_stop.IsCancellationRequested)
+            {
+                _ = RetryLaterAsync(_stop.Token);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
