@@ -5,12 +5,16 @@ namespace Wal.Ingress;
 
 /// <summary>
 /// The ingress's instruments, on System.Diagnostics.Metrics. Namespace tags only ever hold
-/// registered names (or "unknown"), so a caller inventing names cannot grow the series.
+/// registered names (or <see cref="UnknownNamespace"/>), so a caller inventing names cannot grow the series.
 /// </summary>
 public sealed class IngressMetrics : IDisposable
 {
     public const string MeterName = "Wal.Ingress";
-    public const string UnknownNamespace = "unknown";
+    /// <summary>
+    /// The namespace tag of a call naming no registered namespace: not a valid namespace name (those have no
+    /// parentheses), so a namespace that happens to be called "unknown" does not count every made-up name's calls.
+    /// </summary>
+    public const string UnknownNamespace = "(unknown)";
 
     private readonly Meter _meter;
     private readonly Counter<long> _requests;

@@ -120,12 +120,19 @@ public sealed partial class ControlPlane : IAsyncDisposable
     }
 
     /// <summary>Publishes a definition and waits until this instance's registry holds it.</summary>
+    /// <remarks>
+    /// <paramref name="cancellationToken"/> counts only before anything is sent. Once the record is handed to Kafka
+    /// the change goes on to be applied here (within <see cref="ControlPlaneOptions.Timeout"/>), whatever the caller
+    /// does: a caller whose deadline passed after the record was sent, answered before its own change was applied,
+    /// let the next change check a stale registry (a second create of the name passed, an update after a delete
+    /// brought the namespace back).
+    /// </remarks>
     /// <exception cref="NamespaceConfigException">The definition is invalid or clashes (see <see cref="Check"/>); nothing was published.</exception>
     public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default)
     {
         var resolved = Check(definition);
-        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = resolved.Name, Value = definition.ToByteArray() }, cancellationToken);
-        await WaitAppliedAsync(result.Offset, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        await PublishAsync(resolved.Name, definition.ToByteArray());
         return resolved;
     }
 
@@ -137,9 +144,16 @@ public sealed partial class ControlPlane : IAsyncDisposable
             return false;
         }
 
-        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = null }, cancellationToken);
-        await WaitAppliedAsync(result.Offset, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        await PublishAsync(name, null);
         return true;
+    }
+
+    // Not cancellable by the caller (see PutAsync): produced, then read back by this instance's follower.
+    private async Task PublishAsync(string name, byte[]? value)
+    {
+        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
+        await WaitAppliedAsync(result.Offset, _stop.Token);
     }
 
     public async ValueTask DisposeAsync()

@@ -69,6 +69,24 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
     }
 
     [Fact]
+    public async Task CreateNamespace_AfterACreateWhoseCallerGaveUp_AlreadyExistsAndTheFirstDefinitionKept()
+    {
+        // The first caller's deadline (100 ms) passes while its record is read back (hundreds of ms on the embedded
+        // cluster). Its change was answered before it was applied, the gate opened, and a second create of the same
+        // name passed its check against the stale registry and replaced the first definition.
+        using var client = fixture.Client(Operator);
+        var first = new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "impatient", Partitions = 1 } };
+        var second = new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "impatient", Partitions = 7 } };
+
+        var hurried = await client.CallAsync(Create, first, m => m.Headers.TryAddWithoutValidation("grpc-timeout", "100m"));
+        var next = await client.CallAsync(Create, second);
+
+        Assert.True(next.Status == StatusCode.AlreadyExists, $"first: {hurried.Status}; second: {next.Status} {next.Message}");
+        Assert.True(fixture.ControlPlane.Registry.TryGet("impatient", out var kept));
+        Assert.Equal(1, kept.Partitions);
+    }
+
+    [Fact]
     public async Task CreateNamespace_OnAnotherNamespacesTopic_InvalidArgumentNamingIt()
     {
         using var client = fixture.Client(Operator);

@@ -31,6 +31,17 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void Counter_TagNameWithAColon_LabelNameWithoutOne()
+    {
+        // ':' is fine in a metric name but not in a label name: one there made Prometheus reject the whole scrape.
+        var counter = _meter.CreateCounter<long>("wal_test:calls", "{call}", "Calls.");
+
+        counter.Add(1, new KeyValuePair<string, object?>("rpc:method", "x"));
+
+        Assert.Contains("wal_test:calls_total{rpc_method=\"x\"} 1\n", _exporter.Render(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Counter_ManyFreshTagValuesPastTheCache_EachSeriesStillCounted()
     {
         var counter = _meter.CreateCounter<long>("wal_test_parts", "{part}", "Parts.");

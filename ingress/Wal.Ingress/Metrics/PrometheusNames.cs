@@ -43,7 +43,7 @@ internal static class PrometheusNames
                 text.Append(',');
             }
 
-            text.Append(Sanitize(key)).Append("=\"");
+            text.Append(Sanitize(key, allowColon: false)).Append("=\"");
             EscapeLabelValue(text, value?.ToString() ?? string.Empty);
             text.Append('"');
         }
@@ -67,13 +67,15 @@ internal static class PrometheusNames
         }
     }
 
-    private static string Sanitize(string name)
+    // Metric names may hold ':' ([a-zA-Z_:][a-zA-Z0-9_:]*); label names may not ([a-zA-Z_][a-zA-Z0-9_]*), and one
+    // there makes Prometheus reject the whole scrape.
+    private static string Sanitize(string name, bool allowColon = true)
     {
         var chars = name.ToCharArray();
         for (var i = 0; i < chars.Length; i++)
         {
             var c = chars[i];
-            var ok = char.IsAsciiLetterOrDigit(c) || c is '_' or ':';
+            var ok = char.IsAsciiLetterOrDigit(c) || c == '_' || (allowColon && c == ':');
             chars[i] = ok && !(i == 0 && char.IsAsciiDigit(c)) ? c : '_';
         }
 
