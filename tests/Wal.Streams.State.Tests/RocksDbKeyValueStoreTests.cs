@@ -220,15 +220,17 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
         var samples = new List<long> { SettledHeap() };
         for (var stretch = 0; stretch < 8; stretch++)
         {
-            ReadMany(5_000);
+            ReadMany(10_000);
             samples.Add(SettledHeap());
         }
 
         var growthPerStretch = Median(samples.Zip(samples.Skip(1), (before, after) => after - before).ToList());
 
-        // A stretch creates and frees 15,000 pinned slices and 5,000 iterators with their read options
-        // and bounds: leaking even the smallest of them, a copied bound (one 32-byte chunk), adds 160 KB.
-        Assert.InRange(growthPerStretch, long.MinValue, 64 * 1024L);
+        // A stretch creates and frees 30,000 pinned slices and 10,000 iterators with their read options
+        // and bounds: leaking even the smallest of them, a copied bound (one 32-byte chunk), adds 320 KB.
+        // The median stretch of a leak-free run has measured up to about 100 KB of allocator noise (a full
+        // clean-clone run): the bound sits between the two.
+        Assert.InRange(growthPerStretch, long.MinValue, 160 * 1024L);
     }
 
     // Finalizers of objects abandoned earlier free native memory whenever they happen to run; run
