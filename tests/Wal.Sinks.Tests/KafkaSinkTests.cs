@@ -113,20 +113,19 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
         cluster.PushRequestErrors(KafkaApi.InitProducerId, 31);
         var target = new Target { Kafka = new KafkaTarget { Topic = "fatal" } };
 
-        var first = await sink.DeliverAsync(new Delivery("first", target, "a"u8.ToArray(), 1));
-        var results = new List<DeliveryResult> { first };
-        while (!results[^1].Succeeded && results.Count < 5)
+        // The records that meet the fatal error fail (purged, or with the error's code); the error handler flags the
+        // producer on librdkafka's poll thread, in either order with their reports. A later delivery must then get a
+        // new producer and go through; on the old code every delivery failed, however long one tried.
+        var results = new List<DeliveryResult>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        do
         {
             results.Add(await sink.DeliverAsync(new Delivery("first", target, "a"u8.ToArray(), 1)));
         }
+        while (!results[^1].Succeeded && DateTime.UtcNow < until);
 
-        // The first record fails: retriable when the error handler has flagged the producer by the time its report
-        // comes (both arrive on librdkafka's poll thread, in either order), permanent for its code otherwise. Either
-        // way the next delivery finds the producer flagged and gets a new one.
-        Assert.False(first.Succeeded);
-        Assert.Contains("ClusterAuthorizationFailed", first.Error, StringComparison.Ordinal);
-        Assert.True(results[^1].Succeeded, string.Join(" | ", results.Select(r => $"{r.Outcome}: {r.Error}")));
-        Assert.InRange(results.Count, 2, 3);
+        Assert.False(results[0].Succeeded);
+        Assert.True(results[^1].Succeeded, string.Join(" | ", results.Take(5).Select(r => $"{r.Outcome}: {r.Error}")));
     }
 
     [Fact]
