@@ -75,10 +75,7 @@ public sealed class LogWriter(
 
         problem ??= target is null
             ? $"target: the request names none and namespace '{config.Name}' has no default_target"
-            : WriteRequestValidator.CheckTarget(target)
-                ?? (target.Kafka is { } kafka && ReservedTopics.WhyReserved(kafka.Topic, registry) is { } reserved
-                    ? $"target.kafka.topic: {reserved}, is Wal's own; a Kafka target may not write to a topic Wal reads"
-                    : null);
+            : WriteRequestValidator.CheckTarget(target, registry);
         if (problem is not null)
         {
             refusal = Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);

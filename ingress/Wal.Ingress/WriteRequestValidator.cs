@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Google.Protobuf.WellKnownTypes;
+using Wal.Namespaces;
 using Wal.Schemas.V1;
 
 namespace Wal.Ingress;
@@ -29,21 +30,24 @@ public static class WriteRequestValidator
         var jitter = TimeSpan.Zero;
         if (lifecycle.Jitter is { } j)
         {
-            if (!TryTimeSpan(j, out jitter) || jitter < TimeSpan.Zero)
+            if (!DurationRules.IsValidNonNegative(j))
             {
                 return "lifecycle.jitter: must be a valid, non-negative duration";
             }
+
+            jitter = j.ToTimeSpan();
         }
 
         var delay = TimeSpan.Zero;
         switch (lifecycle.ScheduleCase)
         {
             case Lifecycle.ScheduleOneofCase.Delay:
-                if (!TryTimeSpan(lifecycle.Delay, out delay) || delay < TimeSpan.Zero)
+                if (!DurationRules.IsValidNonNegative(lifecycle.Delay))
                 {
                     return "lifecycle.delay: must be a valid, non-negative duration";
                 }
 
+                delay = lifecycle.Delay.ToTimeSpan();
                 break;
             case Lifecycle.ScheduleOneofCase.DeliverAt:
                 if (!TryDateTime(lifecycle.DeliverAt, out var at))
@@ -71,13 +75,19 @@ public static class WriteRequestValidator
     }
 
     /// <summary>The first problem with the target that the record will carry, or null.</summary>
-    public static string? CheckTarget(Target target) => target.DestinationCase switch
+    /// <param name="target">The resolved target: the request's, or the namespace's default.</param>
+    /// <param name="namespaces">The namespaces now: a Kafka target may not write to a topic Wal reads (<see cref="ReservedTopics"/>).</param>
+    public static string? CheckTarget(Target target, INamespaceRegistry namespaces) => target.DestinationCase switch
     {
         Target.DestinationOneofCase.Memcached => CheckMemcached(target.Memcached),
         Target.DestinationOneofCase.Cassandra => target.Cassandra.Keyspace.Length == 0 || target.Cassandra.Table.Length == 0
             ? "target.cassandra: keyspace and table must be set"
             : null,
-        Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0 ? "target.kafka.topic: must be set" : null,
+        Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0
+            ? "target.kafka.topic: must be set"
+            : ReservedTopics.WhyReserved(target.Kafka.Topic, namespaces) is { } reserved
+                ? $"target.kafka.topic: {reserved}, is Wal's own; a Kafka target may not write to a topic Wal reads"
+                : null,
         Target.DestinationOneofCase.Upstream => UpstreamTargetRules.Problem(target.Upstream),
         _ => "target: names no destination (memcached, cassandra, kafka or upstream)",
     };
@@ -92,26 +102,12 @@ public static class WriteRequestValidator
             return $"target.memcached.key: must be 1 to {MaxMemcachedKeyBytes} bytes without whitespace or control characters";
         }
 
-        if (target.Ttl is { } ttl && (!TryTimeSpan(ttl, out var t) || t < TimeSpan.Zero))
+        if (target.Ttl is { } ttl && !DurationRules.IsValidNonNegative(ttl))
         {
             return "target.memcached.ttl: must be a valid, non-negative duration";
         }
 
         return null;
-    }
-
-    private static bool TryTimeSpan(Duration duration, out TimeSpan value)
-    {
-        value = default;
-        var (seconds, nanos) = (duration.Seconds, duration.Nanos);
-        var signsAgree = seconds == 0 || nanos == 0 || (seconds < 0) == (nanos < 0);
-        if (!signsAgree || nanos is <= -1_000_000_000 or >= 1_000_000_000 || Math.Abs(seconds) > Duration.MaxSeconds)
-        {
-            return false;
-        }
-
-        value = duration.ToTimeSpan();
-        return true;
     }
 
     private static bool TryDateTime(Timestamp timestamp, out DateTimeOffset value)

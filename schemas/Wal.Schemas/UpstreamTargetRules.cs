@@ -1,5 +1,3 @@
-using Google.Protobuf.WellKnownTypes;
-
 namespace Wal.Schemas.V1;
 
 /// <summary>
@@ -26,7 +24,7 @@ public static class UpstreamTargetRules
             return $"target.upstream.url: '{target.Url}' is not an absolute http or https URL";
         }
 
-        if (target.Timeout is { } timeout && !IsValidNonNegative(timeout))
+        if (target.Timeout is { } timeout && !DurationRules.IsValidNonNegative(timeout))
         {
             return $"target.upstream.timeout: {timeout} is not a valid, non-negative duration";
         }
@@ -52,13 +50,5 @@ public static class UpstreamTargetRules
         }
 
         return null;
-    }
-
-    /// <summary>Protobuf's rules for a duration (seconds and nanos in range and of one sign), and not negative.</summary>
-    public static bool IsValidNonNegative(Duration duration)
-    {
-        ArgumentNullException.ThrowIfNull(duration);
-        var (seconds, nanos) = (duration.Seconds, duration.Nanos);
-        return seconds >= 0 && nanos is >= 0 and < 1_000_000_000 && seconds <= Duration.MaxSeconds;
     }
 }

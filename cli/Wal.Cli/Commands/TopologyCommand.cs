@@ -119,8 +119,7 @@ internal static class TopologyCommand
             SinkRouter router;
             try
             {
-                // Kafka targets never write into the topics Wal reads, in any cluster, as namespaces come and go.
-                router = (sinks with { ReservedKafkaTopic = topic => global::Wal.Namespaces.ReservedTopics.WhyReserved(topic, controlPlane.Registry, applicationId: app) }).CreateRouter(loggers);
+                router = sinks.CreateRouter(controlPlane.Registry, app, loggers);
             }
             catch (ArgumentException e)
             {

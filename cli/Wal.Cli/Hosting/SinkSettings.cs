@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Sinks.Cassandra;
@@ -24,9 +25,6 @@ internal sealed record SinkSettings
     /// <summary>The topology's own Kafka cluster: where Kafka targets that name no cluster go.</summary>
     public string? LocalKafka { get; init; }
 
-    /// <summary>Why a Kafka target may not write to a topic (Wal's own topics, <c>ReservedTopics</c>), or null when it may.</summary>
-    public Func<string, string?>? ReservedKafkaTopic { get; init; }
-
     /// <summary>
     /// The topology's <c>DeliveryTimeout</c>, which ends every attempt: the Kafka sink's message timeout and the upstream
     /// sink's deadline are held to it, so nothing lands after the topology gave up and an upstream is told the real deadline.
@@ -49,7 +47,10 @@ internal sealed record SinkSettings
     /// A router over a sink for each kind of target that can be reached: memcached, Cassandra and named Kafka clusters
     /// when configured, the local Kafka cluster when known, and upstream applications always (their URL is in the target).
     /// </summary>
-    public SinkRouter CreateRouter(ILoggerFactory? loggers = null)
+    /// <param name="namespaces">The namespaces as they change: Kafka targets never write into a topic Wal reads, in any cluster.</param>
+    /// <param name="applicationId">The topology's application id, whose changelog and dead-letter topics are Wal's too.</param>
+    /// <param name="loggers">Logging.</param>
+    public SinkRouter CreateRouter(INamespaceRegistry namespaces, string applicationId, ILoggerFactory? loggers = null)
     {
         var sinks = new Dictionary<Target.DestinationOneofCase, ISink>();
         try
@@ -76,7 +77,7 @@ internal sealed record SinkSettings
                     LocalBootstrapServers = LocalKafka,
                     Clusters = KafkaClusters.ToDictionary(c => c.Key, c => string.Join(',', c.Value)),
                     DeliveryTimeout = DeliveryTimeout,
-                    ReservedTopic = ReservedKafkaTopic,
+                    ReservedTopic = topic => ReservedTopics.WhyReserved(topic, namespaces, applicationId: applicationId),
                 });
             }
 

@@ -103,8 +103,7 @@ internal sealed class LocalStack : IAsyncDisposable
         {
             MemcachedClusters = new Dictionary<string, IReadOnlyList<string>> { [MemcachedCluster] = [Memcached.Endpoint] },
             LocalKafka = Kafka.BootstrapServers,
-            ReservedKafkaTopic = topic => ReservedTopics.WhyReserved(topic, Namespaces, applicationId: Options.ApplicationId),
-        }.CreateRouter(loggers);
+        }.CreateRouter(Namespaces, Options.ApplicationId, loggers);
         _started.Add(sinks);
 
         Topology = new WalTopologyHost(Namespaces, sinks, new WalTopologyOptions { Region = Options.Region }, new StreamsConfig

@@ -30,7 +30,7 @@ public sealed class SinkSettingsTests
     {
         // Nothing listens at these addresses: the sinks connect only when they deliver.
         var settings = SinkSettings.FromText(null, "main=127.0.0.1:1") with { LocalKafka = "127.0.0.1:1" };
-        await using var router = settings.CreateRouter();
+        await using var router = settings.CreateRouter(new Wal.Namespaces.NamespaceRegistry(), "wal-topology");
 
         var memcached = await router.DeliverAsync(new Delivery("m", new Target { Memcached = new MemcachedTarget { Key = "k" } }, "x"u8.ToArray(), 1));
 

@@ -121,7 +121,8 @@ public sealed partial class ReplicationHost : IAsyncDisposable
             var plan = PlanEach(_registry.All);
             var current = _running.Values.Select(r => r.Options).ToHashSet();
             var failed = _running.Values.Where(r => r.HasFailed).ToList();
-            if (current.SetEquals(plan) && failed.Count == 0)
+            var planChanged = !current.SetEquals(plan);
+            if (!planChanged && failed.Count == 0)
             {
                 return;
             }
@@ -131,7 +132,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
                 LogReplacingFailed(_logger, replicator.Options.Namespace, replicator.Options.RemoteRegion);
             }
 
-            if (!current.SetEquals(plan))
+            if (planChanged)
             {
                 var before = Describe(current);
                 var after = Describe(plan);
