@@ -40,19 +40,23 @@ public sealed class LargeRecordReplicationTests : IDisposable
         await ProduceAsync(Enumerable.Range(0, records).Select(i => Entry($"e{i}", PayloadBytes)));
 
         // While b is away, reading stops once 3 MiB are on their way: at most that, plus the record that crossed it.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        // First the bound is reached; then, for a second, in flight must not grow past it (a replicator without the
+        // bound sends all 24 within moments). "Never more than" needs a window to watch; the poll is its sampling.
+        var bound = maxInFlightBytes / PayloadBytes;
+        await Eventually.WaitUntilAsync(() => replicator.Sent - replicator.Replicated >= bound, Patience, "the replicator to fill its byte bound");
+        var watchUntil = DateTime.UtcNow + TimeSpan.FromSeconds(1);
         long mostInFlight = 0;
-        while (DateTime.UtcNow < deadline)
+        while (DateTime.UtcNow < watchUntil)
         {
             mostInFlight = Math.Max(mostInFlight, replicator.Sent - replicator.Replicated);
-            await Task.Delay(50);
+            await Task.Delay(20);
         }
 
         _b.SetBrokerUp(1);
         await Eventually.WaitUntilAsync(() => replicator.Replicated >= records, Patience, "b to acknowledge every record");
         await replicator.DisposeAsync();
 
-        Assert.InRange(mostInFlight, maxInFlightBytes / PayloadBytes, (maxInFlightBytes / PayloadBytes) + 1);
+        Assert.InRange(mostInFlight, bound, bound + 1);
         Assert.Equal(records, replicator.Replicated);
     }
 
