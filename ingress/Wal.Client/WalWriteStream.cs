@@ -40,7 +40,11 @@ public sealed class WalWriteStream : IAsyncDisposable
     private int _unqueued;
     private bool _completing;
     private ulong _lastId;
+    // Why writes are no longer taken by the server: set when the call ends, or earlier, when the
+    // ingress says it is stopping.
     private volatile string? _ended;
+
+    private const string IngressStopping = "the ingress is stopping; it acknowledged every write it took from this stream and takes no other";
 
     internal WalWriteStream(HttpClient http, string path, int maxInFlight)
     {
@@ -174,7 +178,7 @@ public sealed class WalWriteStream : IAsyncDisposable
         {
             var stream = await _body.Stream;
             var outgoing = _outgoing.Reader;
-            while (await outgoing.WaitToReadAsync(_abort.Token))
+            while (await outgoing.WaitToReadAsync(_abort.Token) && _ended is null)
             {
                 batch.SetLength(0);
                 while (outgoing.TryRead(out var item))
@@ -221,6 +225,12 @@ public sealed class WalWriteStream : IAsyncDisposable
                     var body = await response.Content.ReadAsStreamAsync(_abort.Token);
                     while (await ReadAckAsync(body) is { } ack)
                     {
+                        if (ack.Ending)
+                        {
+                            StopSending(IngressStopping);
+                            continue;
+                        }
+
                         var answer = ack.Response ?? new WriteToLogResponse();
                         Settle(ack.ClientId, ack.Status == 0 ? WalClient.Checked(answer) : WalClient.Answer(ack.Status, answer, answer.Message));
                     }
@@ -247,6 +257,19 @@ public sealed class WalWriteStream : IAsyncDisposable
             Settle(id, unreadNotWritten || !write.Sent
                 ? NotSent(write.Id, $"{ended}, and the server did not read this write")
                 : new WriteToLogResponse { Durable = Trilean.Unknown, Id = write.Id, Message = $"{ended} before this write's acknowledgement; it may or may not be durable" });
+        }
+    }
+
+    // The ingress is stopping: it has acknowledged every write it took, and takes no other. Every
+    // write still waiting is FALSE, and so is every later one; the sender stops, which half-closes
+    // the request side, and the ingress ends the call once it sees that.
+    private void StopSending(string why)
+    {
+        _ended = why;
+        _outgoing.Writer.TryComplete();
+        foreach (var (id, write) in _pending)
+        {
+            Settle(id, NotSent(write.Id, why));
         }
     }
 

@@ -53,8 +53,8 @@ public static class IngressHost
         });
         var services = builder.Services;
         // Stopping waits for calls in flight: each gets Kafka's answer (or UNKNOWN at the produce
-        // timeout) instead of a reset stream.
-        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ProduceTimeout + TimeSpan.FromSeconds(5));
+        // timeout) instead of a reset stream, and a stream waits for its caller to half-close.
+        services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ProduceTimeout + options.StreamEndingGrace + TimeSpan.FromSeconds(5));
         services.AddSingleton(options);
         services.AddSingleton(registry);
         services.AddSingleton(TimeProvider.System);

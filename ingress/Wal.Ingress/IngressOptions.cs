@@ -40,6 +40,12 @@ public sealed class IngressOptions
     /// <summary>Writes one WriteToLogStream call may have unacknowledged; the server stops reading beyond it.</summary>
     public int MaxStreamInFlight { get; set; } = 1000;
 
+    /// <summary>
+    /// When the instance stops, how long a WriteToLogStream call, told it is ending, waits for its caller to
+    /// half-close before it ends anyway (see <see cref="WriteStreamHandler"/>).
+    /// </summary>
+    public TimeSpan StreamEndingGrace { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Bytes of records (payload and envelope) awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
@@ -134,6 +140,11 @@ public sealed class IngressOptions
         if (MaxStreamInFlight is < 1 or > 1_000_000)
         {
             errors.Add($"MaxStreamInFlight: {MaxStreamInFlight} must be between 1 and 1000000");
+        }
+
+        if (StreamEndingGrace < TimeSpan.Zero || StreamEndingGrace > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"StreamEndingGrace: {StreamEndingGrace} must be between 0 and 1 minute");
         }
 
         if (MaxInFlightBytes < MaxReceiveMessageSize)

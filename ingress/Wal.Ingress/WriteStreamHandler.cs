@@ -12,8 +12,9 @@ namespace Wal.Ingress;
 /// given back only once its acknowledgement is written, so at most
 /// <see cref="IngressOptions.MaxStreamInFlight"/> requests are held per stream: when they are,
 /// the server stops reading and HTTP/2 flow control pushes back on the caller.
-/// When the instance begins to stop, the call reads no further request, acknowledges every
-/// request it read and ends with UNAVAILABLE: a request without an acknowledgement was not
+/// When the instance begins to stop, the call starts no further write, acknowledges every
+/// request it had started, says so with an <c>ending</c> message, waits (briefly) for the caller
+/// to half-close, and ends with UNAVAILABLE: a request without an acknowledgement was not
 /// written, and the caller sends it to another instance. Every end that acknowledged all it read
 /// says so in <see cref="WriteToLogStreamMetadata.AllReadAcknowledged"/>.
 /// </summary>
@@ -56,16 +57,22 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
                 // Shutdown, a bad frame or a bad message ends the call, but the writes already
                 // handed to Kafka are answered first: ending now would drop their acks, and a
                 // caller reading the error as "not written" would be wrong about them.
-                await AllAcknowledgedAsync(slots, held, context, token);
+                await AllAcknowledgedAsync(slots, held, token);
                 if (e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested)
                 {
+                    acks.Writer.TryComplete();
+                    await sending;
+                    await EndWhenTheCallerHalfClosesAsync(requests, responses, options.StreamEndingGrace, token);
+                    MarkAllReadAcknowledged(context);
                     throw new RpcException(StatusCode.Unavailable, ShuttingDown);
                 }
 
+                MarkAllReadAcknowledged(context);
                 throw;
             }
 
-            await AllAcknowledgedAsync(slots, held, context, token);
+            await AllAcknowledgedAsync(slots, held, token);
+            MarkAllReadAcknowledged(context);
         }
         finally
         {
@@ -76,16 +83,43 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
     }
 
     // Every slot back means every request read was acknowledged on the wire; the reader holds
-    // `held` of them itself. Then the caller is told so: a request without an acknowledgement was
-    // not read, so not written. The acks are flushed before their slots come back, so a response
-    // that has not started carries none, and the mark goes with the status in its one HEADERS frame.
-    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, int held, GrpcCallContext context, CancellationToken cancellationToken)
+    // `held` of them itself.
+    private async Task AllAcknowledgedAsync(SemaphoreSlim slots, int held, CancellationToken cancellationToken)
     {
         for (var i = held; i < options.MaxStreamInFlight; i++)
         {
             await slots.WaitAsync(cancellationToken);
         }
+    }
 
+    // The instance is stopping, and every request started has its ack on the wire. The call ends
+    // once the caller, told so, half-closes: HTTP/2 then closes the stream on both sides before
+    // the instance closes the connection. Ended with the request side open, the stream is left to
+    // Kestrel's RST_STREAM, which can lose the race with the connection's close; .NET's client
+    // then fails the stream and throws away the acks it had received but not yet read. What
+    // arrives meanwhile is read only to reach the end, and not written.
+    private static async Task EndWhenTheCallerHalfClosesAsync(IAsyncStreamReader<WriteToLogRequest> requests, IServerStreamWriter<WriteToLogAck> responses, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        waiting.CancelAfter(grace);
+        try
+        {
+            await responses.WriteAsync(new WriteToLogAck { Ending = true }, flush: true, waiting.Token);
+            while (await requests.MoveNextAsync(waiting.Token))
+            {
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The grace period ran out, or the caller broke the stream: the call ends all the same.
+        }
+    }
+
+    // The caller is told that a request without an acknowledgement was not read, so not written.
+    // A response that has not started carries no ack, and the mark goes with the status in its
+    // one HEADERS frame.
+    private static void MarkAllReadAcknowledged(GrpcCallContext context)
+    {
         var response = context.HttpContext.Response;
         if (!response.HasStarted)
         {

@@ -116,7 +116,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // the stream; "stream-refused" ends trailers-only with RESOURCE_EXHAUSTED and no mark;
     // "stream-unavailable" acknowledges the first TRUE and ends with UNAVAILABLE without
     // the wal-all-read-acknowledged mark, as a proxy would; "stream-empty-ack" acknowledges
-    // both with status OK and no response; "stream-silent" answers nothing and waits.
+    // both with status OK and no response; "stream-silent" answers nothing and waits;
+    // "stream-ending" acknowledges the first TRUE, says the call is ending (as a stopping ingress
+    // does), waits for the half-close, notes it, and then drops the stream as a closing
+    // connection may.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
@@ -143,6 +146,19 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 http.Response.ContentType = "application/grpc";
                 await http.Response.Body.FlushAsync(http.RequestAborted);
                 await Task.Delay(Timeout.Infinite, http.RequestAborted);
+                break;
+            case "stream-ending":
+                http.Response.ContentType = "application/grpc";
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = first.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = first.Id } }));
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { Ending = true }));
+                await http.Response.Body.FlushAsync();
+                using (var waiting = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+                {
+                    await http.Request.Body.CopyToAsync(Stream.Null, waiting.Token);
+                }
+
+                Ids.Enqueue("stream-ending: half-closed");
+                http.Abort();
                 break;
             case "stream-empty-ack":
                 http.Response.ContentType = "application/grpc";

@@ -245,6 +245,27 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamEndingAfterAnAck_RestFalseAtOnce_AndTheClientHalfCloses()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        // The scripted server answers once it has read both.
+        var first = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-ending" });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+        var (acknowledged, answer) = (await first, await second);
+
+        // The server drops the stream after the half-close, so these answers came from its
+        // ending message, not from how the call ended; and the stream is still open here, so
+        // the half-close was the client's answer to that message.
+        Assert.Equal(Trilean.True, acknowledged.Durable);
+        Assert.Equal(Trilean.False, answer.Durable);
+        Assert.Contains("the ingress is stopping", answer.Message, StringComparison.Ordinal);
+        await Eventually.WaitUntilAsync(() => server.Ids.Contains("stream-ending: half-closed"), TimeSpan.FromSeconds(10), "the client to half-close");
+        var later = await stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "later" });
+        Assert.Equal(Trilean.False, later.Durable);
+    }
+
+    [Fact]
     public async Task ClientDisposedWithAStreamOpen_SentWriteAnsweredUnknown()
     {
         var client = new WalClient(new WalClientOptions { Address = server.Address });

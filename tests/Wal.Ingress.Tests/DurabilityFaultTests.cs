@@ -149,13 +149,78 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         await stopping;
 
-        // Promptly, not after the host's shutdown timeout (15 s here) aborts the call.
-        Assert.True(elapsed < TimeSpan.FromSeconds(5), $"the stream ended {elapsed} after the stop began");
+        // This caller never half-closes: the call ends after the ending grace (2 s), not after
+        // the host's shutdown timeout (17 s here) aborts it.
+        Assert.True(elapsed < TimeSpan.FromSeconds(7), $"the stream ended {elapsed} after the stop began");
         Assert.Equal(StatusCode.Unavailable, response.Status);
         Assert.Contains("shutting down", response.Message, StringComparison.Ordinal);
         var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToList();
-        Assert.Equal([1UL, 2, 3, 4, 5], acks.Select(a => a.ClientId).Order().ToArray());
-        Assert.All(acks, a => Assert.Equal(Trilean.True, a.Response.Durable));
+        Assert.True(acks[^1].Ending, "the last message says the call is ending");
+        Assert.Equal([1UL, 2, 3, 4, 5], acks[..^1].Select(a => a.ClientId).Order().ToArray());
+        Assert.All(acks[..^1], a => Assert.Equal(Trilean.True, a.Response.Durable));
+    }
+
+    [Fact]
+    public async Task WriteToLogStream_IngressStops_SaysSoThenEndsTheCallOnceTheCallerHalfCloses()
+    {
+        // A grace far longer than the test: the call can end only because the caller half-closed.
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.StreamEndingGrace = TimeSpan.FromMinutes(1));
+        var topic = host.TopicOf(TestNamespaces.Orders);
+        using var http = new HttpClient { BaseAddress = host.Address };
+        var body = new DuplexContent();
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        using var request = new HttpRequestMessage(HttpMethod.Post, WriteAheadLogService.WriteToLogStreamPath)
+        {
+            Content = body,
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.TryAddWithoutValidation("te", "trailers");
+        var call = http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await body.SendAsync(GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = 1, Id = "before-stop" }));
+        using var response = await call;
+        var answers = await response.Content.ReadAsStreamAsync();
+        var first = WriteToLogAck.Parser.ParseFrom(await NextMessageAsync(answers));
+        Assert.Equal((1UL, Trilean.True), (first.ClientId, first.Response.Durable));
+
+        var stopping = host.App.StopAsync();
+        var next = await NextMessageAsync(answers);
+        Assert.True(next is not null, "the call ended without saying it was ending");
+        var ending = WriteToLogAck.Parser.ParseFrom(next);
+        Assert.True(ending.Ending);
+        Assert.Equal((0UL, null), (ending.ClientId, ending.Response));
+        // Read now only to reach the end, not written.
+        await body.SendAsync(GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = 2, Id = "after-ending" }));
+        var end = NextMessageAsync(answers);
+        await Task.Delay(200); // the scenario: a caller slow to half-close
+        Assert.False(end.IsCompleted, "the call ended before the caller half-closed");
+
+        body.HalfClose();
+
+        Assert.Null(await end.WaitAsync(TimeSpan.FromSeconds(20)));
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal("14", response.TrailingHeaders.GetValues("grpc-status").Single());
+        Assert.Equal("true", response.TrailingHeaders.GetValues(WriteToLogStreamMetadata.AllReadAcknowledged).Single());
+        var ids = host.ReadAll(topic).Select(r => r.Entry.Id).ToList();
+        Assert.Contains("before-stop", ids);
+        Assert.DoesNotContain("after-ending", ids);
+    }
+
+    // The next gRPC message on a response body, or null at its end.
+    private static async Task<byte[]?> NextMessageAsync(Stream body)
+    {
+        var prefix = new byte[5];
+        var read = await body.ReadAtLeastAsync(prefix, 5, throwOnEndOfStream: false);
+        if (read == 0)
+        {
+            return null;
+        }
+
+        Assert.Equal(5, read);
+
+        var message = new byte[System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(prefix.AsSpan(1))];
+        await body.ReadExactlyAsync(message);
+        return message;
     }
 
     [Fact]
