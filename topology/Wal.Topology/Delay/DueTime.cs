@@ -10,6 +10,9 @@ public static class DueTime
     /// of the id, not a random draw, so that reprocessing the same entry after a crash computes
     /// the same due time and lands on the same timer key instead of scheduling a second timer.
     /// </summary>
+    /// <exception cref="InvalidOperationException">A duration is not normalized (the ingress refuses those; a record written around it may have one).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">deliver_at is outside the years 1 to 9999.</exception>
+    /// <exception cref="OverflowException">The due time does not fit in milliseconds since the epoch.</exception>
     public static long FirstDueAtMs(LogEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
@@ -21,12 +24,12 @@ public static class DueTime
 
         var due = lifecycle.ScheduleCase switch
         {
-            Lifecycle.ScheduleOneofCase.Delay => entry.AcceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds,
+            Lifecycle.ScheduleOneofCase.Delay => checked(entry.AcceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds),
             Lifecycle.ScheduleOneofCase.DeliverAt => lifecycle.DeliverAt.ToDateTimeOffset().ToUnixTimeMilliseconds(),
             _ => entry.AcceptedAtMs,
         };
         var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;
-        return jitterMs <= 0 ? due : due + (long)(StableFraction(entry.Id) * jitterMs);
+        return jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs));
     }
 
     /// <summary>A value in [0, 1) determined by <paramref name="id"/> (FNV-1a, 64-bit).</summary>

@@ -92,7 +92,18 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             SourcePartition = source.Partition,
             SourceOffset = source.Offset,
         };
-        var due = DueTime.FirstDueAtMs(entry);
+        long due;
+        try
+        {
+            due = DueTime.FirstDueAtMs(entry);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException or OverflowException)
+        {
+            // Only a record written around the ingress has such a lifecycle: no retry can fix it.
+            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"a malformed lifecycle: {e.Message}", 0, permanent: true, source);
+            return;
+        }
+
         if (due > Now())
         {
             PutTimer(due, entry.Id, TimerValue.Compose(record.Value, pending));

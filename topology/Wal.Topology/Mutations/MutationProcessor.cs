@@ -97,7 +97,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         catch (InvalidProtocolBufferException e)
         {
             // The router saw a mutation body's tag but the entry is malformed: keep it, never block the partition.
-            await DeadLetterPoisonAsync(record, e.Message);
+            await DeadLetterPoisonAsync(record, $"not a wal.v1.LogEntry: {e.Message}");
+            return;
+        }
+
+        if (Malformed(entry) is { } why)
+        {
+            // Only a record written around the ingress, which refuses these, can be one.
+            await DeadLetterPoisonAsync(record, why);
             return;
         }
 
@@ -113,6 +120,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 throw new InvalidOperationException($"{_namespace}: the mutation processor got an entry without a mutation body ({entry.Id}).");
         }
     }
+
+    private static string? Malformed(LogEntry entry) => entry.BodyCase switch
+    {
+        LogEntry.BodyOneofCase.Chunk when entry.Chunk.RequestId.Length == 0 => "a mutation chunk without a request_id",
+        LogEntry.BodyOneofCase.Completion when entry.Completion.RequestId.Length == 0 => "a completion marker without a request_id",
+        LogEntry.BodyOneofCase.Completion when entry.Completion.ChunkCount == 0 => "a completion marker with chunk_count 0",
+        _ => null,
+    };
 
     private async ValueTask OnChunkAsync(MutationChunk chunk)
     {
@@ -230,10 +245,16 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         // A full batch may have left more timers due at the last one's millisecond; otherwise all up to now are taken.
         _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? due[^1].DueMs : nowMs + 1);
         var acted = 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             for (; acted < due.Count; acted++)
             {
+                if (acted > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
+                {
+                    break;
+                }
+
                 var (key, dueMs, requestId) = due[acted];
                 if (Load(requestId) is not { } progress || progress.TimerDueMs != dueMs)
                 {
@@ -270,6 +291,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 await ApplyAsync(progress);
                 break;
             default:
+                // Finished: its chunks went with the apply or the dead letter, unless a restore
+                // brought back the chunk store's changelog without those deletes (the two
+                // stores' changelogs are separate partitions, each kept up to a different point).
+                foreach (var (key, _) in ReadStoredChunks(progress.RequestId))
+                {
+                    Chunks.Delete(key);
+                }
+
                 Mutations.Delete(MutationKeys.Progress(progress.RequestId));
                 Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
                 break;
