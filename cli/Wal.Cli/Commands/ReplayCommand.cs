@@ -5,7 +5,7 @@ using Wal.Cli.Operations;
 namespace Wal.Cli.Commands;
 
 /// <summary><c>wal replay</c>: re-apply a range of a namespace's log to its targets, e.g. after a restore.</summary>
-internal static class ReplayCommand
+internal static partial class ReplayCommand
 {
     public static Command Create()
     {
@@ -46,12 +46,27 @@ internal static class ReplayCommand
                 return parsed;
             },
         };
+        var mutationSuffix = new Option<string?>("--mutation-suffix")
+        {
+            Description = "Only to resume an interrupted replay, as its message says: mutation chunks and markers go under request ids "
+                + "ending with the interrupted run's suffix (.replay-STAMP), so a mutation the interruption cut completes.",
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty;
+                if (!ReplaySuffix().IsMatch(text))
+                {
+                    r.AddError($"--mutation-suffix '{text}' is not a replay's suffix: expected .replay- and digits, as an interrupted replay prints it");
+                }
+
+                return text;
+            },
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Write nothing; print how many entries would be re-applied (and where)." };
         var command = new Command(
             "replay",
             "Re-apply a namespace's log from a time or offset: each entry is produced again with its id and version, so sinks keep the newest value.")
         {
-            ns, from, to, exclude, target, dryRun, SharedOptions.BootstrapServers, CommonOptions.Output,
+            ns, from, to, exclude, target, mutationSuffix, dryRun, SharedOptions.BootstrapServers, CommonOptions.Output,
         };
         command.SetGuardedAction(async (parse, terminal, cancellationToken) =>
         {
@@ -61,7 +76,8 @@ internal static class ReplayCommand
             var excluded = (parse.GetValue(exclude) ?? []).ToHashSet(StringComparer.Ordinal);
             var retarget = parse.GetValue(target);
             var result = await new LogReplayer(bootstrap).ReplayAsync(
-                config, parse.GetValue(from)!, parse.GetValue(to), excluded, retarget, dry, new Progress(terminal, dry ? "replay (dry run)" : "replay"), cancellationToken);
+                config, parse.GetValue(from)!, parse.GetValue(to), excluded, retarget, dry, new Progress(terminal, dry ? "replay (dry run)" : "replay"), cancellationToken,
+                mutationSuffix: parse.GetValue(mutationSuffix));
             if (terminal.IsJson)
             {
                 var ranges = new JsonObject();
@@ -110,6 +126,9 @@ internal static class ReplayCommand
         });
         return command;
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\.replay-[0-9]{1,19}$")]
+    private static partial System.Text.RegularExpressions.Regex ReplaySuffix();
 
     private static LogPosition ParsePosition(System.CommandLine.Parsing.ArgumentResult result)
     {

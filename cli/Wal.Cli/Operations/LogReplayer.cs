@@ -31,7 +31,8 @@ internal sealed record ReplayResult(
 /// Mutation chunks and markers go under a request id of this run (<c>REQUEST.replay-STAMP</c>): the topology keeps an
 /// applied mutation's progress for one <c>mutation_expiry</c> and ignores anything more under its id, so a replay with
 /// the same ids re-applied nothing of the newest mutations. A mutation cut by the range's edges cannot complete and is
-/// dead-lettered at its expiry. <c>--exclude</c> takes entry ids and mutation request ids.
+/// dead-lettered at its expiry, and so would one cut by an interruption, were the run resumed under another stamp: the
+/// resume hint names this run's. <c>--exclude</c> takes entry ids and mutation request ids.
 /// </remarks>
 internal sealed class LogReplayer(string bootstrapServers)
 {
@@ -44,7 +45,8 @@ internal sealed class LogReplayer(string bootstrapServers)
         bool dryRun,
         Progress? progress,
         CancellationToken cancellationToken,
-        Action<LogEntry>? replayed = null)
+        Action<LogEntry>? replayed = null,
+        string? mutationSuffix = null)
     {
         var partitions = KafkaTopics.Partitions(bootstrapServers, ns.Topic);
         CheckPartitions(ns, partitions, "--from", from);
@@ -66,7 +68,9 @@ internal sealed class LogReplayer(string bootstrapServers)
             progress.Total = total;
         }
 
-        var suffix = $".replay-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
+        // A resumed run keeps the interrupted run's suffix: a mutation cut by the interruption then
+        // completes under one request id, instead of two halves that each expire.
+        var suffix = mutationSuffix ?? $".replay-{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}";
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
         var next = new Dictionary<TopicPartition, long>(starts);
         var excludesFound = new HashSet<string>(StringComparer.Ordinal);
@@ -123,7 +127,8 @@ internal sealed class LogReplayer(string bootstrapServers)
             throw new CliException(
                 ExitCodes.Failed,
                 $"interrupted after re-applying {written} of {read} entries read",
-                $"To go on where it stopped, run it again with --from {Positions(next)} --to {Positions(ends)} (the same other options).");
+                $"To go on where it stopped, run it again with --from {Positions(next)} --to {Positions(ends)}"
+                + (target is null ? $" --mutation-suffix {suffix}" : string.Empty) + " (the same other options).");
         }
 
         progress?.Report(read, written, final: true);

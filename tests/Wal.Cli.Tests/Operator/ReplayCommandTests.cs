@@ -64,13 +64,6 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Equal([renamed, renamed], replayed.Skip(1).Take(2).Select(e => e.Chunk.RequestId));
         Assert.Equal([10UL, 11UL], replayed.Skip(1).Take(2).Select(e => (ulong)e.Chunk.Version));
         Assert.Equal(new MutationCompletion { Namespace = ns, RequestId = renamed, ChunkCount = 2 }, replayed[3].Completion);
-
-        static LogEntry MutationEntry(string ns, string id, Action<LogEntry> body)
-        {
-            var entry = new LogEntry { Id = id, Namespace = ns, AcceptedAtMs = 1_700_000_000_000 };
-            body(entry);
-            return entry;
-        }
     }
 
     [Fact]
@@ -116,6 +109,49 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Equal("interrupted after re-applying 1 of 1 entries read", stopped.Message);
         Assert.Contains("run it again with --from 0:2 --to 0:4", stopped.NextStep, StringComparison.Ordinal);
         Assert.Equal(["c-0", "c-1", "c-2", "c-3", "c-1"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Replay_InterruptedInsideAMutation_ResumedAsItSays_TheMutationStaysUnderOneRequestId()
+    {
+        // Each run stamps its own suffix: resumed under a new one, a mutation cut by the interruption
+        // became two incomplete halves, each dead-lettered at its expiry.
+        var ns = await stack.CreateNamespaceAsync();
+        for (var sequence = 0u; sequence < 2; sequence++)
+        {
+            await stack.ProduceEntryAsync(ns, MutationEntry(ns, $"m/{sequence}", e => e.Chunk = new MutationChunk
+            {
+                Namespace = ns, RequestId = "m", Sequence = sequence, Table = "local", Version = 10 + sequence,
+                Put = new Put { Key = Google.Protobuf.ByteString.CopyFromUtf8($"m-{sequence}"), Value = Google.Protobuf.ByteString.CopyFromUtf8("v") },
+            }));
+        }
+
+        await stack.ProduceEntryAsync(ns, MutationEntry(ns, "m/complete", e => e.Completion = new MutationCompletion { Namespace = ns, RequestId = "m", ChunkCount = 2 }));
+        var config = stack.Stack.Namespaces.TryGet(ns, out var c) ? c : throw new InvalidOperationException(ns);
+        using var interrupt = new CancellationTokenSource();
+        var stopped = await Assert.ThrowsAsync<CliException>(() => new LogReplayer(stack.Bootstrap).ReplayAsync(
+            config, Wal.Cli.Operations.LogPosition.Parse("0", out _)!, null, new HashSet<string>(), null, dryRun: false, null, interrupt.Token, _ => interrupt.Cancel()));
+        var hint = System.Text.RegularExpressions.Regex.Match(stopped.NextStep!, "run it again with (.+) \\(the same other options\\)");
+        Assert.True(hint.Success, stopped.NextStep);
+
+        var resumed = await OperatorStackFixture.RunAsync(
+            ["replay", "--namespace", ns, .. hint.Groups[1].Value.Split(' '), "--bootstrap-servers", stack.Bootstrap]);
+
+        Assert.True(resumed.Exit == 0, resumed.ToString());
+        var replayed = stack.ReadTopic($"wal.{ns}").Skip(3).ToList();
+        Assert.Equal(["m/0", "m/1", "m/complete"], replayed.Select(e => e.Id[..e.Id.IndexOf('.', StringComparison.Ordinal)] + e.Id[e.Id.IndexOf('/', StringComparison.Ordinal)..]));
+        var requestIds = replayed.Select(e => e.BodyCase == LogEntry.BodyOneofCase.Chunk ? e.Chunk.RequestId : e.Completion.RequestId);
+        Assert.StartsWith("m.replay-", Assert.Single(requestIds.Distinct()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Replay_MutationSuffixNotAReplays_RefusedBeforeReading()
+    {
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", "any", "--from", "0", "--mutation-suffix", "/evil", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.Equal(ExitCodes.Usage, run.Exit);
+        Assert.Contains("--mutation-suffix '/evil' is not a replay's suffix", run.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -192,5 +228,12 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Equal(1, row["dlqDepth"]!.GetValue<int>());
         // One record in the log: lag 1 until the topology commits past it, then 0.
         Assert.InRange(row["lag"]!.GetValue<int>(), 0, 1);
+    }
+
+    private static LogEntry MutationEntry(string ns, string id, Action<LogEntry> body)
+    {
+        var entry = new LogEntry { Id = id, Namespace = ns, AcceptedAtMs = 1_700_000_000_000 };
+        body(entry);
+        return entry;
     }
 }
