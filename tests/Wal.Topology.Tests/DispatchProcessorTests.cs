@@ -39,6 +39,30 @@ public sealed class DispatchProcessorTests : IDisposable
 
     public void Dispose() => _driver.Dispose();
 
+    // Written around the ingress, which refuses a non-normalized duration: thrown, it failed the
+    // stream thread on every restart.
+    [Fact]
+    public async Task EntryWithANonNormalizedDelay_IsDeadLetteredNotThrown()
+    {
+        var entry = new LogEntry
+        {
+            Id = "bad-delay",
+            Namespace = "demo",
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+            Payload = ByteString.CopyFromUtf8("x"),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "k" } },
+            Lifecycle = new Lifecycle { Delay = new Duration { Seconds = 1, Nanos = -5 } },
+        };
+
+        var thrown = await Record.ExceptionAsync(async () => await _log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray()));
+
+        Assert.Null(thrown);
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal(entry.ToByteArray(), dead.Value);
+        Assert.StartsWith("a malformed lifecycle", Encoding.UTF8.GetString(dead.Headers.GetLastBytes(DeadLetterHeaders.Error)), StringComparison.Ordinal);
+        Assert.Empty(_sink.Calls);
+    }
+
     [Fact]
     public async Task Process_EntryDueNow_IsDeliveredOnceWithItsVersion()
     {
