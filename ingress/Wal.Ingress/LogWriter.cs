@@ -25,7 +25,7 @@ public sealed class LogWriter(
     public async Task<WriteResult> WriteAsync(WriteToLogRequest request, CallerIdentity caller, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        if (!TryAdmit(request, caller, started, cancellationToken, out var write, out var refusal))
+        if (!TryAdmit(request, "WriteToLog", caller, started, cancellationToken, out var write, out var refusal))
         {
             return refusal;
         }
@@ -41,7 +41,7 @@ public sealed class LogWriter(
     public void Start(WriteToLogRequest request, CallerIdentity caller, IWriteListener listener, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        if (!TryAdmit(request, caller, started, cancellationToken, out var write, out var refusal))
+        if (!TryAdmit(request, "WriteToLogStream", caller, started, cancellationToken, out var write, out var refusal))
         {
             listener.OnAnswered(request.ClientId, refusal);
             return;
@@ -51,12 +51,13 @@ public sealed class LogWriter(
     }
 
     // Every check of a WriteToLog request, then the reservation: false with the (counted) refusal.
-    private bool TryAdmit(WriteToLogRequest request, CallerIdentity caller, long started, CancellationToken cancellationToken, out AdmittedWrite write, out WriteResult refusal)
+    // The method labels the request in the metrics: a unary call, or one write of a stream.
+    private bool TryAdmit(WriteToLogRequest request, string method, CallerIdentity caller, long started, CancellationToken cancellationToken, out AdmittedWrite write, out WriteResult refusal)
     {
         write = default;
         var now = time.GetUtcNow();
         var id = request.Id.Length > 0 ? request.Id : WriteId.New(now);
-        if (!TryGetNamespace(request.Namespace, "WriteToLog", id, caller, out var config, out refusal))
+        if (!TryGetNamespace(request.Namespace, method, id, caller, out var config, out refusal))
         {
             refusal = Answer(UnknownTag(request.Namespace), refusal, started);
             return false;

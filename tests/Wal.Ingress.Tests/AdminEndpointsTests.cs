@@ -21,9 +21,12 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
         await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders, Payload = ByteString.CopyFromUtf8("ok") });
         await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders, Payload = ByteString.CopyFrom(new byte[TestNamespaces.OrdersMaxPayload + 1]) });
         await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = "made-up-name" });
+        await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = 1 }));
 
         var text = await GetAsync("/metrics", HttpStatusCode.OK);
 
+        Assert.Contains("wal_ingress_requests_total{method=\"WriteToLog\",namespace=\"orders\"}", text, StringComparison.Ordinal);
+        Assert.Contains("wal_ingress_requests_total{method=\"WriteToLogStream\",namespace=\"orders\"}", text, StringComparison.Ordinal);
         Assert.Contains("# TYPE wal_ingress_writes_total counter", text, StringComparison.Ordinal);
         Assert.Contains("wal_ingress_writes_total{durable=\"true\",namespace=\"orders\"}", text, StringComparison.Ordinal);
         Assert.Contains("wal_ingress_writes_total{durable=\"false\",namespace=\"orders\"}", text, StringComparison.Ordinal);
