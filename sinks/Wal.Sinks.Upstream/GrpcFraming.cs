@@ -46,24 +46,30 @@ internal static partial class GrpcFraming
 
         if (Status(response.Headers) is { } early)
         {
-            return GrpcStatusClassifier.Classify(early.Code, early.Message, url);
+            return GrpcStatusClassifier.Classify(early.Code, early.Message, url, early.Pushback);
         }
 
         // The trailers come after the body; drain it (a unary answer is one small message).
         _ = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         return Status(response.TrailingHeaders) is { } status
-            ? GrpcStatusClassifier.Classify(status.Code, status.Message, url)
+            ? GrpcStatusClassifier.Classify(status.Code, status.Message, url, status.Pushback)
             : DeliveryResult.Permanent($"The upstream {url} ended a gRPC call without grpc-status.");
     }
 
-    private static (int Code, string? Message)? Status(HttpHeaders headers)
+    private static (int Code, string? Message, TimeSpan? Pushback)? Status(HttpHeaders headers)
     {
         if (!headers.TryGetValues("grpc-status", out var values) || !int.TryParse(values.FirstOrDefault(), CultureInfo.InvariantCulture, out var code))
         {
             return null;
         }
 
-        return (code, headers.TryGetValues("grpc-message", out var messages) ? messages.FirstOrDefault() : null);
+        // gRPC's retry pushback (A6): a non-negative count of milliseconds is when the server wants
+        // the next attempt. A negative one asks for none; the namespace's retry policy still decides.
+        var pushback = headers.TryGetValues("grpc-retry-pushback-ms", out var pushbacks)
+            && int.TryParse(pushbacks.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var ms) && ms >= 0
+            ? TimeSpan.FromMilliseconds(ms)
+            : (TimeSpan?)null;
+        return (code, headers.TryGetValues("grpc-message", out var messages) ? messages.FirstOrDefault() : null, pushback);
     }
 
     [GeneratedRegex(@"^/[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+/[A-Za-z_][A-Za-z0-9_]*$")]

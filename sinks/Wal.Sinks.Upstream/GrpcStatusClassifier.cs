@@ -9,7 +9,8 @@ internal static class GrpcStatusClassifier
     private const int Aborted = 10;
     private const int Unavailable = 14;
 
-    public static DeliveryResult Classify(int status, string? message, string url)
+    // pushback: the upstream's grpc-retry-pushback-ms, when it wants the next attempt.
+    public static DeliveryResult Classify(int status, string? message, string url, TimeSpan? pushback = null)
     {
         if (status == Ok)
         {
@@ -18,7 +19,7 @@ internal static class GrpcStatusClassifier
 
         var error = $"The upstream {url} answered grpc-status {status}{(string.IsNullOrEmpty(message) ? string.Empty : ": " + Uri.UnescapeDataString(message))}.";
         return status is Unavailable or DeadlineExceeded or ResourceExhausted or Aborted
-            ? DeliveryResult.Retriable(error)
+            ? DeliveryResult.Retriable(error, pushback)
             : DeliveryResult.Permanent(error);
     }
 }

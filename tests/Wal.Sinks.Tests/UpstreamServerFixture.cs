@@ -83,7 +83,7 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
         app.MapPost("/wal.test.Items/Fail", async (HttpContext context) =>
         {
             _ = await ReadBodyAsync(context.Request);
-            await GrpcAnswerAsync(context, int.Parse(context.Request.Query["status"].ToString()));
+            await GrpcAnswerAsync(context, int.Parse(context.Request.Query["status"].ToString()), context.Request.Query["pushbackMs"].ToString());
         });
         await app.StartAsync();
         _app = app;
@@ -113,11 +113,16 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
         }
     }
 
-    private static async Task GrpcAnswerAsync(HttpContext context, int status)
+    private static async Task GrpcAnswerAsync(HttpContext context, int status, string pushbackMs = "")
     {
         context.Response.ContentType = "application/grpc";
         await context.Response.Body.WriteAsync(new byte[5]);
         context.Response.AppendTrailer("grpc-status", status.ToString());
+        if (pushbackMs.Length > 0)
+        {
+            context.Response.AppendTrailer("grpc-retry-pushback-ms", pushbackMs);
+        }
+
         if (status != 0)
         {
             context.Response.AppendTrailer("grpc-message", "failed%20on%20purpose");

@@ -203,6 +203,19 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
         Assert.Contains($"grpc-status {status}: failed on purpose", result.Error);
     }
 
+    [Theory]
+    [InlineData(14, "1500", 1500)]
+    [InlineData(8, "0", 0)]
+    [InlineData(14, "-1", null)]
+    [InlineData(14, "", null)]
+    public async Task DeliverAsync_GrpcRetryPushback_CarriedWithTheRetriableFailure(int status, string pushbackMs, int? expectedMs)
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Fail?status={status}&pushbackMs={pushbackMs}"), "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Equal(expectedMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, result.RetryAfter);
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     public async Task DisposeAsync() => await _sink.DisposeAsync();
