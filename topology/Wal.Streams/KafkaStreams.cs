@@ -95,6 +95,9 @@ public sealed class KafkaStreams : IAsyncDisposable
     /// Stops every thread WITHOUT committing or checkpointing, as a crash would (the group still sees the members leave).
     /// For failover tests: what was processed since the last commit is redelivered to the next owner.
     /// </summary>
+    /// <summary>The stream threads, for tests that look inside them.</summary>
+    internal IReadOnlyList<StreamThread> Threads => _threads;
+
     internal Task AbandonAsync(CancellationToken cancellationToken = default) => StopAsync(commit: false, cancellationToken);
 
     public async ValueTask DisposeAsync()

@@ -51,6 +51,13 @@ public sealed partial record StreamsConfig
     /// </summary>
     public TimeSpan MaxTaskTimePerIteration { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Records a task may hold fetched but unprocessed before its partitions are paused (Kafka Streams'
+    /// <c>buffered.records.per.partition</c>); they resume once it holds half as many. Without it, a processor slower
+    /// than fetching pulled the whole backlog into memory.
+    /// </summary>
+    public int MaxBufferedPerTask { get; init; } = 4000;
+
     /// <summary>Most changelog records applied per loop iteration while restoring, so polling goes on meanwhile.</summary>
     public int MaxRestoreBatch { get; init; } = 50_000;
 
@@ -96,6 +103,7 @@ public sealed partial record StreamsConfig
         Require(MaxPollInterval >= SessionTimeout, nameof(MaxPollInterval),
             $"must be at least SessionTimeout ({SessionTimeout}), was {MaxPollInterval}");
         Require(MaxBatchPerTask >= 1, nameof(MaxBatchPerTask), $"must be at least 1, was {MaxBatchPerTask}");
+        Require(MaxBufferedPerTask >= 2, nameof(MaxBufferedPerTask), $"must be at least 2, was {MaxBufferedPerTask}");
         Require(MaxTaskTimePerIteration > TimeSpan.Zero, nameof(MaxTaskTimePerIteration), $"must be positive, was {MaxTaskTimePerIteration}");
         Require(MaxRestoreBatch >= 1, nameof(MaxRestoreBatch), $"must be at least 1, was {MaxRestoreBatch}");
         Require(TransactionTimeout >= TimeSpan.FromSeconds(1), nameof(TransactionTimeout), $"must be at least 1 s, was {TransactionTimeout}");

@@ -31,6 +31,9 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Stream thread {Thread}: commit failed; uncommitted records will be redelivered")]
     public static partial void CommitFailed(ILogger logger, Exception error, string thread);
 
+    [LoggerMessage(16, LogLevel.Warning, "Stream thread {Thread}: could not resume the partitions of a task it closed; if it gets them back they may stay paused")]
+    public static partial void ResumeFailed(ILogger logger, Exception error, string thread);
+
     [LoggerMessage(10, LogLevel.Error, "Stream thread {Thread} failed and stops")]
     public static partial void ThreadFailed(ILogger logger, Exception error, string thread);
 

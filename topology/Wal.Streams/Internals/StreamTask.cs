@@ -44,6 +44,9 @@ internal sealed class StreamTask
 
     public int Buffered => _buffer.Count;
 
+    /// <summary>Whether the thread paused this task's partitions because it holds too many records (never while restoring).</summary>
+    public bool PausedForBuffer { get; set; }
+
     /// <summary>True when records were processed (or a commit requested) since the last commit.</summary>
     public bool CommitNeeded { get; private set; }
 

@@ -173,6 +173,20 @@ internal sealed partial class StreamThread
         CloseTasks(_tasks.Values.Where(t => t.Inputs.Overlaps(lost)).ToList(), clean: false);
     }
 
+    // librdkafka keeps an application's pause on a partition through a rebalance: a partition this
+    // thread paused (a full buffer, a restore) and gets back later would stay paused under its new task.
+    private void ResumeLeaving(IEnumerable<TopicPartition> inputs)
+    {
+        try
+        {
+            _consumer.Resume(inputs);
+        }
+        catch (KafkaException e)
+        {
+            Log.ResumeFailed(_logger, e, Name);
+        }
+    }
+
     private TaskId TaskIdOf(TopicPartition partition)
     {
         var subtopology = _topology.SubtopologyOf(partition.Topic)
@@ -186,6 +200,11 @@ internal sealed partial class StreamThread
         {
             _reader.Unregister(task);
             _tasks.Remove(task.Id);
+            if (task.PausedForBuffer || !task.IsRunning)
+            {
+                ResumeLeaving(task.Inputs);
+            }
+
             foreach (var partition in task.Inputs)
             {
                 _taskByPartition.Remove((partition.Topic, partition.Partition.Value));

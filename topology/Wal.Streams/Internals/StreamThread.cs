@@ -58,6 +58,9 @@ internal sealed partial class StreamThread : IDisposable
 
     public void Start() => Completion = Task.Run(RunAsync);
 
+    /// <summary>Records fetched for this thread's tasks and not yet processed; read it on this thread (from a processor).</summary>
+    internal int Buffered => _tasks.Values.Sum(t => t.Buffered);
+
     /// <summary>Asks the loop to stop after its current iteration; with <paramref name="commit"/> false it leaves without committing (a simulated crash).</summary>
     public void RequestShutdown(bool commit)
     {
@@ -105,6 +108,7 @@ internal sealed partial class StreamThread : IDisposable
             Poll();
             RestoreBatch();
             await ProcessAsync();
+            BoundBuffers();
             await PunctuateAsync();
             if (_time.GetElapsedTime(lastCommit) >= _config.EffectiveCommitInterval || _tasks.Values.Any(t => t.Context.CommitRequested))
             {
@@ -192,6 +196,31 @@ internal sealed partial class StreamThread : IDisposable
             if (task.IsRunning && task.Buffered > 0)
             {
                 await task.ProcessAsync(_config.MaxBatchPerTask, _config.MaxTaskTimePerIteration);
+            }
+        }
+    }
+
+    // A task holding MaxBufferedPerTask records stops fetching until it is down to half: the
+    // backlog stays in Kafka, not in this process. Only running tasks: a restoring one is paused
+    // already, and resumes when its restore ends.
+    private void BoundBuffers()
+    {
+        foreach (var task in _tasks.Values)
+        {
+            if (!task.IsRunning)
+            {
+                continue;
+            }
+
+            if (!task.PausedForBuffer && task.Buffered >= _config.MaxBufferedPerTask)
+            {
+                _consumer.Pause(task.Inputs);
+                task.PausedForBuffer = true;
+            }
+            else if (task.PausedForBuffer && task.Buffered <= _config.MaxBufferedPerTask / 2)
+            {
+                _consumer.Resume(task.Inputs);
+                task.PausedForBuffer = false;
             }
         }
     }
