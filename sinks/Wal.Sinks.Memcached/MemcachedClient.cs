@@ -238,7 +238,10 @@ public sealed class MemcachedClient : IAsyncDisposable
 
         // Round up: a TTL below one second must not become 0, which means "never expires".
         var seconds = (long)Math.Ceiling(ttl.TotalSeconds);
-        return seconds <= MaxRelativeTtlSeconds ? seconds : _timeProvider.GetUtcNow().ToUnixTimeSeconds() + seconds;
+        // Past 30 days memcached reads an absolute time, as a signed 32-bit number: one past
+        // 2038-01-19 wrapped negative, and the item was stored already expired (answered HD). The
+        // latest time it can hold is the closest it can come to a longer TTL.
+        return seconds <= MaxRelativeTtlSeconds ? seconds : Math.Min(_timeProvider.GetUtcNow().ToUnixTimeSeconds() + seconds, int.MaxValue);
     }
 
     private static MemcachedStoreStatus StoreStatus(string verb, MetaResponse response) => response.Status switch

@@ -80,7 +80,7 @@ public sealed partial class MemcachedSink
         // attempt of a large mutation (hundreds of chunks, or big values) although its writes landed, until it was
         // dead-lettered. The caller's token still bounds the whole call.
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.OperationTimeout * batch.Count);
+        deadline.CancelAfter(DeliveryBudget.ForEach(_options.OperationTimeout, batch.Count));
         var byClient = new Dictionary<MemcachedClient, (List<PipelinedSet> Sets, List<int> Indexes)>();
         for (var i = 0; i < batch.Count; i++)
         {

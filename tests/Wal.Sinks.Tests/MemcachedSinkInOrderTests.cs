@@ -20,6 +20,19 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     }
 
     [Fact]
+    public async Task DeliverInOrderAsync_OperationTimeoutTimesBatchPastTheLongestTimer_Delivered()
+    {
+        // 30 days x 2 writes is past the 49.7 days CancelAfter takes; DeliverAsync took the same options.
+        var sink = _kit.NewSink(operationTimeout: TimeSpan.FromDays(30));
+        var deliveries = new[] { Deliver(_kit.NewTarget("a"), "x", NextVersion()), Deliver(_kit.NewTarget("a"), "y", NextVersion()) };
+
+        var results = await sink.DeliverInOrderAsync(deliveries);
+
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        Assert.Equal("y", await _kit.ReadAsync(deliveries[1].Target));
+    }
+
+    [Fact]
     public async Task DeliverInOrderAsync_NewKeysOnTwoClusters_AllDeliveredWithOneSetEachAndNoRead()
     {
         var sink = _kit.NewSink();

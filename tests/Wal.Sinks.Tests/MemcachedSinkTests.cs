@@ -142,6 +142,25 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         Assert.Equal("after", Text(await ReadCurrentAsync(target)));
     }
 
+    // Past 30 days a TTL goes as an absolute time, which memcached holds in 32 signed bits: one
+    // past 2038 wrapped negative, the item was stored already expired, and the sink said Delivered.
+    [Fact]
+    public async Task DeliverAsync_TwentyYearTtl_ValueIsThereAndItsTombstoneGuards()
+    {
+        var target = NewTarget();
+        target.Memcached.Ttl = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromDays(365 * 20));
+        var older = MemcachedSinkKit.NextVersion();
+        var newer = MemcachedSinkKit.NextVersion();
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(MemcachedSinkKit.Deliver(target, "kept", older))).Outcome);
+        Assert.Equal("kept", await _kit.ReadAsync(target));
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(MemcachedSinkKit.Deliver(AsDelete(target), "", newer))).Outcome);
+        var late = await _sink.DeliverAsync(MemcachedSinkKit.Deliver(target, "stale", older));
+
+        Assert.Equal(DeliveryOutcome.Superseded, late.Outcome);
+        Assert.Null(await _kit.ReadAsync(target));
+    }
+
     [Fact]
     public async Task DeliverAsync_RewritesOfKeysItJustWrote_SkipTheVersionRead()
     {

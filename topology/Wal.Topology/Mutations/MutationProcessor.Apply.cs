@@ -137,16 +137,11 @@ public sealed partial class MutationProcessor
             : refused;
     }
 
-    // The delivery timeout per chunk, up to the longest wait a timer takes (about 49.7 days): a
-    // mutation of 858,994 chunks at the default 5 s is past it, and CancelAfter would throw.
-    private TimeSpan Budget(int chunks) =>
-        TimeSpan.FromMilliseconds(Math.Min(_options.DeliveryTimeout.TotalMilliseconds * chunks, uint.MaxValue - 1.0));
-
     private async ValueTask<IReadOnlyList<DeliveryResult>> DeliverInOrderAsync(List<Delivery> deliveries)
     {
         // Each chunk keeps the budget it had when chunks went one call each: a sink that takes them
         // one at a time must not time out on a long mutation that it is working through.
-        var budget = Budget(deliveries.Count);
+        var budget = DeliveryBudget.ForEach(_options.DeliveryTimeout, deliveries.Count);
         _timeout.CancelAfter(budget);
         try
         {
