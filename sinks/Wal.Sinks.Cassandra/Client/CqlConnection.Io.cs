@@ -5,11 +5,19 @@ namespace Wal.Sinks.Cassandra.Client;
 
 public sealed partial class CqlConnection
 {
+    private enum WriteOutcome
+    {
+        Written,
+        NotStarted,
+        CutShort,
+    }
+
     /// <summary>
-    /// Writes one whole frame. Only the wait for the lock honours the caller's token: a frame cut
-    /// off half-way would desynchronise the stream for every other request.
+    /// Writes one whole frame. A frame cut off half-way would desynchronise the stream for every
+    /// other request, so the write itself is not cancelled: when <paramref name="cancellationToken"/>
+    /// fires while it is under way (a node that stopped reading), the connection is closed instead.
     /// </summary>
-    private async Task<bool> TryWriteAsync(byte[] frame, CancellationToken cancellationToken)
+    private async Task<WriteOutcome> TryWriteAsync(byte[] frame, CancellationToken cancellationToken)
     {
         try
         {
@@ -17,13 +25,25 @@ public sealed partial class CqlConnection
         }
         catch (OperationCanceledException)
         {
-            return false;
+            return WriteOutcome.NotStarted;
         }
 
         try
         {
-            await _stream.WriteAsync(frame, _shutdown.Token);
-            return true;
+            var write = _stream.WriteAsync(frame, _shutdown.Token).AsTask();
+            try
+            {
+                await write.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException) when (!write.IsCompleted)
+            {
+                Close("a request could not be written within its deadline (the node stopped reading)", null);
+                _ = write.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                return WriteOutcome.CutShort;
+            }
+
+            await write;
+            return WriteOutcome.Written;
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
@@ -151,8 +171,9 @@ public sealed partial class CqlConnection
             return new OperationCanceledException(callerToken);
         }
 
-        return IsClosed
-            ? Lost()
-            : new CqlRequestTimeoutException($"{request.Opcode} to {Endpoint} got no answer within {timeout.TotalMilliseconds:F0} ms ({stage}).");
+        return IsClosed ? Lost() : TimedOut(request, timeout, stage);
     }
+
+    private CqlRequestTimeoutException TimedOut(CqlRequest request, TimeSpan timeout, string stage) =>
+        new($"{request.Opcode} to {Endpoint} got no answer within {timeout.TotalMilliseconds:F0} ms ({stage}).");
 }

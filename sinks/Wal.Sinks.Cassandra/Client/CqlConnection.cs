@@ -118,10 +118,16 @@ public sealed partial class CqlConnection : IAsyncDisposable
         }
 
         CqlFrameCodec.SetStream(frame, id);
-        if (!await TryWriteAsync(frame, deadline.Token))
+        switch (await TryWriteAsync(frame, deadline.Token))
         {
-            Forget(id, pending);
-            throw Interrupted(request, timeout, "waiting to write", cancellationToken);
+            case WriteOutcome.NotStarted:
+                Forget(id, pending);
+                throw Interrupted(request, timeout, "waiting to write", cancellationToken);
+            case WriteOutcome.CutShort:
+                Forget(id, pending);
+                throw cancellationToken.IsCancellationRequested
+                    ? new OperationCanceledException(cancellationToken)
+                    : TimedOut(request, timeout, "writing; the connection is closed");
         }
 
         try

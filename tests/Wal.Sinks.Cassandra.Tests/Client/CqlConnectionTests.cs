@@ -195,6 +195,44 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task SendAsync_NodeStopsReading_TimesOutWithinTheRequestTimeoutAndClosesTheConnection()
+    {
+        // A node that answers STARTUP, then never reads again (a hung process, a full receive window):
+        // the request's write cannot finish, and a frame cut off half-way cannot be taken back.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var release = new TaskCompletionSource();
+        var node = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            using var stream = new System.Net.Sockets.NetworkStream(socket);
+            var header = new byte[CqlFrameHeader.Size];
+            await stream.ReadExactlyAsync(header);
+            var startup = CqlFrameHeader.Read(header);
+            await stream.ReadExactlyAsync(new byte[startup.Length]);
+            await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, startup.Stream, CqlOpcode.Ready, _ => { }));
+            await release.Task;
+        });
+        var options = new CqlConnectionOptions("127.0.0.1", ((System.Net.IPEndPoint)listener.LocalEndpoint).Port) { RequestTimeout = TimeSpan.FromSeconds(1) };
+        await using var connection = await CqlConnection.OpenAsync(options);
+        // Far more than the two sockets' buffers hold.
+        var query = "INSERT INTO ks.t (k, v) VALUES (1, '" + new string('x', 64 * 1024 * 1024) + "')";
+
+        try
+        {
+            var e = await Assert.ThrowsAsync<CqlRequestTimeoutException>(() => connection.QueryAsync(query, new CqlQueryParameters(CqlConsistency.One)).WaitAsync(TimeSpan.FromSeconds(15)));
+
+            Assert.True(e.IsRetriable);
+            Assert.True(connection.IsClosed);
+        }
+        finally
+        {
+            release.TrySetResult();
+            await node;
+        }
+    }
+
+    [Fact]
     public async Task SendAsync_LateAnswerAfterTimeout_IsNotTakenForTheNextRequest()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
