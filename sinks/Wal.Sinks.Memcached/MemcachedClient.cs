@@ -15,6 +15,7 @@ public sealed class MemcachedClient : IAsyncDisposable
     private const long MaxRelativeTtlSeconds = 60 * 60 * 24 * 30;
     private readonly MemcachedServer[] _servers;
     private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _unresponsiveAfter;
     private long _connectionGeneration;
 
     public MemcachedClient(MemcachedClientOptions options, TimeProvider? timeProvider = null)
@@ -22,6 +23,7 @@ public sealed class MemcachedClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _unresponsiveAfter = options.UnresponsiveAfter;
         _servers = [.. options.Servers.Select(s => new MemcachedServer(
             MemcachedClientOptions.ParseEndPoint(s), options.ConnectionsPerServer, options.ConnectTimeout, () => Interlocked.Increment(ref _connectionGeneration)))];
     }
@@ -136,7 +138,7 @@ public sealed class MemcachedClient : IAsyncDisposable
             var request = new QuietBatchRequest(group.Commands);
             var connection = await _servers[server].GetConnectionAsync(cancellationToken);
             connection.Send(request);
-            foreach (var (index, response) in await request.Completion.WaitAsync(cancellationToken))
+            foreach (var (index, response) in await WaitAsync(connection, request.Completion, cancellationToken))
             {
                 failures.Add(new MemcachedBatchFailure(index < 0 ? -1 : group.Indexes[index], Describe(response)));
             }
@@ -151,8 +153,9 @@ public sealed class MemcachedClient : IAsyncDisposable
         foreach (var server in _servers)
         {
             var request = new QuietBatchRequest([]);
-            (await server.GetConnectionAsync(cancellationToken)).Send(request);
-            await request.Completion.WaitAsync(cancellationToken);
+            var connection = await server.GetConnectionAsync(cancellationToken);
+            connection.Send(request);
+            await WaitAsync(connection, request.Completion, cancellationToken);
         }
     }
 
@@ -171,7 +174,7 @@ public sealed class MemcachedClient : IAsyncDisposable
         CheckCasStillValid(connection, casKnownAtGeneration);
         connection.Send(request);
         // A cancelled caller stops waiting; the response still arrives and is dropped in order.
-        var response = await request.Completion.WaitAsync(cancellationToken);
+        var response = await WaitAsync(connection, request.Completion, cancellationToken);
         return response.Status == MetaStatus.ServerError
             ? throw new MemcachedServerErrorException(response.ErrorMessage ?? "unknown")
             : response;
@@ -190,13 +193,28 @@ public sealed class MemcachedClient : IAsyncDisposable
         CheckCasStillValid(connection, items.Min(i => i.Options.CasKnownAtGeneration));
         connection.Send(request);
         // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
-        var responses = await request.Completion.WaitAsync(cancellationToken);
+        var responses = await WaitAsync(connection, request.Completion, cancellationToken);
         for (var i = 0; i < responses.Length; i++)
         {
             var response = responses[i];
             results[indexes?[i] ?? i] = response.Status == MetaStatus.ServerError
                 ? new PipelinedSetResult(default, new MemcachedServerErrorException(response.ErrorMessage ?? "unknown"))
                 : new PipelinedSetResult(new MemcachedStoreResult(StoreStatus("ms", response), response.Cas), null);
+        }
+    }
+
+    // The answer, or the caller's cancellation; a caller giving up on a server that has answered
+    // nothing for a while closes the connection, so abandoned requests do not pile up on it.
+    private async Task<T> WaitAsync<T>(MemcachedConnection connection, Task<T> answer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await answer.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (!answer.IsCompleted)
+        {
+            connection.CloseIfUnresponsive(_unresponsiveAfter);
+            throw;
         }
     }
 

@@ -14,6 +14,14 @@ public sealed record MemcachedClientOptions
     /// <summary>How long opening a connection may take before the request fails as retriable.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// With requests outstanding, a server that has answered nothing for this long is taken for hung (a stopped
+    /// process, a black-holed path): the next caller to give up waiting closes the connection, which fails what it
+    /// held, and the next request opens a new one. Left open, every abandoned request kept its value in memory for
+    /// as long as the server stayed hung.
+    /// </summary>
+    public TimeSpan UnresponsiveAfter { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Throws with a message naming the bad value.</summary>
     public void Validate()
     {
@@ -35,6 +43,11 @@ public sealed record MemcachedClientOptions
         if (ConnectTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"MemcachedClientOptions.ConnectTimeout is {ConnectTimeout}; it must be positive.");
+        }
+
+        if (UnresponsiveAfter <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"MemcachedClientOptions.UnresponsiveAfter is {UnresponsiveAfter}; it must be positive.");
         }
     }
 

@@ -254,9 +254,69 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
         await serve.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
+    [Fact]
+    public async Task SetAsync_ServerHung_AbandonedRequestsAreLetGo_AndTheClientRecoversWhenItWakes()
+    {
+        // A stopped process keeps its socket open: nothing fails the connection but the client.
+        await using var memcached = await Wal.Sinks.Memcached.Local.MemcachedProcess.StartAsync();
+        var pid = await memcached.StatAsync("pid");
+        await using var client = new MemcachedClient(new MemcachedClientOptions
+        {
+            Servers = [memcached.Endpoint],
+            ConnectionsPerServer = 1,
+            UnresponsiveAfter = TimeSpan.FromMilliseconds(200),
+        });
+        await client.SetAsync("warm", "x"u8.ToArray());
+        Signal("STOP", pid);
+        try
+        {
+            var before = GC.GetTotalMemory(forceFullCollection: true);
+            for (var i = 0; i < 150; i++)
+            {
+                // Each caller gives up after 20 ms, as the sink does after its OperationTimeout.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(20));
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.SetAsync($"k{i}", new byte[256 * 1024], cancellationToken: timeout.Token));
+            }
+
+            var grown = GC.GetTotalMemory(forceFullCollection: true) - before;
+
+            // 150 x 256 KiB is 37.5 MiB when every abandoned request keeps its value.
+            Assert.True(grown < 16 * 1024 * 1024, $"{grown / (1024 * 1024)} MiB retained by 150 abandoned requests");
+        }
+        finally
+        {
+            Signal("CONT", pid);
+        }
+
+        MemcachedStoreStatus? stored = null;
+        await Eventually.WaitUntilAsync(
+            async () =>
+            {
+                try
+                {
+                    stored = (await client.SetAsync("after", "y"u8.ToArray())).Status;
+                    return true;
+                }
+                catch (MemcachedConnectionException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(10),
+            "a set to succeed once the server woke");
+        Assert.Equal(MemcachedStoreStatus.Stored, stored);
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     public async Task DisposeAsync() => await _client.DisposeAsync();
 
     private static string NewKey() => "client-test:" + Guid.NewGuid().ToString("N");
+
+    private static void Signal(string signal, long pid)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", $"-{signal} {pid}");
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
 }

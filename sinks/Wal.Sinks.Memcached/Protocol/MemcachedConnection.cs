@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -26,6 +27,9 @@ internal sealed class MemcachedConnection : IAsyncDisposable
     private readonly Task _writerLoop;
     private readonly Task _readerLoop;
     private Exception? _failure;
+    // When the server last showed progress: its last response, or the moment a request arrived
+    // with none outstanding. Guarded by _inFlightGate.
+    private long _quietSince;
 
     private MemcachedConnection(Socket socket, EndPoint endPoint)
     {
@@ -106,6 +110,11 @@ internal sealed class MemcachedConnection : IAsyncDisposable
                         }
 
                         // Registered before its bytes leave, so the reader always finds it.
+                        if (_inFlight.Count == 0)
+                        {
+                            _quietSince = Stopwatch.GetTimestamp();
+                        }
+
                         _inFlight.Enqueue(request);
                     }
 
@@ -146,12 +155,31 @@ internal sealed class MemcachedConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Called by a caller that gave up waiting: when requests are outstanding and the server has
+    /// answered none of them for <paramref name="limit"/>, it is taken for hung and the connection
+    /// closed, failing what it held (each caller sees a connection failure, which is retriable).
+    /// </summary>
+    public void CloseIfUnresponsive(TimeSpan limit)
+    {
+        lock (_inFlightGate)
+        {
+            if (_failure is not null || _inFlight.Count == 0 || Stopwatch.GetElapsedTime(_quietSince) < limit)
+            {
+                return;
+            }
+        }
+
+        TearDown(new MemcachedConnectionException($"memcached at {_endPoint} answered nothing for {limit.TotalSeconds:0.###} s with requests outstanding; the connection was closed."));
+    }
+
     private void Dispatch(MetaResponse response)
     {
         PendingRequest? request;
         lock (_inFlightGate)
         {
             _inFlight.TryPeek(out request);
+            _quietSince = Stopwatch.GetTimestamp();
         }
 
         if (request is null)
