@@ -31,6 +31,12 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Stream thread {Thread}: commit failed; uncommitted records will be redelivered")]
     public static partial void CommitFailed(ILogger logger, Exception error, string thread);
 
+    [LoggerMessage(18, LogLevel.Warning, "Stream thread {Thread} fell out of the group ({Reason}); its tasks are closed as lost, and it rejoins")]
+    public static partial void MaxPollExceeded(ILogger logger, string thread, string reason);
+
+    [LoggerMessage(17, LogLevel.Information, "Stream thread {Thread}: the stores of task {Task} are still held by another thread of this instance; it waits, and is tried again ({Reason})")]
+    public static partial void TaskStoresLocked(ILogger logger, string thread, TaskId task, string reason);
+
     [LoggerMessage(16, LogLevel.Warning, "Stream thread {Thread}: could not resume the partitions of a task it closed; if it gets them back they may stay paused")]
     public static partial void ResumeFailed(ILogger logger, Exception error, string thread);
 

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Wal.RocksDb;
 
 namespace Wal.Streams.Internals;
 
@@ -110,25 +111,18 @@ internal sealed partial class StreamThread
         SetState(StreamThreadState.PartitionsAssigned);
         foreach (var group in partitions.GroupBy(p => TaskIdOf(p)))
         {
-            if (_tasks.ContainsKey(group.Key))
+            if (_tasks.ContainsKey(group.Key) || _deferred.ContainsKey(group.Key))
             {
                 continue;
             }
 
             var inputs = group.ToHashSet();
-            var subtopology = _topology.Subtopologies[group.Key.Subtopology];
-            var task = new StreamTask(group.Key, subtopology, inputs, _config, _time, _collector, _logger);
-            _tasks.Add(task.Id, task);
-            foreach (var partition in inputs)
+            if (TryCreateTask(group.Key, inputs) is not { } task)
             {
-                _taskByPartition[(partition.Topic, partition.Partition.Value)] = task;
+                _deferred.Add(group.Key, inputs);
+                _pendingPauses.AddRange(inputs);
             }
-
-            if (_reader.Register(task))
-            {
-                StartRunning(task);
-            }
-            else
+            else if (!task.IsRunning)
             {
                 _pendingPauses.AddRange(inputs);
             }
@@ -137,11 +131,97 @@ internal sealed partial class StreamThread
         UpdateRunningState();
     }
 
+    /// <summary>
+    /// Creates and registers a task; null while another thread of this instance still holds its
+    /// stores. That thread owned the task until the group moved it (it fell out of the group, past
+    /// max.poll.interval, and has not run its revocation yet): it lets go at its next poll. As
+    /// Kafka Streams does, the task waits, its partitions paused, and is tried again each pass;
+    /// failing for good here took the healthy thread, and the instance, down.
+    /// </summary>
+    private StreamTask? TryCreateTask(TaskId id, IReadOnlySet<TopicPartition> inputs)
+    {
+        StreamTask task;
+        try
+        {
+            task = new StreamTask(id, _topology.Subtopologies[id.Subtopology], inputs, _config, _time, _collector, _logger);
+        }
+        catch (Exception e) when (HeldByAnotherThread(e) is { } held)
+        {
+            Log.TaskStoresLocked(_logger, Name, id, held.Message);
+            return null;
+        }
+
+        _tasks.Add(task.Id, task);
+        foreach (var partition in inputs)
+        {
+            _taskByPartition[(partition.Topic, partition.Partition.Value)] = task;
+        }
+
+        if (_reader.Register(task))
+        {
+            StartRunning(task);
+        }
+
+        return task;
+    }
+
+    // RocksDB's status text is all it says. Only this process's own hold counts: another process
+    // holding the store (two instances on one state directory) is a mistake to fail on, and a
+    // crashed one's lock went with it.
+    private static RocksDbException? HeldByAnotherThread(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is RocksDbException rocks && rocks.Message.Contains("lock hold by current process", StringComparison.OrdinalIgnoreCase))
+            {
+                return rocks;
+            }
+        }
+
+        return null;
+    }
+
+    // The tasks waiting for their stores: each pass tries them again, and one that opens goes on as
+    // an assigned task does (its partitions stay paused while it restores).
+    private void CreateDeferredTasks()
+    {
+        if (_deferred.Count == 0 || _time.GetElapsedTime(_deferredTriedAt) < DeferredRetryInterval)
+        {
+            return;
+        }
+
+        _deferredTriedAt = _time.GetTimestamp();
+        foreach (var (id, inputs) in _deferred.ToList())
+        {
+            if (TryCreateTask(id, inputs) is { } task)
+            {
+                _deferred.Remove(id);
+                if (task.IsRunning)
+                {
+                    _consumer.Resume(inputs);
+                }
+            }
+        }
+
+        UpdateRunningState();
+    }
+
+    // Deferred tasks whose partitions went elsewhere are dropped, their partitions resumed.
+    private void ForgetDeferred(HashSet<TopicPartition> leaving)
+    {
+        foreach (var (id, inputs) in _deferred.Where(d => d.Value.Overlaps(leaving)).ToList())
+        {
+            _deferred.Remove(id);
+            ResumeLeaving(inputs);
+        }
+    }
+
     private void OnRevoked(List<TopicPartition> partitions)
     {
         Log.Revoked(_logger, Name, string.Join(", ", partitions));
         SetState(StreamThreadState.PartitionsRevoked);
         var revoked = partitions.ToHashSet();
+        ForgetDeferred(revoked);
         var affected = _tasks.Values.Where(t => t.Inputs.Overlaps(revoked)).ToList();
         if (affected.Count == 0)
         {
@@ -170,6 +250,7 @@ internal sealed partial class StreamThread
         }
 
         var lost = partitions.ToHashSet();
+        ForgetDeferred(lost);
         CloseTasks(_tasks.Values.Where(t => t.Inputs.Overlaps(lost)).ToList(), clean: false);
     }
 

@@ -27,7 +27,11 @@ internal sealed partial class StreamThread : IDisposable
     private readonly Dictionary<TaskId, StreamTask> _tasks = [];
     // Keyed by topic and partition number, not TopicPartition: ConsumeResult.TopicPartition makes a new object per record.
     private readonly Dictionary<(string Topic, int Partition), StreamTask> _taskByPartition = [];
+    private static readonly TimeSpan DeferredRetryInterval = TimeSpan.FromMilliseconds(100);
     private readonly List<TopicPartition> _pendingPauses = [];
+    // Tasks assigned while another thread of this instance still held their stores (see TryCreateTask).
+    private readonly Dictionary<TaskId, IReadOnlySet<TopicPartition>> _deferred = [];
+    private long _deferredTriedAt;
     private readonly bool _exactlyOnce;
     private volatile bool _shutdownRequested;
     private volatile bool _commitOnShutdown = true;
@@ -105,6 +109,7 @@ internal sealed partial class StreamThread : IDisposable
         var lastCommit = _time.GetTimestamp();
         while (!_shutdownRequested)
         {
+            CreateDeferredTasks();
             Poll();
             RestoreBatch();
             await ProcessAsync();
@@ -125,7 +130,22 @@ internal sealed partial class StreamThread : IDisposable
         var max = Math.Max(_config.MaxBatchPerTask, _config.MaxBatchPerTask * _tasks.Count);
         for (var polled = 0; polled < max; polled++)
         {
-            var record = _consumer.Consume(timeout);
+            ConsumeResult<byte[], byte[]> record;
+            try
+            {
+                record = _consumer.Consume(timeout);
+            }
+            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_MaxPollExceeded)
+            {
+                // This thread went longer than max.poll.interval between polls, so it left the group
+                // and its partitions went to other members. As Kafka Streams does, its tasks are lost
+                // (closed dirty, releasing their stores to the new owners); librdkafka rejoins the
+                // group at the next poll. Rethrown, it killed the thread that had just recovered.
+                Log.MaxPollExceeded(_logger, Name, e.Error.Reason);
+                OnLost([.. _tasks.Values.SelectMany(t => t.Inputs), .. _deferred.Values.SelectMany(inputs => inputs)]);
+                break;
+            }
+
             ThrowHandlerError();
             timeout = TimeSpan.Zero;
             if (record is null)
@@ -341,7 +361,7 @@ internal sealed partial class StreamThread : IDisposable
 
     private void UpdateRunningState()
     {
-        if (_assigned && !_reader.HasActive && State is StreamThreadState.PartitionsAssigned)
+        if (_assigned && !_reader.HasActive && _deferred.Count == 0 && State is StreamThreadState.PartitionsAssigned)
         {
             SetState(StreamThreadState.Running);
         }
