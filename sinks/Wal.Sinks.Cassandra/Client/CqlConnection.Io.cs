@@ -13,11 +13,14 @@ public sealed partial class CqlConnection
     }
 
     /// <summary>
-    /// Writes one whole frame. A frame cut off half-way would desynchronise the stream for every
-    /// other request, so the write itself is not cancelled: when <paramref name="cancellationToken"/>
-    /// fires while it is under way (a node that stopped reading), the connection is closed instead.
+    /// Writes one whole frame. <paramref name="cancellationToken"/> (the caller's, and the request
+    /// timeout) bounds only the wait for the lock: a frame cut off half-way would desynchronise the
+    /// stream for every other request, so once the write starts, only <paramref name="requestTimeout"/>
+    /// ends it, by closing the connection (a node that stopped reading). A caller cancelling then
+    /// waits for its write, as before; closing a healthy connection for it failed every other
+    /// request on it.
     /// </summary>
-    private async Task<WriteOutcome> TryWriteAsync(byte[] frame, CancellationToken cancellationToken)
+    private async Task<WriteOutcome> TryWriteAsync(byte[] frame, CancellationToken cancellationToken, CancellationToken requestTimeout)
     {
         try
         {
@@ -33,13 +36,17 @@ public sealed partial class CqlConnection
             var write = _stream.WriteAsync(frame, _shutdown.Token).AsTask();
             try
             {
-                await write.WaitAsync(cancellationToken);
+                await write.WaitAsync(requestTimeout);
             }
-            catch (OperationCanceledException) when (!write.IsCompleted)
+            catch (OperationCanceledException) when (requestTimeout.IsCancellationRequested && !write.IsCompleted)
             {
                 Close("a request could not be written within its deadline (the node stopped reading)", null);
                 _ = write.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                 return WriteOutcome.CutShort;
+            }
+            catch (OperationCanceledException) when (requestTimeout.IsCancellationRequested)
+            {
+                // The write finished as the deadline fired: it went out whole.
             }
 
             await write;

@@ -96,8 +96,8 @@ public sealed partial class CqlConnection : IAsyncDisposable
 
         // Encoded before a stream id is taken, so an unencodable request cannot leak an id.
         var frame = CqlFrameCodec.EncodeRequest(request, stream: 0);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        deadline.CancelAfter(timeout);
+        using var requestTimeout = new CancellationTokenSource(timeout);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token, requestTimeout.Token);
         short id;
         try
         {
@@ -118,7 +118,7 @@ public sealed partial class CqlConnection : IAsyncDisposable
         }
 
         CqlFrameCodec.SetStream(frame, id);
-        switch (await TryWriteAsync(frame, deadline.Token))
+        switch (await TryWriteAsync(frame, deadline.Token, requestTimeout.Token))
         {
             case WriteOutcome.NotStarted:
                 Forget(id, pending);

@@ -233,6 +233,53 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task SendAsync_CallerCancelsDuringItsWrite_HealthyNode_TheConnectionAndOtherRequestsGoOn()
+    {
+        // Only the request timeout means "the node stopped reading"; a caller giving up mid-write
+        // waits for its frame to go out whole, and the connection stays.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var heldReceived = new TaskCompletionSource();
+        var bigStarted = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var node = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            using var stream = new System.Net.Sockets.NetworkStream(socket);
+            var header = new byte[CqlFrameHeader.Size];
+            await stream.ReadExactlyAsync(header);
+            var startup = CqlFrameHeader.Read(header);
+            await stream.ReadExactlyAsync(new byte[startup.Length]);
+            await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, startup.Stream, CqlOpcode.Ready, _ => { }));
+            // HELD is answered once the node has read the big frame after it, at full speed.
+            await stream.ReadExactlyAsync(header);
+            var held = CqlFrameHeader.Read(header);
+            await stream.ReadExactlyAsync(new byte[held.Length]);
+            heldReceived.TrySetResult();
+            await stream.ReadExactlyAsync(header);
+            bigStarted.TrySetResult();
+            await stream.ReadExactlyAsync(new byte[CqlFrameHeader.Read(header).Length]);
+            await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, held.Stream, CqlOpcode.Result, w => w.WriteRaw([0, 0, 0, 1])));
+            await release.Task;
+        });
+        var options = new CqlConnectionOptions("127.0.0.1", ((System.Net.IPEndPoint)listener.LocalEndpoint).Port) { RequestTimeout = TimeSpan.FromSeconds(10) };
+        await using var connection = await CqlConnection.OpenAsync(options);
+        var heldQuery = connection.QueryAsync("HELD", new CqlQueryParameters(CqlConsistency.One));
+        await heldReceived.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        using var cancel = new CancellationTokenSource();
+        var bigQuery = connection.QueryAsync("INSERT INTO ks.t (k, v) VALUES (1, '" + new string('x', 64 * 1024 * 1024) + "')", new CqlQueryParameters(CqlConsistency.One), cancel.Token);
+        await bigStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => bigQuery);
+        Assert.IsType<VoidResult>(await heldQuery);
+        Assert.False(connection.IsClosed);
+        release.TrySetResult();
+        await node.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task SendAsync_LateAnswerAfterTimeout_IsNotTakenForTheNextRequest()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
