@@ -307,6 +307,32 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
         Assert.Equal(MemcachedStoreStatus.Stored, stored);
     }
 
+    [Fact]
+    public async Task SetManyAsync_QuietBatchOnAHealthyServer_NotTakenForHungWhenAnotherCallerGivesUp()
+    {
+        // A quiet batch is answered only at its end: a server taking it in is silent, not hung.
+        await using var memcached = await Wal.Sinks.Memcached.Local.MemcachedProcess.StartAsync(memoryMegabytes: 256);
+        await using var client = new MemcachedClient(new MemcachedClientOptions
+        {
+            Servers = [memcached.Endpoint],
+            ConnectionsPerServer = 1,
+            UnresponsiveAfter = TimeSpan.FromMilliseconds(50),
+        });
+        await client.SetAsync("warm", "x"u8.ToArray());
+        var value = new byte[512 * 1024];
+        var items = Enumerable.Range(0, 400).Select(i => KeyValuePair.Create($"quiet-{i}", (ReadOnlyMemory<byte>)value)).ToList();
+
+        var batch = client.SetManyAsync(items);
+        await Task.Delay(80); // the scenario: the batch has been going longer than UnresponsiveAfter
+        Assert.False(batch.IsCompleted, "the batch finished too fast for the scenario; make it larger");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(5)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.GetAsync("warm", timeout.Token));
+        }
+
+        Assert.Empty(await batch);
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     public async Task DisposeAsync() => await _client.DisposeAsync();

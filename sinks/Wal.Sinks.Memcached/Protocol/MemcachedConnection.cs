@@ -27,9 +27,13 @@ internal sealed class MemcachedConnection : IAsyncDisposable
     private readonly Task _writerLoop;
     private readonly Task _readerLoop;
     private Exception? _failure;
-    // When the server last showed progress: its last response, or the moment a request arrived
-    // with none outstanding. Guarded by _inFlightGate.
+    // When the server last showed progress: its last response, the last socket write it took in
+    // (a quiet batch is answered only at its end), or the moment a request arrived with none
+    // outstanding. Then whether this side is still framing requests (its own work, not the
+    // server's silence) and since when a socket write has been under way. Guarded by _inFlightGate.
     private long _quietSince;
+    private bool _framing;
+    private long _writingSince;
 
     private MemcachedConnection(Socket socket, EndPoint endPoint)
     {
@@ -116,19 +120,20 @@ internal sealed class MemcachedConnection : IAsyncDisposable
                         }
 
                         _inFlight.Enqueue(request);
+                        _framing = true;
                     }
 
                     request.WriteTo(writer, ref opaque);
                     if (writer.Length >= FlushThreshold)
                     {
-                        await _stream.WriteAsync(writer.Written, _shutdown.Token);
+                        await WriteAsync(writer.Written);
                         writer.Reset();
                     }
                 }
 
                 if (writer.Length > 0)
                 {
-                    await _stream.WriteAsync(writer.Written, _shutdown.Token);
+                    await WriteAsync(writer.Written);
                 }
             }
         }
@@ -157,20 +162,43 @@ internal sealed class MemcachedConnection : IAsyncDisposable
 
     /// <summary>
     /// Called by a caller that gave up waiting: when requests are outstanding and the server has
-    /// answered none of them for <paramref name="limit"/>, it is taken for hung and the connection
+    /// neither answered nor taken in a write for <paramref name="limit"/> (nor is this side still
+    /// framing what it will write), it is taken for hung and the connection
     /// closed, failing what it held (each caller sees a connection failure, which is retriable).
     /// </summary>
     public void CloseIfUnresponsive(TimeSpan limit)
     {
         lock (_inFlightGate)
         {
-            if (_failure is not null || _inFlight.Count == 0 || Stopwatch.GetElapsedTime(_quietSince) < limit)
+            var since = _writingSince != 0 ? _writingSince : _quietSince;
+            if (_failure is not null || _inFlight.Count == 0 || _framing || Stopwatch.GetElapsedTime(since) < limit)
             {
                 return;
             }
         }
 
         TearDown(new MemcachedConnectionException($"memcached at {_endPoint} answered nothing for {limit.TotalSeconds:0.###} s with requests outstanding; the connection was closed."));
+    }
+
+    // In slices, each one progress: a server taking in a large batch (one request, answered only
+    // at its end when quiet) is busy, not hung.
+    private async Task WriteAsync(ReadOnlyMemory<byte> bytes)
+    {
+        for (var offset = 0; offset < bytes.Length; offset += FlushThreshold)
+        {
+            lock (_inFlightGate)
+            {
+                _framing = false;
+                _writingSince = Stopwatch.GetTimestamp();
+            }
+
+            await _stream.WriteAsync(bytes.Slice(offset, Math.Min(FlushThreshold, bytes.Length - offset)), _shutdown.Token);
+            lock (_inFlightGate)
+            {
+                _writingSince = 0;
+                _quietSince = Stopwatch.GetTimestamp();
+            }
+        }
     }
 
     private void Dispatch(MetaResponse response)
