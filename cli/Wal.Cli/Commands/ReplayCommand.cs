@@ -68,6 +68,13 @@ internal static partial class ReplayCommand
         {
             ns, from, to, exclude, target, mutationSuffix, dryRun, SharedOptions.BootstrapServers, CommonOptions.Output,
         };
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(mutationSuffix) is not null && r.GetResult(target) is not null)
+            {
+                r.AddError("--mutation-suffix resumes a replay of mutations, which --target skips: give one or the other.");
+            }
+        });
         command.SetGuardedAction(async (parse, terminal, cancellationToken) =>
         {
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;

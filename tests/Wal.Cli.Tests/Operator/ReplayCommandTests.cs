@@ -155,6 +155,16 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Replay_MutationSuffixWithTarget_RefusedAsMeaningless()
+    {
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", "any", "--from", "0", "--mutation-suffix", ".replay-1", "--target", "memcached:other", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.Equal(ExitCodes.Usage, run.Exit);
+        Assert.Contains("--mutation-suffix resumes a replay of mutations, which --target skips", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Replay_DryRunFromTime_WritesNothingAndSaysWhatItWouldDo()
     {
         var ns = await stack.CreateNamespaceAsync();
