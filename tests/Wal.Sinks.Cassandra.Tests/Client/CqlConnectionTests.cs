@@ -204,13 +204,7 @@ public sealed class CqlConnectionTests
         var release = new TaskCompletionSource();
         var node = Task.Run(async () =>
         {
-            using var socket = await listener.AcceptSocketAsync();
-            using var stream = new System.Net.Sockets.NetworkStream(socket);
-            var header = new byte[CqlFrameHeader.Size];
-            await stream.ReadExactlyAsync(header);
-            var startup = CqlFrameHeader.Read(header);
-            await stream.ReadExactlyAsync(new byte[startup.Length]);
-            await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, startup.Stream, CqlOpcode.Ready, _ => { }));
+            using var stream = await AcceptAndAnswerStartupAsync(listener);
             await release.Task;
         });
         var options = new CqlConnectionOptions("127.0.0.1", ((System.Net.IPEndPoint)listener.LocalEndpoint).Port) { RequestTimeout = TimeSpan.FromSeconds(1) };
@@ -244,13 +238,8 @@ public sealed class CqlConnectionTests
         var release = new TaskCompletionSource();
         var node = Task.Run(async () =>
         {
-            using var socket = await listener.AcceptSocketAsync();
-            using var stream = new System.Net.Sockets.NetworkStream(socket);
+            using var stream = await AcceptAndAnswerStartupAsync(listener);
             var header = new byte[CqlFrameHeader.Size];
-            await stream.ReadExactlyAsync(header);
-            var startup = CqlFrameHeader.Read(header);
-            await stream.ReadExactlyAsync(new byte[startup.Length]);
-            await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, startup.Stream, CqlOpcode.Ready, _ => { }));
             // HELD is answered once the node has read the big frame after it, at full speed.
             await stream.ReadExactlyAsync(header);
             var held = CqlFrameHeader.Read(header);
@@ -431,4 +420,16 @@ public sealed class CqlConnectionTests
     }
 
     private static CqlConnectionOptions Options(ScriptedCqlPeer peer) => new("127.0.0.1", peer.Port) { RequestTimeout = TimeSpan.FromSeconds(10) };
+
+    // A raw node on the far side of a real socket: it answers STARTUP with READY, then the test drives it.
+    private static async Task<System.Net.Sockets.NetworkStream> AcceptAndAnswerStartupAsync(System.Net.Sockets.TcpListener listener)
+    {
+        var stream = new System.Net.Sockets.NetworkStream(await listener.AcceptSocketAsync(), ownsSocket: true);
+        var header = new byte[CqlFrameHeader.Size];
+        await stream.ReadExactlyAsync(header);
+        var startup = CqlFrameHeader.Read(header);
+        await stream.ReadExactlyAsync(new byte[startup.Length]);
+        await stream.WriteAsync(CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, startup.Stream, CqlOpcode.Ready, _ => { }));
+        return stream;
+    }
 }
