@@ -4,13 +4,15 @@ namespace Wal.Benchmarks.Ingress;
 
 /// <summary>
 /// The ingress's own count of answered writes (its <c>wal_ingress_writes</c> counter), split into
-/// durable TRUE and everything else; what h2load cannot see, since grpc-status rides in trailers.
+/// durable TRUE and everything else, and of those the FALSE ones; what h2load cannot see, since
+/// grpc-status rides in trailers.
 /// </summary>
 internal sealed class DurableWriteCounter : IDisposable
 {
     private readonly MeterListener _listener = new();
     private long _durable;
     private long _notDurable;
+    private long _notWritten;
 
     public DurableWriteCounter()
     {
@@ -29,6 +31,9 @@ internal sealed class DurableWriteCounter : IDisposable
 
     public long NotDurable => Interlocked.Read(ref _notDurable);
 
+    /// <summary>The answers FALSE among <see cref="NotDurable"/>: definitely not written.</summary>
+    public long NotWritten => Interlocked.Read(ref _notWritten);
+
     public void Dispose() => _listener.Dispose();
 
     private void OnMeasurement(Instrument instrument, long value, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
@@ -38,6 +43,11 @@ internal sealed class DurableWriteCounter : IDisposable
             if (tag.Key == "durable")
             {
                 Interlocked.Add(ref tag.Value is "true" ? ref _durable : ref _notDurable, value);
+                if (tag.Value is "false")
+                {
+                    Interlocked.Add(ref _notWritten, value);
+                }
+
                 return;
             }
         }

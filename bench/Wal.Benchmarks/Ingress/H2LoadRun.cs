@@ -8,12 +8,13 @@ internal sealed record H2LoadRun(ThroughputSample Sample, H2LoadResult Http, H2L
 
     /// <summary>
     /// Answers other than TRUE that are only h2load ending its run: it closes its connections with
-    /// requests in flight, the ingress answers those UNKNOWN (the caller is gone), and Kafka writes
-    /// them anyway. Counted as such only if there are no more of them than h2load's open streams and
-    /// the topic holds every one of them.
+    /// requests in flight, and the ingress answers those UNKNOWN when their record was already
+    /// produced (Kafka writes them anyway) or FALSE when it was not yet reserved (never written).
+    /// Counted as such only if there are no more of them than h2load's open streams and the topic
+    /// holds every UNKNOWN one.
     /// </summary>
     public long CutAtEnd =>
-        Sample.NotDurable <= Shape.Clients * Shape.StreamsPerClient && Sample.NotDurable <= Sample.TopicDelta - Sample.Durable ? Sample.NotDurable : 0;
+        Sample.NotDurable <= Shape.Clients * Shape.StreamsPerClient && Sample.NotDurable - Sample.NotWritten <= Sample.TopicDelta - Sample.Durable ? Sample.NotDurable : 0;
 
     /// <summary>Requests h2load saw fail, and answers other than TRUE that are not <see cref="CutAtEnd"/>.</summary>
     public long Failed => Http.Failed + Sample.NotDurable - CutAtEnd;

@@ -163,7 +163,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  raw produce at the same rate: p50", NearestRank.Quantile(rawDelivered, 0.5), $"ms; p99 {NearestRank.Quantile(rawDelivered, 0.99):N2} ms; max {NearestRank.Quantile(rawDelivered, 1):N2} ms (produce call to delivery report)"),
                 ("writes not durable or failed (all phases)", failed,
                     $"(must be 0: raw {rawLost + rawNotDurable}, unary {unaryFailed}, paced {paced.Failed}, streaming {streamingFailed}, typed client {typedClient.NotDurable})"),
-                ("  unary answers UNKNOWN as h2load hung up", unary.Sum(u => u.CutAtEnd) + paced.CutAtEnd, "(in the topic all the same; not failures)"),
+                ("  unary answers cut off as h2load hung up", unary.Sum(u => u.CutAtEnd) + paced.CutAtEnd, "(UNKNOWN ones in the topic all the same, FALSE ones never written: not failures)"),
                 ("warm-up rounds until the JIT was quiet", warmUpRounds, $"x {WarmUp.TotalSeconds:N0} s per path; JIT time in the unary runs {unary.Sum(u => u.JitTime.TotalMilliseconds):N0} ms"),
             ],
             $"unary/raw >= {UnaryTarget}, streaming/raw >= {StreamingTarget} (median of {Rounds} rounds), p99 <= {P99TargetMs} ms at half the unary max ({PayloadBytes} B payloads, acks=all, idempotent)",
@@ -243,6 +243,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     {
         var durableBefore = ingressWrites.Durable;
         var notDurableBefore = ingressWrites.NotDurable;
+        var notWrittenBefore = ingressWrites.NotWritten;
         var topicBefore = watermarks.Total();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var brokerBefore = kafka.ProcessorTime;
@@ -251,7 +252,8 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var jit = System.Runtime.JitInfo.GetCompilationTime() - compiling;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var broker = kafka.ProcessorTime - brokerBefore;
-        var sample = new ThroughputSample(ingressWrites.Durable - durableBefore, watermarks.Total() - topicBefore, ingressWrites.NotDurable - notDurableBefore, http.Elapsed);
+        var sample = new ThroughputSample(
+            ingressWrites.Durable - durableBefore, watermarks.Total() - topicBefore, ingressWrites.NotDurable - notDurableBefore, http.Elapsed, ingressWrites.NotWritten - notWrittenBefore);
         var writes = Math.Max(1, sample.Durable);
         return new H2LoadRun(sample, http, shape, cpu.TotalMicroseconds / writes, broker.TotalMicroseconds / writes, jit);
     }
