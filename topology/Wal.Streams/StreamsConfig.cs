@@ -54,9 +54,11 @@ public sealed partial record StreamsConfig
     /// <summary>
     /// Records a task may hold fetched but unprocessed before its partitions are paused (Kafka Streams'
     /// <c>buffered.records.per.partition</c>); they resume once it holds half as many. Without it, a processor slower
-    /// than fetching pulled the whole backlog into memory.
+    /// than fetching pulled the whole backlog into memory. Keep it well above what one poll can hand a task (up to
+    /// <see cref="MaxBatchPerTask"/> times the thread's tasks): a pause throws away librdkafka's prefetched records, and
+    /// at 4,000 the 8-partition pass-through benchmark fell from 1.04 to 0.48 of the raw loop.
     /// </summary>
-    public int MaxBufferedPerTask { get; init; } = 4000;
+    public int MaxBufferedPerTask { get; init; } = 20_000;
 
     /// <summary>Most changelog records applied per loop iteration while restoring, so polling goes on meanwhile.</summary>
     public int MaxRestoreBatch { get; init; } = 50_000;
