@@ -24,6 +24,9 @@ public sealed class MutationProcessorTests : IDisposable
     private TestInputTopic<byte[], byte[]> _log;
     private TestOutputTopic<byte[], byte[]> _deadLetters;
 
+    // RocksDB stores and a 100 ms punctuation; a test that needs another setting rebuilds with it.
+    private static readonly WalTopologyOptions Options = new() { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100) };
+
     public MutationProcessorTests()
     {
         _registry = new NamespaceRegistry([new NamespaceConfig
@@ -40,7 +43,7 @@ public sealed class MutationProcessorTests : IDisposable
                 MaxAttempts = 3,
             },
         }]);
-        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100) });
+        (_driver, _log, _deadLetters) = Build(Options);
     }
 
     public void Dispose() => _driver.Dispose();
@@ -248,9 +251,7 @@ public sealed class MutationProcessorTests : IDisposable
     {
         // A bound below two chunks: each part carries one. In production the bound keeps a large
         // mutation's dead letter under the producer's message.max.bytes.
-        _driver.Dispose();
-        var chunkBytes = Chunk("big", 0).CalculateSize();
-        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100), MaxDeadLetterBytes = chunkBytes * 3 / 2 });
+        Rebuild(Options with { MaxDeadLetterBytes = Chunk("big", 0).CalculateSize() * 3 / 2 });
         _sink.Then(DeliveryResult.Permanent("no such cluster"));
 
         await ChunksAsync("big", 0, 1, 2);
@@ -379,8 +380,7 @@ public sealed class MutationProcessorTests : IDisposable
     [Fact]
     public async Task Timer_MoreDueThanOneTickTakes_FiresTheRestOnLaterTicks()
     {
-        _driver.Dispose();
-        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions { PersistentStores = true, TimerTick = TimeSpan.FromMilliseconds(100), MaxTimersPerTick = 2 });
+        Rebuild(Options with { MaxTimersPerTick = 2 });
         string[] ids = ["x1", "x2", "x3", "x4", "x5"];
         foreach (var id in ids)
         {
@@ -412,13 +412,7 @@ public sealed class MutationProcessorTests : IDisposable
     [Fact]
     public async Task MutationRetries_OnePunctuationStopsAfterMaxTimerFiringTime()
     {
-        _driver.Dispose();
-        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions
-        {
-            PersistentStores = true,
-            TimerTick = TimeSpan.FromMilliseconds(100),
-            MaxTimerFiringTime = TimeSpan.FromSeconds(1),
-        });
+        Rebuild(Options with { MaxTimerFiringTime = TimeSpan.FromSeconds(1) });
         _sink.Otherwise = DeliveryResult.Retriable("cluster down");
         for (var i = 0; i < 8; i++)
         {
@@ -467,13 +461,7 @@ public sealed class MutationProcessorTests : IDisposable
     [Fact]
     public async Task MutationWhoseTimeoutBudgetPassesTheLongestTimer_IsAppliedNotThrown()
     {
-        _driver.Dispose();
-        (_driver, _log, _deadLetters) = Build(new WalTopologyOptions
-        {
-            PersistentStores = true,
-            TimerTick = TimeSpan.FromMilliseconds(100),
-            DeliveryTimeout = TimeSpan.FromHours(1),
-        });
+        Rebuild(Options with { DeliveryTimeout = TimeSpan.FromHours(1) });
         const uint count = 1_200;
         for (var s = 0u; s < count; s++)
         {
@@ -509,6 +497,12 @@ public sealed class MutationProcessorTests : IDisposable
 
         Assert.Null(Progress("o1"));
         Assert.Equal(0, StoredChunks());
+    }
+
+    private void Rebuild(WalTopologyOptions options)
+    {
+        _driver.Dispose();
+        (_driver, _log, _deadLetters) = Build(options);
     }
 
     private (TopologyTestDriver Driver, TestInputTopic<byte[], byte[]> Log, TestOutputTopic<byte[], byte[]> DeadLetters) Build(WalTopologyOptions options)
