@@ -38,14 +38,15 @@ public sealed partial class CqlConnection
             {
                 await write.WaitAsync(requestTimeout);
             }
-            catch (OperationCanceledException) when (requestTimeout.IsCancellationRequested && !write.IsCompleted)
-            {
-                Close("a request could not be written within its deadline (the node stopped reading)", null);
-                _ = write.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                return WriteOutcome.CutShort;
-            }
             catch (OperationCanceledException) when (requestTimeout.IsCancellationRequested)
             {
+                if (!write.IsCompleted)
+                {
+                    Close("a request could not be written within its deadline (the node stopped reading)", null);
+                    _ = write.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    return WriteOutcome.CutShort;
+                }
+
                 // The write finished as the deadline fired: it went out whole.
             }
 

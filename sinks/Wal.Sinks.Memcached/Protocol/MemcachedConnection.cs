@@ -27,10 +27,11 @@ internal sealed class MemcachedConnection : IAsyncDisposable
     private readonly Task _writerLoop;
     private readonly Task _readerLoop;
     private Exception? _failure;
-    // When the server last showed progress: its last response, the last socket write it took in
-    // (a quiet batch is answered only at its end), or the moment a request arrived with none
-    // outstanding. Then whether this side is still framing requests (its own work, not the
-    // server's silence) and since when a socket write has been under way. Guarded by _inFlightGate.
+    // When the server last showed progress: its last response, or the last socket write it took in
+    // (a quiet batch is answered only at its end). Then whether this side is still framing
+    // requests (its own work, not the server's silence; every request is framed, then written,
+    // so its silence is counted from the write on) and since when a socket write has been under
+    // way. Guarded by _inFlightGate.
     private long _quietSince;
     private bool _framing;
     private long _writingSince;
@@ -114,11 +115,6 @@ internal sealed class MemcachedConnection : IAsyncDisposable
                         }
 
                         // Registered before its bytes leave, so the reader always finds it.
-                        if (_inFlight.Count == 0)
-                        {
-                            _quietSince = Stopwatch.GetTimestamp();
-                        }
-
                         _inFlight.Enqueue(request);
                         _framing = true;
                     }
