@@ -42,7 +42,7 @@ public sealed class GrpcTestClient : IDisposable
     public Task<GrpcResponse> SendAsync(string path, byte[] body, Action<HttpRequestMessage>? configure = null, string contentType = "application/grpc") =>
         SendAsync(path, new ByteArrayContent(body), configure, contentType);
 
-    /// <summary>Sends <paramref name="body"/> (which may keep the request open, see <see cref="OpenEndedContent"/>) and reads the whole response.</summary>
+    /// <summary>Sends <paramref name="body"/> (which may keep the request open, see <see cref="DuplexContent"/>) and reads the whole response.</summary>
     public async Task<GrpcResponse> SendAsync(string path, HttpContent body, Action<HttpRequestMessage>? configure = null, string contentType = "application/grpc")
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path)

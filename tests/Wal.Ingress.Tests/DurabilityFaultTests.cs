@@ -140,7 +140,7 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
         var frames = Enumerable.Range(1, 5)
             .SelectMany(i => GrpcTestClient.Frame(new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"open-{i}" }))
             .ToArray();
-        var call = client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, new OpenEndedContent(frames));
+        var call = client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, new DuplexContent(frames));
         await Eventually.WaitUntilAsync(() => host.CountRecords(topic) >= 5, TimeSpan.FromSeconds(20), "the stream's writes did not reach Kafka");
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
