@@ -73,6 +73,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     /// </summary>
     public Task Stopped => _loop ?? Task.CompletedTask;
 
+    /// <summary>True while reading is paused because the in-flight bound (records or bytes) is reached.</summary>
+    public bool IsPaused => Volatile.Read(ref _paused);
+
     /// <summary>True once an unexpected error stopped the copying loop (see <see cref="Stopped"/>).</summary>
     public bool HasFailed => _loop is { IsFaulted: true };
 
