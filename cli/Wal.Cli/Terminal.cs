@@ -25,6 +25,11 @@ internal sealed class Terminal(TextWriter output, TextWriter error, OutputFormat
 
     public static JsonNode ToJson(IMessage message) => JsonNode.Parse(ProtoJson.Format(message))!;
 
+    /// <summary>" at topic/partition@offset" for a durable write; Kafka's -1 (it did not say) reads as "offset unknown".</summary>
+    public static string Position(Wal.Schemas.V1.WriteToLogResponse response) => response.Position is not { } p
+        ? string.Empty
+        : p.Offset >= 0 ? $" at {p.Topic}/{p.Partition}@{p.Offset}" : $" at {p.Topic}/{p.Partition}, offset unknown ({response.Message})";
+
     public void WriteJson(JsonNode node) => Out.WriteLine(Json(node));
 
     public static string Json(JsonNode node) => node.ToJsonString(Indented);

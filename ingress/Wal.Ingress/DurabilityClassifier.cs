@@ -14,6 +14,9 @@ namespace Wal.Ingress;
 /// what happened                                   | durable | why
 /// ------------------------------------------------+---------+------------------------------------------
 /// report: NoError, status Persisted               | TRUE    | the partition leader acked with acks=all
+/// report: NoError, status Persisted, offset -1    | TRUE    | the broker answered DUPLICATE_SEQUENCE_NUMBER:
+///                                                 |  (offset|   it holds this record from an earlier send,
+///                                                 |   -1)   |   too old to tell the offset; said in message
 /// Produce() threw (QueueFull, Local_MsgSizeTooLarge,| FALSE | the record never entered librdkafka's
 ///   UnknownTopic/Partition, handle fatal/closed)  |         |   queue, so nothing can send it later
 /// report: Local_MsgTimedOut (any status)          | UNKNOWN | a timeout is no verdict: a request may
@@ -35,12 +38,24 @@ public static class DurabilityClassifier
         var code = error.Code;
         if (code == ErrorCode.NoError && result.Status == PersistenceStatus.Persisted)
         {
-            return ProduceOutcome.Persisted(new LogPosition
+            var position = new LogPosition
             {
                 Topic = result.Topic,
                 Partition = result.Partition.Value,
                 Offset = result.Offset.Value,
-            });
+            };
+            // librdkafka reports a broker's DUPLICATE_SEQUENCE_NUMBER as success with no offset: the
+            // broker holds the record from an earlier send, too long ago to say where. Kafka's own
+            // convention for that is offset -1; the message tells a human reading the answer why.
+            if (position.Offset >= 0)
+            {
+                return ProduceOutcome.Persisted(position);
+            }
+
+            position.Offset = -1;
+            return ProduceOutcome.PersistedAtUnknownOffset(
+                    position,
+                    "Kafka already held this record from an earlier send of it and did not say at which offset (position.offset is -1).");
         }
 
         if (code == ErrorCode.Local_MsgTimedOut)

@@ -28,6 +28,28 @@ public sealed class DurabilityFaultTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task WriteToLog_BrokerSaysDuplicateSequence_TrueWithUnknownOffsetAndWhy()
+    {
+        // DUPLICATE_SEQUENCE_NUMBER: the broker holds the batch from an earlier send, too long ago to say where, and
+        // librdkafka reports the record Persisted with no offset. The answer passed on an invalid offset as if it were
+        // one. (The mock, unlike a broker, does not append a record it answers with an injected error, so the topic
+        // is not checked here.)
+        await using var host = await IngressTestHost.StartAsync(brokers: 1);
+        using var client = new GrpcTestClient(host.Address);
+        var warmUp = await WriteAsync(client, "warm-up");
+        host.Kafka.PushRequestErrors(KafkaApi.Produce, 46);
+
+        var response = await WriteAsync(client, "duplicate");
+
+        Assert.Equal(Trilean.True, response.Durable);
+        Assert.Equal(host.TopicOf(TestNamespaces.Orders), response.Position.Topic);
+        Assert.InRange(response.Position.Partition, 0, 2);
+        Assert.Equal(-1, response.Position.Offset);
+        Assert.Contains("earlier send", response.Message, StringComparison.Ordinal);
+        Assert.True(warmUp.Position.Offset >= 0 && warmUp.Message.Length == 0, $"{warmUp}");
+    }
+
+    [Fact]
     public async Task WriteToLog_ProducerRefusesAtOnce_FalseWithReasonAndNothingReserved()
     {
         // librdkafka refuses a record above message.max.bytes inside Produce, before any broker

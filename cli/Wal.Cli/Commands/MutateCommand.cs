@@ -136,7 +136,7 @@ internal static class MutateCommand
 
     private static string Line(string what, WriteToLogResponse response) => response.Durable switch
     {
-        Trilean.True => $"{what} durable: TRUE  at {response.Position?.Topic}/{response.Position?.Partition}@{response.Position?.Offset}",
+        Trilean.True => $"{what} durable: TRUE {Terminal.Position(response)}",
         Trilean.False => $"{what} durable: FALSE  {response.Message}",
         _ => $"{what} durable: UNKNOWN  {response.Message}",
     };

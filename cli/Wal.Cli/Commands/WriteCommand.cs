@@ -85,7 +85,7 @@ internal static class WriteCommand
 
     private static string Describe(WriteToLogResponse response) => response.Durable switch
     {
-        Trilean.True => $"durable: TRUE  id={response.Id} at {response.Position?.Topic}/{response.Position?.Partition}@{response.Position?.Offset}",
+        Trilean.True => $"durable: TRUE  id={response.Id}{Terminal.Position(response)}",
         Trilean.False => $"durable: FALSE  {response.Message}\nNothing was written; fix the request and try again.",
         _ => $"durable: UNKNOWN  {response.Message}\nThe write may or may not be in the log; retry only with the same --id.",
     };
