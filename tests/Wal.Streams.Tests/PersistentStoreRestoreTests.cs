@@ -54,6 +54,69 @@ public sealed class PersistentStoreRestoreTests
         }
     }
 
+    /// <summary>
+    /// A checkpoint beyond the changelog's end (the topic was recreated or truncated) makes the task wipe its store and
+    /// restore from the beginning. That stale checkpoint must not outlive the wipe: if the instance stops without a commit
+    /// before its first new checkpoint, and the changelog meanwhile grows past the stale offset (another instance took the
+    /// task over), the next start must not trust it and skip the records before it.
+    /// </summary>
+    [Fact]
+    public async Task CheckpointBeyondChangelogEnd_WipedThenStoppedDirty_StaleCheckpointNotTrustedLater()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        KafkaStreamsTests.CreateTopics(cluster, "stale-app", partitions: 1);
+        var config = KafkaTestKit.Config(cluster, "stale-app");
+        var other = config with { StateDirectory = config.StateDirectory + "-other" };
+        var checkpoint = Path.Combine(config.StateDirectory, "stale-app", "0_0", ".checkpoint");
+        var store = Stores.PersistentKeyValueStore(CountingProcessor.StoreName);
+
+        // 1. Three keys counted once; a clean close checkpoints changelog offset 3.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 3, perKey: 1));
+        await using (var first = new KafkaStreams(CountingProcessor.Topology("in", "out", store), config))
+        {
+            await first.StartAsync();
+            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= 3);
+            await first.CloseAsync();
+        }
+
+        Assert.Contains("stale-app-counts-changelog 0 3", await File.ReadAllTextAsync(checkpoint), StringComparison.Ordinal);
+
+        // 2. The checkpoint now lies beyond the changelog's end (3), as after a recreated topic: the task wipes and restores
+        //    from 0. The instance then stops without committing (a crash) before its first periodic commit.
+        await File.WriteAllTextAsync(checkpoint, "0\n1\nstale-app-counts-changelog 0 10\n");
+        var wiping = new RecordingLoggerFactory();
+        await using (var restarted = new KafkaStreams(CountingProcessor.Topology("in", "out", store), config with { CommitInterval = TimeSpan.FromMinutes(5) }, wiping))
+        {
+            await restarted.StartAsync();
+            await KafkaTestKit.WaitForAsync(() => restarted.State == KafkaStreamsState.Running, "the restarted instance to restore and run");
+            await restarted.AbandonAsync();
+        }
+
+        Assert.Contains(wiping.Lines, l => l.Message.Contains("outside the changelog", StringComparison.Ordinal));
+        Assert.DoesNotContain("stale-app-counts-changelog 0 10", await File.ReadAllTextAsync(checkpoint), StringComparison.Ordinal);
+
+        // 3. Another instance owns the task meanwhile and counts 20 new keys: the changelog grows to offset 23.
+        await KafkaTestKit.ProduceAsync(cluster, "in", Enumerable.Range(0, 20).Select(i => ($"x{i}", "v")));
+        await using (var elsewhere = new KafkaStreams(CountingProcessor.Topology("in", "out", store), other))
+        {
+            await elsewhere.StartAsync();
+            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= 23);
+            await elsewhere.CloseAsync();
+        }
+
+        // 4. Back on the first state directory: each of the 20 keys, counted once, must count 2 now.
+        await KafkaTestKit.ProduceAsync(cluster, "in", Enumerable.Range(0, 20).Select(i => ($"x{i}", "v")));
+        await using var last = new KafkaStreams(CountingProcessor.Topology("in", "out", store), config);
+        await last.StartAsync();
+        var output = await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= 43);
+        await last.CloseAsync();
+
+        Assert.Equal(43, output.Count);
+        Assert.Equal(
+            string.Join(" ", Enumerable.Range(0, 20).Select(i => $"x{i}=2")),
+            string.Join(" ", output.Skip(23).OrderBy(r => int.Parse(r.Message.Key[1..], System.Globalization.CultureInfo.InvariantCulture)).Select(r => $"{r.Message.Key}={r.Message.Value}")));
+    }
+
     private static void SetLocalCount(string dataFile, long count)
     {
         var value = new byte[8];

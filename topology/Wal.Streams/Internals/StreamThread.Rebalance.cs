@@ -236,7 +236,19 @@ internal sealed partial class StreamThread
         catch (Exception e) when (e is KafkaException or StreamsException)
         {
             Log.CommitFailed(_logger, e, Name);
-            CloseTasks(affected, clean: false);
+            try
+            {
+                // Under exactly-once the failed commit leaves the transaction open (abortable): the next
+                // record would join it and fail, and the revoked tasks' output must not be committed later.
+                if (_exactlyOnce)
+                {
+                    _collector.AbortTransaction(CommitTimeout);
+                }
+            }
+            finally
+            {
+                CloseTasks(affected, clean: false);
+            }
         }
     }
 

@@ -102,6 +102,15 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         DeleteDirectory(entry.Directory);
         entry.RestoreFrom = null;
         entry.Position = 0;
+        // The wipe must outlive a crash before the next checkpoint: a stale offset left in the file
+        // would be trusted once the changelog grows past it, and the restore would skip what lies before.
+        if (entry.Changelog is { } changelog && File.Exists(CheckpointPath))
+        {
+            var kept = OffsetCheckpoint.Read(CheckpointPath);
+            kept.Remove(changelog);
+            OffsetCheckpoint.Write(CheckpointPath, kept);
+        }
+
         Open(entry, task);
     }
 
