@@ -23,6 +23,15 @@ public interface IProcessorContext<TKeyOut, TValueOut>
     /// <exception cref="StreamsException"><paramref name="childName"/> is not a child of this processor.</exception>
     ValueTask ForwardAsync(Record<TKeyOut, TValueOut> record, string? childName = null);
 
+    /// <summary>
+    /// Waits until Kafka has acknowledged every record sent so far (forwarded to a sink, or a store's changelog write).
+    /// Before it, a record forwarded is only queued: under at-least-once a store change made after it can reach its
+    /// changelog while the record itself fails. Call it before deleting state that only a record just forwarded now
+    /// carries, such as a dead letter's. It costs a round trip to the brokers.
+    /// </summary>
+    /// <exception cref="StreamsException">A record failed; the task stops, and nothing after this call has happened.</exception>
+    ValueTask FlushAsync();
+
     /// <summary>The store named <paramref name="name"/>, which must be connected to this processor.</summary>
     /// <exception cref="StreamsException">No such store is connected to this processor, or it is not a <typeparamref name="TStore"/>.</exception>
     TStore GetStateStore<TStore>(string name)

@@ -25,6 +25,12 @@ internal sealed class ProcessorContextImpl<TKeyOut, TValueOut>(
         return forwarder.ForwardAsync(record, childName);
     }
 
+    public ValueTask FlushAsync()
+    {
+        task.Collector.Flush();
+        return default;
+    }
+
     public TStore GetStateStore<TStore>(string name)
         where TStore : class, IStateStore
     {

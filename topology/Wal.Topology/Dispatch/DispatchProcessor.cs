@@ -230,7 +230,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             pending.Attempts,
             permanent,
             (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset));
-        DeleteTimer(firedTimer);
+        if (firedTimer is not null)
+        {
+            // The timer is the entry's only other copy (its input record is long committed): the dead letter
+            // must be acknowledged before the timer's delete can reach the changelog.
+            await Context.FlushAsync();
+            DeleteTimer(firedTimer);
+        }
     }
 
     private void DeleteTimer(byte[]? key)

@@ -181,6 +181,10 @@ public sealed partial class MutationProcessor
             await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
         }
 
+        // The chunks go next, and with them the only other copy: the dead letter must be in Kafka first. Sent
+        // but unacknowledged, it could fail after the deletes reached the changelog, and a restart would restore
+        // a mutation given up with nothing in the dead-letter topic.
+        await Context.FlushAsync();
         DeleteChunks(chunks.Select(c => c.Key));
         progress.State = MutationState.DeadLettered;
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);

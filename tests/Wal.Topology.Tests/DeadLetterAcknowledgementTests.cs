@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>
+/// A dead letter is the only copy of what it gives up once the state that held it is deleted: the mutation's chunks, a
+/// delayed entry's timer. The dead letter was sent without waiting for Kafka's answer, and the deletes went to the
+/// stores' changelogs in the same step. When the dead letter then failed, the thread stopped, and the restarted
+/// instance restored the deletes: an acknowledged write neither delivered nor in the dead-letter topic.
+/// </summary>
+public sealed class DeadLetterAcknowledgementTests : IAsyncLifetime
+{
+    private const int TopicAuthorizationFailed = 29;
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-dlq-ack-{Guid.NewGuid():N}");
+    private readonly RefusingSink _sink = new();
+    private EmbeddedKafkaCluster _kafka = null!;
+
+    public Task InitializeAsync()
+    {
+        _kafka = EmbeddedKafkaCluster.Start(1);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        _kafka.Dispose();
+        if (Directory.Exists(_stateDirectory))
+        {
+            Directory.Delete(_stateDirectory, recursive: true);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task MutationDeadLetterFails_AfterARestartItIsDeadLetteredAgain()
+    {
+        await FailOnceThenRestartAsync(Namespace("kv", Persona.MultiTableMutation), async (producer, ns) =>
+        {
+            await ProduceAsync(producer, ns, "lost", new LogEntry { Id = "lost/0", Chunk = Chunk(ns, "lost", 0) });
+            await ProduceAsync(producer, ns, "lost", new LogEntry { Id = "lost/complete", Completion = new MutationCompletion { Namespace = ns.Name, RequestId = "lost", ChunkCount = 1 } });
+        });
+    }
+
+    [Fact]
+    public async Task DelayedEntryDeadLetterFails_AfterARestartItIsDeadLetteredAgain()
+    {
+        await FailOnceThenRestartAsync(Namespace("later", Persona.DelayQueue), (producer, ns) => ProduceAsync(producer, ns, "lost", new LogEntry
+        {
+            Id = "lost",
+            Payload = ByteString.CopyFromUtf8("v"),
+            Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(500)) },
+        }));
+    }
+
+    /// <summary>
+    /// The target refuses "lost" for good while the dead-letter topic refuses writes (an ACL, say): the thread stops.
+    /// With the topic writable again, a restarted instance on the same state must dead-letter "lost".
+    /// </summary>
+    private async Task FailOnceThenRestartAsync(NamespaceConfig definition, Func<IProducer<byte[], byte[]>, NamespaceConfig, Task> write)
+    {
+        var registry = new NamespaceRegistry([definition]);
+        var ns = registry.All.Single();
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = 0 }).Build();
+        await using (var first = Host(registry))
+        {
+            await first.StartAsync();
+            await Eventually.WaitUntilAsync(() => first.Streams.State == KafkaStreamsState.Running, TimeSpan.FromSeconds(40), "the first instance to run");
+            _kafka.SetTopicError(ns.DeadLetterTopic, TopicAuthorizationFailed);
+            await write(producer, ns);
+            await Eventually.WaitUntilAsync(() => first.Streams.State == KafkaStreamsState.Error, TimeSpan.FromSeconds(40), "the refused dead letter to stop the stream thread");
+            Assert.NotEmpty(_sink.Attempted);
+        }
+
+        _kafka.SetTopicError(ns.DeadLetterTopic, 0);
+        await using var second = Host(registry);
+        await second.StartAsync();
+        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = _kafka.BootstrapServers,
+            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(ns.DeadLetterTopic);
+        ConsumeResult<string, byte[]>? dead = null;
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult((dead = consumer.Consume(TimeSpan.FromMilliseconds(200))) is not null),
+            TimeSpan.FromSeconds(45),
+            () => $"a dead letter for the write given up before the crash ({second.Streams.State}; the first instance stopped after attempting [{string.Join(", ", _sink.Attempted.Keys)}])");
+        Assert.Equal("lost", dead!.Message.Key);
+    }
+
+    private static NamespaceConfig Namespace(string name, Persona persona) => new()
+    {
+        Name = name,
+        Partitions = 1,
+        Personas = { persona },
+        DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
+    };
+
+    private WalTopologyHost Host(INamespaceRegistry registry) => new(
+        registry,
+        _sink,
+        new WalTopologyOptions { PersistentStores = true },
+        new StreamsConfig
+        {
+            ApplicationId = "dlq-ack",
+            BootstrapServers = _kafka.BootstrapServers,
+            StateDirectory = _stateDirectory,
+            CommitInterval = TimeSpan.FromMilliseconds(200),
+            // The stopped thread does not leave the group: the restarted instance joins once its session has expired.
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+            // librdkafka retries the refused record until its message timeout (300 s by default): the same failure, later.
+            AdditionalProducerConfig = new Dictionary<string, string> { ["message.timeout.ms"] = "3000" },
+        },
+        _kafka);
+
+    private static MutationChunk Chunk(NamespaceConfig ns, string requestId, uint sequence) => new()
+    {
+        Namespace = ns.Name,
+        RequestId = requestId,
+        Sequence = sequence,
+        Table = "table-0",
+        Put = new Put { Key = ByteString.CopyFromUtf8($"{requestId}-{sequence}"), Value = ByteString.CopyFromUtf8("v") },
+        Version = 1000 + sequence,
+    };
+
+    private static async Task ProduceAsync(IProducer<byte[], byte[]> producer, NamespaceConfig ns, string key, LogEntry entry)
+    {
+        entry.Namespace = ns.Name;
+        entry.AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await producer.ProduceAsync(ns.Topic, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = entry.ToByteArray() });
+    }
+
+    private sealed class RefusingSink : ISink
+    {
+        public ConcurrentDictionary<string, bool> Attempted { get; } = new();
+
+        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+        {
+            Attempted[delivery.Id] = true;
+            return ValueTask.FromResult(DeliveryResult.Permanent("no such cluster"));
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}
