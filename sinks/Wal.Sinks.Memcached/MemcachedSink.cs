@@ -223,9 +223,11 @@ public sealed partial class MemcachedSink : ISink
         var generation = write.Client.ConnectionGeneration;
         for (var attempt = 0; attempt < _options.MaxCasAttempts; attempt++)
         {
-            var current = await write.Client.GetAsync(write.Key, cancellationToken);
-            // The token just read holds on the connections open now, not on one opened after (a restarted server).
+            // Before the mg: the token it reads holds on the connections open before it was sent, not on one opened
+            // after (a restarted server counts tokens from 1 again). Taken once the mg was answered, the generation
+            // let through a connection opened in between, and an older version overwrote a newer one.
             var readAt = write.Client.ConnectionGeneration;
+            var current = await write.Client.GetAsync(write.Key, cancellationToken);
             if (attempt == 0 && !triedAdd)
             {
                 NoteFound(write.Cluster, current is not null);

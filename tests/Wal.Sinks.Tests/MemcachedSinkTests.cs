@@ -219,6 +219,67 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         Assert.Equal("newer", Text(await ReadCurrentAsync(target)));
     }
 
+    [Fact]
+    public async Task DeliverAsync_ServerRestartsBetweenReadAndCompareAndSet_OlderStillSuperseded()
+    {
+        // The token an mg read must not go out on a connection opened after the mg was sent: there, a restarted
+        // server may have handed the same token to another writer's newer item.
+        var target = NewTarget();
+        var v1 = NextVersion();
+        var v2 = v1 + 1;
+        var v3 = v1 + 2;
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "v1", v1))).Outcome);
+        var oldCas = (await _kit.Reader.GetAsync(target.Memcached.Key))!.Cas;
+
+        // One connection per server, so the victim's compare-and-set goes out on the connection its client reopened.
+        await using var victim = new MemcachedSink(new MemcachedSinkOptions
+        {
+            Clusters = new Dictionary<string, MemcachedClusterOptions> { ["main"] = new() { Servers = [_server.Server], ConnectionsPerServer = 1 } },
+            OperationTimeout = TimeSpan.FromSeconds(10),
+        });
+        var getsBefore = await _server.StatAsync("cmd_get");
+        var restarted = false;
+        Exception? hookError = null;
+        using var context = new SteppingContext();
+        context.BeforeEach = () =>
+        {
+            // The first continuation after the victim's mg was answered (the add before it found the key): the
+            // server restarts, another writer stores v3 (on the fresh server it gets the CAS the old item had), and
+            // the victim's client opens its new connection, all before the victim sends its compare-and-set.
+            if (restarted || Task.Run(() => _server.StatAsync("cmd_get")).GetAwaiter().GetResult() == getsBefore)
+            {
+                return;
+            }
+
+            restarted = true;
+            hookError = Record.Exception(() => Task.Run(async () =>
+            {
+                await _server.StopAsync();
+                await _server.StartAsync();
+                await using var raw = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server], ConnectionsPerServer = 1 });
+                // A fresh memcached hands out CAS tokens from 1: take tokens until the next one is the old item's.
+                for (var cas = 0UL; cas + 1 < oldCas;)
+                {
+                    cas = (await raw.SetAsync("filler", "f"u8.ToArray())).Cas;
+                }
+
+                Assert.Equal(DeliveryOutcome.Delivered, (await _kit.NewSink().DeliverAsync(NewDelivery(target, "v3", v3))).Outcome);
+                Assert.Equal(oldCas, (await raw.GetAsync(target.Memcached.Key))!.Cas);
+                await Eventually.WaitUntilAsync(
+                    async () => (await victim.DeliverAsync(NewDelivery(NewTarget(), "other"))).Succeeded,
+                    TimeSpan.FromSeconds(10),
+                    "the victim's client to reconnect");
+            }).GetAwaiter().GetResult());
+        };
+
+        var result = await context.Run(() => victim.DeliverAsync(NewDelivery(target, "v2", v2)).AsTask());
+
+        Assert.True(restarted, "the server was not restarted between the read and the compare-and-set");
+        Assert.Null(hookError);
+        Assert.Equal(DeliveryOutcome.Superseded, result.Outcome);
+        Assert.Equal("v3", Text(await ReadCurrentAsync(target)));
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     private async Task<DeliveryResult> DeliverUntilReachedAsync(Delivery delivery, bool inOrder = false)
