@@ -8,6 +8,13 @@ namespace Wal.Sinks.Memcached;
 /// A failed connection is replaced by the next request that lands on its slot, which is how the
 /// client reconnects after the server restarts.
 /// </summary>
+/// <remarks>
+/// Disposal closes the connections and keeps any from being stored after: a connection that
+/// finishes opening once the slots were emptied is closed at once (stored, it leaked its socket
+/// and its loops), and a request racing disposal fails as a lost connection, retriable, not
+/// with <see cref="ObjectDisposedException"/>. The connect gates are not disposed for the same
+/// reason: a holder releasing a disposed one threw, and they hold no wait handle.
+/// </remarks>
 internal sealed class MemcachedServer : IAsyncDisposable
 {
     private readonly EndPoint _endPoint;
@@ -15,6 +22,8 @@ internal sealed class MemcachedServer : IAsyncDisposable
     private readonly MemcachedConnection?[] _connections;
     private readonly SemaphoreSlim[] _connectGates;
     private readonly Func<long> _onConnected;
+    // Guards storing a connection in a slot against disposal emptying the slots; reads take no lock.
+    private readonly Lock _slotsGate = new();
     private int _next;
     private bool _disposed;
 
@@ -32,7 +41,11 @@ internal sealed class MemcachedServer : IAsyncDisposable
 
     public ValueTask<MemcachedConnection> GetConnectionAsync(CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _disposed))
+        {
+            throw Disposed();
+        }
+
         var slot = (int)((uint)Interlocked.Increment(ref _next) % (uint)_connections.Length);
         var connection = Volatile.Read(ref _connections[slot]);
         return connection is { IsAlive: true } ? ValueTask.FromResult(connection) : new ValueTask<MemcachedConnection>(ReconnectAsync(slot, cancellationToken));
@@ -40,15 +53,20 @@ internal sealed class MemcachedServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _disposed = true;
-        for (var i = 0; i < _connections.Length; i++)
+        MemcachedConnection?[] open;
+        lock (_slotsGate)
         {
-            if (Interlocked.Exchange(ref _connections[i], null) is { } connection)
+            _disposed = true;
+            open = [.. _connections];
+            Array.Clear(_connections);
+        }
+
+        foreach (var connection in open)
+        {
+            if (connection is not null)
             {
                 await connection.DisposeAsync();
             }
-
-            _connectGates[i].Dispose();
         }
     }
 
@@ -76,7 +94,12 @@ internal sealed class MemcachedServer : IAsyncDisposable
             }
 
             fresh.Generation = _onConnected();
-            Volatile.Write(ref _connections[slot], fresh);
+            if (!TryStore(slot, fresh))
+            {
+                await fresh.DisposeAsync();
+                throw Disposed();
+            }
+
             if (current is not null)
             {
                 await current.DisposeAsync();
@@ -89,4 +112,20 @@ internal sealed class MemcachedServer : IAsyncDisposable
             _connectGates[slot].Release();
         }
     }
+
+    private bool TryStore(int slot, MemcachedConnection connection)
+    {
+        lock (_slotsGate)
+        {
+            if (_disposed)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _connections[slot], connection);
+            return true;
+        }
+    }
+
+    private MemcachedConnectionException Disposed() => new($"The connections to memcached at {_endPoint} were closed: the client was disposed.");
 }

@@ -280,6 +280,50 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         Assert.Equal("v3", Text(await ReadCurrentAsync(target)));
     }
 
+    [Fact]
+    public async Task DisposeAsync_WhileAConnectionIsBeingOpened_LeaksNoConnectionAndDeliveryFailsRetriably()
+    {
+        // A connection that finished opening after the sink was disposed was stored anyway, and kept its socket and
+        // loops for good; the delivery that opened it threw ObjectDisposedException out of the sink.
+        var connectionsBefore = await _server.StatAsync("curr_connections");
+        Task<DeliveryResult>? delivery = null;
+        var disposedInWindow = false;
+        // A loopback connect sometimes completes synchronously, leaving no continuation to dispose in: try again then.
+        for (var attempt = 0; attempt < 50 && !disposedInWindow; attempt++)
+        {
+            var sink = _kit.NewSink();
+            var setsBefore = await _server.StatAsync("cmd_set");
+            var step = 0;
+            using var context = new SteppingContext();
+            context.BeforeEach = () =>
+            {
+                // Step 1 starts the delivery; step 2 is its first continuation. When nothing was written yet, that is the
+                // socket connect finishing, before the connection is stored in its slot: dispose the sink then.
+                if (++step == 2 && Task.Run(() => _server.StatAsync("cmd_set")).GetAwaiter().GetResult() == setsBefore)
+                {
+                    disposedInWindow = true;
+                    Task.Run(() => sink.DisposeAsync().AsTask()).GetAwaiter().GetResult();
+                }
+            };
+
+            delivery = context.Run(() => sink.DeliverAsync(NewDelivery(NewTarget(), "v")).AsTask());
+            await Record.ExceptionAsync(() => delivery);
+            if (!disposedInWindow)
+            {
+                await sink.DisposeAsync();
+            }
+        }
+
+        Assert.True(disposedInWindow, "no attempt had its connect complete asynchronously");
+        var result = await delivery!;
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Contains("disposed", result.Error);
+        await Eventually.WaitUntilAsync(
+            async () => await _server.StatAsync("curr_connections") <= connectionsBefore,
+            TimeSpan.FromSeconds(5),
+            "the disposed sink's connections to close");
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     private async Task<DeliveryResult> DeliverUntilReachedAsync(Delivery delivery, bool inOrder = false)
