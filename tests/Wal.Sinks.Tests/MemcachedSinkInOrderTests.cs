@@ -239,6 +239,27 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         Assert.Equal(deliveries.Length, back.Count);
     }
 
+    [Fact]
+    public async Task DeliverInOrderAsync_OneLargeMutation_NotKeptAllocatedOnceDelivered()
+    {
+        // A mutation's writes go out as one pipelined request; framed whole, it grew its connection's buffer to the
+        // mutation's size, which the connection then kept for good (32 MiB after this 24 MiB mutation).
+        var sink = _kit.NewSink();
+        Assert.True((await sink.DeliverAsync(Deliver(_kit.NewTarget(), "warm", NextVersion()))).Succeeded);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        await DeliverLargeMutationAsync(sink);
+
+        // Just after the call the connection's loops may still be finishing their last step with the mutation in
+        // hand (and other tests run alongside): what matters is what stays.
+        var retained = 0L;
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult((retained = GC.GetTotalMemory(forceFullCollection: true) - before) < 8 * 1024 * 1024),
+            TimeSpan.FromSeconds(10),
+            () => $"the memory of a delivered 24 MiB mutation to be let go; {retained / (1024 * 1024)} MiB still retained",
+            TimeSpan.FromMilliseconds(100));
+    }
+
     public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync() => await _kit.DisposeAsync();
@@ -266,5 +287,18 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
         }
 
         return ([.. results.Select(r => r.Outcome)], items);
+    }
+
+    /// <summary>48 new keys of 512 KiB each, in one call: one pipelined request. Its own method, so nothing of it stays reachable from the test.</summary>
+    private async Task DeliverLargeMutationAsync(MemcachedSink sink)
+    {
+        var chunks = Enumerable.Range(0, 48)
+            .Select(_ => new Delivery(Guid.NewGuid().ToString("N"), _kit.NewTarget(), new byte[512 * 1024], NextVersion()))
+            .ToArray();
+
+        var results = await sink.DeliverInOrderAsync(chunks);
+
+        Assert.Equal(chunks.Length, results.Count);
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
     }
 }

@@ -7,15 +7,30 @@ namespace Wal.Sinks.Memcached.Protocol;
 /// <summary>Serialises meta commands into one buffer, so a batch leaves in one socket write.</summary>
 internal sealed class CommandWriter
 {
+    private const int InitialCapacity = 16 * 1024;
+    // The most a connection keeps between writes. One large value grows the buffer past it (a value
+    // is copied whole), and it is dropped at the next reset instead of being kept for good.
+    private const int MaxRetainedCapacity = 1024 * 1024;
     private static readonly byte[] Crlf = "\r\n"u8.ToArray();
     private static readonly byte[] NoOpLine = "mn\r\n"u8.ToArray();
-    private readonly ArrayBufferWriter<byte> _buffer = new(16 * 1024);
+    private ArrayBufferWriter<byte> _buffer = new(InitialCapacity);
 
     public int Length => _buffer.WrittenCount;
 
     public ReadOnlyMemory<byte> Written => _buffer.WrittenMemory;
 
-    public void Reset() => _buffer.ResetWrittenCount();
+    /// <summary>Empties the buffer once its bytes are written, trading one grown past <see cref="MaxRetainedCapacity"/> for a small one.</summary>
+    public void Reset()
+    {
+        if (_buffer.Capacity > MaxRetainedCapacity)
+        {
+            _buffer = new ArrayBufferWriter<byte>(InitialCapacity);
+        }
+        else
+        {
+            _buffer.ResetWrittenCount();
+        }
+    }
 
     /// <summary>Writes <c>verb key [datalen] flags O&lt;opaque&gt; [q]\r\n[data\r\n]</c>.</summary>
     public void Write(in MetaCommand command, uint opaque, bool quiet)

@@ -13,7 +13,8 @@ namespace Wal.Sinks.Memcached.Protocol;
 /// </summary>
 internal sealed class MemcachedConnection : IAsyncDisposable
 {
-    // Flush a batch once this much is buffered, so one large pipeline does not hold back the rest.
+    // Flush once this much is buffered (checked after every command, inside a request too), so one large
+    // pipeline neither holds back the rest nor grows the buffer to its own size.
     private const int FlushThreshold = 256 * 1024;
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
@@ -103,7 +104,6 @@ internal sealed class MemcachedConnection : IAsyncDisposable
         {
             while (await _queue.Reader.WaitToReadAsync(_shutdown.Token))
             {
-                writer.Reset();
                 while (_queue.Reader.TryRead(out var request))
                 {
                     lock (_inFlightGate)
@@ -119,17 +119,30 @@ internal sealed class MemcachedConnection : IAsyncDisposable
                         _framing = true;
                     }
 
-                    request.WriteTo(writer, ref opaque);
+                    // Flushed between commands too, not only between requests: framed whole, one large request (a
+                    // mutation of many big values) grew the buffer to its size, and the connection kept that for good.
+                    while (!request.WriteNext(writer, ref opaque))
+                    {
+                        if (writer.Length >= FlushThreshold)
+                        {
+                            await FlushAsync(writer);
+                            lock (_inFlightGate)
+                            {
+                                // Framing again: the rest of the request.
+                                _framing = true;
+                            }
+                        }
+                    }
+
                     if (writer.Length >= FlushThreshold)
                     {
-                        await WriteAsync(writer.Written);
-                        writer.Reset();
+                        await FlushAsync(writer);
                     }
                 }
 
                 if (writer.Length > 0)
                 {
-                    await WriteAsync(writer.Written);
+                    await FlushAsync(writer);
                 }
             }
         }
@@ -174,6 +187,12 @@ internal sealed class MemcachedConnection : IAsyncDisposable
         }
 
         TearDown(new MemcachedConnectionException($"memcached at {_endPoint} answered nothing for {limit.TotalSeconds:0.###} s with requests outstanding; the connection was closed."));
+    }
+
+    private async Task FlushAsync(CommandWriter writer)
+    {
+        await WriteAsync(writer.Written);
+        writer.Reset();
     }
 
     // In slices, each one progress: a server taking in a large batch (one request, answered only

@@ -8,8 +8,12 @@ namespace Wal.Sinks.Memcached.Protocol;
 /// </summary>
 internal abstract class PendingRequest
 {
-    /// <summary>Writes the request, numbering its commands from <paramref name="nextOpaque"/>.</summary>
-    public abstract void WriteTo(CommandWriter writer, ref uint nextOpaque);
+    /// <summary>
+    /// Writes the request's next command (a quiet batch's closing <c>mn</c> is one), numbered
+    /// <paramref name="nextOpaque"/>; true once the whole request is written. One at a time, so the
+    /// connection can write out what is buffered between two commands of a large request.
+    /// </summary>
+    public abstract bool WriteNext(CommandWriter writer, ref uint nextOpaque);
 
     /// <summary>Takes the next response; returns true when the request is complete.</summary>
     /// <exception cref="InvalidDataException">The response cannot belong to this request.</exception>

@@ -12,6 +12,7 @@ internal sealed class PipelinedRequest : PendingRequest
     private readonly MetaResponse[] _responses;
     private readonly TaskCompletionSource<MetaResponse[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private uint _firstOpaque;
+    private int _written;
     private int _answered;
 
     public PipelinedRequest(IReadOnlyList<MetaCommand> commands)
@@ -28,13 +29,15 @@ internal sealed class PipelinedRequest : PendingRequest
     /// <summary>The responses, by command index.</summary>
     public Task<MetaResponse[]> Completion => _completion.Task;
 
-    public override void WriteTo(CommandWriter writer, ref uint nextOpaque)
+    public override bool WriteNext(CommandWriter writer, ref uint nextOpaque)
     {
-        _firstOpaque = nextOpaque;
-        foreach (var command in _commands)
+        if (_written == 0)
         {
-            writer.Write(command, nextOpaque++, quiet: false);
+            _firstOpaque = nextOpaque;
         }
+
+        writer.Write(_commands[_written++], nextOpaque++, quiet: false);
+        return _written == _commands.Count;
     }
 
     public override bool OnResponse(MetaResponse response)

@@ -13,21 +13,28 @@ internal sealed class QuietBatchRequest : PendingRequest
         new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private uint _firstOpaque;
+    private int _written;
 
     public QuietBatchRequest(IReadOnlyList<MetaCommand> commands) => _commands = commands;
 
     /// <summary>The responses that came back (failures, and values for gets), with the command index; -1 when the server did not say which.</summary>
     public Task<IReadOnlyList<(int Index, MetaResponse Response)>> Completion => _completion.Task;
 
-    public override void WriteTo(CommandWriter writer, ref uint nextOpaque)
+    public override bool WriteNext(CommandWriter writer, ref uint nextOpaque)
     {
-        _firstOpaque = nextOpaque;
-        foreach (var command in _commands)
+        if (_written == 0)
         {
-            writer.Write(command, nextOpaque++, quiet: true);
+            _firstOpaque = nextOpaque;
         }
 
-        writer.WriteNoOp();
+        if (_written == _commands.Count)
+        {
+            writer.WriteNoOp();
+            return true;
+        }
+
+        writer.Write(_commands[_written++], nextOpaque++, quiet: true);
+        return false;
     }
 
     public override bool OnResponse(MetaResponse response)

@@ -11,10 +11,11 @@ internal sealed class SingleRequest : PendingRequest
 
     public Task<MetaResponse> Completion => _completion.Task;
 
-    public override void WriteTo(CommandWriter writer, ref uint nextOpaque)
+    public override bool WriteNext(CommandWriter writer, ref uint nextOpaque)
     {
         _opaque = nextOpaque++;
         writer.Write(_command, _opaque, quiet: false);
+        return true;
     }
 
     public override bool OnResponse(MetaResponse response)
