@@ -176,6 +176,20 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     }
 
     [Fact]
+    public void TryValidate_LoneSurrogate_RefusedAndPairsAccepted()
+    {
+        Assert.False(MemcachedKey.TryValidate("k\uD800", out var error));
+        Assert.Contains("lone surrogate (U+D800)", error);
+        Assert.DoesNotContain("\uD800", error, StringComparison.Ordinal);
+        Assert.False(MemcachedKey.TryValidate("k\uDC00", out _));
+        Assert.False(MemcachedKey.TryValidate("k\uDC00\uD800", out _));
+        Assert.False(MemcachedKey.TryValidate("k\uD800x", out _));
+        Assert.Throws<ArgumentException>(() => MemcachedKey.Encode("k\uD800"));
+        // A pair is one character outside the Basic Multilingual Plane, four bytes in UTF-8.
+        Assert.True(MemcachedKey.TryValidate("k\uD83D\uDE00", out _));
+    }
+
+    [Fact]
     public async Task GetAsync_AfterServerRestart_FirstMayFailThenReconnects()
     {
         var key = NewKey();

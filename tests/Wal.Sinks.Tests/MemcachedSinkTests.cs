@@ -41,6 +41,23 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
     }
 
     [Fact]
+    public async Task DeliverAsync_KeyWithLoneSurrogate_PermanentFailure()
+    {
+        // A lone surrogate has no UTF-8 form: "k\uD800" and "k\uDC00" were both written as "k\uFFFD", one item
+        // for two keys, so each overwrote the other.
+        var id = Guid.NewGuid().ToString("N");
+        foreach (var key in new[] { id + "\uD800", id + "\uDC00", id + "\uDC00\uD800" })
+        {
+            var result = await _sink.DeliverAsync(NewDelivery(_kit.TargetOf(key), "x"));
+
+            Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+            Assert.Contains("lone surrogate", result.Error);
+        }
+
+        Assert.Null(await _kit.Reader.GetAsync(_kit.TargetOf(id + "\uFFFD").Memcached.Key));
+    }
+
+    [Fact]
     public async Task DeliverAsync_ValueAboveItemLimit_PermanentFailure()
     {
         var delivery = new Delivery("big", NewTarget(), new byte[2 * 1024 * 1024], NextVersion());
