@@ -128,8 +128,43 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Equal("wal.kv", Header(dead.Headers, DeadLetterHeaders.SourceTopic));
         Assert.Equal(0, StoredChunks());
 
+        // Chunk 1 comes late: not applied on its own, and not dropped either.
         await ChunksAsync("m5", 1);
         Assert.Empty(_sink.Calls);
+        var late = _deadLetters.ReadRecord();
+        Assert.Equal("m5", Encoding.UTF8.GetString(late.Key));
+        Assert.Equal(MutationDeadLetterHeaders.Late, Header(late.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([1u], DeadMutation.Parser.ParseFrom(late.Value).Chunks.Select(c => c.Sequence));
+        Assert.Contains("chunk 1 arrived after the mutation was dead-lettered (incomplete", Header(late.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Timer_ExpiredBeforeTheRestWasRead_LatePiecesAreDeadLetteredNotDropped()
+    {
+        // The writer's chunk 0, chunk 1 and marker were all acknowledged; the topology read chunk 0, then was
+        // down longer than mutation_expiry, and the expiry fired before it read the rest of its backlog.
+        await ChunksAsync("m5b", 0);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+        await ChunksAsync("m5b", 1);
+        await MarkerAsync("m5b", 2);
+
+        var dead = _deadLetters.ReadRecordsToList();
+        Assert.Equal(
+            [(MutationDeadLetterHeaders.Expired, "0", 0u), (MutationDeadLetterHeaders.Late, "1", 0u), (MutationDeadLetterHeaders.Late, "", 2u)],
+            dead.Select(d =>
+            {
+                var mutation = DeadMutation.Parser.ParseFrom(d.Value);
+                return (Header(d.Headers, DeadLetterHeaders.Reason), string.Join(",", mutation.Chunks.Select(c => c.Sequence)), mutation.ChunkCount);
+            }));
+        Assert.Empty(_sink.Calls);
+
+        // A duplicate marker after that (the marker was known by then) is not one more dead letter.
+        await ChunksAsync("m5c", 0);
+        await MarkerAsync("m5c", 2);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+        Assert.Single(_deadLetters.ReadRecordsToList());
+        await MarkerAsync("m5c", 2);
+        Assert.True(_deadLetters.IsEmpty);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Wal.Schemas.V1;
+using Wal.Topology.Mutations;
 
 namespace Wal.Cli.Operations;
 
@@ -18,6 +19,12 @@ internal static class MutationRedrive
         if (letter.Mutation is not { } dead)
         {
             refusal = "not a readable mutation dead letter";
+            return null;
+        }
+
+        if (letter.Reason == MutationDeadLetterHeaders.Late)
+        {
+            refusal = "a piece that arrived after its mutation was dead-lettered: it cannot be joined to that record; resubmit the mutation whole";
             return null;
         }
 

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Wal.Cli.Operations;
 using Wal.Schemas.V1;
 using Wal.Topology.State;
+using Wal.Topology.Mutations;
 
 namespace Wal.Cli.Tests.Operator;
 
@@ -106,12 +107,15 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[..2]), chunksStored: 3, "1/2", sourceOffset: 7);
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[2..]), chunksStored: 3, "2/2", sourceOffset: 7);
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-2", 0, chunks[..1]), chunksStored: 1, "1/1", sourceOffset: 9);
+        // A chunk of m-1 that came after m-1 was dead-lettered: a record of its own, which redrive cannot join to m-1's.
+        await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[1..2]), chunksStored: 1, "1/1", sourceOffset: 11, MutationDeadLetterHeaders.Late);
 
         var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
         var again = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
 
         Assert.True(run.Exit == 0, run.ToString());
         Assert.Contains("skipped m-2 (dlq 0@2): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);
+        Assert.Contains("skipped m-1 (dlq 0@3): a piece that arrived after its mutation was dead-lettered", run.Out, StringComparison.Ordinal);
         var entries = stack.ReadTopic($"wal.{ns}");
         const string redriven = "m-1.redrive-0-7";
         Assert.Equal([$"{redriven}/0", $"{redriven}/1", $"{redriven}/2", $"{redriven}/complete"], entries.Select(e => e.Id));

@@ -97,12 +97,12 @@ public sealed class OperatorStackFixture : IAsyncLifetime
     }
 
     /// <summary>Produces one part of a mutation's dead letter as the topology does: key = request id, value = a DeadMutation.</summary>
-    public async Task ProduceMutationDeadLetterAsync(string ns, DeadMutation dead, int chunksStored, string part, long sourceOffset)
+    public async Task ProduceMutationDeadLetterAsync(string ns, DeadMutation dead, int chunksStored, string part, long sourceOffset, string reason = "retriable")
     {
         var headers = new Headers
         {
             { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes("Could not connect to memcached") },
-            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes("retriable") },
+            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason) },
             { DeadLetterHeaders.Attempts, Encoding.UTF8.GetBytes("8") },
             { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(ns) },
             { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes($"wal.{ns}") },

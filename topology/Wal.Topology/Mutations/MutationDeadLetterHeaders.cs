@@ -3,8 +3,9 @@ namespace Wal.Topology.Mutations;
 /// <summary>
 /// Headers a mutation's dead-letter record carries besides the common ones of
 /// <see cref="Dispatch.DeadLetterHeaders"/>. Its <see cref="Dispatch.DeadLetterHeaders.Reason"/> is
-/// "permanent", "retriable" (attempts exhausted) or "expired" (never complete within the
-/// namespace's mutation_expiry).
+/// "permanent", "retriable" (attempts exhausted), "expired" (never complete within the
+/// namespace's mutation_expiry) or "late" (a chunk or marker that came after its mutation was
+/// dead-lettered: one record per piece, after the mutation's own).
 /// </summary>
 public static class MutationDeadLetterHeaders
 {
@@ -26,4 +27,6 @@ public static class MutationDeadLetterHeaders
     public const string Part = "wal.mutation.part";
 
     public const string Expired = "expired";
+
+    public const string Late = "late";
 }

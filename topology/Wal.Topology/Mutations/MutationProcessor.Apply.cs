@@ -190,6 +190,31 @@ public sealed partial class MutationProcessor
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
     }
 
+    /// <summary>
+    /// A chunk or marker of a mutation already dead-lettered goes after it, alone, reason
+    /// <see cref="MutationDeadLetterHeaders.Late"/>. The progress is left as it is: a piece
+    /// replayed after a crash is dead-lettered again, a duplicate rather than a loss.
+    /// </summary>
+    private async ValueTask DeadLetterLateAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount)
+    {
+        var piece = progress.Clone();
+        piece.ChunkCount = Math.Max(progress.ChunkCount, markerCount);
+        piece.ChunksStored = chunk is null ? 0u : 1u;
+        piece.LastError = RecordLimits.BoundError(
+            $"{(chunk is null ? "the completion marker" : $"chunk {chunk.Sequence}")} arrived after the mutation was dead-lettered ({progress.LastError})");
+        NoteSource(piece);
+        var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = piece.ChunkCount, NextSequence = progress.NextSequence };
+        if (chunk is not null)
+        {
+            dead.Chunks.Add(chunk);
+        }
+
+        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late);
+        headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
+        LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
+        await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+    }
+
     // The chunks in sequence order, cut into runs of at most MaxDeadLetterBytes (a chunk above it
     // alone in its run): one run, possibly empty, for most mutations.
     private List<List<(byte[] Key, byte[] Value)>> DeadLetterParts(List<(byte[] Key, byte[] Value)> chunks)

@@ -133,6 +133,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     {
         var existing = Load(chunk.RequestId);
         var progress = existing ?? Start(chunk.RequestId);
+        if (progress.State == MutationState.DeadLettered)
+        {
+            // Late (or replayed after a crash): the dead letter has gone without it, and ignored, an
+            // acknowledged chunk would end neither applied nor in the dead-letter topic.
+            await DeadLetterLateAsync(progress, chunk, markerCount: 0);
+            return;
+        }
+
         if (IsFinished(progress))
         {
             LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
@@ -193,6 +201,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private async ValueTask OnCompletionAsync(MutationCompletion completion)
     {
         var progress = Load(completion.RequestId) ?? Start(completion.RequestId);
+        if (progress.State == MutationState.DeadLettered && progress.ChunkCount == 0)
+        {
+            // The dead letter went out saying the marker never arrived: this one goes after it.
+            await DeadLetterLateAsync(progress, chunk: null, completion.ChunkCount);
+            return;
+        }
+
         if (IsFinished(progress) || progress.ChunkCount > 0)
         {
             LogDuplicateMarker(_logger, _namespace, completion.RequestId, completion.ChunkCount, progress.State);
