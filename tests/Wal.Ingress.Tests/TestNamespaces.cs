@@ -45,7 +45,7 @@ public static class TestNamespaces
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "default-key" } },
         },
         new NamespaceConfig { Name = Bare },
-        new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation } },
+        new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation }, DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main" } } },
         new NamespaceConfig
         {
             Name = Limited,

@@ -208,6 +208,21 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task MutationChunk_KeyNotUtf8_ToAMemcachedDefault_InvalidArgumentNothingWritten()
+    {
+        // Memcached keys are text: "k\xFF" and "k\xFE" both decode to "k\uFFFD", one item for two keys.
+        using var client = new GrpcTestClient(Host.Address);
+        var topic = Host.TopicOf(TestNamespaces.Mutations);
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.Mutations, RequestId = "r-bytes", Table = "t", Put = new Put { Key = ByteString.CopyFrom(0x6B, 0xFF) } });
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Contains("put.key: must be UTF-8", response.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Host.ReadAll(topic), r => r.Entry.Chunk?.RequestId == "r-bytes");
+    }
+
+    [Fact]
     public async Task WriteToLogStream_ManyWritesAboveInFlightBound_OneTrueAckPerClientId()
     {
         using var client = new GrpcTestClient(Host.Address);

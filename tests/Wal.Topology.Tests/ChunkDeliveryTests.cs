@@ -38,6 +38,28 @@ public sealed class ChunkDeliveryTests
     }
 
     [Fact]
+    public void From_MemcachedDefault_KeyNotUtf8_HasNoDeliveryAndSaysWhy()
+    {
+        // Decoding writes U+FFFD for every byte that is not UTF-8: "k\xFF" and "k\xFE" named one memcached item.
+        var target = new Target { Memcached = new MemcachedTarget { Cluster = "ignored" } };
+        foreach (var bad in new byte[] { 0xFF, 0xFE })
+        {
+            var chunk = new MutationChunk { RequestId = "r", Table = "users", Put = new Put { Key = ByteString.CopyFrom(0x6B, bad), Value = ByteString.CopyFromUtf8("a") } };
+
+            var delivery = ChunkDelivery.From(chunk, target, out var error);
+
+            Assert.Null(delivery);
+            Assert.Contains("not UTF-8", error, StringComparison.Ordinal);
+        }
+
+        var kafka = ChunkDelivery.From(
+            new MutationChunk { RequestId = "r", Table = "t", Put = new Put { Key = ByteString.CopyFrom(0x6B, 0xFF) } },
+            new Target { Kafka = new KafkaTarget { Topic = "ignored" } },
+            out _);
+        Assert.Equal(ByteString.CopyFrom(0x6B, 0xFF), kafka?.Target.Kafka.Key);
+    }
+
+    [Fact]
     public void From_UpstreamDefault_HasNoDeliveryAndSaysWhy()
     {
         var chunk = new MutationChunk { RequestId = "r", Table = "t", Put = new Put { Key = ByteString.CopyFromUtf8("k") } };

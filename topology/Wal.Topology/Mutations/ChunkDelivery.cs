@@ -45,6 +45,14 @@ public static class ChunkDelivery
             return null;
         }
 
+        if (defaultTarget?.DestinationCase == Target.DestinationOneofCase.Memcached && !System.Text.Unicode.Utf8.IsValid(key.Span))
+        {
+            // A memcached key is text: decoding writes U+FFFD for each invalid byte, so "k\xFF" and "k\xFE"
+            // named one item and overwrote each other.
+            error = $"chunk {Id(chunk)}'s key is not UTF-8, which a memcached key must be";
+            return null;
+        }
+
         Target? target = defaultTarget?.DestinationCase switch
         {
             Target.DestinationOneofCase.Memcached => new Target
