@@ -7,8 +7,9 @@ namespace Wal.Cli.Operations;
 /// Turns a mutation's dead letter back into log entries: its chunks, and with the last part its completion marker, as
 /// the ingress writes them. They go under a new request id (the old one with <c>.redrive-PARTITION-OFFSET</c> of the
 /// mutation's source record): the topology keeps a dead-lettered mutation's progress for one <c>mutation_expiry</c> and
-/// drops anything more under its id. The new id is the same on every run, so a dead letter re-enqueued twice (a run
-/// interrupted before its commit) is one mutation, whose repeated chunks the topology ignores.
+/// applies nothing more under its id. The new id is the same on every run, so a dead letter re-enqueued twice (a run
+/// interrupted before its commit) is one mutation, whose repeated chunks the topology ignores while it collects or has
+/// applied them.
 /// </summary>
 internal static class MutationRedrive
 {
@@ -24,7 +25,7 @@ internal static class MutationRedrive
 
         if (letter.Reason == MutationDeadLetterHeaders.Late)
         {
-            refusal = "a piece that arrived after its mutation was dead-lettered: it cannot be joined to that record; resubmit the mutation whole";
+            refusal = "a piece that arrived after its mutation was dead-lettered: it cannot be joined to that record; resubmit the mutation whole under a new request id";
             return null;
         }
 

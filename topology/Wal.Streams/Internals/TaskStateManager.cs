@@ -99,11 +99,9 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
     {
         Log.Wipe(logger, Id, entry.Builder.Name, reason);
         entry.Inner.Dispose();
-        DeleteDirectory(entry.Directory);
-        entry.RestoreFrom = null;
-        entry.Position = 0;
         // The wipe must outlive a crash before the next checkpoint: a stale offset left in the file
-        // would be trusted once the changelog grows past it, and the restore would skip what lies before.
+        // would be trusted once the changelog grows past it, and the restore would skip what lies
+        // before. Out of the file first, so that no crash finds it beside an emptied store.
         if (entry.Changelog is { } changelog && File.Exists(CheckpointPath))
         {
             var kept = OffsetCheckpoint.Read(CheckpointPath);
@@ -111,6 +109,9 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
             OffsetCheckpoint.Write(CheckpointPath, kept);
         }
 
+        DeleteDirectory(entry.Directory);
+        entry.RestoreFrom = null;
+        entry.Position = 0;
         Open(entry, task);
     }
 

@@ -32,8 +32,10 @@ namespace Wal.Topology.Mutations;
 /// count in the progress is a hint that spares scans after the marker; completeness is always
 /// decided on the chunk store.
 /// Applied and dead-lettered mutations keep their (chunk-less) progress for one more
-/// mutation_expiry, so a late duplicate chunk or marker is recognised and ignored rather than
-/// starting a new mutation that would expire into the dead-letter topic.
+/// mutation_expiry, so a late chunk or marker does not start a new mutation that would expire into
+/// the dead-letter topic. Under an applied one it is a duplicate, and ignored. Under a dead-lettered
+/// one it is ignored when the dead letter holds it; otherwise (an expired mutation's chunk, a marker
+/// it lacked) it gets a dead letter of its own, reason "late", since it was acknowledged to its writer.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -133,9 +135,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     {
         var existing = Load(chunk.RequestId);
         var progress = existing ?? Start(chunk.RequestId);
-        if (progress.State == MutationState.DeadLettered)
+        if (progress.State == MutationState.DeadLettered && !DeadLetterHolds(progress, chunk.Sequence))
         {
-            // Late (or replayed after a crash): the dead letter has gone without it, and ignored, an
+            // Late (or replayed after a crash): the dead letter may have gone without it, and ignored, an
             // acknowledged chunk would end neither applied nor in the dead-letter topic.
             await DeadLetterLateAsync(progress, chunk, markerCount: 0);
             return;
@@ -357,6 +359,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         Mutations.Put(MutationKeys.Timer(dueMs, requestId), []);
         return dueMs;
     }
+
+    /// <summary>
+    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>, or had no place for it: it held
+    /// every chunk up to the marker's count (a permanent or exhausted apply), or the sequence is past that count. An expired
+    /// dead letter's chunks are not remembered one by one, so a chunk of one may be new.
+    /// </summary>
+    private static bool DeadLetterHolds(MutationProgress progress, uint sequence) =>
+        progress.ChunkCount > 0 && (progress.ChunksStored >= progress.ChunkCount || sequence >= progress.ChunkCount);
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
 
