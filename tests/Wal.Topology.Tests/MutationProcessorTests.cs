@@ -536,7 +536,85 @@ public sealed class MutationProcessorTests : IDisposable
         }
 
         Assert.Null(Progress("o1"));
-        Assert.Equal(0, StoredChunks());
+        Assert.Equal(0, StoredChunks(finishedRecords: true));
+    }
+
+    // The same split the other way: the chunk store's changelog kept the apply's deletes, the
+    // mutation store's lost the Applied progress saved after them. The marker, not committed, is
+    // replayed, finds no chunks, and waited for them: at mutation_expiry an applied mutation was
+    // dead-lettered as "incomplete: 0 chunk(s) in, 2 expected".
+    [Fact]
+    public async Task ReplayedMarker_AppliedProgressLostInARestore_SettledAsAppliedNotDeadLettered()
+    {
+        await ChunksAsync("r1", 0, 1);
+        var beforeMarker = Progress("r1")!;
+        await MarkerAsync("r1", 2);
+        Assert.Equal(["r1/0", "r1/1"], _sink.Calls.Select(c => c.Id));
+        RestoreProgress("r1", beforeMarker);
+
+        await MarkerAsync("r1", 2);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+
+        Assert.True(_deadLetters.IsEmpty, "an applied mutation was dead-lettered");
+        Assert.Equal(2, _sink.Calls.Count);
+        for (var i = 0; i < 7; i++)
+        {
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Null(Progress("r1"));
+        Assert.Equal(0, StoredChunks(finishedRecords: true));
+    }
+
+    [Fact]
+    public async Task ReplayedMarker_DeadLetteredProgressLostInARestore_NotDeadLetteredTwice()
+    {
+        _sink.Then(DeliveryResult.Permanent("no such cluster"));
+        await ChunksAsync("r2", 0, 1);
+        var beforeMarker = Progress("r2")!;
+        await MarkerAsync("r2", 2);
+        Assert.Single(_deadLetters.ReadRecordsToList());
+        RestoreProgress("r2", beforeMarker);
+
+        await MarkerAsync("r2", 2);
+        await ChunksAsync("r2", 1);
+        Assert.Equal(MutationState.DeadLettered, Progress("r2")!.State);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+
+        Assert.True(_deadLetters.IsEmpty, "the mutation was dead-lettered again");
+    }
+
+    // A finished record whose delete was lost when its mutation was forgotten must not pass for a
+    // later mutation that reuses the id (ids are idempotency keys for one mutation_expiry only).
+    [Fact]
+    public async Task FinishedRecordOfAnEarlierMutationUnderTheSameId_DoesNotSwallowALaterOne()
+    {
+        await ChunksAsync("r3", 0);
+        await MarkerAsync("r3", 1);
+        var chunks = _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns));
+        var finished = chunks.Get(ChunkKey.Finished("r3"))!;
+        for (var i = 0; i < 7; i++)
+        {
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Null(Progress("r3"));
+        chunks.Put(ChunkKey.Finished("r3"), finished);
+
+        await ChunksAsync("r3", 0, 1);
+        await MarkerAsync("r3", 2);
+
+        Assert.Equal(["r3/0", "r3/0", "r3/1"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(MutationState.Applied, Progress("r3")!.State);
+    }
+
+    /// <summary>Puts back an earlier progress and its timer, as a restore does that lost the mutation store's later writes.</summary>
+    private void RestoreProgress(string requestId, MutationProgress earlier)
+    {
+        var mutations = _driver.GetKeyValueStore(WalTopology.MutationStoreName(Ns));
+        mutations.Delete(MutationKeys.Timer(Progress(requestId)!.TimerDueMs, requestId));
+        mutations.Put(MutationKeys.Progress(requestId), earlier.ToByteArray());
+        mutations.Put(MutationKeys.Timer(earlier.TimerDueMs, requestId), []);
     }
 
     private void Rebuild(WalTopologyOptions options)
@@ -590,13 +668,18 @@ public sealed class MutationProcessorTests : IDisposable
         await _log.PipeInputAsync(Encoding.UTF8.GetBytes(requestId), entry.ToByteArray());
     }
 
-    private int StoredChunks()
+    /// <summary>Entries in the chunk store: chunks, and with <paramref name="finishedRecords"/> the records saying a mutation is finished.</summary>
+    private int StoredChunks(bool finishedRecords = false)
     {
         var count = 0;
         using var scan = _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Range(null, null);
         while (scan.MoveNext())
         {
-            count++;
+            // A chunk key ends with 0x00 and the sequence; a finished record's with five 0xFF bytes.
+            if (finishedRecords || scan.Key[^5] == 0)
+            {
+                count++;
+            }
         }
 
         return count;

@@ -34,6 +34,19 @@ public static class ChunkKey
         return key;
     }
 
+    /// <summary>
+    /// The key of the record saying the mutation is done with its chunks (applied or dead-lettered): the request id,
+    /// 0x00, then five 0xFF bytes. It lives in the chunk store so that it reaches the changelog with the chunks'
+    /// deletes. One byte longer than a chunk key, so <see cref="Belongs"/> never takes it for a chunk, and no id's
+    /// chunk key equals it (an id one byte longer would have to be this id and 0x00, whose chunk keys go on with 0x00).
+    /// </summary>
+    public static byte[] Finished(string requestId)
+    {
+        var key = Prefix(requestId, Suffix + 1);
+        key.AsSpan(key.Length - Suffix).Fill(0xFF);
+        return key;
+    }
+
     public static bool Belongs(ReadOnlySpan<byte> key, string requestId) =>
         key.Length == Encoding.UTF8.GetByteCount(requestId) + Suffix;
 

@@ -65,8 +65,8 @@ public sealed partial class MutationProcessor
         progress.Attempts++;
         if (failure is not { } failed)
         {
-            DeleteChunks(stored.Select(c => c.Key));
             progress.State = MutationState.Applied;
+            FinishChunks(progress, stored.Select(c => c.Key));
             SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
             LogApplied(_logger, _namespace, progress.RequestId, progress.ChunkCount, progress.Attempts);
             return;
@@ -185,8 +185,8 @@ public sealed partial class MutationProcessor
         // but unacknowledged, it could fail after the deletes reached the changelog, and a restart would restore
         // a mutation given up with nothing in the dead-letter topic.
         await Context.FlushAsync();
-        DeleteChunks(chunks.Select(c => c.Key));
         progress.State = MutationState.DeadLettered;
+        FinishChunks(progress, chunks.Select(c => c.Key));
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
     }
 
@@ -270,19 +270,31 @@ public sealed partial class MutationProcessor
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }
 
-    /// <summary>Deletes a mutation's chunks in one store write (each still a changelog tombstone).</summary>
-    private void DeleteChunks(IEnumerable<byte[]> keys)
+    /// <summary>
+    /// Deletes a finished mutation's chunks in one store write, the record that says it is finished first (each
+    /// operation is still its own changelog record, in order). The progress saved next is in the other store's
+    /// changelog, and a crash keeps a prefix of each: a restore with any of the deletes has the record too, and
+    /// <see cref="Load"/> learns from it that the chunks were applied or dead-lettered, rather than waiting for them
+    /// and dead-lettering an empty mutation at its expiry.
+    /// </summary>
+    private void FinishChunks(MutationProgress progress, IEnumerable<byte[]> keys)
     {
-        var batch = new WriteBatch();
+        var finished = new MutationProgress
+        {
+            RequestId = progress.RequestId,
+            State = progress.State,
+            FirstSeenMs = progress.FirstSeenMs,
+            ChunkCount = progress.ChunkCount,
+            ChunksStored = progress.ChunksStored,
+            NextSequence = progress.NextSequence,
+        };
+        var batch = new WriteBatch().Put(ChunkKey.Finished(progress.RequestId), finished.ToByteArray());
         foreach (var key in keys)
         {
             batch.Delete(key);
         }
 
-        if (batch.Operations.Count > 0)
-        {
-            Chunks.Write(batch);
-        }
+        Chunks.Write(batch);
     }
 
     private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));

@@ -316,6 +316,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                     Chunks.Delete(key);
                 }
 
+                Chunks.Delete(ChunkKey.Finished(progress.RequestId));
                 Mutations.Delete(MutationKeys.Progress(progress.RequestId));
                 Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
                 break;
@@ -330,8 +331,45 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         return progress;
     }
 
-    private MutationProgress? Load(string requestId) =>
-        Mutations.Get(MutationKeys.Progress(requestId)) is { } bytes ? MutationProgress.Parser.ParseFrom(bytes) : null;
+    /// <summary>
+    /// The mutation's progress, settled against the chunk store's finished record (<see cref="FinishChunks"/>): a
+    /// restore can bring back a finished mutation's chunk deletes without the progress saved after them, which then
+    /// still says Collecting or Retrying for chunks that are gone. A record from an earlier mutation under the same id
+    /// (its forgetting kept the progress delete and lost this one) has another first-seen time, and is dropped.
+    /// </summary>
+    private MutationProgress? Load(string requestId)
+    {
+        if (Mutations.Get(MutationKeys.Progress(requestId)) is not { } bytes)
+        {
+            return null;
+        }
+
+        var progress = MutationProgress.Parser.ParseFrom(bytes);
+        if (IsFinished(progress) || Chunks.Get(ChunkKey.Finished(requestId)) is not { } record)
+        {
+            return progress;
+        }
+
+        var finished = MutationProgress.Parser.ParseFrom(record);
+        if (finished.FirstSeenMs != progress.FirstSeenMs)
+        {
+            Chunks.Delete(ChunkKey.Finished(requestId));
+            return progress;
+        }
+
+        LogSettled(_logger, _namespace, requestId, finished.State);
+        progress.State = finished.State;
+        progress.ChunkCount = finished.ChunkCount;
+        progress.ChunksStored = finished.ChunksStored;
+        progress.NextSequence = finished.NextSequence;
+        foreach (var (key, _) in ReadStoredChunks(requestId))
+        {
+            Chunks.Delete(key);
+        }
+
+        SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
+        return progress;
+    }
 
     private void Save(MutationProgress progress) => Mutations.Put(MutationKeys.Progress(progress.RequestId), progress.ToByteArray());
 
@@ -389,6 +427,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: mutation {RequestId} was {State} before a restart whose restore lost its progress; settled from the chunk store")]
+    private static partial void LogSettled(ILogger logger, string @namespace, string requestId, MutationState state);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the mutation is {State}")]
     private static partial void LogIgnored(ILogger logger, string @namespace, string requestId, uint sequence, MutationState state);
