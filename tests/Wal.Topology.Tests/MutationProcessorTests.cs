@@ -139,6 +139,24 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_ExpiredHoldingAChunkPastTheCount_ALateChunkWithinItIsDeadLettered()
+    {
+        // Chunks 0, 1 and 5 before a marker saying 3: three stored, as many as the count, and chunk 2 still missing.
+        await ChunksAsync("m5e", 0, 1, 5);
+        await MarkerAsync("m5e", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+        var expired = _deadLetters.ReadRecord();
+        Assert.Equal([0u, 1u, 5u], DeadMutation.Parser.ParseFrom(expired.Value).Chunks.Select(c => c.Sequence));
+
+        await ChunksAsync("m5e", 2);
+
+        Assert.Empty(_sink.Calls);
+        var late = _deadLetters.ReadRecord();
+        Assert.Equal(MutationDeadLetterHeaders.Late, Header(late.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([2u], DeadMutation.Parser.ParseFrom(late.Value).Chunks.Select(c => c.Sequence));
+    }
+
+    [Fact]
     public async Task Timer_ExpiredBeforeTheRestWasRead_LatePiecesAreDeadLetteredNotDropped()
     {
         // The writer's chunk 0, chunk 1 and marker were all acknowledged; the topology read chunk 0, then was

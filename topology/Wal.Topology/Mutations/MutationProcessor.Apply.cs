@@ -287,6 +287,8 @@ public sealed partial class MutationProcessor
             ChunkCount = progress.ChunkCount,
             ChunksStored = progress.ChunksStored,
             NextSequence = progress.NextSequence,
+            Attempts = progress.Attempts,
+            LastError = progress.LastError,
         };
         var batch = new WriteBatch().Put(ChunkKey.Finished(progress.RequestId), finished.ToByteArray());
         foreach (var key in keys)

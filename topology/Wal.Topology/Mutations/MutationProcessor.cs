@@ -362,6 +362,8 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         progress.ChunkCount = finished.ChunkCount;
         progress.ChunksStored = finished.ChunksStored;
         progress.NextSequence = finished.NextSequence;
+        progress.Attempts = finished.Attempts;
+        progress.LastError = finished.LastError;
         foreach (var (key, _) in ReadStoredChunks(requestId))
         {
             Chunks.Delete(key);
@@ -399,12 +401,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>
-    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>, or had no place for it: it held
-    /// every chunk up to the marker's count (a permanent or exhausted apply), or the sequence is past that count. An expired
-    /// dead letter's chunks are not remembered one by one, so a chunk of one may be new.
+    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>, or had no place for it: the
+    /// sequence is past the marker's count, or an apply ran (which it does only once every chunk up to that count is in:
+    /// a permanent or exhausted apply's dead letter holds them all). An expired dead letter's chunks are not remembered
+    /// one by one, so a chunk of one may be new; its stored count is no help, as it counts chunks past the marker's count.
     /// </summary>
     private static bool DeadLetterHolds(MutationProgress progress, uint sequence) =>
-        progress.ChunkCount > 0 && (progress.ChunksStored >= progress.ChunkCount || sequence >= progress.ChunkCount);
+        progress.ChunkCount > 0 && (sequence >= progress.ChunkCount || progress.Attempts > 0);
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
 
