@@ -2,6 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
+using Wal.Schemas.V1;
 
 namespace Wal.Cli;
 
@@ -26,7 +27,7 @@ internal sealed class Terminal(TextWriter output, TextWriter error, OutputFormat
     public static JsonNode ToJson(IMessage message) => JsonNode.Parse(ProtoJson.Format(message))!;
 
     /// <summary>" at topic/partition@offset" for a durable write; Kafka's -1 (it did not say) reads as "offset unknown".</summary>
-    public static string Position(Wal.Schemas.V1.WriteToLogResponse response) => response.Position is not { } p
+    public static string Position(WriteToLogResponse response) => response.Position is not { } p
         ? string.Empty
         : p.Offset >= 0 ? $" at {p.Topic}/{p.Partition}@{p.Offset}" : $" at {p.Topic}/{p.Partition}, offset unknown ({response.Message})";
 

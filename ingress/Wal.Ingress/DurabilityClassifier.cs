@@ -54,8 +54,8 @@ public static class DurabilityClassifier
 
             position.Offset = -1;
             return ProduceOutcome.PersistedAtUnknownOffset(
-                    position,
-                    "Kafka already held this record from an earlier send of it and did not say at which offset (position.offset is -1).");
+                position,
+                "Kafka already held this record from an earlier send of it and did not say at which offset (position.offset is -1).");
         }
 
         if (code == ErrorCode.Local_MsgTimedOut)
