@@ -22,13 +22,19 @@ public sealed class StoreLockTests
             MaxPollInterval = TimeSpan.FromSeconds(6),
         };
         var blocked = 0;
+        var loggers = new RecordingLoggerFactory();
+        // The slow call lasts until the other thread, given the task, is seen waiting for its stores.
+        var otherThreadWaits = () => KafkaTestKit.WaitForAsync(
+            () => loggers.Lines.Any(l => l.Message.Contains("are still held by another thread", StringComparison.Ordinal)),
+            "the other thread to wait for the task's stores",
+            TimeSpan.FromSeconds(60));
         var topology = new TopologyBuilder()
             .AddSource("source", Confluent.Kafka.Deserializers.Utf8, Confluent.Kafka.Deserializers.Utf8, "in")
-            .AddProcessor("count", () => new OnceSlowCountingProcessor(() => Interlocked.Exchange(ref blocked, 1) == 0), "source")
+            .AddProcessor("count", () => new OnceSlowCountingProcessor(() => Interlocked.Exchange(ref blocked, 1) == 0, otherThreadWaits), "source")
             .AddStateStore(Stores.PersistentKeyValueStore("counts"), "count")
             .AddSink("sink", "out", Confluent.Kafka.Serializers.Utf8, Confluent.Kafka.Serializers.Int64, "count")
             .Build();
-        await using var streams = new KafkaStreams(topology, config);
+        await using var streams = new KafkaStreams(topology, config, loggers);
         await streams.StartAsync();
         await KafkaTestKit.WaitForAsync(() => streams.State == KafkaStreamsState.Running, "the instance to run");
 
@@ -45,7 +51,7 @@ public sealed class StoreLockTests
         Assert.Equal(1, Volatile.Read(ref blocked));
     }
 
-    private sealed class OnceSlowCountingProcessor(Func<bool> slowThisOnce) : Processor<string, string, string, long>
+    private sealed class OnceSlowCountingProcessor(Func<bool> slowThisOnce, Func<Task> slowUntil) : Processor<string, string, string, long>
     {
         private IKeyValueStore _store = null!;
 
@@ -60,7 +66,7 @@ public sealed class StoreLockTests
             if (slowThisOnce())
             {
                 // A call slower than max.poll.interval (a thread-pool wait: the other thread runs on).
-                await Task.Delay(TimeSpan.FromSeconds(14));
+                await slowUntil();
             }
 
             var key = Encoding.UTF8.GetBytes(record.Key);
