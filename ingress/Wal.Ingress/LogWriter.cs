@@ -107,19 +107,12 @@ public sealed class LogWriter(
             return Answer(UnknownTag(chunk.Namespace), refusal, started);
         }
 
-        var key = chunk.OperationCase switch
-        {
-            MutationChunk.OperationOneofCase.Put => chunk.Put.Key,
-            MutationChunk.OperationOneofCase.Delete => chunk.Delete.Key,
-            _ => ByteString.Empty,
-        };
         var problem = CheckRequestId(chunk.RequestId) ?? (chunk.Table.Length == 0 ? "table: must be set" : null) ?? chunk.OperationCase switch
         {
             MutationChunk.OperationOneofCase.Put when chunk.Put.Key.IsEmpty => "put.key: must not be empty",
             MutationChunk.OperationOneofCase.Delete when chunk.Delete.Key.IsEmpty => "delete.key: must not be empty",
             MutationChunk.OperationOneofCase.None => "operation: a chunk needs a put or a delete",
-            _ when config.DefaultTarget?.DestinationCase == Target.DestinationOneofCase.Memcached
-                && !System.Text.Unicode.Utf8.IsValid(key.Span) =>
+            _ when !MutationChunkRules.KeyFits(MutationChunkRules.Key(chunk), config.DefaultTarget) =>
                 $"{(chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? "put" : "delete")}.key: must be UTF-8 for namespace '{config.Name}', whose default target is memcached (keys are text there)",
             _ => null,
         };

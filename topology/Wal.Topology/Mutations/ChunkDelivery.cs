@@ -37,7 +37,7 @@ public static class ChunkDelivery
         ArgumentNullException.ThrowIfNull(chunk);
         error = null;
         var isDelete = chunk.OperationCase == MutationChunk.OperationOneofCase.Delete;
-        var key = isDelete ? chunk.Delete.Key : chunk.Put?.Key ?? ByteString.Empty;
+        var key = MutationChunkRules.Key(chunk);
         var value = isDelete ? ReadOnlyMemory<byte>.Empty : chunk.Put?.Value.Memory ?? ReadOnlyMemory<byte>.Empty;
         if (chunk.OperationCase == MutationChunk.OperationOneofCase.None)
         {
@@ -45,10 +45,8 @@ public static class ChunkDelivery
             return null;
         }
 
-        if (defaultTarget?.DestinationCase == Target.DestinationOneofCase.Memcached && !System.Text.Unicode.Utf8.IsValid(key.Span))
+        if (!MutationChunkRules.KeyFits(key, defaultTarget))
         {
-            // A memcached key is text: decoding writes U+FFFD for each invalid byte, so "k\xFF" and "k\xFE"
-            // named one item and overwrote each other.
             error = $"chunk {Id(chunk)}'s key is not UTF-8, which a memcached key must be";
             return null;
         }
