@@ -55,6 +55,11 @@ public sealed class TopologyTestDriver : IDisposable
             {
                 var inputs = subtopology.SourceTopics.Select(t => new TopicPartition(t, 0)).ToHashSet();
                 var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
+                foreach (var input in inputs)
+                {
+                    task.InputAtEnd(input);
+                }
+
                 _tasks.Add(task);
                 foreach (var topic in subtopology.SourceTopics)
                 {
@@ -209,6 +214,8 @@ public sealed class TopologyTestDriver : IDisposable
             // Headers of its own, as a consumer reads them: a processor adding one must not change the record it came from.
             Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = Copy(headers), Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
         });
+        // Nothing else is waiting: the record is all the input there is (IProcessorContext.InputCaughtUp).
+        task.InputAtEnd(new TopicPartition(topic, 0));
         await task.ProcessAsync(int.MaxValue, TimeSpan.MaxValue);
         await task.MaybePunctuateStreamTimeAsync();
         Commit(task);

@@ -17,6 +17,15 @@ public interface IProcessorContext<TKeyOut, TValueOut>
     long CurrentStreamTimeMs { get; }
 
     /// <summary>
+    /// Whether the task has read all its input that Kafka held at the consumer's last fetch: nothing is buffered, and
+    /// each input partition has reached its end since its last record came. False while a backlog is being read, and
+    /// after an assignment until the first fetch reaches the end. A punctuator that gives up waiting for input (an
+    /// expiry) can ask it, so an outage's backlog is read before anything in it is declared missing. Records written
+    /// after that fetch are not counted. Always true under the test driver, which processes each record as it is piped.
+    /// </summary>
+    bool InputCaughtUp { get; }
+
+    /// <summary>
     /// Sends <paramref name="record"/> to every child, or only to the child named <paramref name="childName"/>.
     /// Completes when the children have processed it.
     /// </summary>

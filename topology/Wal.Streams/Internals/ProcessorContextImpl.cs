@@ -19,6 +19,8 @@ internal sealed class ProcessorContextImpl<TKeyOut, TValueOut>(
 
     public long CurrentStreamTimeMs => task.StreamTime;
 
+    public bool InputCaughtUp => task.InputCaughtUp();
+
     public ValueTask ForwardAsync(Record<TKeyOut, TValueOut> record, string? childName = null)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -14,6 +14,8 @@ internal sealed class StreamTask
     private readonly Queue<ConsumeResult<byte[], byte[]>> _buffer = new();
     // Keyed by topic and partition number: ConsumeResult.TopicPartition makes a new object per record.
     private readonly Dictionary<(string Topic, int Partition), long> _consumed = [];
+    // The inputs whose end the consumer reported (a partition EOF) since their last record was added.
+    private readonly HashSet<(string Topic, int Partition)> _inputsAtEnd = [];
     private readonly ProcessorTopology _topology;
     private readonly StreamsConfig _config;
     private readonly ILogger _logger;
@@ -26,7 +28,7 @@ internal sealed class StreamTask
         _config = config;
         _logger = logger;
         _topology = new ProcessorTopology(subtopology);
-        Context = new TaskContext(id, config.ApplicationId, time, collector);
+        Context = new TaskContext(id, config.ApplicationId, time, collector) { InputCaughtUp = () => _buffer.Count == 0 && _inputsAtEnd.Count == Inputs.Count };
         var directory = Path.Combine(config.StateDirectory, config.ApplicationId, id.ToString());
         State = new TaskStateManager(id, directory, config.ApplicationId, config.ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce, logger);
         State.RegisterStores(subtopology.Stores, Context);
@@ -50,7 +52,20 @@ internal sealed class StreamTask
     /// <summary>True when records were processed (or a commit requested) since the last commit.</summary>
     public bool CommitNeeded { get; private set; }
 
-    public void AddRecord(ConsumeResult<byte[], byte[]> record) => _buffer.Enqueue(record);
+    public void AddRecord(ConsumeResult<byte[], byte[]> record)
+    {
+        _buffer.Enqueue(record);
+        _inputsAtEnd.Remove((record.Topic, record.Partition.Value));
+    }
+
+    /// <summary>The consumer reached the end of <paramref name="input"/>: every record it held then has been added.</summary>
+    public void InputAtEnd(TopicPartition input)
+    {
+        if (Inputs.Contains(input))
+        {
+            _inputsAtEnd.Add((input.Topic, input.Partition.Value));
+        }
+    }
 
     /// <summary>Restoring is done: initialise the processors (which may schedule punctuators and read stores).</summary>
     public void InitializeTopology()

@@ -23,6 +23,8 @@ internal sealed partial class StreamThread
             HeartbeatIntervalMs = (int)_config.HeartbeatInterval.TotalMilliseconds,
             MaxPollIntervalMs = (int)_config.MaxPollInterval.TotalMilliseconds,
             IsolationLevel = _exactlyOnce ? IsolationLevel.ReadCommitted : IsolationLevel.ReadUncommitted,
+            // Tells a task when it has read all its input (IProcessorContext.InputCaughtUp).
+            EnablePartitionEof = true,
         };
         Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
         return new ConsumerBuilder<byte[], byte[]>(config)

@@ -153,8 +153,14 @@ internal sealed partial class StreamThread : IDisposable
                 break;
             }
 
-            if (record.IsPartitionEOF || !_taskByPartition.TryGetValue((record.Topic, record.Partition.Value), out var task))
+            if (!_taskByPartition.TryGetValue((record.Topic, record.Partition.Value), out var task))
             {
+                continue;
+            }
+
+            if (record.IsPartitionEOF)
+            {
+                task.InputAtEnd(record.TopicPartition);
                 continue;
             }
 

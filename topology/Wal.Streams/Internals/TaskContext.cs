@@ -29,6 +29,9 @@ internal sealed class TaskContext(TaskId id, string applicationId, TimeProvider 
 
     public bool CommitRequested { get; set; }
 
+    /// <summary>Whether the task has read all the input its consumer knows of (see <see cref="IProcessorContext{K,V}.InputCaughtUp"/>).</summary>
+    public Func<bool> InputCaughtUp { get; init; } = static () => true;
+
     public PunctuationQueue StreamTimePunctuations { get; } = new();
 
     public PunctuationQueue WallClockPunctuations { get; } = new();

@@ -113,10 +113,10 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         switch (entry.BodyCase)
         {
             case LogEntry.BodyOneofCase.Chunk:
-                await OnChunkAsync(entry.Chunk);
+                await OnChunkAsync(entry.Chunk, record.Timestamp);
                 break;
             case LogEntry.BodyOneofCase.Completion:
-                await OnCompletionAsync(entry.Completion);
+                await OnCompletionAsync(entry.Completion, record.Timestamp);
                 break;
             default:
                 throw new InvalidOperationException($"{_namespace}: the mutation processor got an entry without a mutation body ({entry.Id}).");
@@ -131,10 +131,10 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         _ => null,
     };
 
-    private async ValueTask OnChunkAsync(MutationChunk chunk)
+    private async ValueTask OnChunkAsync(MutationChunk chunk, long timestampMs)
     {
         var existing = Load(chunk.RequestId);
-        var progress = existing ?? Start(chunk.RequestId);
+        var progress = existing ?? Start(chunk.RequestId, timestampMs);
         if (progress.State == MutationState.DeadLettered && !DeadLetterHolds(progress, chunk.Sequence))
         {
             // Late (or replayed after a crash): the dead letter may have gone without it, and ignored, an
@@ -200,9 +200,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private async ValueTask OnCompletionAsync(MutationCompletion completion)
+    private async ValueTask OnCompletionAsync(MutationCompletion completion, long timestampMs)
     {
-        var progress = Load(completion.RequestId) ?? Start(completion.RequestId);
+        var progress = Load(completion.RequestId) ?? Start(completion.RequestId, timestampMs);
         if (progress.State == MutationState.DeadLettered && progress.ChunkCount == 0)
         {
             // The dead letter went out saying the marker never arrived: this one goes after it.
@@ -297,6 +297,11 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     {
         switch (progress.State)
         {
+            case MutationState.Collecting when MayStillArrive(progress):
+                // Pieces the writer sent before the deadline may still be unread (an outage's backlog): look again later.
+                LogExpiryWaits(_logger, _namespace, progress.RequestId);
+                SaveWithTimer(progress, Now() + (long)ExpiryRecheck().TotalMilliseconds);
+                break;
             case MutationState.Collecting:
                 var stored = ReadStoredChunks(progress.RequestId);
                 progress.ChunksStored = (uint)stored.Count;
@@ -324,9 +329,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>A new mutation's progress, its expiry timer set; the caller saves it.</summary>
-    private MutationProgress Start(string requestId)
+    private MutationProgress Start(string requestId, long timestampMs)
     {
-        var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now() };
+        var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now(), FirstRecordMs = timestampMs };
         progress.TimerDueMs = PutTimer(progress.FirstSeenMs + (long)Expiry().TotalMilliseconds, requestId);
         return progress;
     }
@@ -424,6 +429,25 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private NamespaceConfig Config() =>
         _registry.TryGet(_namespace, out var config) ? config : NamespaceDefaults.Resolve(new NamespaceConfig { Name = _namespace });
 
+    /// <summary>
+    /// Whether an incomplete mutation whose expiry timer fired may still get pieces its writer sent before the deadline:
+    /// the timer runs on the wall clock, and after an outage longer than mutation_expiry it fires while the rest of the
+    /// mutation waits unread in the backlog. It may not once the task has read a record written at or past the deadline
+    /// (the partition's records come in the order they were written), or has read all its input.
+    /// </summary>
+    private bool MayStillArrive(MutationProgress progress) =>
+        progress.FirstRecordMs > 0
+        && Context.CurrentStreamTimeMs < progress.FirstRecordMs + (long)Expiry().TotalMilliseconds
+        && !Context.InputCaughtUp;
+
+    /// <summary>How long an expiry waiting on a backlog waits before it looks again: a tenth of the expiry, within [tick, 10 s].</summary>
+    private TimeSpan ExpiryRecheck()
+    {
+        var tenth = Expiry() / 10;
+        var ceiling = TimeSpan.FromSeconds(10);
+        return tenth < _options.TimerTick ? _options.TimerTick : tenth > ceiling ? ceiling : tenth;
+    }
+
     private TimeSpan Expiry() =>
         Config().MutationExpiry is { } expiry && expiry.ToTimeSpan() > TimeSpan.Zero ? expiry.ToTimeSpan() : NamespaceDefaults.MutationExpiry;
 
@@ -433,6 +457,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: mutation {RequestId} was {State} before a restart whose restore lost its progress; settled from the chunk store")]
     private static partial void LogSettled(ILogger logger, string @namespace, string requestId, MutationState state);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: mutation {RequestId} is past its expiry on the wall clock, but the input written before its deadline is not all read; it waits")]
+    private static partial void LogExpiryWaits(ILogger logger, string @namespace, string requestId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the mutation is {State}")]
     private static partial void LogIgnored(ILogger logger, string @namespace, string requestId, uint sequence, MutationState state);
