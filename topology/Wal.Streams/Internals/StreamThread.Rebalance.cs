@@ -208,6 +208,23 @@ internal sealed partial class StreamThread
         UpdateRunningState();
     }
 
+    // A deferred task's partitions are paused only at the end of the poll that assigned them, and
+    // Consume goes on waiting for records after the assignment: a record fetched for one before
+    // then was dropped, and the pause keeps the fetch position past it (librdkafka resumes from
+    // the last record returned), so the task, once created, never saw it and later commits
+    // skipped it. The partition is sought back to it (which also discards what was prefetched
+    // after it) and resumes from there.
+    private bool RewoundForDeferredTask(ConsumeResult<byte[], byte[]> record)
+    {
+        if (record.IsPartitionEOF || !_deferred.Values.Any(inputs => inputs.Contains(record.TopicPartition)))
+        {
+            return false;
+        }
+
+        _consumer.Seek(record.TopicPartitionOffset);
+        return true;
+    }
+
     // Deferred tasks whose partitions went elsewhere are dropped, their partitions resumed.
     private void ForgetDeferred(HashSet<TopicPartition> leaving)
     {

@@ -153,6 +153,11 @@ internal sealed partial class StreamThread : IDisposable
                 break;
             }
 
+            if (_deferred.Count > 0 && RewoundForDeferredTask(record))
+            {
+                continue;
+            }
+
             if (!_taskByPartition.TryGetValue((record.Topic, record.Partition.Value), out var task))
             {
                 continue;
