@@ -225,6 +225,12 @@ internal sealed partial class StreamThread
         return true;
     }
 
+    // A partition leaving in the poll that assigned it (a rebalance served within the same poll)
+    // must not be paused at the end of that poll: librdkafka keeps the pause, and when the
+    // partition came back to a task needing no restore nothing resumed it, so it was never
+    // fetched again.
+    private void DropPendingPauses(HashSet<TopicPartition> leaving) => _pendingPauses.RemoveAll(leaving.Contains);
+
     // Deferred tasks whose partitions went elsewhere are dropped, their partitions resumed.
     private void ForgetDeferred(HashSet<TopicPartition> leaving)
     {
@@ -240,6 +246,7 @@ internal sealed partial class StreamThread
         Log.Revoked(_logger, Name, string.Join(", ", partitions));
         SetState(StreamThreadState.PartitionsRevoked);
         var revoked = partitions.ToHashSet();
+        DropPendingPauses(revoked);
         ForgetDeferred(revoked);
         var affected = _tasks.Values.Where(t => t.Inputs.Overlaps(revoked)).ToList();
         if (affected.Count == 0)
@@ -281,6 +288,7 @@ internal sealed partial class StreamThread
         }
 
         var lost = partitions.ToHashSet();
+        DropPendingPauses(lost);
         ForgetDeferred(lost);
         CloseTasks(_tasks.Values.Where(t => t.Inputs.Overlaps(lost)).ToList(), clean: false);
     }
