@@ -283,6 +283,12 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     /// </summary>
     private void Recover()
     {
+        // Let the records of the other partitions the producer holds get their answer first: a failure that comes at
+        // once (a partition the remote lacks) would otherwise drop, every time, the acknowledgements still on their way
+        // from a region a round trip away, and no partition would ever be committed. Bounded: a region that is away
+        // answers nothing, and what is unanswered is sent again like before.
+        _producer!.Flush(CloseFlushTimeout);
+        DrainAcknowledgements();
         CommitProgress(_progress.Keys.ToList());
         _producerGeneration++;
         _producer!.Dispose();

@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Wal.Kafka.Embedded;
+using Wal.Schemas.V1;
+using Wal.Topology.Replication;
+
+namespace Wal.Replication.Tests;
+
+/// <summary>One replicator between two mock clusters, with one partition the remote refuses for good.</summary>
+public sealed class ReplicatorFailureTests : IDisposable
+{
+    private const string Topic = "wal.mismatch";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    private readonly EmbeddedKafkaCluster _a = EmbeddedKafkaCluster.Start(1);
+    private readonly EmbeddedKafkaCluster _b = EmbeddedKafkaCluster.Start(1);
+    private readonly RecordingLogger _logger = new();
+
+    public void Dispose()
+    {
+        _a.Dispose();
+        _b.Dispose();
+    }
+
+    [Fact]
+    public async Task RemoteHasFewerPartitionsAndIsFar_OtherPartitionsStillReplicate()
+    {
+        // A remote region is a round trip away (here 300 ms); the partition it lacks fails at once, locally. The replicator
+        // rebuilt its producer on that failure before the other partitions' acknowledgements came back, every time: it
+        // re-sent them forever (sent 360, replicated 0 in 30 s) and committed nothing.
+        await RemoteHasFewerPartitions(TimeSpan.FromMilliseconds(300));
+    }
+
+    private async Task RemoteHasFewerPartitions(TimeSpan roundTrip)
+    {
+        // The namespace's topic has 3 partitions in a, but only 2 in b: partition 2 cannot be copied.
+        _a.CreateTopic(Topic, 3);
+        _b.CreateTopic(Topic, 2);
+        if (roundTrip > TimeSpan.Zero)
+        {
+            _b.SetBrokerRoundTrip(1, roundTrip);
+        }
+
+        await using var replicator = Replicator();
+        await replicator.StartAsync();
+
+        await ProduceAsync(Enumerable.Range(0, 3).SelectMany(p => Enumerable.Range(0, 5).Select(i => (p, Entry($"p{p}-{i}")))));
+
+        // Partitions 0 and 1 are healthy in both regions: their records are acknowledged by b and committed in a.
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Committed(0) == 5 && Committed(1) == 5),
+            Patience, () => $"a's replicator to commit partitions 0 and 1 although b has no partition 2 (committed {Committed(0)}, {Committed(1)}; sent={replicator.Sent} replicated={replicator.Replicated})");
+        Assert.Equal(0, Committed(2));
+    }
+
+    private long Committed(int partition)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "wal-replicate-mismatch-to-b" }).Build();
+        var committed = consumer.Committed([new TopicPartition(Topic, partition)], TimeSpan.FromSeconds(5)).Single();
+        return committed.Offset.Value < 0 ? 0 : committed.Offset.Value;
+    }
+
+    private RegionReplicator Replicator() => new(
+        new RegionReplicatorOptions
+        {
+            Namespace = "mismatch",
+            Topic = Topic,
+            LocalRegion = "a",
+            LocalBootstrapServers = _a.BootstrapServers,
+            RemoteRegion = "b",
+            RemoteBootstrapServers = _b.BootstrapServers,
+            CommitInterval = TimeSpan.FromMilliseconds(200),
+            RetryBackoff = TimeSpan.FromMilliseconds(200),
+        },
+        _logger);
+
+    private async Task ProduceAsync(IEnumerable<(int Partition, LogEntry Entry)> entries)
+    {
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _a.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
+        foreach (var (partition, entry) in entries)
+        {
+            var written = await producer.ProduceAsync(
+                new TopicPartition(Topic, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+            Assert.Equal(PersistenceStatus.Persisted, written.Status);
+        }
+    }
+
+    private static LogEntry Entry(string id) =>
+        new() { Id = id, Namespace = "mismatch", Payload = ByteString.CopyFromUtf8(id), OriginRegion = "a", AcceptedAtMs = 1 };
+
+    private sealed class RecordingLogger : ILogger
+    {
+        private readonly ConcurrentQueue<string> _messages = new();
+
+        public IReadOnlyCollection<string> Messages => _messages;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _messages.Enqueue(formatter(state, exception));
+    }
+}
