@@ -25,6 +25,17 @@ public sealed class ReplicatorFailureTests : IDisposable
     }
 
     [Fact]
+    public async Task RemoteHasFewerPartitions_OtherPartitionsStillReplicate_AndTheErrorNamesThePartition()
+    {
+        await RemoteHasFewerPartitions(TimeSpan.Zero);
+
+        // The warning said "produce of offset 0 failed (Local: Unknown partition)": neither the topic nor the partition.
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(_logger.Messages.Any(m => m.Contains($"{Topic}/2", StringComparison.Ordinal) && m.Contains("partition count", StringComparison.Ordinal))),
+            Patience, () => "the failure to be logged naming the partition b lacks; logged: " + string.Join(" | ", _logger.Messages.Distinct().Take(4)));
+    }
+
+    [Fact]
     public async Task RemoteHasFewerPartitionsAndIsFar_OtherPartitionsStillReplicate()
     {
         // A remote region is a round trip away (here 300 ms); the partition it lacks fails at once, locally. The replicator

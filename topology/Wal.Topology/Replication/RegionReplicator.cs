@@ -245,8 +245,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         {
             // Refused before it was queued (too large, queue full): re-send from the last acknowledged record after the
             // backoff, as after a failed delivery. Loud, and the replicator keeps running.
-            LogProduceFailed(_logger, _options.GroupId, offset, refused.Error.Reason);
-            _producerFailed = true;
+            ProduceFailed(record.Partition.Value, offset, refused.Error);
         }
     }
 
@@ -263,8 +262,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
             if (ack.Error.IsError)
             {
-                LogProduceFailed(_logger, _options.GroupId, ack.Offset, ack.Error.Reason);
-                _producerFailed = true;
+                ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
                 continue;
             }
 
@@ -407,8 +405,26 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "Replicating namespace {Namespace} from region {Local} to region {Remote} (group {Group}).")]
     private static partial void LogStarted(ILogger logger, string @namespace, string local, string remote, string group);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: produce of offset {Offset} failed ({Reason}); re-sending from the last acknowledged record.")]
-    private static partial void LogProduceFailed(ILogger logger, string group, long offset, string reason);
+    /// <summary>Logs a record the remote refused, naming its partition (and, for a partition the remote topic lacks, why), and has the loop recover.</summary>
+    private void ProduceFailed(int partition, long offset, Error error)
+    {
+        if (error.Code == ErrorCode.Local_UnknownPartition)
+        {
+            LogRemoteLacksPartition(_logger, _options.GroupId, offset, _options.Topic, partition, _options.RemoteRegion, _options.Namespace);
+        }
+        else
+        {
+            LogProduceFailed(_logger, _options.GroupId, offset, _options.Topic, partition, error.Reason);
+        }
+
+        _producerFailed = true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: produce of offset {Offset} of {Topic}/{Partition} failed ({Reason}); re-sending from the last acknowledged record.")]
+    private static partial void LogProduceFailed(ILogger logger, string group, long offset, string topic, int partition, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: produce of offset {Offset} of {Topic}/{Partition} failed: region {Remote}'s topic {Topic} has no partition {Partition}. Namespace {Namespace} needs the same partition count in every region; the partition is retried, and not replicated until it does.")]
+    private static partial void LogRemoteLacksPartition(ILogger logger, string group, long offset, string topic, int partition, string remote, string @namespace);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replicator {Group}: rewound to the first unacknowledged record of each partition.")]
     private static partial void LogRewound(ILogger logger, string group);
