@@ -47,10 +47,13 @@ public static class NamespaceValidator
             errors.Add("personas: PERSONA_UNSPECIFIED is not a persona");
         }
 
-        if (config.MaxDelay.ToTimeSpan() <= TimeSpan.Zero)
+        if (CheckDuration(errors, "max_delay", config.MaxDelay) && config.MaxDelay.ToTimeSpan() <= TimeSpan.Zero)
         {
             errors.Add("max_delay: must be positive");
         }
+
+        // Zero or negative means the default (one hour) to the topology, but it reads the value.
+        CheckDuration(errors, "mutation_expiry", config.MutationExpiry);
 
         if (config.MaxPayloadBytes is < 1 or > 64 * 1024 * 1024)
         {
@@ -65,12 +68,14 @@ public static class NamespaceValidator
 
     private static void ValidateRetry(List<string> errors, RetryPolicy retry)
     {
-        if (retry.InitialBackoff.ToTimeSpan() <= TimeSpan.Zero)
+        var initialValid = CheckDuration(errors, "retry.initial_backoff", retry.InitialBackoff);
+        if (initialValid && retry.InitialBackoff.ToTimeSpan() <= TimeSpan.Zero)
         {
             errors.Add("retry.initial_backoff: must be positive");
         }
 
-        if (retry.MaxBackoff.ToTimeSpan() < retry.InitialBackoff.ToTimeSpan())
+        if (CheckDuration(errors, "retry.max_backoff", retry.MaxBackoff) && initialValid
+            && retry.MaxBackoff.ToTimeSpan() < retry.InitialBackoff.ToTimeSpan())
         {
             errors.Add("retry.max_backoff: must not be below retry.initial_backoff");
         }
@@ -129,6 +134,28 @@ public static class NamespaceValidator
         {
             errors.Add("regions: PERSONA_CROSS_REGION_REPLICATION needs at least two regions");
         }
+    }
+
+    // Duration.ToTimeSpan throws on a value outside protobuf's range (seconds and nanos of one sign, |nanos| below
+    // a second, about ±10,000 years): such a value, which a binary record can carry, is an error naming its field,
+    // not an exception from whoever reads it later. Null (unset) is valid: defaults fill what they cover.
+    private static bool CheckDuration(List<string> errors, string field, Google.Protobuf.WellKnownTypes.Duration? duration)
+    {
+        if (duration is null)
+        {
+            return true;
+        }
+
+        const long MaxSeconds = 315_576_000_000;
+        var valid = duration.Seconds is >= -MaxSeconds and <= MaxSeconds
+            && duration.Nanos is > -1_000_000_000 and < 1_000_000_000
+            && !(duration.Seconds < 0 && duration.Nanos > 0) && !(duration.Seconds > 0 && duration.Nanos < 0);
+        if (!valid)
+        {
+            errors.Add($"{field}: {{seconds: {duration.Seconds}, nanos: {duration.Nanos}}} is not a valid duration (nanos below one second, of the seconds' sign)");
+        }
+
+        return valid;
     }
 
     private static void CheckTopic(List<string> errors, string field, string topic)

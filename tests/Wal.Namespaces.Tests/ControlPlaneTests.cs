@@ -1,3 +1,6 @@
+using Confluent.Kafka;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Logging;
 using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
@@ -138,11 +141,53 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.False(await plane.DeleteAsync("nope"));
     }
 
-    private async Task<ControlPlane> StartAsync(ILogger<ControlPlane>? logger = null)
+
+    [Fact]
+    public async Task Start_TheTopicHoldsADefinitionWithAnUnnormalizedDuration_StartsAndRejectsIt()
+    {
+        var options = await EnsureTopicAsync();
+        var bad = new NamespaceConfig { Name = "orders", MaxDelay = new Duration { Seconds = 1, Nanos = -1 } };
+        await ProduceRawAsync(options.Topic, "orders", bad.ToByteArray());
+        await ProduceRawAsync(options.Topic, "carts", new NamespaceConfig { Name = "carts" }.ToByteArray());
+
+        await using var plane = await StartAsync();
+
+        Assert.Equal(["carts"], plane.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
+    public async Task Put_UnnormalizedDurations_AreRefusedNamingTheField()
+    {
+        await using var plane = await StartAsync();
+
+        var maxDelay = await Assert.ThrowsAsync<NamespaceConfigException>(() =>
+            plane.PutAsync(new NamespaceConfig { Name = "a", MaxDelay = new Duration { Seconds = 1, Nanos = -1 } }));
+        // The topology reads mutation_expiry with ToTimeSpan, which throws on such a value.
+        var expiry = await Assert.ThrowsAsync<NamespaceConfigException>(() =>
+            plane.PutAsync(new NamespaceConfig { Name = "b", MutationExpiry = new Duration { Seconds = 0, Nanos = 2_000_000_000 } }));
+
+        Assert.Contains("max_delay", maxDelay.Message, StringComparison.Ordinal);
+        Assert.Contains("mutation_expiry", expiry.Message, StringComparison.Ordinal);
+        Assert.Empty(plane.Registry.All);
+    }
+
+    private async Task<ControlPlaneOptions> EnsureTopicAsync()
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
         await _kafka.EnsureAsync([options.TopicSpec]);
-        var plane = new ControlPlane(options, new NamespaceRegistry(), logger);
+        return options;
+    }
+
+    private async Task ProduceRawAsync(string topic, string key, byte[]? value)
+    {
+        using var producer = new ProducerBuilder<string, byte[]?>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        await producer.ProduceAsync(topic, new Message<string, byte[]?> { Key = key, Value = value });
+    }
+
+    private async Task<ControlPlane> StartAsync(ILogger<ControlPlane>? logger = null, NamespaceRegistry? registry = null)
+    {
+        var options = await EnsureTopicAsync();
+        var plane = new ControlPlane(options, registry ?? new NamespaceRegistry(), logger);
         await plane.StartAsync();
         Assert.True(plane.IsLoaded);
         return plane;
