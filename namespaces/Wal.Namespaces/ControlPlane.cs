@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Confluent.Kafka;
 using Google.Protobuf;
@@ -27,6 +28,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // The topic's end when it was first read to it: 0 only if nothing was ever written, since
     // offsets keep counting through deletes and compaction.
     private long _endAtLoad = -1;
+    // Why the follower rejected the records at these offsets, for a PublishAsync waiting on one: a change checked
+    // against this registry can still clash once applied, when a change made through another instance came first.
+    // Bounded: records others wrote, which nobody here waits for, are forgotten oldest first.
+    private readonly ConcurrentDictionary<long, IReadOnlyList<string>> _rejected = new();
+    private const int RejectionsKept = 256;
 
     public ControlPlane(ControlPlaneOptions options, NamespaceRegistry registry, ILogger<ControlPlane>? logger = null)
     {
@@ -127,7 +133,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// let the next change check a stale registry (a second create of the name passed, an update after a delete
     /// brought the namespace back).
     /// </remarks>
-    /// <exception cref="NamespaceConfigException">The definition is invalid or clashes (see <see cref="Check"/>); nothing was published.</exception>
+    /// <exception cref="NamespaceConfigException">
+    /// The definition is invalid or clashes (see <see cref="Check"/>); nothing was published. Or it was published,
+    /// but a change made through another instance that came first made it clash, so no instance applied it.
+    /// </exception>
     public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default)
     {
         var resolved = Check(definition);
@@ -154,6 +163,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
     {
         var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
+        if (_rejected.TryRemove(result.Offset.Value, out var errors))
+        {
+            throw new NamespaceConfigException(name, [.. errors.Select(e => $"{e} (written to {_options.Topic} at offset {result.Offset.Value}, "
+                + "but a change made through another instance came first, so no instance applied it; check and retry)")]);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -248,17 +262,34 @@ public sealed partial class ControlPlane : IAsyncDisposable
             return;
         }
 
-        Apply(result.Message.Key, result.Message.Value);
+        if (Apply(result.Message.Key, result.Message.Value) is { } errors)
+        {
+            RememberRejection(result.Offset.Value, errors);
+        }
+
         Volatile.Write(ref _appliedOffset, result.Offset.Value);
     }
 
-    private void Apply(string name, byte[]? value)
+    private void RememberRejection(long offset, IReadOnlyList<string> errors)
+    {
+        _rejected[offset] = errors;
+        if (_rejected.Count > RejectionsKept)
+        {
+            foreach (var old in _rejected.Keys.Order().Take(_rejected.Count - RejectionsKept))
+            {
+                _rejected.TryRemove(old, out _);
+            }
+        }
+    }
+
+    // Null when applied; else why the record was rejected.
+    private IReadOnlyList<string>? Apply(string name, byte[]? value)
     {
         if (value is null)
         {
             Registry.Remove(name);
             LogRemoved(_logger, name);
-            return;
+            return null;
         }
 
         try
@@ -268,11 +299,18 @@ public sealed partial class ControlPlane : IAsyncDisposable
             RefuseControlPlaneTopic(NamespaceDefaults.Resolve(definition));
             Registry.Upsert(definition);
             LogApplied(_logger, name);
+            return null;
         }
-        catch (Exception e) when (e is NamespaceConfigException or InvalidProtocolBufferException)
+        catch (NamespaceConfigException e)
         {
             // Keep serving the previous definition: one bad record must not take a namespace down.
             LogRejected(_logger, name, e.Message);
+            return e.Errors;
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            LogRejected(_logger, name, e.Message);
+            return [$"the record is not a NamespaceConfig: {e.Message}"];
         }
     }
 

@@ -143,6 +143,29 @@ public sealed class ControlPlaneTests : IDisposable
 
 
     [Fact]
+    public async Task Put_ClashingWithAChangeThisInstanceHadNotReadYet_IsNotAnsweredAsApplied()
+    {
+        // Two ingress instances: B has not yet read A's latest change when it checks its own.
+        await using var a = await StartAsync();
+        var lagging = new ManualResetEventSlim(true);
+        var registryB = new NamespaceRegistry();
+        registryB.Changed += (_, _) => lagging.Wait(ReloadDeadline);
+        await using var b = await StartAsync(registry: registryB);
+        lagging.Reset();
+        await a.PutAsync(new NamespaceConfig { Name = "z" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
+        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
+
+        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
+        lagging.Set();
+
+        // Every follower rejects b's record (its topic is a's), so answering OK would be a lie.
+        var error = await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+        Assert.Contains("topic: 'shared' is already the topic of namespace 'a'", error.Message, StringComparison.Ordinal);
+        Assert.False(b.Registry.TryGet("b", out _));
+    }
+
+    [Fact]
     public async Task Start_TheTopicHoldsADefinitionWithAnUnnormalizedDuration_StartsAndRejectsIt()
     {
         var options = await EnsureTopicAsync();
