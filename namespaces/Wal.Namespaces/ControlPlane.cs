@@ -79,7 +79,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
             throw new InvalidOperationException("Start the control plane first: only a topic read to its end shows whether it was ever written.");
         }
 
-        if (Volatile.Read(ref _endAtLoad) > 0 || seed.Count == 0)
+        // Nor once this instance has read anything since: another instance seeded first, and may have changed
+        // the definitions since, which this seed would undo.
+        if (Volatile.Read(ref _endAtLoad) > 0 || Volatile.Read(ref _appliedOffset) >= 0 || seed.Count == 0)
         {
             return false;
         }

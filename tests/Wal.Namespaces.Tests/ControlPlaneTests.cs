@@ -194,6 +194,22 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.Empty(plane.Registry.All);
     }
 
+    [Fact]
+    public async Task SeedIfEmpty_AnotherInstanceSeededAndChangedSinceThisOneLoaded_DoesNotRevertTheChange()
+    {
+        await using var first = await StartAsync();
+        await using var second = await StartAsync();
+        await first.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }]);
+        await first.PutAsync(new NamespaceConfig { Name = "orders", MaxPayloadBytes = 99 });
+        await Eventually.WaitUntilAsync(() => second.Registry.TryGet("orders", out var c) && c.MaxPayloadBytes == 99, ReloadDeadline, "the second instance to see the update");
+
+        var seeded = await second.SeedIfEmptyAsync([new NamespaceConfig { Name = "orders" }]);
+
+        Assert.False(seeded);
+        Assert.True(second.Registry.TryGet("orders", out var orders));
+        Assert.Equal(99, orders.MaxPayloadBytes);
+    }
+
     private async Task<ControlPlaneOptions> EnsureTopicAsync()
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
