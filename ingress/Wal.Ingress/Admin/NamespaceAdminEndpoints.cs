@@ -86,6 +86,14 @@ public static class NamespaceAdminEndpoints
             await prepare(resolved, cancellationToken);
         }
 
-        return await controlPlane.PutAsync(definition, cancellationToken);
+        try
+        {
+            return await controlPlane.PutAsync(definition, cancellationToken);
+        }
+        catch (NamespaceConfigException e)
+        {
+            // Valid here, then rejected by every instance: a change made through another ingress came first.
+            throw new RpcException(StatusCode.Aborted, e.Message);
+        }
     }
 }
