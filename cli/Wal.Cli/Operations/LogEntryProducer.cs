@@ -11,6 +11,13 @@ namespace Wal.Cli.Operations;
 /// accepted_at_ms), keyed as the ingress keys it, with an idempotent acks=all producer. Sinks
 /// dedupe by id and version, so a record produced twice changes nothing.
 /// </summary>
+/// <remarks>
+/// A replay or a redrive writes records bigger than the ones it read: a mutation's chunks and marker under a longer
+/// request id (<c>.replay-STAMP</c>, <c>.redrive-P-O</c>, in the entry's id, the chunk and the key), a retargeted entry
+/// with another cluster name. The ingress writes records up to librdkafka's default <c>message.max.bytes</c>, so this
+/// producer takes up to <see cref="Wal.Topology.RecordLimits.ProducerMaxMessageBytes"/>, as the topology's do for the
+/// records it enlarges; at the default, one record near the ingress's limit failed every run at the same place.
+/// </remarks>
 internal sealed class LogEntryProducer : IDisposable
 {
     private readonly IProducer<byte[], byte[]> _producer;
@@ -22,6 +29,7 @@ internal sealed class LogEntryProducer : IDisposable
             Acks = Acks.All,
             EnableIdempotence = true,
             LingerMs = 5,
+            MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
         }).Build();
 
     /// <summary>Completes once the record is durably acknowledged; throws if it is not.</summary>

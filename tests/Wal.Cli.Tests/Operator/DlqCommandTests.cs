@@ -138,6 +138,26 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Redrive_MutationChunkTheIngressTook_FitsUnderItsLongerRedriveRequestId_AndDoesNotBlockTheRest()
+    {
+        // The redriven chunk carries REQUEST.redrive-P-O (in the chunk, its entry id and its key): ~36 bytes more than
+        // the record the ingress wrote. One near the ingress's limit was refused by the redrive's producer
+        // (librdkafka's default message.max.bytes) on every run, so no dead letter after it was ever redriven.
+        var ns = await stack.CreateNamespaceAsync();
+        var original = OperatorStackFixture.ChunkNearTheRecordLimit(ns, "big", 0);
+        var dead = new DeadMutation { RequestId = "big", ChunkCount = 1 };
+        dead.Chunks.Add(original.Chunk);
+        await stack.ProduceMutationDeadLetterAsync(ns, dead, chunksStored: 1, "1/1", sourceOffset: 7);
+        await stack.ProduceDeadLetterAsync(ns, "after-big", "retriable", "downstream was down");
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Equal(2, JsonNode.Parse(run.Out)!["redriven"]!.GetValue<int>());
+        Assert.Equal(["big.redrive-0-7/0", "big.redrive-0-7/complete", "after-big"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
+    }
+
+    [Fact]
     public async Task Redrive_InterruptedAfterFirst_LosesNothingAndResumesWithoutDuplicates()
     {
         var ns = await stack.CreateNamespaceAsync();

@@ -15,6 +15,8 @@ public sealed class OperatorStackFixture : IAsyncLifetime
 {
     private LocalStack? _stack;
     private IProducer<byte[], byte[]>? _producer;
+    // Dead letters are written by the topology, whose producers take records up to RecordLimits.ProducerMaxMessageBytes.
+    private IProducer<byte[], byte[]>? _deadLetterProducer;
 
     internal LocalStack Stack => _stack ?? throw new InvalidOperationException("not started");
 
@@ -38,11 +40,16 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             },
             NullLoggerFactory.Instance);
         _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Bootstrap, Acks = Acks.All }).Build();
+        _deadLetterProducer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = Bootstrap, Acks = Acks.All, MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
+        }).Build();
     }
 
     public async Task DisposeAsync()
     {
         _producer?.Dispose();
+        _deadLetterProducer?.Dispose();
         if (_stack is not null)
         {
             await _stack.DisposeAsync();
@@ -93,7 +100,7 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes("42") },
             { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
         };
-        await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(ns, id).ToByteArray(), Headers = headers });
+        await _deadLetterProducer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(ns, id).ToByteArray(), Headers = headers });
     }
 
     /// <summary>Produces one part of a mutation's dead letter as the topology does: key = request id, value = a DeadMutation.</summary>
@@ -115,7 +122,35 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             { MutationDeadLetterHeaders.NextSequence, Encoding.UTF8.GetBytes("0") },
             { MutationDeadLetterHeaders.Part, Encoding.UTF8.GetBytes(part) },
         };
-        await _producer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(dead.RequestId), Value = dead.ToByteArray(), Headers = headers });
+        await _deadLetterProducer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(dead.RequestId), Value = dead.ToByteArray(), Headers = headers });
+    }
+
+    /// <summary>
+    /// A mutation chunk's log entry (keyed by its id, as <see cref="ProduceEntryAsync"/> keys it) padded to within a few
+    /// bytes of the largest record the ingress's producer takes: librdkafka's default message.max.bytes (1,000,000),
+    /// less its 36 bytes of per-record overhead.
+    /// </summary>
+    public static LogEntry ChunkNearTheRecordLimit(string ns, string requestId, uint sequence, int slack = 14)
+    {
+        var chunk = new MutationChunk
+        {
+            Namespace = ns, RequestId = requestId, Sequence = sequence, Table = "local", Version = 10,
+            Put = new Put { Key = ByteString.CopyFromUtf8($"{requestId}-{sequence}"), Value = ByteString.Empty },
+        };
+        var entry = new LogEntry
+        {
+            Id = $"{requestId}/{sequence}", Namespace = ns, AcceptedAtMs = 1_700_000_000_000, Chunk = chunk,
+            Lifecycle = new Lifecycle { OriginalWriteTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000)) },
+        };
+        var wanted = 1_000_000 - 36 - slack;
+        for (var i = 0; i < 4; i++)
+        {
+            var size = entry.CalculateSize() + Encoding.UTF8.GetByteCount(entry.Id);
+            chunk.Put.Value = ByteString.CopyFrom(new byte[chunk.Put.Value.Length + (wanted - size)]);
+        }
+
+        Assert.Equal(wanted, entry.CalculateSize() + Encoding.UTF8.GetByteCount(entry.Id));
+        return entry;
     }
 
     public async Task ProduceEntryAsync(string ns, LogEntry entry, int partition = 0) =>

@@ -145,6 +145,25 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Replay_MutationChunkTheIngressTook_FitsUnderItsLongerReplayRequestId()
+    {
+        // The replay's request id (REQUEST.replay-STAMP, in the chunk, its entry id and its key) makes a chunk ~60 bytes
+        // bigger than the record the ingress wrote: one near the ingress's limit was refused by the replay's producer
+        // (librdkafka's default message.max.bytes) on every run, with "check --bootstrap-servers" as the next step.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.ChunkNearTheRecordLimit(ns, "big", 0));
+        await stack.ProduceEntryAsync(ns, MutationEntry(ns, "big/complete", e => e.Completion = new MutationCompletion { Namespace = ns, RequestId = "big", ChunkCount = 1 }));
+
+        var run = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "0", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Equal(2, JsonNode.Parse(run.Out)!["written"]!.GetValue<int>());
+        var replayed = stack.ReadTopic($"wal.{ns}").Skip(2).ToList();
+        Assert.StartsWith("big.replay-", replayed[0].Chunk.RequestId, StringComparison.Ordinal);
+        Assert.Equal(replayed[0].Chunk.RequestId, replayed[1].Completion.RequestId);
+    }
+
+    [Fact]
     public async Task Replay_MutationSuffixNotAReplays_RefusedBeforeReading()
     {
         var run = await OperatorStackFixture.RunAsync(
