@@ -121,12 +121,20 @@ internal sealed class LogReplayer(string bootstrapServers)
                 progress?.Report(read, written);
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !dryRun)
+        catch (Exception e) when (!dryRun && (e is OperationCanceledException ? cancellationToken.IsCancellationRequested : e is KafkaException or CliException))
         {
-            // A replay keeps no position of its own: say where it stopped, so the operator can go on from there.
+            // A replay keeps no position of its own: say where it stopped, so the operator can go on from there, whether
+            // Ctrl-C or Kafka stopped it (a produce refused or unacknowledged, a read that failed). Run again as it was,
+            // it would re-apply the whole range, and a mutation the stop cut would go on under another suffix.
+            var why = e switch
+            {
+                OperationCanceledException => "interrupted",
+                KafkaException kafka => $"stopped by Kafka ({kafka.Error.Reason})",
+                _ => $"stopped ({e.Message})",
+            };
             throw new CliException(
                 ExitCodes.Failed,
-                $"interrupted after re-applying {written} of {read} entries read",
+                $"{why} after re-applying {written} of {read} entries read",
                 $"To go on where it stopped, run it again with --from {Positions(next)} --to {Positions(ends)}"
                 + (target is null ? $" --mutation-suffix {suffix}" : string.Empty) + " (the same other options).");
         }
