@@ -146,16 +146,16 @@ public static class NamespaceValidator
             return true;
         }
 
-        const long MaxSeconds = 315_576_000_000;
-        var valid = duration.Seconds is >= -MaxSeconds and <= MaxSeconds
-            && duration.Nanos is > -1_000_000_000 and < 1_000_000_000
-            && !(duration.Seconds < 0 && duration.Nanos > 0) && !(duration.Seconds > 0 && duration.Nanos < 0);
-        if (!valid)
+        try
+        {
+            _ = duration.ToTimeSpan();
+            return true;
+        }
+        catch (InvalidOperationException)
         {
             errors.Add($"{field}: {{seconds: {duration.Seconds}, nanos: {duration.Nanos}}} is not a valid duration (nanos below one second, of the seconds' sign)");
+            return false;
         }
-
-        return valid;
     }
 
     private static void CheckTopic(List<string> errors, string field, string topic)
