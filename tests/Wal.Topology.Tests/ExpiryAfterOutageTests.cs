@@ -79,7 +79,20 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLif
     }
 
     [Fact]
-    public async Task BacklogThatDoesNotEnd_MutationExpiresOnceRecordsPastItsDeadlineAreRead()
+    public Task BacklogThatDoesNotEnd_MutationExpiresOnceRecordsPastItsDeadlineAreRead() => ExpiresWhileTheBacklogIsReadAsync(firstPieceAheadMs: 0);
+
+    [Fact]
+    public Task FirstPieceStampedAheadOfTheReadersClock_BacklogThatDoesNotEnd_MutationStillExpires() =>
+        // The first chunk went through an ingress whose clock is an hour ahead (CreateTime is the producer's clock, and
+        // replication keeps the origin region's); everything after it is stamped by correct clocks, past the deadline.
+        ExpiresWhileTheBacklogIsReadAsync(firstPieceAheadMs: (long)TimeSpan.FromHours(1).TotalMilliseconds);
+
+    /// <summary>
+    /// A backlog that outlasts the mutation's expiry on the wall clock (2 s): entries slow to deliver (about 4 s of them),
+    /// written after the mutation's deadline by their timestamps, and a last one held until the mutation's dead letter is
+    /// out. The task never reads all its input before that, so only the stream time can end the wait.
+    /// </summary>
+    private async Task ExpiresWhileTheBacklogIsReadAsync(long firstPieceAheadMs)
     {
         var registry = new NamespaceRegistry([Namespace()]);
         var ns = registry.All.Single();
@@ -90,15 +103,12 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLif
         await host.StartAsync();
         await Eventually.WaitUntilAsync(() => host.Streams.State == KafkaStreamsState.Running, TimeSpan.FromSeconds(40), "the instance to run");
         _sink.Hold = "held";
-        var firstRecordMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var deadlineMs = firstRecordMs + (long)Expiry.TotalMilliseconds;
-        // A backlog that outlasts the mutation's expiry on the wall clock (2 s): entries slow to deliver (about 4 s of
-        // them), written after the mutation's deadline by their timestamps, and a last one held until the mutation's
-        // dead letter is out. The task never reads all its input before that.
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var deadlineMs = nowMs + (long)Expiry.TotalMilliseconds;
         var writes = new List<Task<long>>
         {
-            ProduceAsync(producer, ns, new LogEntry { Id = "m/0", Chunk = Chunk(ns, "m", 0) }, firstRecordMs),
-            ProduceAsync(producer, ns, Entry("slow"), firstRecordMs + 1),
+            ProduceAsync(producer, ns, new LogEntry { Id = "m/0", Chunk = Chunk(ns, "m", 0) }, nowMs + firstPieceAheadMs),
+            ProduceAsync(producer, ns, Entry("slow"), nowMs + 1),
         };
         for (var i = 0; i < 40; i++)
         {

@@ -331,7 +331,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     /// <summary>A new mutation's progress, its expiry timer set; the caller saves it.</summary>
     private MutationProgress Start(string requestId, long timestampMs)
     {
-        var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = Now(), FirstRecordMs = timestampMs };
+        // A timestamp ahead of this clock (a writer's around the ingress) would hold the expiry back until the task is idle.
+        var now = Now();
+        var progress = new MutationProgress { RequestId = requestId, State = MutationState.Collecting, FirstSeenMs = now, FirstRecordMs = Math.Min(timestampMs, now) };
         progress.TimerDueMs = PutTimer(progress.FirstSeenMs + (long)Expiry().TotalMilliseconds, requestId);
         return progress;
     }
