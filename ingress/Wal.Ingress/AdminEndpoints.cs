@@ -25,11 +25,6 @@ public static class AdminEndpoints
             : Results.Text("ok\n"));
         endpoints.MapGet("/readyz", async (CancellationToken cancellationToken) =>
         {
-            if (registry.All.Count == 0)
-            {
-                return Results.Text("not ready: no namespaces loaded\n", statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
-
             if (producer.FatalError is { } fatal)
             {
                 return Results.Text($"not ready: the Kafka producer failed fatally ({fatal}); restart this instance\n", statusCode: StatusCodes.Status503ServiceUnavailable);
@@ -37,8 +32,11 @@ public static class AdminEndpoints
 
             // Metadata is a blocking librdkafka call: keep it off the request thread.
             var reachable = await Task.Run(() => producer.CanReachCluster(KafkaProbeTimeout), cancellationToken);
+            // The namespaces are loaded before the ingress serves at all (the control plane is read to its end first).
+            // None may exist yet: the instance is still ready, for the admin calls that create the first one, which
+            // an orchestrator would not route to an instance it holds unready.
             return reachable
-                ? Results.Text("ready\n")
+                ? Results.Text(registry.All.Count == 0 ? "ready: no namespaces yet; writes are refused until one is created\n" : "ready\n")
                 : Results.Text("not ready: Kafka is not reachable\n", statusCode: StatusCodes.Status503ServiceUnavailable);
         });
         return endpoints;

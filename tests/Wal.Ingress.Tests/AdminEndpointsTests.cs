@@ -47,6 +47,23 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
     public async Task Readyz_KafkaUpAndNamespacesLoaded_Ready() => Assert.Equal("ready\n", await GetAsync("/readyz", HttpStatusCode.OK));
 
     [Fact]
+    public async Task Readyz_NoNamespacesYet_ReadyForTheAdminCallThatCreatesOne()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1);
+        foreach (var ns in host.Registry.All.ToList())
+        {
+            host.Registry.Remove(ns.Name);
+        }
+
+        using var http = new HttpClient { BaseAddress = host.App.GetAdminAddress() };
+        using var response = await http.GetAsync("/readyz");
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"/readyz answered {response.StatusCode}: {body}");
+        Assert.Contains("no namespaces yet", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Readyz_AllBrokersDown_ServiceUnavailable()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, o => o.ProduceTimeout = TimeSpan.FromSeconds(1));
