@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -17,44 +15,25 @@ namespace Wal.Topology.Tests;
 /// stores' changelogs in the same step. When the dead letter then failed, the thread stopped, and the restarted
 /// instance restored the deletes: an acknowledged write neither delivered nor in the dead-letter topic.
 /// </summary>
-public sealed class DeadLetterAcknowledgementTests : IAsyncLifetime
+public sealed class DeadLetterAcknowledgementTests : RestartableTopologyTest
 {
     private const int TopicAuthorizationFailed = 29;
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-dlq-ack-{Guid.NewGuid():N}");
     private readonly RefusingSink _sink = new();
-    private EmbeddedKafkaCluster _kafka = null!;
-
-    public Task InitializeAsync()
-    {
-        _kafka = EmbeddedKafkaCluster.Start(1);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        _kafka.Dispose();
-        if (Directory.Exists(_stateDirectory))
-        {
-            Directory.Delete(_stateDirectory, recursive: true);
-        }
-
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task MutationDeadLetterFails_AfterARestartItIsDeadLetteredAgain()
     {
         await FailOnceThenRestartAsync(Namespace("kv", Persona.MultiTableMutation), async (producer, ns) =>
         {
-            await ProduceAsync(producer, ns, "lost", new LogEntry { Id = "lost/0", Chunk = Chunk(ns, "lost", 0) });
-            await ProduceAsync(producer, ns, "lost", new LogEntry { Id = "lost/complete", Completion = new MutationCompletion { Namespace = ns.Name, RequestId = "lost", ChunkCount = 1 } });
+            await ProduceAsync(producer, ns, new LogEntry { Id = "lost/0", Chunk = Chunk(ns, "lost", 0) });
+            await ProduceAsync(producer, ns, new LogEntry { Id = "lost/complete", Completion = new MutationCompletion { Namespace = ns.Name, RequestId = "lost", ChunkCount = 1 } });
         });
     }
 
     [Fact]
     public async Task DelayedEntryDeadLetterFails_AfterARestartItIsDeadLetteredAgain()
     {
-        await FailOnceThenRestartAsync(Namespace("later", Persona.DelayQueue), (producer, ns) => ProduceAsync(producer, ns, "lost", new LogEntry
+        await FailOnceThenRestartAsync(Namespace("later", Persona.DelayQueue), (producer, ns) => ProduceAsync(producer, ns, new LogEntry
         {
             Id = "lost",
             Payload = ByteString.CopyFromUtf8("v"),
@@ -70,23 +49,23 @@ public sealed class DeadLetterAcknowledgementTests : IAsyncLifetime
     {
         var registry = new NamespaceRegistry([definition]);
         var ns = registry.All.Single();
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = 0 }).Build();
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Kafka.BootstrapServers, LingerMs = 0 }).Build();
         await using (var first = Host(registry))
         {
             await first.StartAsync();
             await Eventually.WaitUntilAsync(() => first.Streams.State == KafkaStreamsState.Running, TimeSpan.FromSeconds(40), "the first instance to run");
-            _kafka.SetTopicError(ns.DeadLetterTopic, TopicAuthorizationFailed);
+            Kafka.SetTopicError(ns.DeadLetterTopic, TopicAuthorizationFailed);
             await write(producer, ns);
             await Eventually.WaitUntilAsync(() => first.Streams.State == KafkaStreamsState.Error, TimeSpan.FromSeconds(40), "the refused dead letter to stop the stream thread");
             Assert.NotEmpty(_sink.Attempted);
         }
 
-        _kafka.SetTopicError(ns.DeadLetterTopic, 0);
+        Kafka.SetTopicError(ns.DeadLetterTopic, 0);
         await using var second = Host(registry);
         await second.StartAsync();
         using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
-            BootstrapServers = _kafka.BootstrapServers,
+            BootstrapServers = Kafka.BootstrapServers,
             GroupId = $"dlq-reader-{Guid.NewGuid():N}",
             AutoOffsetReset = AutoOffsetReset.Earliest,
         }).Build();
@@ -114,8 +93,8 @@ public sealed class DeadLetterAcknowledgementTests : IAsyncLifetime
         new StreamsConfig
         {
             ApplicationId = "dlq-ack",
-            BootstrapServers = _kafka.BootstrapServers,
-            StateDirectory = _stateDirectory,
+            BootstrapServers = Kafka.BootstrapServers,
+            StateDirectory = StateDirectory,
             CommitInterval = TimeSpan.FromMilliseconds(200),
             // The stopped thread does not leave the group: the restarted instance joins once its session has expired.
             SessionTimeout = TimeSpan.FromSeconds(6),
@@ -123,24 +102,7 @@ public sealed class DeadLetterAcknowledgementTests : IAsyncLifetime
             // librdkafka retries the refused record until its message timeout (300 s by default): the same failure, later.
             AdditionalProducerConfig = new Dictionary<string, string> { ["message.timeout.ms"] = "3000" },
         },
-        _kafka);
-
-    private static MutationChunk Chunk(NamespaceConfig ns, string requestId, uint sequence) => new()
-    {
-        Namespace = ns.Name,
-        RequestId = requestId,
-        Sequence = sequence,
-        Table = "table-0",
-        Put = new Put { Key = ByteString.CopyFromUtf8($"{requestId}-{sequence}"), Value = ByteString.CopyFromUtf8("v") },
-        Version = 1000 + sequence,
-    };
-
-    private static async Task ProduceAsync(IProducer<byte[], byte[]> producer, NamespaceConfig ns, string key, LogEntry entry)
-    {
-        entry.Namespace = ns.Name;
-        entry.AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await producer.ProduceAsync(ns.Topic, new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = entry.ToByteArray() });
-    }
+        Kafka);
 
     private sealed class RefusingSink : ISink
     {

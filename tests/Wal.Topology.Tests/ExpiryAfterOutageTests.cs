@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
-using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
@@ -18,29 +16,10 @@ namespace Wal.Topology.Tests;
 /// the outage, still waits in the backlog. The expiry must wait for the backlog written before its deadline; and it
 /// must not wait for a backlog that never ends.
 /// </summary>
-public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : RestartableTopologyTest
 {
     private static readonly TimeSpan Expiry = TimeSpan.FromSeconds(2);
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-expiry-outage-{Guid.NewGuid():N}");
     private readonly RecordingSink _sink = new();
-    private EmbeddedKafkaCluster _kafka = null!;
-
-    public Task InitializeAsync()
-    {
-        _kafka = EmbeddedKafkaCluster.Start(1);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        _kafka.Dispose();
-        if (Directory.Exists(_stateDirectory))
-        {
-            Directory.Delete(_stateDirectory, recursive: true);
-        }
-
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task OutageLongerThanExpiry_MutationCompletedInTheBacklogIsApplied()
@@ -144,8 +123,8 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLif
         new StreamsConfig
         {
             ApplicationId = "expiry-outage",
-            BootstrapServers = _kafka.BootstrapServers,
-            StateDirectory = _stateDirectory,
+            BootstrapServers = Kafka.BootstrapServers,
+            StateDirectory = StateDirectory,
             CommitInterval = TimeSpan.FromMilliseconds(200),
             // The mock cluster completes a rebalance within about a session timeout (45 s by default).
             SessionTimeout = TimeSpan.FromSeconds(6),
@@ -153,17 +132,17 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLif
             // One record between punctuations: the expiry timer gets its turn while the backlog is read.
             MaxBatchPerTask = 1,
         },
-        _kafka,
+        Kafka,
         new Wal.Streams.Tests.TestOutputLoggerFactory(output));
 
     private IProducer<byte[], byte[]> Producer(int lingerMs = 0) =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, LingerMs = lingerMs }).Build();
+        new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Kafka.BootstrapServers, LingerMs = lingerMs }).Build();
 
     private IConsumer<string, byte[]> DeadLetterReader(NamespaceConfig ns)
     {
         var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
         {
-            BootstrapServers = _kafka.BootstrapServers,
+            BootstrapServers = Kafka.BootstrapServers,
             GroupId = $"dlq-reader-{Guid.NewGuid():N}",
             AutoOffsetReset = AutoOffsetReset.Earliest,
         }).Build();
@@ -181,38 +160,6 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : IAsyncLif
 
     private static LogEntry Marker(NamespaceConfig ns, string requestId, uint count) =>
         new() { Id = $"{requestId}/complete", Completion = new MutationCompletion { Namespace = ns.Name, RequestId = requestId, ChunkCount = count } };
-
-    private static MutationChunk Chunk(NamespaceConfig ns, string requestId, uint sequence) => new()
-    {
-        Namespace = ns.Name,
-        RequestId = requestId,
-        Sequence = sequence,
-        Table = "table-0",
-        Put = new Put { Key = ByteString.CopyFromUtf8($"{requestId}-{sequence}"), Value = ByteString.CopyFromUtf8("v") },
-        Version = 1000 + sequence,
-    };
-
-    /// <summary>Writes <paramref name="entry"/> keyed by its mutation's request id (or its own id), at <paramref name="timestampMs"/> if given; returns the record's timestamp.</summary>
-    private static async Task<long> ProduceAsync(IProducer<byte[], byte[]> producer, NamespaceConfig ns, LogEntry entry, long? timestampMs = null)
-    {
-        entry.Namespace = ns.Name;
-        // Accepted now, whatever the record's timestamp says: an entry accepted in the future would wait to be due.
-        entry.AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var key = entry.BodyCase switch
-        {
-            LogEntry.BodyOneofCase.Chunk => entry.Chunk.RequestId,
-            LogEntry.BodyOneofCase.Completion => entry.Completion.RequestId,
-            _ => entry.Id,
-        };
-        var message = new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(key), Value = entry.ToByteArray() };
-        if (timestampMs is { } ms)
-        {
-            message.Timestamp = new Confluent.Kafka.Timestamp(ms, TimestampType.CreateTime);
-        }
-
-        var result = await producer.ProduceAsync(ns.Topic, message);
-        return result.Message.Timestamp.UnixTimestampMs;
-    }
 
     /// <summary>Delivers everything; "slow" takes a moment, as a slow target does, and the entry named <see cref="Hold"/> waits for <see cref="Release"/>.</summary>
     private sealed class RecordingSink : ISink
