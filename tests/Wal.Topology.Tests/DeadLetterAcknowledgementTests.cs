@@ -49,7 +49,7 @@ public sealed class DeadLetterAcknowledgementTests : RestartableTopologyTest
     {
         var registry = new NamespaceRegistry([definition]);
         var ns = registry.All.Single();
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Kafka.BootstrapServers, LingerMs = 0 }).Build();
+        using var producer = Producer();
         await using (var first = Host(registry))
         {
             await first.StartAsync();
@@ -63,13 +63,7 @@ public sealed class DeadLetterAcknowledgementTests : RestartableTopologyTest
         Kafka.SetTopicError(ns.DeadLetterTopic, 0);
         await using var second = Host(registry);
         await second.StartAsync();
-        using var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(ns.DeadLetterTopic);
+        using var consumer = DeadLetterReader(ns);
         ConsumeResult<string, byte[]>? dead = null;
         await Eventually.WaitUntilAsync(
             () => Task.FromResult((dead = consumer.Consume(TimeSpan.FromMilliseconds(200))) is not null),
@@ -90,15 +84,8 @@ public sealed class DeadLetterAcknowledgementTests : RestartableTopologyTest
         registry,
         _sink,
         new WalTopologyOptions { PersistentStores = true },
-        new StreamsConfig
+        Streams("dlq-ack") with
         {
-            ApplicationId = "dlq-ack",
-            BootstrapServers = Kafka.BootstrapServers,
-            StateDirectory = StateDirectory,
-            CommitInterval = TimeSpan.FromMilliseconds(200),
-            // The stopped thread does not leave the group: the restarted instance joins once its session has expired.
-            SessionTimeout = TimeSpan.FromSeconds(6),
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
             // librdkafka retries the refused record until its message timeout (300 s by default): the same failure, later.
             AdditionalProducerConfig = new Dictionary<string, string> { ["message.timeout.ms"] = "3000" },
         },

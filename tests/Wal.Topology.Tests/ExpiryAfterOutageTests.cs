@@ -120,35 +120,10 @@ public sealed class ExpiryAfterOutageTests(ITestOutputHelper output) : Restartab
         registry,
         _sink,
         new WalTopologyOptions { PersistentStores = true },
-        new StreamsConfig
-        {
-            ApplicationId = "expiry-outage",
-            BootstrapServers = Kafka.BootstrapServers,
-            StateDirectory = StateDirectory,
-            CommitInterval = TimeSpan.FromMilliseconds(200),
-            // The mock cluster completes a rebalance within about a session timeout (45 s by default).
-            SessionTimeout = TimeSpan.FromSeconds(6),
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            // One record between punctuations: the expiry timer gets its turn while the backlog is read.
-            MaxBatchPerTask = 1,
-        },
+        // One record between punctuations: the expiry timer gets its turn while the backlog is read.
+        Streams("expiry-outage") with { MaxBatchPerTask = 1 },
         Kafka,
         new Wal.Streams.Tests.TestOutputLoggerFactory(output));
-
-    private IProducer<byte[], byte[]> Producer(int lingerMs = 0) =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Kafka.BootstrapServers, LingerMs = lingerMs }).Build();
-
-    private IConsumer<string, byte[]> DeadLetterReader(NamespaceConfig ns)
-    {
-        var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
-        {
-            BootstrapServers = Kafka.BootstrapServers,
-            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
-            AutoOffsetReset = AutoOffsetReset.Earliest,
-        }).Build();
-        consumer.Subscribe(ns.DeadLetterTopic);
-        return consumer;
-    }
 
     private long DeadLetterCount(NamespaceConfig ns)
     {

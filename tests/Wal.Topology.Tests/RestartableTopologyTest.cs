@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
+using Wal.Streams;
 
 namespace Wal.Topology.Tests;
 
@@ -31,6 +32,35 @@ public abstract class RestartableTopologyTest : IAsyncLifetime
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>The streams settings of an instance on this test's state, under <paramref name="applicationId"/>.</summary>
+    protected StreamsConfig Streams(string applicationId) => new()
+    {
+        ApplicationId = applicationId,
+        BootstrapServers = Kafka.BootstrapServers,
+        StateDirectory = StateDirectory,
+        CommitInterval = TimeSpan.FromMilliseconds(200),
+        // The mock cluster completes a rebalance within about a session timeout (45 s by default), and an instance that
+        // stopped without leaving the group is replaced once its session has expired.
+        SessionTimeout = TimeSpan.FromSeconds(6),
+        HeartbeatInterval = TimeSpan.FromSeconds(1),
+    };
+
+    protected IProducer<byte[], byte[]> Producer(int lingerMs = 0) =>
+        new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = Kafka.BootstrapServers, LingerMs = lingerMs }).Build();
+
+    /// <summary>A consumer of <paramref name="ns"/>'s dead letters from their start.</summary>
+    protected IConsumer<string, byte[]> DeadLetterReader(NamespaceConfig ns)
+    {
+        var consumer = new ConsumerBuilder<string, byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = Kafka.BootstrapServers,
+            GroupId = $"dlq-reader-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+        }).Build();
+        consumer.Subscribe(ns.DeadLetterTopic);
+        return consumer;
     }
 
     protected static MutationChunk Chunk(NamespaceConfig ns, string requestId, uint sequence) => new()
