@@ -263,6 +263,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? due[^1].DueMs : nowMs + 1);
         var acted = 0;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var forgetting = new List<MutationProgress>();
         try
         {
             for (; acted < due.Count; acted++)
@@ -280,7 +281,15 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 }
 
                 // The timer stays until the step it fired has saved the next one (see SaveWithTimer).
-                await OnTimerAsync(progress);
+                if (IsFinished(progress))
+                {
+                    DeleteChunks(progress.RequestId);
+                    forgetting.Add(progress);
+                }
+                else
+                {
+                    await OnTimerAsync(progress);
+                }
             }
         }
         finally
@@ -291,6 +300,44 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 _lowestDueMs = Math.Min(_lowestDueMs, due[acted].DueMs);
             }
         }
+
+        await ForgetAsync(forgetting);
+    }
+
+    /// <summary>
+    /// A finished mutation's retention is over: its chunk-store entries go first, and once Kafka has them, its progress
+    /// and timer. The two stores' changelogs are separate partitions and a crash keeps a prefix of each: a restore that
+    /// kept the progress delete and lost the others left the finished record (and any chunks a restore had brought back)
+    /// with nothing to ever delete them. Kept, the progress and its timer forget the mutation again after the restart.
+    /// One wait per tick, for all the mutations it forgets.
+    /// </summary>
+    private async ValueTask ForgetAsync(List<MutationProgress> forgetting)
+    {
+        if (forgetting.Count == 0)
+        {
+            return;
+        }
+
+        await Context.FlushAsync();
+        foreach (var progress in forgetting)
+        {
+            Mutations.Delete(MutationKeys.Progress(progress.RequestId));
+            Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
+        }
+    }
+
+    /// <summary>
+    /// Deletes a finished mutation's chunks (they went with the apply or the dead letter, unless a restore brought back the
+    /// chunk store's changelog without those deletes) and its finished record.
+    /// </summary>
+    private void DeleteChunks(string requestId)
+    {
+        foreach (var (key, _) in ReadStoredChunks(requestId))
+        {
+            Chunks.Delete(key);
+        }
+
+        Chunks.Delete(ChunkKey.Finished(requestId));
     }
 
     private async ValueTask OnTimerAsync(MutationProgress progress)
@@ -313,18 +360,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 await ApplyAsync(progress);
                 break;
             default:
-                // Finished: its chunks went with the apply or the dead letter, unless a restore
-                // brought back the chunk store's changelog without those deletes (the two
-                // stores' changelogs are separate partitions, each kept up to a different point).
-                foreach (var (key, _) in ReadStoredChunks(progress.RequestId))
-                {
-                    Chunks.Delete(key);
-                }
-
-                Chunks.Delete(ChunkKey.Finished(progress.RequestId));
-                Mutations.Delete(MutationKeys.Progress(progress.RequestId));
-                Mutations.Delete(MutationKeys.Timer(progress.TimerDueMs, progress.RequestId));
-                break;
+                throw new InvalidOperationException($"{_namespace}: mutation {progress.RequestId} is {progress.State}; a finished one is forgotten, not fired.");
         }
     }
 
