@@ -9,14 +9,15 @@ internal static class KafkaErrorClassifier
     /// True when producing the same record again, to the same topic, cannot succeed: it is too
     /// large, the topic name is invalid, or we are not allowed to write. Everything else
     /// (timeouts, leader changes, brokers down, a fenced or fatally failed producer, which the
-    /// sink replaces) is worth a retry.
+    /// sink replaces) is worth a retry. CORRUPT_MESSAGE (<see cref="ErrorCode.InvalidMsg"/>) is among those: it is a
+    /// CRC mismatch on the wire, which Kafka marks retriable; a record the broker refuses for good (a null key on a
+    /// compacted topic) answers INVALID_RECORD on current brokers and is dead-lettered after the retries anyway.
     /// </summary>
     public static bool IsPermanent(Error error) => error.Code switch
     {
         ErrorCode.MsgSizeTooLarge
             or ErrorCode.RecordListTooLarge
             or ErrorCode.TopicException
-            or ErrorCode.InvalidMsg
             or ErrorCode.InvalidRequiredAcks
             or ErrorCode.UnsupportedForMessageFormat
             or ErrorCode.TopicAuthorizationFailed

@@ -129,6 +129,27 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
     }
 
     [Fact]
+    public async Task DeliverAsync_BrokerAnswersCorruptMessageOnce_RetriableAndTheRetryLands()
+    {
+        // CORRUPT_MESSAGE (2) is a CRC mismatch on the way to the broker: Kafka marks it retriable (the Java client's
+        // CorruptRecordException is a RetriableException). The sink called it permanent, so one flipped bit on the
+        // wire sent the record to the dead-letter topic although the very next attempt lands.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("crc");
+        await using var sink = new KafkaSink(new KafkaSinkOptions { LocalBootstrapServers = cluster.BootstrapServers });
+        var target = new Target { Kafka = new KafkaTarget { Topic = "crc", Key = ByteString.CopyFromUtf8("k") } };
+        Assert.Equal(DeliveryOutcome.Delivered, (await sink.DeliverAsync(new Delivery("warm", target, "w"u8.ToArray(), 1))).Outcome);
+        cluster.PushRequestErrors(KafkaApi.Produce, 2);
+        var delivery = new Delivery("crc-1", target, "p"u8.ToArray(), 2);
+
+        var first = await sink.DeliverAsync(delivery);
+        var retry = await sink.DeliverAsync(delivery);
+
+        Assert.True(first.Outcome == DeliveryOutcome.RetriableFailure, $"{first.Outcome}: {first.Error}");
+        Assert.Equal(DeliveryOutcome.Delivered, retry.Outcome);
+    }
+
+    [Fact]
     public void Constructor_DeliveryTimeoutUnderAMillisecond_Refused()
     {
         // message.timeout.ms is whole milliseconds, and 0 means never give up.
