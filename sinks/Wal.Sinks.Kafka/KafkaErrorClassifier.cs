@@ -12,6 +12,9 @@ internal static class KafkaErrorClassifier
     /// sink replaces) is worth a retry. CORRUPT_MESSAGE (<see cref="ErrorCode.InvalidMsg"/>) is among those: it is a
     /// CRC mismatch on the wire, which Kafka marks retriable; a record the broker refuses for good (a null key on a
     /// compacted topic) answers INVALID_RECORD on current brokers and is dead-lettered after the retries anyway.
+    /// An unknown topic (<see cref="ErrorCode.Local_UnknownTopic"/>) is retriable too: librdkafka fails the queued
+    /// records of a topic it knew as soon as one metadata answer lacks it, which a broker with lagging metadata gives
+    /// during a failover; a topic that really is missing is dead-lettered after the retries, or found once created.
     /// </summary>
     public static bool IsPermanent(Error error) => error.Code switch
     {
@@ -26,7 +29,6 @@ internal static class KafkaErrorClassifier
             or ErrorCode.SaslAuthenticationFailed
             or ErrorCode.Local_Authentication
             or ErrorCode.Local_InvalidArg
-            or ErrorCode.Local_UnknownTopic
             or ErrorCode.Local_BadMsg => true,
         _ => false,
     };

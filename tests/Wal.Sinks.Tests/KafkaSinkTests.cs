@@ -150,6 +150,46 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
     }
 
     [Fact]
+    public async Task DeliverAsync_KnownTopicMissingFromOneMetadataAnswer_RetriableAndLandsOnceItIsBack()
+    {
+        // A broker whose metadata lags (restarted, or not yet caught up after a failover) answers
+        // UNKNOWN_TOPIC_OR_PARTITION for a topic that exists; librdkafka then fails the queued records at once with
+        // Local_UnknownTopic. The sink called that permanent, so a metadata blip dead-lettered records that the next
+        // attempt delivers.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("blip");
+        await using var sink = new KafkaSink(new KafkaSinkOptions
+        {
+            LocalBootstrapServers = cluster.BootstrapServers,
+            ProducerConfig = new Dictionary<string, string> { ["topic.metadata.refresh.interval.ms"] = "100" },
+        });
+        var target = new Target { Kafka = new KafkaTarget { Topic = "blip", Key = ByteString.CopyFromUtf8("k") } };
+        Assert.Equal(DeliveryOutcome.Delivered, (await sink.DeliverAsync(new Delivery("warm", target, "w"u8.ToArray(), 1))).Outcome);
+        cluster.SetTopicError("blip", 3);
+        var during = new Delivery("during-blip", target, "d"u8.ToArray(), 2);
+        DeliveryResult failed;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        do
+        {
+            // Delivered until the producer has read the metadata that lacks the topic.
+            failed = await sink.DeliverAsync(during);
+        }
+        while (failed.Outcome == DeliveryOutcome.Delivered && DateTime.UtcNow < deadline);
+
+        cluster.SetTopicError("blip", 0);
+        DeliveryResult retried;
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        do
+        {
+            retried = await sink.DeliverAsync(during);
+        }
+        while (retried.Outcome == DeliveryOutcome.RetriableFailure && DateTime.UtcNow < deadline);
+
+        Assert.True(failed.Outcome == DeliveryOutcome.RetriableFailure, $"{failed.Outcome}: {failed.Error}");
+        Assert.True(retried.Outcome == DeliveryOutcome.Delivered, $"{retried.Outcome}: {retried.Error}");
+    }
+
+    [Fact]
     public void Constructor_DeliveryTimeoutUnderAMillisecond_Refused()
     {
         // message.timeout.ms is whole milliseconds, and 0 means never give up.
