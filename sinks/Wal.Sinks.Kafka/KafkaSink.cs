@@ -93,7 +93,7 @@ public sealed class KafkaSink : ISink
             var report = await producer.Producer.ProduceAsync(target.Topic, message, cancellationToken);
             return report.Status == PersistenceStatus.Persisted
                 ? DeliveryResult.Delivered
-                : DeliveryResult.Retriable($"Kafka reported the record to '{target.Topic}' as {report.Status}.");
+                : DeliveryResult.Retriable($"Kafka reported the record to '{target.Topic}' in {ClusterText(target.Cluster)} as {report.Status}.");
         }
         catch (ProduceException<byte[], byte[]> error)
         {
@@ -127,7 +127,7 @@ public sealed class KafkaSink : ISink
         // librdkafka 2.0.2 reports a fatal error as fatal only to the error handler; the records it fails carry the
         // underlying code with IsFatal false. Either way the idempotent producer is unusable: a fresh one serves the retry.
         var fatal = error.IsFatal || producer.Fatal;
-        var text = $"Producing to '{topic}' failed: {error.Code} ({error.Reason}){(fatal ? ", fatal" : string.Empty)}.";
+        var text = $"Producing to '{topic}' in {ClusterText(cluster)} failed: {error.Code} ({error.Reason}){(fatal ? ", fatal" : string.Empty)}.";
         if (fatal)
         {
             Replace(cluster, producer);
@@ -137,6 +137,9 @@ public sealed class KafkaSink : ISink
 
         return KafkaErrorClassifier.IsPermanent(error) ? DeliveryResult.Permanent(text) : DeliveryResult.Retriable(text);
     }
+
+    // Regions hold topics of the same names: a dead letter must say which cluster refused the record.
+    private static string ClusterText(string cluster) => string.IsNullOrEmpty(cluster) ? "the local Kafka cluster" : $"Kafka cluster '{cluster}'";
 
     private void Replace(string cluster, ClusterProducer producer)
     {

@@ -103,6 +103,20 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
     }
 
     [Fact]
+    public async Task DeliverAsync_FailureInANamedCluster_ErrorNamesTheCluster()
+    {
+        // Each region's cluster holds topics of the same names; a dead letter saying only "producing to 'orders'
+        // failed" did not tell the operator which cluster refused it.
+        var delivery = new Delivery("big-remote", NewTarget(), new byte[2 * 1024 * 1024], NextVersion());
+
+        var result = await _sink.DeliverAsync(delivery);
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("'remote'", result.Error, StringComparison.Ordinal);
+        Assert.Contains($"'{delivery.Target.Kafka.Topic}'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeliverAsync_ProducerFailedFatally_ReplacedSoALaterDeliveryGoesThrough()
     {
         // librdkafka reports the fatal error to the producer's error handler only; the failed record carries the
