@@ -23,6 +23,8 @@ public sealed class UpstreamSink : ISink
     public const string DeliveryIdHeader = UpstreamTargetRules.DeliveryIdHeader;
     public const string VersionHeader = UpstreamTargetRules.VersionHeader;
 
+    private const string GrpcTimeoutHeader = "grpc-timeout";
+
     private readonly UpstreamSinkOptions _options;
     private readonly HttpMessageInvoker _http;
 
@@ -60,8 +62,16 @@ public sealed class UpstreamSink : ISink
         var asked = target.Timeout is { } t && t.ToTimeSpan() > TimeSpan.Zero ? t.ToTimeSpan() : _options.DefaultTimeout;
         var timeout = asked < _options.MaxTimeout ? asked : _options.MaxTimeout;
         var grpc = _options.UseGrpcForServiceMethodPaths && GrpcFraming.IsServiceMethodPath(url.AbsolutePath);
-        using var request = grpc ? GrpcRequest(url, delivery, timeout) : PostRequest(url, delivery);
+        using var request = grpc ? GrpcRequest(url, delivery) : PostRequest(url, delivery);
         AddTargetHeaders(request, target);
+        if (grpc)
+        {
+            // Added after the target's headers so the deadline the call really has wins over a target header of the same
+            // name, which was sent as a second value ("2000m, 1H"): a gRPC server refuses that as malformed or reads a
+            // deadline the call does not have. The target's timeout field is how a writer asks for another deadline.
+            request.Headers.Remove(GrpcTimeoutHeader);
+            request.Headers.TryAddWithoutValidation(GrpcTimeoutHeader, GrpcFraming.Timeout(timeout));
+        }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -97,7 +107,7 @@ public sealed class UpstreamSink : ISink
         return request;
     }
 
-    private static HttpRequestMessage GrpcRequest(Uri url, Delivery delivery, TimeSpan timeout)
+    private static HttpRequestMessage GrpcRequest(Uri url, Delivery delivery)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
@@ -107,7 +117,6 @@ public sealed class UpstreamSink : ISink
             Content = GrpcFraming.Frame(delivery.Payload),
         };
         request.Headers.TE.ParseAdd("trailers");
-        request.Headers.TryAddWithoutValidation("grpc-timeout", GrpcFraming.Timeout(timeout));
         AddDeliveryHeaders(request, delivery);
         return request;
     }

@@ -129,6 +129,21 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
         Assert.Equal("2000m", _server.Headers[key]["grpc-timeout"].ToString());
     }
 
+    [Fact]
+    public async Task DeliverAsync_TargetHeaderGrpcTimeout_UpstreamToldOnlyTheDeadlineItHas()
+    {
+        // A target's headers were added next to the sink's own: a target header grpc-timeout made the upstream see
+        // "2000m, 1H", which a gRPC server either refuses as malformed or reads as an hour it does not have.
+        await using var sink = new UpstreamSink(new UpstreamSinkOptions { MaxTimeout = TimeSpan.FromSeconds(2), UseGrpcForServiceMethodPaths = true });
+        var key = Guid.NewGuid().ToString("N");
+        var target = Grpc($"/wal.test.Items/Put?key={key}");
+        target.Upstream.Headers["grpc-timeout"] = "1H";
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await sink.DeliverAsync(NewDelivery(target, "x"))).Outcome);
+
+        Assert.Equal("2000m", _server.Headers[key]["grpc-timeout"].ToString());
+    }
+
     [Theory]
     [InlineData("w-1\r\nX-Injected: by-the-writer", "w-1%0D%0AX-Injected:%20by-the-writer")]
     [InlineData("café-1", "caf%C3%A9-1")]
