@@ -269,7 +269,7 @@ public sealed class LogWriter(
         // No certificate: the caller could not be identified at all. A certificate whose names are
         // not listed: identified, and refused.
         refusal = caller.IsAuthenticated
-            ? WriteResult.Refused(StatusCode.PermissionDenied, id, $"caller '{caller.Names[0]}' is not in namespace '{config.Name}' allowed_clients; not written")
+            ? WriteResult.Refused(StatusCode.PermissionDenied, id, $"caller '{caller.Description}' is not in namespace '{config.Name}' allowed_clients; not written")
             : WriteResult.Refused(StatusCode.Unauthenticated, id, $"namespace '{config.Name}' admits only callers with a client certificate on its allowed_clients; not written");
         return false;
     }

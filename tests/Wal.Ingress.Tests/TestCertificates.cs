@@ -49,6 +49,28 @@ public sealed class TestCertificates : IDisposable
         return (certificate, key);
     }
 
+    /// <summary>
+    /// A client certificate signed by this CA with exactly <paramref name="subject"/> as its subject and, when given,
+    /// <paramref name="san"/> as its subject alternative names: for certificates without a CN or DNS name.
+    /// </summary>
+    public X509Certificate2 ClientWithSubject(string subject, Action<SubjectAlternativeNameBuilder>? san = null)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2")], false));
+        if (san is not null)
+        {
+            var names = new SubjectAlternativeNameBuilder();
+            san(names);
+            request.CertificateExtensions.Add(names.Build());
+        }
+
+        using var signed = request.Create(_ca.SubjectName, X509SignatureGenerator.CreateForRSA(_caKey, RSASignaturePadding.Pkcs1),
+            DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(12));
+        return signed.CopyWithPrivateKey(key);
+    }
+
     /// <summary>A certificate signed by this CA for servers only (extended key usage serverAuth), named <paramref name="commonName"/>.</summary>
     public X509Certificate2 ServerOnly(string commonName) => Issue(commonName, serverAuth: true);
 

@@ -66,6 +66,38 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
         Assert.Equal(StatusCode.OK, open.Status);
     }
 
+    [Theory]
+    [InlineData("C=US, O=" + TestNamespaces.AllowedClient)]
+    [InlineData("O=acme, L=" + TestNamespaces.AllowedClient)]
+    [InlineData("SERIALNUMBER=" + TestNamespaces.AllowedClient)]
+    public async Task WriteToLog_TrustedCertificateWithoutCnOrDnsNameButAllowedNameInAnotherField_PermissionDeniedNothingProduced(string subject)
+    {
+        // Only the subject's CN and the DNS names count (namespace.proto, README): an organization, a locality or a
+        // serial number that happens to spell an allowed name is not that client. A CA issuing certificates
+        // per team (O=...) or per site (L=...) must not thereby admit every holder as the client of that name.
+        using var certificate = _certificates.ClientWithSubject(subject);
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+        var id = $"no-cn-{Guid.NewGuid():N}";
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(id));
+
+        Assert.True(response.Status == StatusCode.PermissionDenied, $"{response.Status}: {response.Message}");
+        Assert.DoesNotContain(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == id);
+    }
+
+    [Fact]
+    public async Task WriteToLog_TrustedCertificateWithoutCnWhoseEmailNameIsAllowed_PermissionDeniedNothingProduced()
+    {
+        using var certificate = _certificates.ClientWithSubject("O=acme", san => san.AddEmailAddress(TestNamespaces.AllowedClient));
+        using var client = new GrpcTestClient(_host.Address, handler: _certificates.Handler(certificate));
+        var id = $"email-{Guid.NewGuid():N}";
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(id));
+
+        Assert.True(response.Status == StatusCode.PermissionDenied, $"{response.Status}: {response.Message}");
+        Assert.DoesNotContain(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == id);
+    }
+
     [Fact]
     public async Task Connect_ClientCertificateFromAnotherCa_HandshakeRefused()
     {

@@ -40,7 +40,7 @@ internal sealed class ChangeGate(IReadOnlyCollection<string> adminClients)
 
         if (!caller.IsAllowed(adminClients))
         {
-            throw new RpcException(StatusCode.PermissionDenied, $"Client '{string.Join("', '", caller.Names)}' may not change namespaces; the ingress's AdminClients lists who may.");
+            throw new RpcException(StatusCode.PermissionDenied, $"Client '{caller.Description}' may not change namespaces; the ingress's AdminClients lists who may.");
         }
     }
 }
