@@ -23,15 +23,26 @@ public sealed class InFlightLimiter(long maxTotalBytes)
     public IEnumerable<(string Namespace, long Writes, long Bytes)> ByNamespace() =>
         _byNamespace.Select(pair => (pair.Key, Volatile.Read(ref pair.Value.Writes), Volatile.Read(ref pair.Value.Bytes)));
 
+    /// <summary>The bound on bytes awaiting Kafka across all namespaces.</summary>
+    public long MaxTotalBytes => maxTotalBytes;
+
     /// <summary>Reserves <paramref name="bytes"/> for one write; false (and nothing reserved) when a bound would be crossed.</summary>
-    public bool TryAcquire(string @namespace, long namespaceLimit, long bytes)
+    public bool TryAcquire(string @namespace, long namespaceLimit, long bytes) => TryAcquire(@namespace, namespaceLimit, bytes, out _);
+
+    /// <summary>
+    /// Reserves <paramref name="bytes"/> for one write; false (and nothing reserved) when a bound would be crossed,
+    /// with <paramref name="instanceFull"/> saying which: the instance's (true) or the namespace's (false).
+    /// </summary>
+    public bool TryAcquire(string @namespace, long namespaceLimit, long bytes, out bool instanceFull)
     {
         var usage = _byNamespace.GetOrAdd(@namespace, static _ => new Usage());
         // The overall count first and the namespace's second, given back in the opposite order: a
         // namespace's bytes are always already in the total, so the gauges read at scrape time
         // never add up to more than the total, and neither ever shows more than its bound.
+        instanceFull = false;
         if (!TryAdd(ref _total, bytes, maxTotalBytes))
         {
+            instanceFull = true;
             return false;
         }
 

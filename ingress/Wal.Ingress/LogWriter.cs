@@ -173,11 +173,10 @@ public sealed class LogWriter(
         // Room first, then the rate's token: a write shed for room must not spend a token, and
         // giving room back is simple where giving a token back is not.
         var value = entry.ToByteArray();
-        if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length))
+        if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length, out var instanceFull))
         {
             metrics.Shed(config.Name, "in_flight_bytes");
-            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
-                $"namespace '{config.Name}' (or this instance) has too many bytes awaiting Kafka (quota.max_in_flight_bytes {config.Quota.MaxInFlightBytes}); not written, retry later"), started);
+            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id, InFlightRefusal(config, value.Length, instanceFull)), started);
             return false;
         }
 
@@ -193,6 +192,20 @@ public sealed class LogWriter(
         write = new AdmittedWrite(config.Topic, config.Name, id, key, value);
         refusal = default;
         return true;
+    }
+
+    // Which bound was full, and whether waiting can help: a record larger than a bound itself is
+    // refused however empty the instance is, and "retry later" would send its caller round for good.
+    private string InFlightRefusal(NamespaceConfig config, int bytes, bool instanceFull)
+    {
+        var (bound, limit) = instanceFull
+            ? ("this instance's MaxInFlightBytes", limiter.MaxTotalBytes)
+            : ($"namespace '{config.Name}' quota.max_in_flight_bytes", config.Quota.MaxInFlightBytes);
+        return bytes > limit
+            ? $"the record of {bytes} bytes is larger than {bound} of {limit}, the most that may be awaiting Kafka: it will never be admitted; not written (send a smaller write, or raise the bound)"
+            : instanceFull
+                ? $"this instance has too many bytes awaiting Kafka, across all namespaces (MaxInFlightBytes of {limit}); not written, retry later or at another instance"
+                : $"namespace '{config.Name}' has too many bytes awaiting Kafka (quota.max_in_flight_bytes of {limit}); not written, retry later";
     }
 
     private async Task<WriteResult> ProduceAsync(AdmittedWrite write, CancellationToken cancellationToken)

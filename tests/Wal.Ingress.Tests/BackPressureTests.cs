@@ -81,6 +81,35 @@ public sealed class BackPressureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WriteToLog_InstanceInFlightBytesFull_ResourceExhaustedNamingTheInstanceBoundNotTheNamespaces()
+    {
+        // The namespace's bound (64 MiB by default) is far off; the instance's (2 KiB) is what is full. A message
+        // naming the namespace's quota would send an operator to raise a bound that was never reached.
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o =>
+        {
+            o.MaxReceiveMessageSize = 1024;
+            o.MaxInFlightBytes = 2048;
+            o.ProduceTimeout = TimeSpan.FromSeconds(30);
+            o.ProducerSettings["reconnect.backoff.max.ms"] = "100";
+        });
+        using var meter = new InFlightMeter(host);
+        using var client = new GrpcTestClient(host.Address);
+        await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders });
+        host.Kafka.SetBrokerDown(1);
+        WriteToLogRequest Write(string id) => new() { Namespace = TestNamespaces.Orders, Id = id, Payload = ByteString.CopyFrom(new byte[900]) };
+
+        var held = new[] { client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("held-1")), client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("held-2")) };
+        await Eventually.WaitUntilAsync(() => meter.Current == 2, Deadline, "the two writes that fit were not held");
+        var shed = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("shed"));
+        host.Kafka.SetBrokerUp(1);
+        await Task.WhenAll(held);
+
+        Assert.Equal(StatusCode.ResourceExhausted, shed.Status);
+        Assert.Contains("MaxInFlightBytes", shed.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("quota.max_in_flight_bytes", shed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WriteToLog_FloodFarBeyondTheInFlightBound_ShedsAtOnceMemoryBoundedAdmittedAllInTheTopic()
     {
         const int requests = 5000;

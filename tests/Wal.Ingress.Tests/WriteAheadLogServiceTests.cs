@@ -124,6 +124,25 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task WriteToLog_RecordLargerThanTheNamespaceInFlightBound_ResourceExhaustedSayingItNeverFits()
+    {
+        // Within max_payload_bytes (1 MiB) but above the namespace's 2000-byte in-flight bound, with nothing in flight:
+        // no retry can ever admit it, so "retry later" would send the caller round for good.
+        using var client = new GrpcTestClient(Host.Address);
+        var id = $"never-fits-{Guid.NewGuid():N}";
+        var tooBig = new WriteToLogRequest { Namespace = TestNamespaces.Tight, Id = id, Payload = ByteString.CopyFrom(new byte[3000]) };
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, tooBig);
+
+        Assert.Equal(StatusCode.ResourceExhausted, response.Status);
+        Assert.Equal(Trilean.False, Assert.Single(response.Details!.Details).Unpack<WriteToLogResponse>().Durable);
+        Assert.DoesNotContain("retry later", response.Message, StringComparison.Ordinal);
+        Assert.Contains("never", response.Message, StringComparison.Ordinal);
+        Assert.Contains($"quota.max_in_flight_bytes of {TestNamespaces.TightMaxInFlightBytes}", response.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Host.ReadAll(Host.TopicOf(TestNamespaces.Tight)), r => r.Entry.Id == id);
+    }
+
+    [Fact]
     public async Task WriteToLog_ShedForRoom_SpendsNoRateToken()
     {
         using var client = new GrpcTestClient(Host.Address);
