@@ -32,6 +32,30 @@ public static class TimerValue
         return value;
     }
 
+    /// <summary>
+    /// Parses a stored timer. Its entry sits one level deeper than in the log record it came from, so an entry that
+    /// just passed a top-level parse (nested to protobuf's default limit of 100, e.g. unknown groups in a request's
+    /// target, which the ingress keeps) fails the same limit here: thrown in the punctuator, it failed the stream
+    /// thread, and again after every restart, since the timer comes back from the changelog. Such a timer is read
+    /// with one more level allowed (the slow path, taken only after the fast one refused it).
+    /// </summary>
+    public static PendingDelivery Parse(ReadOnlySpan<byte> value)
+    {
+        try
+        {
+            return PendingDelivery.Parser.ParseFrom(value);
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            using var stream = new MemoryStream(value.ToArray(), writable: false);
+            using var input = CodedInputStream.CreateWithLimits(stream, int.MaxValue, EntryRecursionLimit + 1);
+            return PendingDelivery.Parser.ParseFrom(input);
+        }
+    }
+
+    // Protobuf's default recursion limit, which every parse of a log entry uses.
+    private const int EntryRecursionLimit = 100;
+
     private static int WriteVarint(Span<byte> destination, uint value)
     {
         var i = 0;

@@ -104,7 +104,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        if (due > Now())
+        if (due > now)
         {
             PutTimer(due, entry.Id, TimerValue.Compose(record.Value, pending));
             return;
