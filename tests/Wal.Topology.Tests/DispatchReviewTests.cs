@@ -66,6 +66,31 @@ public sealed class DispatchReviewTests : IDisposable
         Assert.Contains(_sink.Calls, c => c.Id == "deep");
     }
 
+    // No schedule means "deliver as soon as possible"; an accept time ahead of this host's clock (a skewed ingress host)
+    // must not hold it back until then.
+    [Fact]
+    public async Task EntryWithoutASchedule_AcceptedAheadOfThisClock_IsDeliveredAtOnce()
+    {
+        await PipeAsync(Entry("skewed", Start.AddHours(6)));
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Contains(_sink.Calls, c => c.Id == "skewed");
+    }
+
+    // max_delay is one hour; an entry stamped far ahead must not wait longer than now + max_delay.
+    [Fact]
+    public async Task DelayedEntry_AcceptedFarAheadOfThisClock_WaitsNoLongerThanMaxDelay()
+    {
+        var entry = Entry("far", Start.AddDays(30));
+        entry.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
+        await PipeAsync(entry);
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromHours(1).Add(TimeSpan.FromSeconds(2)));
+
+        Assert.Contains(_sink.Calls, c => c.Id == "far");
+    }
+
     // Small batches, a firing time that allows one timer, retries landing before, at and after the batch's last due time:
     // every entry must still be delivered.
     [Theory]

@@ -13,20 +13,27 @@ public static class DueTime
     /// <exception cref="InvalidOperationException">A duration is not normalized (the ingress refuses those; a record written around it may have one).</exception>
     /// <exception cref="ArgumentOutOfRangeException">deliver_at is outside the years 1 to 9999.</exception>
     /// <exception cref="OverflowException">The due time does not fit in milliseconds since the epoch.</exception>
-    public static long FirstDueAtMs(LogEntry entry)
+    /// <remarks>
+    /// A delay counts from the accept time, but from no later than <paramref name="nowMs"/>: an accept time ahead of
+    /// this host's clock is the ingress host's clock running ahead (or a record written around the ingress), and
+    /// counted from it an entry with no schedule ("as soon as possible") waited out the skew, and one stamped a
+    /// year ahead waited a year whatever its delay and the namespace's max_delay.
+    /// </remarks>
+    public static long FirstDueAtMs(LogEntry entry, long nowMs)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        var acceptedAtMs = Math.Min(entry.AcceptedAtMs, nowMs);
         var lifecycle = entry.Lifecycle;
         if (lifecycle is null)
         {
-            return entry.AcceptedAtMs;
+            return acceptedAtMs;
         }
 
         var due = lifecycle.ScheduleCase switch
         {
-            Lifecycle.ScheduleOneofCase.Delay => checked(entry.AcceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds),
+            Lifecycle.ScheduleOneofCase.Delay => checked(acceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds),
             Lifecycle.ScheduleOneofCase.DeliverAt => lifecycle.DeliverAt.ToDateTimeOffset().ToUnixTimeMilliseconds(),
-            _ => entry.AcceptedAtMs,
+            _ => acceptedAtMs,
         };
         var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;
         return jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs));

@@ -93,9 +93,10 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             SourceOffset = source.Offset,
         };
         long due;
+        var now = Now();
         try
         {
-            due = DueTime.FirstDueAtMs(entry);
+            due = DueTime.FirstDueAtMs(entry, now);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException or OverflowException)
         {
@@ -129,7 +130,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
             {
-                due.Add((scan.Key.ToArray(), PendingDelivery.Parser.ParseFrom(scan.Value)));
+                due.Add((scan.Key.ToArray(), TimerValue.Parse(scan.Value)));
             }
         }
 
