@@ -37,7 +37,9 @@ public sealed class KafkaSink : ISink
         _options = options;
         try
         {
-            Build(options.LocalBootstrapServers ?? options.Clusters.Values.First()).Producer.Dispose();
+            // No brokers: the check needs librdkafka to read the settings, not to reach a cluster (which a throwaway
+            // producer would otherwise connect to, and ask for a producer id, while it is being disposed).
+            Build(servers: string.Empty).Producer.Dispose();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
         {

@@ -9,7 +9,8 @@ using Wal.Streams.TestDriver;
 
 namespace Wal.Topology.Tests;
 
-public sealed class DispatchReviewTests : IDisposable
+/// <summary>Dispatch's timers at their edges: entries nested to protobuf's limit, accept times ahead of this clock, ticks cut short.</summary>
+public sealed class DispatchTimerEdgeTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
     private readonly ScriptedSink _sink = new();
@@ -17,7 +18,7 @@ public sealed class DispatchReviewTests : IDisposable
     private readonly TestInputTopic<byte[], byte[]> _log;
     private readonly TestOutputTopic<byte[], byte[]> _deadLetters;
 
-    public DispatchReviewTests()
+    public DispatchTimerEdgeTests()
     {
         var registry = new NamespaceRegistry([new NamespaceConfig
         {
