@@ -59,6 +59,7 @@ public sealed class UpstreamSink : ISink
         }
 
         var url = new Uri(target.Url, UriKind.Absolute);
+        var shown = Shown(url);
         var asked = target.Timeout is { } t && t.ToTimeSpan() > TimeSpan.Zero ? t.ToTimeSpan() : _options.DefaultTimeout;
         var timeout = asked < _options.MaxTimeout ? asked : _options.MaxTimeout;
         var grpc = _options.UseGrpcForServiceMethodPaths && GrpcFraming.IsServiceMethodPath(url.AbsolutePath);
@@ -79,18 +80,25 @@ public sealed class UpstreamSink : ISink
         {
             using var response = await _http.SendAsync(request, deadline.Token);
             return grpc
-                ? await GrpcFraming.ReadStatusAsync(response, target.Url, deadline.Token)
-                : HttpStatusClassifier.Classify(response, target.Url);
+                ? await GrpcFraming.ReadStatusAsync(response, shown, deadline.Token)
+                : HttpStatusClassifier.Classify(response, shown);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return DeliveryResult.Retriable($"The upstream {target.Url} did not answer within {timeout.TotalMilliseconds} ms.");
+            return DeliveryResult.Retriable($"The upstream {shown} did not answer within {timeout.TotalMilliseconds} ms.");
         }
         catch (HttpRequestException error)
         {
-            return DeliveryResult.Retriable($"Calling the upstream {target.Url} failed: {error.Message}");
+            return DeliveryResult.Retriable($"Calling the upstream {shown} failed: {error.Message}");
         }
     }
+
+    /// <summary>
+    /// The URL as failures name it, in dead letters and logs: without user information and with the query elided, where
+    /// a target's credentials or tokens would be.
+    /// </summary>
+    private static string Shown(Uri url) =>
+        url.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped) + (url.Query.Length > 1 ? "?…" : string.Empty);
 
     public ValueTask DisposeAsync()
     {

@@ -77,6 +77,19 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
     }
 
     [Fact]
+    public async Task DeliverAsync_Failure_TextNamesTheUrlWithoutItsCredentialsOrQuery()
+    {
+        // The text goes into the dead letter and the logs; a target's URL may carry a password or a token.
+        var target = new Target { Upstream = new UpstreamTarget { Url = $"http://user:pw-secret@127.0.0.1:{_server.HttpPort}/status/503?token=q-secret" } };
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Contains($"127.0.0.1:{_server.HttpPort}/status/503?…", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeliverAsync_SlowerThanTargetTimeout_RetriableWithinDeadline()
     {
         var target = Http("/slow");
