@@ -167,9 +167,25 @@ public sealed partial class ControlPlane : IAsyncDisposable
         await WaitAppliedAsync(result.Offset, _stop.Token);
         if (_rejected.TryRemove(result.Offset.Value, out var errors))
         {
+            await RestoreLatestAsync(name);
             throw new NamespaceConfigException(name, [.. errors.Select(e => $"{e} (written to {_options.Topic} at offset {result.Offset.Value}, "
                 + "but a change made through another instance came first, so no instance applied it; check and retry)")]);
         }
+    }
+
+    /// <summary>
+    /// After a record no instance applied: publishes again what they all serve for <paramref name="name"/> (or a tombstone).
+    /// In a compacted topic the rejected record is now the name's latest, and once compaction drops the definition
+    /// before it, an instance starting then finds only the rejected one: the namespace is gone, or the rejected
+    /// definition comes back once what it clashed with is deleted. Like any change through two instances at once, this
+    /// can undo a change to the same name made through another instance that this one has not read yet.
+    /// </summary>
+    private async Task RestoreLatestAsync(string name)
+    {
+        var serving = Registry.TryGet(name, out var current) ? current.ToByteArray() : null;
+        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
+        await WaitAppliedAsync(result.Offset, _stop.Token);
+        _rejected.TryRemove(result.Offset.Value, out _);
     }
 
     public async ValueTask DisposeAsync()

@@ -166,6 +166,43 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task Put_RejectedOnceApplied_TheTopicStillEndsWithWhatEveryInstanceApplied()
+    {
+        // "b" exists; B, behind A, updates it onto the topic A's new namespace just took. Every follower rejects the
+        // update and keeps serving the earlier definition, but the rejected record is now b's latest: once compaction
+        // dropped the earlier one, an instance starting then found only the rejected record, and lost b.
+        await using var a = await StartAsync();
+        var lagging = new ManualResetEventSlim(true);
+        var registryB = new NamespaceRegistry();
+        registryB.Changed += (_, _) => lagging.Wait(ReloadDeadline);
+        await using var b = await StartAsync(registry: registryB);
+        await a.PutAsync(new NamespaceConfig { Name = "b", Topic = "wal.b" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("b", out _), ReloadDeadline, "B to apply b");
+        lagging.Reset();
+        await a.PutAsync(new NamespaceConfig { Name = "z" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
+        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
+        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
+        lagging.Set();
+        await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+
+        // What a compacted topic keeps, the last record per key in offset order, read by an instance starting on it.
+        var options = await EnsureTopicAsync();
+        var compacted = options with { Topic = options.Topic + ".compacted" };
+        await _kafka.EnsureAsync([compacted.TopicSpec]);
+        foreach (var (key, value) in LastPerKey(options.Topic))
+        {
+            await ProduceRawAsync(compacted.Topic, key, value);
+        }
+
+        await using var later = new ControlPlane(compacted, new NamespaceRegistry());
+        await later.StartAsync();
+        Assert.True(later.Registry.TryGet("b", out var restored), "b was lost: the topic's last record for it is one no instance applied");
+        Assert.Equal("wal.b", restored.Topic);
+        Assert.Equal("wal.b", a.Registry.TryGet("b", out var live) ? live.Topic : null);
+    }
+
+    [Fact]
     public async Task Start_TheTopicHoldsADefinitionWithAnUnnormalizedDuration_StartsAndRejectsIt()
     {
         var options = await EnsureTopicAsync();
@@ -215,6 +252,28 @@ public sealed class ControlPlaneTests : IDisposable
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
         await _kafka.EnsureAsync([options.TopicSpec]);
         return options;
+    }
+
+    /// <summary>The last record of each key in <paramref name="topic"/>, in the order of those records.</summary>
+    private List<(string Key, byte[]? Value)> LastPerKey(string topic)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]?>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = $"compactor-{Guid.NewGuid():N}" }).Build();
+        var partition = new TopicPartition(topic, 0);
+        var end = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value;
+        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        var last = new Dictionary<string, (long Offset, byte[]? Value)>(StringComparer.Ordinal);
+        var deadline = DateTime.UtcNow + ReloadDeadline;
+        for (long next = 0; next < end;)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"read {next} of {end} records of {topic}");
+            if (consumer.Consume(TimeSpan.FromMilliseconds(100)) is { } record)
+            {
+                last[record.Message.Key] = (record.Offset.Value, record.Message.Value);
+                next = record.Offset.Value + 1;
+            }
+        }
+
+        return [.. last.OrderBy(l => l.Value.Offset).Select(l => (l.Key, l.Value.Value))];
     }
 
     private async Task ProduceRawAsync(string topic, string key, byte[]? value)
