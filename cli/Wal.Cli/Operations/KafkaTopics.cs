@@ -15,6 +15,8 @@ internal static class KafkaTopics
             EnableAutoCommit = false,
             EnableAutoOffsetStore = false,
             AutoOffsetReset = AutoOffsetReset.Earliest,
+            // A scan ends at a partition's end even when its last offsets are no records (see Scan).
+            EnablePartitionEof = true,
         }).Build();
 
     /// <summary>The topic's partitions; a <see cref="CliException"/> naming the topic if it does not exist.</summary>
@@ -37,8 +39,10 @@ internal static class KafkaTopics
     /// <summary>The group's committed offset per partition; the low watermark where it has none.</summary>
     public static Dictionary<TopicPartition, long> CommittedOrStart(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
     {
+        // Not below the start: retention may have deleted what the group last committed, and a scan from there waited for
+        // records that no longer exist.
         var committed = consumer.Committed(partitions, Timeout).ToDictionary(c => c.TopicPartition, c => c.Offset.Value);
-        return partitions.ToDictionary(p => p, p => committed.TryGetValue(p, out var offset) && offset >= 0 ? offset : Watermarks(consumer, p).Low.Value);
+        return partitions.ToDictionary(p => p, p => Math.Max(committed.TryGetValue(p, out var offset) ? offset : -1, Watermarks(consumer, p).Low.Value));
     }
 
     /// <summary>
@@ -62,8 +66,21 @@ internal static class KafkaTopics
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var result = consumer.Consume(TimeSpan.FromMilliseconds(200));
-                if (result is null || result.IsPartitionEOF || !pending.Contains(result.TopicPartition))
+                if (result is null || !pending.Contains(result.TopicPartition))
                 {
+                    continue;
+                }
+
+                if (result.IsPartitionEOF)
+                {
+                    // The consumer read to the end: no record is left below it. A partition whose last offsets are no
+                    // records (a transaction's commit marker, which the topology writes under exactly-once; records
+                    // compacted away) never yields one at its last offset, and the scan used to wait for it.
+                    if (result.Offset.Value >= ends[result.TopicPartition])
+                    {
+                        pending.Remove(result.TopicPartition);
+                    }
+
                     continue;
                 }
 
