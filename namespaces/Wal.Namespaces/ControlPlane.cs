@@ -33,6 +33,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // Bounded: records others wrote, which nobody here waits for, are forgotten oldest first.
     private readonly ConcurrentDictionary<long, IReadOnlyList<string>> _rejected = new();
     private const int RejectionsKept = 256;
+    // Per name, the offset of its latest record (applied or not) and the value, as written, of the latest one applied
+    // (null once deleted): what a rejected record's writer republishes (see RestoreLatestAsync).
+    private readonly ConcurrentDictionary<string, (long RecordOffset, byte[]? AppliedValue)> _latest = new(StringComparer.Ordinal);
 
     public ControlPlane(ControlPlaneOptions options, NamespaceRegistry registry, ILogger<ControlPlane>? logger = null)
     {
@@ -167,22 +170,23 @@ public sealed partial class ControlPlane : IAsyncDisposable
         await WaitAppliedAsync(result.Offset, _stop.Token);
         if (_rejected.TryRemove(result.Offset.Value, out var errors))
         {
-            await RestoreLatestAsync(name);
+            await RestoreLatestAsync(name, result.Offset.Value);
             throw new NamespaceConfigException(name, [.. errors.Select(e => $"{e} (written to {_options.Topic} at offset {result.Offset.Value}, "
                 + "but a change made through another instance came first, so no instance applied it; check and retry)")]);
         }
     }
 
     /// <summary>
-    /// After a record no instance applied: publishes again what they all serve for <paramref name="name"/> (or a tombstone).
-    /// In a compacted topic the rejected record is now the name's latest, and once compaction drops the definition
-    /// before it, an instance starting then finds only the rejected one: the namespace is gone, or the rejected
-    /// definition comes back once what it clashed with is deleted. Like any change through two instances at once, this
-    /// can undo a change to the same name made through another instance that this one has not read yet.
+    /// After a record no instance applied: publishes again what they all serve for <paramref name="name"/> (or a tombstone),
+    /// as it was written, not resolved (a later version's defaults apply to it). In a compacted topic the rejected record
+    /// is now the name's latest, and once compaction drops the definition before it, an instance starting then finds only
+    /// the rejected one: the namespace is gone, or the rejected definition comes back once what it clashed with is deleted.
+    /// Like any change through two instances at once, this can undo a change to the same name made through another
+    /// instance that this one has not read yet.
     /// </summary>
-    private async Task RestoreLatestAsync(string name)
+    private async Task RestoreLatestAsync(string name, long rejectedOffset)
     {
-        var serving = Registry.TryGet(name, out var current) ? current.ToByteArray() : null;
+        var serving = _latest.TryGetValue(name, out var latest) ? latest.AppliedValue : null;
         var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         _rejected.TryRemove(result.Offset.Value, out _);
@@ -280,9 +284,15 @@ public sealed partial class ControlPlane : IAsyncDisposable
             return;
         }
 
-        if (Apply(result.Message.Key, result.Message.Value) is { } errors)
+        var key = result.Message.Key;
+        if (Apply(key, result.Message.Value) is { } errors)
         {
             RememberRejection(result.Offset.Value, errors);
+            _latest[key] = (result.Offset.Value, _latest.TryGetValue(key, out var kept) ? kept.AppliedValue : null);
+        }
+        else
+        {
+            _latest[key] = (result.Offset.Value, result.Message.Value);
         }
 
         Volatile.Write(ref _appliedOffset, result.Offset.Value);

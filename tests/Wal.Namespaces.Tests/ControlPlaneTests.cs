@@ -203,6 +203,33 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task Put_RejectedOnceApplied_RepublishesTheDefinitionAsWrittenNotResolved()
+    {
+        // Definitions are stored as written so that a later version's defaults apply to them: the record republished
+        // after a rejection must be b's as written, not the registry's resolved copy with today's defaults pinned.
+        await using var a = await StartAsync();
+        var lagging = new ManualResetEventSlim(true);
+        var registryB = new NamespaceRegistry();
+        registryB.Changed += (_, _) => lagging.Wait(ReloadDeadline);
+        await using var b = await StartAsync(registry: registryB);
+        var written = new NamespaceConfig { Name = "b", Topic = "wal.b" };
+        await a.PutAsync(written);
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("b", out _), ReloadDeadline, "B to apply b");
+        lagging.Reset();
+        await a.PutAsync(new NamespaceConfig { Name = "z" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
+        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
+        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
+        lagging.Set();
+        await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+
+        var options = await EnsureTopicAsync();
+        var latest = LastPerKey(options.Topic).Single(r => r.Key == "b").Value;
+        Assert.NotNull(latest);
+        Assert.Equal(written, NamespaceConfig.Parser.ParseFrom(latest));
+    }
+
+    [Fact]
     public async Task Start_TheTopicHoldsADefinitionWithAnUnnormalizedDuration_StartsAndRejectsIt()
     {
         var options = await EnsureTopicAsync();
