@@ -181,15 +181,33 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// as it was written, not resolved (a later version's defaults apply to it). In a compacted topic the rejected record
     /// is now the name's latest, and once compaction drops the definition before it, an instance starting then finds only
     /// the rejected one: the namespace is gone, or the rejected definition comes back once what it clashed with is deleted.
-    /// Like any change through two instances at once, this can undo a change to the same name made through another
-    /// instance that this one has not read yet.
+    /// First this instance reads the topic to its end: a change to the name made through another instance after the
+    /// rejected record is the name's latest already, and republishing what this instance served before it would undo
+    /// a change its caller was told was made (a deleted namespace came back). Only a change written while this one
+    /// is can still be undone, like any two changes through two instances at once.
     /// </summary>
     private async Task RestoreLatestAsync(string name, long rejectedOffset)
     {
-        var serving = _latest.TryGetValue(name, out var latest) ? latest.AppliedValue : null;
+        await WaitAppliedAsync(new Offset(TopicEnd() - 1), _stop.Token);
+        if (_latest.TryGetValue(name, out var latest) && latest.RecordOffset > rejectedOffset)
+        {
+            return;
+        }
+
+        var serving = latest.AppliedValue;
         var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         _rejected.TryRemove(result.Offset.Value, out _);
+    }
+
+    private long TopicEnd()
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = _options.BootstrapServers,
+            GroupId = $"wal-control-plane-{Guid.NewGuid():N}",
+        }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(_options.Topic, 0), _options.Timeout).High.Value;
     }
 
     public async ValueTask DisposeAsync()

@@ -230,6 +230,56 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task Put_RejectedWhileAnotherInstanceDeletedTheName_DoesNotBringTheNamespaceBack()
+    {
+        // B's put of b is rejected. Before B has read it, A deletes b and tells its caller so; B must not republish
+        // the b it still serves over that delete.
+        await using var a = await StartAsync();
+        var atZ = new ManualResetEventSlim(true);
+        var atX = new ManualResetEventSlim(true);
+        var registryB = new NamespaceRegistry();
+        registryB.Changed += (_, _) =>
+        {
+            atZ.Wait(ReloadDeadline);
+            if (registryB.TryGet("x", out _))
+            {
+                atX.Wait(ReloadDeadline);
+            }
+        };
+        await using var b = await StartAsync(registry: registryB);
+        await a.PutAsync(new NamespaceConfig { Name = "b", Topic = "wal.b" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("b", out _), ReloadDeadline, "B to apply b");
+        atZ.Reset();
+        atX.Reset();
+        await a.PutAsync(new NamespaceConfig { Name = "z" });
+        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
+        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
+        var options = await EnsureTopicAsync();
+        var beforePut = End(options.Topic);
+        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
+        await Eventually.WaitUntilAsync(() => End(options.Topic) > beforePut, ReloadDeadline, "B's put to be written");
+        await a.PutAsync(new NamespaceConfig { Name = "x" });
+        Assert.True(await a.DeleteAsync("b"));
+        var afterDelete = End(options.Topic);
+
+        // B reads up to x and stalls there, past its rejected put; whatever it publishes now goes after A's delete.
+        atZ.Set();
+        await Task.WhenAny(put, Eventually.WaitUntilAsync(() => End(options.Topic) > afterDelete, TimeSpan.FromSeconds(5), "B to republish"));
+        atX.Set();
+        await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+
+        await using var later = new ControlPlane(options, new NamespaceRegistry());
+        await later.StartAsync();
+        Assert.False(later.Registry.TryGet("b", out _), "b, deleted through A with success, came back");
+    }
+
+    private long End(string topic)
+    {
+        using var consumer = new ConsumerBuilder<string, byte[]?>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = $"end-{Guid.NewGuid():N}" }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), TimeSpan.FromSeconds(10)).High.Value;
+    }
+
+    [Fact]
     public async Task Start_TheTopicHoldsADefinitionWithAnUnnormalizedDuration_StartsAndRejectsIt()
     {
         var options = await EnsureTopicAsync();
