@@ -45,13 +45,13 @@ public static class NamespaceDefaults
             config.Personas.Add(Persona.Delivery);
         }
 
-        config.MaxDelay ??= Duration.FromTimeSpan(MaxDelay);
+        config.MaxDelay = OrDefault(config.MaxDelay, MaxDelay);
         if (config.MaxPayloadBytes == 0)
         {
             config.MaxPayloadBytes = MaxPayloadBytes;
         }
 
-        config.MutationExpiry ??= Duration.FromTimeSpan(MutationExpiry);
+        config.MutationExpiry = OrDefault(config.MutationExpiry, MutationExpiry);
         config.Retry = ResolveRetry(config.Retry ?? new RetryPolicy());
         config.Quota ??= new Quota();
         if (config.Quota.MaxInFlightBytes == 0)
@@ -68,10 +68,15 @@ public static class NamespaceDefaults
         return config;
     }
 
+    // namespace.proto says "Zero: <default>" for these, as for its numbers: a duration written as zero ("0s" in the seed
+    // file's JSON) is present, not unset, and was refused as "must be positive".
+    private static Duration OrDefault(Duration? duration, TimeSpan fallback) =>
+        duration is null || (duration.Seconds == 0 && duration.Nanos == 0) ? Duration.FromTimeSpan(fallback) : duration;
+
     private static RetryPolicy ResolveRetry(RetryPolicy retry)
     {
-        retry.InitialBackoff ??= Duration.FromTimeSpan(InitialBackoff);
-        retry.MaxBackoff ??= Duration.FromTimeSpan(MaxBackoff);
+        retry.InitialBackoff = OrDefault(retry.InitialBackoff, InitialBackoff);
+        retry.MaxBackoff = OrDefault(retry.MaxBackoff, MaxBackoff);
         if (retry.Multiplier == 0)
         {
             retry.Multiplier = Multiplier;

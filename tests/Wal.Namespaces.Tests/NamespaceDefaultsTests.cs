@@ -24,6 +24,26 @@ public sealed class NamespaceDefaultsTests
     }
 
     [Fact]
+    public void Resolve_DurationsWrittenAsZero_TakeTheirDocumentedDefaults()
+    {
+        // namespace.proto: "Zero: 365 days", "Zero: 1 hour", "Zero: 100 ms", "Zero: 5 minutes". A zero duration is
+        // present, not unset, and was refused as "must be positive".
+        var zero = new Duration();
+        var config = NamespaceDefaults.Resolve(new NamespaceConfig
+        {
+            Name = "orders",
+            MaxDelay = zero.Clone(),
+            MutationExpiry = zero.Clone(),
+            Retry = new RetryPolicy { InitialBackoff = zero.Clone(), MaxBackoff = zero.Clone() },
+        });
+
+        Assert.Equal(NamespaceDefaults.MaxDelay, config.MaxDelay.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.MutationExpiry, config.MutationExpiry.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.InitialBackoff, config.Retry.InitialBackoff.ToTimeSpan());
+        Assert.Equal(NamespaceDefaults.MaxBackoff, config.Retry.MaxBackoff.ToTimeSpan());
+    }
+
+    [Fact]
     public void Resolve_ExplicitValues_AreKept()
     {
         var definition = new NamespaceConfig
