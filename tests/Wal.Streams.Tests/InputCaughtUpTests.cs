@@ -10,7 +10,7 @@ public sealed class InputCaughtUpTests
     private const int Backlog = 200;
 
     [Fact]
-    public async Task InputCaughtUp_FalseWhileTheBacklogIsRead_TrueOnceItIs_FalseAgainForANewRecord()
+    public async Task InputCaughtUp_FalseWhileTheBacklogIsRead_TrueOnceItIs_AndAgainAfterANewRecord()
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
         cluster.CreateTopic("backlog-in", 1);
