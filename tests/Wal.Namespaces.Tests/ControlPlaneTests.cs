@@ -148,19 +148,10 @@ public sealed class ControlPlaneTests : IDisposable
         // Two ingress instances: B has not yet read A's latest change when it checks its own.
         await using var a = await StartAsync();
         var lagging = new ManualResetEventSlim(true);
-        var registryB = new NamespaceRegistry();
-        registryB.Changed += (_, _) => lagging.Wait(ReloadDeadline);
-        await using var b = await StartAsync(registry: registryB);
-        lagging.Reset();
-        await a.PutAsync(new NamespaceConfig { Name = "z" });
-        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
-        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
-
-        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
-        lagging.Set();
+        await using var b = await StartLaggingAsync(lagging);
 
         // Every follower rejects b's record (its topic is a's), so answering OK would be a lie.
-        var error = await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+        var error = await PutBehindAsync(a, b, lagging);
         Assert.Contains("topic: 'shared' is already the topic of namespace 'a'", error.Message, StringComparison.Ordinal);
         Assert.False(b.Registry.TryGet("b", out _));
     }
@@ -175,19 +166,11 @@ public sealed class ControlPlaneTests : IDisposable
         // defaults apply to them.
         await using var a = await StartAsync();
         var lagging = new ManualResetEventSlim(true);
-        var registryB = new NamespaceRegistry();
-        registryB.Changed += (_, _) => lagging.Wait(ReloadDeadline);
-        await using var b = await StartAsync(registry: registryB);
+        await using var b = await StartLaggingAsync(lagging);
         var written = new NamespaceConfig { Name = "b", Topic = "wal.b" };
         await a.PutAsync(written);
-        await Eventually.WaitUntilAsync(() => registryB.TryGet("b", out _), ReloadDeadline, "B to apply b");
-        lagging.Reset();
-        await a.PutAsync(new NamespaceConfig { Name = "z" });
-        await Eventually.WaitUntilAsync(() => registryB.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
-        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
-        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
-        lagging.Set();
-        await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
+        await Eventually.WaitUntilAsync(() => b.Registry.TryGet("b", out _), ReloadDeadline, "B to apply b");
+        await PutBehindAsync(a, b, lagging);
 
         // What a compacted topic keeps, the last record per key in offset order, read by an instance starting on it.
         var options = await EnsureTopicAsync();
@@ -307,6 +290,29 @@ public sealed class ControlPlaneTests : IDisposable
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
         await _kafka.EnsureAsync([options.TopicSpec]);
         return options;
+    }
+
+    /// <summary>An instance whose follower stalls inside applying a record while <paramref name="lagging"/> is reset.</summary>
+    private async Task<ControlPlane> StartLaggingAsync(ManualResetEventSlim lagging)
+    {
+        var registry = new NamespaceRegistry();
+        registry.Changed += (_, _) => lagging.Wait(ReloadDeadline);
+        return await StartAsync(registry: registry);
+    }
+
+    /// <summary>
+    /// <paramref name="b"/>, stalled before A's namespace 'a' takes topic 'shared', puts 'b' onto 'shared': its own check
+    /// passes, and every follower rejects the record. Returns the put's failure.
+    /// </summary>
+    private static async Task<NamespaceConfigException> PutBehindAsync(ControlPlane a, ControlPlane b, ManualResetEventSlim lagging)
+    {
+        lagging.Reset();
+        await a.PutAsync(new NamespaceConfig { Name = "z" });
+        await Eventually.WaitUntilAsync(() => b.Registry.TryGet("z", out _), ReloadDeadline, "B to start applying z (and stall there)");
+        await a.PutAsync(new NamespaceConfig { Name = "a", Topic = "shared" });
+        var put = b.PutAsync(new NamespaceConfig { Name = "b", Topic = "shared" });
+        lagging.Set();
+        return await Assert.ThrowsAsync<NamespaceConfigException>(() => put);
     }
 
     /// <summary>The last record of each key in <paramref name="topic"/>, in the order of those records.</summary>
