@@ -28,7 +28,8 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     private const double P99TargetMs = 10;
     private static readonly TimeSpan Measured = TimeSpan.FromSeconds(Seconds("WAL_BENCH_INGRESS_SECONDS", 12));
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(2);
-    private static readonly H2LoadShape UnaryShape = new(Clients: 8, StreamsPerClient: 32, Threads: 1);
+    // WAL_BENCH_UNARY_SHAPE=<connections>x<streams per connection> tries another load shape.
+    private static readonly H2LoadShape UnaryShape = Shape("WAL_BENCH_UNARY_SHAPE", new(Clients: 8, StreamsPerClient: 32, Threads: 1));
     // Ten connections opened a millisecond apart: h2load's --rps sends each connection's requests
     // on a 10 ms tick, so their ticks fall a millisecond apart (see H2Load.Paced).
     private static readonly H2LoadShape PacedShape = new(Clients: 10, StreamsPerClient: 32, Threads: 1);
@@ -276,4 +277,11 @@ internal sealed class IngressBenchmark : IRatioBenchmark
     private static double Seconds(string variable, double fallback) =>
         double.TryParse(Environment.GetEnvironmentVariable(variable), System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
 
+    private static H2LoadShape Shape(string variable, H2LoadShape fallback)
+    {
+        var parts = Environment.GetEnvironmentVariable(variable)?.Split('x');
+        return parts is [var clients, var streams] && int.TryParse(clients, out var c) && int.TryParse(streams, out var m) && c > 0 && m > 0
+            ? fallback with { Clients = c, StreamsPerClient = m }
+            : fallback;
+    }
 }
