@@ -35,9 +35,10 @@ public sealed class MemcachedProcess : IAsyncDisposable
     /// <param name="port">The port to listen on; 0 picks a free one.</param>
     /// <param name="memoryMegabytes">The item memory (<c>-m</c>).</param>
     /// <param name="threads">Worker threads (<c>-t</c>); memcached's own default is 4.</param>
+    /// <param name="extraArguments">More command-line options, such as <c>-C</c> or <c>-I 2m</c>.</param>
     /// <param name="cancellationToken">Stops waiting for the server to answer.</param>
     /// <exception cref="InvalidOperationException">memcached is not installed or did not come up.</exception>
-    public static async Task<MemcachedProcess> StartAsync(int port = 0, int memoryMegabytes = 64, int threads = 4, CancellationToken cancellationToken = default)
+    public static async Task<MemcachedProcess> StartAsync(int port = 0, int memoryMegabytes = 64, int threads = 4, IReadOnlyList<string>? extraArguments = null, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(BinaryPath))
         {
@@ -45,7 +46,7 @@ public sealed class MemcachedProcess : IAsyncDisposable
         }
 
         port = port == 0 ? LoopbackPort.Free() : port;
-        var process = Process.Start(StartInfo(port, memoryMegabytes, threads)) ?? throw new InvalidOperationException($"Could not start {BinaryPath}.");
+        var process = Process.Start(StartInfo(port, memoryMegabytes, threads, extraArguments ?? [])) ?? throw new InvalidOperationException($"Could not start {BinaryPath}.");
         var server = new MemcachedProcess(process, port);
         var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * StartTimeout.TotalSeconds);
         while (!await server.AnswersAsync(cancellationToken) || !await server.IsOursAsync(cancellationToken))
@@ -96,7 +97,7 @@ public sealed class MemcachedProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static ProcessStartInfo StartInfo(int port, int memoryMegabytes, int threads)
+    private static ProcessStartInfo StartInfo(int port, int memoryMegabytes, int threads, IReadOnlyList<string> extraArguments)
     {
         var info = new ProcessStartInfo(BinaryPath)
         {
@@ -104,7 +105,7 @@ public sealed class MemcachedProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[] { "-l", "127.0.0.1", "-p", Text(port), "-U", "0", "-m", Text(memoryMegabytes), "-t", Text(threads) })
+        foreach (var argument in new[] { "-l", "127.0.0.1", "-p", Text(port), "-U", "0", "-m", Text(memoryMegabytes), "-t", Text(threads) }.Concat(extraArguments))
         {
             info.ArgumentList.Add(argument);
         }

@@ -249,6 +249,15 @@ public sealed partial class MemcachedSink : ISink
                     }
                 }
 
+                if (current.Cas == 0)
+                {
+                    // memcached run with -C answers every token as 0, and a compare on 0 is no compare:
+                    // the set would replace whatever another writer stored since the read.
+                    return DeliveryResult.Permanent(
+                        $"memcached cluster '{write.Cluster}' keeps no CAS tokens (run with -C, --disable-cas?): key '{write.KeyText}' holds an " +
+                        "older version, and the version guard cannot replace it without a compare-and-set; nothing was written.");
+                }
+
                 setOptions = setOptions with { Mode = MemcachedSetMode.Set, CompareCas = current.Cas, CasKnownAtGeneration = readAt };
             }
 

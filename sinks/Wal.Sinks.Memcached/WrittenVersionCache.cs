@@ -46,6 +46,12 @@ internal sealed class WrittenVersionCache
 
     public void Remember(string key, long generation, long version, ulong cas)
     {
+        // A zero token is none (memcached run with -C): the write it would enable compares nothing.
+        if (cas == 0)
+        {
+            return;
+        }
+
         var hash = Hash(key);
         var fresh = new Entry(hash, generation, version, cas);
         if (Find(hash, out var at) is null)
