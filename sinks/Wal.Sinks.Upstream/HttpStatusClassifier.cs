@@ -20,7 +20,7 @@ internal static class HttpStatusClassifier
     }
 
     // Retry-After, as seconds or as a date: the upstream says when it wants the next call (429, 503).
-    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    public static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
         { Delta: { } delta } => delta,
         { Date: { } date } when date > DateTimeOffset.UtcNow => date - DateTimeOffset.UtcNow,

@@ -87,8 +87,9 @@ public sealed class UpstreamSink : ISink
         {
             return DeliveryResult.Retriable($"The upstream {shown} did not answer within {timeout.TotalMilliseconds} ms.");
         }
-        catch (HttpRequestException error)
+        catch (Exception error) when (error is HttpRequestException or IOException)
         {
+            // IOException: a gRPC answer that broke off while its body was read (a reset stream, a closed connection).
             return DeliveryResult.Retriable($"Calling the upstream {shown} failed: {error.Message}");
         }
     }

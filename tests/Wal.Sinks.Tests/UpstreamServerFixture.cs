@@ -85,6 +85,57 @@ public sealed class UpstreamServerFixture : IAsyncLifetime
             _ = await ReadBodyAsync(context.Request);
             await GrpcAnswerAsync(context, int.Parse(context.Request.Query["status"].ToString()), context.Request.Query["pushbackMs"].ToString());
         });
+        app.MapPost("/wal.test.Items/Http", async (HttpContext context) =>
+        {
+            // An intermediary's answer to a gRPC call: an HTTP status, a grpc-status only when asked for.
+            _ = await ReadBodyAsync(context.Request);
+            var query = context.Request.Query;
+            context.Response.StatusCode = int.Parse(query["code"].ToString());
+            context.Response.ContentType = "application/grpc";
+            if (query.TryGetValue("grpcStatus", out var grpcStatus))
+            {
+                context.Response.Headers["grpc-status"] = grpcStatus;
+            }
+
+            if (query.TryGetValue("retryAfter", out var retryAfter))
+            {
+                context.Response.Headers.RetryAfter = retryAfter;
+            }
+        });
+        app.MapPost("/wal.test.Items/Big", async (HttpContext context) =>
+        {
+            _ = await ReadBodyAsync(context.Request);
+            context.Response.ContentType = "application/grpc";
+            var chunk = new byte[64 * 1024];
+            for (var left = long.Parse(context.Request.Query["bytes"].ToString()); left > 0; left -= chunk.Length)
+            {
+                await context.Response.Body.WriteAsync(chunk.AsMemory(0, (int)Math.Min(left, chunk.Length)), context.RequestAborted);
+            }
+
+            context.Response.AppendTrailer("grpc-status", "0");
+        });
+        app.MapPost("/wal.test.Items/Malformed", async (HttpContext context) =>
+        {
+            _ = await ReadBodyAsync(context.Request);
+            context.Response.ContentType = "application/grpc";
+            var value = context.Request.Query["value"].ToString();
+            if (context.Request.Query["where"] == "headers")
+            {
+                context.Response.Headers["grpc-status"] = value;
+                return;
+            }
+
+            await context.Response.Body.WriteAsync(new byte[5]);
+            context.Response.AppendTrailer("grpc-status", value);
+        });
+        app.MapPost("/wal.test.Items/Reset", async (HttpContext context) =>
+        {
+            _ = await ReadBodyAsync(context.Request);
+            context.Response.ContentType = "application/grpc";
+            await context.Response.Body.WriteAsync(new byte[5]);
+            await context.Response.Body.FlushAsync();
+            context.Abort();
+        });
         await app.StartAsync();
         _app = app;
     }

@@ -244,6 +244,89 @@ public sealed class UpstreamSinkTests : SinkContractTests, IClassFixture<Upstrea
         Assert.Equal(expectedMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null, result.RetryAfter);
     }
 
+    [Theory]
+    [InlineData(400, DeliveryOutcome.PermanentFailure)]
+    [InlineData(401, DeliveryOutcome.PermanentFailure)]
+    [InlineData(404, DeliveryOutcome.PermanentFailure)]
+    [InlineData(408, DeliveryOutcome.PermanentFailure)]
+    [InlineData(429, DeliveryOutcome.RetriableFailure)]
+    [InlineData(500, DeliveryOutcome.PermanentFailure)]
+    [InlineData(502, DeliveryOutcome.RetriableFailure)]
+    [InlineData(503, DeliveryOutcome.RetriableFailure)]
+    [InlineData(504, DeliveryOutcome.RetriableFailure)]
+    public async Task DeliverAsync_GrpcCallAnsweredHttpStatusWithoutGrpcStatus_ReadAsGrpcMapsIt(int code, DeliveryOutcome expected)
+    {
+        // gRPC's HTTP-to-gRPC mapping: 429, 502, 503, 504 are UNAVAILABLE; 400 INTERNAL, 401 UNAUTHENTICATED,
+        // 404 UNIMPLEMENTED; anything else UNKNOWN. The sink used its plain-HTTP rules, which retried 408 and 500.
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Http?code={code}"), "x"));
+
+        Assert.True(result.Outcome == expected, $"{result.Outcome}: {result.Error}");
+        Assert.Contains($"HTTP {code}", result.Error, StringComparison.Ordinal);
+        Assert.Contains("without grpc-status", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_GrpcCallAnswered503WithRetryAfter_RetriableAfterThatLong()
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc("/wal.test.Items/Http?code=503&retryAfter=3"), "x"));
+
+        Assert.Equal(DeliveryOutcome.RetriableFailure, result.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(3), result.RetryAfter);
+    }
+
+    [Theory]
+    [InlineData(400, 14, DeliveryOutcome.RetriableFailure)]
+    [InlineData(503, 3, DeliveryOutcome.PermanentFailure)]
+    public async Task DeliverAsync_GrpcStatusWithNonOkHttpStatus_TheGrpcStatusDecides(int code, int grpcStatus, DeliveryOutcome expected)
+    {
+        // The spec: a grpc-status, when present, must be used; the HTTP status decided before.
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Http?code={code}&grpcStatus={grpcStatus}"), "x"));
+
+        Assert.True(result.Outcome == expected, $"{result.Outcome}: {result.Error}");
+        Assert.Contains($"grpc-status {grpcStatus}", result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("trailers", "OK")]
+    [InlineData("trailers", "+14")]
+    [InlineData("headers", "14abc")]
+    [InlineData("headers", "-1")]
+    public async Task DeliverAsync_MalformedGrpcStatus_PermanentNamingTheValue(string where, string value)
+    {
+        // "+14" was read as 14 and retried until the retries ran out; the others were reported as "without grpc-status".
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Malformed?where={where}&value={Uri.EscapeDataString(value)}"), "x"));
+
+        Assert.True(result.Outcome == DeliveryOutcome.PermanentFailure, $"{result.Outcome}: {result.Error}");
+        Assert.Contains($"malformed grpc-status '{value}'", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_GrpcAnswerLongerThanTheLimit_PermanentNamingTheLimit()
+    {
+        // The sink read the whole answer into memory to reach the trailers, whatever its size.
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Big?bytes={16 * 1024 * 1024}"), "x"));
+
+        Assert.True(result.Outcome == DeliveryOutcome.PermanentFailure, $"{result.Outcome}: {result.Error}");
+        Assert.Contains("more than 4 MiB", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeliverAsync_GrpcAnswerJustWithinTheLimit_Delivered()
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc($"/wal.test.Items/Big?bytes={4 * 1024 * 1024}"), "x"));
+
+        Assert.True(result.Outcome == DeliveryOutcome.Delivered, $"{result.Outcome}: {result.Error}");
+    }
+
+    [Fact]
+    public async Task DeliverAsync_GrpcAnswerBrokenOffInItsBody_Retriable()
+    {
+        var result = await _sink.DeliverAsync(NewDelivery(Grpc("/wal.test.Items/Reset"), "x"));
+
+        Assert.True(result.Outcome == DeliveryOutcome.RetriableFailure, $"{result.Outcome}: {result.Error}");
+        Assert.Contains("failed", result.Error, StringComparison.Ordinal);
+    }
+
     public Task InitializeAsync() => _server.StartAsync();
 
     public async Task DisposeAsync() => await _sink.DisposeAsync();
