@@ -15,6 +15,10 @@ internal static class KafkaErrorClassifier
     /// An unknown topic (<see cref="ErrorCode.Local_UnknownTopic"/>) is retriable too: librdkafka fails the queued
     /// records of a topic it knew as soon as one metadata answer lacks it, which a broker with lagging metadata gives
     /// during a failover; a topic that really is missing is dead-lettered after the retries, or found once created.
+    /// So is <see cref="ErrorCode.ClusterAuthorizationFailed"/>: to the sink's idempotent producer it refuses the
+    /// producer (its producer id, the IdempotentWrite permission), not the record, and librdkafka makes it fatal; the
+    /// record that met it can be reported before the error handler flags the producer, and was dead-lettered although
+    /// the new producer that serves the retry could write it. A cluster that really denies is dead-lettered after the retries.
     /// </summary>
     public static bool IsPermanent(Error error) => error.Code switch
     {
@@ -24,7 +28,6 @@ internal static class KafkaErrorClassifier
             or ErrorCode.InvalidRequiredAcks
             or ErrorCode.UnsupportedForMessageFormat
             or ErrorCode.TopicAuthorizationFailed
-            or ErrorCode.ClusterAuthorizationFailed
             or ErrorCode.TransactionalIdAuthorizationFailed
             or ErrorCode.SaslAuthenticationFailed
             or ErrorCode.Local_Authentication
