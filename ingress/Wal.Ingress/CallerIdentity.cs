@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace Wal.Ingress;
@@ -7,13 +8,17 @@ namespace Wal.Ingress;
 /// Who is calling, as far as TLS can tell: the names of a client certificate that Kestrel
 /// validated (subject CN and DNS subject alternative names). Anonymous without one.
 /// </summary>
-/// <param name="Names">The certificate's CNs and DNS names: what an allow-list is matched against.</param>
+/// <param name="CommonNames">The subject's CNs: opaque names, matched against an allow-list exactly.</param>
+/// <param name="DnsNames">The DNS subject alternative names, matched ignoring ASCII case (RFC 4343).</param>
 /// <param name="HasCertificate">The caller presented a (validated) certificate, even one carrying no such name.</param>
-public sealed record CallerIdentity(IReadOnlyList<string> Names, bool HasCertificate = false)
+public sealed record CallerIdentity(IReadOnlyList<string> CommonNames, IReadOnlyList<string> DnsNames, bool HasCertificate = false)
 {
     private const string CommonName = "2.5.4.3";
 
-    public static readonly CallerIdentity Anonymous = new([]);
+    public static readonly CallerIdentity Anonymous = new([], []);
+
+    /// <summary>The certificate's CNs and DNS names.</summary>
+    public IReadOnlyList<string> Names => [.. CommonNames, .. DnsNames];
 
     /// <summary>The caller presented a certificate: refused, it is denied rather than asked to authenticate.</summary>
     public bool IsAuthenticated => HasCertificate || Names.Count > 0;
@@ -32,29 +37,40 @@ public sealed record CallerIdentity(IReadOnlyList<string> Names, bool HasCertifi
     /// </summary>
     public static CallerIdentity FromCertificate(X509Certificate2 certificate)
     {
-        var names = new List<string>();
+        var commonNames = new List<string>();
         foreach (var rdn in certificate.SubjectName.EnumerateRelativeDistinguishedNames())
         {
             // A multi-valued RDN (CN+OU in one set) has no single type; its CN is not taken.
             if (!rdn.HasMultipleElements && rdn.GetSingleElementType().Value == CommonName
                 && rdn.GetSingleElementValue() is { Length: > 0 } commonName)
             {
-                names.Add(commonName);
+                commonNames.Add(commonName);
             }
         }
 
+        var dnsNames = new List<string>();
         foreach (var extension in certificate.Extensions)
         {
             if (extension is X509SubjectAlternativeNameExtension san)
             {
-                names.AddRange(san.EnumerateDnsNames());
+                dnsNames.AddRange(san.EnumerateDnsNames());
             }
         }
 
-        return new CallerIdentity(names.Distinct(StringComparer.Ordinal).ToList(), HasCertificate: true);
+        return new CallerIdentity(
+            [.. commonNames.Distinct(StringComparer.Ordinal)],
+            [.. dnsNames.Distinct(StringComparer.Ordinal)],
+            HasCertificate: true);
     }
 
-    /// <summary>True when the namespace admits any caller, or this caller has a name on its list.</summary>
+    /// <summary>
+    /// True when the namespace admits any caller, or this caller has a name on its list. A DNS name matches an entry
+    /// in any ASCII case, as DNS does (RFC 4343); a CN, which need not be a host name at all, only its exact spelling.
+    /// Only ASCII letters fold: a DNS name is ASCII (an international one in its xn-- form), and Unicode folding
+    /// would let an entry such as 'wr\u0131ter' (dotless i) admit 'writer'.
+    /// </summary>
     public bool IsAllowed(IReadOnlyCollection<string> allowedClients) =>
-        allowedClients.Count == 0 || Names.Any(allowedClients.Contains);
+        allowedClients.Count == 0
+        || CommonNames.Any(allowedClients.Contains)
+        || DnsNames.Any(name => allowedClients.Any(allowed => Ascii.EqualsIgnoreCase(name, allowed)));
 }
