@@ -5,7 +5,9 @@ namespace Wal.Ingress;
 
 /// <summary>
 /// Per-namespace token buckets for <c>quota.writes_per_second</c> (burst: <c>quota.burst</c>, or
-/// one second's worth). A bucket follows hot reloads: a changed rate or burst starts a fresh one.
+/// one second's worth). A bucket follows hot reloads: a changed rate or burst applies from the
+/// next write, to the tokens the bucket holds then (at most the new burst). Only a namespace this
+/// instance has not limited before starts with a full bucket.
 /// </summary>
 public sealed class WriteRateLimiter(TimeProvider time)
 {
@@ -21,32 +23,29 @@ public sealed class WriteRateLimiter(TimeProvider time)
         }
 
         var burst = quota.Burst > 0 ? quota.Burst : Math.Max(1, quota.WritesPerSecond);
-        var bucket = _buckets.AddOrUpdate(
-            config.Name,
-            static (_, s) => new Bucket(s.Rate, s.Burst, s.Now),
-            static (_, existing, s) => existing.Rate == s.Rate && existing.Capacity == s.Burst ? existing : new Bucket(s.Rate, s.Burst, s.Now),
-            (Rate: quota.WritesPerSecond, Burst: (double)burst, Now: time.GetTimestamp()));
-        return bucket.TryTake(time);
+        var bucket = _buckets.GetOrAdd(config.Name, static (_, s) => new Bucket(s.Burst, s.Now), (Burst: (double)burst, Now: time.GetTimestamp()));
+        return bucket.TryTake(quota.WritesPerSecond, burst, time);
     }
 
-    private sealed class Bucket(double rate, double capacity, long now)
+    // The rate and burst come with each take rather than with the bucket: a reload that replaced the bucket would
+    // hand every namespace whose quota an operator changed (often to slow a writer down) a full burst at once.
+    private sealed class Bucket(double tokens, long now)
     {
         private readonly Lock _gate = new();
-        private double _tokens = capacity;
+        private double _tokens = tokens;
         private long _refilledAt = now;
+        private double _rate;
 
-        public double Rate { get; } = rate;
-
-        public double Capacity { get; } = capacity;
-
-        public bool TryTake(TimeProvider time)
+        public bool TryTake(double rate, double capacity, TimeProvider time)
         {
             lock (_gate)
             {
                 var now = time.GetTimestamp();
                 var elapsed = (now - _refilledAt) / (double)time.TimestampFrequency;
-                _tokens = Math.Min(Capacity, _tokens + (elapsed * Rate));
+                // The time since the last take ran at the rate of then; a new burst caps what was saved under the old one.
+                _tokens = Math.Min(capacity, _tokens + (elapsed * _rate));
                 _refilledAt = now;
+                _rate = rate;
                 if (_tokens < 1)
                 {
                     return false;

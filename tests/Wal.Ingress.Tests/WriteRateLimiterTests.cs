@@ -31,15 +31,60 @@ public sealed class WriteRateLimiterTests
     }
 
     [Fact]
-    public void TryTake_RateChangedByReload_NewBucket()
+    public void TryTake_RateRaisedByReloadWhileEmpty_NoFreshBurst()
     {
-        var limiter = new WriteRateLimiter(new ManualTime());
+        var time = new ManualTime();
+        var limiter = new WriteRateLimiter(time);
         var slow = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 1, Burst = 1 } };
         var fast = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 100, Burst = 5 } };
 
         Assert.True(limiter.TryTake(slow));
         Assert.False(limiter.TryTake(slow));
-        Assert.True(limiter.TryTake(fast));
+        var rightAfterReload = limiter.TryTake(fast);
+        time.Advance(TimeSpan.FromMilliseconds(20));
+        var afterTwoHundredths = Enumerable.Range(0, 4).Select(_ => limiter.TryTake(fast)).ToList();
+
+        Assert.False(rightAfterReload);
+        Assert.Equal([true, true, false, false], afterTwoHundredths);
+    }
+
+    [Fact]
+    public void TryTake_OtherFieldChangedByReload_BucketKeepsItsLevel()
+    {
+        var limiter = new WriteRateLimiter(new ManualTime());
+        var before = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 10, Burst = 2 } };
+        var after = before.Clone();
+        after.MaxPayloadBytes = 1024;
+
+        var taken = new[] { limiter.TryTake(before), limiter.TryTake(before), limiter.TryTake(after) };
+
+        Assert.Equal([true, true, false], taken);
+    }
+
+    [Fact]
+    public void TryTake_BurstLoweredByReload_SavedTokensCappedAtNewBurst()
+    {
+        var limiter = new WriteRateLimiter(new ManualTime());
+        var roomy = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 10, Burst = 10 } };
+        var tight = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 10, Burst = 2 } };
+
+        Assert.True(limiter.TryTake(roomy));
+        var afterReload = Enumerable.Range(0, 4).Select(_ => limiter.TryTake(tight)).ToList();
+
+        Assert.Equal([true, true, false, false], afterReload);
+    }
+
+    [Fact]
+    public void TryTake_NewNamespace_StartsWithFullBurst()
+    {
+        var limiter = new WriteRateLimiter(new ManualTime());
+        var first = new NamespaceConfig { Name = "a", Quota = new Quota { WritesPerSecond = 1, Burst = 1 } };
+        var second = new NamespaceConfig { Name = "b", Quota = new Quota { WritesPerSecond = 1, Burst = 3 } };
+
+        Assert.True(limiter.TryTake(first));
+        var taken = Enumerable.Range(0, 4).Select(_ => limiter.TryTake(second)).ToList();
+
+        Assert.Equal([true, true, true, false], taken);
     }
 
     private sealed class ManualTime : TimeProvider
