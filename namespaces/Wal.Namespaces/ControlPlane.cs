@@ -342,6 +342,15 @@ public sealed partial class ControlPlane : IAsyncDisposable
         {
             // Upsert checks it against the other namespaces; only the control-plane topic is left.
             var definition = NamespaceConfig.Parser.ParseFrom(value);
+            if (definition.Name != name)
+            {
+                // Applied, it would define the namespace its value names, which a delete by key never reaches (that
+                // removes the key's namespace), and a compaction could drop the key's record under it and bring it back.
+                LogKeyMismatch(_logger, name, definition.Name, _options.Topic);
+                return [$"name: the record's key '{name}' and its definition's name '{definition.Name}' differ; "
+                    + "a definition is keyed by the name it defines"];
+            }
+
             RefuseControlPlaneTopic(NamespaceDefaults.Resolve(definition));
             Registry.Upsert(definition);
             LogApplied(_logger, name);
@@ -371,6 +380,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rejected a definition of namespace {Name}; keeping the previous one: {Error}")]
     private static partial void LogRejected(ILogger logger, string name, string error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rejected a record of {Topic} keyed '{Key}' that defines namespace '{DefinedName}': "
+        + "a definition must be keyed by its name; keeping what both names had")]
+    private static partial void LogKeyMismatch(ILogger logger, string key, string definedName, string topic);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Following {Topic} failed; keeping the definitions loaded so far and retrying in {Backoff}")]
     private static partial void LogFollowRetrying(ILogger logger, Exception exception, string topic, TimeSpan backoff);

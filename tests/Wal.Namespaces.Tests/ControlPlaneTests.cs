@@ -285,6 +285,36 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.Equal(99, orders.MaxPayloadBytes);
     }
 
+    [Fact]
+    public async Task Start_ARecordKeyedByAnotherNameThanItDefines_IsRejectedNamingBoth()
+    {
+        var options = await EnsureTopicAsync();
+        await ProduceRawAsync(options.Topic, "orders", new NamespaceConfig { Name = "carts" }.ToByteArray());
+        await ProduceRawAsync(options.Topic, "users", new NamespaceConfig { Name = "users" }.ToByteArray());
+        var errors = new ErrorCountingLogger();
+
+        await using var plane = await StartAsync(errors);
+
+        Assert.Equal(["users"], plane.Registry.All.Select(n => n.Name));
+        Assert.Contains(errors.Messages, m => m.Contains("'orders'", StringComparison.Ordinal) && m.Contains("'carts'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Follow_ARecordKeyedByAnotherNameThanItDefines_KeepsServingBothNamesAsTheyWere()
+    {
+        await using var plane = await StartAsync();
+        await plane.PutAsync(new NamespaceConfig { Name = "carts", MaxPayloadBytes = 10 });
+        await ProduceRawAsync(ControlPlaneOptions.DefaultTopic, "orders",
+            new NamespaceConfig { Name = "carts", MaxPayloadBytes = 20 }.ToByteArray());
+
+        // A change through the plane after the raw record: once it is applied, the raw record was read too.
+        await plane.PutAsync(new NamespaceConfig { Name = "users" });
+
+        Assert.True(plane.Registry.TryGet("carts", out var carts));
+        Assert.Equal(10, carts.MaxPayloadBytes);
+        Assert.False(plane.Registry.TryGet("orders", out _));
+    }
+
     private async Task<ControlPlaneOptions> EnsureTopicAsync()
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
@@ -355,9 +385,12 @@ public sealed class ControlPlaneTests : IDisposable
     /// <summary>Counts what the control plane logs as an error or worse.</summary>
     private sealed class ErrorCountingLogger : ILogger<ControlPlane>
     {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
         private int _count;
 
         public int Count => Volatile.Read(ref _count);
+
+        public IReadOnlyCollection<string> Messages => _messages;
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -368,6 +401,7 @@ public sealed class ControlPlaneTests : IDisposable
         {
             if (IsEnabled(logLevel))
             {
+                _messages.Enqueue(formatter(state, exception));
                 Interlocked.Increment(ref _count);
             }
         }
