@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
@@ -12,11 +10,7 @@ namespace Wal.Ingress;
 /// </summary>
 public static class WriteRequestValidator
 {
-    private const int MaxMemcachedKeyBytes = 250;
     private const int MaxIdLength = 256;
-
-    private static readonly SearchValues<char> KeyForbidden =
-        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127]);
 
     /// <summary>The first problem with the lifecycle, or null when it is valid.</summary>
     public static string? CheckLifecycle(Lifecycle? lifecycle, NamespaceConfig config, DateTimeOffset now)
@@ -77,38 +71,14 @@ public static class WriteRequestValidator
     /// <summary>The first problem with the target that the record will carry, or null.</summary>
     /// <param name="target">The resolved target: the request's, or the namespace's default.</param>
     /// <param name="namespaces">The namespaces now: a Kafka target may not write to a topic Wal reads (<see cref="ReservedTopics"/>).</param>
-    public static string? CheckTarget(Target target, INamespaceRegistry namespaces) => target.DestinationCase switch
-    {
-        Target.DestinationOneofCase.Memcached => CheckMemcached(target.Memcached),
-        Target.DestinationOneofCase.Cassandra => target.Cassandra.Keyspace.Length == 0 || target.Cassandra.Table.Length == 0
-            ? "target.cassandra: keyspace and table must be set"
-            : null,
-        Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0
-            ? "target.kafka.topic: must be set"
-            : ReservedTopics.WhyReserved(target.Kafka.Topic, namespaces) is { } reserved
-                ? $"target.kafka.topic: {reserved}, is Wal's own; a Kafka target may not write to a topic Wal reads"
-                : null,
-        Target.DestinationOneofCase.Upstream => UpstreamTargetRules.Problem(target.Upstream),
-        _ => "target: names no destination (memcached, cassandra, kafka or upstream)",
-    };
+    public static string? CheckTarget(Target target, INamespaceRegistry namespaces) =>
+        TargetRules.ForRequest(target)
+        ?? (target.DestinationCase == Target.DestinationOneofCase.Kafka && ReservedTopics.WhyReserved(target.Kafka.Topic, namespaces) is { } reserved
+            ? $"target.kafka.topic: {reserved}, is Wal's own; a Kafka target may not write to a topic Wal reads"
+            : null);
 
     public static string? CheckId(string id) =>
         id.Length > MaxIdLength ? $"id: {id.Length} characters, at most {MaxIdLength} allowed" : null;
-
-    private static string? CheckMemcached(MemcachedTarget target)
-    {
-        if (target.Key.Length == 0 || Encoding.UTF8.GetByteCount(target.Key) > MaxMemcachedKeyBytes || target.Key.AsSpan().ContainsAny(KeyForbidden))
-        {
-            return $"target.memcached.key: must be 1 to {MaxMemcachedKeyBytes} bytes without whitespace or control characters";
-        }
-
-        if (target.Ttl is { } ttl && !DurationRules.IsValidNonNegative(ttl))
-        {
-            return "target.memcached.ttl: must be a valid, non-negative duration";
-        }
-
-        return null;
-    }
 
     private static bool TryDateTime(Timestamp timestamp, out DateTimeOffset value)
     {

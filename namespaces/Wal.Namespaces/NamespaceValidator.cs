@@ -60,6 +60,11 @@ public static class NamespaceValidator
             errors.Add($"max_payload_bytes: {config.MaxPayloadBytes} must be between 1 and 67108864");
         }
 
+        if (config.DefaultTarget is { } defaultTarget && TargetRules.ForDefault(defaultTarget) is { } targetProblem)
+        {
+            errors.Add(targetProblem);
+        }
+
         ValidateRetry(errors, config.Retry);
         ValidateQuota(errors, config.Quota);
         ValidateRegions(errors, config);

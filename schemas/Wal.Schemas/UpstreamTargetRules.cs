@@ -16,36 +16,38 @@ public static class UpstreamTargetRules
     private const string Separators = "()<>@,;:\\\"/[]?={}";
 
     /// <summary>The first problem with <paramref name="target"/>, naming the field, or null when a request can be made from it.</summary>
-    public static string? Problem(UpstreamTarget target)
+    /// <param name="target">The target.</param>
+    /// <param name="field">Where the target sits, for the message: a request's, or a namespace's <c>default_target.upstream</c>.</param>
+    public static string? Problem(UpstreamTarget target, string field = "target.upstream")
     {
         ArgumentNullException.ThrowIfNull(target);
         if (!Uri.TryCreate(target.Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
         {
-            return $"target.upstream.url: '{target.Url}' is not an absolute http or https URL";
+            return $"{field}.url: '{target.Url}' is not an absolute http or https URL";
         }
 
         if (target.Timeout is { } timeout && !DurationRules.IsValidNonNegative(timeout))
         {
-            return $"target.upstream.timeout: {timeout} is not a valid, non-negative duration";
+            return $"{field}.timeout: {timeout} is not a valid, non-negative duration";
         }
 
         foreach (var (name, value) in target.Headers)
         {
             if (name.Length == 0 || name.Any(c => c <= ' ' || c >= '\u007f' || Separators.Contains(c)))
             {
-                return $"target.upstream.headers: '{name}' is not a valid HTTP header name";
+                return $"{field}.headers: '{name}' is not a valid HTTP header name";
             }
 
             if (name.Equals(DeliveryIdHeader, StringComparison.OrdinalIgnoreCase) || name.Equals(VersionHeader, StringComparison.OrdinalIgnoreCase))
             {
-                return $"target.upstream.headers: '{name}' is set by Wal and cannot be given in the target";
+                return $"{field}.headers: '{name}' is set by Wal and cannot be given in the target";
             }
 
             // Visible ASCII, space and tab: what every HTTP stack sends as it is. Line breaks would start a header of
             // the writer's choosing, and .NET refuses anything else at send time, which no retry could change.
             if (value.Any(c => c is not ('\t' or (>= ' ' and <= '~'))))
             {
-                return $"target.upstream.headers: the value of '{name}' may hold only visible ASCII characters, spaces and tabs";
+                return $"{field}.headers: the value of '{name}' may hold only visible ASCII characters, spaces and tabs";
             }
         }
 

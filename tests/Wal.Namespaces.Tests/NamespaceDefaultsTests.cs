@@ -131,4 +131,38 @@ public sealed class NamespaceDefaultsTests
 
         Assert.Contains(error.Errors, e => e.StartsWith("regions:", StringComparison.Ordinal));
     }
+
+    public static TheoryData<string, Target, string> InvalidDefaultTargets => new()
+    {
+        { "kafka without a topic", new Target { Kafka = new KafkaTarget { Cluster = "b" } }, "default_target.kafka.topic:" },
+        { "upstream not http", new Target { Upstream = new UpstreamTarget { Url = "ftp://hooks.example.com/x" } }, "default_target.upstream.url:" },
+        { "upstream header set by Wal", new Target { Upstream = new UpstreamTarget { Url = "http://hooks.example.com/x", Headers = { ["Wal-Version"] = "1" } } }, "default_target.upstream.headers:" },
+        { "memcached without a cluster", new Target { Memcached = new MemcachedTarget { Key = "k" } }, "default_target.memcached.cluster:" },
+        { "memcached key with a space", new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "a b" } }, "default_target.memcached.key:" },
+        { "memcached ttl not normalized", new Target { Memcached = new MemcachedTarget { Cluster = "local", Ttl = new Duration { Seconds = 1, Nanos = -1 } } }, "default_target.memcached.ttl:" },
+        { "cassandra without a table", new Target { Cassandra = new CassandraTarget { Keyspace = "ks" } }, "default_target.cassandra:" },
+        { "no destination", new Target(), "default_target: names no destination" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidDefaultTargets))]
+    public void Resolve_InvalidDefaultTarget_IsRejectedNamingTheField(string because, Target target, string expected)
+    {
+        var definition = new NamespaceConfig { Name = "orders", DefaultTarget = target };
+
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceDefaults.Resolve(definition));
+
+        Assert.True(error.Errors.Any(e => e.StartsWith(expected, StringComparison.Ordinal)), $"{because}: {string.Join("; ", error.Errors)}");
+    }
+
+    [Fact]
+    public void Resolve_MemcachedDefaultTargetWithoutKey_IsKept()
+    {
+        // A multi-table mutation's chunks name their own keys; a default target need only name the cluster.
+        var definition = new NamespaceConfig { Name = "kv", DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } } };
+
+        var config = NamespaceDefaults.Resolve(definition);
+
+        Assert.Equal("local", config.DefaultTarget.Memcached.Cluster);
+    }
 }
