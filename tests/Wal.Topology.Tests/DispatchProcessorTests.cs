@@ -225,6 +225,32 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
     }
 
+    // An HttpClient timeout surfaces as TaskCanceledException, with a token the processor never gave: a failed attempt,
+    // not a stop. Let through, it failed the stream thread.
+    [Fact]
+    public async Task Process_SinkCancelsItsOwnCall_RetriedThenDeadLetteredAndTheNextRecordStillFlows()
+    {
+        _sink.WhileDelivering = delivery =>
+        {
+            if (delivery.Id == "cancelled")
+            {
+                throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout elapsing.");
+            }
+        };
+
+        await PipeAsync(Entry("cancelled", acceptedAt: Start));
+        await PipeAsync(Entry("next", acceptedAt: Start));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(3, _sink.Calls.Count(c => c.Id == "cancelled"));
+        Assert.Equal(1, _sink.Calls.Count(c => c.Id == "next"));
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("cancelled", LogEntry.Parser.ParseFrom(dead.Value).Id);
+        Assert.StartsWith("the sink failed unexpectedly (TaskCanceledException)", Header(dead.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
+    }
+
     [Fact]
     public async Task Process_PermanentFailure_GoesToTheDeadLetterTopicAtOnce()
     {

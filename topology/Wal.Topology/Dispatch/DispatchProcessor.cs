@@ -183,8 +183,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             result = DeliveryResult.Retriable($"no answer from the target within {_options.DeliveryTimeout.TotalSeconds:0.###} s");
         }
-        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // A cancellation of the sink's own counts here too (an HttpClient timeout surfaces as TaskCanceledException):
+            // the timeout's token is the only one the sink is given, and a stopping topology lets the delivery finish,
+            // so nothing here asked for it. Let through, it failed the stream thread, every namespace on it included.
             LogSinkThrew(_logger, e, _namespace, entry.Id);
             result = DeliveryResult.Threw(e);
         }
