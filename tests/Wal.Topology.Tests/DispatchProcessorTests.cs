@@ -395,6 +395,36 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(ids, sink.Calls.Select(c => c.Id).Distinct().Order(StringComparer.Ordinal));
     }
 
+    // A tick parses its due timers before it fires any: with entries near the record limit a count of 2,000 alone let
+    // one tick hold about 2 GB. The bytes bound leaves the rest due for the next tick.
+    [Fact]
+    public async Task Tick_LargeEntriesDue_FiresNoMoreThanTheBytesBoundAndTheRestNextTick()
+    {
+        var sink = new ScriptedSink();
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "large" }]);
+        var options = new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100), MaxTimerBytesPerTick = 1_000_000 };
+        using var driver = new TopologyTestDriver(WalTopology.Build(registry, sink, options), initialWallClockTime: Start);
+        var log = driver.CreateInputTopic("wal.large", Serializers.ByteArray, Serializers.ByteArray);
+        for (var i = 0; i < 8; i++)
+        {
+            var entry = Later($"large-{i}", TimeSpan.FromSeconds(1));
+            entry.Namespace = "large";
+            entry.Payload = ByteString.CopyFrom(new byte[300_000]);
+            await log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        }
+
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(900));
+        Assert.Empty(sink.Calls);
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        // The fourth timer crosses 1,000,000 bytes; it is the last one taken.
+        Assert.Equal(4, sink.Calls.Count);
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(8, sink.Calls.Count);
+        Assert.Equal(8, sink.Calls.Select(c => c.Id).Distinct().Count());
+        Assert.Equal(0, driver.GetKeyValueStore(WalTopology.TimerStoreName("large")).ApproximateCount);
+    }
+
     private static LogEntry DeepEntry(string id)
     {
         var entry = Entry(id, Start);

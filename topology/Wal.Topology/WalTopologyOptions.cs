@@ -19,6 +19,13 @@ public sealed record WalTopologyOptions
     public int MaxTimersPerTick { get; init; } = 2_000;
 
     /// <summary>
+    /// Most stored timer bytes a punctuation of the dispatcher reads before it fires any: it parses the due timers
+    /// first, and a count alone did not bound the memory that takes, since 2,000 timers of entries near the 1 MiB record
+    /// limit came to about 2 GB in one tick. The timer that crosses the bound is still taken, so at least one fires.
+    /// </summary>
+    public long MaxTimerBytesPerTick { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
     /// Longest a punctuation keeps firing timers: the rest wait for the next one. A count alone did not bound it: against
     /// a target that accepts and never answers, each attempt takes <see cref="DeliveryTimeout"/>, and 2,000 of them held
     /// the stream thread for hours, every other namespace on it included. At least one timer fires per punctuation.
@@ -57,6 +64,11 @@ public sealed record WalTopologyOptions
         if (MaxTimersPerTick < 1)
         {
             throw new ArgumentException($"MaxTimersPerTick {MaxTimersPerTick} must be at least 1.", nameof(MaxTimersPerTick));
+        }
+
+        if (MaxTimerBytesPerTick < 1)
+        {
+            throw new ArgumentException($"MaxTimerBytesPerTick {MaxTimerBytesPerTick} must be at least 1.", nameof(MaxTimerBytesPerTick));
         }
 
         if (MaxTimerFiringTime <= TimeSpan.Zero)

@@ -126,16 +126,20 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         // Collect first, then act: acting writes to the store being scanned.
         var nowMs = now.ToUnixTimeMilliseconds();
         var due = new List<(byte[] Key, PendingDelivery Pending)>();
+        long bytes = 0;
         using (var scan = Timers.Range(DueKey.LowerBound(_lowestDueMs), DueKey.UpperBound(nowMs)))
         {
-            while (due.Count < _options.MaxTimersPerTick && scan.MoveNext())
+            while (due.Count < _options.MaxTimersPerTick && bytes < _options.MaxTimerBytesPerTick && scan.MoveNext())
             {
+                // A parsed timer holds a copy of its entry's payload: the bytes read bound the batch's memory.
+                bytes += scan.Value.Length;
                 due.Add((scan.Key.ToArray(), TimerValue.Parse(scan.Value)));
             }
         }
 
         // A full batch may have left more timers due at the last one's millisecond; otherwise all up to now are taken.
-        _lowestDueMs = Math.Max(_lowestDueMs, due.Count == _options.MaxTimersPerTick ? DueKey.DueAtMs(due[^1].Key) : nowMs + 1);
+        var full = due.Count == _options.MaxTimersPerTick || bytes >= _options.MaxTimerBytesPerTick;
+        _lowestDueMs = Math.Max(_lowestDueMs, full ? DueKey.DueAtMs(due[^1].Key) : nowMs + 1);
         var acted = 0;
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
