@@ -6,6 +6,7 @@ using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams.TestDriver;
+using Wal.Topology.Delay;
 using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Tests;
@@ -20,6 +21,15 @@ public sealed class DispatchProcessorTests : IDisposable
 
     public DispatchProcessorTests()
     {
+        _driver = Driver(_sink, Start);
+        _log = _driver.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray);
+        _deadLetters = _driver.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray);
+    }
+
+    public void Dispose() => _driver.Dispose();
+
+    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now)
+    {
         var registry = new NamespaceRegistry([new NamespaceConfig
         {
             Name = "demo",
@@ -32,13 +42,9 @@ public sealed class DispatchProcessorTests : IDisposable
                 MaxAttempts = 3,
             },
         }]);
-        var topology = WalTopology.Build(registry, _sink, new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100) });
-        _driver = new TopologyTestDriver(topology, initialWallClockTime: Start);
-        _log = _driver.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray);
-        _deadLetters = _driver.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray);
+        var topology = WalTopology.Build(registry, sink, new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100) });
+        return new TopologyTestDriver(topology, initialWallClockTime: now);
     }
-
-    public void Dispose() => _driver.Dispose();
 
     // Written around the ingress, which refuses a non-normalized duration: thrown, it failed the
     // stream thread on every restart.
@@ -102,12 +108,12 @@ public sealed class DispatchProcessorTests : IDisposable
         var entry = Entry("later", acceptedAt: Start);
         entry.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
         var restoredInFlight = new List<int>();
-        _sink.WhileDelivering = _ => restoredInFlight.Add(timers.CatchUp().Count);
+        _sink.WhileDelivering = _ => restoredInFlight.Add(timers.CatchUp().Count(k => !ChainKey.IsMarker(k)));
         _sink.Then(DeliveryResult.Retriable("target down"));
 
         await PipeAsync(entry);
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-        var restoredWhileRetrying = timers.CatchUp().Count;
+        var restoredWhileRetrying = timers.CatchUp().Count(k => !ChainKey.IsMarker(k));
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
 
         Assert.Equal(2, _sink.Calls.Count);
@@ -115,6 +121,68 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal([1, 1], restoredInFlight);
         Assert.Equal(1, restoredWhileRetrying);
         Assert.Empty(timers.CatchUp());
+    }
+
+    // A crash keeps a prefix of the timer store's changelog writes. Restored from any prefix of a failed attempt's writes
+    // (and, for an entry due at once, reading its uncommitted input again), the entry must go on as one chain of retries:
+    // a crash between a retry's put and the fired timer's delete left two, and the entry was tried twice as often and
+    // dead-lettered twice.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task RetryChain_RestoredFromAnyPrefixOfAnAttemptsWrites_GoesOnAsOneChain(bool delayed)
+    {
+        var store = WalTopology.TimerStoreName("demo");
+        var changelog = _driver.CreateOutputTopic($"test-driver-{store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var entry = delayed ? Later("crash", TimeSpan.FromSeconds(1)) : Entry("crash", Start);
+        _sink.Otherwise = DeliveryResult.Retriable("target down");
+        await PipeAsync(entry);
+        // An entry due at once is attempted while its input is processed: its scheduling and its attempt are one.
+        List<Wal.Streams.Record<byte[], byte[]>> scheduled = [];
+        if (delayed)
+        {
+            scheduled = changelog.ReadRecordsToList();
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Single(_sink.Calls);
+        var attemptWrites = changelog.ReadRecordsToList();
+        Assert.NotEmpty(attemptWrites);
+
+        for (var kept = 0; kept <= attemptWrites.Count; kept++)
+        {
+            var sink = new ScriptedSink { Otherwise = DeliveryResult.Retriable("target down") };
+            // A restart takes a moment: an attempt made again schedules its retry at another time than the first did.
+            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
+            var timers = restored.GetKeyValueStore(store);
+            foreach (var write in scheduled.Concat(attemptWrites.Take(kept)))
+            {
+                if (write.Value is null)
+                {
+                    timers.Delete(write.Key);
+                }
+                else
+                {
+                    timers.Put(write.Key, write.Value);
+                }
+            }
+
+            if (!delayed)
+            {
+                await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+            }
+
+            for (var i = 0; i < 30; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var deadLetters = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList();
+            Assert.True(deadLetters.Count == 1, $"{deadLetters.Count} dead letters after a crash that kept {kept} of {attemptWrites.Count} writes");
+            // Three attempts in all, and one more when the crash came before the first attempt's outcome was saved.
+            Assert.True(sink.Calls.Count + 1 <= 4, $"{sink.Calls.Count + 1} attempts after a crash that kept {kept} of {attemptWrites.Count} writes");
+            Assert.Equal(0, timers.ApproximateCount);
+        }
     }
 
     [Fact]

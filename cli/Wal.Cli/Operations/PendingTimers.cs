@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Wal.Topology.Delay;
 using Wal.Topology.State;
 
 namespace Wal.Cli.Operations;
@@ -34,6 +35,13 @@ internal sealed record PendingTimers(long Delayed, long Retrying, long Read)
         {
             read++;
             var key = record.Message.Key ?? [];
+            if (ChainKey.IsMarker(key))
+            {
+                // A retry chain's marker names one of the timers; it is not one itself.
+                progress?.Advance();
+                continue;
+            }
+
             var salted = new byte[key.Length + sizeof(int)];
             BitConverter.TryWriteBytes(salted, record.Partition.Value);
             key.CopyTo(salted, sizeof(int));

@@ -27,7 +27,10 @@ namespace Wal.Topology.Dispatch;
 /// crash reads the changelog to its end, and a timer deleted before its delivery finished would be
 /// lost with the crash. The idempotent producer keeps the changelog's writes in order, so a crash
 /// keeps a prefix of them: the old timer, or the new one, or both. A repeat attempt is harmless:
-/// sinks are idempotent.
+/// sinks are idempotent. Two chains of retries are not, so a retry also saves its chain's marker
+/// (<see cref="ChainKey"/>), naming the one timer that carries the chain on: a restored old timer
+/// the marker does not name is dropped when it fires. The marker is deleted before the chain's
+/// last timer, so a crash between them leaves a timer that fires again, never a marker for none.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -152,7 +155,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 }
 
                 var (key, pending) = due[acted];
-                await AttemptAsync(pending, key);
+                await FireAsync(key, pending);
             }
         }
         finally
@@ -173,8 +176,27 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         return key;
     }
 
-    /// <summary>Attempts a delivery; <paramref name="firedTimer"/> is the timer that held it, deleted once the attempt has an outcome.</summary>
-    private async ValueTask AttemptAsync(PendingDelivery pending, byte[]? firedTimer = null)
+    /// <summary>Attempts a fired timer's delivery, unless its chain's marker names another timer.</summary>
+    private async ValueTask FireAsync(byte[] key, PendingDelivery pending)
+    {
+        var marker = MarkerOf(pending);
+        var current = marker is null ? null : Timers.Get(marker);
+        if (current is not null && !key.AsSpan().SequenceEqual(current))
+        {
+            // A crash came after a retry's timer and marker were saved and before this timer was deleted: the retry carries on.
+            LogSuperseded(_logger, _namespace, pending.Entry?.Id ?? string.Empty, pending.Attempts);
+            DeleteTimer(key);
+            return;
+        }
+
+        await AttemptAsync(pending, key, marked: current is not null);
+    }
+
+    /// <summary>
+    /// Attempts a delivery; <paramref name="firedTimer"/> is the timer that held it, deleted once the attempt has an
+    /// outcome, and <paramref name="marked"/> says whether its chain's marker names it.
+    /// </summary>
+    private async ValueTask AttemptAsync(PendingDelivery pending, byte[]? firedTimer = null, bool marked = false)
     {
         var entry = pending.Entry;
         DeliveryResult result;
@@ -207,7 +229,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         pending.Attempts++;
         if (result.Succeeded)
         {
-            DeleteTimer(firedTimer);
+            EndChain(pending, firedTimer, marked);
             LogDelivered(_logger, _namespace, entry.Id, pending.Attempts, result.Outcome);
             return;
         }
@@ -220,6 +242,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble(), result.RetryAfter);
             var due = Now() + (long)wait.TotalMilliseconds;
             var next = PutTimer(due, entry.Id, pending.ToByteArray());
+            if (MarkerOf(pending) is { } marker)
+            {
+                // After the retry's timer, before the fired one's delete: whichever prefix of the three a crash keeps, one
+                // timer is left that the marker names or no marker to overrule it, and the other, if any, is dropped.
+                Timers.PutOwned(marker, next);
+            }
+
             // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
             if (firedTimer is not null && !firedTimer.AsSpan().SequenceEqual(next))
             {
@@ -243,9 +272,23 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             // The timer is the entry's only other copy (its input record is long committed): the dead letter
             // must be acknowledged before the timer's delete can reach the changelog.
             await Context.FlushAsync();
-            DeleteTimer(firedTimer);
+            EndChain(pending, firedTimer, marked);
         }
     }
+
+    private void EndChain(PendingDelivery pending, byte[]? firedTimer, bool marked)
+    {
+        if (marked && MarkerOf(pending) is { } marker)
+        {
+            Timers.DeleteOwned(marker);
+        }
+
+        DeleteTimer(firedTimer);
+    }
+
+    // A record's position is known wherever it was read; a timer saved without one has no marker and is always current.
+    private static byte[]? MarkerOf(PendingDelivery pending) =>
+        pending.SourceOffset < 0 ? null : ChainKey.Encode(pending.SourceTopic, pending.SourcePartition, pending.SourceOffset);
 
     private void DeleteTimer(byte[]? key)
     {
@@ -284,6 +327,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Namespace}: the sink threw delivering {Id}; counted as a retriable failure")]
     private static partial void LogSinkThrew(ILogger logger, Exception error, string @namespace, string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: dropped a timer of {Id} after {Attempts} attempt(s) that a crash left behind; its retry carries on")]
+    private static partial void LogSuperseded(ILogger logger, string @namespace, string id, int attempts);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: delivered {Id} after {Attempts} attempt(s): {Outcome}")]
     private static partial void LogDelivered(ILogger logger, string @namespace, string id, int attempts, DeliveryOutcome outcome);
