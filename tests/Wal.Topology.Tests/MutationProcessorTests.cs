@@ -280,6 +280,31 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Equal(0, StoredChunks());
     }
 
+    // An HttpClient timeout surfaces as TaskCanceledException, with a token the processor never gave: a failed attempt.
+    // Let through, it failed the stream thread, and every namespace on it.
+    [Fact]
+    public async Task Timer_SinkCancelsItsOwnCall_RetriedThenDeadLettered()
+    {
+        _sink.WhileDelivering = delivery =>
+        {
+            if (delivery.Id == "m8/1")
+            {
+                throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout elapsing.");
+            }
+        };
+
+        await ChunksAsync("m8", 0, 1, 2);
+        await MarkerAsync("m8", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal("retriable", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("3", Header(dead.Headers, DeadLetterHeaders.Attempts));
+        Assert.StartsWith("the sink failed unexpectedly (TaskCanceledException)", Header(dead.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(0, StoredChunks());
+    }
+
     [Fact]
     public async Task Process_PermanentFailure_DeadLettersTheMutationAtOnce()
     {

@@ -151,8 +151,10 @@ public sealed partial class MutationProcessor
         {
             return [DeliveryResult.Retriable($"no answer from the target for {deliveries.Count} chunk(s) within {budget.TotalSeconds:0.###} s")];
         }
-        catch (Exception e) when (e is not (OperationCanceledException or OutOfMemoryException))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // A cancellation of the sink's own counts here too (an HttpClient timeout is a TaskCanceledException): the
+            // timeout's token is the only one the sink is given, so nothing here asked for it.
             LogSinkThrew(_logger, e, _namespace, deliveries.Count);
             return [DeliveryResult.Threw(e)];
         }
