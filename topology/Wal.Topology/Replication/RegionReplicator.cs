@@ -31,6 +31,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan CloseFlushTimeout = TimeSpan.FromSeconds(5);
+    // Bounded well inside the rebalance timeout (max.poll.interval.ms, 5 minutes): the group waits for this member.
+    private static readonly TimeSpan RevocationFlushTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan AnswerPollInterval = TimeSpan.FromMilliseconds(50);
 
     private readonly RegionReplicatorOptions _options;
     private readonly ILogger _logger;
@@ -288,9 +291,18 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         _producer!.Flush(CloseFlushTimeout);
         DrainAcknowledgements();
         CommitProgress(_progress.Keys.ToList());
+        ReplaceProducer(_options.RetryBackoff);
+    }
+
+    /// <summary>
+    /// Drops the producer and everything it still holds (its late acknowledgements are ignored by generation), and reads
+    /// each partition still assigned again from its first unacknowledged record.
+    /// </summary>
+    private void ReplaceProducer(TimeSpan backoff)
+    {
         _producerGeneration++;
         _producer!.Dispose();
-        _stop.Token.WaitHandle.WaitOne(_options.RetryBackoff);
+        _stop.Token.WaitHandle.WaitOne(backoff);
         _producer = BuildProducer();
         _producerFailed = false;
         _inFlightBytes = 0;
@@ -343,20 +355,44 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Hands partitions over to their next owner, which reads on from their last commit. Their records still in the
+    /// producer must neither be sent twice nor reach the remote after the new owner's copies (an older record after a
+    /// newer one): revoked partitions wait (bounded) for their answers and commit them; whatever is still unanswered
+    /// then, or belongs to lost partitions, is dropped with the producer, so only the new owner sends it.
+    /// </summary>
     private void OnRevoked(IReadOnlyCollection<TopicPartition> partitions, bool lost)
     {
+        var leaving = partitions.Where(_progress.ContainsKey).Select(p => _progress[p]).ToList();
         if (!lost)
         {
-            DrainAcknowledgements();
+            AwaitAnswers(leaving, RevocationFlushTimeout);
             CommitProgress(partitions);
         }
 
+        var unanswered = leaving.Any(p => p.InFlight > 0);
         foreach (var partition in partitions)
         {
             _progress.Remove(partition);
         }
 
         _paused = false;
+        if (unanswered)
+        {
+            LogHandedOverUnanswered(_logger, _options.GroupId, leaving.Sum(p => p.InFlight));
+            ReplaceProducer(TimeSpan.Zero);
+        }
+    }
+
+    private void AwaitAnswers(IReadOnlyCollection<PartitionProgress> partitions, TimeSpan timeout)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        DrainAcknowledgements();
+        while (!_producerFailed && partitions.Any(p => p.InFlight > 0) && TimeProvider.System.GetElapsedTime(started) < timeout)
+        {
+            _producer!.Flush(AnswerPollInterval);
+            DrainAcknowledgements();
+        }
     }
 
     private IConsumer<byte[], byte[]> BuildConsumer() =>
@@ -425,6 +461,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: produce of offset {Offset} of {Topic}/{Partition} failed: region {Remote}'s topic {Topic} has no partition {Partition}. Namespace {Namespace} needs the same partition count in every region; the partition is retried, and not replicated until it does.")]
     private static partial void LogRemoteLacksPartition(ILogger logger, string group, long offset, string topic, int partition, string remote, string @namespace);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: {Count} record(s) of partitions handed over to another owner were still unanswered by the remote; dropped with the producer, so only the new owner sends them.")]
+    private static partial void LogHandedOverUnanswered(ILogger logger, string group, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replicator {Group}: rewound to the first unacknowledged record of each partition.")]
     private static partial void LogRewound(ILogger logger, string group);
