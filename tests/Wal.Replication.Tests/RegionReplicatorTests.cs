@@ -82,6 +82,23 @@ public sealed class RegionReplicatorTests : IAsyncLifetime
         Assert.Equal(0, _a.Replication!.Replicators.Single().Replicated);
     }
 
+    // An ingress run with a region name the namespace does not list (here 'A' for 'a') stamps every write with it, and
+    // nothing is replicated. A copy from a listed region ('b') is skipped as before; only the unknown origin is counted.
+    [Fact]
+    public async Task Replicate_OriginNoRegionListed_NotSentAndCounted()
+    {
+        await _a.WriteAsync(Topic, [Entry("w3", "user-3", "carol", 1)], _timeout.Token, originRegion: "A");
+        await _a.WriteAsync(Topic, [Entry("w4", "user-4", "dave", 1)], _timeout.Token, originRegion: "b");
+
+        await TopicContents.WaitForAsync(
+            () => Task.FromResult(TopicContents.CommittedTotal(_a.Kafka.BootstrapServers, "wal-replicate-profiles-to-b", Topic, Partitions) == 2),
+            Patience, "a's replicator to commit past both records");
+
+        var replicator = _a.Replication!.Replicators.Single();
+        Assert.Equal(0, replicator.Sent);
+        Assert.Equal(1, replicator.UnknownOrigin);
+    }
+
     [Fact]
     public async Task Replicate_RemoteRegionDown_KeepsBacklogAndDeliversItInKeyOrderWhenBack()
     {

@@ -101,7 +101,7 @@ internal sealed class TestRegion : IAsyncDisposable
     }
 
     /// <summary>Writes entries as this region's ingress would (origin = this region, acks=all) and waits for every ack.</summary>
-    public async Task WriteAsync(string topic, IEnumerable<LogEntry> entries, CancellationToken cancellationToken)
+    public async Task WriteAsync(string topic, IEnumerable<LogEntry> entries, CancellationToken cancellationToken, string? originRegion = null)
     {
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
         {
@@ -111,7 +111,7 @@ internal sealed class TestRegion : IAsyncDisposable
         }).Build();
         foreach (var entry in entries)
         {
-            entry.OriginRegion = Name;
+            entry.OriginRegion = originRegion ?? Name;
             var result = await producer.ProduceAsync(
                 topic,
                 new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Target.Memcached.Key), Value = entry.ToByteArray() },

@@ -52,6 +52,7 @@ public sealed class CrossRegionReplication : IAsyncDisposable
                     Namespace = ns.Name,
                     Topic = ns.Topic,
                     LocalRegion = localRegion,
+                    Regions = [.. ns.Regions.Select(r => r.Name)],
                     LocalBootstrapServers = localBootstrapServers,
                     RemoteRegion = remote.Name,
                     RemoteBootstrapServers = regionServers.TryGetValue(remote.Name, out var servers) ? servers : remote.BootstrapServers,

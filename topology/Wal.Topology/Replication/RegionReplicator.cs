@@ -48,6 +48,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private bool _paused;
     private long _replicated;
     private long _sent;
+    private long _unknownOrigin;
+    private long _unknownOriginLoggedAt = long.MinValue;
     // Bytes of records produced and not yet acknowledged, for the current producer; read and written by the loop only.
     private long _inFlightBytes;
     private Task? _loop;
@@ -69,6 +71,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     /// <summary>Records the remote region has acknowledged (duplicates after a re-send included).</summary>
     public long Replicated => Interlocked.Read(ref _replicated);
+
+    /// <summary>Records not replicated because their origin is none of the namespace's regions (see <see cref="RegionReplicatorOptions.Regions"/>).</summary>
+    public long UnknownOrigin => Interlocked.Read(ref _unknownOrigin);
 
     /// <summary>
     /// Ends when the copying loop ends: at <see cref="DisposeAsync"/>, or faulted when an unexpected error stopped it.
@@ -196,17 +201,43 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     /// <summary>
     /// True for a LogEntry accepted by this region's ingress. Records from other regions (already
     /// replicated) and records that are not LogEntries (the dispatch path dead-letters those) are
-    /// not sent on.
+    /// not sent on. An origin that is none of the namespace's regions is counted and logged.
     /// </summary>
     private bool OriginatedHere(byte[]? value)
     {
+        string origin;
         try
         {
-            return LogEntry.Parser.ParseFrom(value ?? []).OriginRegion == _options.LocalRegion;
+            origin = LogEntry.Parser.ParseFrom(value ?? []).OriginRegion;
         }
         catch (InvalidProtocolBufferException)
         {
             return false;
+        }
+
+        if (origin == _options.LocalRegion)
+        {
+            return true;
+        }
+
+        if (_options.Regions.Count > 0 && !_options.Regions.Contains(origin))
+        {
+            NoteUnknownOrigin(origin);
+        }
+
+        return false;
+    }
+
+    // A region name that differs by a letter between the ingress and the topology replicates nothing, and nothing else
+    // would show it. Logged at most once a minute, with the count so far, so a steady stream does not flood the log.
+    private void NoteUnknownOrigin(string origin)
+    {
+        var count = Interlocked.Increment(ref _unknownOrigin);
+        var now = Environment.TickCount64;
+        if (now - _unknownOriginLoggedAt >= 60_000)
+        {
+            _unknownOriginLoggedAt = now;
+            LogUnknownOrigin(_logger, _options.GroupId, origin, _options.Namespace, string.Join(", ", _options.Regions), _options.LocalRegion, count);
         }
     }
 
@@ -464,6 +495,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: {Count} record(s) of partitions handed over to another owner were still unanswered by the remote; dropped with the producer, so only the new owner sends them.")]
     private static partial void LogHandedOverUnanswered(ILogger logger, string group, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: a record of origin region '{Origin}' is not replicated: namespace {Namespace} lists regions [{Regions}], and only records from this region ({Local}) are sent on. Check the ingress's --region. {Count} such record(s) so far.")]
+    private static partial void LogUnknownOrigin(ILogger logger, string group, string origin, string @namespace, string regions, string local, long count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replicator {Group}: rewound to the first unacknowledged record of each partition.")]
     private static partial void LogRewound(ILogger logger, string group);

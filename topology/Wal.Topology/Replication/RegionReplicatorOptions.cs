@@ -12,6 +12,13 @@ public sealed record RegionReplicatorOptions
     /// <summary>This region: only records that originated here are replicated.</summary>
     public required string LocalRegion { get; init; }
 
+    /// <summary>
+    /// Every region the namespace lists, this one included. A record whose origin is none of them (an ingress run with a
+    /// misspelt region, or a record written around the ingress) is not replicated, as one from another region is not;
+    /// knowing the list lets the replicator say so rather than skip it in silence. Empty: not known, nothing said.
+    /// </summary>
+    public IReadOnlyCollection<string> Regions { get; init; } = [];
+
     /// <summary>Bootstrap servers of this region's Kafka cluster (read side).</summary>
     public required string LocalBootstrapServers { get; init; }
 
