@@ -13,6 +13,7 @@ namespace Wal.Replication.Tests;
 public sealed class ReplicatorFailureTests : IDisposable
 {
     private const string Topic = "wal.mismatch";
+    private const string DeadLetterTopic = "wal.mismatch.dlq";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly EmbeddedKafkaCluster _a = EmbeddedKafkaCluster.Start(1);
     private readonly EmbeddedKafkaCluster _b = EmbeddedKafkaCluster.Start(1);
@@ -44,6 +45,37 @@ public sealed class ReplicatorFailureTests : IDisposable
         await RemoteHasFewerPartitions(TimeSpan.FromMilliseconds(300));
     }
 
+    // A record the remote refuses for good (here its broker answers MSG_SIZE_TOO_LARGE) was re-sent after every rewind:
+    // its partition never moved on, and each rewind re-sent every other partition's records with it.
+    [Fact]
+    public async Task RemoteRefusesARecordForGood_ItIsDeadLetteredAtHome_AndThePartitionMovesOn()
+    {
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1);
+        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE, once
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+
+        await ProduceAsync([(0, Entry("refused"))]);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(replicator.DeadLettered == 1), Patience,
+            () => $"the refused record to be dead-lettered (sent={replicator.Sent} replicated={replicator.Replicated}); logged: " + string.Join(" | ", _logger.Messages.Distinct().Take(4)));
+        await ProduceAsync([(0, Entry("next"))]);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Committed(0) == 2), Patience,
+            () => $"a's replicator to commit past both records (committed {Committed(0)}; sent={replicator.Sent} replicated={replicator.Replicated})");
+
+        Assert.Equal(["next"], ReadAll(_b, Topic).Select(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id));
+        var dead = Assert.Single(ReadAll(_a, DeadLetterTopic));
+        Assert.Equal("refused", LogEntry.Parser.ParseFrom(dead.Message.Value).Id);
+        Assert.Equal("permanent", Header(dead, "wal.reason"));
+        Assert.Equal("b", Header(dead, ReplicationHeaders.RefusedBy));
+        Assert.Equal("0", Header(dead, "wal.source.offset"));
+        Assert.Contains("region b refused", Header(dead, "wal.error"), StringComparison.Ordinal);
+        Assert.Null(dead.Message.Headers.FirstOrDefault(h => h.Key == ReplicationHeaders.OriginRegion));
+    }
+
     private async Task RemoteHasFewerPartitions(TimeSpan roundTrip)
     {
         // The namespace's topic has 3 partitions in a, but only 2 in b: partition 2 cannot be copied.
@@ -73,7 +105,7 @@ public sealed class ReplicatorFailureTests : IDisposable
         return committed.Offset.Value < 0 ? 0 : committed.Offset.Value;
     }
 
-    private RegionReplicator Replicator() => new(
+    private RegionReplicator Replicator(string? deadLetterTopic = null) => new(
         new RegionReplicatorOptions
         {
             Namespace = "mismatch",
@@ -84,6 +116,7 @@ public sealed class ReplicatorFailureTests : IDisposable
             RemoteBootstrapServers = _b.BootstrapServers,
             CommitInterval = TimeSpan.FromMilliseconds(200),
             RetryBackoff = TimeSpan.FromMilliseconds(200),
+            DeadLetterTopic = deadLetterTopic,
         },
         _logger);
 
@@ -97,6 +130,28 @@ public sealed class ReplicatorFailureTests : IDisposable
             Assert.Equal(PersistenceStatus.Persisted, written.Status);
         }
     }
+
+    private static List<ConsumeResult<byte[], byte[]>> ReadAll(EmbeddedKafkaCluster cluster, string topic)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = cluster.BootstrapServers,
+            GroupId = $"read-{Guid.NewGuid():N}",
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnablePartitionEof = true,
+        }).Build();
+        consumer.Assign(new TopicPartitionOffset(topic, 0, Offset.Beginning));
+        var records = new List<ConsumeResult<byte[], byte[]>>();
+        while (consumer.Consume(TimeSpan.FromSeconds(10)) is { } record && !record.IsPartitionEOF)
+        {
+            records.Add(record);
+        }
+
+        return records;
+    }
+
+    private static string Header(ConsumeResult<byte[], byte[]> record, string key) =>
+        Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(key));
 
     private static LogEntry Entry(string id) =>
         new() { Id = id, Namespace = "mismatch", Payload = ByteString.CopyFromUtf8(id), OriginRegion = "a", AcceptedAtMs = 1 };

@@ -53,6 +53,7 @@ public sealed class CrossRegionReplication : IAsyncDisposable
                     Topic = ns.Topic,
                     LocalRegion = localRegion,
                     Regions = [.. ns.Regions.Select(r => r.Name)],
+                    DeadLetterTopic = ns.DeadLetterTopic.Length > 0 ? ns.DeadLetterTopic : null,
                     LocalBootstrapServers = localBootstrapServers,
                     RemoteRegion = remote.Name,
                     RemoteBootstrapServers = regionServers.TryGetValue(remote.Name, out var servers) ? servers : remote.BootstrapServers,

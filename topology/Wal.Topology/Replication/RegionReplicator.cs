@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
+using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Replication;
 
@@ -43,6 +44,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private IConsumer<byte[], byte[]>? _consumer;
     private IProducer<byte[], byte[]>? _producer;
+    // To this region's dead-letter topic, built at the first record the remote refuses for good.
+    private IProducer<byte[], byte[]>? _deadLetters;
+    private long _deadLettered;
     private int _producerGeneration;
     private volatile bool _producerFailed;
     private bool _paused;
@@ -71,6 +75,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     /// <summary>Records the remote region has acknowledged (duplicates after a re-send included).</summary>
     public long Replicated => Interlocked.Read(ref _replicated);
+
+    /// <summary>Records the remote refused for good, written to this region's dead-letter topic instead.</summary>
+    public long DeadLettered => Interlocked.Read(ref _deadLettered);
 
     /// <summary>Records not replicated because their origin is none of the namespace's regions (see <see cref="RegionReplicatorOptions.Regions"/>).</summary>
     public long UnknownOrigin => Interlocked.Read(ref _unknownOrigin);
@@ -160,6 +167,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         {
             consumer.Dispose();
             _producer?.Dispose();
+            _deadLetters?.Dispose();
         }
     }
 
@@ -272,14 +280,17 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         try
         {
             _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
-                _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error, bytes)));
+                _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error, bytes, report.Error.IsError ? report.Message : null)));
             _inFlightBytes += bytes;
         }
         catch (ProduceException<byte[], byte[]> refused)
         {
-            // Refused before it was queued (too large, queue full): re-send from the last acknowledged record after the
-            // backoff, as after a failed delivery. Loud, and the replicator keeps running.
-            ProduceFailed(record.Partition.Value, offset, refused.Error);
+            // Refused before it was queued: too large for good, or a full queue, which passes; that one is re-sent from the
+            // last acknowledged record after the backoff, as after a failed delivery. Loud, and the replicator keeps running.
+            if (!TryDeadLetter(progress, offset, message, refused.Error))
+            {
+                ProduceFailed(record.Partition.Value, offset, refused.Error);
+            }
         }
     }
 
@@ -296,7 +307,11 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
             if (ack.Error.IsError)
             {
-                ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
+                if (!TryDeadLetter(ack.Progress, ack.Offset, ack.Refused, ack.Error))
+                {
+                    ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
+                }
+
                 continue;
             }
 
@@ -307,6 +322,63 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// A record the remote will refuse on every attempt (too large for it, a record or timestamp it calls invalid) goes to
+    /// this region's dead-letter topic, and counts as answered: re-sent, it blocked its partition for good, and the
+    /// rewind after each failure re-sent every other partition's records with it. Waits for the local cluster's
+    /// acknowledgement, so the commit never passes a record that is in neither region. False when the record is not one
+    /// to dead-letter, or the dead letter failed: the caller re-sends it as before.
+    /// </summary>
+    private bool TryDeadLetter(PartitionProgress progress, long offset, Message<byte[], byte[]>? refused, Error error)
+    {
+        if (_options.DeadLetterTopic is not { } topic || refused is null || !RefusedForGood(error.Code))
+        {
+            return false;
+        }
+
+        var headers = new Headers();
+        foreach (var header in refused.Headers ?? [])
+        {
+            // The origin headers are the remote copy's; here at home the record is the original.
+            if (header.Key is not (ReplicationHeaders.OriginRegion or ReplicationHeaders.OriginPosition))
+            {
+                headers.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        var failure = $"region {_options.RemoteRegion} refused the replicated record for good: {error.Reason} ({error.Code})";
+        headers.Add(DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(failure));
+        headers.Add(DeadLetterHeaders.Reason, "permanent"u8.ToArray());
+        headers.Add(DeadLetterHeaders.Attempts, "1"u8.ToArray());
+        headers.Add(DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_options.Namespace));
+        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(_options.Topic));
+        headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(progress.Partition.Partition.Value.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
+        headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(_options.RemoteRegion));
+        try
+        {
+            _deadLetters ??= BuildDeadLetterProducer();
+            _deadLetters.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers })
+                .WaitAsync(CloseFlushTimeout, _stop.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is KafkaException or TimeoutException or OperationCanceledException)
+        {
+            LogDeadLetterFailed(_logger, _options.GroupId, offset, _options.Topic, progress.Partition.Partition.Value, topic, e.Message);
+            return false;
+        }
+
+        progress.Acknowledged(offset);
+        Interlocked.Increment(ref _deadLettered);
+        LogDeadLettered(_logger, _options.GroupId, offset, _options.Topic, progress.Partition.Partition.Value, _options.RemoteRegion, error.Reason, topic);
+        return true;
+    }
+
+    // Errors about the record itself, which every re-send meets again. A batch-wide answer (a broker's MSG_SIZE_TOO_LARGE
+    // for a batch) takes the batch's other records with it; they are dead-lettered too, and a redrive sends them again.
+    private static bool RefusedForGood(ErrorCode code) =>
+        code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidTimestamp;
 
     /// <summary>
     /// A produce failed for good (with no message timeout that means a non-retriable or fatal
@@ -443,6 +515,19 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "consumer", error.Reason))
         .Build();
 
+    private IProducer<byte[], byte[]> BuildDeadLetterProducer() =>
+        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+        {
+            BootstrapServers = _options.LocalBootstrapServers,
+            ClientId = $"{_options.GroupId}-dead-letters",
+            EnableIdempotence = true,
+            Acks = Acks.All,
+            // The local topic took the record; with the dead-letter headers it is a little bigger.
+            MessageMaxBytes = RecordLimits.ProducerMaxMessageBytes,
+        })
+        .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "dead-letter producer", error.Reason))
+        .Build();
+
     private IProducer<byte[], byte[]> BuildProducer() =>
         new ProducerBuilder<byte[], byte[]>(new ProducerConfig
         {
@@ -493,6 +578,12 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: produce of offset {Offset} of {Topic}/{Partition} failed: region {Remote}'s topic {Topic} has no partition {Partition}. Namespace {Namespace} needs the same partition count in every region; the partition is retried, and not replicated until it does.")]
     private static partial void LogRemoteLacksPartition(ILogger logger, string group, long offset, string topic, int partition, string remote, string @namespace);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: region {Remote} refused offset {Offset} of {Topic}/{Partition} for good ({Reason}); written to dead-letter topic {DeadLetterTopic}, and the partition moves on. Redrive it once the remote takes it.")]
+    private static partial void LogDeadLettered(ILogger logger, string group, long offset, string topic, int partition, string remote, string reason, string deadLetterTopic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: offset {Offset} of {Topic}/{Partition}, refused by the remote for good, could not be written to dead-letter topic {DeadLetterTopic} ({Reason}); it is re-sent.")]
+    private static partial void LogDeadLetterFailed(ILogger logger, string group, long offset, string topic, int partition, string deadLetterTopic, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: {Count} record(s) of partitions handed over to another owner were still unanswered by the remote; dropped with the producer, so only the new owner sends them.")]
     private static partial void LogHandedOverUnanswered(ILogger logger, string group, int count);
 
@@ -514,5 +605,6 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group} stopped on an unexpected error; its progress stays at the last commit.")]
     private static partial void LogCrashed(ILogger logger, Exception error, string group);
 
-    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error, int Bytes);
+    // Refused: the record, kept only when the remote refused it, for its dead letter.
+    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error, int Bytes, Message<byte[], byte[]>? Refused);
 }

@@ -19,6 +19,13 @@ public sealed record RegionReplicatorOptions
     /// </summary>
     public IReadOnlyCollection<string> Regions { get; init; } = [];
 
+    /// <summary>
+    /// The namespace's dead-letter topic in this region. A record the remote refuses for good (too large for it, or a
+    /// record or timestamp it calls invalid) goes there, and its partition moves on; `wal dlq redrive` sends it again
+    /// once the remote is fixed. Null: such a record is re-sent until the remote takes it, and its partition waits.
+    /// </summary>
+    public string? DeadLetterTopic { get; init; }
+
     /// <summary>Bootstrap servers of this region's Kafka cluster (read side).</summary>
     public required string LocalBootstrapServers { get; init; }
 

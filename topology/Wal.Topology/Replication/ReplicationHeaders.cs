@@ -8,4 +8,7 @@ public static class ReplicationHeaders
 
     /// <summary>Where the record sits in its origin region's topic: <c>topic/partition/offset</c>.</summary>
     public const string OriginPosition = "wal.origin.position";
+
+    /// <summary>On a dead letter a replicator wrote in the origin region: the region that refused the record for good.</summary>
+    public const string RefusedBy = "wal.replication.refused.by";
 }
