@@ -17,4 +17,10 @@ internal static class ExitCodes
 
     /// <summary>A write's outcome is unknown: durable UNKNOWN. Retry only if the write is idempotent.</summary>
     public const int Unknown = 4;
+
+    /// <summary>
+    /// A redrive passed over dead letters it cannot re-enqueue (listed with why); the rest were re-enqueued. Its position
+    /// is past them, so running it again does not retry them: they stay in the DLQ for a person to look at. A dry run exits so too when it would skip some.
+    /// </summary>
+    public const int Skipped = 5;
 }

@@ -103,7 +103,8 @@ internal static class DlqCommand
             var result = await new DeadLetterRedriver(bootstrap).RedriveAsync(
                 config, DeadLetterFilter.Parse(parse.GetValue(filter), out _)!, dry, new Progress(terminal, dry ? "redrive (dry run)" : "redrive"), null, cancellationToken);
             Report(terminal, config.Topic, dry, result);
-            return ExitCodes.Ok;
+            // A script must not take "some were skipped" for "all were redriven": the position moved past them.
+            return result.Skipped.Count == 0 ? ExitCodes.Ok : ExitCodes.Skipped;
         });
         return command;
     }
@@ -139,9 +140,12 @@ internal static class DlqCommand
         terminal.Out.WriteLine(dry
             ? $"dry run: {result.Matched.Count} of {result.Read} unprocessed dead letter(s) would be re-enqueued; nothing was written or committed."
             : $"re-enqueued {result.Redriven} of {result.Read} dead letter(s) read; position committed in group {result.Group}.");
-        if (result.Unreadable > 0)
+        if (result.Skipped.Count > 0)
         {
-            terminal.Out.WriteLine($"{result.Unreadable} matching dead letter(s) could not be re-enqueued and were skipped (listed above); inspect them with 'wal dlq show'.");
+            terminal.Out.WriteLine(dry
+                ? $"{result.Skipped.Count} matching dead letter(s) would be skipped, each for the reason listed above. Inspect them with 'wal dlq show'."
+                : $"{result.Skipped.Count} matching dead letter(s) were skipped, each for the reason listed above, and not re-enqueued. "
+                  + "The position is past them, so running the redrive again does not retry them; they stay in the DLQ: inspect them with 'wal dlq show'.");
         }
     }
 

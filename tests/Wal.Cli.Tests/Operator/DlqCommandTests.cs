@@ -113,7 +113,7 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
         var again = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
 
-        Assert.True(run.Exit == 0, run.ToString());
+        Assert.True(run.Exit == ExitCodes.Skipped, run.ToString());
         Assert.Contains("skipped m-2 (dlq 0@2): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);
         Assert.Contains("skipped m-1 (dlq 0@3): a piece that arrived after its mutation was dead-lettered", run.Out, StringComparison.Ordinal);
         var entries = stack.ReadTopic($"wal.{ns}");
@@ -135,6 +135,34 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
             dead.Chunks.AddRange(part);
             return dead;
         }
+    }
+
+    [Fact]
+    public async Task Redrive_SomeSkipped_ExitsSkippedSayingHowManyAndWhy()
+    {
+        // It exited 0, so an operator's script took "2 could not be redriven, and the position is now past them" for done.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceDeadLetterAsync(ns, "s-1", "retriable", "downstream was down");
+        var incomplete = new DeadMutation { RequestId = "s-m", ChunkCount = 0 };
+        incomplete.Chunks.Add(new MutationChunk { Namespace = ns, RequestId = "s-m", Table = "local", Put = new Put { Key = ByteString.CopyFromUtf8("k") } });
+        await stack.ProduceMutationDeadLetterAsync(ns, incomplete, chunksStored: 1, "1/1", sourceOffset: 3);
+        await stack.ProduceMutationDeadLetterAsync(ns, new DeadMutation { RequestId = "s-n", ChunkCount = 2 }, chunksStored: 0, "1/1", sourceOffset: 4);
+
+        var dry = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--dry-run", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+        var again = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(dry.Exit == ExitCodes.Skipped, dry.ToString());
+        Assert.Equal(["s-m", "s-n"], JsonNode.Parse(dry.Out)!["skipped"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()));
+        Assert.True(run.Exit == ExitCodes.Skipped, run.ToString());
+        Assert.Contains("re-enqueued 1 of 3 dead letter(s) read", run.Out, StringComparison.Ordinal);
+        Assert.Contains("skipped s-m (dlq 0@1): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);
+        Assert.Contains("skipped s-n (dlq 0@2): incomplete: 0 of 2 chunks arrived", run.Out, StringComparison.Ordinal);
+        Assert.Contains("2 matching dead letter(s) were skipped", run.Out, StringComparison.Ordinal);
+        Assert.Contains("running the redrive again does not retry them", run.Out, StringComparison.Ordinal);
+        Assert.Equal(["s-1"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
+        // Nothing left to do, nothing skipped: done.
+        Assert.True(again.Exit == ExitCodes.Ok, again.ToString());
     }
 
     [Fact]
