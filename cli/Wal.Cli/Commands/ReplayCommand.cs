@@ -23,7 +23,7 @@ internal static partial class ReplayCommand
         };
         var exclude = new Option<string[]>("--exclude")
         {
-            Description = "Entry ids or mutation request ids to skip (comma-separated or repeated), e.g. the bad mutation that corrupted the store. Ids that match nothing are named.",
+            Description = "Entry ids or mutation request ids to skip (comma-separated or repeated), e.g. the bad mutation that corrupted the store; a request id also skips the copies replays and redrives wrote of it. Ids that match nothing are named.",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))],
         };

@@ -32,7 +32,8 @@ internal sealed record ReplayResult(
 /// applied mutation's progress for one <c>mutation_expiry</c> and ignores anything more under its id, so a replay with
 /// the same ids re-applied nothing of the newest mutations. A mutation cut by the range's edges cannot complete and is
 /// dead-lettered at its expiry, and so would one cut by an interruption, were the run resumed under another stamp: the
-/// resume hint names this run's. <c>--exclude</c> takes entry ids and mutation request ids.
+/// resume hint names this run's. <c>--exclude</c> takes entry ids and mutation request ids; a mutation's request id also
+/// excludes the copies earlier replays and redrives wrote of it (<see cref="MutationCopies"/>).
 /// </remarks>
 internal sealed class LogReplayer(string bootstrapServers)
 {
@@ -167,7 +168,8 @@ internal sealed class LogReplayer(string bootstrapServers)
         }
     }
 
-    // The --exclude value that names this entry: its id, or its mutation's request id.
+    // The --exclude value that names this entry: its id, or its mutation's request id or the id of the mutation it is a
+    // replayed or redriven copy of (the same chunks: excluding the bad mutation must not let its copies through).
     private static string? ExcludedBy(LogEntry entry, IReadOnlySet<string> exclude)
     {
         var requestId = entry.BodyCase switch
@@ -176,7 +178,9 @@ internal sealed class LogReplayer(string bootstrapServers)
             LogEntry.BodyOneofCase.Completion => entry.Completion.RequestId,
             _ => null,
         };
-        return exclude.Contains(entry.Id) ? entry.Id : requestId is not null && exclude.Contains(requestId) ? requestId : null;
+        return exclude.Contains(entry.Id)
+            ? entry.Id
+            : requestId is null ? null : MutationCopies.SelfAndOriginals(requestId).FirstOrDefault(exclude.Contains);
     }
 
     private static void CheckPartitions(NamespaceConfig ns, IReadOnlyList<TopicPartition> partitions, string option, LogPosition? position)

@@ -67,6 +67,30 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Replay_ExcludeARequestId_AlsoSkipsTheCopiesEarlierRedrivesAndReplaysWroteOfIt()
+    {
+        // A redrive writes the mutation again as REQUEST.redrive-P-O, a replay as REQUEST.replay-STAMP: the same chunks.
+        // Only the exact id was excluded, so the copies of the mutation that broke the store were re-applied.
+        var ns = await stack.CreateNamespaceAsync();
+        foreach (var request in new[] { "bad", "bad.redrive-0-7", "bad.redrive-0-7.replay-1763776800000", "good", "bad-neighbour" })
+        {
+            await ProduceMutationAsync(ns, request);
+        }
+
+        var run = await OperatorStackFixture.RunAsync(
+            "replay", "--namespace", ns, "--from", "0", "--exclude", "bad", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var result = JsonNode.Parse(run.Out)!;
+        Assert.Equal(6, result["excluded"]!.GetValue<int>());
+        Assert.Empty(result["excludesNotFound"]!.AsArray());
+        var replayed = stack.ReadTopic($"wal.{ns}").Skip(10).Select(e => e.Chunk?.RequestId ?? e.Completion.RequestId).ToList();
+        Assert.Equal(4, replayed.Count);
+        Assert.All(replayed[..2], id => Assert.StartsWith("good.replay-", id, StringComparison.Ordinal));
+        Assert.All(replayed[2..], id => Assert.StartsWith("bad-neighbour.replay-", id, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Replay_PartitionList_ReplaysOnlyTheNamedPartitions_AndRefusesOnesTheTopicLacks()
     {
         var ns = await stack.CreateNamespaceAsync(partitions: 3);
@@ -257,6 +281,16 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Equal(1, row["dlqDepth"]!.GetValue<int>());
         // One record in the log: lag 1 until the topology commits past it, then 0.
         Assert.InRange(row["lag"]!.GetValue<int>(), 0, 1);
+    }
+
+    private async Task ProduceMutationAsync(string ns, string requestId)
+    {
+        await stack.ProduceEntryAsync(ns, MutationEntry(ns, $"{requestId}/0", e => e.Chunk = new MutationChunk
+        {
+            Namespace = ns, RequestId = requestId, Sequence = 0, Table = "local", Version = 10,
+            Put = new Put { Key = Google.Protobuf.ByteString.CopyFromUtf8(requestId), Value = Google.Protobuf.ByteString.CopyFromUtf8("v") },
+        }));
+        await stack.ProduceEntryAsync(ns, MutationEntry(ns, $"{requestId}/complete", e => e.Completion = new MutationCompletion { Namespace = ns, RequestId = requestId, ChunkCount = 1 }));
     }
 
     private static LogEntry MutationEntry(string ns, string id, Action<LogEntry> body)
