@@ -122,8 +122,15 @@ internal static class DlqCommand
                 ["unreadable"] = result.Unreadable,
                 ["ids"] = new JsonArray([.. result.Matched.Select(m => (JsonNode)m.Id)]),
                 ["skipped"] = new JsonArray([.. result.Skipped.Select(s => (JsonNode)new JsonObject { ["id"] = s.Letter.Id, ["partition"] = s.Letter.Partition, ["offset"] = s.Letter.Offset, ["why"] = s.Why })]),
+                ["positionPastEnd"] = new JsonArray([.. result.PastEnd.Select(p => (JsonNode)new JsonObject { ["partition"] = p.Partition, ["committed"] = p.Committed, ["end"] = p.End })]),
             });
             return;
+        }
+
+        foreach (var p in result.PastEnd)
+        {
+            terminal.Out.WriteLine(
+                $"dlq partition {p.Partition}: group {result.Group}'s position {p.Committed} is past its end {p.End} (the topic was recreated or truncated); read from its start.");
         }
 
         foreach (var m in result.Matched)

@@ -4,7 +4,13 @@ using Wal.Schemas.V1;
 namespace Wal.Cli.Operations;
 
 /// <summary>What a redrive did (or, dry, would do).</summary>
-internal sealed record RedriveResult(string Group, long Read, long Redriven, IReadOnlyList<DeadLetter> Matched, IReadOnlyList<(DeadLetter Letter, string Why)> Skipped)
+internal sealed record RedriveResult(
+    string Group,
+    long Read,
+    long Redriven,
+    IReadOnlyList<DeadLetter> Matched,
+    IReadOnlyList<(DeadLetter Letter, string Why)> Skipped,
+    IReadOnlyList<PositionPastEnd> PastEnd)
 {
     /// <summary>Matching dead letters that could not be re-enqueued (unreadable, or a mutation that cannot complete).</summary>
     public long Unreadable => Skipped.Count;
@@ -33,6 +39,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         using var consumer = KafkaTopics.Consumer(bootstrapServers, group);
         var starts = KafkaTopics.CommittedOrStart(consumer, partitions);
         var ends = KafkaTopics.Ends(consumer, partitions);
+        var pastEnd = RestartPastTheEnd(consumer, partitions, starts, ends);
         var total = partitions.Sum(p => Math.Max(0, ends[p] - starts[p]));
         if (progress is not null)
         {
@@ -87,6 +94,24 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         }
 
         progress?.Report(read, written, final: true);
-        return new RedriveResult(group, read, written, matched, skipped);
+        return new RedriveResult(group, read, written, matched, skipped, pastEnd);
+    }
+
+    /// <summary>
+    /// A position past a partition's end means the dead-letter topic was deleted and created again (or truncated): every
+    /// record in it is one this group never read, and from the position the run read nothing, reporting "0 of 0" while
+    /// 'wal dlq list' listed them. Such a partition is read from its start; at worst a dead letter is re-enqueued twice.
+    /// </summary>
+    private static List<PositionPastEnd> RestartPastTheEnd(
+        IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, Dictionary<TopicPartition, long> starts, Dictionary<TopicPartition, long> ends)
+    {
+        var pastEnd = new List<PositionPastEnd>();
+        foreach (var partition in partitions.Where(p => starts[p] > ends[p]))
+        {
+            pastEnd.Add(new PositionPastEnd(partition.Partition.Value, starts[partition], ends[partition]));
+            starts[partition] = KafkaTopics.Watermarks(consumer, partition).Low.Value;
+        }
+
+        return pastEnd;
     }
 }

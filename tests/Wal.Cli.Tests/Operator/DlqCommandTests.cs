@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Cli.Operations;
 using Wal.Schemas.V1;
@@ -205,6 +206,37 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
 
         Assert.Equal(2, JsonNode.Parse(resumed.Out)!["redriven"]!.GetValue<int>());
         Assert.Equal(["i-1", "i-2", "i-3"], stack.ReadTopic(config.Topic).Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task Redrive_PositionPastTheEnd_TopicRecreated_ReadsFromTheStartAndSaysSo()
+    {
+        // The group's position outlives a dead-letter topic deleted and created again: from there the redrive read
+        // nothing and said "re-enqueued 0 of 0" while 'wal dlq list' listed the new topic's dead letters.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceDeadLetterAsync(ns, "n-1", "retriable", "downstream was down");
+        using (var consumer = new ConsumerBuilder<Ignore, Ignore>(new ConsumerConfig
+        {
+            BootstrapServers = stack.Bootstrap, GroupId = DeadLetterRedriver.GroupFor(ns, DeadLetterFilter.All),
+        }).Build())
+        {
+            consumer.Commit([new TopicPartitionOffset($"wal.{ns}.dlq", 0, 50)]);
+        }
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        var text = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--dry-run", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var result = JsonNode.Parse(run.Out)!;
+        Assert.Equal(1, result["redriven"]!.GetValue<int>());
+        var pastEnd = Assert.Single(result["positionPastEnd"]!.AsArray())!;
+        Assert.Equal(50, pastEnd["committed"]!.GetValue<int>());
+        Assert.Equal(1, pastEnd["end"]!.GetValue<int>());
+        Assert.Equal(["n-1"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
+        // Committed after the record: the next run goes on from there, with nothing to say about the position.
+        Assert.True(text.Exit == 0, text.ToString());
+        Assert.DoesNotContain("past its end", text.Out, StringComparison.Ordinal);
+        Assert.Contains("dry run: 0 of 0", text.Out, StringComparison.Ordinal);
     }
 
     [Theory]
