@@ -141,7 +141,7 @@ internal static class DlqCommand
 
         foreach (var (letter, why) in result.Skipped)
         {
-            terminal.Out.WriteLine($"skipped {letter.Id} (dlq {letter.Partition}@{letter.Offset}): {why}");
+            terminal.Out.WriteLine($"{(dry ? "would skip" : "skipped")} {letter.Id} (dlq {letter.Partition}@{letter.Offset}): {why}");
         }
 
         terminal.Out.WriteLine(dry

@@ -114,7 +114,7 @@ internal static partial class ReplayCommand
                 var where = retarget is null ? string.Empty : $" to {retarget.Text}";
                 var other = result.OtherKind == 0 ? string.Empty : $", {result.OtherKind} not retargetable (another kind of target, or a mutation chunk or marker)";
                 await terminal.Out.WriteLineAsync(dry
-                    ? $"dry run: would re-apply {result.Applicable} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipping {result.Excluded} excluded{other}; nothing was written."
+                    ? $"dry run: would re-apply {result.Applicable} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipping {result.Excluded} excluded, {result.Unreadable} unreadable{other}; nothing was written."
                     : $"re-applied {result.Written} of {result.Read} entries of {config.Topic}{where} ({ranges}), skipped {result.Excluded} excluded, {result.Unreadable} unreadable{other}.");
                 if (result.MutationSuffix is { } suffix)
                 {

@@ -150,11 +150,15 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         await stack.ProduceMutationDeadLetterAsync(ns, new DeadMutation { RequestId = "s-n", ChunkCount = 2 }, chunksStored: 0, "1/1", sourceOffset: 4);
 
         var dry = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--dry-run", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        var dryText = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--dry-run", "--bootstrap-servers", stack.Bootstrap);
         var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
         var again = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
 
         Assert.True(dry.Exit == ExitCodes.Skipped, dry.ToString());
         Assert.Equal(["s-m", "s-n"], JsonNode.Parse(dry.Out)!["skipped"]!.AsArray().Select(s => s!["id"]!.GetValue<string>()));
+        // A dry run skips nothing: it says what the real run would.
+        Assert.Contains("would skip s-m (dlq 0@1): incomplete", dryText.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("skipped s-m", dryText.Out, StringComparison.Ordinal);
         Assert.True(run.Exit == ExitCodes.Skipped, run.ToString());
         Assert.Contains("re-enqueued 1 of 3 dead letter(s) read", run.Out, StringComparison.Ordinal);
         Assert.Contains("skipped s-m (dlq 0@1): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);

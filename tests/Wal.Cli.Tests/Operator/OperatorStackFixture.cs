@@ -156,6 +156,10 @@ public sealed class OperatorStackFixture : IAsyncLifetime
     public async Task ProduceEntryAsync(string ns, LogEntry entry, int partition = 0) =>
         await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
 
+    /// <summary>A record in the namespace's topic that is not a LogEntry (written around the ingress).</summary>
+    public async Task ProduceGarbageAsync(string ns, byte[] value) =>
+        await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", 0), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("garbage"), Value = value });
+
     /// <summary>Every entry now in the namespace's topic, in offset order.</summary>
     public IReadOnlyList<LogEntry> ReadTopic(string topic)
     {

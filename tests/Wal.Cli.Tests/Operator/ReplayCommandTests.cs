@@ -223,6 +223,21 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Replay_DryRunOverAnUnreadableRecord_CountsItAsTheRealRunDoes()
+    {
+        // The dry run said "would re-apply 1 of 2 entries, skipping 0 excluded": the other one went unmentioned.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "u-1"));
+        await stack.ProduceGarbageAsync(ns, [0xFF, 0xFF]);
+
+        var dry = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "0", "--dry-run", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(dry.Exit == 0, dry.ToString());
+        Assert.Contains("would re-apply 1 of 2 entries", dry.Out, StringComparison.Ordinal);
+        Assert.Contains("skipping 0 excluded, 1 unreadable;", dry.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Replay_Target_RewritesClusterKeepsIdVersionAndKeySkipsOtherKinds()
     {
         var ns = await stack.CreateNamespaceAsync();
