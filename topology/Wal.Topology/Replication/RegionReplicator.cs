@@ -228,7 +228,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             return true;
         }
 
-        if (_options.Regions.Count > 0 && !_options.Regions.Contains(origin))
+        // No origin at all is a redriven mutation's (see the README's redrive section): not replicated, by design.
+        if (origin.Length > 0 && _options.Regions.Count > 0 && !_options.Regions.Contains(origin))
         {
             NoteUnknownOrigin(origin);
         }
