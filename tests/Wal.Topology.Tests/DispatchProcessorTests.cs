@@ -185,6 +185,23 @@ public sealed class DispatchProcessorTests : IDisposable
         }
     }
 
+    // A log topic recreated under a kept timer store starts its offsets at 0 again: a chain still retrying from before
+    // has its marker at the very position a new record takes. The new record's timer is not the one that marker names,
+    // and was dropped as superseded, never delivered nor dead-lettered.
+    [Fact]
+    public async Task Timer_AnotherRecordsMarkerAtItsPosition_IsStillDelivered()
+    {
+        var timers = _driver.GetKeyValueStore(WalTopology.TimerStoreName("demo"));
+        var oldTimer = DueKey.Encode(Start.AddDays(1).ToUnixTimeMilliseconds(), "old");
+        timers.Put(oldTimer, [1]);
+        timers.Put(ChainKey.Encode("wal.demo", 0, 0), oldTimer);
+
+        await PipeAsync(Later("new", TimeSpan.FromSeconds(1)));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["new"], _sink.Calls.Select(c => c.Id));
+    }
+
     [Fact]
     public async Task Process_DeliverAtInThePast_IsDeliveredAtOnce()
     {

@@ -181,6 +181,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     {
         var marker = MarkerOf(pending);
         var current = marker is null ? null : Timers.Get(marker);
+        // A marker naming another entry's timer, or one no longer stored, is not this chain's: a log topic recreated
+        // under a kept timer store gives a new record the position of an old chain, whose marker then sits there.
+        if (current is not null && (DueKey.Id(current) != (pending.Entry?.Id ?? string.Empty) || Timers.Get(current) is null))
+        {
+            current = null;
+        }
+
         if (current is not null && !key.AsSpan().SequenceEqual(current))
         {
             // A crash came after a retry's timer and marker were saved and before this timer was deleted: the retry carries on.
