@@ -76,6 +76,27 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Null(dead.Message.Headers.FirstOrDefault(h => h.Key == ReplicationHeaders.OriginRegion));
     }
 
+    // A record too large for the remote producer is dead-lettered as it is read. A rewind to an unanswered record before
+    // it (another partition failed) read it again, and it was dead-lettered again on every rewind.
+    [Fact]
+    public async Task RewindPastADeadLetteredRecord_DoesNotDeadLetterItAgain()
+    {
+        _a.CreateTopic(Topic, 2);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1); // no partition 1: its record fails at once, each time, and each failure rewinds
+        _b.SetPartitionLeader(Topic, 0, -1); // partition 0's first record stays unanswered through every rewind
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+
+        await ProduceAsync([(0, Entry("unanswered")), (0, Entry("huge", payloadBytes: 1_100_000)), (1, Entry("nowhere"))]);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(_logger.Messages.Count(m => m.Contains("rewound", StringComparison.Ordinal)) >= 2), Patience,
+            () => $"two rewinds (sent={replicator.Sent} dead-lettered={replicator.DeadLettered})");
+
+        Assert.Equal(1, replicator.DeadLettered);
+        Assert.Equal("huge", LogEntry.Parser.ParseFrom(Assert.Single(ReadAll(_a, DeadLetterTopic)).Message.Value).Id);
+    }
+
     private async Task RemoteHasFewerPartitions(TimeSpan roundTrip)
     {
         // The namespace's topic has 3 partitions in a, but only 2 in b: partition 2 cannot be copied.
@@ -122,7 +143,7 @@ public sealed class ReplicatorFailureTests : IDisposable
 
     private async Task ProduceAsync(IEnumerable<(int Partition, LogEntry Entry)> entries)
     {
-        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _a.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
+        using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _a.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, MessageMaxBytes = 4 * 1024 * 1024 }).Build();
         foreach (var (partition, entry) in entries)
         {
             var written = await producer.ProduceAsync(
@@ -153,8 +174,8 @@ public sealed class ReplicatorFailureTests : IDisposable
     private static string Header(ConsumeResult<byte[], byte[]> record, string key) =>
         Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(key));
 
-    private static LogEntry Entry(string id) =>
-        new() { Id = id, Namespace = "mismatch", Payload = ByteString.CopyFromUtf8(id), OriginRegion = "a", AcceptedAtMs = 1 };
+    private static LogEntry Entry(string id, int payloadBytes = 0) =>
+        new() { Id = id, Namespace = "mismatch", Payload = payloadBytes > 0 ? ByteString.CopyFrom(new byte[payloadBytes]) : ByteString.CopyFromUtf8(id), OriginRegion = "a", AcceptedAtMs = 1 };
 
     private sealed class RecordingLogger : ILogger
     {

@@ -9,6 +9,8 @@ namespace Wal.Topology.Replication;
 internal sealed class PartitionProgress
 {
     private readonly SortedSet<long> _unacknowledged = [];
+    // Offsets written to the dead-letter topic and not yet committed: a rewind to an earlier record reads them again.
+    private readonly SortedSet<long> _deadLettered = [];
     private long _committed;
 
     public PartitionProgress(TopicPartition partition, long start)
@@ -43,7 +45,20 @@ internal sealed class PartitionProgress
 
     public void Acknowledged(long offset) => _unacknowledged.Remove(offset);
 
-    public void MarkCommitted(long offset) => _committed = offset;
+    /// <summary>The record went to the dead-letter topic: answered, and not to be sent again when a rewind reads it.</summary>
+    public void DeadLettered(long offset)
+    {
+        _unacknowledged.Remove(offset);
+        _deadLettered.Add(offset);
+    }
+
+    public bool WasDeadLettered(long offset) => _deadLettered.Contains(offset);
+
+    public void MarkCommitted(long offset)
+    {
+        _committed = offset;
+        _deadLettered.RemoveWhere(o => o < offset);
+    }
 
     /// <summary>Forget what is in flight and read again from the first unacknowledged record.</summary>
     public long Rewind()

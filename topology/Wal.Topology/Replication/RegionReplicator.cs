@@ -196,7 +196,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             _progress[record.TopicPartition] = progress;
         }
 
-        if (!OriginatedHere(record.Message.Value))
+        // A rewind to an earlier unanswered record reads the dead-lettered ones after it again; each has its dead letter.
+        if (progress.WasDeadLettered(record.Offset.Value) || !OriginatedHere(record.Message.Value))
         {
             progress.Skipped(record.Offset.Value);
             return;
@@ -370,7 +371,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             return false;
         }
 
-        progress.Acknowledged(offset);
+        progress.DeadLettered(offset);
         Interlocked.Increment(ref _deadLettered);
         LogDeadLettered(_logger, _options.GroupId, offset, _options.Topic, progress.Partition.Partition.Value, _options.RemoteRegion, error.Reason, topic);
         return true;
@@ -523,8 +524,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             ClientId = $"{_options.GroupId}-dead-letters",
             EnableIdempotence = true,
             Acks = Acks.All,
-            // The local topic took the record; with the dead-letter headers it is a little bigger.
-            MessageMaxBytes = RecordLimits.ProducerMaxMessageBytes,
+            // The local topic took the record, perhaps bigger than the remote producer's limit (that can be why it is
+            // here), and the dead-letter headers add to it: the local broker's own limit decides.
+            MessageMaxBytes = 64 * 1024 * 1024,
         })
         .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "dead-letter producer", error.Reason))
         .Build();
