@@ -53,13 +53,14 @@ public sealed class FailedReplicatorTests : IAsyncLifetime
     public async Task LoopFailed_HostStartsANewReplicatorInItsPlace()
     {
         // b refuses the first produce for good (MESSAGE_TOO_LARGE); the replicator logs that on its
-        // own thread, and the logging throws there and ends the loop.
+        // own thread, and the logging throws there and ends the loop. No dead-letter topic, so the
+        // record is re-sent rather than dead-lettered, and all ten reach b through the replacement.
         _loggers.Arm();
         _b.Kafka.PushRequestErrors(KafkaApi.Produce, 10);
         await using var host = new ReplicationHost(
             new NamespaceRegistry([_orders]),
             namespaces => [.. CrossRegionReplication.Plan(namespaces, "a", _a.Kafka.BootstrapServers)
-                .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6) })],
+                .Select(o => o with { CommitInterval = TimeSpan.FromMilliseconds(200), SessionTimeout = TimeSpan.FromSeconds(6), DeadLetterTopic = null })],
             loggers: _loggers,
             debounce: TimeSpan.FromMilliseconds(200));
         await host.StartAsync(_timeout.Token);

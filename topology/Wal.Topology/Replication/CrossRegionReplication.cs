@@ -52,7 +52,7 @@ public sealed class CrossRegionReplication : IAsyncDisposable
                     Namespace = ns.Name,
                     Topic = ns.Topic,
                     LocalRegion = localRegion,
-                    Regions = [.. ns.Regions.Select(r => r.Name)],
+                    Regions = new RegionNames(ns.Regions.Select(r => r.Name)),
                     DeadLetterTopic = ns.DeadLetterTopic.Length > 0 ? ns.DeadLetterTopic : null,
                     LocalBootstrapServers = localBootstrapServers,
                     RemoteRegion = remote.Name,

@@ -247,7 +247,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         if (now - _unknownOriginLoggedAt >= 60_000)
         {
             _unknownOriginLoggedAt = now;
-            LogUnknownOrigin(_logger, _options.GroupId, origin, _options.Namespace, string.Join(", ", _options.Regions), _options.LocalRegion, count);
+            LogUnknownOrigin(_logger, _options.GroupId, origin, _options.Namespace, _options.Regions.ToString(), _options.LocalRegion, count);
         }
     }
 

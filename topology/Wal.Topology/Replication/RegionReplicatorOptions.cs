@@ -17,7 +17,7 @@ public sealed record RegionReplicatorOptions
     /// misspelt region, or a record written around the ingress) is not replicated, as one from another region is not;
     /// knowing the list lets the replicator say so rather than skip it in silence. Empty: not known, nothing said.
     /// </summary>
-    public IReadOnlyCollection<string> Regions { get; init; } = [];
+    public RegionNames Regions { get; init; } = RegionNames.None;
 
     /// <summary>
     /// The namespace's dead-letter topic in this region. A record the remote refuses for good (too large for it, or a
