@@ -68,6 +68,33 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
         Assert.DoesNotContain("big-delayed", _sink.Calls);
     }
 
+    // Written around the ingress (which caps ids at 256 characters) under a short key: its timer held the id twice, in
+    // the key and in the entry, a changelog record past the producer's limit that failed the stream thread on every restart.
+    [Fact]
+    public async Task EntryWithAnIdTooLongForItsTimer_IsDeadLetteredAsPermanent_AndThePartitionFlowsOn()
+    {
+        var longId = new string('i', 600_000);
+        var entry = Entry(longId, 10, TimeSpan.FromHours(1));
+        using (var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _topology.Kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build())
+        {
+            var written = await producer.ProduceAsync($"wal.{Ns}", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("short-key"), Value = entry.ToByteArray() });
+            Assert.Equal(PersistenceStatus.Persisted, written.Status);
+        }
+
+        await ProduceAsIngressAsync(SmallEntry("next"));
+
+        await WaitAsync(() => _sink.Calls.Contains("next"), "the record after the long-id one to be delivered");
+        var dead = Assert.Single(_topology.ReadDeadLetters($"wal.{Ns}.dlq", 1));
+        Assert.Equal("short-key", dead.Message.Key);
+        Assert.Equal(entry.ToByteArray(), dead.Message.Value);
+        Assert.Equal("permanent", Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(Wal.Topology.Dispatch.DeadLetterHeaders.Reason)));
+        var error = Encoding.UTF8.GetString(dead.Message.Headers.GetLastBytes(Wal.Topology.Dispatch.DeadLetterHeaders.Error));
+        Assert.Contains("600000", error, StringComparison.Ordinal);
+        Assert.Contains("16384", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(longId, _sink.Calls);
+        Assert.Equal(KafkaStreamsState.Running, _topology.Host.Streams.State);
+    }
+
     private static LogEntry Entry(string id, int payloadBytes, TimeSpan? delay)
     {
         var now = DateTimeOffset.UtcNow;

@@ -17,6 +17,20 @@ public static class RecordLimits
     /// <summary>The longest error text kept with a pending delivery or a dead letter (a sink may quote a whole response).</summary>
     public const int MaxErrorLength = 4_096;
 
+    /// <summary>
+    /// The longest entry id, in UTF-8 bytes, the topology keeps; an entry with a longer one is dead-lettered at once.
+    /// </summary>
+    /// <remarks>
+    /// A timer holds its entry's id twice (in its key and in the entry) and so does a retried entry's dead letter (its
+    /// key and its value). The ingress keys a record by its id (at most 256 characters), so there the second copy only
+    /// replaces the input's key; a record written around the ingress under another key has the id counted once in its
+    /// 1,000,000 bytes, and the timer adds it again. A 16 KiB second copy, with the error text (at most 4,096 characters,
+    /// about 12.3 KB in UTF-8) and the rest of the delivery state or dead-letter headers, leaves a timer or dead letter of
+    /// the largest such record some 19 KB under <see cref="ProducerMaxMessageBytes"/>; an id of half a megabyte did not
+    /// fit, and failed the stream thread on every restart.
+    /// </remarks>
+    public const int MaxIdBytes = 16_384;
+
     private const string MessageMaxBytes = "message.max.bytes";
 
     /// <summary><paramref name="error"/>, cut to <see cref="MaxErrorLength"/> characters with a note saying so.</summary>

@@ -87,6 +87,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        if (Encoding.UTF8.GetByteCount(entry.Id) is var idBytes and > RecordLimits.MaxIdBytes)
+        {
+            // Only a record written around the ingress has such an id: kept, its timer or dead letter would not fit a record.
+            await DeadLetterAsync(record.Key, record.Value, record.Timestamp, $"an id of {idBytes} bytes, over the limit of {RecordLimits.MaxIdBytes}: a timer or dead letter holding it twice would not fit a Kafka record", 0, permanent: true, Source());
+            return;
+        }
+
         var source = Source();
         var pending = new PendingDelivery
         {
