@@ -349,6 +349,53 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal("1", Header(dead.Headers, DeadLetterHeaders.Attempts));
     }
 
+    // A replicated record's origin, or a trace a writer around the ingress set, was dropped from its dead letter. An old
+    // dead letter copied back around the ingress carries wal.* headers: the new dead letter has each once, its own.
+    [Theory]
+    [InlineData("unreadable")]
+    [InlineData("refused at once")]
+    [InlineData("retried")]
+    [InlineData("delayed, then refused")]
+    public async Task DeadLetter_CarriesTheInputsHeadersBeforeItsOwn_AndEachOfItsOwnOnce(string path)
+    {
+        var input = new Headers
+        {
+            { "wal.origin.region", "eu-west"u8.ToArray() },
+            { "wal.origin.position", "wal.demo/0@7"u8.ToArray() },
+            { "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8.ToArray() },
+            { DeadLetterHeaders.Reason, "retriable"u8.ToArray() },
+            { DeadLetterHeaders.Attempts, "8"u8.ToArray() },
+        };
+        var entry = path == "delayed, then refused" ? Later("traced", TimeSpan.FromMilliseconds(500)) : Entry("traced", Start);
+        var value = path == "unreadable" ? [0x0A, 0xFF, 0xFF] : entry.ToByteArray();
+        if (path == "retried")
+        {
+            _sink.Otherwise = DeliveryResult.Retriable("connection refused");
+        }
+        else
+        {
+            _sink.Then(DeliveryResult.Permanent("key too long"));
+        }
+
+        await _log.PipeInputAsync(new Wal.Streams.Record<byte[], byte[]>("traced"u8.ToArray(), value, Start.ToUnixTimeMilliseconds(), input));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal(
+            [
+                "wal.origin.region", "wal.origin.position", "traceparent",
+                DeadLetterHeaders.Error, DeadLetterHeaders.Reason, DeadLetterHeaders.Attempts, DeadLetterHeaders.Namespace,
+                DeadLetterHeaders.SourceTopic, DeadLetterHeaders.SourcePartition, DeadLetterHeaders.SourceOffset, DeadLetterHeaders.FailedAtMs,
+            ],
+            dead.Headers.Select(h => h.Key));
+        Assert.Equal("eu-west", Header(dead.Headers, "wal.origin.region"));
+        Assert.Equal("wal.demo/0@7", Header(dead.Headers, "wal.origin.position"));
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Header(dead.Headers, "traceparent"));
+        Assert.Equal(path == "retried" ? "retriable" : "permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
     [Fact]
     public async Task Process_PoisonRecord_IsDeadLetteredAndTheNextRecordStillFlows()
     {

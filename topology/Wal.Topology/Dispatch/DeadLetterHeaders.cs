@@ -13,4 +13,8 @@ public static class DeadLetterHeaders
 
     /// <summary>"retriable" (attempts exhausted) or "permanent" (retrying could not help).</summary>
     public const string Reason = "wal.reason";
+
+    /// <summary>Whether a dispatch dead letter sets <paramref name="key"/> itself.</summary>
+    public static bool IsSetByDeadLetter(string key) =>
+        key is Error or Attempts or Namespace or SourceTopic or SourcePartition or SourceOffset or FailedAtMs or Reason;
 }

@@ -83,14 +83,14 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         catch (InvalidProtocolBufferException e)
         {
             // A poison record: keep it, with the reason, and move on; never block the partition.
-            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"not a wal.v1.LogEntry: {e.Message}", 0, permanent: true, Source());
+            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"not a wal.v1.LogEntry: {e.Message}", 0, permanent: true, Source(), CarriedHeaders.From(record.Headers));
             return;
         }
 
         if (Encoding.UTF8.GetByteCount(entry.Id) is var idBytes and > RecordLimits.MaxIdBytes)
         {
             // Only a record written around the ingress has such an id: kept, its timer or dead letter would not fit a record.
-            await DeadLetterAsync(record.Key, record.Value, record.Timestamp, $"an id of {idBytes} bytes, over the limit of {RecordLimits.MaxIdBytes}: a timer or dead letter holding it twice would not fit a Kafka record", 0, permanent: true, Source());
+            await DeadLetterAsync(record.Key, record.Value, record.Timestamp, $"an id of {idBytes} bytes, over the limit of {RecordLimits.MaxIdBytes}: a timer or dead letter holding it twice would not fit a Kafka record", 0, permanent: true, Source(), CarriedHeaders.From(record.Headers));
             return;
         }
 
@@ -102,6 +102,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             SourcePartition = source.Partition,
             SourceOffset = source.Offset,
         };
+        CarriedHeaders.Save(record.Headers, pending.Headers);
         long due;
         var now = Now();
         try
@@ -111,7 +112,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         catch (Exception e) when (e is InvalidOperationException or ArgumentOutOfRangeException or OverflowException)
         {
             // Only a record written around the ingress has such a lifecycle: no retry can fix it.
-            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"a malformed lifecycle: {e.Message}", 0, permanent: true, source);
+            await DeadLetterAsync(record.Key, record.Value ?? [], record.Timestamp, $"a malformed lifecycle: {e.Message}", 0, permanent: true, source, CarriedHeaders.From(record.Headers));
             return;
         }
 
@@ -280,7 +281,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             pending.LastError,
             pending.Attempts,
             permanent,
-            (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset));
+            (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset),
+            CarriedHeaders.From(pending.Headers));
         if (firedTimer is not null)
         {
             // The timer is the entry's only other copy (its input record is long committed): the dead letter
@@ -312,19 +314,17 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source)
+    // headers: the input's, those CarriedHeaders keeps; the dead letter's own go after them.
+    private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source, Headers headers)
     {
-        var headers = new Headers
-        {
-            { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(RecordLimits.BoundError(error)) },
-            { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(permanent ? "permanent" : "retriable") },
-            { DeadLetterHeaders.Attempts, Text(attempts) },
-            { DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_namespace) },
-            { DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(source.Topic) },
-            { DeadLetterHeaders.SourcePartition, Text(source.Partition) },
-            { DeadLetterHeaders.SourceOffset, Text(source.Offset) },
-            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
-        };
+        headers.Add(DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(RecordLimits.BoundError(error)));
+        headers.Add(DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(permanent ? "permanent" : "retriable"));
+        headers.Add(DeadLetterHeaders.Attempts, Text(attempts));
+        headers.Add(DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_namespace));
+        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(source.Topic));
+        headers.Add(DeadLetterHeaders.SourcePartition, Text(source.Partition));
+        headers.Add(DeadLetterHeaders.SourceOffset, Text(source.Offset));
+        headers.Add(DeadLetterHeaders.FailedAtMs, Text(Now()));
         LogDeadLettered(_logger, _namespace, attempts, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(key!, value, timestamp, headers));
     }
