@@ -40,6 +40,94 @@ public sealed class InputCaughtUpTests
         Assert.DoesNotContain(true, seen.Take(Backlog - 10));
     }
 
+    [Fact]
+    public async Task InputCaughtUp_AfterARestore_FalseUntilRecordsWrittenDuringTheRestoreAreRead()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        foreach (var topic in new[] { "restored-in", "probe", Changelog })
+        {
+            cluster.CreateTopic(topic, 1);
+        }
+
+        await KafkaTestKit.ProduceAsync(cluster, Changelog, [("k", "1")]);
+        // The changelog loses its leader as its restore starts, so the restore waits until the test gives it back.
+        var loggers = new RecordingLoggerFactory(line =>
+        {
+            if (line.Contains($"restores {Changelog}", StringComparison.Ordinal))
+            {
+                cluster.SetPartitionLeader(Changelog, 0, -1);
+            }
+        });
+
+        var restored = new CaughtUpLog();
+        var probe = new CaughtUpLog();
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "restored-in")
+            .AddProcessor("restored", () => restored, "source")
+            .AddStateStore(Stores.PersistentKeyValueStore("counts"), "restored")
+            .AddSource("probe-source", Deserializers.Utf8, Deserializers.Utf8, "probe")
+            .AddProcessor("probe", () => probe, "probe-source")
+            .Build();
+        // A long first poll: the input's end is reported in the poll that assigned it, before its pause.
+        await using var streams = new KafkaStreams(topology, KafkaTestKit.Config(cluster, "restore-app") with { PollTimeout = TimeSpan.FromSeconds(10) }, loggers);
+        await streams.StartAsync();
+
+        // The probe's end comes in the same fetch as the restoring input's.
+        await Eventually.WaitUntilAsync(() => probe.CaughtUpAfter >= 0, KafkaTestKit.Deadline, "the probe task to read to the end of its input");
+        await KafkaTestKit.ProduceAsync(cluster, "restored-in", Enumerable.Range(0, WrittenDuringRestore).Select(i => ($"k{i}", "v")));
+        Assert.False(restored.Initialized, "the restore ended before the records it should overlap were written");
+        cluster.SetPartitionLeader(Changelog, 0, 1);
+        await Eventually.WaitUntilAsync(
+            () => restored.CaughtUpAfter == WrittenDuringRestore,
+            KafkaTestKit.Deadline,
+            $"a punctuation to see the restored task caught up after its records ({restored.Read} read)");
+        await streams.CloseAsync();
+
+        Assert.DoesNotContain(restored.Punctuations, p => p.CaughtUp && p.Read < WrittenDuringRestore);
+    }
+
+    private const int WrittenDuringRestore = 5;
+    private const string Changelog = "restore-app-counts-changelog";
+
+    /// <summary>Each wall-clock punctuation's view: how many records were read and whether the input was caught up.</summary>
+    private sealed class CaughtUpLog : Processor<string, string, string, string>
+    {
+        private int _read;
+        private int _caughtUpAfter = -1;
+        private volatile bool _initialized;
+
+        public ConcurrentQueue<(int Read, bool CaughtUp)> Punctuations { get; } = new();
+
+        public int Read => Volatile.Read(ref _read);
+
+        public int CaughtUpAfter => Volatile.Read(ref _caughtUpAfter);
+
+        public bool Initialized => _initialized;
+
+        public override void Init(IProcessorContext<string, string> context)
+        {
+            base.Init(context);
+            _initialized = true;
+            context.Schedule(TimeSpan.FromMilliseconds(5), PunctuationType.WallClockTime, _ =>
+            {
+                var caughtUp = Context.InputCaughtUp;
+                Punctuations.Enqueue((_read, caughtUp));
+                if (caughtUp)
+                {
+                    Volatile.Write(ref _caughtUpAfter, _read);
+                }
+
+                return default;
+            });
+        }
+
+        public override ValueTask ProcessAsync(Record<string, string> record)
+        {
+            Interlocked.Increment(ref _read);
+            return default;
+        }
+    }
+
     private sealed class Watcher : Processor<string, string, string, string>
     {
         private int _index;

@@ -57,7 +57,7 @@ public sealed class TopologyTestDriver : IDisposable
                 var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
                 foreach (var input in inputs)
                 {
-                    task.InputAtEnd(input);
+                    task.InputAtEnd(new TopicPartitionOffset(input, 0));
                 }
 
                 _tasks.Add(task);
@@ -215,7 +215,7 @@ public sealed class TopologyTestDriver : IDisposable
             Message = new Message<byte[], byte[]> { Key = key!, Value = value!, Headers = Copy(headers), Timestamp = new Timestamp(timestamp, TimestampType.CreateTime) },
         });
         // Nothing else is waiting: the record is all the input there is (IProcessorContext.InputCaughtUp).
-        task.InputAtEnd(new TopicPartition(topic, 0));
+        task.InputAtEnd(new TopicPartitionOffset(topic, 0, offset + 1));
         await task.ProcessAsync(int.MaxValue, TimeSpan.MaxValue);
         await task.MaybePunctuateStreamTimeAsync();
         Commit(task);

@@ -18,10 +18,10 @@ public interface IProcessorContext<TKeyOut, TValueOut>
 
     /// <summary>
     /// Whether the task has read all its input that Kafka held at the consumer's last fetch: nothing is buffered, and
-    /// each input partition has reached its end since its last record came. False while a backlog is being read, and
-    /// after an assignment until the first fetch reaches the end. A punctuator that gives up waiting for input (an
-    /// expiry) can ask it, so an outage's backlog is read before anything in it is declared missing. Records written
-    /// after that fetch are not counted. Always true under the test driver, which processes each record as it is piped.
+    /// each input partition has reached its end since its last record came. False while a backlog is being read, after
+    /// an assignment until the first fetch reaches the end, and after a restore until the records written during it are
+    /// read. A punctuator that gives up waiting for input (an expiry) can ask it, so an outage's backlog is read before
+    /// anything in it is declared missing. Records written after that fetch are not counted. Always true under the test driver, which processes each record as it is piped.
     /// </summary>
     bool InputCaughtUp { get; }
 

@@ -14,8 +14,8 @@ internal sealed class StreamTask
     private readonly Queue<ConsumeResult<byte[], byte[]>> _buffer = new();
     // Keyed by topic and partition number: ConsumeResult.TopicPartition makes a new object per record.
     private readonly Dictionary<(string Topic, int Partition), long> _consumed = [];
-    // The inputs whose end the consumer reported (a partition EOF) since their last record was added.
-    private readonly HashSet<(string Topic, int Partition)> _inputsAtEnd = [];
+    // The inputs whose end the consumer reported (a partition EOF) since their last record was added, with that end offset.
+    private readonly Dictionary<(string Topic, int Partition), long> _inputsAtEnd = [];
     private readonly ProcessorTopology _topology;
     private readonly StreamsConfig _config;
     private readonly ILogger _logger;
@@ -58,12 +58,30 @@ internal sealed class StreamTask
         _inputsAtEnd.Remove((record.Topic, record.Partition.Value));
     }
 
-    /// <summary>The consumer reached the end of <paramref name="input"/>: every record it held then has been added.</summary>
-    public void InputAtEnd(TopicPartition input)
+    /// <summary>The consumer reached the end of an input (at <paramref name="end"/>'s offset): every record it held then has been added.</summary>
+    public void InputAtEnd(TopicPartitionOffset end)
     {
-        if (Inputs.Contains(input))
+        if (Inputs.Contains(end.TopicPartition))
         {
-            _inputsAtEnd.Add((input.Topic, input.Partition.Value));
+            _inputsAtEnd[(end.Topic, end.Partition.Value)] = end.Offset.Value;
+        }
+    }
+
+    /// <summary>
+    /// Forgets each reported input end that records written since have overtaken (<paramref name="endNow"/> gives an
+    /// input's end offset now, or null when it cannot be learnt). Called as the task starts running after a restore: the
+    /// end can come in the poll that assigned the task, before its inputs were paused for the restore, and records written
+    /// during the restore are fetched only after it. Kept, the end made the task caught up while they were unread, and a
+    /// punctuator that gives up on missing input (Wal's mutation expiry) gave up on them.
+    /// </summary>
+    public void ForgetOvertakenInputEnds(Func<TopicPartition, long?> endNow)
+    {
+        foreach (var ((topic, partition), end) in _inputsAtEnd.ToList())
+        {
+            if (endNow(new TopicPartition(topic, partition)) is not { } now || now > end)
+            {
+                _inputsAtEnd.Remove((topic, partition));
+            }
         }
     }
 

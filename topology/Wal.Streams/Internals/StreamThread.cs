@@ -165,7 +165,7 @@ internal sealed partial class StreamThread : IDisposable
 
             if (record.IsPartitionEOF)
             {
-                task.InputAtEnd(record.TopicPartition);
+                task.InputAtEnd(record.TopicPartitionOffset);
                 continue;
             }
 
@@ -213,11 +213,27 @@ internal sealed partial class StreamThread : IDisposable
         var idle = !_tasks.Values.Any(t => t.IsRunning && t.Buffered > 0);
         foreach (var task in _reader.Restore(_config.MaxRestoreBatch, idle ? TimeSpan.FromMilliseconds(10) : TimeSpan.Zero))
         {
+            task.ForgetOvertakenInputEnds(InputEndNow);
             StartRunning(task);
             _consumer.Resume(task.Inputs);
         }
 
         UpdateRunningState();
+    }
+
+    // A broker round trip, made only for an input whose end a restoring task was told of. Unknown (the
+    // query failed), the end is forgotten: the task is not caught up until the consumer reports it again.
+    private long? InputEndNow(TopicPartition input)
+    {
+        try
+        {
+            return _consumer.QueryWatermarkOffsets(input, CommitTimeout).High.Value;
+        }
+        catch (KafkaException e)
+        {
+            Log.InputEndUnknown(_logger, e, Name, input.ToString());
+            return null;
+        }
     }
 
     private async Task ProcessAsync()
