@@ -87,14 +87,14 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        var source = Source();
         if (Encoding.UTF8.GetByteCount(entry.Id) is var idBytes and > RecordLimits.MaxIdBytes)
         {
             // Only a record written around the ingress has such an id: kept, its timer or dead letter would not fit a record.
-            await DeadLetterAsync(record.Key, record.Value, record.Timestamp, $"an id of {idBytes} bytes, over the limit of {RecordLimits.MaxIdBytes}: a timer or dead letter holding it twice would not fit a Kafka record", 0, permanent: true, Source(), CarriedHeaders.From(record.Headers));
+            await DeadLetterAsync(record.Key, record.Value, record.Timestamp, $"an id of {idBytes} bytes, over the limit of {RecordLimits.MaxIdBytes}: a timer or dead letter holding it twice would not fit a Kafka record", 0, permanent: true, source, CarriedHeaders.From(record.Headers));
             return;
         }
 
-        var source = Source();
         var pending = new PendingDelivery
         {
             FirstAttemptMs = entry.AcceptedAtMs,
@@ -189,14 +189,10 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     {
         var marker = MarkerOf(pending);
         var current = marker is null ? null : Timers.Get(marker);
+        var marked = current is not null && key.AsSpan().SequenceEqual(current);
         // A marker naming another entry's timer, or one no longer stored, is not this chain's: a log topic recreated
         // under a kept timer store gives a new record the position of an old chain, whose marker then sits there.
-        if (current is not null && (DueKey.Id(current) != (pending.Entry?.Id ?? string.Empty) || Timers.Get(current) is null))
-        {
-            current = null;
-        }
-
-        if (current is not null && !key.AsSpan().SequenceEqual(current))
+        if (current is not null && !marked && DueKey.Id(current) == (pending.Entry?.Id ?? string.Empty) && Timers.Get(current) is not null)
         {
             // A crash came after a retry's timer and marker were saved and before this timer was deleted: the retry carries on.
             LogSuperseded(_logger, _namespace, pending.Entry?.Id ?? string.Empty, pending.Attempts);
@@ -204,7 +200,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        await AttemptAsync(pending, key, marked: current is not null);
+        await AttemptAsync(pending, key, marked);
     }
 
     /// <summary>
