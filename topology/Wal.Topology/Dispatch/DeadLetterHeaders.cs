@@ -1,3 +1,7 @@
+using System.Globalization;
+using System.Text;
+using Confluent.Kafka;
+
 namespace Wal.Topology.Dispatch;
 
 /// <summary>Headers on a dead-letter record: why it is there and where it came from.</summary>
@@ -14,7 +18,28 @@ public static class DeadLetterHeaders
     /// <summary>"retriable" (attempts exhausted) or "permanent" (retrying could not help).</summary>
     public const string Reason = "wal.reason";
 
+    /// <summary>
+    /// Adds what every dead letter says of itself (dispatch's, the mutations', the replicators') to
+    /// <paramref name="headers"/>, after any it carries from its input.
+    /// </summary>
+    public static Headers AddOwn(
+        Headers headers, string error, string reason, long attempts, string @namespace, string sourceTopic, long sourcePartition, long sourceOffset, long failedAtMs)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        headers.Add(Error, Encoding.UTF8.GetBytes(error));
+        headers.Add(Reason, Encoding.UTF8.GetBytes(reason));
+        headers.Add(Attempts, Number(attempts));
+        headers.Add(Namespace, Encoding.UTF8.GetBytes(@namespace));
+        headers.Add(SourceTopic, Encoding.UTF8.GetBytes(sourceTopic));
+        headers.Add(SourcePartition, Number(sourcePartition));
+        headers.Add(SourceOffset, Number(sourceOffset));
+        headers.Add(FailedAtMs, Number(failedAtMs));
+        return headers;
+    }
+
     /// <summary>Whether a dispatch dead letter sets <paramref name="key"/> itself.</summary>
     public static bool IsSetByDeadLetter(string key) =>
         key is Error or Attempts or Namespace or SourceTopic or SourcePartition or SourceOffset or FailedAtMs or Reason;
+
+    private static byte[] Number(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
@@ -313,14 +312,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     // headers: the input's, those CarriedHeaders keeps; the dead letter's own go after them.
     private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source, Headers headers)
     {
-        headers.Add(DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(RecordLimits.BoundError(error)));
-        headers.Add(DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(permanent ? "permanent" : "retriable"));
-        headers.Add(DeadLetterHeaders.Attempts, Text(attempts));
-        headers.Add(DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_namespace));
-        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(source.Topic));
-        headers.Add(DeadLetterHeaders.SourcePartition, Text(source.Partition));
-        headers.Add(DeadLetterHeaders.SourceOffset, Text(source.Offset));
-        headers.Add(DeadLetterHeaders.FailedAtMs, Text(Now()));
+        DeadLetterHeaders.AddOwn(
+            headers, RecordLimits.BoundError(error), permanent ? "permanent" : "retriable", attempts, _namespace, source.Topic, source.Partition, source.Offset, Now());
         LogDeadLettered(_logger, _namespace, attempts, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(key!, value, timestamp, headers));
     }
@@ -333,7 +326,6 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
 
-    private static byte[] Text(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Namespace}: the sink threw delivering {Id}; counted as a retriable failure")]
     private static partial void LogSinkThrew(ILogger logger, Exception error, string @namespace, string id);

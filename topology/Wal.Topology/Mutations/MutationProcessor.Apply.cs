@@ -238,36 +238,21 @@ public sealed partial class MutationProcessor
         return parts;
     }
 
-    private Headers DeadLetterHeadersOf(MutationProgress progress, string reason) => new()
+    private Headers DeadLetterHeadersOf(MutationProgress progress, string reason)
     {
-        { DeadLetterHeaders.Error, Utf8(progress.LastError) },
-        { DeadLetterHeaders.Reason, Utf8(reason) },
-        { DeadLetterHeaders.Attempts, Text(progress.Attempts) },
-        { DeadLetterHeaders.Namespace, Utf8(_namespace) },
-        { DeadLetterHeaders.SourceTopic, Utf8(progress.SourceTopic) },
-        { DeadLetterHeaders.SourcePartition, Text(progress.SourcePartition) },
-        { DeadLetterHeaders.SourceOffset, Text(progress.SourceOffset) },
-        { DeadLetterHeaders.FailedAtMs, Text(Now()) },
-        { MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId) },
-        { MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount) },
-        { MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored) },
-        { MutationDeadLetterHeaders.NextSequence, Text(progress.NextSequence) },
-    };
+        var headers = DeadLetterHeaders.AddOwn(
+            [], progress.LastError, reason, progress.Attempts, _namespace, progress.SourceTopic, progress.SourcePartition, progress.SourceOffset, Now());
+        headers.Add(MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId));
+        headers.Add(MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount));
+        headers.Add(MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored));
+        headers.Add(MutationDeadLetterHeaders.NextSequence, Text(progress.NextSequence));
+        return headers;
+    }
 
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
     {
         var source = Context.RecordMetadata;
-        var headers = new Headers
-        {
-            { DeadLetterHeaders.Error, Utf8(error) },
-            { DeadLetterHeaders.Reason, Utf8("permanent") },
-            { DeadLetterHeaders.Attempts, Text(0) },
-            { DeadLetterHeaders.Namespace, Utf8(_namespace) },
-            { DeadLetterHeaders.SourceTopic, Utf8(source?.Topic ?? string.Empty) },
-            { DeadLetterHeaders.SourcePartition, Text(source?.Partition ?? -1) },
-            { DeadLetterHeaders.SourceOffset, Text(source?.Offset ?? -1) },
-            { DeadLetterHeaders.FailedAtMs, Text(Now()) },
-        };
+        var headers = DeadLetterHeaders.AddOwn([], error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
         LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }

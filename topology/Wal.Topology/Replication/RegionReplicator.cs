@@ -350,14 +350,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         }
 
         var failure = $"region {_options.RemoteRegion} refused the replicated record for good: {error.Reason} ({error.Code})";
-        headers.Add(DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(failure));
-        headers.Add(DeadLetterHeaders.Reason, "permanent"u8.ToArray());
-        headers.Add(DeadLetterHeaders.Attempts, "1"u8.ToArray());
-        headers.Add(DeadLetterHeaders.Namespace, Encoding.UTF8.GetBytes(_options.Namespace));
-        headers.Add(DeadLetterHeaders.SourceTopic, Encoding.UTF8.GetBytes(_options.Topic));
-        headers.Add(DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes(progress.Partition.Partition.Value.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes(offset.ToString(CultureInfo.InvariantCulture)));
-        headers.Add(DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)));
+        DeadLetterHeaders.AddOwn(
+            headers, failure, "permanent", 1, _options.Namespace, _options.Topic, progress.Partition.Partition.Value, offset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(_options.RemoteRegion));
         try
         {
