@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
 using Wal.Kafka.Embedded;
+using Wal.Streams.State;
 
 namespace Wal.Streams.Tests;
 
@@ -84,6 +85,48 @@ public sealed class InputCaughtUpTests
         await streams.CloseAsync();
 
         Assert.DoesNotContain(restored.Punctuations, p => p.CaughtUp && p.Read < WrittenDuringRestore);
+    }
+
+    [Fact]
+    public async Task InputCaughtUp_ForATaskCreatedLate_TrueOnAnEmptyInputWithoutANewRecord()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("idle-in", 1);
+        cluster.CreateTopic("late-app-counts-changelog", 1);
+        var config = KafkaTestKit.Config(cluster, "late-app") with { PollTimeout = TimeSpan.FromSeconds(10) };
+        var late = new CaughtUpLog();
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "idle-in")
+            .AddProcessor("late", () => late, "source")
+            .AddStateStore(Stores.PersistentKeyValueStore("counts"), "late")
+            .Build();
+
+        // The test holds the task's store, as another thread of the instance would: the task waits, and the
+        // empty input's end comes in the long poll that assigned it, before the task exists.
+        var held = new RocksDbKeyValueStore("counts", Path.Combine(config.StateDirectory, config.ApplicationId, "0_0", "rocksdb", "counts"));
+        try
+        {
+            var loggers = new RecordingLoggerFactory();
+            await using var streams = new KafkaStreams(topology, config, loggers);
+            await streams.StartAsync();
+            await Eventually.WaitUntilAsync(
+                () => loggers.Lines.Any(l => l.Message.Contains("are still held by another thread", StringComparison.Ordinal)),
+                KafkaTestKit.Deadline,
+                "the task to wait for its store");
+            held.Dispose();
+
+            // The end it missed is not reported again by a record (none comes): librdkafka reports it again when
+            // the task's partition resumes. Without that, an idle input left the task behind for good.
+            await Eventually.WaitUntilAsync(
+                () => late.CaughtUpAfter == 0,
+                KafkaTestKit.Deadline,
+                $"a punctuation to see the empty input caught up ({late.Punctuations.Count} punctuations, none caught up)");
+            await streams.CloseAsync();
+        }
+        finally
+        {
+            held.Dispose();
+        }
     }
 
     private const int WrittenDuringRestore = 5;
