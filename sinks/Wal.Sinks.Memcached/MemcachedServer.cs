@@ -82,7 +82,8 @@ internal sealed class MemcachedServer : IAsyncDisposable
             }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(_connectTimeout);
+            // Capped as a timer takes it: CancelAfter throws past 2^32 - 2 ms (49.7 days), and no connection was ever made.
+            timeout.CancelAfter(DeliveryBudget.ForEach(_connectTimeout, 1));
             MemcachedConnection fresh;
             try
             {

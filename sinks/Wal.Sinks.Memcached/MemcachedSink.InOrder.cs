@@ -157,7 +157,7 @@ public sealed partial class MemcachedSink
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.OperationTimeout);
+        deadline.CancelAfter(_operationDeadline);
         try
         {
             return await ReadCompareWriteAsync(write, triedAdd, deadline.Token);

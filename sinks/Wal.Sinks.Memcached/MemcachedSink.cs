@@ -33,6 +33,8 @@ namespace Wal.Sinks.Memcached;
 public sealed partial class MemcachedSink : ISink
 {
     private readonly MemcachedSinkOptions _options;
+    // OperationTimeout as a timer takes it: CancelAfter throws past 2^32 - 2 ms (49.7 days), which escaped every delivery.
+    private readonly TimeSpan _operationDeadline;
     private readonly Dictionary<string, MemcachedClient> _clients;
     private readonly Dictionary<string, WrittenVersionCache>? _written;
     private readonly Dictionary<string, AddFirstAdvisor> _addFirst;
@@ -42,6 +44,7 @@ public sealed partial class MemcachedSink : ISink
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
+        _operationDeadline = DeliveryBudget.ForEach(options.OperationTimeout, 1);
         // Clusters configured with the same servers and settings (tables on one memcached) share a
         // client: one set of connections, and a mutation's writes to several of them leave as one
         // pipelined request. Keys name the same items there either way.
@@ -62,7 +65,7 @@ public sealed partial class MemcachedSink : ISink
         }
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(_options.OperationTimeout);
+        deadline.CancelAfter(_operationDeadline);
         try
         {
             return await WriteGuardedAsync(write, deadline.Token);

@@ -32,6 +32,17 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     }
 
     [Fact]
+    public async Task SetAsync_ConnectTimeoutPastTheLongestTimer_Stored()
+    {
+        // 60 days is past the 49.7 days (2^32 ms) CancellationTokenSource.CancelAfter takes.
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server], ConnectTimeout = TimeSpan.FromDays(60) });
+
+        var stored = await client.SetAsync(NewKey(), "x"u8.ToArray());
+
+        Assert.Equal(MemcachedStoreStatus.Stored, stored.Status);
+    }
+
+    [Fact]
     public async Task GetAsync_MissingKey_ReturnsNull() => Assert.Null(await _client.GetAsync(NewKey()));
 
     [Fact]

@@ -33,6 +33,21 @@ public sealed class MemcachedSinkInOrderTests : IClassFixture<MemcachedServerFix
     }
 
     [Fact]
+    public async Task DeliverInOrderAsync_OperationTimeoutPastTheLongestTimer_FallbackToReadCompareWriteDelivered()
+    {
+        // The add of a key another writer holds falls back to read-compare-write, under one OperationTimeout of its own.
+        var sink = _kit.NewSink(operationTimeout: TimeSpan.FromDays(60));
+        var held = _kit.NewTarget("a");
+        Assert.True((await _kit.NewSink().DeliverAsync(Deliver(held, "theirs", NextVersion()))).Succeeded);
+        var deliveries = new[] { Deliver(_kit.NewTarget("a"), "x", NextVersion()), Deliver(held, "ours", NextVersion()) };
+
+        var results = await sink.DeliverInOrderAsync(deliveries);
+
+        Assert.All(results, r => Assert.Equal(DeliveryOutcome.Delivered, r.Outcome));
+        Assert.Equal("ours", await _kit.ReadAsync(held));
+    }
+
+    [Fact]
     public async Task DeliverInOrderAsync_NewKeysOnTwoClusters_AllDeliveredWithOneSetEachAndNoRead()
     {
         var sink = _kit.NewSink();

@@ -88,6 +88,19 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
     }
 
     [Fact]
+    public async Task DeliverAsync_OperationTimeoutPastTheLongestTimer_Delivered()
+    {
+        // 60 days is past the 49.7 days (2^32 ms) CancellationTokenSource.CancelAfter takes.
+        var sink = _kit.NewSink(operationTimeout: TimeSpan.FromDays(60));
+        var target = NewTarget();
+
+        var result = await sink.DeliverAsync(MemcachedSinkKit.Deliver(target, "x", MemcachedSinkKit.NextVersion()));
+
+        Assert.Equal(DeliveryOutcome.Delivered, result.Outcome);
+        Assert.Equal("x", await _kit.ReadAsync(target));
+    }
+
+    [Fact]
     public async Task DeliverAsync_ServerGivenByHostName_Delivered()
     {
         // As docker-compose names its servers (memcached-a:11211); a host name once failed to make a socket at all.
