@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Wal.Sinks.Memcached.Protocol;
 
 namespace Wal.Sinks.Memcached;
@@ -51,7 +52,10 @@ public sealed class MemcachedClient : IAsyncDisposable
         };
     }
 
-    /// <summary>Stores an item; the status says whether the mode's or the CAS condition held.</summary>
+    /// <summary>
+    /// Stores an item; the status says whether the mode's or the CAS condition held. An item above the server's own
+    /// limit is not sent: <see cref="MemcachedItemTooLargeException"/>.
+    /// </summary>
     public Task<MemcachedStoreResult> SetAsync(
         string key, ReadOnlyMemory<byte> value, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default) =>
         SetAsync(MemcachedKey.Encode(key), value, options ?? MemcachedSetOptions.Default, cancellationToken);
@@ -68,7 +72,8 @@ public sealed class MemcachedClient : IAsyncDisposable
     /// pipelined request on one connection, which memcached runs in order, so writes of one key
     /// take effect in list order; different servers are written concurrently. One round trip per
     /// server, and every item's answer (with its CAS token when stored) comes back. A
-    /// <c>SERVER_ERROR</c> is that item's result alone; a connection failure fails the whole call.
+    /// <c>SERVER_ERROR</c> is that item's result alone, as is an item above the server's limit, which is not sent; a
+    /// connection failure fails the whole call.
     /// </summary>
     internal async Task<PipelinedSetResult[]> SetInOrderAsync(IReadOnlyList<PipelinedSet> items, CancellationToken cancellationToken)
     {
@@ -112,35 +117,51 @@ public sealed class MemcachedClient : IAsyncDisposable
 
     /// <summary>
     /// Stores many items in quiet mode: one round trip per server, and the server answers only the
-    /// items it did not store. Returns those, by index.
+    /// items it did not store. Returns those, by index. An item above its server's limit is not sent
+    /// and fails at its index; a <c>SERVER_ERROR</c> names no item (index -1). A connection failure
+    /// fails the whole call, with some items stored and no way to tell which.
     /// </summary>
     public async Task<IReadOnlyList<MemcachedBatchFailure>> SetManyAsync(
         IReadOnlyList<KeyValuePair<string, ReadOnlyMemory<byte>>> items, MemcachedSetOptions? options = null, CancellationToken cancellationToken = default)
     {
         var flags = SetFlags(options ?? MemcachedSetOptions.Default);
-        var byServer = new Dictionary<int, (List<MetaCommand> Commands, List<int> Indexes)>();
+        var byServer = new Dictionary<int, List<int>>();
+        var commands = new MetaCommand[items.Count];
         for (var i = 0; i < items.Count; i++)
         {
             var keyBytes = MemcachedKey.Encode(items[i].Key);
             var server = ServerIndex(keyBytes);
-            if (!byServer.TryGetValue(server, out var group))
+            if (!byServer.TryGetValue(server, out var indexes))
             {
-                byServer[server] = group = ([], []);
+                byServer[server] = indexes = [];
             }
 
-            group.Commands.Add(MetaCommand.Set(keyBytes, items[i].Value, flags));
-            group.Indexes.Add(i);
+            commands[i] = MetaCommand.Set(keyBytes, items[i].Value, flags);
+            indexes.Add(i);
         }
 
         var failures = new List<MemcachedBatchFailure>();
-        foreach (var (server, group) in byServer)
+        foreach (var (server, indexes) in byServer)
         {
-            var request = new QuietBatchRequest(group.Commands);
             var connection = await _servers[server].GetConnectionAsync(cancellationToken);
+            var sent = new List<int>(indexes.Count);
+            foreach (var i in indexes)
+            {
+                if (connection.Fits(commands[i]))
+                {
+                    sent.Add(i);
+                }
+                else
+                {
+                    failures.Add(new MemcachedBatchFailure(i, TooLarge(connection, commands[i]).Message));
+                }
+            }
+
+            var request = new QuietBatchRequest([.. sent.Select(i => commands[i])]);
             connection.Send(request);
             foreach (var (index, response) in await WaitAsync(connection, request.Completion, cancellationToken))
             {
-                failures.Add(new MemcachedBatchFailure(index < 0 ? -1 : group.Indexes[index], Describe(response)));
+                failures.Add(new MemcachedBatchFailure(index < 0 ? -1 : sent[index], Describe(response)));
             }
         }
 
@@ -172,6 +193,11 @@ public sealed class MemcachedClient : IAsyncDisposable
         var request = new SingleRequest(command);
         var connection = await _servers[ServerIndex(key)].GetConnectionAsync(cancellationToken);
         CheckCasStillValid(connection, casKnownAtGeneration);
+        if (!connection.Fits(command))
+        {
+            throw TooLarge(connection, command);
+        }
+
         connection.Send(request);
         // A cancelled caller stops waiting; the response still arrives and is dropped in order.
         var response = await WaitAsync(connection, request.Completion, cancellationToken);
@@ -182,21 +208,37 @@ public sealed class MemcachedClient : IAsyncDisposable
 
     private async Task SetOnServerAsync(int server, IReadOnlyList<PipelinedSet> items, List<int>? indexes, PipelinedSetResult[] results, CancellationToken cancellationToken)
     {
-        var commands = new MetaCommand[items.Count];
+        var connection = await _servers[server].GetConnectionAsync(cancellationToken);
+        CheckCasStillValid(connection, items.Min(i => i.Options.CasKnownAtGeneration));
+        var commands = new List<MetaCommand>(items.Count);
+        var sent = new List<int>(items.Count);
         for (var i = 0; i < items.Count; i++)
         {
-            commands[i] = MetaCommand.Set(items[i].Key, items[i].Value, SetFlags(items[i].Options) + " c");
+            var command = MetaCommand.Set(items[i].Key, items[i].Value, SetFlags(items[i].Options) + " c");
+            if (connection.Fits(command))
+            {
+                commands.Add(command);
+                sent.Add(i);
+            }
+            else
+            {
+                results[indexes?[i] ?? i] = new PipelinedSetResult(default, TooLarge(connection, command));
+            }
+        }
+
+        if (commands.Count == 0)
+        {
+            return;
         }
 
         var request = new PipelinedRequest(commands);
-        var connection = await _servers[server].GetConnectionAsync(cancellationToken);
-        CheckCasStillValid(connection, items.Min(i => i.Options.CasKnownAtGeneration));
         connection.Send(request);
         // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
         var responses = await WaitAsync(connection, request.Completion, cancellationToken);
-        for (var i = 0; i < responses.Length; i++)
+        for (var j = 0; j < responses.Length; j++)
         {
-            var response = responses[i];
+            var response = responses[j];
+            var i = sent[j];
             results[indexes?[i] ?? i] = response.Status == MetaStatus.ServerError
                 ? new PipelinedSetResult(default, new MemcachedServerErrorException(response.ErrorMessage ?? "unknown"))
                 : new PipelinedSetResult(new MemcachedStoreResult(StoreStatus("ms", response), response.Cas), null);
@@ -217,6 +259,11 @@ public sealed class MemcachedClient : IAsyncDisposable
             throw;
         }
     }
+
+    // Sent, it would fail with SERVER_ERROR and memcached would also drop the key's stored item.
+    private static MemcachedItemTooLargeException TooLarge(MemcachedConnection connection, in MetaCommand command) =>
+        new($"The item for key '{Encoding.UTF8.GetString(command.Key)}' would take {command.Key.Length + command.Value.Length} bytes, too large for " +
+            $"memcached at {connection.EndPoint} (its item_size_max {connection.ItemSizeMax}, less {ItemSize.OverheadBytes} of item overhead); nothing was sent.");
 
     private static void CheckCasStillValid(MemcachedConnection connection, long? casKnownAtGeneration)
     {

@@ -137,9 +137,9 @@ public sealed partial class MemcachedSink
         var triedAdd = false;
         if (send.IsCompletedSuccessfully)
         {
-            if (answer.ServerError is { } serverError)
+            if (answer.Error is { } error)
             {
-                return Classify(serverError);
+                return Classify(error, write.Cluster, cancellationToken) ?? throw error;
             }
 
             if (OnFastAnswer(write, fast, generation, answer.Result))

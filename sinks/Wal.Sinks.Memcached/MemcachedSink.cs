@@ -142,6 +142,7 @@ public sealed partial class MemcachedSink : ISink
         MemcachedConnectionReplacedException replaced => DeliveryResult.Retriable(replaced.Message),
         MemcachedServerErrorException server => Classify(server),
         MemcachedClientErrorException client => DeliveryResult.Permanent(client.Message),
+        MemcachedItemTooLargeException tooLarge => DeliveryResult.Permanent(tooLarge.Message),
         _ => null,
     };
 

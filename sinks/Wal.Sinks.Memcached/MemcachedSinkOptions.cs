@@ -29,7 +29,9 @@ public sealed record MemcachedSinkOptions
     /// The servers' item size limit (memcached's <c>-I</c>, <c>item_size_max</c>; 1 MiB by default). A write whose
     /// item would exceed it is refused here, as a permanent failure, before anything is sent: memcached answers
     /// <c>SERVER_ERROR object too large for cache</c> to such a write and also drops the key's stored item, which
-    /// would take a newer version (or a tombstone) with it and let an older redelivery back in.
+    /// would take a newer version (or a tombstone) with it and let an older redelivery back in. A server run with a
+    /// smaller limit is not trusted to this one: each connection reads the server's own <c>item_size_max</c> when it
+    /// opens, and a write above that is refused unsent too (<see cref="MemcachedItemTooLargeException"/>).
     /// </summary>
     public int MaxItemBytes { get; init; } = 1024 * 1024;
 
@@ -79,9 +81,6 @@ public sealed record MemcachedSinkOptions
         }
     }
 
-    /// <summary>
-    /// What memcached adds to key and value in an item (its header, CAS and line end), rounded up: an item is refused
-    /// when key + value + this exceed <see cref="MaxItemBytes"/>, so a value close to the limit is refused a little early.
-    /// </summary>
-    internal const int ItemOverheadBytes = 128;
+    /// <summary>What memcached adds to key and value in an item; an item is refused when key + value + this exceed <see cref="MaxItemBytes"/>.</summary>
+    internal const int ItemOverheadBytes = ItemSize.OverheadBytes;
 }

@@ -111,7 +111,27 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     }
 
     [Fact]
-    public async Task SetInOrderAsync_TwoServers_EachItemAnsweredAtItsIndexWithCasAndServerErrorsItemByItem()
+    public async Task SetManyAsync_ItemAboveTheServersLimit_FailsAtItsIndexUnsentAndTheKeysItemKept()
+    {
+        // memcached answers a too-large item of a quiet batch with a SERVER_ERROR naming no item, and drops the key's item.
+        await using var small = await Memcached.Local.MemcachedProcess.StartAsync(threads: 1, extraArguments: ["-I", "512k"]);
+        await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [small.Endpoint], ConnectionsPerServer = 1 });
+        var existing = NewKey();
+        await client.SetAsync(existing, "old"u8.ToArray());
+        var items = Enumerable.Range(0, 10).Select(i => KeyValuePair.Create(NewKey(), (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes($"v{i}"))).ToList();
+        items[4] = KeyValuePair.Create(existing, (ReadOnlyMemory<byte>)new byte[700 * 1024]);
+
+        var failures = await client.SetManyAsync(items);
+
+        var failure = Assert.Single(failures);
+        Assert.Equal(4, failure.Index);
+        Assert.Contains("item_size_max 524288", failure.Reason, StringComparison.Ordinal);
+        Assert.Equal("old", Encoding.UTF8.GetString((await client.GetAsync(existing))!.Value));
+        Assert.Equal("v9", Encoding.UTF8.GetString((await client.GetAsync(items[9].Key))!.Value));
+    }
+
+    [Fact]
+    public async Task SetInOrderAsync_TwoServers_EachItemAnsweredAtItsIndexWithCasAndErrorsItemByItem()
     {
         await using var second = await Memcached.Local.MemcachedProcess.StartAsync(threads: 1);
         await using var client = new MemcachedClient(new MemcachedClientOptions { Servers = [_server.Server, second.Endpoint], ConnectionsPerServer = 1 });
@@ -126,7 +146,7 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
 
         Assert.Equal(items.Count, results.Length);
         Assert.Equal(MemcachedStoreStatus.NotStored, results[7].Result.Status);
-        Assert.True(results[20].ServerError?.IsPermanent, "the oversize item's own SERVER_ERROR");
+        Assert.IsType<MemcachedItemTooLargeException>(results[20].Error);
         for (var i = 0; i < items.Count; i++)
         {
             if (i is 7 or 20)
@@ -134,7 +154,7 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
                 continue;
             }
 
-            Assert.Null(results[i].ServerError);
+            Assert.Null(results[i].Error);
             Assert.Equal(MemcachedStoreStatus.Stored, results[i].Result.Status);
             var item = await client.GetAsync(Encoding.ASCII.GetString(items[i].Key));
             Assert.Equal($"v{i}", Encoding.UTF8.GetString(item!.Value));
@@ -158,12 +178,16 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
     }
 
     [Fact]
-    public async Task SetAsync_ValueAboveItemLimit_PermanentServerErrorAndConnectionStillUsable()
+    public async Task SetAsync_ValueAboveTheServersLimit_RefusedUnsentAndTheKeysItemKept()
     {
-        var error = await Assert.ThrowsAsync<MemcachedServerErrorException>(() => _client.SetAsync(NewKey(), new byte[2 * 1024 * 1024]));
-
-        Assert.True(error.IsPermanent, error.Message);
         var key = NewKey();
+        await _client.SetAsync(key, "old"u8.ToArray());
+
+        var error = await Assert.ThrowsAsync<MemcachedItemTooLargeException>(() => _client.SetAsync(key, new byte[2 * 1024 * 1024]));
+
+        Assert.Contains("item_size_max 1048576", error.Message, StringComparison.Ordinal);
+        Assert.Equal("old", Encoding.UTF8.GetString((await _client.GetAsync(key))!.Value));
+        key = NewKey();
         Assert.Equal(MemcachedStoreStatus.Stored, (await _client.SetAsync(key, "ok"u8.ToArray())).Status);
     }
 
@@ -247,6 +271,9 @@ public sealed class MemcachedClientTests : IClassFixture<MemcachedServerFixture>
         {
             using var socket = await listener.AcceptSocketAsync();
             var buffer = new byte[1024];
+            // The client's stats settings, on connecting: a server that lists nothing.
+            _ = await socket.ReceiveAsync(buffer);
+            await socket.SendAsync("END\r\n"u8.ToArray());
             _ = await socket.ReceiveAsync(buffer);
             await socket.SendAsync("CLIENT_ERROR bad data chunk\r\nERROR\r\n"u8.ToArray());
             _ = await socket.ReceiveAsync(buffer);

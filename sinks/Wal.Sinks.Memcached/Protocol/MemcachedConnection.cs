@@ -37,11 +37,12 @@ internal sealed class MemcachedConnection : IAsyncDisposable
     private bool _framing;
     private long _writingSince;
 
-    private MemcachedConnection(Socket socket, EndPoint endPoint)
+    private MemcachedConnection(Socket socket, NetworkStream stream, EndPoint endPoint, int? itemSizeMax)
     {
         _socket = socket;
         _endPoint = endPoint;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = stream;
+        ItemSizeMax = itemSizeMax;
         _writerLoop = Task.Run(WriteLoopAsync);
         _readerLoop = Task.Run(ReadLoopAsync);
     }
@@ -50,6 +51,9 @@ internal sealed class MemcachedConnection : IAsyncDisposable
 
     /// <summary>The client's connection generation when this connection was opened (see <c>MemcachedClient.ConnectionGeneration</c>).</summary>
     public long Generation { get; set; }
+
+    /// <summary>The server's item size limit in bytes, read when the connection opened; null when it did not say.</summary>
+    public int? ItemSizeMax { get; }
 
     /// <summary>False once the connection has failed or been disposed; such a connection is replaced.</summary>
     public bool IsAlive => Volatile.Read(ref _failure) is null;
@@ -66,12 +70,24 @@ internal sealed class MemcachedConnection : IAsyncDisposable
                 : new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             socket.NoDelay = true;
             await socket.ConnectAsync(endPoint, cancellationToken);
-            return new MemcachedConnection(socket, endPoint);
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            var itemSizeMax = await ServerItemSizeLimit.ReadAsync(stream, cancellationToken);
+            return new MemcachedConnection(socket, stream, endPoint, itemSizeMax);
         }
         catch (SocketException error)
         {
             socket?.Dispose();
             throw new MemcachedConnectionException($"Could not connect to memcached at {endPoint}: {error.SocketErrorCode}.", error);
+        }
+        catch (InvalidDataException error)
+        {
+            socket?.Dispose();
+            throw new MemcachedConnectionException($"memcached at {endPoint} broke the protocol: {error.Message}", error);
+        }
+        catch (IOException error)
+        {
+            socket?.Dispose();
+            throw new MemcachedConnectionException($"The connection to memcached at {endPoint} failed while opening: {error.Message}", error);
         }
         catch
         {
@@ -79,6 +95,9 @@ internal sealed class MemcachedConnection : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Whether a command's item fits the server's item size limit; true when the limit is unknown.</summary>
+    public bool Fits(in MetaCommand command) => ItemSizeMax is not { } limit || ItemSize.Fits(command.Key.Length, command.Value.Length, limit);
 
     /// <summary>Queues a request; its completion reports the outcome.</summary>
     public void Send(PendingRequest request)
