@@ -70,6 +70,7 @@ public static class IngressHost
             var factory = sp.GetRequiredService<IMeterFactory>();
             return new PrometheusExporter(i => i.Meter.Name == IngressMetrics.MeterName && ReferenceEquals(i.Meter.Scope, factory));
         });
+        services.AddSingleton<NamespaceStateSweeper>();
         services.AddSingleton<LogWriter>();
         services.AddSingleton<WriteStreamHandler>();
         configure?.Invoke(builder);
@@ -77,6 +78,7 @@ public static class IngressHost
         var app = builder.Build();
         // Created now, so that it listens before the first measurement.
         app.Services.GetRequiredService<PrometheusExporter>();
+        app.Services.GetRequiredService<NamespaceStateSweeper>();
         app.MapWriteAheadLog();
         app.MapIngressAdmin();
         app.MapGrpcUnimplemented();

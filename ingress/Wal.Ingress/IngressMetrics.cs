@@ -16,6 +16,9 @@ public sealed class IngressMetrics : IDisposable
     /// </summary>
     public const string UnknownNamespace = "(unknown)";
 
+    /// <summary>The tag every per-namespace series carries.</summary>
+    public const string NamespaceTag = "namespace";
+
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _outcomes;
@@ -40,22 +43,22 @@ public sealed class IngressMetrics : IDisposable
     }
 
     public void Request(string method, string @namespace) =>
-        _requests.Add(1, new("method", method), new("namespace", @namespace));
+        _requests.Add(1, new("method", method), new(NamespaceTag, @namespace));
 
     public void Answered(string @namespace, Trilean durable, TimeSpan elapsed)
     {
-        var tag = new KeyValuePair<string, object?>("namespace", @namespace);
+        var tag = new KeyValuePair<string, object?>(NamespaceTag, @namespace);
         _outcomes.Add(1, tag, new("durable", DurableTag(durable)));
         _duration.Record(elapsed.TotalSeconds, tag);
     }
 
     public void Shed(string @namespace, string reason) =>
-        _shed.Add(1, new("namespace", @namespace), new("reason", reason));
+        _shed.Add(1, new(NamespaceTag, @namespace), new("reason", reason));
 
     public void Dispose() => _meter.Dispose();
 
     private static IEnumerable<Measurement<long>> InFlight(InFlightLimiter limiter, Func<(string Namespace, long Writes, long Bytes), long> value) =>
-        limiter.ByNamespace().Select(usage => new Measurement<long>(value(usage), new KeyValuePair<string, object?>("namespace", usage.Namespace)));
+        limiter.ByNamespace().Select(usage => new Measurement<long>(value(usage), new KeyValuePair<string, object?>(NamespaceTag, usage.Namespace)));
 
     private static string DurableTag(Trilean durable) => durable switch
     {

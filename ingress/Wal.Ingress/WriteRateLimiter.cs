@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Wal.Namespaces;
 using Wal.Schemas.V1;
 
 namespace Wal.Ingress;
@@ -7,7 +8,7 @@ namespace Wal.Ingress;
 /// Per-namespace token buckets for <c>quota.writes_per_second</c> (burst: <c>quota.burst</c>, or
 /// one second's worth). A bucket follows hot reloads: a changed rate or burst applies from the
 /// next write, to the tokens the bucket holds then (at most the new burst). Only a namespace this
-/// instance has not limited before starts with a full bucket.
+/// instance has not limited before, or one deleted and created again, starts with a full bucket.
 /// </summary>
 public sealed class WriteRateLimiter(TimeProvider time)
 {
@@ -25,6 +26,22 @@ public sealed class WriteRateLimiter(TimeProvider time)
         var burst = quota.Burst > 0 ? quota.Burst : Math.Max(1, quota.WritesPerSecond);
         var bucket = _buckets.GetOrAdd(config.Name, static (_, s) => new Bucket(s.Burst, s.Now), (Burst: (double)burst, Now: time.GetTimestamp()));
         return bucket.TryTake(quota.WritesPerSecond, burst, time);
+    }
+
+    /// <summary>
+    /// Drops the buckets of namespaces <paramref name="registry"/> no longer holds: namespaces created and deleted
+    /// over time would otherwise keep one each for the life of the process, and a deleted namespace created again
+    /// starts with a full bucket, as any new one does.
+    /// </summary>
+    public void Retain(INamespaceRegistry registry)
+    {
+        foreach (var name in _buckets.Keys)
+        {
+            if (!registry.TryGet(name, out _))
+            {
+                _buckets.TryRemove(name, out _);
+            }
+        }
     }
 
     // The rate and burst come with each take rather than with the bucket: a reload that replaced the bucket would

@@ -21,6 +21,28 @@ public sealed class InFlightLimiterTests
     }
 
     [Fact]
+    public void Retain_DeletedNamespaceWithAWriteInFlight_KeptUntilReleasedAndANewOneStartsAtZero()
+    {
+        var limiter = new InFlightLimiter(maxTotalBytes: 100);
+        var registry = new Wal.Namespaces.NamespaceRegistry([new Wal.Schemas.V1.NamespaceConfig { Name = "kept" }]);
+        Assert.True(limiter.TryAcquire("kept", namespaceLimit: 100, bytes: 5));
+        Assert.True(limiter.TryAcquire("gone", namespaceLimit: 100, bytes: 10));
+        Assert.True(limiter.TryAcquire("idle", namespaceLimit: 100, bytes: 20));
+        limiter.Release("idle", 20);
+
+        limiter.Retain(registry);
+        var whileInFlight = limiter.ByNamespace().Select(u => u.Namespace).Order().ToList();
+        limiter.Release("gone", 10);
+        limiter.Retain(registry);
+        var afterRelease = limiter.ByNamespace().Select(u => u.Namespace).ToList();
+        Assert.True(limiter.TryAcquire("gone", namespaceLimit: 10, bytes: 10));
+
+        Assert.Equal(["gone", "kept"], whileInFlight);
+        Assert.Equal(["kept"], afterRelease);
+        Assert.Equal((15, 10), (limiter.TotalBytes, limiter.BytesOf("gone")));
+    }
+
+    [Fact]
     public async Task TryAcquire_ManyThreadsAtTheBound_NoCountEverShowsMoreThanItsBound()
     {
         const long total = 10_000;

@@ -53,6 +53,18 @@ public sealed class PrometheusExporter : IDisposable
         return text.ToString();
     }
 
+    /// <summary>
+    /// Drops every series whose <paramref name="tag"/> has a value <paramref name="gone"/> accepts, e.g. the series
+    /// of a deleted namespace: without it they would be kept, and exported, for the life of the process.
+    /// </summary>
+    public void Forget(string tag, Func<string, bool> gone)
+    {
+        foreach (var state in _instruments.Values)
+        {
+            state.Forget(tag, gone);
+        }
+    }
+
     public void Dispose() => _listener.Dispose();
 
     private static bool IsSupported(Instrument instrument) =>
@@ -131,6 +143,25 @@ public sealed class PrometheusExporter : IDisposable
             }
         }
 
+        public void Forget(string tag, Func<string, bool> gone)
+        {
+            foreach (var (labels, series) in _series)
+            {
+                if (series.Tags.TryGetValue(tag, out var value) && gone(value))
+                {
+                    _series.TryRemove(KeyValuePair.Create(labels, series));
+                }
+            }
+
+            foreach (var (key, series) in _byKey)
+            {
+                if (series.Tags.TryGetValue(tag, out var value) && gone(value) && _byKey.TryRemove(KeyValuePair.Create(key, series)))
+                {
+                    Interlocked.Decrement(ref _cachedKeys);
+                }
+            }
+        }
+
         // Hot path: up to three tags are looked up by their values without building a string.
         private PrometheusSeries Find(ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -158,8 +189,22 @@ public sealed class PrometheusExporter : IDisposable
         }
 
         // One series per label set, however the tags were ordered at the call site.
-        private PrometheusSeries BySet(ReadOnlySpan<KeyValuePair<string, object?>> tags) =>
-            _series.GetOrAdd(PrometheusNames.Labels(tags), static (l, b) => new PrometheusSeries(l, b), bounds);
+        private PrometheusSeries BySet(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var labels = PrometheusNames.Labels(tags);
+            return _series.TryGetValue(labels, out var found) ? found : _series.GetOrAdd(labels, new PrometheusSeries(labels, TagValues(tags), bounds));
+        }
+
+        private static Dictionary<string, string> TagValues(ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            var values = new Dictionary<string, string>(tags.Length, StringComparer.Ordinal);
+            foreach (var (key, value) in tags)
+            {
+                values[key] = value?.ToString() ?? string.Empty;
+            }
+
+            return values;
+        }
 
         private static string Join(string labels, string extra) => labels.Length == 0 ? extra : $"{labels},{extra}";
 

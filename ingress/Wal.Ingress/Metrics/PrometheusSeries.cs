@@ -4,7 +4,7 @@ namespace Wal.Ingress.Metrics;
 /// One time series: a running sum (counters, up-down counters), an observed level or a histogram's bucket counts.
 /// Updates take a tiny lock; measurements are rare next to a Kafka round trip.
 /// </summary>
-internal sealed class PrometheusSeries(string labels, double[]? bounds)
+internal sealed class PrometheusSeries(string labels, IReadOnlyDictionary<string, string> tags, double[]? bounds)
 {
     private readonly Lock _gate = new();
     private readonly long[] _buckets = bounds is null ? [] : new long[bounds.Length + 1];
@@ -13,6 +13,9 @@ internal sealed class PrometheusSeries(string labels, double[]? bounds)
 
     /// <summary>Rendered label pairs without braces, e.g. <c>namespace="a",durable="true"</c>.</summary>
     public string Labels { get; } = labels;
+
+    /// <summary>Each tag's value as measured, unescaped: what <see cref="PrometheusExporter.Forget"/> matches.</summary>
+    public IReadOnlyDictionary<string, string> Tags { get; } = tags;
 
     public void Add(double value)
     {
