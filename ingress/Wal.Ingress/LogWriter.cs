@@ -107,15 +107,10 @@ public sealed class LogWriter(
             return Answer(UnknownTag(chunk.Namespace), refusal, started);
         }
 
-        var problem = CheckRequestId(chunk.RequestId) ?? (chunk.Table.Length == 0 ? "table: must be set" : null) ?? chunk.OperationCase switch
-        {
-            MutationChunk.OperationOneofCase.Put when chunk.Put.Key.IsEmpty => "put.key: must not be empty",
-            MutationChunk.OperationOneofCase.Delete when chunk.Delete.Key.IsEmpty => "delete.key: must not be empty",
-            MutationChunk.OperationOneofCase.None => "operation: a chunk needs a put or a delete",
-            _ when !MutationChunkRules.KeyFits(MutationChunkRules.Key(chunk), config.DefaultTarget) =>
-                $"{(chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? "put" : "delete")}.key: must be UTF-8 for namespace '{config.Name}', whose default target is memcached (keys are text there)",
-            _ => null,
-        };
+        var problem = CheckRequestId(chunk.RequestId)
+            ?? WriteRequestValidator.CheckIdText("idempotency_token", chunk.IdempotencyToken)
+            ?? (chunk.Table.Length == 0 ? "table: must be set" : null)
+            ?? CheckOperation(chunk, config);
         if (problem is not null)
         {
             return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
@@ -312,8 +307,18 @@ public sealed class LogWriter(
 
     private string UnknownTag(string name) => registry.TryGet(name, out var config) ? config.Name : IngressMetrics.UnknownNamespace;
 
+    private static string? CheckOperation(MutationChunk chunk, NamespaceConfig config) => chunk.OperationCase switch
+    {
+        MutationChunk.OperationOneofCase.Put when chunk.Put.Key.IsEmpty => "put.key: must not be empty",
+        MutationChunk.OperationOneofCase.Delete when chunk.Delete.Key.IsEmpty => "delete.key: must not be empty",
+        MutationChunk.OperationOneofCase.None => "operation: a chunk needs a put or a delete",
+        _ when !MutationChunkRules.KeyFits(MutationChunkRules.Key(chunk), config.DefaultTarget) =>
+            $"{(chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? "put" : "delete")}.key: must be UTF-8 for namespace '{config.Name}', whose default target is memcached (keys are text there)",
+        _ => null,
+    };
+
     private static string? CheckRequestId(string requestId) =>
-        requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : null;
+        requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : WriteRequestValidator.CheckIdText("request_id", requestId);
 
     private static string Truncate(string value) => value.Length <= 100 ? value : value[..100] + "…";
 

@@ -78,7 +78,17 @@ public static class WriteRequestValidator
             : null);
 
     public static string? CheckId(string id) =>
-        id.Length > MaxIdLength ? $"id: {id.Length} characters, at most {MaxIdLength} allowed" : null;
+        id.Length > MaxIdLength ? $"id: {id.Length} characters, at most {MaxIdLength} allowed" : CheckIdText("id", id);
+
+    /// <summary>
+    /// The problem with an id field that holds U+FFFD, or null. Protobuf decodes every byte of a string field that is
+    /// not UTF-8 to U+FFFD, so "xÿ" and "xþ" arrive as one id and two writes (or two mutations) would be
+    /// recorded as the same. The bytes are gone by then: a U+FFFD sent as text cannot be told apart, and is refused too.
+    /// </summary>
+    public static string? CheckIdText(string field, string value) =>
+        value.Contains('\uFFFD', StringComparison.Ordinal)
+            ? $"{field}: is not UTF-8 (or holds U+FFFD, which every byte that is not UTF-8 decodes to, so two different ids would read as one)"
+            : null;
 
     private static bool TryDateTime(Timestamp timestamp, out DateTimeOffset value)
     {
