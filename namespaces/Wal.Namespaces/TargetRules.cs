@@ -15,8 +15,10 @@ public static class TargetRules
     /// <summary>The longest memcached key, in UTF-8 bytes: memcached's own limit.</summary>
     public const int MaxMemcachedKeyBytes = 250;
 
+    // U+FFFD too: protobuf reads every byte of a key that is not UTF-8 as U+FFFD, so two different keys sent as
+    // bytes would arrive as one and write the same item.
     private static readonly SearchValues<char> KeyForbidden =
-        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127]);
+        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127, '\uFFFD']);
 
     /// <summary>The first problem with a request's target, or null.</summary>
     public static string? ForRequest(Target target) => Problem(target, "target", keyRequired: true);
@@ -52,7 +54,7 @@ public static class TargetRules
 
         if ((keyRequired || target.Key.Length > 0) && !IsValidKey(target.Key))
         {
-            return $"{field}.key: must be 1 to {MaxMemcachedKeyBytes} bytes without whitespace or control characters";
+            return $"{field}.key: must be 1 to {MaxMemcachedKeyBytes} bytes of UTF-8 without whitespace, control characters or U+FFFD";
         }
 
         if (target.Ttl is { } ttl && !DurationRules.IsValidNonNegative(ttl))

@@ -38,6 +38,7 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         { "no target, no default", Write(TestNamespaces.Bare, null), "default_target" },
         { "empty target", Write(TestNamespaces.Orders, null, new Target()), "names no destination" },
         { "memcached key with space", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "a b" } }), "target.memcached.key" },
+        { "memcached key not UTF-8 (read as U+FFFD)", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "user-\uFFFD" } }), "target.memcached.key" },
         { "memcached without a cluster", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Key = "k" } }), "target.memcached.cluster" },
         { "upstream not http", Write(TestNamespaces.Orders, null, new Target { Upstream = new UpstreamTarget { Url = "ftp://x" } }), "target.upstream.url" },
         { "kafka target into the control plane", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "wal.namespaces" } }), "control-plane topic" },
