@@ -79,7 +79,9 @@ internal static class DlqCommand
         var ns = NamespaceOption();
         var filter = new Option<string?>("--filter")
         {
-            Description = "Only these: reason=permanent|retriable, error~TEXT (substring), id=ID. Each filter keeps its own position.",
+            Description = "Only these dead letters: reason=REASON (permanent, retriable, expired or late), error=ERROR (the whole "
+                + "error), error~TEXT (a substring of it), id=ID (id~TEXT: a substring). Reasons and errors match in any case, ids "
+                + "exactly. Each filter keeps its own position.",
         };
         var dryRun = new Option<bool>("--dry-run") { Description = "Write nothing and commit nothing; print what would be re-enqueued." };
         var command = new Command(

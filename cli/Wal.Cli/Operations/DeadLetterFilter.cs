@@ -1,13 +1,23 @@
+using Wal.Topology.Mutations;
+
 namespace Wal.Cli.Operations;
 
 /// <summary>
-/// Which dead letters a redrive takes: <c>reason=permanent</c>, <c>error~timeout</c> (substring,
-/// case-insensitive) or <c>id=abc</c>. Empty means all.
+/// Which dead letters a redrive takes: <c>FIELD=VALUE</c> (the whole value) or <c>FIELD~TEXT</c> (a substring), FIELD
+/// being <c>reason</c>, <c>error</c> or <c>id</c>. Reasons and errors compare case-insensitively, as an operator reads
+/// them; ids exactly, as writers chose them. Empty means all.
 /// </summary>
 internal sealed record DeadLetterFilter(string Field, string Operator, string Value)
 {
     public static readonly DeadLetterFilter All = new("", "", "");
 
+    /// <summary>Every reason the topology writes in <c>wal.reason</c>.</summary>
+    public static readonly IReadOnlyList<string> Reasons = ["permanent", "retriable", MutationDeadLetterHeaders.Expired, MutationDeadLetterHeaders.Late];
+
+    /// <summary>
+    /// Names the filter's consumer group. A reason is named in lower case, so that <c>reason=Permanent</c> resumes where
+    /// <c>reason=permanent</c> stopped rather than take every record again under a position of its own.
+    /// </summary>
     public string Text => Field.Length == 0 ? "all" : $"{Field}{Operator}{Value}";
 
     /// <summary>Null with <paramref name="error"/> set when <paramref name="text"/> is not a filter.</summary>
@@ -20,14 +30,27 @@ internal sealed record DeadLetterFilter(string Field, string Operator, string Va
         }
 
         var at = text.IndexOfAny(['=', '~']);
-        var field = at > 0 ? text[..at] : "";
+        var field = at > 0 ? text[..at].ToLowerInvariant() : "";
         if (at <= 0 || field is not ("reason" or "error" or "id") || at == text.Length - 1)
         {
-            error = $"--filter '{text}' is not one of reason=VALUE, error~TEXT, id=ID (or error=VALUE).";
+            error = $"--filter '{text}' is not one of reason=REASON, error~TEXT, error=ERROR, id=ID (a FIELD~TEXT matches a substring).";
             return null;
         }
 
-        return new DeadLetterFilter(field, text[at].ToString(), text[(at + 1)..]);
+        var op = text[at].ToString();
+        var value = text[(at + 1)..];
+        if (field == "reason" && op == "=")
+        {
+            // A reason no dead letter has matches nothing, and a redrive would still commit its position past them all.
+            value = value.ToLowerInvariant();
+            if (!Reasons.Contains(value))
+            {
+                error = $"--filter '{text}': '{value}' is not a dead letter's reason; one of {string.Join(", ", Reasons)}.";
+                return null;
+            }
+        }
+
+        return new DeadLetterFilter(field, op, value);
     }
 
     public bool Matches(DeadLetter letter)
@@ -38,8 +61,7 @@ internal sealed record DeadLetterFilter(string Field, string Operator, string Va
         }
 
         var actual = Field switch { "reason" => letter.Reason, "error" => letter.Error, _ => letter.Id };
-        return Operator == "~"
-            ? actual.Contains(Value, StringComparison.OrdinalIgnoreCase)
-            : string.Equals(actual, Value, StringComparison.Ordinal);
+        var comparison = Field == "id" ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase;
+        return Operator == "~" ? actual.Contains(Value, comparison) : string.Equals(actual, Value, comparison);
     }
 }

@@ -243,8 +243,39 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         Assert.Contains("dry run: 0 of 0", text.Out, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Redrive_ReasonInAnotherCase_RedrivesThoseDeadLetters()
+    {
+        // Matched case-sensitively, 'Permanent' took none and still committed its position past both.
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceDeadLetterAsync(ns, "c-1", "permanent", "no such cluster");
+        await stack.ProduceDeadLetterAsync(ns, "c-2", "retriable", "timeout");
+
+        var run = await OperatorStackFixture.RunAsync(
+            "dlq", "redrive", "--namespace", ns, "--filter", "reason=Permanent", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Equal($"wal-dlq-redrive-{ns}.reason=permanent", JsonNode.Parse(run.Out)!["group"]!.GetValue<string>());
+        Assert.Equal(["c-1"], stack.ReadTopic($"wal.{ns}").Select(e => e.Id));
+    }
+
+    [Fact]
+    public async Task RedriveHelp_Filter_SaysWhatAndHowItMatches()
+    {
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--help");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        // The help wraps long descriptions to the terminal's width.
+        var help = string.Join(' ', run.Out.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        foreach (var part in (string[])["reason=REASON", "expired", "late", "error=ERROR", "error~TEXT", "id=ID", "in any case", "ids", "exactly"])
+        {
+            Assert.Contains(part, help, StringComparison.Ordinal);
+        }
+    }
+
     [Theory]
     [InlineData("dlq redrive --namespace demo --filter colour=red")]
+    [InlineData("dlq redrive --namespace demo --filter reason=permanant")]
     [InlineData("dlq list")]
     [InlineData("replay --namespace demo --from yesterday")]
     [InlineData("replay --namespace demo --from 0:x")]
