@@ -101,6 +101,8 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
     /// A position past a partition's end means the dead-letter topic was deleted and created again (or truncated): every
     /// record in it is one this group never read, and from the position the run read nothing, reporting "0 of 0" while
     /// 'wal dlq list' listed them. Such a partition is read from its start; at worst a dead letter is re-enqueued twice.
+    /// A recreated topic already longer than the position cannot be told apart here: Confluent.Kafka 1.9 reports no
+    /// topic id and commits no offset metadata to keep one in, so the README asks the operator to reset the groups.
     /// </summary>
     private static List<PositionPastEnd> RestartPastTheEnd(
         IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, Dictionary<TopicPartition, long> starts, Dictionary<TopicPartition, long> ends)
