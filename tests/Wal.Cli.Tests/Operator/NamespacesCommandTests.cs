@@ -1,5 +1,9 @@
 using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Cli.Operations;
 using Wal.Client;
+using Wal.Namespaces;
 using Wal.Schemas.V1;
 
 namespace Wal.Cli.Tests.Operator;
@@ -96,6 +100,43 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         Assert.Equal(5, update.StatusCode);
         Assert.Equal(5, delete.StatusCode);
     }
+
+    [Fact]
+    public async Task ControlPlaneScan_AfterCreateUpdateRogueKeyAndDelete_SeesEachChange()
+    {
+        // dlq, replay and status read the definitions from the compacted topic, not through the ingress.
+        var name = $"cp-{Guid.NewGuid():N}"[..14];
+        var file = await WriteFileAsync($$"""{"namespaces": [{"name": "{{name}}", "partitions": 1}]}""");
+        Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address)).Exit);
+        Assert.Equal(1, (await ScannedAsync(name))?.Partitions);
+
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 3}]}""");
+        Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address)).Exit);
+        Assert.Equal(3, (await ScannedAsync(name))?.Partitions);
+
+        // Written around Wal under another key: refused, and neither name changes.
+        var alias = $"{name}-alias";
+        using (var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = stack.Bootstrap, Acks = Acks.All }).Build())
+        {
+            await producer.ProduceAsync(ControlPlaneOptions.DefaultTopic, new Message<string, byte[]>
+            {
+                Key = alias, Value = new NamespaceConfig { Name = name, Partitions = 5 }.ToByteArray(),
+            });
+        }
+
+        var all = await NamespaceDirectory.LoadAsync(stack.Bootstrap, CancellationToken.None);
+        Assert.Equal(3, Assert.Single(all, n => n.Name == name).Partitions);
+        Assert.DoesNotContain(all, n => n.Name == alias);
+
+        Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "delete", name, "--address", stack.Address)).Exit);
+        Assert.Null(await ScannedAsync(name));
+        var dlq = await OperatorStackFixture.RunAsync("dlq", "list", "--namespace", name, "--bootstrap-servers", stack.Bootstrap);
+        Assert.Equal(ExitCodes.Failed, dlq.Exit);
+        Assert.Contains($"'{name}' is not defined", dlq.Error, StringComparison.Ordinal);
+    }
+
+    private async Task<NamespaceConfig?> ScannedAsync(string name) =>
+        (await NamespaceDirectory.LoadAsync(stack.Bootstrap, CancellationToken.None)).SingleOrDefault(n => n.Name == name);
 
     private static async Task<string> WriteFileAsync(string json)
     {
