@@ -40,6 +40,20 @@ namespace Wal.Topology.Mutations;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
 {
+    /// <summary>
+    /// The longest request id, in UTF-8 bytes, a mutation may have; a piece with a longer one is dead-lettered at once.
+    /// </summary>
+    /// <remarks>
+    /// Half of dispatch's <see cref="RecordLimits.MaxIdBytes"/>: a dead letter of one chunk holds the id three times besides
+    /// the chunk's own copy (its key, the <c>DeadMutation</c>'s request_id and the request-id header), where dispatch's holds
+    /// it once more. A chunk written around the ingress (which takes 256 characters) under another key may fill its
+    /// 1,000,000-byte record; with three 8 KiB copies and the longest error text (about 12.3 KB in UTF-8) its dead letter
+    /// stays some 11 KB under <see cref="RecordLimits.ProducerMaxMessageBytes"/>, where 16 KiB copies would pass it.
+    /// The stored chunk, progress and finished record hold it at most twice. An id of half a megabyte made a chunk or
+    /// progress record that no producer took, failing the stream thread on every restart.
+    /// </remarks>
+    internal const int MaxRequestIdBytes = RecordLimits.MaxIdBytes / 2;
+
     private readonly string _namespace;
     private readonly string _chunkStoreName;
     private readonly string _mutationStoreName;
@@ -128,8 +142,15 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         LogEntry.BodyOneofCase.Chunk when entry.Chunk.RequestId.Length == 0 => "a mutation chunk without a request_id",
         LogEntry.BodyOneofCase.Completion when entry.Completion.RequestId.Length == 0 => "a completion marker without a request_id",
         LogEntry.BodyOneofCase.Completion when entry.Completion.ChunkCount == 0 => "a completion marker with chunk_count 0",
+        LogEntry.BodyOneofCase.Chunk => TooLong(entry.Chunk.RequestId),
+        LogEntry.BodyOneofCase.Completion => TooLong(entry.Completion.RequestId),
         _ => null,
     };
+
+    private static string? TooLong(string requestId) =>
+        Encoding.UTF8.GetByteCount(requestId) is var bytes and > MaxRequestIdBytes
+            ? $"a request_id of {bytes} bytes, over the limit of {MaxRequestIdBytes}: the mutation's stored state and dead letter hold it more than once and would not fit a Kafka record"
+            : null;
 
     private async ValueTask OnChunkAsync(MutationChunk chunk, long timestampMs)
     {
