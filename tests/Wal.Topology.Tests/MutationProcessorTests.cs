@@ -521,6 +521,23 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Empty(_sink.Calls);
     }
 
+    // Field 8 (chunk) as a varint: the router sees a mutation's field number, the parser keeps it as an unknown field and
+    // finds no body. Thrown, it failed the stream thread again after every restart.
+    [Fact]
+    public async Task EntryWithAChunkFieldOfTheWrongWireType_IsDeadLetteredAndTheNextMutationApplies()
+    {
+        byte[] value = [0x40, 0x01];
+
+        await _log.PipeInputAsync("x"u8.ToArray(), value);
+        await ChunksAsync("after", 0);
+        await MarkerAsync("after", 1);
+
+        var dead = _deadLetters.ReadRecord();
+        Assert.Equal(value, dead.Value);
+        Assert.Equal("permanent", Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal("after/0", Assert.Single(_sink.Calls).Id);
+    }
+
     // The apply's budget is the delivery timeout per chunk; CancelAfter takes at most 2^32-2 ms
     // (about 49.7 days), and 1 h x 1,200 chunks is 50 days (as 5 s x 858,994 chunks would be).
     [Fact]

@@ -133,7 +133,10 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 await OnCompletionAsync(entry.Completion, record.Timestamp);
                 break;
             default:
-                throw new InvalidOperationException($"{_namespace}: the mutation processor got an entry without a mutation body ({entry.Id}).");
+                // The router matched a chunk or marker field number with another wire type, which the parser keeps as an
+                // unknown field: only a record written around the ingress. Thrown, it failed the stream thread on every restart.
+                await DeadLetterPoisonAsync(record, "a log entry whose chunk or completion field is not a message");
+                break;
         }
     }
 
