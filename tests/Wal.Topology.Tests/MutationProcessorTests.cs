@@ -521,6 +521,50 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Empty(_sink.Calls);
     }
 
+    // A replicated piece's origin, or a writer's trace, was dropped from the dead letter of that one record. An old dead
+    // letter copied back around the ingress carries wal.* headers: the new dead letter has each once, its own.
+    [Theory]
+    [InlineData("unreadable")]
+    [InlineData("late chunk")]
+    [InlineData("late marker")]
+    public async Task DeadLetterOfOneRecord_CarriesItsHeadersBeforeItsOwn_AndEachOfItsOwnOnce(string path)
+    {
+        var input = new Headers
+        {
+            { "wal.origin.region", "eu-west"u8.ToArray() },
+            { "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8.ToArray() },
+            { DeadLetterHeaders.Reason, "expired"u8.ToArray() },
+            { MutationDeadLetterHeaders.Part, "2/2"u8.ToArray() },
+        };
+        var entry = new LogEntry { Id = "h/piece", Namespace = Ns, AcceptedAtMs = Start.ToUnixTimeMilliseconds() };
+        if (path == "late marker")
+        {
+            entry.Completion = new MutationCompletion { Namespace = Ns, RequestId = "h", ChunkCount = 1 };
+        }
+        else
+        {
+            entry.Chunk = Chunk("h", 0);
+        }
+
+        if (path != "unreadable")
+        {
+            // Expired with nothing in it: the chunk and the marker come after its dead letter.
+            await ChunksAsync("h", 1);
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+            Assert.Equal(MutationDeadLetterHeaders.Expired, Header(_deadLetters.ReadRecord().Headers, DeadLetterHeaders.Reason));
+        }
+
+        await _log.PipeInputAsync(new Wal.Streams.Record<byte[], byte[]>("h"u8.ToArray(), path == "unreadable" ? [0x42, 0x02, 0xFF, 0xFF] : entry.ToByteArray(), Start.ToUnixTimeMilliseconds(), input));
+
+        var dead = _deadLetters.ReadRecord();
+        var keys = dead.Headers.Select(h => h.Key).ToList();
+        Assert.Equal(["wal.origin.region", "traceparent", DeadLetterHeaders.Error], keys.Take(3));
+        Assert.Equal(keys.Count, keys.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal("eu-west", Header(dead.Headers, "wal.origin.region"));
+        Assert.Equal(path == "unreadable" ? "permanent" : MutationDeadLetterHeaders.Late, Header(dead.Headers, DeadLetterHeaders.Reason));
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
     // Field 8 (chunk) as a varint: the router sees a mutation's field number, the parser keeps it as an unknown field and
     // finds no body. Thrown, it failed the stream thread again after every restart.
     [Fact]

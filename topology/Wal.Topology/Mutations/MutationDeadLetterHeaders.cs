@@ -1,3 +1,6 @@
+using Confluent.Kafka;
+using Wal.Topology.Dispatch;
+
 namespace Wal.Topology.Mutations;
 
 /// <summary>
@@ -27,6 +30,21 @@ public static class MutationDeadLetterHeaders
     public const string Part = "wal.mutation.part";
 
     public const string Expired = "expired";
+
+    /// <summary>
+    /// The headers of <paramref name="input"/> a mutation's dead letter keeps (<see cref="CarriedHeaders"/>), without
+    /// those it sets itself here: a copied-back dead letter's stay out, so each is there once, with its own value.
+    /// </summary>
+    public static Headers Carried(Headers? input)
+    {
+        var carried = CarriedHeaders.From(input);
+        foreach (var own in (ReadOnlySpan<string>)[RequestId, ChunkCount, ChunksStored, NextSequence, Part])
+        {
+            carried.Remove(own);
+        }
+
+        return carried;
+    }
 
     public const string Late = "late";
 }

@@ -178,7 +178,7 @@ public sealed partial class MutationProcessor
         {
             var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
             dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
-            var headers = DeadLetterHeadersOf(progress, reason);
+            var headers = DeadLetterHeadersOf(progress, reason, []);
             headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
             await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
         }
@@ -194,10 +194,10 @@ public sealed partial class MutationProcessor
 
     /// <summary>
     /// A chunk or marker of a mutation already dead-lettered goes after it, alone, reason
-    /// <see cref="MutationDeadLetterHeaders.Late"/>. The progress is left as it is: a piece
+    /// <see cref="MutationDeadLetterHeaders.Late"/>, with its record's own headers. The progress is left as it is: a piece
     /// replayed after a crash is dead-lettered again, a duplicate rather than a loss.
     /// </summary>
-    private async ValueTask DeadLetterLateAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount)
+    private async ValueTask DeadLetterLateAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount, Headers? input)
     {
         var piece = progress.Clone();
         piece.ChunkCount = Math.Max(progress.ChunkCount, markerCount);
@@ -211,7 +211,7 @@ public sealed partial class MutationProcessor
             dead.Chunks.Add(chunk);
         }
 
-        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late);
+        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late, MutationDeadLetterHeaders.Carried(input));
         headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
         await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
@@ -238,10 +238,11 @@ public sealed partial class MutationProcessor
         return parts;
     }
 
-    private Headers DeadLetterHeadersOf(MutationProgress progress, string reason)
+    // carried: the input's headers the dead letter keeps; its own go after them.
+    private Headers DeadLetterHeadersOf(MutationProgress progress, string reason, Headers carried)
     {
         var headers = DeadLetterHeaders.AddOwn(
-            [], progress.LastError, reason, progress.Attempts, _namespace, progress.SourceTopic, progress.SourcePartition, progress.SourceOffset, Now());
+            carried, progress.LastError, reason, progress.Attempts, _namespace, progress.SourceTopic, progress.SourcePartition, progress.SourceOffset, Now());
         headers.Add(MutationDeadLetterHeaders.RequestId, Utf8(progress.RequestId));
         headers.Add(MutationDeadLetterHeaders.ChunkCount, Text(progress.ChunkCount));
         headers.Add(MutationDeadLetterHeaders.ChunksStored, Text(progress.ChunksStored));
@@ -249,10 +250,12 @@ public sealed partial class MutationProcessor
         return headers;
     }
 
+    // A copied-back mutation dead letter's wal.mutation.* headers stay out too: `wal dlq` takes a dead letter with a
+    // request-id header for a mutation's, and this one holds the record as it was read.
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
     {
         var source = Context.RecordMetadata;
-        var headers = DeadLetterHeaders.AddOwn([], error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
+        var headers = DeadLetterHeaders.AddOwn(MutationDeadLetterHeaders.Carried(record.Headers), error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
         LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }

@@ -127,10 +127,10 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         switch (entry.BodyCase)
         {
             case LogEntry.BodyOneofCase.Chunk:
-                await OnChunkAsync(entry.Chunk, record.Timestamp);
+                await OnChunkAsync(entry.Chunk, record);
                 break;
             case LogEntry.BodyOneofCase.Completion:
-                await OnCompletionAsync(entry.Completion, record.Timestamp);
+                await OnCompletionAsync(entry.Completion, record);
                 break;
             default:
                 // The router matched a chunk or marker field number with another wire type, which the parser keeps as an
@@ -155,15 +155,15 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
             ? $"a request_id of {bytes} bytes, over the limit of {MaxRequestIdBytes}: the mutation's stored state and dead letter hold it more than once and would not fit a Kafka record"
             : null;
 
-    private async ValueTask OnChunkAsync(MutationChunk chunk, long timestampMs)
+    private async ValueTask OnChunkAsync(MutationChunk chunk, Record<byte[], byte[]> record)
     {
         var existing = Load(chunk.RequestId);
-        var progress = existing ?? Start(chunk.RequestId, timestampMs);
+        var progress = existing ?? Start(chunk.RequestId, record.Timestamp);
         if (progress.State == MutationState.DeadLettered && !DeadLetterHolds(progress, chunk.Sequence))
         {
             // Late (or replayed after a crash): the dead letter may have gone without it, and ignored, an
             // acknowledged chunk would end neither applied nor in the dead-letter topic.
-            await DeadLetterLateAsync(progress, chunk, markerCount: 0);
+            await DeadLetterLateAsync(progress, chunk, markerCount: 0, record.Headers);
             return;
         }
 
@@ -224,13 +224,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private async ValueTask OnCompletionAsync(MutationCompletion completion, long timestampMs)
+    private async ValueTask OnCompletionAsync(MutationCompletion completion, Record<byte[], byte[]> record)
     {
-        var progress = Load(completion.RequestId) ?? Start(completion.RequestId, timestampMs);
+        var progress = Load(completion.RequestId) ?? Start(completion.RequestId, record.Timestamp);
         if (progress.State == MutationState.DeadLettered && progress.ChunkCount == 0)
         {
             // The dead letter went out saying the marker never arrived: this one goes after it.
-            await DeadLetterLateAsync(progress, chunk: null, completion.ChunkCount);
+            await DeadLetterLateAsync(progress, chunk: null, completion.ChunkCount, record.Headers);
             return;
         }
 
