@@ -76,6 +76,40 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Null(dead.Message.Headers.FirstOrDefault(h => h.Key == ReplicationHeaders.OriginRegion));
     }
 
+    // A redriven record (or one a tool copied back from the dead-letter topic) carries an earlier dead letter's wal.*
+    // headers. The replicator's dead letter kept them ahead of its own: two wal.reason, two wal.error, two source
+    // offsets, and a reader taking the first saw the old failure.
+    [Fact]
+    public async Task RemoteRefusesARecordCarryingOldDeadLetterHeaders_ItsDeadLetterHasEachOnce_WithItsOwnValue()
+    {
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1);
+        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE, once
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+
+        var carried = new Headers
+        {
+            { "wal.reason", Encoding.UTF8.GetBytes("retriable") },
+            { "wal.error", Encoding.UTF8.GetBytes("an earlier failure") },
+            { "wal.source.offset", Encoding.UTF8.GetBytes("77") },
+            { ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes("c") },
+            { "trace", Encoding.UTF8.GetBytes("t1") },
+        };
+        await ProduceAsync([(0, Entry("redriven"))], carried);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(replicator.DeadLettered == 1), Patience,
+            () => $"the refused record to be dead-lettered (sent={replicator.Sent} replicated={replicator.Replicated})");
+
+        var dead = Assert.Single(ReadAll(_a, DeadLetterTopic));
+        Assert.Equal("permanent", Single(dead, "wal.reason"));
+        Assert.Contains("region b refused", Single(dead, "wal.error"), StringComparison.Ordinal);
+        Assert.Equal("0", Single(dead, "wal.source.offset"));
+        Assert.Equal("b", Single(dead, ReplicationHeaders.RefusedBy));
+        Assert.Equal("t1", Single(dead, "trace"));
+    }
+
     // A record too large for the remote producer is dead-lettered as it is read. A rewind to an unanswered record before
     // it (another partition failed) read it again, and it was dead-lettered again on every rewind.
     [Fact]
@@ -141,13 +175,13 @@ public sealed class ReplicatorFailureTests : IDisposable
         },
         _logger);
 
-    private async Task ProduceAsync(IEnumerable<(int Partition, LogEntry Entry)> entries)
+    private async Task ProduceAsync(IEnumerable<(int Partition, LogEntry Entry)> entries, Headers? headers = null)
     {
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _a.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, MessageMaxBytes = 4 * 1024 * 1024 }).Build();
         foreach (var (partition, entry) in entries)
         {
             var written = await producer.ProduceAsync(
-                new TopicPartition(Topic, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+                new TopicPartition(Topic, partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray(), Headers = headers });
             Assert.Equal(PersistenceStatus.Persisted, written.Status);
         }
     }
@@ -173,6 +207,9 @@ public sealed class ReplicatorFailureTests : IDisposable
 
     private static string Header(ConsumeResult<byte[], byte[]> record, string key) =>
         Encoding.UTF8.GetString(record.Message.Headers.GetLastBytes(key));
+
+    private static string Single(ConsumeResult<byte[], byte[]> record, string key) =>
+        Encoding.UTF8.GetString(Assert.Single(record.Message.Headers, h => h.Key == key).GetValueBytes());
 
     private static LogEntry Entry(string id, int payloadBytes = 0) =>
         new() { Id = id, Namespace = "mismatch", Payload = payloadBytes > 0 ? ByteString.CopyFrom(new byte[payloadBytes]) : ByteString.CopyFromUtf8(id), OriginRegion = "a", AcceptedAtMs = 1 };

@@ -339,15 +339,12 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             return false;
         }
 
-        var headers = new Headers();
-        foreach (var header in refused.Headers ?? [])
-        {
-            // The origin headers are the remote copy's; here at home the record is the original.
-            if (header.Key is not (ReplicationHeaders.OriginRegion or ReplicationHeaders.OriginPosition))
-            {
-                headers.Add(header.Key, header.GetValueBytes());
-            }
-        }
+        // A redriven record can carry an earlier dead letter's headers: each one this dead letter sets is there once, with
+        // its value. The origin headers are the remote copy's; here at home the record is the original.
+        var headers = CarriedHeaders.From(refused.Headers);
+        headers.Remove(ReplicationHeaders.OriginRegion);
+        headers.Remove(ReplicationHeaders.OriginPosition);
+        headers.Remove(ReplicationHeaders.RefusedBy);
 
         var failure = $"region {_options.RemoteRegion} refused the replicated record for good: {error.Reason} ({error.Code})";
         DeadLetterHeaders.AddOwn(
