@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
 using Google.Protobuf;
@@ -110,6 +111,38 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal("t1", Single(dead, "trace"));
     }
 
+    // Each record the remote refused for good waited up to 5 s for its dead letter, one after the other: a batch of 12
+    // refused records whose dead letters a's cluster does not take held the loop a minute, and a revocation, which the
+    // whole group waits for, as long. (The mock coordinator hands partitions over at its session timeout whatever the
+    // members do, so the hold is read from the log's times rather than from the group.)
+    [Fact]
+    public async Task RemoteRefusesABatch_AndItsDeadLettersGoUnanswered_TheyAreAwaitedTogether()
+    {
+        const int Records = 12;
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _a.SetPartitionLeader(DeadLetterTopic, 0, -1); // no dead letter is ever taken
+        _b.CreateTopic(Topic, 1);
+        _b.SetBrokerDown(1); // the records wait in the producer, to be refused together
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+        await ProduceAsync(Enumerable.Range(0, Records).Select(i => (0, Entry($"r{i}"))));
+        await Eventually.WaitUntilAsync(() => replicator.Sent == Records, Patience, "the replicator to hand every record to its producer");
+        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE for the batch
+        _b.SetBrokerUp(1);
+
+        static bool NotWritten(string message) => message.Contains("could not be written", StringComparison.Ordinal);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(_logger.Messages.Count(NotWritten) >= Records), Patience,
+            () => $"every refused record's dead letter to fail (failed {_logger.Messages.Count(NotWritten)})");
+
+        // One wait of 5 s for them all; two if the drain began while their answers were still arriving.
+        var failedAt = _logger.Entries.Where(e => NotWritten(e.Text)).Take(Records).Select(e => e.At).ToList();
+        var spread = Stopwatch.GetElapsedTime(failedAt[0], failedAt[^1]);
+        Assert.True(spread < TimeSpan.FromSeconds(12), $"the {Records} dead letters failed over {spread.TotalSeconds:F1} s");
+        Assert.Equal(0, replicator.DeadLettered);
+    }
+
     // A record too large for the remote producer is dead-lettered as it is read. A rewind to an unanswered record before
     // it (another partition failed) read it again, and it was dead-lettered again on every rewind.
     [Fact]
@@ -216,9 +249,12 @@ public sealed class ReplicatorFailureTests : IDisposable
 
     private sealed class RecordingLogger : ILogger
     {
-        private readonly ConcurrentQueue<string> _messages = new();
+        private readonly ConcurrentQueue<(long At, string Text)> _entries = new();
 
-        public IReadOnlyCollection<string> Messages => _messages;
+        public IReadOnlyCollection<string> Messages => _entries.Select(e => e.Text).ToList();
+
+        /// <summary>Each message with when it was logged (a <see cref="Stopwatch"/> timestamp).</summary>
+        public IEnumerable<(long At, string Text)> Entries => _entries;
 
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -226,6 +262,6 @@ public sealed class ReplicatorFailureTests : IDisposable
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            _messages.Enqueue(formatter(state, exception));
+            _entries.Enqueue((Stopwatch.GetTimestamp(), formatter(state, exception)));
     }
 }

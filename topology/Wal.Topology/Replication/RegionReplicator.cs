@@ -5,7 +5,6 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
-using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Replication;
 
@@ -32,6 +31,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 {
     private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan CloseFlushTimeout = TimeSpan.FromSeconds(5);
+    // For the local cluster to take a pass's dead letters, all of them: the loop waits, and a record not taken is re-sent.
+    private static readonly TimeSpan DeadLetterTimeout = TimeSpan.FromSeconds(5);
     // Bounded well inside the rebalance timeout (max.poll.interval.ms, 5 minutes): the group waits for this member.
     private static readonly TimeSpan RevocationFlushTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan AnswerPollInterval = TimeSpan.FromMilliseconds(50);
@@ -45,7 +46,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private IConsumer<byte[], byte[]>? _consumer;
     private IProducer<byte[], byte[]>? _producer;
     // To this region's dead-letter topic, built at the first record the remote refuses for good.
-    private IProducer<byte[], byte[]>? _deadLetters;
+    private RefusedRecordDeadLetters? _deadLetters;
     private long _deadLettered;
     private int _producerGeneration;
     private volatile bool _producerFailed;
@@ -289,15 +290,17 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         {
             // Refused before it was queued: too large for good, or a full queue, which passes; that one is re-sent from the
             // last acknowledged record after the backoff, as after a failed delivery. Loud, and the replicator keeps running.
-            if (!TryDeadLetter(progress, offset, message, refused.Error))
-            {
-                ProduceFailed(record.Partition.Value, offset, refused.Error);
-            }
+            // Answered at the next drain like a failed delivery, so its dead letter is awaited with the others'.
+            _acks.Enqueue(new Acknowledgement(progress, offset, generation, refused.Error, 0, message));
         }
     }
 
-    private void DrainAcknowledgements()
+    private void DrainAcknowledgements() => DrainAcknowledgements(DeadLetterTimeout);
+
+    /// <param name="deadLetterWait">How long the refused records' dead letters get, all of them together.</param>
+    private void DrainAcknowledgements(TimeSpan deadLetterWait)
     {
+        List<Acknowledgement>? refused = null;
         while (_acks.TryDequeue(out var ack))
         {
             if (ack.Generation != _producerGeneration)
@@ -309,11 +312,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
             if (ack.Error.IsError)
             {
-                if (!TryDeadLetter(ack.Progress, ack.Offset, ack.Refused, ack.Error))
-                {
-                    ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
-                }
-
+                (refused ??= []).Add(ack);
                 continue;
             }
 
@@ -323,55 +322,58 @@ public sealed partial class RegionReplicator : IAsyncDisposable
                 current.Acknowledged(ack.Offset);
             }
         }
+
+        if (refused is not null)
+        {
+            DeadLetterOrResend(refused, deadLetterWait);
+        }
     }
 
     /// <summary>
     /// A record the remote will refuse on every attempt (too large for it, a record or timestamp it calls invalid) goes to
     /// this region's dead-letter topic, and counts as answered: re-sent, it blocked its partition for good, and the
-    /// rewind after each failure re-sent every other partition's records with it. Waits for the local cluster's
-    /// acknowledgement, so the commit never passes a record that is in neither region. False when the record is not one
-    /// to dead-letter, or the dead letter failed: the caller re-sends it as before.
+    /// rewind after each failure re-sent every other partition's records with it. Its dead letter must be taken by the
+    /// local cluster within <paramref name="wait"/>, so the commit never passes a record that is in neither region. Any
+    /// other refusal, and a record whose dead letter failed or was not taken in time, is re-sent as before.
     /// </summary>
-    private bool TryDeadLetter(PartitionProgress progress, long offset, Message<byte[], byte[]>? refused, Error error)
+    private void DeadLetterOrResend(List<Acknowledgement> refused, TimeSpan wait)
     {
-        if (_options.DeadLetterTopic is not { } topic || refused is null || !RefusedForGood(error.Code))
+        var writes = new List<(Acknowledgement Ack, Task Written)>();
+        foreach (var ack in refused)
         {
-            return false;
+            if (_options.DeadLetterTopic is { } topic && ack.Refused is not null && RefusedRecordDeadLetters.IsForGood(ack.Error.Code))
+            {
+                _deadLetters ??= new RefusedRecordDeadLetters(_options, topic, _logger);
+                writes.Add((ack, _deadLetters.Write(ack.Refused, ack.Error, ack.Progress.Partition.Partition.Value, ack.Offset)));
+            }
+            else
+            {
+                ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
+            }
         }
 
-        // A redriven record can carry an earlier dead letter's headers: each one this dead letter sets is there once, with
-        // its value. The origin headers are the remote copy's; here at home the record is the original.
-        var headers = CarriedHeaders.From(refused.Headers);
-        headers.Remove(ReplicationHeaders.OriginRegion);
-        headers.Remove(ReplicationHeaders.OriginPosition);
-        headers.Remove(ReplicationHeaders.RefusedBy);
-
-        var failure = $"region {_options.RemoteRegion} refused the replicated record for good: {error.Reason} ({error.Code})";
-        DeadLetterHeaders.AddOwn(
-            headers, failure, "permanent", 1, _options.Namespace, _options.Topic, progress.Partition.Partition.Value, offset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(_options.RemoteRegion));
-        try
+        if (writes.Count == 0)
         {
-            _deadLetters ??= BuildDeadLetterProducer();
-            _deadLetters.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers })
-                .WaitAsync(CloseFlushTimeout, _stop.Token).GetAwaiter().GetResult();
-        }
-        catch (Exception e) when (e is KafkaException or TimeoutException or OperationCanceledException)
-        {
-            LogDeadLetterFailed(_logger, _options.GroupId, offset, _options.Topic, progress.Partition.Partition.Value, topic, e.Message);
-            return false;
+            return;
         }
 
-        progress.DeadLettered(offset);
-        Interlocked.Increment(ref _deadLettered);
-        LogDeadLettered(_logger, _options.GroupId, offset, _options.Topic, progress.Partition.Partition.Value, _options.RemoteRegion, error.Reason, topic);
-        return true;
+        RefusedRecordDeadLetters.AwaitAll(writes.Select(w => w.Written), wait, _stop.Token);
+        foreach (var (ack, written) in writes)
+        {
+            var partition = ack.Progress.Partition.Partition.Value;
+            if (!written.IsCompletedSuccessfully)
+            {
+                var reason = written.Exception?.InnerException?.Message ?? $"not taken within {wait.TotalSeconds:0.#} s";
+                LogDeadLetterFailed(_logger, _options.GroupId, ack.Offset, _options.Topic, partition, _deadLetters!.Topic, reason);
+                ProduceFailed(partition, ack.Offset, ack.Error);
+                continue;
+            }
+
+            ack.Progress.DeadLettered(ack.Offset);
+            Interlocked.Increment(ref _deadLettered);
+            LogDeadLettered(_logger, _options.GroupId, ack.Offset, _options.Topic, partition, _options.RemoteRegion, ack.Error.Reason, _deadLetters!.Topic);
+        }
     }
-
-    // Errors about the record itself, which every re-send meets again. A batch-wide answer (a broker's MSG_SIZE_TOO_LARGE
-    // for a batch) takes the batch's other records with it; they are dead-lettered too, and a redrive sends them again.
-    private static bool RefusedForGood(ErrorCode code) =>
-        code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidTimestamp;
 
     /// <summary>
     /// A produce failed for good (with no message timeout that means a non-retriable or fatal
@@ -482,12 +484,14 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     private void AwaitAnswers(IReadOnlyCollection<PartitionProgress> partitions, TimeSpan timeout)
     {
+        // One bound for the whole wait, dead letters included: the group waits for this member.
         var started = TimeProvider.System.GetTimestamp();
-        DrainAcknowledgements();
-        while (!_producerFailed && partitions.Any(p => p.InFlight > 0) && TimeProvider.System.GetElapsedTime(started) < timeout)
+        TimeSpan Left() => timeout - TimeProvider.System.GetElapsedTime(started);
+        DrainAcknowledgements(Left());
+        while (!_producerFailed && partitions.Any(p => p.InFlight > 0) && Left() > TimeSpan.Zero)
         {
             _producer!.Flush(AnswerPollInterval);
-            DrainAcknowledgements();
+            DrainAcknowledgements(Left());
         }
     }
 
@@ -506,20 +510,6 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         .SetPartitionsRevokedHandler((_, revoked) => OnRevoked(revoked.Select(p => p.TopicPartition).ToList(), lost: false))
         .SetPartitionsLostHandler((_, lost) => OnRevoked(lost.Select(p => p.TopicPartition).ToList(), lost: true))
         .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "consumer", error.Reason))
-        .Build();
-
-    private IProducer<byte[], byte[]> BuildDeadLetterProducer() =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = _options.LocalBootstrapServers,
-            ClientId = $"{_options.GroupId}-dead-letters",
-            EnableIdempotence = true,
-            Acks = Acks.All,
-            // The local topic took the record, perhaps bigger than the remote producer's limit (that can be why it is
-            // here), and the dead-letter headers add to it: the local broker's own limit decides.
-            MessageMaxBytes = 64 * 1024 * 1024,
-        })
-        .SetErrorHandler((_, error) => LogClientError(_logger, _options.GroupId, "dead-letter producer", error.Reason))
         .Build();
 
     private IProducer<byte[], byte[]> BuildProducer() =>
