@@ -365,6 +365,7 @@ public sealed class DispatchProcessorTests : IDisposable
             { "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8.ToArray() },
             { DeadLetterHeaders.Reason, "retriable"u8.ToArray() },
             { DeadLetterHeaders.Attempts, "8"u8.ToArray() },
+            { "wal.mutation.request-id", "m-1"u8.ToArray() },
         };
         var entry = path == "delayed, then refused" ? Later("traced", TimeSpan.FromMilliseconds(500)) : Entry("traced", Start);
         var value = path == "unreadable" ? [0x0A, 0xFF, 0xFF] : entry.ToByteArray();

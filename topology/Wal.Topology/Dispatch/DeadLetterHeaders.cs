@@ -37,9 +37,17 @@ public static class DeadLetterHeaders
         return headers;
     }
 
-    /// <summary>Whether a dispatch dead letter sets <paramref name="key"/> itself.</summary>
+    /// <summary>
+    /// Whether a dead letter sets <paramref name="key"/> itself, and so does not carry the input's: the headers every
+    /// dead letter sets, and those of a mutation's (<c>wal.mutation.*</c>), which only a mutation's dead letter may
+    /// have, since <c>wal dlq</c> reads a record that has them as a mutation's.
+    /// </summary>
     public static bool IsSetByDeadLetter(string key) =>
-        key is Error or Attempts or Namespace or SourceTopic or SourcePartition or SourceOffset or FailedAtMs or Reason;
+        key is Error or Attempts or Namespace or SourceTopic or SourcePartition or SourceOffset or FailedAtMs or Reason ||
+        key.StartsWith(MutationPrefix, StringComparison.Ordinal);
+
+    /// <summary>What every header of a mutation's dead letter (<see cref="Mutations.MutationDeadLetterHeaders"/>) starts with.</summary>
+    public const string MutationPrefix = "wal.mutation.";
 
     private static byte[] Number(long value) => Encoding.UTF8.GetBytes(value.ToString(CultureInfo.InvariantCulture));
 }

@@ -1,4 +1,3 @@
-using Confluent.Kafka;
 using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Mutations;
@@ -12,39 +11,24 @@ namespace Wal.Topology.Mutations;
 /// </summary>
 public static class MutationDeadLetterHeaders
 {
-    public const string RequestId = "wal.mutation.request-id";
+    public const string RequestId = DeadLetterHeaders.MutationPrefix + "request-id";
 
     /// <summary>The marker's chunk count; 0 when the marker never arrived.</summary>
-    public const string ChunkCount = "wal.mutation.chunk-count";
+    public const string ChunkCount = DeadLetterHeaders.MutationPrefix + "chunk-count";
 
     /// <summary>How many chunks had arrived.</summary>
-    public const string ChunksStored = "wal.mutation.chunks-stored";
+    public const string ChunksStored = DeadLetterHeaders.MutationPrefix + "chunks-stored";
 
     /// <summary>Chunks below this sequence were applied before the mutation was given up.</summary>
-    public const string NextSequence = "wal.mutation.next-sequence";
+    public const string NextSequence = DeadLetterHeaders.MutationPrefix + "next-sequence";
 
     /// <summary>
     /// "i/n": this record is part i of the n that together carry the mutation's chunks (a mutation
     /// above <see cref="WalTopologyOptions.MaxDeadLetterBytes"/> is split); "1/1" for most.
     /// </summary>
-    public const string Part = "wal.mutation.part";
+    public const string Part = DeadLetterHeaders.MutationPrefix + "part";
 
     public const string Expired = "expired";
-
-    /// <summary>
-    /// The headers of <paramref name="input"/> a mutation's dead letter keeps (<see cref="CarriedHeaders"/>), without
-    /// those it sets itself here: a copied-back dead letter's stay out, so each is there once, with its own value.
-    /// </summary>
-    public static Headers Carried(Headers? input)
-    {
-        var carried = CarriedHeaders.From(input);
-        foreach (var own in (ReadOnlySpan<string>)[RequestId, ChunkCount, ChunksStored, NextSequence, Part])
-        {
-            carried.Remove(own);
-        }
-
-        return carried;
-    }
 
     public const string Late = "late";
 }

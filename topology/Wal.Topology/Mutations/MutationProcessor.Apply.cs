@@ -7,6 +7,7 @@ using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams;
 using Wal.Streams.State;
+using CarriedHeaders = Wal.Topology.Dispatch.CarriedHeaders;
 using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
 using Wal.Topology.Retry;
 using Wal.Topology.State;
@@ -211,7 +212,7 @@ public sealed partial class MutationProcessor
             dead.Chunks.Add(chunk);
         }
 
-        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late, MutationDeadLetterHeaders.Carried(input));
+        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late, CarriedHeaders.From(input));
         headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
         await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
@@ -255,7 +256,7 @@ public sealed partial class MutationProcessor
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
     {
         var source = Context.RecordMetadata;
-        var headers = DeadLetterHeaders.AddOwn(MutationDeadLetterHeaders.Carried(record.Headers), error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
+        var headers = DeadLetterHeaders.AddOwn(CarriedHeaders.From(record.Headers), error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
         LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
     }
