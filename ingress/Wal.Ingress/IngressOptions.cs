@@ -46,6 +46,14 @@ public sealed class IngressOptions
     /// </summary>
     public TimeSpan StreamEndingGrace { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a WriteToLogStream call may fail to hand any acknowledgement to its caller (whose HTTP/2 window stays
+    /// shut because it stopped reading) before the ingress resets the stream with ENHANCE_YOUR_CALM, which gRPC clients
+    /// report as RESOURCE_EXHAUSTED. Nothing else ends such a call: its connection stays alive, and Kestrel's minimum
+    /// response data rate does not count time stalled on flow control.
+    /// </summary>
+    public TimeSpan StreamAckTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Bytes of records (payload and envelope) awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
@@ -145,6 +153,11 @@ public sealed class IngressOptions
         if (StreamEndingGrace < TimeSpan.Zero || StreamEndingGrace > TimeSpan.FromMinutes(1))
         {
             errors.Add($"StreamEndingGrace: {StreamEndingGrace} must be between 0 and 1 minute");
+        }
+
+        if (StreamAckTimeout < TimeSpan.FromSeconds(1) || StreamAckTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add($"StreamAckTimeout: {StreamAckTimeout} must be between 1 s and 1 hour");
         }
 
         if (MaxInFlightBytes < MaxReceiveMessageSize)

@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Wal.Grpc;
 using Wal.Schemas.V1;
 
@@ -17,9 +19,18 @@ namespace Wal.Ingress;
 /// to half-close, and ends with UNAVAILABLE: a request without an acknowledgement was not
 /// written, and the caller sends it to another instance. Every end that acknowledged all it read
 /// says so in <see cref="WriteToLogStreamMetadata.AllReadAcknowledged"/>.
+/// A caller that stops reading acknowledgements shuts its HTTP/2 window, and the call could hold its
+/// stream, its handler and up to MaxStreamInFlight acks for as long as the connection lives: once no
+/// acknowledgement could be handed over for <see cref="IngressOptions.StreamAckTimeout"/>, the stream
+/// is reset (ENHANCE_YOUR_CALM). The writes among them that Kafka took are durable, but their callers
+/// were never told: to them they are UNKNOWN.
 /// </summary>
-public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options, IHostApplicationLifetime lifetime)
+public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions options, IHostApplicationLifetime lifetime, ILogger<WriteStreamHandler> logger)
 {
+    // RST_STREAM code that gRPC clients report as RESOURCE_EXHAUSTED. A status in trailers would
+    // queue behind the acks the caller does not read, and never arrive.
+    private const int EnhanceYourCalm = 0xb;
+
     private const string ShuttingDown = "The ingress is shutting down: every request read on this stream was acknowledged; send the rest to another instance.";
 
     public async Task HandleAsync(IAsyncStreamReader<WriteToLogRequest> requests, IServerStreamWriter<WriteToLogAck> responses, GrpcCallContext context)
@@ -31,7 +42,7 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
         using var slots = new SemaphoreSlim(options.MaxStreamInFlight, options.MaxStreamInFlight);
         var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
         var listener = new AckQueue(acks.Writer);
-        var sending = SendAcksAsync(acks.Reader, responses, slots, stop);
+        var sending = SendAcksAsync(acks.Reader, responses, slots, stop, context.HttpContext);
         var caller = CallerIdentity.From(context.HttpContext);
         // Slots the reader holds itself: the one taken for a request not yet read or started.
         var held = 0;
@@ -149,10 +160,16 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
         }
     }
 
-    private static async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop)
+    private async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop, HttpContext http)
     {
         // Whatever has queued since the last send goes out as one write and one flush.
         var batch = new List<WriteToLogAck>();
+        // Armed only while a flush waits: Kestrel buffers some acks, then a flush waits until the
+        // caller's window lets them out, and nothing else ends that wait. The stream is reset
+        // rather than the flush cancelled: Kestrel answers a cancelled flush with its own reset,
+        // INTERNAL_ERROR, which a caller would read as a fault of the server's.
+        using var stalled = new CancellationTokenSource();
+        using var resetWhenStalled = stalled.Token.UnsafeRegister(_ => ResetStalled(http), null);
         try
         {
             while (await acks.WaitToReadAsync(stop.Token))
@@ -162,7 +179,9 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
                     batch.Add(ack);
                 }
 
+                stalled.CancelAfter(options.StreamAckTimeout);
                 await responses.WriteAllAsync(batch, stop.Token);
+                stalled.CancelAfter(Timeout.InfiniteTimeSpan);
                 slots.Release(batch.Count);
                 batch.Clear();
             }
@@ -177,6 +196,24 @@ public sealed class WriteStreamHandler(LogWriter writer, IngressOptions options,
             throw;
         }
     }
+
+    // The reset aborts the request, which cancels the call's token: the pending flush and the
+    // reader loop end with it.
+    private void ResetStalled(HttpContext http)
+    {
+        Stalled(logger, http.Connection.RemoteIpAddress, options.StreamAckTimeout);
+        if (http.Features.Get<IHttpResetFeature>() is { } reset)
+        {
+            reset.Reset(EnhanceYourCalm);
+        }
+        else
+        {
+            http.Abort();
+        }
+    }
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "A WriteToLogStream call from {Peer} could hand no acknowledgement over for {Timeout} (its window stayed shut); its stream was reset")]
+    private static partial void Stalled(ILogger logger, System.Net.IPAddress? peer, TimeSpan timeout);
 
     // Runs on Kafka's delivery thread: queueing the ack is all it does, and a burst of delivery
     // reports wakes the sender once.

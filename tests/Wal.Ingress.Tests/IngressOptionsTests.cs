@@ -42,4 +42,15 @@ public sealed class IngressOptionsTests
 
         Assert.StartsWith("AdminClients:", Assert.Single(options.Errors()), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(7200)]
+    public void Errors_StreamAckTimeoutOutOfRange_Refused(double seconds)
+    {
+        var options = Valid();
+        options.StreamAckTimeout = TimeSpan.FromSeconds(seconds);
+
+        Assert.StartsWith("StreamAckTimeout:", Assert.Single(options.Errors()), StringComparison.Ordinal);
+    }
 }

@@ -1,0 +1,63 @@
+using System.Net.Security;
+using Google.Protobuf;
+using Wal.Grpc.Tests;
+using Wal.Schemas.V1;
+
+namespace Wal.Ingress.Tests;
+
+/// <summary>
+/// A caller that writes on WriteToLogStream and stops reading the acknowledgements: its HTTP/2 window shuts, Kestrel's
+/// response buffer fills, and the call's ack sender waits on a flush. The connection stays alive (it answers keep-alive
+/// pings) and Kestrel's minimum response data rate ignores time stalled on flow control, so before StreamAckTimeout the
+/// stream, its handler and its queued acks were held for as long as the connection lived (still there after 45 s in a
+/// run with keep-alive at 1 s).
+/// </summary>
+public sealed class StalledAckStreamTests
+{
+    private const uint EnhanceYourCalm = 0xb;
+
+    // Big enough acks that a few hundred fill Kestrel's 64 KiB response buffer.
+    private static readonly string LongIdTail = new('x', 200);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WriteToLogStream_CallerStopsReadingAcks_StreamResetAfterAckTimeout(bool tls)
+    {
+        using var certificates = new TestCertificates();
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, configure: o =>
+        {
+            o.KeepAlivePingDelay = TimeSpan.FromSeconds(1);
+            o.MaxStreamInFlight = 10;
+            o.StreamAckTimeout = TimeSpan.FromSeconds(1);
+            if (tls)
+            {
+                o.TlsCertificatePath = certificates.ServerCertificatePath;
+                o.TlsKeyPath = certificates.ServerKeyPath;
+            }
+        });
+        using var inFlight = new InFlightMeter(host);
+        using var requests = new ActiveRequestsMeter(host);
+        using var trusting = certificates.Handler(client: null);
+        await using var client = await NonReadingHttp2Client.ConnectAsync(host.Address, initialWindow: 1, new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = trusting.SslOptions.RemoteCertificateValidationCallback,
+        });
+        var stream = await client.OpenAsync(host.Address, WriteAheadLogService.WriteToLogStreamPath);
+
+        for (var i = 1; i <= 600; i++)
+        {
+            var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"w{i}-{LongIdTail}", Payload = ByteString.CopyFromUtf8("x") };
+            await client.SendAsync(stream, GrpcTestClient.Frame(request));
+        }
+
+        await Eventually.WaitUntilAsync(() => requests.Active == 1, TimeSpan.FromSeconds(10), "the call to start");
+        var end = await client.EndOf(stream).WaitAsync(TimeSpan.FromSeconds(20));
+        await Eventually.WaitUntilAsync(() => requests.Active == 0, TimeSpan.FromSeconds(10), "the call's handler to return and Kestrel to let the stream go");
+
+        Assert.Equal(EnhanceYourCalm, end.ResetCode);
+        Assert.Equal(1, client.DataBytes(stream));
+        Assert.False(client.ConnectionClosed, "only the stalled stream ends; its connection and other calls on it stay");
+        Assert.Equal(0, inFlight.Current);
+    }
+}
