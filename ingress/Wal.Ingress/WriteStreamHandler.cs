@@ -20,16 +20,22 @@ namespace Wal.Ingress;
 /// written, and the caller sends it to another instance. Every end that acknowledged all it read
 /// says so in <see cref="WriteToLogStreamMetadata.AllReadAcknowledged"/>.
 /// A caller that stops reading acknowledgements shuts its HTTP/2 window, and the call could hold its
-/// stream, its handler and up to MaxStreamInFlight acks for as long as the connection lives: once no
-/// acknowledgement could be handed over for <see cref="IngressOptions.StreamAckTimeout"/>, the stream
-/// is reset (ENHANCE_YOUR_CALM). The writes among them that Kafka took are durable, but their callers
-/// were never told: to them they are UNKNOWN.
+/// stream, its handler and up to MaxStreamInFlight acks for as long as the connection lives: once a
+/// flush of acks (at most 16 KiB of them) could not be handed over within
+/// <see cref="IngressOptions.StreamAckTimeout"/>, the stream is reset (ENHANCE_YOUR_CALM). The writes
+/// among them that Kafka took are durable, but their callers were never told: to them they are UNKNOWN.
 /// </summary>
 public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions options, IHostApplicationLifetime lifetime, ILogger<WriteStreamHandler> logger)
 {
     // RST_STREAM code that gRPC clients report as RESOURCE_EXHAUSTED. A status in trailers would
     // queue behind the acks the caller does not read, and never arrive.
     private const int EnhanceYourCalm = 0xb;
+
+    // The most acks (by size) one flush carries. Kestrel completes a flush only once the caller's
+    // window has taken all of it, so the ack timer, which runs per flush, measures how long the
+    // caller takes to read this much: a whole batch (up to MaxStreamInFlight acks) read slowly
+    // outlasted the timer while acks were flowing. HTTP/2's default largest frame.
+    private const int MaxFlushBytes = 16 * 1024;
 
     private const string ShuttingDown = "The ingress is shutting down: every request read on this stream was acknowledged; send the rest to another instance.";
 
@@ -162,10 +168,10 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
 
     private async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop, HttpContext http)
     {
-        // Whatever has queued since the last send goes out as one write and one flush.
+        // Whatever has queued since the last send goes out as one write and one flush, up to MaxFlushBytes.
         var batch = new List<WriteToLogAck>();
-        // Armed only while a flush waits: Kestrel buffers some acks, then a flush waits until the
-        // caller's window lets them out, and nothing else ends that wait. The stream is reset
+        // Armed only while a flush waits: a flush waits until the caller's window lets all its acks
+        // out, and nothing else ends that wait. The stream is reset
         // rather than the flush cancelled: Kestrel answers a cancelled flush with its own reset,
         // INTERNAL_ERROR, which a caller would read as a fault of the server's.
         using var stalled = new CancellationTokenSource();
@@ -174,9 +180,11 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
         {
             while (await acks.WaitToReadAsync(stop.Token))
             {
-                while (acks.TryRead(out var ack))
+                var bytes = 0;
+                while (bytes < MaxFlushBytes && acks.TryRead(out var ack))
                 {
                     batch.Add(ack);
+                    bytes += ack.CalculateSize();
                 }
 
                 stalled.CancelAfter(options.StreamAckTimeout);

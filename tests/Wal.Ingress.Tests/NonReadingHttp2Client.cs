@@ -10,12 +10,12 @@ namespace Wal.Ingress.Tests;
 /// An HTTP/2 client that stops reading its responses: it gives the server a tiny stream window and
 /// never sends WINDOW_UPDATE, so every response stalls on flow control. It stays alive otherwise
 /// (answers PING and SETTINGS), as a client whose application stopped reading would, so keep-alive
-/// has no reason to close it. No client library can be made to stop reading on cue; this one
-/// speaks the few frames it needs by hand.
+/// has no reason to close it. It can also read slowly, a few bytes at a time (<see cref="GrantAsync"/>).
+/// No client library can be made to stop reading on cue; this one speaks the few frames it needs by hand.
 /// </summary>
 public sealed class NonReadingHttp2Client : IAsyncDisposable
 {
-    private const byte Data = 0x0, Headers = 0x1, RstStream = 0x3, Settings = 0x4, Ping = 0x6, GoAway = 0x7;
+    private const byte Data = 0x0, Headers = 0x1, RstStream = 0x3, Settings = 0x4, Ping = 0x6, GoAway = 0x7, WindowUpdate = 0x8;
     private const byte EndStream = 0x1, EndHeaders = 0x4, Ack = 0x1;
 
     private readonly TcpClient _tcp;
@@ -90,6 +90,15 @@ public sealed class NonReadingHttp2Client : IAsyncDisposable
     /// <summary>Sends request bytes (gRPC frames) on a stream.</summary>
     public Task SendAsync(int streamId, byte[] data, bool endStream = false) =>
         SendAsync(FrameBytes(Data, endStream ? EndStream : (byte)0, streamId, data));
+
+    /// <summary>Lets the server send <paramref name="bytes"/> more on the stream (and on the connection): a reader that takes acks in slowly.</summary>
+    public async Task GrantAsync(int streamId, int bytes)
+    {
+        var increment = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(increment, (uint)bytes);
+        await SendAsync(FrameBytes(WindowUpdate, 0, 0, increment));
+        await SendAsync(FrameBytes(WindowUpdate, 0, streamId, increment));
+    }
 
     /// <summary>Completes when the server ends the stream; never, if it does not.</summary>
     public Task<StreamEnd> EndOf(int streamId) => _ends[streamId].Task;

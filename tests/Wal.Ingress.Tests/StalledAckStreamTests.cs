@@ -16,7 +16,7 @@ public sealed class StalledAckStreamTests
 {
     private const uint EnhanceYourCalm = 0xb;
 
-    // Big enough acks that a few hundred fill Kestrel's 64 KiB response buffer.
+    // Acks of about 250 bytes: a flush of a few hundred outlasts a slow reader's second.
     private static readonly string LongIdTail = new('x', 200);
 
     [Theory]
@@ -59,5 +59,49 @@ public sealed class StalledAckStreamTests
         Assert.Equal(1, client.DataBytes(stream));
         Assert.False(client.ConnectionClosed, "only the stalled stream ends; its connection and other calls on it stay");
         Assert.Equal(0, inFlight.Current);
+    }
+
+    // Acks keep flowing, one at least every 100 ms, but slowly (50 KB/s): a flush of a whole
+    // batch of 500 acks (125 KB) took longer than StreamAckTimeout, and the reader was cut off.
+    [Fact]
+    public async Task WriteToLogStream_CallerReadsAcksSlowly_NotReset()
+    {
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, configure: o =>
+        {
+            o.MaxStreamInFlight = 500;
+            o.StreamAckTimeout = TimeSpan.FromSeconds(1);
+        });
+        await using var client = await NonReadingHttp2Client.ConnectAsync(host.Address, initialWindow: 1);
+        var stream = await client.OpenAsync(host.Address, WriteAheadLogService.WriteToLogStreamPath);
+        for (var i = 1; i <= 1000; i++)
+        {
+            var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"w{i}-{LongIdTail}", Payload = ByteString.CopyFromUtf8("x") };
+            await client.SendAsync(stream, GrpcTestClient.Frame(request));
+        }
+
+        await client.SendAsync(stream, [], endStream: true);
+        using var reading = new CancellationTokenSource();
+        var granting = ReadSlowlyAsync(client, stream, reading.Token);
+        var end = await client.EndOf(stream).WaitAsync(TimeSpan.FromSeconds(60));
+        await reading.CancelAsync();
+        await granting;
+
+        Assert.Null(end.ResetCode);
+        Assert.Contains("grpc-status", end.TrailerText, StringComparison.Ordinal);
+    }
+
+    private static async Task ReadSlowlyAsync(NonReadingHttp2Client client, int stream, CancellationToken cancellationToken)
+    {
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        try
+        {
+            while (await pace.WaitForNextTickAsync(cancellationToken))
+            {
+                await client.GrantAsync(stream, 5000);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 }
