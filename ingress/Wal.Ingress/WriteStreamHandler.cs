@@ -171,9 +171,9 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
         // Whatever has queued since the last send goes out as one write and one flush, up to MaxFlushBytes.
         var batch = new List<WriteToLogAck>();
         // Armed only while a flush waits: a flush waits until the caller's window lets all its acks
-        // out, and nothing else ends that wait. The stream is reset
-        // rather than the flush cancelled: Kestrel answers a cancelled flush with its own reset,
-        // INTERNAL_ERROR, which a caller would read as a fault of the server's.
+        // out, and nothing else ends that wait. The stream is reset rather than the flush
+        // cancelled: Kestrel answers a cancelled flush with its own reset, INTERNAL_ERROR, which a
+        // caller would read as a fault of the server's.
         using var stalled = new CancellationTokenSource();
         using var resetWhenStalled = stalled.Token.UnsafeRegister(_ => ResetStalled(http), null);
         try
