@@ -41,6 +41,8 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
 
     public async Task HandleAsync(IAsyncStreamReader<WriteToLogRequest> requests, IServerStreamWriter<WriteToLogAck> responses, GrpcCallContext context)
     {
+        // Read before the ack sender starts: a throw here must not leave it waiting on a channel nobody completes.
+        var caller = CallerIdentity.From(context.HttpContext);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var token = stop.Token;
         // Only reading ends at shutdown; the writes already read keep the call's token.
@@ -49,7 +51,6 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
         var acks = Channel.CreateUnbounded<WriteToLogAck>(new UnboundedChannelOptions { SingleReader = true });
         var listener = new AckQueue(acks.Writer);
         var sending = SendAcksAsync(acks.Reader, responses, slots, stop, context.HttpContext);
-        var caller = CallerIdentity.From(context.HttpContext);
         // Slots the reader holds itself: the one taken for a request not yet read or started.
         var held = 0;
         try
