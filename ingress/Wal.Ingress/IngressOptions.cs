@@ -47,7 +47,7 @@ public sealed class IngressOptions
     public TimeSpan StreamEndingGrace { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long a WriteToLogStream call may take to hand one flush of acknowledgements (at most 16 KiB of them) to its
+    /// How long a WriteToLogStream call may take to hand one flush of acknowledgements (at most 64 KiB of them) to its
     /// caller (whose HTTP/2 window stays shut because it stopped reading) before the ingress resets the stream with
     /// ENHANCE_YOUR_CALM, which gRPC clients report as RESOURCE_EXHAUSTED. A caller reading more slowly than that is cut
     /// off too, though its acks still trickle out. Nothing else ends such a call: its connection stays alive, and Kestrel's minimum

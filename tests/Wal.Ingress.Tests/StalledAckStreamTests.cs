@@ -61,19 +61,21 @@ public sealed class StalledAckStreamTests
         Assert.Equal(0, inFlight.Current);
     }
 
-    // Acks keep flowing, one at least every 100 ms, but slowly (50 KB/s): a flush of a whole
-    // batch of 500 acks (125 KB) took longer than StreamAckTimeout, and the reader was cut off.
+    // Acks keep flowing, 10 KB every 100 ms (100 KB/s): a flush of a whole batch of 1,000 acks
+    // (about 250 KB) took 2.5 s, longer than StreamAckTimeout, and the reader was cut off; a flush of
+    // at most 64 KiB takes under a second. The 2,000 requests (about 520 KB) fit the stream's
+    // receive window, which this client does not track.
     [Fact]
     public async Task WriteToLogStream_CallerReadsAcksSlowly_NotReset()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, configure: o =>
         {
-            o.MaxStreamInFlight = 500;
-            o.StreamAckTimeout = TimeSpan.FromSeconds(1);
+            o.MaxStreamInFlight = 1000;
+            o.StreamAckTimeout = TimeSpan.FromSeconds(1.5);
         });
         await using var client = await NonReadingHttp2Client.ConnectAsync(host.Address, initialWindow: 1);
         var stream = await client.OpenAsync(host.Address, WriteAheadLogService.WriteToLogStreamPath);
-        for (var i = 1; i <= 1000; i++)
+        for (var i = 1; i <= 2000; i++)
         {
             var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"w{i}-{LongIdTail}", Payload = ByteString.CopyFromUtf8("x") };
             await client.SendAsync(stream, GrpcTestClient.Frame(request));
@@ -97,7 +99,7 @@ public sealed class StalledAckStreamTests
         {
             while (await pace.WaitForNextTickAsync(cancellationToken))
             {
-                await client.GrantAsync(stream, 5000);
+                await client.GrantAsync(stream, 10_000);
             }
         }
         catch (OperationCanceledException)
