@@ -51,12 +51,7 @@ public sealed class ReplicatorFailureTests : IDisposable
     [Fact]
     public async Task RemoteRefusesARecordForGood_ItIsDeadLetteredAtHome_AndThePartitionMovesOn()
     {
-        _a.CreateTopic(Topic, 1);
-        _a.CreateTopic(DeadLetterTopic, 1);
-        _b.CreateTopic(Topic, 1);
-        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE, once
-        await using var replicator = Replicator(DeadLetterTopic);
-        await replicator.StartAsync();
+        await using var replicator = await StartWithOneRefusalAsync();
 
         await ProduceAsync([(0, Entry("refused"))]);
         await Eventually.WaitUntilAsync(
@@ -83,12 +78,7 @@ public sealed class ReplicatorFailureTests : IDisposable
     [Fact]
     public async Task RemoteRefusesARecordCarryingOldDeadLetterHeaders_ItsDeadLetterHasEachOnce_WithItsOwnValue()
     {
-        _a.CreateTopic(Topic, 1);
-        _a.CreateTopic(DeadLetterTopic, 1);
-        _b.CreateTopic(Topic, 1);
-        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE, once
-        await using var replicator = Replicator(DeadLetterTopic);
-        await replicator.StartAsync();
+        await using var replicator = await StartWithOneRefusalAsync();
 
         var carried = new Headers
         {
@@ -191,6 +181,19 @@ public sealed class ReplicatorFailureTests : IDisposable
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "wal-replicate-mismatch-to-b" }).Build();
         var committed = consumer.Committed([new TopicPartition(Topic, partition)], TimeSpan.FromSeconds(5)).Single();
         return committed.Offset.Value < 0 ? 0 : committed.Offset.Value;
+    }
+
+    // One partition on each side and a dead-letter topic at home; b's broker refuses the first produce request for good
+    // (MSG_SIZE_TOO_LARGE, once).
+    private async Task<RegionReplicator> StartWithOneRefusalAsync()
+    {
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1);
+        _b.PushRequestErrors(KafkaApi.Produce, 10);
+        var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+        return replicator;
     }
 
     private RegionReplicator Replicator(string? deadLetterTopic = null) => new(
