@@ -124,6 +124,7 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var rawLost = rawLatencies.Length - rawDelivered.Length;
         var floor = await MeasureFloorAsync(unaryUri, bodies.FloorUnary, UnaryShape, 1, null, cancellationToken);
         var streamingFloor = await MeasureFloorAsync(streamUri, bodies.FloorStream, StreamingShape, WritesPerStream, StreamingCallsPerRound, cancellationToken);
+        var bareKestrel = await MeasureBareKestrelAsync(bodies.Unary, cancellationToken);
         var clientStreams = StreamingShape.Clients * StreamingShape.StreamsPerClient;
         await ClientStreamDriver.RunAsync(address, bodies.Request, clientStreams, WarmUp);
         var typedClient = await ClientStreamDriver.RunAsync(address, bodies.Request, clientStreams, RoundMeasured);
@@ -146,6 +147,8 @@ internal sealed class IngressBenchmark : IRatioBenchmark
                 ("  broker process CPU per unary write", PerWrite(unary, u => u.BrokerCpuMicroseconds), "us"),
                 ("  h2load CPU per unary write", PerWrite(unary, u => u.H2LoadCpuMicroseconds), "us"),
                 ("  floor: same call answered without Kafka", floor.PerSecond, $"/s; CPU per call {floor.CpuMicroseconds:N1} us ingress, {floor.H2LoadCpuMicroseconds:N1} us h2load"),
+                ("  bare Kestrel: same load, canned answer", bareKestrel.PerSecond,
+                    $"/s; CPU per call {bareKestrel.CpuMicroseconds:N1} us server, {bareKestrel.H2LoadCpuMicroseconds:N1} us h2load; {bareKestrel.PerSecond / Median(rounds, r => r.Raw.PerSecond):N2} x the raw median (no Wal code: the most any Kestrel ingress could reach)"),
                 ("ratio unary / raw, median round", unaryRatio, $"x (target >= {UnaryTarget}; rounds: {List(rounds, r => r.UnaryRatio, "N2")})"),
                 ("streaming durable writes/s (h2load)", Median(rounds, r => r.Streaming.Sample.PerSecond),
                     $"/s, median round ({StreamingShape.Clients} conns x {StreamingShape.StreamsPerClient} calls of {WritesPerStream} writes, {StreamingCallsPerRound} calls a round; rounds: {List(rounds, r => r.Streaming.Sample.PerSecond, "N0")})"),
@@ -231,6 +234,22 @@ internal sealed class IngressBenchmark : IRatioBenchmark
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var writes = Math.Max(1, http.Succeeded * writesPerRequest);
         return (writes / http.Elapsed.TotalSeconds, cpu.TotalMicroseconds / writes, http.ProcessorTime.TotalMicroseconds / writes);
+    }
+
+    /// <summary>
+    /// The unary load against <see cref="BareKestrel"/>: Kestrel's own per-call cost in this
+    /// process with its runtime settings, under everything Wal adds (routing, the gRPC layer,
+    /// parsing, checks, Kafka). The ingress is idle meanwhile.
+    /// </summary>
+    private static async Task<(double PerSecond, double CpuMicroseconds, double H2LoadCpuMicroseconds)> MeasureBareKestrelAsync(string body, CancellationToken cancellationToken)
+    {
+        var app = await BareKestrel.StartAsync(cancellationToken);
+        await using (app)
+        {
+            var figures = await MeasureFloorAsync(new Uri(app.GetGrpcAddress(), WriteAheadLogService.WriteToLogPath), body, UnaryShape, 1, null, cancellationToken);
+            await app.StopAsync(cancellationToken);
+            return figures;
+        }
     }
 
     // A measured h2load run: a fixed number of requests when given (each run to its end), else the measured stretch.
