@@ -118,6 +118,23 @@ public sealed class GrpcDeadlineTests(EchoServer server) : IClassFixture<EchoSer
         }
     }
 
+    // A timeout of zero is well-formed and already over: even a handler that answers at once is too late.
+    [Theory]
+    [InlineData("0S")]
+    [InlineData("0m")]
+    [InlineData("0n")]
+    [InlineData("00000000H")]
+    public async Task Unary_ZeroTimeout_DeadlineExceededTrailersOnly(string timeout)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Text = "instant" }, r => r.Headers.Add("grpc-timeout", timeout));
+
+        Assert.Equal(StatusCode.DeadlineExceeded, response.Status);
+        Assert.True(response.TrailersOnly);
+        Assert.Empty(response.Messages);
+    }
+
     [Fact]
     public async Task Unary_MalformedTimeout_Internal()
     {

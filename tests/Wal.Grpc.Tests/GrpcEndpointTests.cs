@@ -34,6 +34,60 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Single(response.Messages);
     }
 
+    [Theory]
+    [InlineData("application/grpc;charset=utf-8")]
+    [InlineData("application/grpc+proto; charset=utf-8")]
+    [InlineData("Application/GRPC")]
+    public async Task Unary_GrpcContentTypeWithParametersOrOtherCase_Accepted(string contentType)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame(new Echo { Text = "x" }), contentType: contentType);
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal("application/grpc", response.ContentType);
+        Assert.Equal("identity", Assert.Single(response.Headers.GetValues("grpc-accept-encoding")));
+    }
+
+    [Fact]
+    public async Task Unary_BinaryCustomMetadata_Accepted()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        // Unpadded and padded base64, as the spec lets senders choose.
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Text = "x" }, r =>
+        {
+            r.Headers.TryAddWithoutValidation("x-trace-bin", "AAEC");
+            r.Headers.TryAddWithoutValidation("x-other-bin", "AAECAw==");
+        });
+
+        Assert.Equal(StatusCode.OK, response.Status);
+        Assert.Equal("x", Echo.Parser.ParseFrom(Assert.Single(response.Messages)).Text);
+    }
+
+    // Only POST carries gRPC, and the spec asks nothing of a server for other methods: routing's plain 405 suffices,
+    // since no gRPC client sends one.
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("PUT")]
+    public async Task NonPostMethod_Http405(string method)
+    {
+        using var client = new GrpcTestClient(server.Address);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(server.Address, EchoServer.Unary))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Headers.TryAddWithoutValidation("content-type", "application/grpc");
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        var after = await client.CallAsync(EchoServer.Unary, new Echo { Text = "still serving" });
+        Assert.Equal(StatusCode.OK, after.Status);
+    }
+
     [Fact]
     public async Task Unary_HandlerThrowsRpcException_TrailersOnlyWithEncodedMessageAndDetails()
     {
@@ -95,6 +149,18 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
 
         Assert.Equal(StatusCode.Internal, response.Status);
         Assert.Contains("compressed", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Unary_CompressedFlagUnderIdentityEncoding_Internal()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(
+            EchoServer.Unary, GrpcTestClient.Frame(new Echo { Text = "x" }.ToByteArray(), flags: 1), r => r.Headers.Add("grpc-encoding", "identity"));
+
+        Assert.Equal(StatusCode.Internal, response.Status);
+        Assert.Empty(response.Messages);
     }
 
     [Fact]
