@@ -17,6 +17,7 @@ public sealed class NonReadingHttp2Client : IAsyncDisposable
 {
     private const byte Data = 0x0, Headers = 0x1, RstStream = 0x3, Settings = 0x4, Ping = 0x6, GoAway = 0x7, WindowUpdate = 0x8;
     private const byte EndStream = 0x1, EndHeaders = 0x4, Ack = 0x1;
+    private const uint Cancel = 0x8;
 
     private readonly TcpClient _tcp;
     private readonly Stream _stream;
@@ -90,6 +91,14 @@ public sealed class NonReadingHttp2Client : IAsyncDisposable
     /// <summary>Sends request bytes (gRPC frames) on a stream.</summary>
     public Task SendAsync(int streamId, byte[] data, bool endStream = false) =>
         SendAsync(FrameBytes(Data, endStream ? EndStream : (byte)0, streamId, data));
+
+    /// <summary>Resets a stream from the caller's side, as a client does when its call is cancelled.</summary>
+    public Task ResetAsync(int streamId, uint errorCode = Cancel)
+    {
+        var code = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(code, errorCode);
+        return SendAsync(FrameBytes(RstStream, 0, streamId, code));
+    }
 
     /// <summary>Lets the server send <paramref name="bytes"/> more on the stream (and on the connection): a reader that takes acks in slowly.</summary>
     public async Task GrantAsync(int streamId, int bytes)

@@ -70,6 +70,20 @@ public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixtu
         Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
     }
 
+    // grpc-message percent-encodes '%' itself as well as non-ASCII; a client decoding it must get the text back as it was,
+    // a '%' followed by hex digits included.
+    [Fact]
+    public async Task WriteToLog_RefusalQuotingPercentAndNonAscii_PythonClientReadsTheTextAsItWas()
+    {
+        var request = new WriteToLogRequest { Namespace = "100%41 é%", Id = "a", Payload = ByteString.CopyFromUtf8("x") };
+
+        var result = await PythonGrpcClient.CallAsync(Host.Address, WriteAheadLogService.WriteToLogPath, request);
+
+        Assert.Equal(StatusCode.InvalidArgument, result.Code);
+        Assert.Contains("'100%41 é%'", result.Details, StringComparison.Ordinal);
+        Assert.Equal(result.Details, result.StatusDetails!.Message);
+    }
+
     [Fact]
     public async Task WriteToLog_MalformedProtobuf_InvalidArgumentNothingProduced()
     {
