@@ -72,6 +72,19 @@ public sealed class TopologyTestDriverTests
     }
 
     [Fact]
+    public void ProducedTopicNames_OutputTopicCreatedButNeverWritten_NotListed()
+    {
+        var topology = CountingProcessor.Topology("in", "out", Stores.InMemoryKeyValueStore(CountingProcessor.StoreName).WithLoggingDisabled());
+        using var driver = new TopologyTestDriver(topology);
+        var misspelt = driver.CreateOutputTopic("ouput", Deserializers.Utf8, Deserializers.Int64);
+
+        driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8).PipeInput("k", "v");
+
+        Assert.True(misspelt.IsEmpty);
+        Assert.Equal(["out"], driver.ProducedTopicNames);
+    }
+
+    [Fact]
     public void PipeInput_TimestampAndMetadata_ReachTheProcessor()
     {
         var seen = new List<(RecordMetadata? Metadata, long Timestamp, long StreamTime)>();

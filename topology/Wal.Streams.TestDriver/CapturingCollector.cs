@@ -8,10 +8,13 @@ internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, Time
 {
     private readonly Dictionary<string, Queue<ProducedRecord>> _outputs = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, long> _offsets = [];
+    // Apart from the queues: a test making an output topic to read (a typo, say) has not seen the topology write to it.
+    private readonly List<string> _written = [];
 
     public Queue<(string Topic, ProducedRecord Record)> Internal { get; } = new();
 
-    public IEnumerable<string> Topics => _outputs.Keys;
+    /// <summary>The topics written to so far, in the order of their first record.</summary>
+    public IEnumerable<string> Topics => _written;
 
     public Queue<ProducedRecord> Output(string topic)
     {
@@ -31,7 +34,13 @@ internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, Time
         var record = new ProducedRecord(
             key?.ToArray(), value?.ToArray(), TopologyTestDriver.Copy(headers ?? []),
             timestamp == 0 ? clock.GetUtcNow().ToUnixTimeMilliseconds() : timestamp, partition);
-        Output(topic).Enqueue(record);
+        var output = Output(topic);
+        if (!_written.Contains(topic))
+        {
+            _written.Add(topic);
+        }
+
+        output.Enqueue(record);
         var topicPartition = new TopicPartition(topic, partition ?? 0);
         _offsets[topicPartition] = _offsets.TryGetValue(topicPartition, out var last) ? last + 1 : 0;
         if (sourceTopics.Contains(topic))

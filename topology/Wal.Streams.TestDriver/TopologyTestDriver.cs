@@ -87,7 +87,7 @@ public sealed class TopologyTestDriver : IDisposable
     /// <summary>The driver's wall-clock time.</summary>
     public DateTimeOffset WallClockTime => _clock.GetUtcNow();
 
-    /// <summary>Every topic the topology has written to so far (sinks, changelogs, dead letters).</summary>
+    /// <summary>Every topic the topology has written to so far (sinks, changelogs, dead letters); an output topic made only to be read is not one.</summary>
     public IReadOnlyCollection<string> ProducedTopicNames => _collector.Topics.ToList();
 
     public TestInputTopic<TKey, TValue> CreateInputTopic<TKey, TValue>(
