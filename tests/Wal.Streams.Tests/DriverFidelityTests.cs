@@ -215,6 +215,33 @@ public sealed class DriverFidelityTests
         Assert.Equal(["keyless-dead-letter"], driver.ProducedTopicNames);
     }
 
+    [Fact]
+    public void PartitionerChoosesAPartitionTheTopicLacks_RecordFails()
+    {
+        using var driver = new TopologyTestDriver(Partitioned(partition: 1));
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        var error = Assert.Throws<StreamsException>(() => input.PipeInput("k", "v"));
+
+        Assert.Contains("chose partition 1 of topic 'out'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(driver.ProducedTopicNames);
+    }
+
+    [Fact]
+    public async Task PartitionerChoosesAPartitionTheTopicLacks_Runtime_ThreadFails()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("in");
+        cluster.CreateTopic("out");
+        await KafkaTestKit.ProduceAsync(cluster, "in", [("k", "v")]);
+        await using var streams = new KafkaStreams(Partitioned(partition: 1), KafkaTestKit.Config(cluster, "stray-partition"));
+        await streams.StartAsync();
+
+        await KafkaTestKit.WaitForAsync(() => streams.State == KafkaStreamsState.Error, "the Error state");
+
+        Assert.Contains("partition", streams.FatalError?.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
     private static Topology TwoHops() => new TopologyBuilder()
         .AddSource("first", Deserializers.Utf8, Deserializers.Utf8, "in")
         .AddProcessor("hop1", () => new AddHeader("hop", "1"), "first")
@@ -234,6 +261,11 @@ public sealed class DriverFidelityTests
         .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
         .AddProcessor("zero", () => new TimestampZero(), "source")
         .AddSink("sink", "out", Serializers.Utf8, Serializers.Utf8, "zero")
+        .Build();
+
+    private static Topology Partitioned(int partition) => new TopologyBuilder()
+        .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+        .AddSink("sink", "out", Serializers.Utf8, Serializers.Utf8, new FixedPartition(partition), "source")
         .Build();
 
     private static List<string> Describe(Headers headers) =>
@@ -263,6 +295,11 @@ public sealed class DriverFidelityTests
     {
         public override ValueTask ProcessAsync(Record<string, string> record) =>
             Context.ForwardAsync(new Record<string, string>(record.Key, record.Value, 0));
+    }
+
+    private sealed class FixedPartition(int partition) : IStreamPartitioner<string, string>
+    {
+        public int Partition(string topic, string key, string value, int partitionCount) => partition;
     }
 
     private sealed class Lifecycle(Action? init = null, Action? close = null) : Processor<string, string, string, string>

@@ -19,10 +19,22 @@ internal sealed class SinkNode<TKey, TValue>(
         var task = _task!;
         var key = keySerializer.Serialize(record.Key, new SerializationContext(MessageComponentType.Key, topic, record.Headers));
         var value = valueSerializer.Serialize(record.Value, new SerializationContext(MessageComponentType.Value, topic, record.Headers));
-        int? partition = partitioner is null
-            ? null
-            : partitioner.Partition(topic, record.Key, record.Value, task.Collector.PartitionCount(topic));
+        var partition = partitioner is null ? null : (int?)ChoosePartition(partitioner, record, task.Collector.PartitionCount(topic));
         task.Collector.Send(topic, partition, key, value, record.Headers, record.Timestamp);
         return default;
+    }
+
+    // Checked here, not left to the producer: librdkafka takes -1 as "any partition" and quietly partitions by key, and
+    // the test driver, which has no producer, would pass any answer where the runtime fails the record.
+    private int ChoosePartition(IStreamPartitioner<TKey, TValue> chooser, Record<TKey, TValue> record, int partitionCount)
+    {
+        var partition = chooser.Partition(topic, record.Key, record.Value, partitionCount);
+        if (partition < 0 || partition >= partitionCount)
+        {
+            throw new StreamsException(
+                $"The partitioner of sink '{Name}' chose partition {partition} of topic '{topic}', which has partitions 0 to {partitionCount - 1}.");
+        }
+
+        return partition;
     }
 }
