@@ -163,6 +163,40 @@ public sealed class TopologyTestDriverTests
     }
 
     [Fact]
+    public void PipeInput_ProcessorThrowsAfterAWrite_WriteStaysAndTheNextRecordIsProcessed()
+    {
+        var topology = new TopologyBuilder()
+            .AddSource("source", Deserializers.Utf8, Deserializers.Utf8, "in")
+            .AddProcessor("put-then-fail", () => new PutThenFailOn("bad"), "source")
+            .AddStateStore(Stores.InMemoryKeyValueStore("written"), "put-then-fail")
+            .Build();
+        using var driver = new TopologyTestDriver(topology);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8);
+
+        Assert.Throws<StreamsException>(() => input.PipeInput("k1", "bad"));
+        input.PipeInput("k2", "good");
+
+        // Nothing is rolled back or retried (docs/streams-runtime.md): the runtime's thread would stop here instead.
+        var store = driver.GetKeyValueStore("written");
+        Assert.Equal("bad"u8.ToArray(), store.Get("k1"u8));
+        Assert.Equal("good"u8.ToArray(), store.Get("k2"u8));
+    }
+
+    [Fact]
+    public void Dispose_Twice_OutputWrittenBeforeStaysReadable()
+    {
+        var driver = new TopologyTestDriver(CountingProcessor.Topology("in", "out"));
+        driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Utf8).PipeInput("k", "v");
+        var output = driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Int64);
+
+        driver.Dispose();
+        driver.Dispose();
+
+        Assert.Equal(1L, output.ReadValue());
+        Assert.Throws<ObjectDisposedException>(() => driver.GetKeyValueStore(CountingProcessor.StoreName));
+    }
+
+    [Fact]
     public async Task PipeInputAsync_ProcessorAwaitingIo_Completes()
     {
         var topology = new TopologyBuilder()
@@ -177,6 +211,15 @@ public sealed class TopologyTestDriverTests
 
         Assert.Equal("v", driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.Utf8).ReadValue());
         Assert.Throws<InvalidOperationException>(() => input.PipeInput("k", "again"));
+    }
+
+    private sealed class PutThenFailOn(string failing) : Processor<string, string, string, string>
+    {
+        public override ValueTask ProcessAsync(Record<string, string> record)
+        {
+            Context.GetStateStore<IKeyValueStore>("written").Put(Encoding.UTF8.GetBytes(record.Key), Encoding.UTF8.GetBytes(record.Value));
+            return record.Value == failing ? throw new InvalidOperationException("fails after its write") : default;
+        }
     }
 
     private sealed class Probe(List<(RecordMetadata?, long, long)> seen) : Processor<string, string, string, string>

@@ -20,6 +20,8 @@ namespace Wal.Streams.TestDriver;
 /// when written, as the producer copies it, and a record is read with headers of its own, as a consumer reads it; a
 /// record written with timestamp 0 gets the wall-clock time, as librdkafka stamps it. Stores live in
 /// <c>{StateDirectory}/{ApplicationId}</c>, deleted on dispose (a temporary state directory unless a config is given).
+/// Where the runtime would stop a thread, the driver goes on: a processor that throws leaves its writes in the stores and
+/// its forwarded records in the outputs, and the record is not retried; every topic exists, and has one partition.
 /// </remarks>
 public sealed class TopologyTestDriver : IDisposable
 {
