@@ -80,6 +80,20 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await WaitUntilAsync(() => _host.Rebuilds == 2, "the rebuild that drops b");
         Assert.Equal(["a"], _host.Namespaces);
         Assert.Equal(KafkaStreamsState.Running, await RunningAsync());
+        Assert.False(_host.Failed.IsCompleted, "closing the streams for a rebuild is no failure");
+    }
+
+    [Fact]
+    public async Task Failed_StreamThreadStoppedByAnUnclassifiedError_CompletesWithThatError()
+    {
+        // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.
+        _sink.Throw = new OutOfMemoryException("sink out of memory");
+        await ProduceAsync("a", "a-1");
+
+        var failed = await _host.Failed.WaitAsync(Deadline);
+
+        Assert.Equal(KafkaStreamsState.Error, _host.Streams.State);
+        Assert.Same(_sink.Throw, failed.GetBaseException());
     }
 
     private static NamespaceConfig Namespace(string name) => new()
@@ -116,8 +130,15 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     {
         public ConcurrentDictionary<string, Delivery> Delivered { get; } = new();
 
+        public Exception? Throw { get; set; }
+
         public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
         {
+            if (Throw is { } error)
+            {
+                throw error;
+            }
+
             Delivered[delivery.Id] = delivery;
             return ValueTask.FromResult(DeliveryResult.Delivered);
         }

@@ -26,6 +26,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RegistryFollower _follower;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private KafkaStreams? _streams;
     private HashSet<string> _shape = [];
     private IReadOnlyCollection<string> _names = [];
@@ -67,6 +68,14 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
 
     /// <summary>How many times the topology was rebuilt since start.</summary>
     public int Rebuilds => Volatile.Read(ref _rebuilds);
+
+    /// <summary>
+    /// Completes with the error that stopped a stream thread; never for a clean close or a rebuild. Nothing in the
+    /// process revives that thread: it left the group, so its partitions went to the other instances, and with none
+    /// left (a single instance, or one error that stops them all) the records wait unprocessed while the process looks
+    /// alive. A process hosting the topology should exit when this completes, so its supervisor starts it again.
+    /// </summary>
+    public Task<Exception> Failed => _failed.Task;
 
     /// <summary>Creates the namespaces' topics, starts the topology, then follows the registry.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -116,6 +125,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
         var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers);
         var streams = new KafkaStreams(topology, _streamsConfig, _loggers);
+        streams.StateChanged += OnStreamsStateChanged;
         await streams.StartAsync(cancellationToken);
         _streams = streams;
         _shape = ShapeOf(namespaces);
@@ -152,6 +162,15 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private void OnStreamsStateChanged(object? sender, KafkaStreamsStateChangedEventArgs e)
+    {
+        if (e.NewState == KafkaStreamsState.Error)
+        {
+            var streams = (KafkaStreams)sender!;
+            _failed.TrySetResult(streams.FatalError ?? new StreamsException("A stream thread stopped on an error it did not report."));
         }
     }
 

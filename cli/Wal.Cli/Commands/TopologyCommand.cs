@@ -149,7 +149,11 @@ internal static class TopologyCommand
             await replication.StartAsync(cancellationToken);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
+                // A stream thread that stopped on an error is not revived in this process; exiting lets the supervisor
+                // (compose's restart policy, a Kubernetes pod) start the instance again, restoring from its changelogs.
+                var error = await streams.Failed.WaitAsync(cancellationToken);
+                await Console.Error.WriteLineAsync($"error: a stream thread stopped; exiting so the instance is restarted: {error.GetBaseException().Message}");
+                return ExitCodes.Failed;
             }
             catch (OperationCanceledException)
             {
