@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.Json;
 using Wal.Sinks.Cassandra.Protocol;
 using Wal.Sinks.Cassandra.Types;
@@ -37,14 +38,21 @@ public static class CassandraJsonValue
         (CqlTypeCode.Int, JsonValueKind.Number) => CqlTypeCodec.Int(value.GetInt32()),
         (CqlTypeCode.Smallint, JsonValueKind.Number) => CqlTypeCodec.Smallint(value.GetInt16()),
         (CqlTypeCode.Tinyint, JsonValueKind.Number) => CqlTypeCodec.Tinyint(value.GetSByte()),
-        (CqlTypeCode.Double, JsonValueKind.Number) => CqlTypeCodec.Double(value.GetDouble()),
-        (CqlTypeCode.Float, JsonValueKind.Number) => CqlTypeCodec.Float(value.GetSingle()),
+        (CqlTypeCode.Double, JsonValueKind.Number) => CqlTypeCodec.Double(Finite(value.GetDouble())),
+        (CqlTypeCode.Float, JsonValueKind.Number) => CqlTypeCodec.Float(Finite(value.GetSingle())),
         (CqlTypeCode.Boolean, JsonValueKind.True or JsonValueKind.False) => CqlTypeCodec.Boolean(value.GetBoolean()),
         (CqlTypeCode.Timestamp, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
         (CqlTypeCode.Timestamp, JsonValueKind.String) => CqlTypeCodec.Timestamp(DateTimeOffset.Parse(value.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)),
         (CqlTypeCode.Uuid or CqlTypeCode.Timeuuid, JsonValueKind.String) => CqlTypeCodec.Uuid(Guid.Parse(value.GetString()!)),
         _ => null,
     };
+
+    // JSON has no infinities, so an infinite result is a number too large for the column, which
+    // System.Text.Json rounds to infinity instead of failing; written, it would silently become
+    // Infinity in Cassandra.
+    private static T Finite<T>(T number)
+        where T : IFloatingPointIeee754<T> =>
+        T.IsFinite(number) ? number : throw new OverflowException("The number is beyond the column type's range.");
 
     private static CassandraPayloadException Mismatch(string column, JsonElement value, CqlType type, Exception? cause) =>
         new($"Column '{column}' is {type}; the JSON {value.ValueKind} {Shorten(value.GetRawText())} cannot be written to it.", cause);

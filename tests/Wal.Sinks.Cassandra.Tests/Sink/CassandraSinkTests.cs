@@ -21,6 +21,8 @@ public sealed class CassandraSinkTests
         ["u"] = CqlTypeCode.Uuid,
         ["data"] = CqlTypeCode.Blob,
         ["i"] = CqlTypeCode.Int,
+        ["x"] = CqlTypeCode.Double,
+        ["f"] = CqlTypeCode.Float,
     };
 
     [Fact]
@@ -101,7 +103,7 @@ public sealed class CassandraSinkTests
         var table = new LastWriteWinsTable(Columns);
         await using var peer = new ScriptedCqlPeer(table.Answer);
         await using var sink = Sink(peer);
-        var payload = """{"id": "k", "at": "2026-11-22T01:00:00Z", "u": "12345678-9abc-4def-8123-456789abcdef", "data": "AQID", "i": -7, "n": null}""";
+        var payload = """{"id": "k", "at": "2026-11-22T01:00:00Z", "u": "12345678-9abc-4def-8123-456789abcdef", "data": "AQID", "i": -7, "n": null, "x": 1.5e300, "f": 3.4e38}""";
 
         Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row(payload, 9)));
 
@@ -109,7 +111,9 @@ public sealed class CassandraSinkTests
         Assert.Equal(Guid.Parse("12345678-9abc-4def-8123-456789abcdef"), CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Uuid), table.Cell("k", "u")));
         Assert.Equal(new byte[] { 1, 2, 3 }, table.Cell("k", "data")!);
         Assert.Equal(-7, CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Int), table.Cell("k", "i")));
-        Assert.Null(peer.ReceivedOf(CqlOpcode.Execute).Single().Execute.Values[4]);
+        Assert.Equal(1.5e300, CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Double), table.Cell("k", "x")));
+        Assert.Equal(3.4e38f, CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Float), table.Cell("k", "f")));
+        Assert.Null(peer.ReceivedOf(CqlOpcode.Execute).Single().Execute.Values[5]); // "n", by ordinal order: at, data, f, i, id, n
     }
 
     [Fact]
@@ -165,6 +169,9 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": "k", "i": 3000000000}""")]
     [InlineData("""{"id": "k", "$delete": false}""")]
     [InlineData("""{"$delete": true}""")]
+    [InlineData("""{"id": "k", "x": 1e400}""")]
+    [InlineData("""{"id": "k", "x": -1e400}""")]
+    [InlineData("""{"id": "k", "f": 3.5e38}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
