@@ -45,20 +45,35 @@ public sealed class CassandraRow
         var columns = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name == DeleteMarker)
+            var name = NameOf(property);
+            if (name == DeleteMarker)
             {
                 isDelete = property.Value.ValueKind == JsonValueKind.True
                     ? true
                     : throw new CassandraPayloadException($"\"{DeleteMarker}\" must be true when present; it is {property.Value.GetRawText()}.");
             }
-            else if (property.Name.Length == 0 || !columns.TryAdd(property.Name, property.Value))
+            else if (name.Length == 0 || !columns.TryAdd(name, property.Value))
             {
-                throw new CassandraPayloadException($"Column name '{property.Name}' is empty or given twice.");
+                throw new CassandraPayloadException($"Column name '{name}' is empty or given twice.");
             }
         }
 
         return columns.Count > 0
             ? new CassandraRow([.. columns], isDelete)
             : throw new CassandraPayloadException("The payload has no columns.");
+    }
+
+    // A name escaped as a lone surrogate ("\ud800") is valid JSON but no string: reading it throws,
+    // which would escape the sink as a bug instead of failing this one payload.
+    private static string NameOf(JsonProperty property)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new CassandraPayloadException($"A column name is not valid UTF-16 text: {e.Message}", e);
+        }
     }
 }
