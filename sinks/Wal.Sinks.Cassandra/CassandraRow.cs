@@ -56,6 +56,13 @@ public sealed class CassandraRow
             {
                 throw new CassandraPayloadException($"Column name '{name}' is empty or given twice.");
             }
+            else if (name.Contains('\0', StringComparison.Ordinal))
+            {
+                // NUL separates the names in a statement's column key: "n\0i" would read as the
+                // columns "n" and "i", a statement with more bind markers than values, failing as
+                // retriable (a protocol fault) on every redelivery.
+                throw new CassandraPayloadException($"Column name '{name.Replace('\0', '\uFFFD')}' contains a NUL character.");
+            }
         }
 
         return columns.Count > 0

@@ -173,6 +173,7 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": "k", "x": -1e400}""")]
     [InlineData("""{"id": "k", "f": 3.5e38}""")]
     [InlineData("""{"id": "k", "\ud800": 1}""")]
+    [InlineData("""{"id": "k", "n\u0000i": 1}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
