@@ -73,11 +73,10 @@ public static class CqlResponseDecoder
     {
         var metadata = CqlRowsMetadata.Read(ref reader);
         var count = reader.ReadInt();
-        if (count < 0)
-        {
-            throw new CqlProtocolException($"A result cannot have {count} rows.");
-        }
 
+        // Every cell is a [bytes] of at least its 4-byte length. A row of no columns takes no
+        // bytes and so cannot be bounded by the body, but no CQL result has zero columns.
+        reader.EnsureRoomFor(count, Math.Max(1L, metadata.ColumnCount) * 4, "rows");
         var rows = new CqlRow[count];
         for (var r = 0; r < count; r++)
         {

@@ -46,6 +46,22 @@ public ref struct CqlReader
         return length < 0 ? null : Take(length).ToArray();
     }
 
+    /// <summary>
+    /// Throws unless <paramref name="count"/> items of at least <paramref name="minBytesEach"/>
+    /// bytes can fit in what is left of the body. Counts come from the server and size arrays: a
+    /// corrupt one must be a protocol error for its request, not gigabytes allocated before the
+    /// body runs out, nor an OutOfMemoryException that the read loop takes for a broken socket,
+    /// closing the connection and failing every request on it as lost.
+    /// </summary>
+    public readonly void EnsureRoomFor(int count, long minBytesEach, string what)
+    {
+        // Divided, not multiplied: a count and a size both near int.MaxValue overflow even a long.
+        if (count < 0 || count > Remaining / Math.Max(1, minBytesEach))
+        {
+            throw new CqlProtocolException($"{count} {what} of at least {minBytesEach} bytes each cannot fit in the {Remaining} bytes left of the frame body.");
+        }
+    }
+
     public byte[] ReadShortBytes() => Take(ReadShort()).ToArray();
 
     public Guid ReadUuid() => new(Take(16), bigEndian: true);

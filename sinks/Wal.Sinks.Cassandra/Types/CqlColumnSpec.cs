@@ -19,6 +19,8 @@ public sealed record CqlColumnSpec(string Keyspace, string Table, string Name, C
             table = reader.ReadString();
         }
 
+        // At least a name ([string]) and a type id ([short]) per column.
+        reader.EnsureRoomFor(count, 4, "column specs");
         var columns = new CqlColumnSpec[count];
         for (var i = 0; i < count; i++)
         {

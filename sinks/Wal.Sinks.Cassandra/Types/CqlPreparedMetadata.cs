@@ -18,6 +18,7 @@ public sealed record CqlPreparedMetadata(int Flags, IReadOnlyList<ushort> Partit
             throw new CqlProtocolException($"Prepared metadata cannot have {count} variables and {pkCount} key indexes.");
         }
 
+        reader.EnsureRoomFor(pkCount, 2, "partition key indexes");
         var pk = new ushort[pkCount];
         for (var i = 0; i < pkCount; i++)
         {

@@ -183,6 +183,22 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task QueryAsync_RowCountBeyondTheFrame_FailsThatRequestAsProtocolErrorAndTheConnectionGoesOn()
+    {
+        byte[] corrupt = [0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF]; // Rows, No_metadata, 1 column, 2^31-1 rows, no data
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query && f.Query == "CORRUPT"
+            ? PeerAction.Reply(CqlOpcode.Result, corrupt)
+            : ScriptedCqlPeer.Default(f));
+        await using var connection = await CqlConnection.OpenAsync(Options(peer));
+
+        await Assert.ThrowsAsync<CqlProtocolException>(() => connection.QueryAsync("CORRUPT", new CqlQueryParameters(CqlConsistency.One)));
+
+        // The frame was whole, so the stream is still in step: only that request failed.
+        Assert.False(connection.IsClosed);
+        Assert.IsType<VoidResult>(await connection.QueryAsync("NEXT", new CqlQueryParameters(CqlConsistency.One)));
+    }
+
+    [Fact]
     public async Task SendAsync_NoAnswerWithinTimeout_ThrowsRetriableTimeoutAndConnectionStaysUsable()
     {
         await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query && f.Query == "SLOW" ? PeerAction.Ignore : ScriptedCqlPeer.Default(f));

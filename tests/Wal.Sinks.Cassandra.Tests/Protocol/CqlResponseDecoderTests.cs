@@ -161,6 +161,31 @@ public sealed class CqlResponseDecoderTests
         Assert.Throws<CqlProtocolException>(() => Decode(frame));
     }
 
+    [Theory]
+    [InlineData("x:00 00 00 01", "x:7F FF FF FF")] // Rows: 1 column, 2^31-1 rows, no row data
+    [InlineData("x:7F FF FF FF", "x:00 00 00 01")] // Rows: 2^31-1 columns, 1 row, no row data
+    public void Decode_RowsCountsBeyondTheBody_ThrowProtocolExceptionWithoutAllocatingThem(string columns, string rows)
+    {
+        var frame = Frame(
+            "x:84 00 00 03 08", "x:00 00 00 10", // RESULT, length 16
+            "x:00 00 00 02", // 4.2.5 kind Rows
+            "x:00 00 00 04", columns, // 4.2.5.2 <flags> No_metadata, <columns_count>
+            rows); // <rows_count>, then nothing
+
+        Assert.Throws<CqlProtocolException>(() => Decode(frame));
+    }
+
+    [Fact]
+    public void Decode_PreparedCountsBeyondTheBody_ThrowProtocolException()
+    {
+        var frame = Frame(
+            "x:84 00 00 03 08", "x:00 00 00 12", // RESULT, length 18
+            "x:00 00 00 04", "x:00 00", // 4.2.5 kind Prepared, empty [short bytes] id
+            "x:00 00 00 00", "x:7F FF FF FF", "x:7F FF FF FF"); // 4.2.5.4 <flags>, <columns_count>, <pk_count>, then nothing
+
+        Assert.Throws<CqlProtocolException>(() => Decode(frame));
+    }
+
     [Fact]
     public void ReadHeader_LengthAbove256MB_ThrowsProtocolException()
     {
