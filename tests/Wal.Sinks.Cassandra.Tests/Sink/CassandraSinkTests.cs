@@ -116,6 +116,23 @@ public sealed class CassandraSinkTests
         Assert.Null(peer.ReceivedOf(CqlOpcode.Execute).Single().Execute.Values[5]); // "n", by ordinal order: at, data, f, i, id, n
     }
 
+    [Theory]
+    [InlineData("2026-11-22T01:00:00Z")]
+    [InlineData("2026-11-22T01:00:00")]
+    [InlineData("2026-11-22T02:00:00.000+01:00")]
+    [InlineData("2026-11-21T20:30:00.0000000-04:30")]
+    [InlineData("2026-11-22T01:00Z")]
+    public async Task DeliverAsync_IsoTimestamp_WritesThatInstant(string timestamp)
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row($$"""{"id": "k", "at": "{{timestamp}}"}""", 1)));
+
+        Assert.Equal(DateTimeOffset.Parse("2026-11-22T01:00:00Z", System.Globalization.CultureInfo.InvariantCulture), CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Timestamp), table.Cell("k", "at")));
+    }
+
     [Fact]
     public async Task DeliverAsync_ConsistencyFromOptions_IsSentWithTheExecute()
     {
@@ -174,6 +191,9 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": "k", "f": 3.5e38}""")]
     [InlineData("""{"id": "k", "\ud800": 1}""")]
     [InlineData("""{"id": "k", "n\u0000i": 1}""")]
+    [InlineData("""{"id": "k", "at": "13:00"}""")]
+    [InlineData("""{"id": "k", "at": "06/12/2026"}""")]
+    [InlineData("""{"id": "k", "at": "Sunday, 6 December 2026"}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
