@@ -20,26 +20,42 @@ public sealed record CqlType(CqlTypeCode Code)
 
     public IReadOnlyList<string> FieldNames { get; init; } = [];
 
-    public static CqlType Read(ref CqlReader reader)
+    /// <summary>
+    /// How deeply collections, tuples and UDTs may nest in a type the server describes. Each level
+    /// is only 2 bytes on the wire, so without a bound a corrupt frame far below the 256 MB limit
+    /// (4 MB of nested lists did it) recursed until the stack overflowed, which kills the process
+    /// instead of failing one request.
+    /// Real schemas nest a handful of levels.
+    /// </summary>
+    public const int MaxNesting = 64;
+
+    public static CqlType Read(ref CqlReader reader) => Read(ref reader, depth: 0);
+
+    private static CqlType Read(ref CqlReader reader, int depth)
     {
+        if (depth > MaxNesting)
+        {
+            throw new CqlProtocolException($"A column type nests more than {MaxNesting} levels deep.");
+        }
+
         var code = (CqlTypeCode)reader.ReadShort();
         switch (code)
         {
             case CqlTypeCode.Custom:
                 return new CqlType(code) { CustomClass = reader.ReadString() };
             case CqlTypeCode.List or CqlTypeCode.Set:
-                return new CqlType(code) { Parameters = [Read(ref reader)] };
+                return new CqlType(code) { Parameters = [Read(ref reader, depth + 1)] };
             case CqlTypeCode.Map:
-                var key = Read(ref reader);
-                return new CqlType(code) { Parameters = [key, Read(ref reader)] };
+                var key = Read(ref reader, depth + 1);
+                return new CqlType(code) { Parameters = [key, Read(ref reader, depth + 1)] };
             case CqlTypeCode.Udt:
-                return ReadUdt(ref reader);
+                return ReadUdt(ref reader, depth);
             case CqlTypeCode.Tuple:
                 var count = reader.ReadShort();
                 var components = new CqlType[count];
                 for (var i = 0; i < count; i++)
                 {
-                    components[i] = Read(ref reader);
+                    components[i] = Read(ref reader, depth + 1);
                 }
 
                 return new CqlType(code) { Parameters = components };
@@ -52,7 +68,7 @@ public sealed record CqlType(CqlTypeCode Code)
         ? (CustomClass ?? Code.ToString().ToLowerInvariant())
         : $"{Code.ToString().ToLowerInvariant()}<{string.Join(", ", Parameters)}>";
 
-    private static CqlType ReadUdt(ref CqlReader reader)
+    private static CqlType ReadUdt(ref CqlReader reader, int depth)
     {
         var keyspace = reader.ReadString();
         var name = reader.ReadString();
@@ -62,7 +78,7 @@ public sealed record CqlType(CqlTypeCode Code)
         for (var i = 0; i < count; i++)
         {
             names[i] = reader.ReadString();
-            types[i] = Read(ref reader);
+            types[i] = Read(ref reader, depth + 1);
         }
 
         return new CqlType(CqlTypeCode.Udt) { UdtKeyspace = keyspace, UdtName = name, FieldNames = names, Parameters = types };

@@ -1,6 +1,7 @@
 using Wal.Sinks.Cassandra.Errors;
 using Wal.Sinks.Cassandra.Messages;
 using Wal.Sinks.Cassandra.Protocol;
+using Wal.Sinks.Cassandra.Types;
 using static Wal.Sinks.Cassandra.Tests.Protocol.Hand;
 
 namespace Wal.Sinks.Cassandra.Tests.Protocol;
@@ -106,7 +107,7 @@ public sealed class CqlResponseDecoderTests
         Assert.Equal(new byte[] { 0xCA, 0xFE }, prepared.Id.ToArray());
         Assert.Equal([(ushort)0], prepared.Metadata.PartitionKeyIndexes);
         Assert.Equal(["k", "[timestamp]"], prepared.Metadata.Variables.Select(v => v.Name));
-        Assert.Equal(Types.CqlTypeCode.Bigint, prepared.Metadata.Variables[1].Type.Code);
+        Assert.Equal(CqlTypeCode.Bigint, prepared.Metadata.Variables[1].Type.Code);
         Assert.True(prepared.ResultMetadata.NoMetadata);
     }
 
@@ -184,6 +185,37 @@ public sealed class CqlResponseDecoderTests
             "x:00 00 00 00", "x:7F FF FF FF", "x:7F FF FF FF"); // 4.2.5.4 <flags>, <columns_count>, <pk_count>, then nothing
 
         Assert.Throws<CqlProtocolException>(() => Decode(frame));
+    }
+
+    [Theory]
+    [InlineData(CqlType.MaxNesting, true)]
+    [InlineData(CqlType.MaxNesting + 1, false)]
+    public void Decode_ColumnTypeNestedTooDeep_ThrowsProtocolExceptionInsteadOfRecursingOn(int lists, bool decodes)
+    {
+        var body = new CqlWriter();
+        body.WriteInt(0x0002); // 4.2.5 kind Rows
+        body.WriteInt(0x0001); // 4.2.5.2 <flags> Global_tables_spec
+        body.WriteInt(1); // <columns_count>
+        body.WriteString("ks");
+        body.WriteString("t");
+        body.WriteString("c");
+        for (var i = 0; i < lists; i++)
+        {
+            body.WriteShort((ushort)CqlTypeCode.List); // [option] list, whose element type follows
+        }
+
+        body.WriteShort((ushort)CqlTypeCode.Int);
+        body.WriteInt(0); // <rows_count>
+        var frame = CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, 0, CqlOpcode.Result, w => w.WriteRaw(body.WrittenSpan));
+
+        if (decodes)
+        {
+            Assert.IsType<RowsResult>(Decode(frame).Response);
+        }
+        else
+        {
+            Assert.Throws<CqlProtocolException>(() => Decode(frame));
+        }
     }
 
     [Fact]
