@@ -1,5 +1,7 @@
 # The wal binary with the native libraries it loads (librdkafka, librocksdb) from the
-# distribution's packages, as on the development machines.
+# distribution's packages. Since .NET 10 the aspnet image is Ubuntu 24.04 (no Debian image is
+# published), so these are Ubuntu's librdkafka and RocksDB, newer than the Debian 12 ones
+# (librdkafka 2.0.2, RocksDB 7.8) that ./wal test runs against on the development machines.
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
