@@ -54,6 +54,14 @@ internal static class UpCommand
                 // timers as they are while you try things; a local run has no load to batch.
                 CommitInterval = TimeSpan.FromSeconds(1),
             };
+            if (TakenPort.FirstOf(Ports(options, twoRegions)) is { } taken)
+            {
+                var error = parse.InvocationConfiguration.Error;
+                await error.WriteLineAsync($"error: port {taken.Port} ({taken.Role}) is already taken on 127.0.0.1; nothing was started.");
+                await error.WriteLineAsync("next: stop what holds it (a memcached or 'wal up' left from an earlier run?), or choose another port with the option named.");
+                return ExitCodes.Failed;
+            }
+
             if (twoRegions)
             {
                 await using var pair = await TwoRegionStack.StartAsync(options, loggers, cancellationToken);
@@ -69,6 +77,20 @@ internal static class UpCommand
         });
         return command;
     }
+
+    // Region b's ports sit above region a's as TwoRegionStack places them: gRPC and admin 10 up, memcached 1 up.
+    private static IEnumerable<(string Role, int Port)> Ports(LocalStackOptions options, bool twoRegions)
+    {
+        var regions = twoRegions ? 2 : 1;
+        for (var index = 0; index < regions; index++)
+        {
+            yield return ("the ingress, --port", Shift(options.IngressPort, 10 * index));
+            yield return ("metrics and health, --admin-port", Shift(options.AdminPort, 10 * index));
+            yield return ("memcached, --memcached-port", Shift(options.MemcachedPort, index));
+        }
+    }
+
+    private static int Shift(int port, int by) => port <= 0 ? port : port + by;
 
     private static async Task WaitForStopAsync(CancellationToken cancellationToken)
     {
