@@ -38,8 +38,9 @@ public sealed class KafkaSink : ISink
         try
         {
             // No brokers: the check needs librdkafka to read the settings, not to reach a cluster (which a throwaway
-            // producer would otherwise connect to, and ask for a producer id, while it is being disposed).
-            Build(servers: string.Empty).Producer.Dispose();
+            // producer would otherwise connect to, and ask for a producer id, while it is being disposed). Silent, or
+            // librdkafka warns on every start that no brokers are configured; a bad setting still throws.
+            Build(servers: string.Empty, silent: true).Producer.Dispose();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or KafkaException)
         {
@@ -155,7 +156,7 @@ public sealed class KafkaSink : ISink
     private ClusterProducer Producer(string cluster, string servers) =>
         _producers.GetOrAdd(cluster, _ => new Lazy<ClusterProducer>(() => Build(servers))).Value;
 
-    private ClusterProducer Build(string servers)
+    private ClusterProducer Build(string servers, bool silent = false)
     {
         var config = new ProducerConfig(_options.ProducerConfig.ToDictionary(p => p.Key, p => p.Value))
         {
@@ -165,15 +166,20 @@ public sealed class KafkaSink : ISink
             MessageTimeoutMs = (int)_options.DeliveryTimeout.TotalMilliseconds,
         };
         var holder = new ClusterProducer();
-        holder.Producer = new ProducerBuilder<byte[], byte[]>(config)
+        var builder = new ProducerBuilder<byte[], byte[]>(config)
             .SetErrorHandler((_, error) =>
             {
                 if (error.IsFatal)
                 {
                     holder.Fatal = true;
                 }
-            })
-            .Build();
+            });
+        if (silent)
+        {
+            builder.SetLogHandler(static (_, _) => { });
+        }
+
+        holder.Producer = builder.Build();
         return holder;
     }
 
