@@ -38,6 +38,9 @@ public sealed class OffsetCheckpointTests : IDisposable
         var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
         var changelog = new TopicPartition("app-counts-changelog", 0);
         OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [changelog] = 5 });
+        var storeDirectory = Path.Combine(_directory, "rocksdb", "counts");
+        Directory.CreateDirectory(storeDirectory);
+        FileBackedKeyValueStore.Save(Path.Combine(storeDirectory, "data.bin"), [("k"u8.ToArray(), "v"u8.ToArray())]);
         var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: true, NullLogger.Instance);
         var context = new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, new NoOutputCollector());
 
@@ -111,6 +114,7 @@ public sealed class OffsetCheckpointTests : IDisposable
         var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
         var changelog = new TopicPartition("app-timers-changelog", 0);
         OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [changelog] = 10 });
+        new RocksDbKeyValueStore("timers", Path.Combine(_directory, "rocksdb", "timers")).Dispose();
         var collector = new AcknowledgedAt(changelog, 99);
         var manager = new TaskStateManager(new TaskId(0, 0), _directory, "app", exactlyOnce: false, NullLogger.Instance);
         manager.RegisterStores([Stores.PersistentKeyValueStore("timers")], new TaskContext(new TaskId(0, 0), "app", TimeProvider.System, collector));

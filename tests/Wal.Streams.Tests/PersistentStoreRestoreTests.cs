@@ -117,6 +117,62 @@ public sealed class PersistentStoreRestoreTests
             string.Join(" ", output.Skip(23).OrderBy(r => int.Parse(r.Message.Key[1..], System.Globalization.CultureInfo.InvariantCulture)).Select(r => $"{r.Message.Key}={r.Message.Value}")));
     }
 
+    /// <summary>
+    /// A store whose files are damaged while its checkpoint survives is rebuilt from the changelog's
+    /// beginning: resuming at the checkpoint would leave out everything before it, for good.
+    /// </summary>
+    [Theory]
+    [InlineData(StoreDamage.FilesDeleted)]
+    public async Task Restart_StoreFilesDamagedCheckpointKept_RebuildsFromTheChangelog(StoreDamage damage)
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        var app = $"damaged-{damage}".ToLowerInvariant();
+        KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
+        var config = KafkaTestKit.Config(cluster, app);
+        var taskDirectory = Path.Combine(config.StateDirectory, app, "0_0");
+        var storeDirectory = Path.Combine(taskDirectory, "rocksdb", CountingProcessor.StoreName);
+        var store = Stores.PersistentKeyValueStore(CountingProcessor.StoreName);
+
+        // 1. One key counted three times; a clean close checkpoints changelog offset 3.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 1, perKey: 3));
+        await RunUntilOutputsAsync(3);
+        Assert.Contains($"{app}-counts-changelog 0 3", await File.ReadAllTextAsync(Path.Combine(taskDirectory, ".checkpoint")), StringComparison.Ordinal);
+
+        // 2. The store's files are damaged; the checkpoint is not.
+        Damage(storeDirectory, damage);
+
+        // 3. One more record: the count goes on from the three the changelog holds.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 1, perKey: 1));
+        Assert.Equal(4, (await RunUntilOutputsAsync(4)).Message.Value);
+
+        async Task<ConsumeResult<string, long>> RunUntilOutputsAsync(int count)
+        {
+            await using var streams = new KafkaStreams(CountingProcessor.Topology("in", "out", store), config);
+            await streams.StartAsync();
+            var output = await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= count);
+            await streams.CloseAsync();
+            Assert.Equal(count, output.Count);
+            return output[^1];
+        }
+    }
+
+    public enum StoreDamage
+    {
+        FilesDeleted,
+    }
+
+    private static void Damage(string storeDirectory, StoreDamage damage)
+    {
+        switch (damage)
+        {
+            case StoreDamage.FilesDeleted:
+                Directory.Delete(storeDirectory, recursive: true);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(damage), damage, null);
+        }
+    }
+
     private static void SetLocalCount(string dataFile, long count)
     {
         var value = new byte[8];

@@ -10,7 +10,8 @@ namespace Wal.Streams.Internals;
 /// </summary>
 /// <remarks>
 /// Trust rules, as Kafka Streams: an in-memory store is always rebuilt from the changelog's beginning; a persistent logged store
-/// resumes from its checkpointed offset, and without one it is wiped and rebuilt. Under exactly-once the checkpoint is deleted
+/// resumes from its checkpointed offset, and without one it is wiped and rebuilt. A checkpointed store whose files are gone is
+/// rebuilt too: the offset vouches for files that no longer hold anything. Under exactly-once the checkpoint is deleted
 /// once every store is open and written again only on a clean close, so after a crash the store is wiped (it may hold
 /// uncommitted writes).
 /// </remarks>
@@ -71,26 +72,64 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
             var changelog = builder.LoggingEnabled ? new TopicPartition(ChangelogTopic(applicationId, builder.Name), Id.Partition) : null;
             var directory = Path.Combine(taskDirectory, builder.Persistent ? "rocksdb" : "memory", builder.Name);
             var entry = new StoreEntry(builder, directory, changelog);
-            if (changelog is not null)
+            if (changelog is not null && builder.Persistent)
             {
-                if (builder.Persistent && checkpoint.TryGetValue(changelog, out var offset))
-                {
-                    entry.RestoreFrom = offset;
-                }
-                else if (builder.Persistent && HasLocalState(directory))
-                {
-                    Log.Wipe(logger, Id, builder.Name, "no checkpoint");
-                    DeleteDirectory(directory);
-                }
-                else if (builder.Persistent)
-                {
-                    // Nothing on disk, so nothing is discarded: a new task directory, not a lost one.
-                    Log.NoLocalState(logger, Id, builder.Name);
-                }
+                entry.RestoreFrom = TrustedOffset(builder.Name, directory, changelog, checkpoint);
             }
 
             Open(entry, task);
             _entries.Add(entry);
+        }
+    }
+
+    /// <summary>Where a logged persistent store's restore resumes: its checkpointed offset, if its local state is there to resume.</summary>
+    private long? TrustedOffset(string store, string directory, TopicPartition changelog, Dictionary<TopicPartition, long> checkpoint)
+    {
+        var hasLocalState = HasLocalState(directory);
+        if (checkpoint.TryGetValue(changelog, out var offset))
+        {
+            if (hasLocalState)
+            {
+                return offset;
+            }
+
+            // The store's files are gone (removed by hand, a replaced disk) while the checkpoint says
+            // they hold everything before its offset: resuming there would leave that out for good.
+            Log.Wipe(logger, Id, store, "checkpoint without local state");
+            ForgetCheckpointedOffset(changelog);
+            return null;
+        }
+
+        if (hasLocalState)
+        {
+            Log.Wipe(logger, Id, store, "no checkpoint");
+            DeleteDirectory(directory);
+        }
+        else
+        {
+            // Nothing on disk, so nothing is discarded: a new task directory, not a lost one.
+            Log.NoLocalState(logger, Id, store);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Takes a changelog's offset out of the checkpoint file before its store is emptied. The reopened
+    /// store has files at once, so a crash before the next checkpoint would find them beside the stale
+    /// offset, trust it once the changelog had grown past it, and skip what lies before.
+    /// </summary>
+    private void ForgetCheckpointedOffset(TopicPartition changelog)
+    {
+        if (!File.Exists(CheckpointPath))
+        {
+            return;
+        }
+
+        var kept = OffsetCheckpoint.Read(CheckpointPath);
+        if (kept.Remove(changelog))
+        {
+            OffsetCheckpoint.Write(CheckpointPath, kept);
         }
     }
 
@@ -99,14 +138,10 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
     {
         Log.Wipe(logger, Id, entry.Builder.Name, reason);
         entry.Inner.Dispose();
-        // The wipe must outlive a crash before the next checkpoint: a stale offset left in the file
-        // would be trusted once the changelog grows past it, and the restore would skip what lies
-        // before. Out of the file first, so that no crash finds it beside an emptied store.
-        if (entry.Changelog is { } changelog && File.Exists(CheckpointPath))
+        // Out of the file first, so that no crash finds the stale offset beside an emptied store.
+        if (entry.Changelog is { } changelog)
         {
-            var kept = OffsetCheckpoint.Read(CheckpointPath);
-            kept.Remove(changelog);
-            OffsetCheckpoint.Write(CheckpointPath, kept);
+            ForgetCheckpointedOffset(changelog);
         }
 
         DeleteDirectory(entry.Directory);
