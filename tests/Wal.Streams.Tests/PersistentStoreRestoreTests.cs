@@ -123,6 +123,7 @@ public sealed class PersistentStoreRestoreTests
     /// </summary>
     [Theory]
     [InlineData(StoreDamage.FilesDeleted)]
+    [InlineData(StoreDamage.CurrentFileCorrupt)]
     public async Task Restart_StoreFilesDamagedCheckpointKept_RebuildsFromTheChangelog(StoreDamage damage)
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
@@ -159,6 +160,7 @@ public sealed class PersistentStoreRestoreTests
     public enum StoreDamage
     {
         FilesDeleted,
+        CurrentFileCorrupt,
     }
 
     private static void Damage(string storeDirectory, StoreDamage damage)
@@ -167,6 +169,9 @@ public sealed class PersistentStoreRestoreTests
         {
             case StoreDamage.FilesDeleted:
                 Directory.Delete(storeDirectory, recursive: true);
+                break;
+            case StoreDamage.CurrentFileCorrupt:
+                File.WriteAllText(Path.Combine(storeDirectory, "CURRENT"), "garbage-without-newline");
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(damage), damage, null);

@@ -58,6 +58,9 @@ internal static partial class Log
     [LoggerMessage(13, LogLevel.Warning, "Task {Task}: ignoring its unreadable checkpoint")]
     public static partial void CheckpointIgnored(ILogger logger, Exception error, TaskId task);
 
+    [LoggerMessage(20, LogLevel.Warning, "Task {Task}: store {Store}'s files are corrupt; wiping it and restoring from the changelog's beginning")]
+    public static partial void CorruptStoreWiped(ILogger logger, Exception error, TaskId task, string store);
+
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
 }

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Wal.RocksDb;
 using Wal.Streams.State;
 
 namespace Wal.Streams.Internals;
@@ -11,7 +12,8 @@ namespace Wal.Streams.Internals;
 /// <remarks>
 /// Trust rules, as Kafka Streams: an in-memory store is always rebuilt from the changelog's beginning; a persistent logged store
 /// resumes from its checkpointed offset, and without one it is wiped and rebuilt. A checkpointed store whose files are gone is
-/// rebuilt too: the offset vouches for files that no longer hold anything. Under exactly-once the checkpoint is deleted
+/// rebuilt too: the offset vouches for files that no longer hold anything. So is a logged store whose files RocksDB reports
+/// corrupt; an unlogged one has nothing to rebuild from, and its open fails. Under exactly-once the checkpoint is deleted
 /// once every store is open and written again only on a clean close, so after a crash the store is wiped (it may hold
 /// uncommitted writes).
 /// </remarks>
@@ -77,7 +79,7 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
                 entry.RestoreFrom = TrustedOffset(builder.Name, directory, changelog, checkpoint);
             }
 
-            Open(entry, task);
+            OpenRebuildingIfCorrupt(entry, task);
             _entries.Add(entry);
         }
     }
@@ -113,6 +115,29 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
 
         return null;
     }
+
+    /// <summary>
+    /// Opens a store; a logged store whose files RocksDB finds corrupt is wiped and rebuilt from its
+    /// changelog, which holds all it held. Failing instead failed the task at every start, for good.
+    /// </summary>
+    private void OpenRebuildingIfCorrupt(StoreEntry entry, TaskContext task)
+    {
+        try
+        {
+            Open(entry, task);
+        }
+        catch (RocksDbException e) when (entry.Changelog is { } changelog && IsCorruption(e))
+        {
+            Log.CorruptStoreWiped(logger, e, Id, entry.Builder.Name);
+            ForgetCheckpointedOffset(changelog);
+            DeleteDirectory(entry.Directory);
+            entry.RestoreFrom = null;
+            Open(entry, task);
+        }
+    }
+
+    // RocksDB's status text starts with its code's name; a lock or I/O error is not the files' fault.
+    private static bool IsCorruption(RocksDbException e) => e.Message.StartsWith("Corruption:", StringComparison.Ordinal);
 
     /// <summary>
     /// Takes a changelog's offset out of the checkpoint file before its store is emptied. The reopened
