@@ -6,7 +6,9 @@ using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Wal.Kafka.Embedded;
 using Wal.Schemas.V1;
+using Wal.Topology;
 using Wal.Topology.Replication;
+using Wal.Topology.Tests;
 
 namespace Wal.Replication.Tests;
 
@@ -70,6 +72,29 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal("0", Header(dead, "wal.source.offset"));
         Assert.Contains("region b refused", Header(dead, "wal.error"), StringComparison.Ordinal);
         Assert.Null(dead.Message.Headers.FirstOrDefault(h => h.Key == ReplicationHeaders.OriginRegion));
+    }
+
+    [Fact]
+    public async Task RemoteRefusesARecordForGood_ItIsCountedRefusedAndDeadLettered_AndTheNextReplicated()
+    {
+        using var recorded = new RecordedMetrics();
+        await using var replicator = await StartWithOneRefusalAsync(recorded.Metrics);
+
+        // One at a time: the broker's refusal is for a whole produce request, and takes every record in it.
+        await ProduceAsync([(0, Entry("refused"))]);
+        // The dead letter is counted after the refusal, so once it is, both are.
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(recorded.Sum("wal.topology.dead_letters") == 1), Patience,
+            () => $"the refusal to be counted (sent={replicator.Sent} dead-lettered={replicator.DeadLettered})");
+        await ProduceAsync([(0, Entry("next"))]);
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(recorded.Sum("wal.topology.replication.records") >= 1), Patience,
+            () => $"the next record to be counted replicated (sent={replicator.Sent} replicated={replicator.Replicated})");
+
+        Assert.Equal(["namespace=mismatch,region=b"], recorded.TagSets("wal.topology.replication.refused"));
+        Assert.Equal(1, recorded.Sum("wal.topology.replication.refused"));
+        Assert.Equal(["namespace=mismatch,region=b"], recorded.TagSets("wal.topology.replication.records"));
+        Assert.Equal(["namespace=mismatch,reason=permanent"], recorded.TagSets("wal.topology.dead_letters"));
     }
 
     // A redriven record (or one a tool copied back from the dead-letter topic) carries an earlier dead letter's wal.*
@@ -185,18 +210,18 @@ public sealed class ReplicatorFailureTests : IDisposable
 
     // One partition on each side and a dead-letter topic at home; b's broker refuses the first produce request for good
     // (MSG_SIZE_TOO_LARGE, once).
-    private async Task<RegionReplicator> StartWithOneRefusalAsync()
+    private async Task<RegionReplicator> StartWithOneRefusalAsync(TopologyMetrics? metrics = null)
     {
         _a.CreateTopic(Topic, 1);
         _a.CreateTopic(DeadLetterTopic, 1);
         _b.CreateTopic(Topic, 1);
         _b.PushRequestErrors(KafkaApi.Produce, 10);
-        var replicator = Replicator(DeadLetterTopic);
+        var replicator = Replicator(DeadLetterTopic, metrics);
         await replicator.StartAsync();
         return replicator;
     }
 
-    private RegionReplicator Replicator(string? deadLetterTopic = null) => new(
+    private RegionReplicator Replicator(string? deadLetterTopic = null, TopologyMetrics? metrics = null) => new(
         new RegionReplicatorOptions
         {
             Namespace = "mismatch",
@@ -209,7 +234,8 @@ public sealed class ReplicatorFailureTests : IDisposable
             RetryBackoff = TimeSpan.FromMilliseconds(200),
             DeadLetterTopic = deadLetterTopic,
         },
-        _logger);
+        _logger,
+        metrics);
 
     private async Task ProduceAsync(IEnumerable<(int Partition, LogEntry Entry)> entries, Headers? headers = null)
     {

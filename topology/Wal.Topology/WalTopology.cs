@@ -14,15 +14,16 @@ namespace Wal.Topology;
 /// <summary>
 /// Builds the stream topology for a set of namespaces: per namespace, its log topic feeds a
 /// dispatch processor (delivery, delay timers, retries) whose dead letters go to the namespace's
-/// dead-letter topic. Namespaces are independent sub-topologies, so their tasks are too.
+/// dead-letter topic. Namespaces are independent sub-topologies, so their tasks are too. The processors count what they
+/// do on the <see cref="TopologyMetrics"/> given to Build, or on <see cref="TopologyMetrics.Shared"/>.
 /// </summary>
 public static class WalTopology
 {
     /// <summary>A topology for every namespace the registry holds now.</summary>
-    public static Streams.Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
+    public static Streams.Topology Build(INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null, TopologyMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        return Build(registry.All, registry, sink, options, loggers);
+        return Build(registry.All, registry, sink, options, loggers, metrics);
     }
 
     /// <summary>
@@ -31,7 +32,8 @@ public static class WalTopology
     /// without a rebuild.
     /// </summary>
     public static Streams.Topology Build(
-        IEnumerable<NamespaceConfig> namespaces, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null)
+        IEnumerable<NamespaceConfig> namespaces, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory? loggers = null,
+        TopologyMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(namespaces);
         ArgumentNullException.ThrowIfNull(registry);
@@ -39,10 +41,11 @@ public static class WalTopology
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         loggers ??= NullLoggerFactory.Instance;
+        metrics ??= TopologyMetrics.Shared;
         var builder = new TopologyBuilder();
         foreach (var ns in namespaces)
         {
-            AddNamespace(builder, ns, registry, sink, options, loggers);
+            AddNamespace(builder, ns, registry, sink, options, loggers, metrics);
         }
 
         return builder.Build();
@@ -68,7 +71,8 @@ public static class WalTopology
     /// <summary>The name of a namespace's store of multi-table mutation progress and timers.</summary>
     public static string MutationStoreName(string namespaceName) => $"{namespaceName}-mutations";
 
-    private static void AddNamespace(TopologyBuilder builder, NamespaceConfig ns, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory loggers)
+    private static void AddNamespace(
+        TopologyBuilder builder, NamespaceConfig ns, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILoggerFactory loggers, TopologyMetrics metrics)
     {
         var source = $"{ns.Name}-log";
         var dispatch = $"{ns.Name}-dispatch";
@@ -81,8 +85,8 @@ public static class WalTopology
         var route = $"{ns.Name}-route";
         var mutate = $"{ns.Name}-mutate";
         builder.AddProcessor(route, () => new EntryRouter(dispatch, mutate), source);
-        builder.AddProcessor(dispatch, () => new DispatchProcessor(ns.Name, timers, registry, sink, options, logger), route);
-        builder.AddProcessor(mutate, () => new MutationProcessor(ns.Name, ChunkStoreName(ns.Name), MutationStoreName(ns.Name), registry, sink, options, logger), route);
+        builder.AddProcessor(dispatch, () => new DispatchProcessor(ns.Name, timers, registry, sink, options, logger, metrics), route);
+        builder.AddProcessor(mutate, () => new MutationProcessor(ns.Name, ChunkStoreName(ns.Name), MutationStoreName(ns.Name), registry, sink, options, logger, metrics), route);
         builder.AddSink(deadLetters, ns.DeadLetterTopic, Serializers.ByteArray, Serializers.ByteArray, dispatch, mutate);
         builder.AddStateStore(options.PersistentStores ? Stores.PersistentKeyValueStore(timers) : Stores.InMemoryKeyValueStore(timers), dispatch);
         foreach (var store in new[] { ChunkStoreName(ns.Name), MutationStoreName(ns.Name) })

@@ -24,6 +24,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     private readonly ITopicProvisioner _topics;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
+    private readonly TopologyMetrics? _metrics;
     private readonly RegistryFollower _follower;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,9 +40,10 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     /// <param name="topics">Creates a new namespace's topics (log, dead letters, store changelogs) before it is consumed.</param>
     /// <param name="loggers">Logging.</param>
     /// <param name="debounce">How long the set must stay unchanged before a rebuild, so a burst of changes (a whole seed file) costs one.</param>
+    /// <param name="metrics">Where the processors count what they do; <see cref="TopologyMetrics.Shared"/> when null.</param>
     public WalTopologyHost(
         INamespaceRegistry registry, ISink sink, WalTopologyOptions options, StreamsConfig streamsConfig, ITopicProvisioner topics,
-        ILoggerFactory? loggers = null, TimeSpan? debounce = null)
+        ILoggerFactory? loggers = null, TimeSpan? debounce = null, TopologyMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(sink);
@@ -58,6 +60,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         _topics = topics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<WalTopologyHost>();
+        _metrics = metrics;
     }
 
     /// <summary>The running streams instance; a rebuild replaces it.</summary>
@@ -123,7 +126,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         // The registry is read once: the shape recorded is exactly what this topology was built from.
         var namespaces = _registry.All;
         await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
-        var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers);
+        var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
         var streams = new KafkaStreams(topology, _streamsConfig, _loggers);
         streams.StateChanged += OnStreamsStateChanged;
         await streams.StartAsync(cancellationToken);

@@ -40,6 +40,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     private readonly WalTopologyOptions _options;
     private readonly string _timerStoreName;
     private readonly ILogger _logger;
+    private readonly TopologyMetrics _metrics;
     private IKeyValueStore? _timers;
 
     // No timer in the store is due before this (ms). Each tick scans from here, not from the store's
@@ -52,7 +53,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     // for every fired timer, a measurable cost at tens of thousands of deliveries a second.
     private CancellationTokenSource _timeout = new();
 
-    public DispatchProcessor(string namespaceName, string timerStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger)
+    public DispatchProcessor(
+        string namespaceName, string timerStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger, TopologyMetrics? metrics = null)
     {
         _namespace = namespaceName;
         _timerStoreName = timerStoreName;
@@ -60,6 +62,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         _sink = sink;
         _options = options;
         _logger = logger;
+        _metrics = metrics ?? TopologyMetrics.Shared;
     }
 
     private IKeyValueStore Timers => _timers ?? throw new InvalidOperationException("Init has not run.");
@@ -122,7 +125,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
 
         pending.Entry = entry;
-        await AttemptAsync(pending);
+        await AttemptAsync(pending, due);
     }
 
     public override void Close()
@@ -162,6 +165,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 }
 
                 var (key, pending) = due[acted];
+                // Now, not the tick's time: the deliveries before this one in the batch made it later still.
+                _metrics.TimerFired(_namespace, DueKey.DueAtMs(key), Now());
                 await FireAsync(key, pending);
             }
         }
@@ -180,6 +185,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
         var key = DueKey.Encode(dueMs, id);
         Timers.PutOwned(key, value);
+        _metrics.TimerScheduled(_namespace);
         return key;
     }
 
@@ -199,14 +205,14 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        await AttemptAsync(pending, key, marked);
+        await AttemptAsync(pending, DueKey.DueAtMs(key), key, marked);
     }
 
     /// <summary>
-    /// Attempts a delivery; <paramref name="firedTimer"/> is the timer that held it, deleted once the attempt has an
-    /// outcome, and <paramref name="marked"/> says whether its chain's marker names it.
+    /// Attempts a delivery due at <paramref name="dueAtMs"/>; <paramref name="firedTimer"/> is the timer that held it,
+    /// deleted once the attempt has an outcome, and <paramref name="marked"/> says whether its chain's marker names it.
     /// </summary>
-    private async ValueTask AttemptAsync(PendingDelivery pending, byte[]? firedTimer = null, bool marked = false)
+    private async ValueTask AttemptAsync(PendingDelivery pending, long dueAtMs, byte[]? firedTimer = null, bool marked = false)
     {
         var entry = pending.Entry;
         DeliveryResult result;
@@ -237,8 +243,12 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
 
         pending.Attempts++;
+        var answeredAtMs = Now();
+        var sinkKind = entry.Target?.DestinationCase ?? Target.DestinationOneofCase.None;
         if (result.Succeeded)
         {
+            _metrics.Attempted(
+                _namespace, sinkKind, result.Outcome == DeliveryOutcome.Superseded ? DeliveryAttemptOutcome.Superseded : DeliveryAttemptOutcome.Delivered, dueAtMs, answeredAtMs);
             EndChain(pending, firedTimer, marked);
             LogDelivered(_logger, _namespace, entry.Id, pending.Attempts, result.Outcome);
             return;
@@ -250,7 +260,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         if (!permanent && policy.CanRetry(pending.Attempts))
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble(), result.RetryAfter);
-            var due = Now() + (long)wait.TotalMilliseconds;
+            _metrics.Attempted(_namespace, sinkKind, DeliveryAttemptOutcome.Retried, dueAtMs, answeredAtMs);
+            var due = answeredAtMs + (long)wait.TotalMilliseconds;
             var next = PutTimer(due, entry.Id, pending.ToByteArray());
             if (MarkerOf(pending) is { } marker)
             {
@@ -269,6 +280,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        _metrics.Attempted(_namespace, sinkKind, DeliveryAttemptOutcome.DeadLettered, dueAtMs, answeredAtMs);
         await DeadLetterAsync(
             Encoding.UTF8.GetBytes(entry.Id),
             entry.ToByteArray(),
@@ -312,10 +324,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     // headers: the input's, those CarriedHeaders keeps; the dead letter's own go after them.
     private async ValueTask DeadLetterAsync(byte[]? key, byte[] value, long timestamp, string error, int attempts, bool permanent, (string Topic, int Partition, long Offset) source, Headers headers)
     {
-        DeadLetterHeaders.AddOwn(
-            headers, RecordLimits.BoundError(error), permanent ? "permanent" : "retriable", attempts, _namespace, source.Topic, source.Partition, source.Offset, Now());
+        var reason = permanent ? DeadLetterReasons.Permanent : DeadLetterReasons.Retriable;
+        DeadLetterHeaders.AddOwn(headers, RecordLimits.BoundError(error), reason, attempts, _namespace, source.Topic, source.Partition, source.Offset, Now());
         LogDeadLettered(_logger, _namespace, attempts, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(key!, value, timestamp, headers));
+        _metrics.DeadLettered(_namespace, reason);
     }
 
     private BackoffPolicy Policy() =>

@@ -9,6 +9,7 @@ using Wal.Streams;
 using Wal.Streams.State;
 using CarriedHeaders = Wal.Topology.Dispatch.CarriedHeaders;
 using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
+using DeadLetterReasons = Wal.Topology.Dispatch.DeadLetterReasons;
 using Wal.Topology.Retry;
 using Wal.Topology.State;
 
@@ -84,7 +85,7 @@ public sealed partial class MutationProcessor
             return;
         }
 
-        await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? "permanent" : "retriable", stored);
+        await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? DeadLetterReasons.Permanent : DeadLetterReasons.Retriable, stored);
     }
 
     /// <summary>
@@ -191,6 +192,8 @@ public sealed partial class MutationProcessor
         progress.State = MutationState.DeadLettered;
         FinishChunks(progress, chunks.Select(c => c.Key));
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
+        // One per mutation, however many parts its chunks took.
+        _metrics.DeadLettered(_namespace, reason);
     }
 
     /// <summary>
@@ -216,6 +219,8 @@ public sealed partial class MutationProcessor
         headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
         await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        _metrics.LatePiece(_namespace);
+        _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.Late);
     }
 
     // The chunks in sequence order, cut into runs of at most MaxDeadLetterBytes (a chunk above it
@@ -256,9 +261,11 @@ public sealed partial class MutationProcessor
     private async ValueTask DeadLetterPoisonAsync(Record<byte[], byte[]> record, string error)
     {
         var source = Context.RecordMetadata;
-        var headers = DeadLetterHeaders.AddOwn(CarriedHeaders.From(record.Headers), error, "permanent", 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
-        LogDeadLettered(_logger, _namespace, string.Empty, "permanent", 0, error);
+        var headers = DeadLetterHeaders.AddOwn(
+            CarriedHeaders.From(record.Headers), error, DeadLetterReasons.Permanent, 0, _namespace, source?.Topic ?? string.Empty, source?.Partition ?? -1, source?.Offset ?? -1, Now());
+        LogDeadLettered(_logger, _namespace, string.Empty, DeadLetterReasons.Permanent, 0, error);
         await Context.ForwardAsync(new Record<byte[], byte[]>(record.Key, record.Value ?? [], record.Timestamp, headers));
+        _metrics.DeadLettered(_namespace, DeadLetterReasons.Permanent);
     }
 
     /// <summary>

@@ -61,6 +61,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private readonly ISink _sink;
     private readonly WalTopologyOptions _options;
     private readonly ILogger _logger;
+    private readonly TopologyMetrics _metrics;
     private IKeyValueStore? _chunks;
     private IKeyValueStore? _mutations;
 
@@ -74,7 +75,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     // One per processor, reset after each delivery: a source per chunk registered a timer per chunk.
     private CancellationTokenSource _timeout = new();
 
-    public MutationProcessor(string namespaceName, string chunkStoreName, string mutationStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger)
+    public MutationProcessor(
+        string namespaceName, string chunkStoreName, string mutationStoreName, INamespaceRegistry registry, ISink sink, WalTopologyOptions options, ILogger logger,
+        TopologyMetrics? metrics = null)
     {
         _namespace = namespaceName;
         _chunkStoreName = chunkStoreName;
@@ -83,6 +86,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         _sink = sink;
         _options = options;
         _logger = logger;
+        _metrics = metrics ?? TopologyMetrics.Shared;
     }
 
     private IKeyValueStore Chunks => _chunks ?? throw new InvalidOperationException("Init has not run.");
@@ -263,6 +267,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         progress.ChunksStored = (uint)stored.Count;
         if (AllChunksPresent(stored, progress.ChunkCount))
         {
+            _metrics.MutationAssembled(_namespace);
             await ApplyAsync(progress, stored);
             return;
         }
@@ -379,6 +384,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 progress.LastError = $"incomplete after {Expiry().TotalSeconds:0.###} s: {progress.ChunksStored} chunk(s) in, "
                     + (progress.ChunkCount > 0 ? $"{progress.ChunkCount} expected" : "no completion marker");
                 await DeadLetterAsync(progress, MutationDeadLetterHeaders.Expired, stored);
+                _metrics.MutationExpired(_namespace);
                 break;
             case MutationState.Retrying:
                 await ApplyAsync(progress);

@@ -48,7 +48,7 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
         headers.Remove(ReplicationHeaders.RefusedBy);
         var failure = $"region {options.RemoteRegion} refused the replicated record for good: {error.Reason} ({error.Code})";
         DeadLetterHeaders.AddOwn(
-            headers, failure, "permanent", 1, options.Namespace, options.Topic, partition, offset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            headers, failure, DeadLetterReasons.Permanent, 1, options.Namespace, options.Topic, partition, offset, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(options.RemoteRegion));
         try
         {

@@ -5,6 +5,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Wal.Schemas.V1;
+using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Replication;
 
@@ -39,6 +40,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     private readonly RegionReplicatorOptions _options;
     private readonly ILogger _logger;
+    private readonly TopologyMetrics _metrics;
     private readonly ConcurrentQueue<Acknowledgement> _acks = new();
     private readonly Dictionary<TopicPartition, PartitionProgress> _progress = [];
     private readonly byte[] _originHeader;
@@ -59,13 +61,14 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     private long _inFlightBytes;
     private Task? _loop;
 
-    public RegionReplicator(RegionReplicatorOptions options, ILogger logger)
+    public RegionReplicator(RegionReplicatorOptions options, ILogger logger, TopologyMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         options.Validate();
         _options = options;
         _logger = logger;
+        _metrics = metrics ?? TopologyMetrics.Shared;
         _originHeader = Encoding.UTF8.GetBytes(options.LocalRegion);
     }
 
@@ -317,6 +320,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _replicated);
+            _metrics.Replicated(_options.Namespace, _options.RemoteRegion);
             if (_progress.TryGetValue(ack.Progress.Partition, out var current) && ReferenceEquals(current, ack.Progress))
             {
                 current.Acknowledged(ack.Offset);
@@ -371,6 +375,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
             ack.Progress.DeadLettered(ack.Offset);
             Interlocked.Increment(ref _deadLettered);
+            _metrics.Refused(_options.Namespace, _options.RemoteRegion);
+            _metrics.DeadLettered(_options.Namespace, DeadLetterReasons.Permanent);
             LogDeadLettered(_logger, _options.GroupId, ack.Offset, _options.Topic, partition, _options.RemoteRegion, ack.Error.Reason, _deadLetters!.Topic);
         }
     }

@@ -28,6 +28,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     private readonly ITopicProvisioner? _localTopics;
     private readonly ILoggerFactory _loggers;
     private readonly ILogger _logger;
+    private readonly TopologyMetrics? _metrics;
     private readonly RegistryFollower _follower;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, RegionReplicator> _running = new(StringComparer.Ordinal);
@@ -43,9 +44,10 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     /// <param name="localTopics">When given, creates a namespace's topic in the local cluster before its replicator subscribes to it.</param>
     /// <param name="loggers">Logging.</param>
     /// <param name="debounce">How long the registry must stay unchanged before the plan is compared again.</param>
+    /// <param name="metrics">Where the replicators count what they do; <see cref="TopologyMetrics.Shared"/> when null.</param>
     public ReplicationHost(
         INamespaceRegistry registry, Func<IEnumerable<NamespaceConfig>, IReadOnlyList<RegionReplicatorOptions>> plan,
-        ITopicProvisioner? localTopics = null, ILoggerFactory? loggers = null, TimeSpan? debounce = null)
+        ITopicProvisioner? localTopics = null, ILoggerFactory? loggers = null, TimeSpan? debounce = null, TopologyMetrics? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(plan);
@@ -55,6 +57,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         _localTopics = localTopics;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger<ReplicationHost>();
+        _metrics = metrics;
     }
 
     /// <summary>The running replicators, one per (namespace, remote region), ordered by group id.</summary>
@@ -200,7 +203,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         foreach (var options in plan.Where(o => !_running.ContainsKey(o.GroupId)))
         {
             await EnsureTopicAsync(options, cancellationToken);
-            var replicator = new RegionReplicator(options, _loggers.CreateLogger($"Wal.Topology.Replication.{options.Namespace}.{options.RemoteRegion}"));
+            var replicator = new RegionReplicator(options, _loggers.CreateLogger($"Wal.Topology.Replication.{options.Namespace}.{options.RemoteRegion}"), _metrics);
             await replicator.StartAsync(cancellationToken);
             _running[options.GroupId] = replicator;
             Publish();
