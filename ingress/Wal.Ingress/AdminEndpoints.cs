@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Wal.Ingress.Metrics;
+using Wal.Prometheus;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;

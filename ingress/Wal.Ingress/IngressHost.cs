@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Wal.Grpc;
-using Wal.Ingress.Metrics;
+using Wal.Prometheus;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;

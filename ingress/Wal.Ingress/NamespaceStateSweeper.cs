@@ -1,4 +1,4 @@
-using Wal.Ingress.Metrics;
+using Wal.Prometheus;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;

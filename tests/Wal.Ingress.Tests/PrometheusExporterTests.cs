@@ -1,5 +1,5 @@
 using System.Diagnostics.Metrics;
-using Wal.Ingress.Metrics;
+using Wal.Prometheus;
 
 namespace Wal.Ingress.Tests;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Wal.Ingress.Metrics;
+namespace Wal.Prometheus;
 
 /// <summary>
 /// Listens to System.Diagnostics.Metrics instruments and renders them in the Prometheus text

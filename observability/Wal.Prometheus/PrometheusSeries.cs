@@ -1,4 +1,4 @@
-namespace Wal.Ingress.Metrics;
+namespace Wal.Prometheus;
 
 /// <summary>
 /// One time series: a running sum (counters, up-down counters), an observed level or a histogram's bucket counts.

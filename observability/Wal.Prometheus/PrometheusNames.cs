@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 
-namespace Wal.Ingress.Metrics;
+namespace Wal.Prometheus;
 
 /// <summary>Prometheus naming: metric names with unit suffixes, and escaped label sets.</summary>
 internal static class PrometheusNames
