@@ -203,6 +203,21 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void Topology_HealthCheck_ProbesLivenessOnTheAdminPortItListensOnForOthers()
+    {
+        var topologies = WalServices.Where(s => Sequence(s.Service, "command").First() == "topology").ToList();
+
+        Assert.NotEmpty(topologies);
+        foreach (var (name, service) in topologies)
+        {
+            var probe = Sequence((YamlMappingNode)service["healthcheck"], "test");
+            // Liveness: /readyz would call an instance restoring its stores unhealthy.
+            Assert.Contains($"http://127.0.0.1:{Wal.Cli.Hosting.TopologyAdmin.DefaultPort}/healthz", probe);
+            Assert.True(Environment(service).GetValueOrDefault(WalEnvironment.AdminHost) == "0.0.0.0", $"{name} serves its metrics to its own loopback only");
+        }
+    }
+
+    [Fact]
     public void Readme_DockerSection_WritesWithTheClientCertificateTheCertsServiceMakes()
     {
         var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));

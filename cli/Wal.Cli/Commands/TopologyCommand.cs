@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Wal.Cli.Hosting;
 using Wal.Cli.Settings;
 using Wal.Kafka;
@@ -65,10 +66,48 @@ internal static class TopologyCommand
             DefaultValueFactory = _ => DefaultSessionTimeout,
             CustomParser = DurationText.Parse,
         };
+        var adminPort = new Option<int>("--admin-port")
+        {
+            Description = $"HTTP/1.1 port for /metrics, /healthz and /readyz; 0 picks a free one, -1 turns it off [env {WalEnvironment.AdminPort}].",
+            DefaultValueFactory = r =>
+            {
+                var text = WalEnvironment.Get(WalEnvironment.AdminPort);
+                if (text is null)
+                {
+                    return TopologyAdmin.DefaultPort;
+                }
+
+                if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var port))
+                {
+                    r.AddError($"{WalEnvironment.AdminPort} '{text}' is not a port number.");
+                }
+
+                return port;
+            },
+        };
+        adminPort.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < -1 or > 65535)
+            {
+                r.AddError($"--admin-port {r.GetValueOrDefault<int>()} must be -1 (off), 0 (a free port) or a port up to 65535.");
+            }
+        });
+        var adminHost = new Option<string>("--admin-host")
+        {
+            Description = $"Address the --admin-port listens on (0.0.0.0 for probes and scrapers from other hosts) [env {WalEnvironment.AdminHost}].",
+            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.AdminHost) ?? "127.0.0.1",
+        };
+        adminHost.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } text && !TopologyAdmin.TryParseHost(text, out _))
+            {
+                r.AddError($"--admin-host '{text}' is not an IP address or localhost.");
+            }
+        });
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, cassandra, kafkaClusters,
-            deliveryTimeout, regions, noCreateTopics, sessionTimeout,
+            deliveryTimeout, regions, noCreateTopics, sessionTimeout, adminPort, adminHost,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -140,7 +179,28 @@ internal static class TopologyCommand
                 // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
                 HeartbeatInterval = session / 3,
             }, topics, loggers);
+            var health = new TopologyHealth(streams);
+            TopologyAdmin? endpoints = null;
+            if (parse.GetValue(adminPort) is var port and >= 0)
+            {
+                _ = TopologyAdmin.TryParseHost(parse.GetValue(adminHost)!, out var address);
+                try
+                {
+                    // Before the topology starts: liveness answers while topics are created and stores restored.
+                    endpoints = await TopologyAdmin.StartAsync(address, port, health, loggers, cancellationToken);
+                }
+                catch (IOException e)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: cannot serve --admin-port {port}: {e.Message}");
+                    return ExitCodes.Failed;
+                }
+
+                await parse.InvocationConfiguration.Output.WriteLineAsync($"metrics and health: {endpoints.Address.ToString().TrimEnd('/')}/metrics  /healthz  /readyz");
+            }
+
+            await using var servedEndpoints = endpoints;
             await streams.StartAsync(cancellationToken);
+            health.HostStarted();
             // Replicators send this region's records to the others, following the namespaces as the
             // topology does; records arriving from them are applied by the topology above like any
             // other record of the namespace's topic.

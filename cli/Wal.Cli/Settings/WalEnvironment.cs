@@ -21,11 +21,13 @@ internal static class WalEnvironment
     public const string TlsClientCa = "WAL_TLS_CLIENT_CA";
     public const string AdminClients = "WAL_ADMIN_CLIENTS";
     public const string Address = "WAL_ADDRESS";
+    public const string AdminPort = "WAL_ADMIN_PORT";
+    public const string AdminHost = "WAL_ADMIN_HOST";
 
     public static IReadOnlyList<string> All { get; } =
     [
         BootstrapServers, Region, Regions, NamespacesFile, Listen, StateDir, ApplicationId,
-        MemcachedClusters, CassandraClusters, KafkaClusters, TlsCertificate, TlsKey, TlsClientCa, AdminClients, Address,
+        MemcachedClusters, CassandraClusters, KafkaClusters, TlsCertificate, TlsKey, TlsClientCa, AdminClients, Address, AdminPort, AdminHost,
     ];
 
     public static string? Get(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;

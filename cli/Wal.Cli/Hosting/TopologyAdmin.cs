@@ -1,0 +1,84 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Wal.Cli.Local;
+using Wal.Prometheus;
+
+namespace Wal.Cli.Hosting;
+
+/// <summary>
+/// <c>/metrics</c>, <c>/healthz</c> and <c>/readyz</c> of a topology instance on a plain HTTP/1.1 port, for scrapers
+/// and probes, as the ingress serves its own on its admin port.
+/// </summary>
+internal sealed class TopologyAdmin : IAsyncDisposable
+{
+    /// <summary>Above the ingress's gRPC and admin ports (50051, 50052), so both run on one machine as they are.</summary>
+    public const int DefaultPort = 50053;
+
+    /// <summary>
+    /// The engine's meter and the WAL processors'. Named rather than taken from the types: the engine keeps its meter
+    /// internal, and an instrument of a meter created later is exported from the moment it is.
+    /// </summary>
+    public static readonly IReadOnlySet<string> Meters = new HashSet<string>(StringComparer.Ordinal) { "Wal.Streams", "Wal.Topology" };
+
+    private readonly WebApplication _app;
+
+    private TopologyAdmin(WebApplication app) => _app = app;
+
+    /// <summary>Where it listens, e.g. <c>http://127.0.0.1:50053</c>; the bound port when 0 was asked for.</summary>
+    public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    /// <summary>Starts listening; the exporter listens from now, so start this before the topology.</summary>
+    public static async Task<TopologyAdmin> StartAsync(IPAddress address, int port, TopologyHealth health, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Topology.Admin", Args = [] });
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, l => l.Protocols = HttpProtocols.Http1));
+        builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers));
+        builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
+        builder.Services.AddSingleton(_ => new PrometheusExporter(i => Meters.Contains(i.Meter.Name)));
+        var app = builder.Build();
+        var exporter = app.Services.GetRequiredService<PrometheusExporter>();
+        app.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
+        app.MapGet("/healthz", () => Answer(health.Liveness()));
+        app.MapGet("/readyz", () => Answer(health.Readiness()));
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        return new TopologyAdmin(app);
+    }
+
+    /// <summary>Reads the host of <c>--admin-host</c>: an IP address, or <c>localhost</c> for the loopback.</summary>
+    public static bool TryParseHost(string text, out IPAddress address)
+    {
+        if (text == "localhost")
+        {
+            address = IPAddress.Loopback;
+            return true;
+        }
+
+        return IPAddress.TryParse(text, out address!);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+    }
+
+    private static IResult Answer((bool Ok, string Text) probe) =>
+        Results.Text(probe.Text, statusCode: probe.Ok ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Cli.Hosting;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams;
+using Wal.Topology;
+
+namespace Wal.Cli.Tests.Topology;
+
+/// <summary>The topology's admin endpoints over a host whose sink the test controls, so a stream thread can be made to fail.</summary>
+public sealed class TopologyAdminTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
+    private readonly ThrowingSink _sink = new();
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-admin-{Guid.NewGuid():N}");
+    private readonly HttpClient _http = new();
+    private WalTopologyHost _host = null!;
+    private TopologyHealth _health = null!;
+    private TopologyAdmin _admin = null!;
+
+    public async Task InitializeAsync()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig
+        {
+            Name = "a",
+            Partitions = 1,
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
+        }]);
+        _host = new WalTopologyHost(registry, _sink, new WalTopologyOptions { PersistentStores = false }, new StreamsConfig
+        {
+            ApplicationId = "admin-host-test",
+            BootstrapServers = _kafka.BootstrapServers,
+            StateDirectory = _stateDirectory,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+        }, _kafka);
+        _health = new TopologyHealth(_host);
+        _admin = await TopologyAdmin.StartAsync(IPAddress.Loopback, 0, _health, NullLoggerFactory.Instance, CancellationToken.None);
+        _http.BaseAddress = _admin.Address;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _http.Dispose();
+        await _admin.DisposeAsync();
+        await _host.DisposeAsync();
+        _kafka.Dispose();
+        if (Directory.Exists(_stateDirectory))
+        {
+            Directory.Delete(_stateDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Readyz_HostNotStarted_Answers503ButHealthzOk()
+    {
+        var (status, body) = await GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
+        Assert.StartsWith("not ready: starting", body, StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.OK, "ok\n"), await GetAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task Healthz_StreamThreadStoppedByAnError_Answers503WithTheError()
+    {
+        await StartHostAsync();
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, "/readyz to answer 200");
+        Assert.Equal((HttpStatusCode.OK, "ok\n"), await GetAsync("/healthz"));
+        // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.
+        _sink.Throw = new OutOfMemoryException("sink out of memory");
+
+        await ProduceAsync("a-1");
+        await _host.Failed.WaitAsync(Deadline);
+
+        var (health, healthText) = await GetAsync("/healthz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health);
+        Assert.Contains("sink out of memory", healthText, StringComparison.Ordinal);
+        var (ready, readyText) = await GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+        Assert.Contains("sink out of memory", readyText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Readyz_StreamsClosed_Answers503NamingTheState()
+    {
+        await StartHostAsync();
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, "/readyz to answer 200");
+
+        await _host.CloseAsync();
+
+        Assert.Equal(
+            (HttpStatusCode.ServiceUnavailable, "not ready: NotRunning (closing, to stop or to rebuild for a changed set of namespaces)\n"),
+            await GetAsync("/readyz"));
+        Assert.Equal((HttpStatusCode.OK, "ok\n"), await GetAsync("/healthz"));
+    }
+
+    private async Task StartHostAsync()
+    {
+        await _host.StartAsync();
+        _health.HostStarted();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> GetAsync(string path)
+    {
+        using var response = await _http.GetAsync(new Uri(path, UriKind.Relative));
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task ProduceAsync(string id)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = "a",
+            Payload = ByteString.CopyFromUtf8(id),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
+            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            OriginRegion = "local",
+        };
+        await producer.ProduceAsync("wal.a", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
+    }
+
+    private sealed class ThrowingSink : ISink
+    {
+        public Exception? Throw { get; set; }
+
+        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default) =>
+            Throw is { } error ? throw error : ValueTask.FromResult(DeliveryResult.Delivered);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Cli.Tests.Topology;
+
+/// <summary><c>wal topology --admin-port</c> in-process against the mock cluster: what scrapers and probes see.</summary>
+public sealed class TopologyCommandAdminTests : IAsyncLifetime
+{
+    private const string ApplicationId = "admin-test";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+    private static readonly string SeedFile = Path.Combine(AppContext.BaseDirectory, "repo", "config", "namespaces.json");
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
+    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-topology-admin-{Guid.NewGuid():N}");
+    private readonly CancellationTokenSource _stop = new();
+    private readonly StringWriter _output = new();
+    private readonly StringWriter _error = new();
+    private readonly HttpClient _http = new();
+    private Task<int> _run = Task.FromResult(0);
+
+    public async Task InitializeAsync()
+    {
+        var namespaces = NamespaceSeedFile.Load(SeedFile).Select(NamespaceDefaults.Resolve).ToList();
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync(Wal.Cli.Hosting.Namespaces.TopicsFor(namespaces, ApplicationId));
+        var port = FreePort();
+        _http.BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        _run = WalCommandLine.RunAsync(
+        [
+            "topology", "--bootstrap-servers", _kafka.BootstrapServers, "--namespaces", SeedFile, "--application-id", ApplicationId,
+            // Nothing listens there: records are processed, their deliveries wait on the retry path.
+            "--memcached", "local=127.0.0.1:1", "--state-dir", _stateDirectory, "--session-timeout", "6s", "--no-create-topics",
+            "--admin-port", port.ToString(CultureInfo.InvariantCulture),
+        ], _output, _error, _stop.Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(Deadline);
+        _http.Dispose();
+        _stop.Dispose();
+        _kafka.Dispose();
+        if (Directory.Exists(_stateDirectory))
+        {
+            Directory.Delete(_stateDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Readyz_StreamsRunning_Answers200AndHealthzOk()
+    {
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, () => $"/readyz to answer 200\n{Console()}");
+
+        Assert.Equal((HttpStatusCode.OK, "ready\n"), await GetAsync("/readyz"));
+        Assert.Equal((HttpStatusCode.OK, "ok\n"), await GetAsync("/healthz"));
+        Assert.Contains($"metrics and health: {_http.BaseAddress!.ToString().TrimEnd('/')}/metrics", _output.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Metrics_AfterARecordIsProcessed_PromtoolAcceptsTheStreamsSeries()
+    {
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, () => $"/readyz to answer 200\n{Console()}");
+        await ProduceAsync("demo", "metrics-1");
+        var text = string.Empty;
+
+        await Eventually.WaitUntilAsync(
+            async () => (text = (await GetAsync("/metrics")).Body).Contains("wal_streams_records_processed_total ", StringComparison.Ordinal),
+            Deadline,
+            () => $"a processed record in /metrics:\n{text}");
+
+        Assert.Contains("# TYPE wal_streams_records_processed_total counter", text, StringComparison.Ordinal);
+        var (exitCode, output) = await PromtoolCheckAsync(text);
+        Assert.True(exitCode == 0, $"promtool check metrics failed ({exitCode}): {output}\n{text}");
+    }
+
+    [Fact]
+    public async Task Stop_Cancelled_ExitsOkAndStopsListening()
+    {
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, () => $"/readyz to answer 200\n{Console()}");
+        await _stop.CancelAsync();
+        await _run.WaitAsync(Deadline);
+
+        Assert.Equal(0, await _run);
+        await Assert.ThrowsAsync<HttpRequestException>(() => _http.GetAsync(new Uri("/readyz", UriKind.Relative)));
+    }
+
+    private async Task<(HttpStatusCode Status, string Body)> GetAsync(string path)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri(path, UriKind.Relative));
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        catch (HttpRequestException e)
+        {
+            // Not listening yet.
+            return (HttpStatusCode.ServiceUnavailable, e.Message);
+        }
+    }
+
+    private async Task ProduceAsync(string ns, string id)
+    {
+        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        var entry = new LogEntry
+        {
+            Id = id,
+            Namespace = ns,
+            Payload = ByteString.CopyFromUtf8(id),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
+            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            OriginRegion = "local",
+        };
+        await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
+    }
+
+    private string Console() => $"stdout:\n{_output}\nstderr:\n{_error}";
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<(int ExitCode, string Output)> PromtoolCheckAsync(string metrics)
+    {
+        const string promtool = "/usr/bin/promtool";
+        Assert.True(File.Exists(promtool), $"{promtool} is missing: apt-get install prometheus");
+        using var process = Process.Start(new ProcessStartInfo(promtool, ["check", "metrics"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        })!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.WriteAsync(metrics);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync().WaitAsync(Deadline);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
