@@ -14,7 +14,7 @@ public sealed class UpCommandTests
         using var error = new StringWriter();
 
         var exit = await WalCommandLine.RunAsync(
-            ["up", "--memcached-port", leftOver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--port", "0", "--admin-port", "-1"],
+            ["up", "--memcached-port", leftOver.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--port", "0", "--admin-port", "-1", "--topology-admin-port", "-1"],
             output, error, timeout.Token);
 
         var stderr = error.ToString();

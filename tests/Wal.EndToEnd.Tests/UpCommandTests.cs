@@ -18,7 +18,7 @@ public sealed class UpCommandTests
         {
             Path.Combine(AppContext.BaseDirectory, "wal.dll"), "up",
             "--namespaces", Path.Combine(AppContext.BaseDirectory, "config", "namespaces.json"),
-            "--port", Text(grpcPort), "--admin-port", "-1", "--memcached-port", Text(memcachedPort), "--brokers", "1",
+            "--port", Text(grpcPort), "--admin-port", "-1", "--topology-admin-port", "-1", "--memcached-port", Text(memcachedPort), "--brokers", "1",
         })
         {
             start.ArgumentList.Add(argument);

@@ -15,6 +15,11 @@ internal static class UpCommand
         };
         var port = new Option<int>("--port") { Description = "gRPC port of the ingress.", DefaultValueFactory = _ => 50051 };
         var adminPort = new Option<int>("--admin-port") { Description = "HTTP port for /metrics, /healthz, /readyz.", DefaultValueFactory = _ => 50052 };
+        var topologyAdminPort = new Option<int>("--topology-admin-port")
+        {
+            Description = "HTTP port for the topology's /metrics, /healthz, /readyz; -1 turns it off.",
+            DefaultValueFactory = _ => Hosting.TopologyAdmin.DefaultPort,
+        };
         var memcachedPort = new Option<int>("--memcached-port") { Description = "Port of the memcached this run starts.", DefaultValueFactory = _ => 11311 };
         var brokers = new Option<int>("--brokers") { Description = "Brokers in the embedded Kafka cluster.", DefaultValueFactory = _ => 3 };
         var verbose = new Option<bool>("--verbose") { Description = "Log every delivery." };
@@ -33,7 +38,7 @@ internal static class UpCommand
         });
         var command = new Command("up", "Run Wal locally: embedded Kafka, memcached, the topology and the ingress, until Ctrl-C.")
         {
-            namespaces, port, adminPort, memcachedPort, brokers, regions, verbose,
+            namespaces, port, adminPort, topologyAdminPort, memcachedPort, brokers, regions, verbose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,6 +53,7 @@ internal static class UpCommand
                 NamespacesFile = parse.GetValue(namespaces)?.FullName ?? DefaultNamespacesFile(twoRegions ? "namespaces-two-regions.json" : "namespaces.json"),
                 IngressPort = parse.GetValue(port),
                 AdminPort = parse.GetValue(adminPort),
+                TopologyAdminPort = parse.GetValue(topologyAdminPort),
                 MemcachedPort = parse.GetValue(memcachedPort),
                 Brokers = parse.GetValue(brokers),
                 // Commit every second, not Kafka Streams' 30 s, so 'wal status' shows lag and
@@ -66,14 +72,12 @@ internal static class UpCommand
             {
                 await using var pair = await TwoRegionStack.StartAsync(options, loggers, cancellationToken);
                 PrintWelcome(pair);
-                await WaitForStopAsync(cancellationToken);
-                return ExitCodes.Ok;
+                return await RunUntilStoppedAsync(pair.Regions, parse.InvocationConfiguration.Error, cancellationToken);
             }
 
             await using var stack = await LocalStack.StartAsync(options, loggers, cancellationToken);
             PrintWelcome(stack);
-            await WaitForStopAsync(cancellationToken);
-            return ExitCodes.Ok;
+            return await RunUntilStoppedAsync([stack], parse.InvocationConfiguration.Error, cancellationToken);
         });
         return command;
     }
@@ -87,20 +91,28 @@ internal static class UpCommand
             yield return ("the ingress, --port", Shift(options.IngressPort, 10 * index));
             yield return ("metrics and health, --admin-port", Shift(options.AdminPort, 10 * index));
             yield return ("memcached, --memcached-port", Shift(options.MemcachedPort, index));
+            yield return ("the topology's metrics and health, --topology-admin-port", Shift(options.TopologyAdminPort, 10 * index));
         }
     }
 
     private static int Shift(int port, int by) => port <= 0 ? port : port + by;
 
-    private static async Task WaitForStopAsync(CancellationToken cancellationToken)
+    // Until Ctrl-C, or until a topology's stream thread stops on an error: nothing revives it, so the run would look
+    // alive while its writes were never delivered. Stopping says so; the caller's disposal stops the rest.
+    private static async Task<int> RunUntilStoppedAsync(IReadOnlyList<LocalStack> regions, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
+            var failed = await Task.WhenAny(regions.Select(r => r.Topology.Failed)).WaitAsync(cancellationToken);
+            var region = regions.First(r => r.Topology.Failed == failed).Options.Region;
+            await error.WriteLineAsync($"error: a stream thread of the topology (region {region}) stopped, so records are no longer delivered; stopping everything: {(await failed).GetBaseException().Message}");
+            await error.WriteLineAsync("next: see the error above, then run wal up again (its embedded Kafka starts empty).");
+            return ExitCodes.Failed;
         }
         catch (OperationCanceledException)
         {
             Console.WriteLine("Stopping: ingress, topology (commits its work), memcached, Kafka.");
+            return ExitCodes.Ok;
         }
     }
 
@@ -129,6 +141,7 @@ internal static class UpCommand
           region {region.Options.Region}
             ingress (gRPC, h2c)  {Address(region)}   service wal.v1.WriteAheadLog
             metrics and health   {region.AdminAddress?.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
+            topology health      {region.TopologyEndpoints?.Address.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
             Kafka (embedded)     {region.Kafka.BootstrapServers}
             memcached            {region.Memcached.Endpoint}   (cluster "{LocalStack.MemcachedCluster}")
             namespaces           {string.Join(", ", region.Namespaces.All.Select(n => n.Name))}
@@ -145,6 +158,7 @@ internal static class UpCommand
 
               ingress (gRPC, h2c)  {address}   service wal.v1.WriteAheadLog
               metrics and health   {stack.AdminAddress?.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
+              topology health      {stack.TopologyEndpoints?.Address.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
               Kafka (embedded)     {stack.Kafka.BootstrapServers}
               memcached            {stack.Memcached.Endpoint}   (cluster "{LocalStack.MemcachedCluster}")
               namespaces           {string.Join(", ", stack.Namespaces.All.Select(n => n.Name))}

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -36,6 +37,9 @@ internal sealed class LocalStack : IAsyncDisposable
     public WebApplication Ingress { get; private set; } = null!;
 
     public WalTopologyHost Topology { get; private set; } = null!;
+
+    /// <summary>The topology's /metrics, /healthz and /readyz; null when <see cref="LocalStackOptions.TopologyAdminPort"/> is -1.</summary>
+    public Hosting.TopologyAdmin? TopologyEndpoints { get; private set; }
 
     public Uri IngressAddress => Ingress.GetGrpcAddress();
 
@@ -117,7 +121,15 @@ internal sealed class LocalStack : IAsyncDisposable
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         }, Kafka, loggers);
         _started.Add(Topology);
+        var health = new Hosting.TopologyHealth(Topology);
+        if (Options.TopologyAdminPort >= 0)
+        {
+            TopologyEndpoints = await Hosting.TopologyAdmin.StartAsync(IPAddress.Loopback, Options.TopologyAdminPort, health, loggers, cancellationToken);
+            _started.Add(TopologyEndpoints);
+        }
+
         await Topology.StartAsync(cancellationToken);
+        health.HostStarted();
 
         Ingress = IngressHost.Build(
             new IngressOptions { BootstrapServers = Kafka.BootstrapServers, Region = Options.Region, Port = Options.IngressPort, AdminPort = Options.AdminPort },

@@ -13,6 +13,9 @@ internal sealed record LocalStackOptions
     /// <summary>HTTP port for /metrics and health; 0 picks a free one, -1 turns it off.</summary>
     public int AdminPort { get; init; } = 50052;
 
+    /// <summary>HTTP port for the topology's /metrics and health; 0 picks a free one, -1 (unless given) turns it off.</summary>
+    public int TopologyAdminPort { get; init; } = -1;
+
     /// <summary>Port of the memcached this run starts; 0 picks a free one.</summary>
     public int MemcachedPort { get; init; } = 11311;
 

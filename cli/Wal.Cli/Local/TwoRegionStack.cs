@@ -86,6 +86,7 @@ internal sealed class TwoRegionStack : IAsyncDisposable
         Region = RegionNames[index],
         IngressPort = Shift(options.IngressPort, 10 * index),
         AdminPort = Shift(options.AdminPort, 10 * index),
+        TopologyAdminPort = Shift(options.TopologyAdminPort, 10 * index),
         MemcachedPort = Shift(options.MemcachedPort, index),
         StateDirectory = $"{options.StateDirectory}-{RegionNames[index]}",
     };

@@ -33,6 +33,7 @@ public sealed class OperatorStackFixture : IAsyncLifetime
                 Brokers = 1,
                 IngressPort = 0,
                 AdminPort = 0,
+                TopologyAdminPort = 0,
                 MemcachedPort = 0,
                 StateDirectory = Path.Combine(Path.GetTempPath(), $"wal-cli-{Guid.NewGuid():N}"),
                 // wal status tests wait for the topology's committed offsets.
