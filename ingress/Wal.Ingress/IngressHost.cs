@@ -53,7 +53,9 @@ public static class IngressHost
         });
         var services = builder.Services;
         // Stopping waits for calls in flight: each gets Kafka's answer (or UNKNOWN at the produce
-        // timeout) instead of a reset stream, and a stream waits for its caller to half-close.
+        // timeout) instead of a reset stream, and a stream waits for its caller to half-close. The 5 s
+        // cover librdkafka's once-a-second check of message timeouts and the last acks' flush; a caller
+        // that stopped reading acks is cut off here, not at its longer StreamAckTimeout (README, Stopping).
         services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ProduceTimeout + options.StreamEndingGrace + TimeSpan.FromSeconds(5));
         services.AddSingleton(options);
         services.AddSingleton(registry);
