@@ -12,11 +12,6 @@ namespace Wal.Sinks.Cassandra;
 /// </summary>
 public static class CassandraJsonValue
 {
-    // ISO 8601 only (a missing offset is UTC). The culture-aware parser this replaced also read
-    // "06/12/2026" as June 12 and a bare "13:00" as that time on the day of delivery, so a
-    // redelivery on another day wrote another value.
-    private static readonly string[] IsoTimestamps = ["yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK", "yyyy-MM-dd'T'HH:mmK", "yyyy-MM-dd"];
-
     public static CqlValue ToCql(string column, JsonElement value, CqlType type)
     {
         if (value.ValueKind == JsonValueKind.Null)
@@ -47,7 +42,7 @@ public static class CassandraJsonValue
         (CqlTypeCode.Float, JsonValueKind.Number) => CqlTypeCodec.Float(Finite(value.GetSingle())),
         (CqlTypeCode.Boolean, JsonValueKind.True or JsonValueKind.False) => CqlTypeCodec.Boolean(value.GetBoolean()),
         (CqlTypeCode.Timestamp, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
-        (CqlTypeCode.Timestamp, JsonValueKind.String) => CqlTypeCodec.Timestamp(DateTimeOffset.ParseExact(value.GetString()!, IsoTimestamps, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal)),
+        (CqlTypeCode.Timestamp, JsonValueKind.String) => CqlTypeCodec.Timestamp(IsoTimestamp.Parse(value.GetString()!)),
         (CqlTypeCode.Uuid or CqlTypeCode.Timeuuid, JsonValueKind.String) => CqlTypeCodec.Uuid(Guid.Parse(value.GetString()!)),
         _ => null,
     };

@@ -122,6 +122,12 @@ public sealed class CassandraSinkTests
     [InlineData("2026-11-22T02:00:00.000+01:00")]
     [InlineData("2026-11-21T20:30:00.0000000-04:30")]
     [InlineData("2026-11-22T01:00Z")]
+    [InlineData("2026-11-22T01:00:00.000000001Z")] // Java's Instant.toString(), Go's RFC3339Nano: nine digits
+    [InlineData("2026-11-22T01:00:00.000000000+00:00")]
+    [InlineData("2026-11-22T02:00:00+0100")]
+    [InlineData("2026-11-22T01:00:00+00")]
+    [InlineData("2026-11-22 01:00:00+00:00")] // RFC 3339's space, as Python's str(datetime) writes it
+    [InlineData("2026-11-22t01:00:00z")]
     public async Task DeliverAsync_IsoTimestamp_WritesThatInstant(string timestamp)
     {
         var table = new LastWriteWinsTable(Columns);
@@ -194,6 +200,10 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": "k", "at": "13:00"}""")]
     [InlineData("""{"id": "k", "at": "06/12/2026"}""")]
     [InlineData("""{"id": "k", "at": "Sunday, 6 December 2026"}""")]
+    [InlineData("""{"id": "k", "at": "2026-11-22T01:00:00.Z"}""")]
+    [InlineData("""{"id": "k", "at": "2026-11-22T01:00.5Z"}""")]
+    [InlineData("""{"id": "k", "at": "2026-11-22T25:00:00Z"}""")]
+    [InlineData("""{"id": "k", "at": "2026-11-22T01:00:00+1"}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
