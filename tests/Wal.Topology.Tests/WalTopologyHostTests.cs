@@ -13,6 +13,7 @@ namespace Wal.Topology.Tests;
 public sealed class WalTopologyHostTests : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(45);
+    private const int GroupAuthorizationFailed = 30;
     private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
     private readonly NamespaceRegistry _registry = new([Namespace("a")]);
     private readonly RecordingSink _sink = new();
@@ -81,6 +82,26 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         Assert.Equal(["a"], _host.Namespaces);
         Assert.Equal(KafkaStreamsState.Running, await RunningAsync());
         Assert.False(_host.Failed.IsCompleted, "closing the streams for a rebuild is no failure");
+    }
+
+    [Fact]
+    public async Task Failed_RebuildsCloseFailsItsFinalCommit_StaysIncompleteAndTheNewStreamsRun()
+    {
+        await ProduceAsync("a", "a-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-1"), "a-1 delivered");
+        var closed = _host.Streams;
+        // Every offset commit refused until the rebuild is done: the close's commit fails and stops its thread
+        // with that error, which an at-least-once run only redelivers after.
+        _kafka.PushRequestErrors(KafkaApi.OffsetCommit, Enumerable.Repeat(GroupAuthorizationFailed, 50).ToArray());
+
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that adds b");
+        _kafka.ClearRequestErrors(KafkaApi.OffsetCommit);
+
+        Assert.Equal(KafkaStreamsState.Error, closed.State);
+        Assert.False(_host.Failed.IsCompleted, "a thread of the instance the rebuild closed is no thread of this host's");
+        await ProduceAsync("a", "a-2");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-2"), "a-2 delivered by the rebuilt streams");
     }
 
     [Fact]

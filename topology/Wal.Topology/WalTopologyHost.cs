@@ -150,8 +150,12 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             var after = string.Join(", ", _registry.All.Select(n => n.Name));
             LogRebuilding(_logger, before, after);
 
+            // Unhooked first: a thread that fails while this close commits (an offset commit refused) ends the old
+            // instance in Error, but the records it leaves are redelivered to the next instance, which starts
+            // anyway; taken for a failure of the host, it made `wal topology` exit beside a running topology.
+            _streams!.StateChanged -= OnStreamsStateChanged;
             // Not cancellable: a close cut short would leave stream threads running beside the next instance.
-            await _streams!.CloseAsync(CancellationToken.None);
+            await _streams.CloseAsync(CancellationToken.None);
             await StartStreamsAsync(cancellationToken);
             Interlocked.Increment(ref _rebuilds);
         }
