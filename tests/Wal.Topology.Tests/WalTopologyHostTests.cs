@@ -17,8 +17,11 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
     private readonly NamespaceRegistry _registry = new([Namespace("a")]);
     private readonly RecordingSink _sink = new();
+    private readonly RefusableTopicProvisioner _topics;
     private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-host-{Guid.NewGuid():N}");
     private WalTopologyHost _host = null!;
+
+    public WalTopologyHostTests() => _topics = new RefusableTopicProvisioner(_kafka);
 
     public async Task InitializeAsync()
     {
@@ -34,7 +37,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
                 SessionTimeout = TimeSpan.FromSeconds(6),
                 HeartbeatInterval = TimeSpan.FromSeconds(1),
             },
-            _kafka,
+            _topics,
             debounce: TimeSpan.FromMilliseconds(300));
         await _host.StartAsync();
     }
@@ -102,6 +105,25 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         Assert.False(_host.Failed.IsCompleted, "a thread of the instance the rebuild closed is no thread of this host's");
         await ProduceAsync("a", "a-2");
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-2"), "a-2 delivered by the rebuilt streams");
+    }
+
+    [Fact]
+    public async Task RegistryChanged_TopicCreationRefused_RunningTopologyKeepsDelivering()
+    {
+        _topics.Refuse = true;
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _topics.Refusals >= 1, "the rebuild that adds b to be refused its topics");
+
+        await ProduceAsync("a", "a-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-1"), "a-1 delivered while the rebuild is refused");
+        Assert.Equal(KafkaStreamsState.Running, _host.Streams.State);
+        Assert.Equal(["a"], _host.Namespaces);
+        Assert.False(_host.Failed.IsCompleted, "a refused rebuild is retried, the running topology kept");
+
+        _topics.Refuse = false;
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the retried rebuild that adds b");
+        await ProduceAsync("b", "b-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("b-1"), "b-1 delivered after the retried rebuild");
     }
 
     [Fact]

@@ -77,6 +77,8 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     /// process revives that thread: it left the group, so its partitions went to the other instances, and with none
     /// left (a single instance, or one error that stops them all) the records wait unprocessed while the process looks
     /// alive. A process hosting the topology should exit when this completes, so its supervisor starts it again.
+    /// A rebuild refused its topics does not complete it either: the refusal comes before the close, so the running
+    /// instance keeps the namespaces it has while the rebuild is tried again.
     /// </summary>
     public Task<Exception> Failed => _failed.Task;
 
@@ -126,7 +128,11 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         // The registry is read once: the shape recorded is exactly what this topology was built from.
         var namespaces = _registry.All;
         await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
-        var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
+        await RunAsync(namespaces, WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics), cancellationToken);
+    }
+
+    private async Task RunAsync(IReadOnlyCollection<Schemas.V1.NamespaceConfig> namespaces, Streams.Topology topology, CancellationToken cancellationToken)
+    {
         var streams = new KafkaStreams(topology, _streamsConfig, _loggers);
         streams.StateChanged += OnStreamsStateChanged;
         await streams.StartAsync(cancellationToken);
@@ -140,15 +146,20 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var next = ShapeOf(_registry.All);
-            if (next.SetEquals(_shape))
+            var namespaces = _registry.All;
+            if (ShapeOf(namespaces).SetEquals(_shape))
             {
                 return;
             }
 
             var before = string.Join(", ", Namespaces);
-            var after = string.Join(", ", _registry.All.Select(n => n.Name));
+            var after = string.Join(", ", namespaces.Select(n => n.Name));
             LogRebuilding(_logger, before, after);
+
+            // Everything that can be refused (topic creation, building the topology) comes before the close, so a
+            // refusal leaves the running instance serving the namespaces it has rather than nothing at all.
+            await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
+            var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
 
             // Unhooked first: a thread that fails while this close commits (an offset commit refused) ends the old
             // instance in Error, but the records it leaves are redelivered to the next instance, which starts
@@ -156,13 +167,13 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             _streams!.StateChanged -= OnStreamsStateChanged;
             // Not cancellable: a close cut short would leave stream threads running beside the next instance.
             await _streams.CloseAsync(CancellationToken.None);
-            await StartStreamsAsync(cancellationToken);
+            await RunAsync(namespaces, topology, cancellationToken);
             Interlocked.Increment(ref _rebuilds);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Topic creation or the start failed: try again after the debounce rather than stop
-            // following the registry (a broker that is back will let the next attempt through).
+            // Try again after the debounce rather than stop following the registry (a broker that is back will let the
+            // next attempt through); until then the running instance keeps the namespaces it was built with.
             LogRebuildFailed(_logger, e.Message);
             _follower.RetryLater();
         }

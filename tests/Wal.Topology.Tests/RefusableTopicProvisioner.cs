@@ -1,0 +1,29 @@
+using Wal.Kafka;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>Creates topics through another provisioner, or refuses, as a broker denying CreateTopics would.</summary>
+internal sealed class RefusableTopicProvisioner(ITopicProvisioner inner) : ITopicProvisioner
+{
+    private int _refusals;
+    private bool _refuse;
+
+    public bool Refuse
+    {
+        get => Volatile.Read(ref _refuse);
+        set => Volatile.Write(ref _refuse, value);
+    }
+
+    public int Refusals => Volatile.Read(ref _refusals);
+
+    public Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
+    {
+        if (Refuse)
+        {
+            Interlocked.Increment(ref _refusals);
+            throw new InvalidOperationException("topic creation refused");
+        }
+
+        return inner.EnsureAsync(topics, cancellationToken);
+    }
+}
