@@ -127,6 +127,51 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegistryChanged_DelayedWritePendingAtTheRebuild_DeliveredOnceWhenDue()
+    {
+        await RunningAsync();
+        var delay = TimeSpan.FromSeconds(8);
+        var accepted = DateTimeOffset.UtcNow;
+        await ProduceAsync("a", "a-later", delay);
+        await WaitUntilAsync(() => ChangelogHoldsATimer("a"), "the delayed write's timer to reach its changelog");
+
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that adds b");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-later"), "the delayed write delivered after the rebuild");
+
+        Assert.True(DateTimeOffset.UtcNow - accepted >= delay, "delivered no earlier than its delay");
+        await ProduceAsync("a", "a-after");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-after"), "a later write delivered, so the partition moved on");
+        Assert.Equal(1, _sink.Attempts["a-later"]);
+    }
+
+    [Fact]
+    public async Task RegistryChanged_NamespaceDeletedWithAPendingTimerThenCreatedAgain_TimerFiresOnlyOnceItIsBack()
+    {
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that adds b");
+        // Produced while the group still settles, the write could be read after its delay and go out at once.
+        await RunningAsync();
+        await ProduceAsync("b", "b-later", TimeSpan.FromSeconds(6));
+        await WaitUntilAsync(() => ChangelogHoldsATimer("b"), "b's delayed write to reach its timer changelog");
+
+        _registry.Remove("b");
+        await WaitUntilAsync(() => _host.Rebuilds == 2, "the rebuild that drops b");
+        await RunningAsync();
+        // Due after b-later: once it is delivered, b-later was due on a running topology that no longer has b.
+        await ProduceAsync("a", "a-later", TimeSpan.FromSeconds(7));
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-later"), "a's delayed write, due after b's");
+        Assert.False(_sink.Attempts.ContainsKey("b-later"), "a deleted namespace's timers wait with its kept topics");
+
+        _registry.Upsert(Namespace("b"));
+        await WaitUntilAsync(() => _host.Rebuilds == 3, "the rebuild that brings b back");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("b-later"), "the old timer fired once b is back");
+        await ProduceAsync("b", "b-after");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("b-after"), "b's new writes delivered");
+        Assert.Equal(1, _sink.Attempts["b-later"]);
+    }
+
+    [Fact]
     public async Task Failed_StreamThreadStoppedByAnUnclassifiedError_CompletesWithThatError()
     {
         // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.
@@ -152,7 +197,14 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         return _host.Streams.State;
     }
 
-    private async Task ProduceAsync(string ns, string id)
+    private bool ChangelogHoldsATimer(string ns)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _kafka.BootstrapServers, GroupId = "changelog-probe" }).Build();
+        var changelog = $"host-test-{WalTopology.TimerStoreName(ns)}-changelog";
+        return Enumerable.Range(0, 2).Any(p => consumer.QueryWatermarkOffsets(new TopicPartition(changelog, p), TimeSpan.FromSeconds(5)).High > 0);
+    }
+
+    private async Task ProduceAsync(string ns, string id, TimeSpan? delay = null)
     {
         using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
         var entry = new LogEntry
@@ -163,6 +215,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
             Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
             AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
             OriginRegion = "local",
+            Lifecycle = delay is { } d ? new Lifecycle { Delay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(d) } : null,
         };
         await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
     }
@@ -173,10 +226,13 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     {
         public ConcurrentDictionary<string, Delivery> Delivered { get; } = new();
 
+        public ConcurrentDictionary<string, int> Attempts { get; } = new();
+
         public Exception? Throw { get; set; }
 
         public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
         {
+            Attempts.AddOrUpdate(delivery.Id, 1, (_, n) => n + 1);
             if (Throw is { } error)
             {
                 throw error;
