@@ -50,6 +50,8 @@ internal sealed class TopologyProcess : IDisposable
             "--state-dir", stateDirectory,
             "--session-timeout", string.Create(CultureInfo.InvariantCulture, $"{sessionTimeout.TotalSeconds:0}s"),
             "--no-create-topics",
+            // Several instances run on this host: each takes a free admin port rather than all the default one.
+            "--admin-port", "0",
         })
         {
             start.ArgumentList.Add(argument);
