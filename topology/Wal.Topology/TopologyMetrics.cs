@@ -112,6 +112,16 @@ public sealed class TopologyMetrics : IDisposable
     public void Refused(string @namespace, string remoteRegion) =>
         _refused.Add(1, new(NamespaceTag, @namespace), new(RegionTag, remoteRegion));
 
+    /// <summary>
+    /// Whether <paramref name="instrument"/> is one of these instruments, not another instance's of the same meter name:
+    /// an exporter of one instance in a process that runs several (<c>wal up --regions 2</c>) must count its own alone.
+    /// </summary>
+    public bool Owns(Instrument instrument)
+    {
+        ArgumentNullException.ThrowIfNull(instrument);
+        return ReferenceEquals(instrument.Meter, _meter);
+    }
+
     public void Dispose() => _meter.Dispose();
 
     private static string SinkKind(Target.DestinationOneofCase sink) => sink switch

@@ -187,7 +187,7 @@ internal static class TopologyCommand
                 try
                 {
                     // Before the topology starts: liveness answers while topics are created and stores restored.
-                    endpoints = await TopologyAdmin.StartAsync(address, port, health, loggers, cancellationToken);
+                    endpoints = await TopologyAdmin.StartAsync(address, port, health, TopologyMetrics.Shared, loggers, cancellationToken);
                 }
                 catch (IOException e)
                 {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wal.Cli.Local;
 using Wal.Prometheus;
+using Wal.Topology;
 
 namespace Wal.Cli.Hosting;
 
@@ -23,10 +24,10 @@ internal sealed class TopologyAdmin : IAsyncDisposable
     public const int DefaultPort = 50053;
 
     /// <summary>
-    /// The engine's meter and the WAL processors'. Named rather than taken from the types: the engine keeps its meter
-    /// internal, and an instrument of a meter created later is exported from the moment it is.
+    /// The engine's meter, named rather than taken from its type because the engine keeps it internal. It is one static
+    /// meter per process, so two topologies in one process (<c>wal up --regions 2</c>) each export both one's counts.
     /// </summary>
-    public static readonly IReadOnlySet<string> Meters = new HashSet<string>(StringComparer.Ordinal) { "Wal.Streams", "Wal.Topology" };
+    public const string StreamsMeter = "Wal.Streams";
 
     private readonly WebApplication _app;
 
@@ -35,14 +36,20 @@ internal sealed class TopologyAdmin : IAsyncDisposable
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:50053</c>; the bound port when 0 was asked for.</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    /// <summary>Starts listening; the exporter listens from now, so start this before the topology.</summary>
-    public static async Task<TopologyAdmin> StartAsync(IPAddress address, int port, TopologyHealth health, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts listening; the exporter listens from now, so start this before the topology. Of meter <c>Wal.Topology</c>
+    /// only <paramref name="metrics"/>' instruments are exported: chosen by the meter's name, a region's /metrics in
+    /// <c>wal up --regions 2</c> added the other region's deliveries to its own.
+    /// </summary>
+    public static async Task<TopologyAdmin> StartAsync(
+        IPAddress address, int port, TopologyHealth health, TopologyMetrics metrics, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(metrics);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Topology.Admin", Args = [] });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, l => l.Protocols = HttpProtocols.Http1));
         builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers));
         builder.Services.AddSingleton<IHostLifetime, CommandLineLifetime>();
-        builder.Services.AddSingleton(_ => new PrometheusExporter(i => Meters.Contains(i.Meter.Name)));
+        builder.Services.AddSingleton(_ => new PrometheusExporter(i => i.Meter.Name == StreamsMeter || metrics.Owns(i)));
         var app = builder.Build();
         var exporter = app.Services.GetRequiredService<PrometheusExporter>();
         app.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));

@@ -38,6 +38,12 @@ internal sealed class LocalStack : IAsyncDisposable
 
     public WalTopologyHost Topology { get; private set; } = null!;
 
+    /// <summary>
+    /// This stack's processors' instruments, its own rather than <see cref="TopologyMetrics.Shared"/>: the two regions of
+    /// <c>wal up --regions 2</c> run in one process, and each region's /metrics counts its own deliveries alone.
+    /// </summary>
+    public TopologyMetrics Metrics { get; } = new();
+
     /// <summary>The topology's /metrics, /healthz and /readyz; null when <see cref="LocalStackOptions.TopologyAdminPort"/> is -1.</summary>
     public Hosting.TopologyAdmin? TopologyEndpoints { get; private set; }
 
@@ -84,6 +90,7 @@ internal sealed class LocalStack : IAsyncDisposable
         }
 
         _started.Clear();
+        Metrics.Dispose();
         Kafka?.Dispose();
         if (Directory.Exists(Options.StateDirectory))
         {
@@ -119,12 +126,12 @@ internal sealed class LocalStack : IAsyncDisposable
             // One instance alone in its group: no one to wait for at the first join.
             SessionTimeout = TimeSpan.FromSeconds(6),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
-        }, Kafka, loggers);
+        }, Kafka, loggers, metrics: Metrics);
         _started.Add(Topology);
         var health = new Hosting.TopologyHealth(Topology);
         if (Options.TopologyAdminPort >= 0)
         {
-            TopologyEndpoints = await Hosting.TopologyAdmin.StartAsync(IPAddress.Loopback, Options.TopologyAdminPort, health, loggers, cancellationToken);
+            TopologyEndpoints = await Hosting.TopologyAdmin.StartAsync(IPAddress.Loopback, Options.TopologyAdminPort, health, Metrics, loggers, cancellationToken);
             _started.Add(TopologyEndpoints);
         }
 

@@ -50,7 +50,8 @@ internal sealed class TwoRegionStack : IAsyncDisposable
                     region.Namespaces,
                     namespaces => CrossRegionReplication.Plan(namespaces, region.Options.Region, region.Kafka.BootstrapServers, servers),
                     region.Kafka,
-                    loggers);
+                    loggers,
+                    metrics: region.Metrics);
                 stack._replication.Add(host);
                 await host.StartAsync(cancellationToken);
             }

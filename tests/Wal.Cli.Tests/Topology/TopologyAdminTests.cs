@@ -9,6 +9,7 @@ using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams;
 using Wal.Topology;
+using Wal.Topology.Dispatch;
 
 namespace Wal.Cli.Tests.Topology;
 
@@ -41,7 +42,7 @@ public sealed class TopologyAdminTests : IAsyncLifetime
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         }, _kafka);
         _health = new TopologyHealth(_host);
-        _admin = await TopologyAdmin.StartAsync(IPAddress.Loopback, 0, _health, NullLoggerFactory.Instance, CancellationToken.None);
+        _admin = await TopologyAdmin.StartAsync(IPAddress.Loopback, 0, _health, TopologyMetrics.Shared, NullLoggerFactory.Instance, CancellationToken.None);
         _http.BaseAddress = _admin.Address;
     }
 
@@ -99,6 +100,25 @@ public sealed class TopologyAdminTests : IAsyncLifetime
             (HttpStatusCode.ServiceUnavailable, "not ready: NotRunning (closing, to stop or to rebuild for a changed set of namespaces)\n"),
             await GetAsync("/readyz"));
         Assert.Equal((HttpStatusCode.OK, "ok\n"), await GetAsync("/healthz"));
+    }
+
+    [Fact]
+    public async Task Metrics_AnotherInstanceInTheProcess_ExportsOnlyItsOwnInstruments()
+    {
+        // As the two regions of `wal up --regions 2`: one process, a topology and an admin port each.
+        using var own = new TopologyMetrics();
+        using var otherRegions = new TopologyMetrics();
+        await using var admin = await TopologyAdmin.StartAsync(IPAddress.Loopback, 0, _health, own, NullLoggerFactory.Instance, CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = admin.Address };
+
+        own.DeadLettered("counted-here", DeadLetterReasons.Permanent);
+        otherRegions.DeadLettered("counted-elsewhere", DeadLetterReasons.Permanent);
+        var text = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.Contains("wal_topology_dead_letters_total{namespace=\"counted-here\",reason=\"permanent\"} 1\n", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("counted-elsewhere", text, StringComparison.Ordinal);
+        // One family per name: the other instance's instruments of the same names are not listed beside these.
+        Assert.Single(text.Split('\n'), l => l == "# TYPE wal_topology_dead_letters_total counter");
     }
 
     private async Task StartHostAsync()
