@@ -172,6 +172,53 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegistryChanged_LastNamespaceDeleted_StreamsCloseAndItsRecordsWaitUntilItIsBack()
+    {
+        await ProduceAsync("a", "a-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-1"), "a-1 delivered");
+
+        _registry.Remove("a");
+        await WaitUntilAsync(() => _host.Rebuilds == 1, "the rebuild that drops the last namespace");
+        Assert.Empty(_host.Namespaces);
+        Assert.Null(_host.State);
+        Assert.False(_host.Failed.IsCompleted, "running no namespaces is no failure");
+        await ProduceAsync("a", "a-2");
+
+        _registry.Upsert(Namespace("a"));
+        await WaitUntilAsync(() => _host.Rebuilds == 2, "the rebuild that brings a back");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-2"), "a-2, written while a was gone, delivered once it is back");
+    }
+
+    [Fact]
+    public async Task StartAsync_NoNamespaces_RunsNoStreamsUntilOneIsCreated()
+    {
+        var registry = new NamespaceRegistry([]);
+        await using var host = new WalTopologyHost(
+            registry,
+            _sink,
+            new WalTopologyOptions { PersistentStores = false },
+            new StreamsConfig
+            {
+                ApplicationId = "host-test-empty",
+                BootstrapServers = _kafka.BootstrapServers,
+                StateDirectory = Path.Combine(_stateDirectory, "empty"),
+                SessionTimeout = TimeSpan.FromSeconds(6),
+                HeartbeatInterval = TimeSpan.FromSeconds(1),
+            },
+            _topics,
+            debounce: TimeSpan.FromMilliseconds(300));
+
+        await host.StartAsync();
+        Assert.Null(host.State);
+        Assert.Empty(host.Namespaces);
+
+        registry.Upsert(Namespace("e"));
+        await WaitUntilAsync(() => host.Rebuilds == 1, "the rebuild that adds the first namespace");
+        await ProduceAsync("e", "e-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("e-1"), "e-1 delivered");
+    }
+
+    [Fact]
     public async Task Failed_StreamThreadStoppedByAnUnclassifiedError_CompletesWithThatError()
     {
         // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.

@@ -29,6 +29,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TaskCompletionSource<Exception> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private KafkaStreams? _streams;
+    private int _started;
     private HashSet<string> _shape = [];
     private IReadOnlyCollection<string> _names = [];
     private int _rebuilds;
@@ -64,7 +65,10 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     }
 
     /// <summary>The running streams instance; a rebuild replaces it.</summary>
-    public KafkaStreams Streams => _streams ?? throw new InvalidOperationException("The topology host has not started.");
+    public KafkaStreams Streams => _streams ?? throw new InvalidOperationException("The topology host runs no streams: not started, or no namespaces.");
+
+    /// <summary>The running streams instance's state; null before start and while there are no namespaces to run.</summary>
+    public KafkaStreamsState? State => _streams?.State;
 
     /// <summary>The namespaces the running topology consumes.</summary>
     public IReadOnlyCollection<string> Namespaces => Volatile.Read(ref _names);
@@ -85,7 +89,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     /// <summary>Creates the namespaces' topics, starts the topology, then follows the registry.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_streams is not null)
+        if (Interlocked.Exchange(ref _started, 1) == 1)
         {
             throw new InvalidOperationException("The topology host can start only once.");
         }
@@ -127,6 +131,13 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     {
         // The registry is read once: the shape recorded is exactly what this topology was built from.
         var namespaces = _registry.All;
+        if (namespaces.Count == 0)
+        {
+            // A topology needs a source: with nothing to consume the host runs no streams until a namespace is created.
+            LogNoNamespaces(_logger);
+            return;
+        }
+
         await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
         await RunAsync(namespaces, WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics), cancellationToken);
     }
@@ -158,16 +169,35 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
 
             // Everything that can be refused (topic creation, building the topology) comes before the close, so a
             // refusal leaves the running instance serving the namespaces it has rather than nothing at all.
-            await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
-            var topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
+            Streams.Topology? topology = null;
+            if (namespaces.Count > 0)
+            {
+                await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
+                topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
+            }
 
-            // Unhooked first: a thread that fails while this close commits (an offset commit refused) ends the old
-            // instance in Error, but the records it leaves are redelivered to the next instance, which starts
-            // anyway; taken for a failure of the host, it made `wal topology` exit beside a running topology.
-            _streams!.StateChanged -= OnStreamsStateChanged;
-            // Not cancellable: a close cut short would leave stream threads running beside the next instance.
-            await _streams.CloseAsync(CancellationToken.None);
-            await RunAsync(namespaces, topology, cancellationToken);
+            if (_streams is { } running)
+            {
+                // Unhooked first: a thread that fails while this close commits (an offset commit refused) ends the old
+                // instance in Error, but the records it leaves are redelivered to the next instance, which starts
+                // anyway; taken for a failure of the host, it made `wal topology` exit beside a running topology.
+                running.StateChanged -= OnStreamsStateChanged;
+                // Not cancellable: a close cut short would leave stream threads running beside the next instance.
+                await running.CloseAsync(CancellationToken.None);
+            }
+
+            if (topology is null)
+            {
+                // The last namespace went: its records and timers wait, undelivered, until a namespace is created again.
+                Volatile.Write(ref _names, []);
+                _shape = [];
+                _streams = null;
+            }
+            else
+            {
+                await RunAsync(namespaces, topology, cancellationToken);
+            }
+
             Interlocked.Increment(ref _rebuilds);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -191,6 +221,9 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             _failed.TrySetResult(streams.FatalError ?? new StreamsException("A stream thread stopped on an error it did not report."));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "No namespaces: the topology runs no streams until one is created")]
+    private static partial void LogNoNamespaces(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The set of namespaces changed ({Before} -> {After}); restarting the topology with the new set")]
     private static partial void LogRebuilding(ILogger logger, string before, string after);

@@ -33,8 +33,13 @@ internal sealed class TopologyHealth(WalTopologyHost host)
             return (false, "not ready: starting (creating topics, building the topology)\n");
         }
 
-        var state = host.Streams.State;
-        return state == KafkaStreamsState.Running ? (true, "ready\n") : (false, $"not ready: {state} ({Meaning(state)})\n");
+        return host.State switch
+        {
+            // Nothing to process until a namespace is created; the instance is up to take it.
+            null => (true, "ready: no namespaces yet\n"),
+            KafkaStreamsState.Running => (true, "ready\n"),
+            var state => (false, $"not ready: {state} ({Meaning(state.Value)})\n"),
+        };
     }
 
     private static string Meaning(KafkaStreamsState state) => state switch
