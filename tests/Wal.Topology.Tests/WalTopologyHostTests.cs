@@ -25,22 +25,24 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = new WalTopologyHost(
-            _registry,
-            _sink,
-            new WalTopologyOptions { PersistentStores = false },
-            new StreamsConfig
-            {
-                ApplicationId = "host-test",
-                BootstrapServers = _kafka.BootstrapServers,
-                StateDirectory = _stateDirectory,
-                SessionTimeout = TimeSpan.FromSeconds(6),
-                HeartbeatInterval = TimeSpan.FromSeconds(1),
-            },
-            _topics,
-            debounce: TimeSpan.FromMilliseconds(300));
+        _host = NewHost(_registry, "host-test", _stateDirectory);
         await _host.StartAsync();
     }
+
+    private WalTopologyHost NewHost(NamespaceRegistry registry, string applicationId, string stateDirectory) => new(
+        registry,
+        _sink,
+        new WalTopologyOptions { PersistentStores = false },
+        new StreamsConfig
+        {
+            ApplicationId = applicationId,
+            BootstrapServers = _kafka.BootstrapServers,
+            StateDirectory = stateDirectory,
+            SessionTimeout = TimeSpan.FromSeconds(6),
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+        },
+        _topics,
+        debounce: TimeSpan.FromMilliseconds(300));
 
     public async Task DisposeAsync()
     {
@@ -193,20 +195,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     public async Task StartAsync_NoNamespaces_RunsNoStreamsUntilOneIsCreated()
     {
         var registry = new NamespaceRegistry([]);
-        await using var host = new WalTopologyHost(
-            registry,
-            _sink,
-            new WalTopologyOptions { PersistentStores = false },
-            new StreamsConfig
-            {
-                ApplicationId = "host-test-empty",
-                BootstrapServers = _kafka.BootstrapServers,
-                StateDirectory = Path.Combine(_stateDirectory, "empty"),
-                SessionTimeout = TimeSpan.FromSeconds(6),
-                HeartbeatInterval = TimeSpan.FromSeconds(1),
-            },
-            _topics,
-            debounce: TimeSpan.FromMilliseconds(300));
+        await using var host = NewHost(registry, "host-test-empty", Path.Combine(_stateDirectory, "empty"));
 
         await host.StartAsync();
         Assert.Null(host.State);
