@@ -1,4 +1,4 @@
-using Wal.Topology.Mutations;
+using Wal.Topology.Dispatch;
 
 namespace Wal.Cli.Operations;
 
@@ -12,7 +12,7 @@ internal sealed record DeadLetterFilter(string Field, string Operator, string Va
     public static readonly DeadLetterFilter All = new("", "", "");
 
     /// <summary>Every reason the topology writes in <c>wal.reason</c>.</summary>
-    public static readonly IReadOnlyList<string> Reasons = ["permanent", "retriable", MutationDeadLetterHeaders.Expired, MutationDeadLetterHeaders.Late];
+    public static IReadOnlyList<string> Reasons => DeadLetterReasons.All;
 
     /// <summary>
     /// Names the filter's consumer group. A reason is named in lower case, so that <c>reason=Permanent</c> resumes where

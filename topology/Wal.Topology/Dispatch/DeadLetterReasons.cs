@@ -16,4 +16,7 @@ public static class DeadLetterReasons
 
     /// <summary>A mutation's chunk or marker that came after the mutation was dead-lettered.</summary>
     public const string Late = MutationDeadLetterHeaders.Late;
+
+    /// <summary>Every reason the topology writes, in the order above.</summary>
+    public static IReadOnlyList<string> All { get; } = [Permanent, Retriable, Expired, Late];
 }
