@@ -82,20 +82,15 @@ internal static class UpCommand
         return command;
     }
 
-    // Region b's ports sit above region a's as TwoRegionStack places them: gRPC and admin 10 up, memcached 1 up.
-    private static IEnumerable<(string Role, int Port)> Ports(LocalStackOptions options, bool twoRegions)
-    {
-        var regions = twoRegions ? 2 : 1;
-        for (var index = 0; index < regions; index++)
+    // Each region's ports, region b's where TwoRegionStack places them.
+    private static IEnumerable<(string Role, int Port)> Ports(LocalStackOptions options, bool twoRegions) =>
+        (twoRegions ? TwoRegionStack.RegionOptions(options) : [options]).SelectMany(region => new[]
         {
-            yield return ("the ingress, --port", Shift(options.IngressPort, 10 * index));
-            yield return ("metrics and health, --admin-port", Shift(options.AdminPort, 10 * index));
-            yield return ("memcached, --memcached-port", Shift(options.MemcachedPort, index));
-            yield return ("the topology's metrics and health, --topology-admin-port", Shift(options.TopologyAdminPort, 10 * index));
-        }
-    }
-
-    private static int Shift(int port, int by) => port <= 0 ? port : port + by;
+            ("the ingress, --port", region.IngressPort),
+            ("metrics and health, --admin-port", region.AdminPort),
+            ("memcached, --memcached-port", region.MemcachedPort),
+            ("the topology's metrics and health, --topology-admin-port", region.TopologyAdminPort),
+        });
 
     // Until Ctrl-C, or until a topology's stream thread stops on an error: nothing revives it, so the run would look
     // alive while its writes were never delivered. Stopping says so; the caller's disposal stops the rest.

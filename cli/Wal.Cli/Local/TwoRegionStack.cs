@@ -38,9 +38,9 @@ internal sealed class TwoRegionStack : IAsyncDisposable
         var stack = new TwoRegionStack();
         try
         {
-            for (var i = 0; i < RegionNames.Count; i++)
+            foreach (var regionOptions in RegionOptions(options))
             {
-                stack._regions.Add(await LocalStack.StartAsync(ForRegion(options, i), loggers, cancellationToken));
+                stack._regions.Add(await LocalStack.StartAsync(regionOptions, loggers, cancellationToken));
             }
 
             var servers = stack._regions.ToDictionary(r => r.Options.Region, r => r.Kafka.BootstrapServers);
@@ -81,6 +81,10 @@ internal sealed class TwoRegionStack : IAsyncDisposable
         _replication.Clear();
         _regions.Clear();
     }
+
+    /// <summary>Each region's options, region a first, as <see cref="StartAsync"/> starts them (ports shifted for b).</summary>
+    public static IEnumerable<LocalStackOptions> RegionOptions(LocalStackOptions options) =>
+        Enumerable.Range(0, RegionNames.Count).Select(index => ForRegion(options, index));
 
     private static LocalStackOptions ForRegion(LocalStackOptions options, int index) => options with
     {
