@@ -126,13 +126,10 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         {
             Open(entry, task);
         }
-        catch (RocksDbException e) when (entry.Changelog is { } changelog && IsCorruption(e))
+        catch (RocksDbException e) when (entry.Changelog is not null && IsCorruption(e))
         {
             Log.CorruptStoreWiped(logger, e, Id, entry.Builder.Name);
-            ForgetCheckpointedOffset(changelog);
-            DeleteDirectory(entry.Directory);
-            entry.RestoreFrom = null;
-            Open(entry, task);
+            ReopenEmpty(entry, task);
         }
     }
 
@@ -163,6 +160,12 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
     {
         Log.Wipe(logger, Id, entry.Builder.Name, reason);
         entry.Inner.Dispose();
+        ReopenEmpty(entry, task);
+    }
+
+    /// <summary>Deletes a closed store's files and opens it empty, to be restored from its changelog's beginning.</summary>
+    private void ReopenEmpty(StoreEntry entry, TaskContext task)
+    {
         // Out of the file first, so that no crash finds the stale offset beside an emptied store.
         if (entry.Changelog is { } changelog)
         {
