@@ -131,15 +131,29 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     {
         // The registry is read once: the shape recorded is exactly what this topology was built from.
         var namespaces = _registry.All;
+        if (await PrepareAsync(namespaces, cancellationToken) is { } topology)
+        {
+            await RunAsync(namespaces, topology, cancellationToken);
+        }
+        else
+        {
+            LogNoNamespaces(_logger);
+        }
+    }
+
+    /// <summary>
+    /// Creates the namespaces' topics and builds their topology: all that can be refused before a topology runs. Null
+    /// with no namespaces, since a topology needs a source: the host then runs no streams until one is created.
+    /// </summary>
+    private async Task<Streams.Topology?> PrepareAsync(IReadOnlyCollection<Schemas.V1.NamespaceConfig> namespaces, CancellationToken cancellationToken)
+    {
         if (namespaces.Count == 0)
         {
-            // A topology needs a source: with nothing to consume the host runs no streams until a namespace is created.
-            LogNoNamespaces(_logger);
-            return;
+            return null;
         }
 
         await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
-        await RunAsync(namespaces, WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics), cancellationToken);
+        return WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
     }
 
     private async Task RunAsync(IReadOnlyCollection<Schemas.V1.NamespaceConfig> namespaces, Streams.Topology topology, CancellationToken cancellationToken)
@@ -167,14 +181,8 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             var after = string.Join(", ", namespaces.Select(n => n.Name));
             LogRebuilding(_logger, before, after);
 
-            // Everything that can be refused (topic creation, building the topology) comes before the close, so a
-            // refusal leaves the running instance serving the namespaces it has rather than nothing at all.
-            Streams.Topology? topology = null;
-            if (namespaces.Count > 0)
-            {
-                await _topics.EnsureAsync(WalTopology.TopicsFor(namespaces, _streamsConfig.ApplicationId), cancellationToken);
-                topology = WalTopology.Build(namespaces, _registry, _sink, _options, _loggers, _metrics);
-            }
+            // Before the close, so a refusal leaves the running instance serving the namespaces it has rather than nothing.
+            var topology = await PrepareAsync(namespaces, cancellationToken);
 
             if (_streams is { } running)
             {
