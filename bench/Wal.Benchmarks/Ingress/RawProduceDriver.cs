@@ -79,6 +79,19 @@ internal static class RawProduceDriver
         return latencies;
     }
 
+    /// <summary>
+    /// A producer with the ingress's settings (status-only delivery reports too), connected and
+    /// given its producer id, for a phase that produces from its own code.
+    /// </summary>
+    public static IProducer<byte[], byte[]> Connected(string bootstrapServers, string topic, TimeSpan linger, int payloadBytes)
+    {
+        var config = Config(bootstrapServers, linger);
+        config.DeliveryReportFields = "status";
+        var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        Connect(producer, topic, Keys(), Payload(payloadBytes));
+        return producer;
+    }
+
     // Connections, metadata and the idempotent producer's id come first, outside the timing: the
     // ingress's producer had them long before any measured phase. Timed, they took up to a second
     // of a short stretch and charged it to the raw rate.
