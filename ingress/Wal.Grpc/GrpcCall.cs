@@ -18,7 +18,7 @@ internal sealed class GrpcCall : IDisposable
     private bool _completed;
     private bool _started;
 
-    public GrpcCall(HttpContext http, string method, TimeSpan? timeout, int maxReceiveMessageSize, TimeProvider time)
+    public GrpcCall(HttpContext http, string method, TimeSpan? timeout, int maxReceiveMessageSize, GrpcReceiveBudget budget, TimeProvider time)
     {
         _http = http;
         if (timeout is { } t)
@@ -29,7 +29,7 @@ internal sealed class GrpcCall : IDisposable
         // Without a deadline the request's own token is enough; no linked source to allocate.
         _linked = _deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _deadline.Token);
         Context = new GrpcCallContext(http, method, timeout is { } d ? time.GetUtcNow() + d : null, _linked?.Token ?? http.RequestAborted);
-        Reader = new GrpcFrameReader(http.Request.BodyReader, maxReceiveMessageSize);
+        Reader = new GrpcFrameReader(http.Request.BodyReader, maxReceiveMessageSize, budget);
     }
 
     public GrpcCallContext Context { get; }
@@ -141,6 +141,7 @@ internal sealed class GrpcCall : IDisposable
 
     public void Dispose()
     {
+        Reader.Dispose();
         _linked?.Dispose();
         _deadline?.Dispose();
         _gate.Dispose();

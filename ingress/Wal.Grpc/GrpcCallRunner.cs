@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Wal.Grpc;
 
 /// <summary>Runs one call: validate, invoke the handler, map its outcome to exactly one status.</summary>
-internal sealed class GrpcCallRunner(GrpcServerOptions options, ILogger logger, TimeProvider time)
+internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudget budget, ILogger logger, TimeProvider time)
 {
     private const string HandlerFailed = "Exception was thrown by handler.";
 
@@ -17,7 +17,7 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, ILogger logger, 
             return;
         }
 
-        using var call = new GrpcCall(http, method, timeout, options.MaxReceiveMessageSize, time);
+        using var call = new GrpcCall(http, method, timeout, options.MaxReceiveMessageSize, budget, time);
         var (code, detail, details) = await InvokeAsync(call, method, body);
         await call.CompleteAsync(code, detail, details);
     }

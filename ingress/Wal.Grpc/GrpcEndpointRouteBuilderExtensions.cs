@@ -12,9 +12,13 @@ namespace Wal.Grpc;
 /// <summary>Maps gRPC methods by their full path, e.g. <c>/pkg.Service/Method</c>.</summary>
 public static class GrpcEndpointRouteBuilderExtensions
 {
-    /// <summary>Registers <see cref="GrpcServerOptions"/>; optional, the defaults apply without it.</summary>
+    /// <summary>
+    /// Registers <see cref="GrpcServerOptions"/> and the server's one <see cref="GrpcReceiveBudget"/>.
+    /// Optional: without it the defaults apply, and each mapped method has a budget of its own.
+    /// </summary>
     public static IServiceCollection AddGrpcServer(this IServiceCollection services, Action<GrpcServerOptions>? configure = null)
     {
+        services.AddSingleton(sp => new GrpcReceiveBudget(sp.GetRequiredService<IOptions<GrpcServerOptions>>().Value.MaxReceivingBytes));
         var builder = services.AddOptions<GrpcServerOptions>();
         if (configure is not null)
         {
@@ -97,6 +101,7 @@ public static class GrpcEndpointRouteBuilderExtensions
         var options = services.GetService<IOptions<GrpcServerOptions>>()?.Value ?? new GrpcServerOptions();
         options.Validate();
         var logger = services.GetService<ILoggerFactory>()?.CreateLogger("Wal.Grpc") ?? NullLogger.Instance;
-        return new GrpcCallRunner(options, logger, services.GetService<TimeProvider>() ?? TimeProvider.System);
+        var budget = services.GetService<GrpcReceiveBudget>() ?? new GrpcReceiveBudget(options.MaxReceivingBytes);
+        return new GrpcCallRunner(options, budget, logger, services.GetService<TimeProvider>() ?? TimeProvider.System);
     }
 }

@@ -11,9 +11,14 @@ namespace Wal.Grpc;
 /// serves every complete message it holds: the buffer is kept between calls and given back only
 /// when it has no whole message left, so a stream of small messages costs one read and one
 /// advance per batch, not per message.
+/// A message found incomplete holds its declared length from <paramref name="budget"/> (when
+/// given) until it is whole or the reader is disposed with its call.
 /// </summary>
-internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize)
+internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, GrpcReceiveBudget? budget = null) : IDisposable
 {
+    // What the message now arriving holds of the budget; 0 when none is held.
+    private long _taken;
+
     // The part of the last read not yet parsed, while it is held (not yet advanced past).
     private ReadOnlySequence<byte> _held;
     private SequencePosition _heldEnd;
@@ -103,12 +108,44 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize)
 
         if (buffer.Length - GrpcProtocol.FrameHeaderSize < length)
         {
+            Take(length);
             return false;
         }
 
+        GiveBack();
         payload = buffer.Slice(GrpcProtocol.FrameHeaderSize, length);
         buffer = buffer.Slice(payload.End);
         return true;
+    }
+
+    /// <summary>Gives back what a message still arriving held of the budget: its call has ended.</summary>
+    public void Dispose() => GiveBack();
+
+    // Once per message: a message read in many pieces takes its length when first found short.
+    private void Take(uint length)
+    {
+        if (budget is null || _taken != 0)
+        {
+            return;
+        }
+
+        if (!budget.TryTake(length))
+        {
+            throw new RpcException(
+                StatusCode.ResourceExhausted,
+                $"The server is already receiving {budget.Used} bytes of messages not yet whole (its bound is {budget.MaxBytes}); a message of {length} bytes does not fit now. Retry later or at another instance.");
+        }
+
+        _taken = length;
+    }
+
+    private void GiveBack()
+    {
+        if (_taken != 0)
+        {
+            budget!.Give(_taken);
+            _taken = 0;
+        }
     }
 
     private static T Parse<T>(MessageParser<T> parser, ReadOnlySequence<byte> payload)

@@ -6,12 +6,25 @@ public sealed class GrpcServerOptions
     /// <summary>Largest request message accepted, in bytes; larger ones end the call with RESOURCE_EXHAUSTED.</summary>
     public int MaxReceiveMessageSize { get; set; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Bytes of request messages still arriving (begun, not whole) that the server holds at once,
+    /// across all calls (see <see cref="GrpcReceiveBudget"/>); a message that does not fit ends its
+    /// call with RESOURCE_EXHAUSTED. At least <see cref="MaxReceiveMessageSize"/>.
+    /// </summary>
+    public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;
+
     public void Validate()
     {
         if (MaxReceiveMessageSize < 1)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(MaxReceiveMessageSize), MaxReceiveMessageSize, "MaxReceiveMessageSize must be positive.");
+        }
+
+        if (MaxReceivingBytes < MaxReceiveMessageSize)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxReceivingBytes), MaxReceivingBytes, $"MaxReceivingBytes must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize}), or no message of that size could ever be received.");
         }
     }
 }

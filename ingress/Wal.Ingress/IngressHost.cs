@@ -60,12 +60,16 @@ public static class IngressHost
         services.AddSingleton(options);
         services.AddSingleton(registry);
         services.AddSingleton(TimeProvider.System);
-        services.AddGrpcServer(o => o.MaxReceiveMessageSize = options.MaxReceiveMessageSize);
+        services.AddGrpcServer(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
+            o.MaxReceivingBytes = options.MaxReceivingBytes;
+        });
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
         services.AddSingleton<WriteRateLimiter>();
         services.AddMetrics();
-        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<InFlightLimiter>(), sp.GetRequiredService<IMeterFactory>()));
+        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<InFlightLimiter>(), sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<GrpcReceiveBudget>()));
         // Only this app's meter: several ingresses in one process (tests) each export their own.
         services.AddSingleton(sp =>
         {

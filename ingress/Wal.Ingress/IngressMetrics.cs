@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Wal.Grpc;
 using Wal.Schemas.V1;
 
 namespace Wal.Ingress;
@@ -27,7 +28,8 @@ public sealed class IngressMetrics : IDisposable
 
     /// <param name="limiter">Read at collection time for the in-flight gauges.</param>
     /// <param name="meterFactory">The host's factory, so each host has its own meter; a new meter without one.</param>
-    public IngressMetrics(InFlightLimiter limiter, IMeterFactory? meterFactory = null)
+    /// <param name="receiving">Read at collection time for the bytes of messages still arriving; no such gauge without it.</param>
+    public IngressMetrics(InFlightLimiter limiter, IMeterFactory? meterFactory = null, GrpcReceiveBudget? receiving = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _requests = _meter.CreateCounter<long>("wal_ingress_requests", "{request}", "Write requests received, by method and namespace.");
@@ -40,6 +42,10 @@ public sealed class IngressMetrics : IDisposable
         // moved twice per write were 4 of a write's 7 measurements.
         _meter.CreateObservableUpDownCounter("wal_ingress_in_flight", () => InFlight(limiter, u => u.Writes), "{write}", "Writes awaiting Kafka's answer.");
         _meter.CreateObservableUpDownCounter("wal_ingress_in_flight_bytes", () => InFlight(limiter, u => u.Bytes), "By", "Record bytes awaiting Kafka's answer.");
+        if (receiving is not null)
+        {
+            _meter.CreateObservableUpDownCounter("wal_ingress_receiving_bytes", () => receiving.Used, "By", "Declared bytes of request messages begun but not yet whole, across all calls.");
+        }
     }
 
     public void Request(string method, string @namespace) =>

@@ -58,6 +58,13 @@ public sealed class IngressOptions
     /// <summary>Bytes of records (payload and envelope) awaiting Kafka across all namespaces; beyond it, RESOURCE_EXHAUSTED.</summary>
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Bytes of request messages still arriving (begun, not yet whole) across all calls; a message that does not
+    /// fit is answered RESOURCE_EXHAUSTED at once. A message is buffered whole before it is parsed, so without
+    /// this bound memory would follow the number of open calls times their message size, not the instance's bounds.
+    /// </summary>
+    public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>PEM certificate for TLS on the gRPC port, then any intermediate CAs (sent in the handshake). Empty: cleartext HTTP/2 (h2c).</summary>
     public string TlsCertificatePath { get; set; } = string.Empty;
 
@@ -164,6 +171,11 @@ public sealed class IngressOptions
         if (MaxInFlightBytes < MaxReceiveMessageSize)
         {
             errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
+        }
+
+        if (MaxReceivingBytes < MaxReceiveMessageSize)
+        {
+            errors.Add($"MaxReceivingBytes: {MaxReceivingBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
         }
 
         // The .NET client's own switches (background poll, delivery reports and their fields) decide

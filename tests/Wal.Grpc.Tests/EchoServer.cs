@@ -21,6 +21,12 @@ public sealed class EchoServer : IAsyncLifetime
 
     public ListLoggerProvider Logs { get; } = new();
 
+    /// <summary>The server's bound on bytes of messages still arriving; set before it starts.</summary>
+    public long MaxReceivingBytes { get; init; } = new GrpcServerOptions().MaxReceivingBytes;
+
+    /// <summary>The server's one receive budget, once started.</summary>
+    public GrpcReceiveBudget Budget => _app!.Services.GetRequiredService<GrpcReceiveBudget>();
+
     public Uri Address { get; private set; } = null!;
 
     public Uri Http1Address { get; private set; } = null!;
@@ -36,7 +42,11 @@ public sealed class EchoServer : IAsyncLifetime
             k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http2);
             k.Listen(IPAddress.Loopback, 0, l => l.Protocols = HttpProtocols.Http1);
         });
-        builder.Services.AddGrpcServer(o => o.MaxReceiveMessageSize = MaxMessageSize);
+        builder.Services.AddGrpcServer(o =>
+        {
+            o.MaxReceiveMessageSize = MaxMessageSize;
+            o.MaxReceivingBytes = MaxReceivingBytes;
+        });
         _app = builder.Build();
         _app.MapGrpcUnary(Unary, Echo.Parser, HandleUnaryAsync);
         _app.MapGrpcDuplexStreaming<Echo, Echo>(Duplex, Echo.Parser, HandleDuplexAsync);

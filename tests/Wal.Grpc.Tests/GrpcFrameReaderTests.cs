@@ -84,6 +84,29 @@ public sealed class GrpcFrameReaderTests
         Assert.Equal(StatusCode.Internal, refused.StatusCode);
     }
 
+    [Fact]
+    public async Task ReadAsync_MessageArrivingInManyPieces_TakesItsLengthOnceGivesItBackWhenWhole()
+    {
+        var pipe = new Pipe();
+        var budget = new GrpcReceiveBudget(1024);
+        var bytes = Frames("whole", new string('x', 300));
+        var reader = new GrpcFrameReader(pipe.Reader, 1024, budget);
+        var cut = bytes.Length - 200;
+        await pipe.Writer.WriteAsync(bytes.AsMemory(0, cut));
+
+        Assert.Equal("whole", (await reader.ReadAsync(Echo.Parser, default))!.Text);
+        var arriving = reader.ReadAsync(Echo.Parser, default);
+        var size = new Echo { Text = new string('x', 300) }.CalculateSize();
+        Assert.Equal(size, budget.Used);
+        await pipe.Writer.WriteAsync(bytes.AsMemory(cut, 100));
+        Assert.False(arriving.IsCompleted);
+        Assert.Equal(size, budget.Used);
+        await pipe.Writer.WriteAsync(bytes.AsMemory(cut + 100));
+
+        Assert.Equal(300, (await arriving)!.Text.Length);
+        Assert.Equal(0, budget.Used);
+    }
+
     private static byte[] Frames(params string[] texts)
     {
         using var output = new MemoryStream();

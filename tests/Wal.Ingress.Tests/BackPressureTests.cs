@@ -175,6 +175,53 @@ public sealed class BackPressureTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task WriteToLog_ManyCallsHalfSent_HoldOnlyMaxReceivingBytesRestResourceExhaustedAtOnce()
+    {
+        // Room for four 60 KiB messages still arriving. Twenty callers each send half of one and
+        // stop: without the bound the instance would hold all twenty, and any number more.
+        const int callers = 20;
+        const int room = 4;
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o =>
+        {
+            o.MaxReceiveMessageSize = 64 * 1024;
+            o.MaxReceivingBytes = 256 * 1024;
+        });
+        using var receiving = new InFlightMeter(host, "wal_ingress_receiving_bytes");
+        using var client = new GrpcTestClient(host.Address, handler: new SocketsHttpHandler { EnableMultipleHttp2Connections = true });
+        var frames = Enumerable.Range(0, callers).Select(i => GrpcTestClient.Frame(new WriteToLogRequest
+        {
+            Namespace = TestNamespaces.Bare,
+            Id = $"half-{i}",
+            Payload = ByteString.CopyFrom(new byte[60 * 1024]),
+            Target = new Target { Kafka = new KafkaTarget { Topic = "elsewhere" } },
+        })).ToList();
+        var messageSize = frames[0].Length - 5;
+        var bodies = frames.Select(f => new DuplexContent(f[..(f.Length / 2)])).ToList();
+        var calls = bodies.Select(b => client.SendAsync(WriteAheadLogService.WriteToLogPath, b)).ToList();
+
+        await Eventually.WaitUntilAsync(() => Task.FromResult(calls.Count(c => c.IsCompleted) == callers - room), Deadline,
+            () => $"{callers - room} calls refused while {room} hold the room ({calls.Count(c => c.IsCompleted)} answered, {receiving.Current} bytes held)");
+        var refused = calls.Where(c => c.IsCompleted).Select(c => c.Result).ToList();
+        Assert.All(refused, r => Assert.Equal(StatusCode.ResourceExhausted, r.Status));
+        Assert.All(refused, r => Assert.Contains("not yet whole", r.Message, StringComparison.Ordinal));
+        Assert.Equal(room * messageSize, receiving.Current);
+
+        var held = Enumerable.Range(0, callers).Where(i => !calls[i].IsCompleted).ToList();
+        foreach (var i in held)
+        {
+            await bodies[i].SendAsync(frames[i][(frames[i].Length / 2)..]);
+            bodies[i].HalfClose();
+        }
+
+        var answers = await Task.WhenAll(held.Select(i => calls[i])).WaitAsync(Deadline);
+        Assert.All(answers, a => Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(a.Messages)).Durable));
+        Assert.Equal(0, receiving.Current);
+        Assert.True(receiving.Max <= 256 * 1024, $"{receiving.Max} bytes of messages were held at once");
+        var inTopic = host.ReadAll(host.TopicOf(TestNamespaces.Bare)).Select(r => r.Entry.Id).Order().ToList();
+        Assert.Equal(held.Select(i => $"half-{i}").Order(), inTopic);
+    }
+
     private static async Task<FloodCall[]> FloodAsync(GrpcTestClient client, int requests, int concurrency, byte[] payloadField)
     {
         var calls = new FloodCall[requests];

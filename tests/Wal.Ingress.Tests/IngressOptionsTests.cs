@@ -26,6 +26,18 @@ public sealed class IngressOptionsTests
     }
 
     [Fact]
+    public void Errors_MaxReceivingBytesBelowTheMessageLimit_NamedAndRefused()
+    {
+        // Under the largest message, a message of that size could never be received at all.
+        var options = Valid();
+        options.MaxReceivingBytes = options.MaxReceiveMessageSize - 1;
+
+        var error = Assert.Single(options.Errors());
+
+        Assert.StartsWith("MaxReceivingBytes:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Errors_TuningProducerSetting_Accepted()
     {
         var options = Valid();

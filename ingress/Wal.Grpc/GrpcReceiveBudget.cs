@@ -1,0 +1,45 @@
+namespace Wal.Grpc;
+
+/// <summary>
+/// The bytes of request messages that have begun to arrive but are not whole yet, across every
+/// call of one server. A message is parsed only once all of it is buffered, and Kestrel grants
+/// HTTP/2 flow-control window for bytes the reader has looked at, so without this bound a caller
+/// could hold up to <see cref="GrpcServerOptions.MaxReceiveMessageSize"/> per stream, on as many
+/// streams and connections as it opens. A message's declared length is taken from the budget when
+/// its frame is found incomplete and given back when it is whole or its call ends; one that does
+/// not fit ends its call with RESOURCE_EXHAUSTED at once.
+/// </summary>
+public sealed class GrpcReceiveBudget(long maxBytes)
+{
+    private long _used;
+
+    /// <summary>The bound, in bytes.</summary>
+    public long MaxBytes => maxBytes;
+
+    /// <summary>Bytes taken by messages still arriving.</summary>
+    public long Used => Volatile.Read(ref _used);
+
+    /// <summary>Takes <paramref name="bytes"/> if they fit under the bound; false, with nothing taken, if not.</summary>
+    public bool TryTake(long bytes)
+    {
+        var used = Volatile.Read(ref _used);
+        while (true)
+        {
+            if (used + bytes > maxBytes)
+            {
+                return false;
+            }
+
+            var seen = Interlocked.CompareExchange(ref _used, used + bytes, used);
+            if (seen == used)
+            {
+                return true;
+            }
+
+            used = seen;
+        }
+    }
+
+    /// <summary>Gives back bytes taken by <see cref="TryTake"/>.</summary>
+    public void Give(long bytes) => Interlocked.Add(ref _used, -bytes);
+}
