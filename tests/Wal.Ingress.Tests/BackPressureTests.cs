@@ -192,10 +192,11 @@ public sealed class BackPressureTests(ITestOutputHelper output)
         var frames = Enumerable.Range(0, callers).Select(i => GrpcTestClient.Frame(new WriteToLogRequest
         {
             Namespace = TestNamespaces.Bare,
-            Id = $"half-{i}",
+            Id = $"half-{i:D2}",
             Payload = ByteString.CopyFrom(new byte[60 * 1024]),
             Target = new Target { Kafka = new KafkaTarget { Topic = "elsewhere" } },
         })).ToList();
+        // Ids of one width: every message is the same size, whichever four hold the room.
         var messageSize = frames[0].Length - 5;
         var bodies = frames.Select(f => new DuplexContent(f[..(f.Length / 2)])).ToList();
         var calls = bodies.Select(b => client.SendAsync(WriteAheadLogService.WriteToLogPath, b)).ToList();
@@ -219,7 +220,7 @@ public sealed class BackPressureTests(ITestOutputHelper output)
         Assert.Equal(0, receiving.Current);
         Assert.True(receiving.Max <= 256 * 1024, $"{receiving.Max} bytes of messages were held at once");
         var inTopic = host.ReadAll(host.TopicOf(TestNamespaces.Bare)).Select(r => r.Entry.Id).Order().ToList();
-        Assert.Equal(held.Select(i => $"half-{i}").Order(), inTopic);
+        Assert.Equal(held.Select(i => $"half-{i:D2}").Order(), inTopic);
     }
 
     private static async Task<FloodCall[]> FloodAsync(GrpcTestClient client, int requests, int concurrency, byte[] payloadField)
