@@ -34,11 +34,13 @@ public static class IngressHost
         ArgumentNullException.ThrowIfNull(registry);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Wal.Ingress", Args = [] });
+        var connections = new ConnectionLimit(options.MaxConnections);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             Listen(kestrel, options.ListenAddress, options.Port, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
+                l.Use(connections.Apply);
                 TlsSetup.Apply(l, options);
             });
             if (options.AdminPort >= 0)
@@ -69,7 +71,8 @@ public static class IngressHost
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));
         services.AddSingleton<WriteRateLimiter>();
         services.AddMetrics();
-        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<InFlightLimiter>(), sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<GrpcReceiveBudget>()));
+        services.AddSingleton(connections);
+        services.AddSingleton(sp => new IngressMetrics(sp.GetRequiredService<InFlightLimiter>(), sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<GrpcReceiveBudget>(), connections));
         // Only this app's meter: several ingresses in one process (tests) each export their own.
         services.AddSingleton(sp =>
         {

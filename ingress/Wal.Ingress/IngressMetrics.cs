@@ -29,7 +29,8 @@ public sealed class IngressMetrics : IDisposable
     /// <param name="limiter">Read at collection time for the in-flight gauges.</param>
     /// <param name="meterFactory">The host's factory, so each host has its own meter; a new meter without one.</param>
     /// <param name="receiving">Read at collection time for the bytes of messages still arriving; no such gauge without it.</param>
-    public IngressMetrics(InFlightLimiter limiter, IMeterFactory? meterFactory = null, GrpcReceiveBudget? receiving = null)
+    /// <param name="connections">Read at collection time for the gRPC port's connections; no such instruments without it.</param>
+    public IngressMetrics(InFlightLimiter limiter, IMeterFactory? meterFactory = null, GrpcReceiveBudget? receiving = null, ConnectionLimit? connections = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _requests = _meter.CreateCounter<long>("wal_ingress_requests", "{request}", "Write requests received, by method and namespace.");
@@ -45,6 +46,12 @@ public sealed class IngressMetrics : IDisposable
         if (receiving is not null)
         {
             _meter.CreateObservableUpDownCounter("wal_ingress_receiving_bytes", () => receiving.Used, "By", "Declared bytes of request messages begun but not yet whole, across all calls.");
+        }
+
+        if (connections is not null)
+        {
+            _meter.CreateObservableUpDownCounter("wal_ingress_connections", () => (long)connections.Open, "{connection}", "Connections open on the gRPC port.");
+            _meter.CreateObservableCounter("wal_ingress_connections_refused", () => connections.Refused, "{connection}", "Connections closed on arrival because MaxConnections were open.");
         }
     }
 

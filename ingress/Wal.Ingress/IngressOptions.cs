@@ -65,6 +65,13 @@ public sealed class IngressOptions
     /// </summary>
     public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Connections open at once on the gRPC port; one more is closed as it arrives. HTTP/2 callers hold one
+    /// connection per instance, or a few; each open connection may hold up to its HTTP/2 window (1 MiB) of
+    /// request bytes not yet read. The admin port is not counted.
+    /// </summary>
+    public int MaxConnections { get; set; } = 10_000;
+
     /// <summary>PEM certificate for TLS on the gRPC port, then any intermediate CAs (sent in the handshake). Empty: cleartext HTTP/2 (h2c).</summary>
     public string TlsCertificatePath { get; set; } = string.Empty;
 
@@ -171,6 +178,11 @@ public sealed class IngressOptions
         if (MaxInFlightBytes < MaxReceiveMessageSize)
         {
             errors.Add($"MaxInFlightBytes: {MaxInFlightBytes} must be at least MaxReceiveMessageSize ({MaxReceiveMessageSize})");
+        }
+
+        if (MaxConnections < 1)
+        {
+            errors.Add($"MaxConnections: {MaxConnections} must be at least 1");
         }
 
         if (MaxReceivingBytes < MaxReceiveMessageSize)

@@ -71,9 +71,11 @@ public sealed class PrometheusExporter : IDisposable
         instrument is Counter<long> or Counter<double> or UpDownCounter<long> or UpDownCounter<double> or Histogram<double> or Histogram<long>
             || IsObservedLevel(instrument);
 
-    // Instruments whose measurement is the current value itself, taken at collection time.
+    // Instruments whose measurement is the current value itself, taken at collection time (an
+    // observable counter's is its running total).
     private static bool IsObservedLevel(Instrument instrument) =>
-        instrument is ObservableUpDownCounter<long> or ObservableUpDownCounter<double> or ObservableGauge<long> or ObservableGauge<double>;
+        instrument is ObservableUpDownCounter<long> or ObservableUpDownCounter<double> or ObservableGauge<long> or ObservableGauge<double>
+            or ObservableCounter<long> or ObservableCounter<double>;
 
     private static double[]? BoundsOf(Instrument instrument) => instrument switch
     {
@@ -92,7 +94,7 @@ public sealed class PrometheusExporter : IDisposable
         private readonly bool _observedLevel = IsObservedLevel(instrument);
         private readonly string _type = instrument switch
         {
-            Counter<long> or Counter<double> => "counter",
+            Counter<long> or Counter<double> or ObservableCounter<long> or ObservableCounter<double> => "counter",
             _ when bounds is null => "gauge",
             _ => "histogram",
         };

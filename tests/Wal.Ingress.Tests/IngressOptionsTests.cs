@@ -38,6 +38,15 @@ public sealed class IngressOptionsTests
     }
 
     [Fact]
+    public void Errors_NoConnectionAllowed_NamedAndRefused()
+    {
+        var options = Valid();
+        options.MaxConnections = 0;
+
+        Assert.StartsWith("MaxConnections:", Assert.Single(options.Errors()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Errors_TuningProducerSetting_Accepted()
     {
         var options = Valid();

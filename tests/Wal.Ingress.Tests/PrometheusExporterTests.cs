@@ -100,6 +100,21 @@ public sealed class PrometheusExporterTests : IDisposable
         Assert.Contains("wal_test_in_flight 3\n", second, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ObservableCounter_ReadAtEachRender_ACounterFamilyWithItsRunningTotal()
+    {
+        var total = 2L;
+        _meter.CreateObservableCounter("wal_test_refused", () => total, "{connection}", "Refused.");
+
+        var first = _exporter.Render();
+        total = 7;
+        var second = _exporter.Render();
+
+        Assert.Contains("# TYPE wal_test_refused_total counter\n", first, StringComparison.Ordinal);
+        Assert.Contains("wal_test_refused_total 2\n", first, StringComparison.Ordinal);
+        Assert.Contains("wal_test_refused_total 7\n", second, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         _exporter.Dispose();

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Connections;
+
+namespace Wal.Ingress;
+
+/// <summary>
+/// Bounds the open connections on the gRPC port: one over the bound is closed as it arrives,
+/// before TLS or HTTP/2 spend anything on it. Kestrel's own limit counts every endpoint, so a
+/// flood of callers would also shut out the probes on the admin port.
+/// </summary>
+public sealed class ConnectionLimit(int maxConnections)
+{
+    private int _open;
+    private long _refused;
+
+    /// <summary>Connections open on the gRPC port now.</summary>
+    public int Open => Volatile.Read(ref _open);
+
+    /// <summary>Connections closed on arrival because the bound was full, since start.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    /// <summary>The connection middleware that applies the bound; add it before TLS.</summary>
+    public ConnectionDelegate Apply(ConnectionDelegate next) => async connection =>
+    {
+        if (!TryEnter())
+        {
+            Interlocked.Increment(ref _refused);
+            connection.Abort(new ConnectionAbortedException($"The ingress already has {maxConnections} connections open (MaxConnections)."));
+            return;
+        }
+
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _open);
+        }
+    };
+
+    private bool TryEnter()
+    {
+        var open = Volatile.Read(ref _open);
+        while (open < maxConnections)
+        {
+            var seen = Interlocked.CompareExchange(ref _open, open + 1, open);
+            if (seen == open)
+            {
+                return true;
+            }
+
+            open = seen;
+        }
+
+        return false;
+    }
+}
