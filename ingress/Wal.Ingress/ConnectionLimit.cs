@@ -9,11 +9,11 @@ namespace Wal.Ingress;
 /// </summary>
 public sealed class ConnectionLimit(int maxConnections)
 {
-    private int _open;
+    private long _open;
     private long _refused;
 
     /// <summary>Connections open on the gRPC port now.</summary>
-    public int Open => Volatile.Read(ref _open);
+    public long Open => Interlocked.Read(ref _open);
 
     /// <summary>Connections closed on arrival because the bound was full, since start.</summary>
     public long Refused => Interlocked.Read(ref _refused);
@@ -21,7 +21,7 @@ public sealed class ConnectionLimit(int maxConnections)
     /// <summary>The connection middleware that applies the bound; add it before TLS.</summary>
     public ConnectionDelegate Apply(ConnectionDelegate next) => async connection =>
     {
-        if (!TryEnter())
+        if (!BoundedCounter.TryAdd(ref _open, 1, maxConnections))
         {
             Interlocked.Increment(ref _refused);
             connection.Abort(new ConnectionAbortedException($"The ingress already has {maxConnections} connections open (MaxConnections)."));
@@ -37,21 +37,4 @@ public sealed class ConnectionLimit(int maxConnections)
             Interlocked.Decrement(ref _open);
         }
     };
-
-    private bool TryEnter()
-    {
-        var open = Volatile.Read(ref _open);
-        while (open < maxConnections)
-        {
-            var seen = Interlocked.CompareExchange(ref _open, open + 1, open);
-            if (seen == open)
-            {
-                return true;
-            }
-
-            open = seen;
-        }
-
-        return false;
-    }
 }

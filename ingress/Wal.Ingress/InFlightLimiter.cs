@@ -45,14 +45,14 @@ public sealed class InFlightLimiter(long maxTotalBytes)
         // namespace's bytes are always already in the total, so the gauges read at scrape time
         // never add up to more than the total, and neither ever shows more than its bound.
         instanceFull = false;
-        if (!TryAdd(ref _total, bytes, maxTotalBytes))
+        if (!BoundedCounter.TryAdd(ref _total, bytes, maxTotalBytes))
         {
             instanceFull = true;
             Interlocked.Decrement(ref usage.Holders);
             return false;
         }
 
-        if (!TryAdd(ref usage.Bytes, bytes, namespaceLimit))
+        if (!BoundedCounter.TryAdd(ref usage.Bytes, bytes, namespaceLimit))
         {
             Interlocked.Add(ref _total, -bytes);
             Interlocked.Decrement(ref usage.Holders);
@@ -107,28 +107,6 @@ public sealed class InFlightLimiter(long maxTotalBytes)
 
             // Retired by Retain, which removes it next: the namespace was created again, and gets a new entry.
             spin.SpinOnce();
-        }
-    }
-
-    // Compare-and-swap rather than add-then-undo: a write that will be refused never shows in the
-    // count, not even for the instant before it is taken back out.
-    private static bool TryAdd(ref long count, long bytes, long limit)
-    {
-        var current = Volatile.Read(ref count);
-        while (true)
-        {
-            if (current + bytes > limit)
-            {
-                return false;
-            }
-
-            var seen = Interlocked.CompareExchange(ref count, current + bytes, current);
-            if (seen == current)
-            {
-                return true;
-            }
-
-            current = seen;
         }
     }
 

@@ -50,7 +50,7 @@ public sealed class IngressMetrics : IDisposable
 
         if (connections is not null)
         {
-            _meter.CreateObservableUpDownCounter("wal_ingress_connections", () => (long)connections.Open, "{connection}", "Connections open on the gRPC port.");
+            _meter.CreateObservableUpDownCounter("wal_ingress_connections", () => connections.Open, "{connection}", "Connections open on the gRPC port.");
             _meter.CreateObservableCounter("wal_ingress_connections_refused", () => connections.Refused, "{connection}", "Connections closed on arrival because MaxConnections were open.");
         }
     }
