@@ -31,7 +31,8 @@ public static class CassandraJsonValue
 
     private static CqlValue? Convert(JsonElement value, CqlType type) => (type.Code, value.ValueKind) switch
     {
-        (CqlTypeCode.Varchar or CqlTypeCode.Ascii, JsonValueKind.String) => CqlTypeCodec.Text(value.GetString()!),
+        (CqlTypeCode.Varchar, JsonValueKind.String) => CqlTypeCodec.Text(value.GetString()!),
+        (CqlTypeCode.Ascii, JsonValueKind.String) => CqlTypeCodec.Ascii(value.GetString()!),
         (CqlTypeCode.Blob, JsonValueKind.String) => CqlTypeCodec.Blob(value.GetBytesFromBase64()),
         (CqlTypeCode.Bigint, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
         (CqlTypeCode.Bigint, JsonValueKind.String) => CqlTypeCodec.Bigint(long.Parse(value.GetString()!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture)),

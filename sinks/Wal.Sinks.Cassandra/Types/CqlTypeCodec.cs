@@ -6,7 +6,7 @@ namespace Wal.Sinks.Cassandra.Types;
 
 /// <summary>
 /// Serializes the common scalar types of spec section 6 to and from CLR values: text/varchar/ascii
-/// ⇄ string, blob ⇄ byte[], bigint/counter ⇄ long, int ⇄ int, smallint ⇄ short, tinyint ⇄ sbyte,
+/// ⇄ string (ascii only of characters 0 to 127), blob ⇄ byte[], bigint/counter ⇄ long, int ⇄ int, smallint ⇄ short, tinyint ⇄ sbyte,
 /// boolean ⇄ bool, double ⇄ double, float ⇄ float, timestamp ⇄ DateTimeOffset (milliseconds),
 /// uuid/timeuuid ⇄ Guid (RFC 4122 byte order). Other types come back as raw bytes.
 /// </summary>
@@ -15,6 +15,15 @@ namespace Wal.Sinks.Cassandra.Types;
 public static class CqlTypeCodec
 {
     public static CqlValue Text(string value) => CqlValue.FromBytes(Encoding.UTF8.GetBytes(value));
+
+    /// <summary>
+    /// An ascii value (spec 6.1): bytes 0 to 127 only. The server refuses any other byte, so text
+    /// beyond ASCII fails here, before sending, as the same value would fail on every retry.
+    /// </summary>
+    public static CqlValue Ascii(string value) =>
+        System.Text.Ascii.IsValid(value)
+            ? CqlValue.FromBytes(Encoding.ASCII.GetBytes(value))
+            : throw new FormatException("An ascii value may hold only characters 0 to 127.");
 
     public static CqlValue Blob(ReadOnlyMemory<byte> value) => CqlValue.FromBytes(value);
 
@@ -55,7 +64,8 @@ public static class CqlTypeCodec
     public static CqlValue Encode(CqlType type, object? value) => (type.Code, value) switch
     {
         (_, null) => CqlValue.Null,
-        (CqlTypeCode.Varchar or CqlTypeCode.Ascii, string s) => Text(s),
+        (CqlTypeCode.Varchar, string s) => Text(s),
+        (CqlTypeCode.Ascii, string s) => Ascii(s),
         (CqlTypeCode.Blob, byte[] b) => Blob(b),
         (CqlTypeCode.Blob, ReadOnlyMemory<byte> m) => Blob(m),
         (CqlTypeCode.Bigint or CqlTypeCode.Counter, long l) => Bigint(l),

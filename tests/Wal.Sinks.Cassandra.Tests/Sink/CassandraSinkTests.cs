@@ -23,6 +23,7 @@ public sealed class CassandraSinkTests
         ["i"] = CqlTypeCode.Int,
         ["x"] = CqlTypeCode.Double,
         ["f"] = CqlTypeCode.Float,
+        ["code"] = CqlTypeCode.Ascii,
     };
 
     [Fact]
@@ -212,6 +213,34 @@ public sealed class CassandraSinkTests
         var result = await sink.DeliverAsync(Row(payload, 1));
 
         Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Empty(peer.ReceivedOf(CqlOpcode.Execute));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_AsciiColumnWithAllOfAscii_WritesItsBytes()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row("""{"id": "k", "code": "A-z\u0000\u007f"}""", 1)));
+
+        Assert.Equal(new byte[] { 0x41, 0x2D, 0x7A, 0x00, 0x7F }, table.Cell("k", "code")!);
+    }
+
+    [Theory]
+    [InlineData("café")]
+    [InlineData("\u0080")]
+    [InlineData("日本")]
+    public async Task DeliverAsync_AsciiColumnWithTextBeyondAscii_IsPermanentNamingTheColumnAndNothingIsExecuted(string text)
+    {
+        await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row($$"""{"id": "k", "code": "{{text}}"}""", 1));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("'code' is ascii", result.Error, StringComparison.Ordinal);
         Assert.Empty(peer.ReceivedOf(CqlOpcode.Execute));
     }
 
