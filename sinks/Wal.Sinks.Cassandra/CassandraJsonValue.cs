@@ -44,7 +44,8 @@ public static class CassandraJsonValue
         (CqlTypeCode.Boolean, JsonValueKind.True or JsonValueKind.False) => CqlTypeCodec.Boolean(value.GetBoolean()),
         (CqlTypeCode.Timestamp, JsonValueKind.Number) => CqlTypeCodec.Bigint(value.GetInt64()),
         (CqlTypeCode.Timestamp, JsonValueKind.String) => CqlTypeCodec.Timestamp(IsoTimestamp.Parse(value.GetString()!)),
-        (CqlTypeCode.Uuid or CqlTypeCode.Timeuuid, JsonValueKind.String) => CqlTypeCodec.Uuid(Guid.Parse(value.GetString()!)),
+        (CqlTypeCode.Uuid, JsonValueKind.String) => CqlTypeCodec.Uuid(Guid.Parse(value.GetString()!)),
+        (CqlTypeCode.Timeuuid, JsonValueKind.String) => CqlTypeCodec.Timeuuid(Guid.Parse(value.GetString()!)),
         _ => null,
     };
 

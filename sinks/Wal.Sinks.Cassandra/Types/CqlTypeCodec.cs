@@ -8,7 +8,7 @@ namespace Wal.Sinks.Cassandra.Types;
 /// Serializes the common scalar types of spec section 6 to and from CLR values: text/varchar/ascii
 /// ⇄ string (ascii only of characters 0 to 127), blob ⇄ byte[], bigint/counter ⇄ long, int ⇄ int, smallint ⇄ short, tinyint ⇄ sbyte,
 /// boolean ⇄ bool, double ⇄ double, float ⇄ float, timestamp ⇄ DateTimeOffset (milliseconds),
-/// uuid/timeuuid ⇄ Guid (RFC 4122 byte order). Other types come back as raw bytes.
+/// uuid/timeuuid ⇄ Guid (RFC 4122 byte order; timeuuid only of version 1). Other types come back as raw bytes.
 /// </summary>
 // CA1720: the factory methods are named after the CQL types they encode (int, double, float).
 #pragma warning disable CA1720
@@ -60,6 +60,15 @@ public static class CqlTypeCodec
 
     public static CqlValue Uuid(Guid value) => CqlValue.FromBytes(value.ToByteArray(bigEndian: true));
 
+    /// <summary>
+    /// A timeuuid value (spec 6.18): a version 1 UUID only. The server refuses any other version
+    /// (it orders timeuuids by the time inside them), so one fails here, before sending.
+    /// </summary>
+    public static CqlValue Timeuuid(Guid value) =>
+        value.Version == 1
+            ? Uuid(value)
+            : throw new FormatException($"A timeuuid must be a version 1 UUID; {value} is version {value.Version}.");
+
     /// <summary>Encodes a CLR value for a column of <paramref name="type"/>; null encodes as the null value.</summary>
     public static CqlValue Encode(CqlType type, object? value) => (type.Code, value) switch
     {
@@ -78,7 +87,8 @@ public static class CqlTypeCodec
         (CqlTypeCode.Float, float f) => Float(f),
         (CqlTypeCode.Timestamp, DateTimeOffset t) => Timestamp(t),
         (CqlTypeCode.Timestamp, long ms) => Bigint(ms),
-        (CqlTypeCode.Uuid or CqlTypeCode.Timeuuid, Guid g) => Uuid(g),
+        (CqlTypeCode.Uuid, Guid g) => Uuid(g),
+        (CqlTypeCode.Timeuuid, Guid g) => Timeuuid(g),
         _ => throw new ArgumentException($"A {value.GetType().Name} cannot be written to a column of type {type}.", nameof(value)),
     };
 

@@ -24,6 +24,7 @@ public sealed class CassandraSinkTests
         ["x"] = CqlTypeCode.Double,
         ["f"] = CqlTypeCode.Float,
         ["code"] = CqlTypeCode.Ascii,
+        ["tu"] = CqlTypeCode.Timeuuid,
     };
 
     [Fact]
@@ -241,6 +242,34 @@ public sealed class CassandraSinkTests
 
         Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
         Assert.Contains("'code' is ascii", result.Error, StringComparison.Ordinal);
+        Assert.Empty(peer.ReceivedOf(CqlOpcode.Execute));
+    }
+
+    [Fact]
+    public async Task DeliverAsync_TimeuuidColumnWithVersion1Uuid_WritesIt()
+    {
+        var table = new LastWriteWinsTable(Columns);
+        await using var peer = new ScriptedCqlPeer(table.Answer);
+        await using var sink = Sink(peer);
+
+        Assert.Equal(DeliveryResult.Delivered, await sink.DeliverAsync(Row("""{"id": "k", "tu": "5f0c5e80-d3a1-11f0-8de9-0242ac120002"}""", 1)));
+
+        Assert.Equal(Guid.Parse("5f0c5e80-d3a1-11f0-8de9-0242ac120002"), CqlTypeCodec.Decode(new CqlType(CqlTypeCode.Timeuuid), table.Cell("k", "tu")));
+    }
+
+    [Theory]
+    [InlineData("12345678-9abc-4def-8123-456789abcdef")] // version 4, random
+    [InlineData("00000000-0000-0000-0000-000000000000")] // nil
+    [InlineData("01890a5d-ac96-774b-bcce-b302099a8057")] // version 7, time-ordered but not a timeuuid
+    public async Task DeliverAsync_TimeuuidColumnWithUuidOfOtherVersion_IsPermanentNamingTheColumnAndNothingIsExecuted(string uuid)
+    {
+        await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row($$"""{"id": "k", "tu": "{{uuid}}"}""", 1));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("'tu' is timeuuid", result.Error, StringComparison.Ordinal);
         Assert.Empty(peer.ReceivedOf(CqlOpcode.Execute));
     }
 
