@@ -5,6 +5,9 @@ namespace Wal.Sinks.Cassandra.Client;
 
 public sealed partial class CqlConnection
 {
+    // A refusal is a code and a sentence; a longer body is not read for the message.
+    private const int MaxRefusalLength = 64 * 1024;
+
     private enum WriteOutcome
     {
         Written,
@@ -67,6 +70,7 @@ public sealed partial class CqlConnection
     private async Task ReadLoopAsync()
     {
         var headerBytes = new byte[CqlFrameHeader.Size];
+        var answeredInV4 = false;
         try
         {
             while (true)
@@ -75,9 +79,10 @@ public sealed partial class CqlConnection
                 var header = CqlFrameHeader.Read(headerBytes);
                 if (!header.IsResponse || header.ProtocolVersion != 4)
                 {
-                    throw new CqlProtocolException($"Expected a v4 response frame, got version byte 0x{header.Version:X2}.");
+                    throw await OtherVersionAsync(header, answeredInV4);
                 }
 
+                answeredInV4 = true;
                 var body = new byte[header.Length];
                 await _stream.ReadExactlyAsync(body, _shutdown.Token);
                 Dispatch(header, body);
@@ -90,6 +95,46 @@ public sealed partial class CqlConnection
         catch (Exception e)
         {
             Close($"reading from the socket failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A node that does not speak v4 answers STARTUP with a Protocol_error framed in its own version
+    /// (0x83 from a v3-only node such as Cassandra 2.1). Taken for a broken frame, that was a lost connection, retried for
+    /// ever; as the first answer on the connection it is the node refusing the version. Once the
+    /// node has answered in v4, a frame of another version is a corrupt stream instead, and a new
+    /// connection may do better.
+    /// </summary>
+    private async Task<CqlException> OtherVersionAsync(CqlFrameHeader header, bool answeredInV4)
+    {
+        if (answeredInV4 || !header.IsResponse)
+        {
+            return new CqlProtocolException($"Expected a v4 response frame, got version byte 0x{header.Version:X2}.");
+        }
+
+        var said = header.Opcode.ToString();
+        if (header.Opcode == CqlOpcode.Error && header.Length <= MaxRefusalLength)
+        {
+            var body = new byte[header.Length];
+            await _stream.ReadExactlyAsync(body, _shutdown.Token);
+            said = ErrorMessageOf(body);
+        }
+
+        return new CqlProtocolVersionException($"{Endpoint} answered in protocol v{header.ProtocolVersion}; this client speaks only v4 (Cassandra 2.2 or later): {said}");
+    }
+
+    // The ERROR layout ([int] code, [string] message) is the same in every protocol version.
+    private static string ErrorMessageOf(byte[] body)
+    {
+        try
+        {
+            var reader = new CqlReader(body);
+            var code = reader.ReadInt();
+            return $"0x{code:X4} {reader.ReadString()}";
+        }
+        catch (CqlProtocolException)
+        {
+            return "an ERROR that could not be read";
         }
     }
 
@@ -170,7 +215,10 @@ public sealed partial class CqlConnection
         }
     }
 
-    private CqlConnectionException Lost() => new($"Connection to {Endpoint} lost: {_closeReason}.", _closeCause);
+    // A node's refusal of v4 is what its connection's requests failed of, not a lost connection.
+    private CqlException Lost() => _closeCause is CqlProtocolVersionException refused
+        ? refused
+        : new CqlConnectionException($"Connection to {Endpoint} lost: {_closeReason}.", _closeCause);
 
     private Exception Interrupted(CqlRequest request, TimeSpan timeout, string stage, CancellationToken callerToken)
     {

@@ -137,6 +137,7 @@ public sealed class CqlSession : IAsyncDisposable
     private async Task<CqlConnection> ConnectAnyAsync(CancellationToken cancellationToken)
     {
         CqlException? last = null;
+        var everyNodeRefusedV4 = true;
         for (var attempt = 0; attempt < _options.ContactPoints.Count; attempt++)
         {
             var index = (_nextContactPoint + attempt) % _options.ContactPoints.Count;
@@ -147,12 +148,19 @@ public sealed class CqlSession : IAsyncDisposable
                 CqlSessionLog.Connected(_logger, connection.Endpoint);
                 return connection;
             }
-            catch (CqlException e) when (e.IsRetriable)
+            catch (CqlException e) when (e.IsRetriable || e is CqlProtocolVersionException)
             {
-                // Unreachable, timed out or overloaded: another node may do. Bad credentials are not retriable and end the search.
+                // Unreachable, timed out or overloaded: another node may do. So may one of a newer
+                // version, mid-upgrade. Bad credentials are not retriable and end the search.
                 last = e;
+                everyNodeRefusedV4 &= e is CqlProtocolVersionException;
                 CqlSessionLog.ContactPointFailed(_logger, _options.ContactPoints[index], e);
             }
+        }
+
+        if (everyNodeRefusedV4 && last is CqlProtocolVersionException)
+        {
+            throw new CqlProtocolVersionException($"No contact point speaks protocol v4 ({string.Join(", ", _options.ContactPoints)}): {last.Message}");
         }
 
         // Start from the next one next time, so a dead first contact point does not cost every reconnect.

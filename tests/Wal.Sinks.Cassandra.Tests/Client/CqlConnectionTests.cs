@@ -183,6 +183,30 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task OpenAsync_NodeAnswersStartupInV3_FailsNotRetriableWithItsMessage()
+    {
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4() : ScriptedCqlPeer.Default(f));
+
+        var e = await Assert.ThrowsAsync<CqlProtocolVersionException>(() => CqlConnection.OpenAsync(Options(peer)));
+
+        Assert.False(e.IsRetriable);
+        Assert.Contains("protocol v3", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0x000A Invalid or unsupported protocol version: 4", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueryAsync_FrameOfAnotherVersionAfterV4Answers_IsALostConnectionAndRetriable()
+    {
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query ? PeerReplies.InV3(PeerReplies.Void()) : ScriptedCqlPeer.Default(f));
+        await using var connection = await CqlConnection.OpenAsync(Options(peer));
+
+        var e = await Assert.ThrowsAsync<CqlConnectionException>(() => connection.QueryAsync("SELECT 1", new CqlQueryParameters(CqlConsistency.One)));
+
+        Assert.True(e.IsRetriable);
+        Assert.True(connection.IsClosed);
+    }
+
+    [Fact]
     public async Task QueryAsync_RowCountBeyondTheFrame_FailsThatRequestAsProtocolErrorAndTheConnectionGoesOn()
     {
         byte[] corrupt = [0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF]; // Rows, No_metadata, 1 column, 2^31-1 rows, no data

@@ -106,6 +106,31 @@ public sealed class CqlSessionTests
         Assert.Equal(peer.ContactPoint, connection.Endpoint);
     }
 
+    [Fact]
+    public async Task GetConnectionAsync_FirstContactPointSpeaksOnlyV3_UsesTheNext()
+    {
+        await using var old = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4() : ScriptedCqlPeer.Default(f));
+        await using var peer = new ScriptedCqlPeer(ScriptedCqlPeer.Default);
+        await using var session = new CqlSession(new CqlSessionOptions { ContactPoints = [old.ContactPoint, peer.ContactPoint] });
+
+        var connection = await session.GetConnectionAsync();
+
+        Assert.Equal(peer.ContactPoint, connection.Endpoint);
+    }
+
+    [Fact]
+    public async Task GetConnectionAsync_EveryContactPointSpeaksOnlyV3_FailsNotRetriable()
+    {
+        await using var first = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4() : ScriptedCqlPeer.Default(f));
+        await using var second = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4() : ScriptedCqlPeer.Default(f));
+        await using var session = new CqlSession(new CqlSessionOptions { ContactPoints = [first.ContactPoint, second.ContactPoint] });
+
+        var e = await Assert.ThrowsAsync<CqlProtocolVersionException>(() => session.GetConnectionAsync());
+
+        Assert.False(e.IsRetriable);
+        Assert.Equal(1, second.Connections);
+    }
+
     [Theory]
     [InlineData("cass1", "cass1", 9042)]
     [InlineData("10.0.0.7:19042", "10.0.0.7", 19042)]

@@ -11,8 +11,8 @@ public abstract record PeerAction
 
     public static PeerAction Reply(CqlOpcode opcode, byte[] body) => new ReplyAction(opcode, body);
 
-    /// <summary>Answer on the request's stream id with this opcode and body.</summary>
-    public sealed record ReplyAction(CqlOpcode Opcode, byte[] Body) : PeerAction;
+    /// <summary>Answer on the request's stream id with this opcode and body, in a frame of this version byte.</summary>
+    public sealed record ReplyAction(CqlOpcode Opcode, byte[] Body, byte Version = CqlFrameHeader.ResponseVersion) : PeerAction;
 
     /// <summary>Never answer.</summary>
     public sealed record IgnoreAction : PeerAction;

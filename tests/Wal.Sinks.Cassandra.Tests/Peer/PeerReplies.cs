@@ -65,6 +65,17 @@ public static class PeerReplies
             details?.Invoke(w);
         }));
 
+    /// <summary>
+    /// What a node that speaks at most v3 (Cassandra 2.1) answers a v4 STARTUP: Protocol_error in a
+    /// frame of its own version.
+    /// </summary>
+    public static PeerAction RefuseV4() => InV3(Error(CqlErrorCode.ProtocolError, "Invalid or unsupported protocol version: 4"));
+
+    /// <summary>The same reply in a v3 response frame (version byte 0x83).</summary>
+    public static PeerAction InV3(PeerAction reply) => reply is PeerAction.ReplyAction answer
+        ? answer with { Version = 0x83 }
+        : throw new ArgumentException("Only a reply has a frame.", nameof(reply));
+
     /// <summary>An ERROR with the spec's extra content for <paramref name="code"/> filled with plausible values.</summary>
     public static PeerAction ErrorWithDetails(CqlErrorCode code, string writeType = "SIMPLE") => Error(code, $"scripted {code}", w =>
     {

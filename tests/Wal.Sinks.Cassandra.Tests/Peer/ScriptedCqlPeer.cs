@@ -138,7 +138,7 @@ public sealed class ScriptedCqlPeer : IAsyncDisposable
         switch (await _script(frame))
         {
             case PeerAction.ReplyAction reply:
-                var bytes = CqlFrameCodec.Encode(CqlFrameHeader.ResponseVersion, CqlFrameFlags.None, frame.Header.Stream, reply.Opcode, w => w.WriteRaw(reply.Body));
+                var bytes = CqlFrameCodec.Encode(reply.Version, CqlFrameFlags.None, frame.Header.Stream, reply.Opcode, w => w.WriteRaw(reply.Body));
                 await writeLock.WaitAsync();
                 try
                 {

@@ -290,6 +290,20 @@ public sealed class CassandraSinkTests
     }
 
     [Fact]
+    public async Task DeliverAsync_NodeSpeaksOnlyV3_IsPermanentNamingTheVersion()
+    {
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4() : ScriptedCqlPeer.Default(f));
+        await using var sink = Sink(peer);
+
+        var result = await sink.DeliverAsync(Row("""{"id": "k"}""", 1));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("protocol v3", result.Error, StringComparison.Ordinal);
+        Assert.Contains("Invalid or unsupported protocol version", result.Error, StringComparison.Ordinal);
+        Assert.Empty(peer.ReceivedOf(CqlOpcode.Prepare));
+    }
+
+    [Fact]
     public async Task DeliverAsync_ClusterDown_IsRetriable()
     {
         int port;
