@@ -27,19 +27,27 @@ public sealed class NamespaceRegistry : INamespaceRegistry
 
     /// <summary>Validates every definition, applies defaults, and swaps them in all at once.</summary>
     /// <exception cref="NamespaceConfigException">A definition is invalid; nothing was changed.</exception>
-    public void Replace(IEnumerable<NamespaceConfig> namespaces)
-    {
-        Volatile.Write(ref _byName, Resolve(namespaces).ToFrozenDictionary(StringComparer.Ordinal));
-        Changed?.Invoke(this, EventArgs.Empty);
-    }
+    public void Replace(IEnumerable<NamespaceConfig> namespaces) => Swap(Resolve(namespaces));
 
     /// <summary>Adds or replaces one definition.</summary>
-    /// <exception cref="NamespaceConfigException">It is invalid, or clashes with another namespace; nothing was changed.</exception>
-    public void Upsert(NamespaceConfig definition) => Replace(WithUpserted(definition));
+    /// <exception cref="NamespaceConfigException">
+    /// It is invalid, clashes with another namespace, or changes the partition count of the namespace it replaces; nothing was changed.
+    /// </exception>
+    public void Upsert(NamespaceConfig definition)
+    {
+        var resolved = Resolve(WithUpserted(definition));
+        RefusePartitionChange(resolved[definition.Name]);
+        Swap(resolved);
+    }
 
     /// <summary>What <see cref="Upsert"/> would hold for <paramref name="definition"/>, without changing anything.</summary>
-    /// <exception cref="NamespaceConfigException">It is invalid, or clashes with another namespace.</exception>
-    public NamespaceConfig CheckUpsert(NamespaceConfig definition) => Resolve(WithUpserted(definition))[definition.Name];
+    /// <exception cref="NamespaceConfigException">It is invalid, clashes with another namespace, or changes a partition count.</exception>
+    public NamespaceConfig CheckUpsert(NamespaceConfig definition)
+    {
+        var resolved = Resolve(WithUpserted(definition))[definition.Name];
+        RefusePartitionChange(resolved);
+        return resolved;
+    }
 
     /// <summary>Removes a definition; false if there was none.</summary>
     public bool Remove(string name)
@@ -52,6 +60,26 @@ public sealed class NamespaceRegistry : INamespaceRegistry
 
         Replace(current.Values.Where(n => n.Name != name));
         return true;
+    }
+
+    private void Swap(Dictionary<string, NamespaceConfig> resolved)
+    {
+        Volatile.Write(ref _byName, resolved.ToFrozenDictionary(StringComparer.Ordinal));
+        Changed?.Invoke(this, EventArgs.Empty);
+    }
+
+    // Nothing would follow a new count: existing topics are never re-created, so the log keeps its count and the
+    // registry would name one it does not have; a log moved to a new topic got the new count while the state stores'
+    // changelogs (named after the namespace) kept the old one, and the stream thread stopped on the first task with
+    // no changelog partition (Local: Unknown partition), every restart again. A grown log would also move keys to
+    // other partitions, behind records of theirs not yet delivered. Kafka Streams refuses such changelogs too.
+    private void RefusePartitionChange(NamespaceConfig resolved)
+    {
+        if (Volatile.Read(ref _byName).TryGetValue(resolved.Name, out var current) && current.Partitions != resolved.Partitions)
+        {
+            throw new NamespaceConfigException(resolved.Name, [$"partitions: {current.Partitions} cannot change to {resolved.Partitions}; "
+                + "a namespace keeps the count its topic and state-store changelogs were created with (define a namespace under another name for another count)"]);
+        }
     }
 
     private IEnumerable<NamespaceConfig> WithUpserted(NamespaceConfig definition) =>

@@ -15,6 +15,7 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
     private const string Create = "/wal.v1.NamespaceAdmin/CreateNamespace";
     private const string List = "/wal.v1.NamespaceAdmin/ListNamespaces";
     private const string Delete = "/wal.v1.NamespaceAdmin/DeleteNamespace";
+    private const string Update = "/wal.v1.NamespaceAdmin/UpdateNamespace";
     private const string Operator = "ops";
 
     [Fact]
@@ -96,6 +97,22 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         Assert.Equal(StatusCode.InvalidArgument, response.Status);
         Assert.Contains($"topic: 'wal.{Fixture.Seeded}' is already the topic of namespace '{Fixture.Seeded}'", response.Message, StringComparison.Ordinal);
         Assert.False(fixture.ControlPlane.Registry.TryGet("squatter", out _));
+    }
+
+    [Fact]
+    public async Task UpdateNamespace_ChangedPartitions_InvalidArgumentNamingTheFieldAndTheCountKept()
+    {
+        // Existing topics are never re-created: the update would have named a count the log does not have, or, with a
+        // new topic, left the store changelogs on the old count and stopped the topology's stream thread.
+        using var client = fixture.Client(Operator);
+        Assert.Equal(StatusCode.OK, (await client.CallAsync(Create, new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "regrown", Partitions = 2 } })).Status);
+
+        var response = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "regrown", Topic = "wal.regrown-wider", Partitions = 4 } });
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Contains("partitions: 2 cannot change to 4", response.Message, StringComparison.Ordinal);
+        Assert.True(fixture.ControlPlane.Registry.TryGet("regrown", out var kept));
+        Assert.Equal(("wal.regrown", 2), (kept.Topic, kept.Partitions));
     }
 
     private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };

@@ -110,9 +110,9 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address)).Exit);
         Assert.Equal(1, (await ScannedAsync(name))?.Partitions);
 
-        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 3}]}""");
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 1, "maxPayloadBytes": 4096}]}""");
         Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address)).Exit);
-        Assert.Equal(3, (await ScannedAsync(name))?.Partitions);
+        Assert.Equal(4096, (await ScannedAsync(name))?.MaxPayloadBytes);
 
         // Written around Wal under another key: refused, and neither name changes.
         var alias = $"{name}-alias";
@@ -125,7 +125,7 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         }
 
         var all = await NamespaceDirectory.LoadAsync(stack.Bootstrap, CancellationToken.None);
-        Assert.Equal(3, Assert.Single(all, n => n.Name == name).Partitions);
+        Assert.Equal(4096, Assert.Single(all, n => n.Name == name).MaxPayloadBytes);
         Assert.DoesNotContain(all, n => n.Name == alias);
 
         Assert.Equal(0, (await OperatorStackFixture.RunAsync("namespaces", "delete", name, "--address", stack.Address)).Exit);
