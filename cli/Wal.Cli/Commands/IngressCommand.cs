@@ -65,7 +65,7 @@ internal static class IngressCommand
                 builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
             });
             var applicationId = SharedOptions.DefaultApplicationId;
-            app.MapNamespaceAdmin(controlPlane, (ns, ct) => topics.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], applicationId), ct));
+            app.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(topics, bootstrap, ns, applicationId, ct));
             await app.StartAsync(cancellationToken);
             try
             {

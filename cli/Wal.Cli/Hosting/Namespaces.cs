@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Wal.Kafka;
 using Wal.Namespaces;
@@ -32,6 +33,44 @@ internal static class Namespaces
             await controlPlane.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Before a namespace is published: refuses it if its log or a store changelog exists with another partition count
+    /// than it names, then creates its topics. Existing topics are never re-created, and a namespace deleted and created
+    /// again under its name finds them as they were: with another count, the registry named one its log did not have,
+    /// or (its log a new topic) the topology's stream thread stopped on the changelog partitions it lacked.
+    /// </summary>
+    /// <exception cref="NamespaceConfigException">A topic it needs exists with another count; nothing was created.</exception>
+    public static async Task PrepareAsync(
+        ITopicProvisioner topics, string bootstrapServers, Schemas.V1.NamespaceConfig ns, string applicationId, CancellationToken cancellationToken)
+    {
+        var needed = TopicsFor([ns], applicationId);
+        // The dead-letter topic is only written to, so its count is free.
+        var copartitioned = needed.Where(t => t.Name != ns.DeadLetterTopic).Select(t => t.Name).ToList();
+        var errors = ExistingPartitionCounts(bootstrapServers, copartitioned)
+            .Where(c => c.Value != ns.Partitions)
+            .Select(c => $"partitions: {ns.Partitions}, but topic '{c.Key}' exists with {c.Value}; a namespace's log and its store "
+                + $"changelogs need one count (give it {c.Value}, or delete those topics first)")
+            .ToList();
+        if (errors.Count > 0)
+        {
+            throw new NamespaceConfigException(ns.Name, errors);
+        }
+
+        await topics.EnsureAsync(needed, cancellationToken);
+    }
+
+    // The whole cluster's metadata, not the named topics': asking for a missing topic by name creates it on a broker
+    // that auto-creates topics (the mock cluster does, whatever the client's allow.auto.create.topics), with the
+    // broker's default count, which the check would then refuse.
+    private static Dictionary<string, int> ExistingPartitionCounts(string bootstrapServers, IReadOnlyList<string> names)
+    {
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
+        var wanted = names.ToHashSet(StringComparer.Ordinal);
+        return admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics
+            .Where(t => wanted.Contains(t.Topic) && !t.Error.IsError && t.Partitions.Count > 0)
+            .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
     }
 
     /// <summary>Every topic the namespaces and their stores need.</summary>

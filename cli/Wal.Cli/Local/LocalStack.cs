@@ -146,7 +146,7 @@ internal sealed class LocalStack : IAsyncDisposable
                 builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers));
                 builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
             });
-        Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Kafka.EnsureAsync(Hosting.Namespaces.TopicsFor([ns], Options.ApplicationId), ct));
+        Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(Kafka, Kafka.BootstrapServers, ns, Options.ApplicationId, ct));
         await Ingress.StartAsync(cancellationToken);
         _started.Add(Ingress);
     }

@@ -22,7 +22,8 @@ public static class NamespaceAdminEndpoints
     /// <param name="controlPlane">Where definitions are read and published.</param>
     /// <param name="prepare">
     /// Called with the resolved definition before it is published, e.g. to create its topics, so
-    /// no instance sees a namespace whose topics do not exist yet. Optional.
+    /// no instance sees a namespace whose topics do not exist yet. A <see cref="NamespaceConfigException"/>
+    /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION. Optional.
     /// </param>
     public static IEndpointRouteBuilder MapNamespaceAdmin(
         this IEndpointRouteBuilder endpoints, ControlPlane controlPlane, Func<NamespaceConfig, CancellationToken, Task>? prepare = null)
@@ -83,7 +84,15 @@ public static class NamespaceAdminEndpoints
 
         if (prepare is not null)
         {
-            await prepare(resolved, cancellationToken);
+            try
+            {
+                await prepare(resolved, cancellationToken);
+            }
+            catch (NamespaceConfigException e)
+            {
+                // Valid in itself, but what exists outside the registry (its topics) does not fit it.
+                throw new RpcException(StatusCode.FailedPrecondition, e.Message);
+            }
         }
 
         try

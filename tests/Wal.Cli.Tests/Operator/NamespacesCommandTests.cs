@@ -5,6 +5,7 @@ using Wal.Cli.Operations;
 using Wal.Client;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
+using Wal.Topology;
 
 namespace Wal.Cli.Tests.Operator;
 
@@ -21,7 +22,7 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         Assert.True(created.Exit == 0, created.ToString());
         Assert.Contains($"created {name}", created.Out, StringComparison.Ordinal);
 
-        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 4}]}""");
+        await File.WriteAllTextAsync(file, $$"""{"namespaces": [{"name": "{{name}}", "partitions": 2, "maxPayloadBytes": 4096}]}""");
         var updated = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address, "--output", "json");
         Assert.Equal("updated", JsonNode.Parse(updated.Out)!["applied"]![0]!["action"]!.GetValue<string>());
 
@@ -33,7 +34,7 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         var get = await OperatorStackFixture.RunAsync("namespaces", "get", name, "--address", stack.Address, "--output", "json");
         var config = JsonNode.Parse(get.Out)!;
         Assert.Equal($"wal.{name}", config["topic"]!.GetValue<string>());
-        Assert.Equal(4, config["partitions"]!.GetValue<int>());
+        Assert.Equal(4096, long.Parse(config["maxPayloadBytes"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture));
 
         var deleted = await OperatorStackFixture.RunAsync("namespaces", "delete", name, "--address", stack.Address);
         Assert.True(deleted.Exit == 0, deleted.ToString());
@@ -87,6 +88,28 @@ public sealed class NamespacesCommandTests(OperatorStackFixture stack)
         var e = await Assert.ThrowsAsync<WalCallException>(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = "demo" }));
 
         Assert.Equal(6, e.StatusCode);
+    }
+
+    [Fact]
+    public async Task CreateNamespace_AgainAfterADeleteWithANewTopicAndAnotherCount_FailedPreconditionNamingTheChangelog()
+    {
+        // The delete kept the store changelogs (2 partitions); a new log with 4 stopped the topology's stream thread
+        // on the changelog partitions it lacked, at every restart.
+        var name = $"re-{Guid.NewGuid():N}"[..14];
+        using var client = new WalClient(new WalClientOptions { Address = new Uri(stack.Address) });
+        await client.CreateNamespaceAsync(new NamespaceConfig { Name = name, Partitions = 2 });
+        await client.DeleteNamespaceAsync(name);
+
+        var refused = await Assert.ThrowsAsync<WalCallException>(() =>
+            client.CreateNamespaceAsync(new NamespaceConfig { Name = name, Topic = $"wal.{name}-wider", Partitions = 4 }));
+
+        Assert.Equal(9, refused.StatusCode);
+        Assert.Contains($"partitions: 4, but topic 'wal-topology-{WalTopology.TimerStoreName(name)}-changelog' exists with 2", refused.StatusMessage, StringComparison.Ordinal);
+        Assert.Null(await ScannedAsync(name));
+        var sameTopic = await Assert.ThrowsAsync<WalCallException>(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = name, Partitions = 4 }));
+        Assert.Contains($"partitions: 4, but topic 'wal.{name}' exists with 2", sameTopic.StatusMessage, StringComparison.Ordinal);
+        var again = await client.CreateNamespaceAsync(new NamespaceConfig { Name = name, Topic = $"wal.{name}-wider", Partitions = 2 });
+        Assert.Equal(2, again.Partitions);
     }
 
     [Fact]
