@@ -11,12 +11,12 @@ namespace Wal.Grpc;
 /// serves every complete message it holds: the buffer is kept between calls and given back only
 /// when it has no whole message left, so a stream of small messages costs one read and one
 /// advance per batch, not per message.
-/// A message found incomplete holds its declared length from <paramref name="budget"/> (when
-/// given) until it is whole or the reader is disposed with its call.
+/// A message found incomplete holds the bytes of it buffered so far from <paramref name="budget"/>
+/// (when given), growing as more arrives, until it is whole or the reader is disposed with its call.
 /// </summary>
 internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, GrpcReceiveBudget? budget = null) : IDisposable
 {
-    // What the message now arriving holds of the budget; 0 when none is held.
+    // What the message now arriving holds of the budget (its bytes buffered so far, past the header); 0 when none is held.
     private long _taken;
 
     // The part of the last read not yet parsed, while it is held (not yet advanced past).
@@ -108,7 +108,9 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
 
         if (buffer.Length - GrpcProtocol.FrameHeaderSize < length)
         {
-            Take(length);
+            // Everything buffered past the header is the start of this message. The header is not
+            // counted, so a message of the largest size fits a budget of that size.
+            Hold(buffer.Length - GrpcProtocol.FrameHeaderSize, length);
             return false;
         }
 
@@ -121,22 +123,24 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
     /// <summary>Gives back what a message still arriving held of the budget: its call has ended.</summary>
     public void Dispose() => GiveBack();
 
-    // Once per message: a message read in many pieces takes its length when first found short.
-    private void Take(uint length)
+    // The bytes buffered, not the length the header declares: a header costs its sender five bytes,
+    // and holding the length it declares would let a few streams, each sending one header and
+    // nothing more, hold the whole budget and refuse every message that arrives in more than one read.
+    private void Hold(long buffered, uint length)
     {
-        if (budget is null || _taken != 0)
+        if (budget is null || buffered <= _taken)
         {
             return;
         }
 
-        if (!budget.TryTake(length))
+        if (!budget.TryTake(buffered - _taken))
         {
             throw new RpcException(
                 StatusCode.ResourceExhausted,
-                $"The server is already receiving {budget.Used} bytes of messages not yet whole (its bound is {budget.MaxBytes}); a message of {length} bytes does not fit now. Retry later or at another instance.");
+                $"The server is already receiving {budget.Used - _taken} bytes of other messages not yet whole (its bound is {budget.MaxBytes}); this message of {length} bytes does not fit now. Retry later or at another instance.");
         }
 
-        _taken = length;
+        _taken = buffered;
     }
 
     private void GiveBack()

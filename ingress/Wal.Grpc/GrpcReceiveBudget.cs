@@ -5,9 +5,9 @@ namespace Wal.Grpc;
 /// call of one server. A message is parsed only once all of it is buffered, and Kestrel grants
 /// HTTP/2 flow-control window for bytes the reader has looked at, so without this bound a caller
 /// could hold up to <see cref="GrpcServerOptions.MaxReceiveMessageSize"/> per stream, on as many
-/// streams and connections as it opens. A message's declared length is taken from the budget when
-/// its frame is found incomplete and given back when it is whole or its call ends; one that does
-/// not fit ends its call with RESOURCE_EXHAUSTED at once.
+/// streams and connections as it opens. A message found incomplete takes the bytes of it buffered so
+/// far, more as more arrives, and gives them back when it is whole or its call ends; one that no
+/// longer fits ends its call with RESOURCE_EXHAUSTED.
 /// </summary>
 public sealed class GrpcReceiveBudget(long maxBytes)
 {

@@ -45,7 +45,7 @@ public sealed class IngressMetrics : IDisposable
         _meter.CreateObservableUpDownCounter("wal_ingress_in_flight_bytes", () => InFlight(limiter, u => u.Bytes), "By", "Record bytes awaiting Kafka's answer.");
         if (receiving is not null)
         {
-            _meter.CreateObservableUpDownCounter("wal_ingress_receiving_bytes", () => receiving.Used, "By", "Declared bytes of request messages begun but not yet whole, across all calls.");
+            _meter.CreateObservableUpDownCounter("wal_ingress_receiving_bytes", () => receiving.Used, "By", "Bytes buffered of request messages begun but not yet whole, across all calls.");
         }
 
         if (connections is not null)

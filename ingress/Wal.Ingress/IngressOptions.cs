@@ -59,8 +59,8 @@ public sealed class IngressOptions
     public long MaxInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>
-    /// Bytes of request messages still arriving (begun, not yet whole) across all calls; a message that does not
-    /// fit is answered RESOURCE_EXHAUSTED at once. A message is buffered whole before it is parsed, so without
+    /// Bytes of request messages still arriving (begun, not yet whole) across all calls; a message that no longer
+    /// fits is answered RESOURCE_EXHAUSTED as soon as it does not. A message is buffered whole before it is parsed, so without
     /// this bound memory would follow the number of open calls times their message size, not the instance's bounds.
     /// </summary>
     public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;

@@ -85,25 +85,63 @@ public sealed class GrpcFrameReaderTests
     }
 
     [Fact]
-    public async Task ReadAsync_MessageArrivingInManyPieces_TakesItsLengthOnceGivesItBackWhenWhole()
+    public async Task ReadAsync_MessageArrivingInManyPieces_HoldsWhatHasArrivedGivesItBackWhenWhole()
     {
         var pipe = new Pipe();
         var budget = new GrpcReceiveBudget(1024);
         var bytes = Frames("whole", new string('x', 300));
         var reader = new GrpcFrameReader(pipe.Reader, 1024, budget);
         var cut = bytes.Length - 200;
+        var secondPayload = bytes.Length - new Echo { Text = new string('x', 300) }.CalculateSize();
         await pipe.Writer.WriteAsync(bytes.AsMemory(0, cut));
 
         Assert.Equal("whole", (await reader.ReadAsync(Echo.Parser, default))!.Text);
         var arriving = reader.ReadAsync(Echo.Parser, default);
-        var size = new Echo { Text = new string('x', 300) }.CalculateSize();
-        Assert.Equal(size, budget.Used);
+        Assert.Equal(cut - secondPayload, budget.Used);
         await pipe.Writer.WriteAsync(bytes.AsMemory(cut, 100));
+        await Eventually.WaitUntilAsync(() => budget.Used == cut + 100 - secondPayload, TimeSpan.FromSeconds(10), $"the next piece held too (holds {budget.Used})");
         Assert.False(arriving.IsCompleted);
-        Assert.Equal(size, budget.Used);
         await pipe.Writer.WriteAsync(bytes.AsMemory(cut + 100));
 
         Assert.Equal(300, (await arriving)!.Text.Length);
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
+    public async Task ReadAsync_HeaderDeclaringALargeMessageAndLittleMore_HoldsOnlyWhatArrived()
+    {
+        // A header costs its sender five bytes; holding the length it declares would let a few such
+        // headers hold the whole budget.
+        var pipe = new Pipe();
+        var budget = new GrpcReceiveBudget(1024);
+        var reader = new GrpcFrameReader(pipe.Reader, 1024, budget);
+        await pipe.Writer.WriteAsync(new byte[] { 0, 0, 0, 4, 0, 10, 3, 1 });
+
+        var arriving = reader.ReadAsync(Echo.Parser, default);
+
+        Assert.False(arriving.IsCompleted);
+        Assert.Equal(3, budget.Used);
+        reader.Dispose();
+        Assert.Equal(0, budget.Used);
+    }
+
+    [Fact]
+    public async Task ReadAsync_LargestMessageInPiecesWithABudgetOfItsSize_Admitted()
+    {
+        // The smallest budget the options allow must still take the largest message they allow.
+        var pipe = new Pipe();
+        var budget = new GrpcReceiveBudget(1024);
+        var reader = new GrpcFrameReader(pipe.Reader, 1024, budget);
+        var text = new string('x', 1021);
+        var bytes = Frames(text);
+        Assert.Equal(5 + 1024, bytes.Length);
+        await pipe.Writer.WriteAsync(bytes.AsMemory(0, bytes.Length - 1));
+
+        var arriving = reader.ReadAsync(Echo.Parser, default);
+        Assert.Equal(1023, budget.Used);
+        await pipe.Writer.WriteAsync(bytes.AsMemory(bytes.Length - 1));
+
+        Assert.Equal(text, (await arriving)!.Text);
         Assert.Equal(0, budget.Used);
     }
 
