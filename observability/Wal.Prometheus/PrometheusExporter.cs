@@ -34,6 +34,9 @@ public sealed class PrometheusExporter : IDisposable
             }
         };
         _listener.MeasurementsCompleted = (instrument, _) => _instruments.TryRemove(instrument, out InstrumentState? _);
+        // Every number type an instrument may use but float and the small ones: an instrument of a type with no
+        // callback here would be published, enabled and then never heard from, with nothing to say why.
+        _listener.SetMeasurementEventCallback<int>(static (_, value, tags, state) => ((InstrumentState)state!).Measure(value, tags));
         _listener.SetMeasurementEventCallback<long>(static (_, value, tags, state) => ((InstrumentState)state!).Measure(value, tags));
         _listener.SetMeasurementEventCallback<double>(static (_, value, tags, state) => ((InstrumentState)state!).Measure(value, tags));
         _listener.Start();
@@ -68,19 +71,22 @@ public sealed class PrometheusExporter : IDisposable
     public void Dispose() => _listener.Dispose();
 
     private static bool IsSupported(Instrument instrument) =>
-        instrument is Counter<long> or Counter<double> or UpDownCounter<long> or UpDownCounter<double> or Histogram<double> or Histogram<long>
+        instrument is Counter<int> or Counter<long> or Counter<double> or UpDownCounter<int> or UpDownCounter<long> or UpDownCounter<double>
+            or Histogram<int> or Histogram<long> or Histogram<double>
             || IsObservedLevel(instrument);
 
     // Instruments whose measurement is the current value itself, taken at collection time (an
     // observable counter's is its running total).
     private static bool IsObservedLevel(Instrument instrument) =>
-        instrument is ObservableUpDownCounter<long> or ObservableUpDownCounter<double> or ObservableGauge<long> or ObservableGauge<double>
-            or ObservableCounter<long> or ObservableCounter<double>;
+        instrument is ObservableUpDownCounter<int> or ObservableUpDownCounter<long> or ObservableUpDownCounter<double>
+            or ObservableGauge<int> or ObservableGauge<long> or ObservableGauge<double>
+            or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double>;
 
     private static double[]? BoundsOf(Instrument instrument) => instrument switch
     {
         Histogram<double> h => h.Advice?.HistogramBucketBoundaries?.ToArray() ?? DefaultBounds,
         Histogram<long> h => h.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray() ?? DefaultBounds,
+        Histogram<int> h => h.Advice?.HistogramBucketBoundaries?.Select(b => (double)b).ToArray() ?? DefaultBounds,
         _ => null,
     };
 
@@ -94,7 +100,7 @@ public sealed class PrometheusExporter : IDisposable
         private readonly bool _observedLevel = IsObservedLevel(instrument);
         private readonly string _type = instrument switch
         {
-            Counter<long> or Counter<double> or ObservableCounter<long> or ObservableCounter<double> => "counter",
+            Counter<int> or Counter<long> or Counter<double> or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double> => "counter",
             _ when bounds is null => "gauge",
             _ => "histogram",
         };

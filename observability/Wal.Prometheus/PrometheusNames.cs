@@ -21,7 +21,7 @@ internal static class PrometheusNames
             name += suffix;
         }
 
-        var isCounter = instrument is Counter<long> or Counter<double> or ObservableCounter<long> or ObservableCounter<double>;
+        var isCounter = instrument is Counter<int> or Counter<long> or Counter<double> or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double>;
         return isCounter && !name.EndsWith("_total", StringComparison.Ordinal) ? name + "_total" : name;
     }
 

@@ -115,6 +115,24 @@ public sealed class PrometheusExporterTests : IDisposable
         Assert.Contains("wal_test_refused_total 7\n", second, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void IntInstruments_ExportedAsTheirLongKin()
+    {
+        // An int instrument was published, enabled and never heard from: a gauge of open connections
+        // vanished from /metrics with nothing to say why.
+        var open = 3;
+        _meter.CreateObservableUpDownCounter("wal_test_open", () => open, "{connection}", "Open.");
+        _meter.CreateCounter<int>("wal_test_calls", "{call}", "Calls.").Add(2);
+        _meter.CreateHistogram<int>("wal_test_sizes", "By", "Sizes.", advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [10, 100] }).Record(50);
+
+        var text = _exporter.Render();
+
+        Assert.Contains("wal_test_open 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE wal_test_calls_total counter\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_calls_total 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_sizes_bytes_bucket{le=\"100\"} 1\n", text, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         _exporter.Dispose();
