@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Wal.Sinks.Cassandra.Messages;
 using Wal.Sinks.Cassandra.Protocol;
 
@@ -76,11 +77,12 @@ public sealed partial class CqlConnection
             while (true)
             {
                 await _stream.ReadExactlyAsync(headerBytes, _shutdown.Token);
-                var header = CqlFrameHeader.Read(headerBytes);
-                if (!header.IsResponse || header.ProtocolVersion != 4)
+                if (headerBytes[0] != CqlFrameHeader.ResponseVersion)
                 {
-                    throw await OtherVersionAsync(header, answeredInV4);
+                    throw await OtherVersionAsync(headerBytes, answeredInV4);
                 }
+
+                var header = CqlFrameHeader.Read(headerBytes);
 
                 answeredInV4 = true;
                 var body = new byte[header.Length];
@@ -100,27 +102,40 @@ public sealed partial class CqlConnection
 
     /// <summary>
     /// A node that does not speak v4 answers STARTUP with a Protocol_error framed in its own version
-    /// (0x83 from a v3-only node such as Cassandra 2.1). Taken for a broken frame, that was a lost connection, retried for
+    /// (0x83 from a v3-only node such as Cassandra 2.1, 0x82 from a v2-only one). Taken for a broken frame, that was a lost connection, retried for
     /// ever; as the first answer on the connection it is the node refusing the version. Once the
     /// node has answered in v4, a frame of another version is a corrupt stream instead, and a new
     /// connection may do better.
     /// </summary>
-    private async Task<CqlException> OtherVersionAsync(CqlFrameHeader header, bool answeredInV4)
+    private async Task<CqlException> OtherVersionAsync(byte[] headerBytes, bool answeredInV4)
     {
-        if (answeredInV4 || !header.IsResponse)
+        var version = headerBytes[0];
+        if (answeredInV4 || (version & 0x80) == 0)
         {
-            return new CqlProtocolException($"Expected a v4 response frame, got version byte 0x{header.Version:X2}.");
+            return new CqlProtocolException($"Expected a v4 response frame, got version byte 0x{version:X2}.");
         }
 
-        var said = header.Opcode.ToString();
-        if (header.Opcode == CqlOpcode.Error && header.Length <= MaxRefusalLength)
+        var said = await RefusalAsync(headerBytes);
+        return new CqlProtocolVersionException($"{Endpoint} answered in protocol v{version & 0x7F}; this client speaks only v4 (Cassandra 2.2 or later): {said}");
+    }
+
+    // A v1 or v2 header is 8 bytes (a one-byte stream id), so the 9 read hold its body's first byte; read as v4's, its
+    // opcode and length were off by one byte and the refusal waited for a body 256 times its size. v3's is v4's.
+    private async Task<string> RefusalAsync(byte[] headerBytes)
+    {
+        var headerSize = (headerBytes[0] & 0x7F) < 3 ? CqlFrameHeader.Size - 1 : CqlFrameHeader.Size;
+        var opcode = (CqlOpcode)headerBytes[headerSize - 5];
+        var length = BinaryPrimitives.ReadInt32BigEndian(headerBytes.AsSpan(headerSize - 4));
+        var alreadyRead = CqlFrameHeader.Size - headerSize;
+        if (opcode != CqlOpcode.Error || length < alreadyRead || length > MaxRefusalLength)
         {
-            var body = new byte[header.Length];
-            await _stream.ReadExactlyAsync(body, _shutdown.Token);
-            said = ErrorMessageOf(body);
+            return opcode.ToString();
         }
 
-        return new CqlProtocolVersionException($"{Endpoint} answered in protocol v{header.ProtocolVersion}; this client speaks only v4 (Cassandra 2.2 or later): {said}");
+        var body = new byte[length];
+        headerBytes.AsSpan(headerSize).CopyTo(body);
+        await _stream.ReadExactlyAsync(body.AsMemory(alreadyRead), _shutdown.Token);
+        return ErrorMessageOf(body);
     }
 
     // The ERROR layout ([int] code, [string] message) is the same in every protocol version.

@@ -195,6 +195,19 @@ public sealed class CqlConnectionTests
     }
 
     [Fact]
+    public async Task OpenAsync_NodeAnswersStartupInV2_FailsNotRetriableWithItsMessage()
+    {
+        // A v2 header is 8 bytes: read as v4's 9, its length took a body byte and named 256 times the body.
+        await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Startup ? PeerReplies.RefuseV4InV2() : ScriptedCqlPeer.Default(f));
+
+        var e = await Assert.ThrowsAsync<CqlProtocolVersionException>(() => CqlConnection.OpenAsync(Options(peer) with { ConnectTimeout = TimeSpan.FromSeconds(2) }));
+
+        Assert.False(e.IsRetriable);
+        Assert.Contains("protocol v2", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0x000A Invalid or unsupported protocol version: 4", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task QueryAsync_FrameOfAnotherVersionAfterV4Answers_IsALostConnectionAndRetriable()
     {
         await using var peer = new ScriptedCqlPeer(f => f.Opcode == CqlOpcode.Query ? PeerReplies.InV3(PeerReplies.Void()) : ScriptedCqlPeer.Default(f));

@@ -14,6 +14,9 @@ public abstract record PeerAction
     /// <summary>Answer on the request's stream id with this opcode and body, in a frame of this version byte.</summary>
     public sealed record ReplyAction(CqlOpcode Opcode, byte[] Body, byte Version = CqlFrameHeader.ResponseVersion) : PeerAction;
 
+    /// <summary>Write these bytes as they are, whatever frame they make or break.</summary>
+    public sealed record RawAction(byte[] Bytes) : PeerAction;
+
     /// <summary>Never answer.</summary>
     public sealed record IgnoreAction : PeerAction;
 

@@ -71,6 +71,25 @@ public static class PeerReplies
     /// </summary>
     public static PeerAction RefuseV4() => InV3(Error(CqlErrorCode.ProtocolError, "Invalid or unsupported protocol version: 4"));
 
+    /// <summary>
+    /// What a node that speaks at most v2 (Cassandra 2.0) answers a v4 STARTUP: Protocol_error in a v2 frame, whose
+    /// header is 8 bytes (a one-byte stream id), not v3's and v4's 9.
+    /// </summary>
+    public static PeerAction RefuseV4InV2()
+    {
+        var body = Body(w =>
+        {
+            w.WriteInt((int)CqlErrorCode.ProtocolError);
+            w.WriteString("Invalid or unsupported protocol version: 4");
+        });
+        var frame = new byte[8 + body.Length];
+        frame[0] = 0x82;
+        frame[3] = (byte)CqlOpcode.Error;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(4), body.Length);
+        body.CopyTo(frame, 8);
+        return new PeerAction.RawAction(frame);
+    }
+
     /// <summary>The same reply in a v3 response frame (version byte 0x83).</summary>
     public static PeerAction InV3(PeerAction reply) => reply is PeerAction.ReplyAction answer
         ? answer with { Version = 0x83 }

@@ -138,26 +138,32 @@ public sealed class ScriptedCqlPeer : IAsyncDisposable
         switch (await _script(frame))
         {
             case PeerAction.ReplyAction reply:
-                var bytes = CqlFrameCodec.Encode(reply.Version, CqlFrameFlags.None, frame.Header.Stream, reply.Opcode, w => w.WriteRaw(reply.Body));
-                await writeLock.WaitAsync();
-                try
-                {
-                    await stream.WriteAsync(bytes);
-                }
-                catch (Exception e) when (e is IOException or ObjectDisposedException)
-                {
-                    // The connection is gone; the client sees that on its side.
-                }
-                finally
-                {
-                    writeLock.Release();
-                }
-
+                await WriteAsync(stream, writeLock, CqlFrameCodec.Encode(reply.Version, CqlFrameFlags.None, frame.Header.Stream, reply.Opcode, w => w.WriteRaw(reply.Body)));
+                break;
+            case PeerAction.RawAction raw:
+                await WriteAsync(stream, writeLock, raw.Bytes);
                 break;
             case PeerAction.DropAction:
                 _clients.TryRemove(connection, out _);
                 client.Dispose();
                 break;
+        }
+    }
+
+    private static async Task WriteAsync(NetworkStream stream, SemaphoreSlim writeLock, byte[] bytes)
+    {
+        await writeLock.WaitAsync();
+        try
+        {
+            await stream.WriteAsync(bytes);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The connection is gone; the client sees that on its side.
+        }
+        finally
+        {
+            writeLock.Release();
         }
     }
 }
