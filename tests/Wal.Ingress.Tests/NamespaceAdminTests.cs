@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Wal.Grpc;
@@ -115,6 +116,27 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         Assert.Equal(("wal.regrown", 2), (kept.Topic, kept.Partitions));
     }
 
+    [Fact]
+    public async Task CreateNamespace_KafkaNotAnsweringThePreparation_UnavailableAndNothingPublished()
+    {
+        // What the topic check and creation throw when no broker answers within their timeout.
+        fixture.Prepare = (_, _) => throw new KafkaException(new Error(ErrorCode.Local_Transport));
+        try
+        {
+            using var client = fixture.Client(Operator);
+
+            var response = await client.CallAsync(Create, Definition("unprepared"));
+
+            Assert.Equal(StatusCode.Unavailable, response.Status);
+            Assert.Contains("namespace 'unprepared'", response.Message, StringComparison.Ordinal);
+            Assert.False(fixture.ControlPlane.Registry.TryGet("unprepared", out _));
+        }
+        finally
+        {
+            fixture.Prepare = null;
+        }
+    }
+
     private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };
 
     /// <summary>An ingress with mutual TLS (a client certificate optional), AdminClients = ops, and the admin calls over a control plane.</summary>
@@ -127,6 +149,9 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         private WebApplication _app = null!;
 
         public ControlPlane ControlPlane { get; private set; } = null!;
+
+        /// <summary>What the admin calls run before publishing, as the CLI's topic check and creation; none when null.</summary>
+        public Func<NamespaceConfig, CancellationToken, Task>? Prepare { get; set; }
 
         public GrpcTestClient Client(string? name) =>
             new(_app.GetGrpcAddress(), handler: _certificates.Handler(name is null ? null : _certificates.Client(name)));
@@ -153,7 +178,7 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
                 },
                 ControlPlane.Registry,
                 b => b.Logging.ClearProviders());
-            _app.MapNamespaceAdmin(ControlPlane);
+            _app.MapNamespaceAdmin(ControlPlane, (ns, ct) => Prepare?.Invoke(ns, ct) ?? Task.CompletedTask);
             await _app.StartAsync();
         }
 

@@ -1,3 +1,5 @@
+using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Wal.Grpc;
@@ -23,7 +25,8 @@ public static class NamespaceAdminEndpoints
     /// <param name="prepare">
     /// Called with the resolved definition before it is published, e.g. to create its topics, so
     /// no instance sees a namespace whose topics do not exist yet. A <see cref="NamespaceConfigException"/>
-    /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION. Optional.
+    /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION, a <see cref="KafkaException"/>
+    /// (Kafka not answering) UNAVAILABLE. Optional.
     /// </param>
     public static IEndpointRouteBuilder MapNamespaceAdmin(
         this IEndpointRouteBuilder endpoints, ControlPlane controlPlane, Func<NamespaceConfig, CancellationToken, Task>? prepare = null)
@@ -92,6 +95,14 @@ public static class NamespaceAdminEndpoints
             {
                 // Valid in itself, but what exists outside the registry (its topics) does not fit it.
                 throw new RpcException(StatusCode.FailedPrecondition, e.Message);
+            }
+            catch (KafkaException e) when (e is not CreateTopicsException)
+            {
+                // Kafka did not answer the check or the creation of its topics (unreachable, no leader): nothing was
+                // published, and a retry may do, which INTERNAL ("the handler failed") did not tell the caller. A topic
+                // Kafka refused to create (CreateTopicsException: authorization, replication factor) is not transient.
+                throw new RpcException(StatusCode.Unavailable, $"Kafka could not check or create the topics of namespace '{resolved.Name}' "
+                    + $"({e.Error.Reason}); nothing was changed, so the call can be retried.");
             }
         }
 
