@@ -29,18 +29,19 @@ public sealed class NamespaceRegistry : INamespaceRegistry
     /// <exception cref="NamespaceConfigException">A definition is invalid; nothing was changed.</exception>
     public void Replace(IEnumerable<NamespaceConfig> namespaces) => Swap(Resolve(namespaces));
 
-    /// <summary>Adds or replaces one definition.</summary>
-    /// <exception cref="NamespaceConfigException">
-    /// It is invalid, clashes with another namespace, or changes the partition count of the namespace it replaces; nothing was changed.
-    /// </exception>
-    public void Upsert(NamespaceConfig definition)
-    {
-        var resolved = Resolve(WithUpserted(definition));
-        RefusePartitionChange(resolved[definition.Name]);
-        Swap(resolved);
-    }
+    // Refused here, a count the topic holds depended on whether the record before it was still there: every instance
+    // reading the whole topic kept the old count, one starting after compaction dropped that record took the new one.
+    /// <summary>
+    /// Adds or replaces one definition. A changed partition count is taken: it is what the control-plane topic holds
+    /// (only <see cref="CheckUpsert"/>, before a change is written, refuses one).
+    /// </summary>
+    /// <exception cref="NamespaceConfigException">It is invalid, or clashes with another namespace; nothing was changed.</exception>
+    public void Upsert(NamespaceConfig definition) => Swap(Resolve(WithUpserted(definition)));
 
-    /// <summary>What <see cref="Upsert"/> would hold for <paramref name="definition"/>, without changing anything.</summary>
+    /// <summary>
+    /// What <see cref="Upsert"/> would hold for <paramref name="definition"/>, without changing anything; as a change
+    /// to be written, one that changes the namespace's partition count is refused.
+    /// </summary>
     /// <exception cref="NamespaceConfigException">It is invalid, clashes with another namespace, or changes a partition count.</exception>
     public NamespaceConfig CheckUpsert(NamespaceConfig definition)
     {

@@ -191,6 +191,33 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task Start_PartitionsChangedByARecordOfTheTopic_SameCountBeforeAndAfterCompaction()
+    {
+        // Written before partition changes were refused (or by two creates of one name through two instances at once).
+        // An instance reading the whole topic refused the second record and served 2; once compaction dropped the first,
+        // an instance starting then found only the second and served 4, so the two named different logs' counts.
+        var options = await EnsureTopicAsync();
+        await ProduceRawAsync(options.Topic, "a", new NamespaceConfig { Name = "a", Partitions = 2 }.ToByteArray());
+        await ProduceRawAsync(options.Topic, "a", new NamespaceConfig { Name = "a", Partitions = 4 }.ToByteArray());
+        var compacted = options with { Topic = options.Topic + ".compacted" };
+        await _kafka.EnsureAsync([compacted.TopicSpec]);
+        foreach (var (key, value) in LastPerKey(options.Topic))
+        {
+            await ProduceRawAsync(compacted.Topic, key, value);
+        }
+
+        await using var whole = new ControlPlane(options, new NamespaceRegistry());
+        await whole.StartAsync();
+        await using var later = new ControlPlane(compacted, new NamespaceRegistry());
+        await later.StartAsync();
+
+        Assert.True(whole.Registry.TryGet("a", out var read));
+        Assert.True(later.Registry.TryGet("a", out var readCompacted));
+        Assert.Equal(readCompacted.Partitions, read.Partitions);
+        Assert.Throws<NamespaceConfigException>(() => whole.Check(new NamespaceConfig { Name = "a", Partitions = 2 }));
+    }
+
+    [Fact]
     public async Task Put_RejectedWhileAnotherInstanceDeletedTheName_DoesNotBringTheNamespaceBack()
     {
         // B's put of b is rejected. Before B has read it, A deletes b and tells its caller so; B must not republish
