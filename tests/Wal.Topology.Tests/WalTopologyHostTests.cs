@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
-using Google.Protobuf;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
@@ -240,21 +239,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         return Enumerable.Range(0, 2).Any(p => consumer.QueryWatermarkOffsets(new TopicPartition(changelog, p), TimeSpan.FromSeconds(5)).High > 0);
     }
 
-    private async Task ProduceAsync(string ns, string id, TimeSpan? delay = null)
-    {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
-        var entry = new LogEntry
-        {
-            Id = id,
-            Namespace = ns,
-            Payload = ByteString.CopyFromUtf8(id),
-            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
-            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            OriginRegion = "local",
-            Lifecycle = delay is { } d ? new Lifecycle { Delay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(d) } : null,
-        };
-        await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
-    }
+    private Task ProduceAsync(string ns, string id, TimeSpan? delay = null) => MemcachedLogEntries.ProduceAsync(_kafka.BootstrapServers, ns, id, delay);
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => Eventually.WaitUntilAsync(condition, Deadline, what);
 

@@ -1,6 +1,4 @@
 using System.Net;
-using Confluent.Kafka;
-using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Cli.Hosting;
 using Wal.Kafka.Embedded;
@@ -10,6 +8,7 @@ using Wal.Sinks;
 using Wal.Streams;
 using Wal.Topology;
 using Wal.Topology.Dispatch;
+using Wal.Topology.Tests;
 
 namespace Wal.Cli.Tests.Topology;
 
@@ -133,20 +132,7 @@ public sealed class TopologyAdminTests : IAsyncLifetime
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private async Task ProduceAsync(string id)
-    {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
-        var entry = new LogEntry
-        {
-            Id = id,
-            Namespace = "a",
-            Payload = ByteString.CopyFromUtf8(id),
-            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
-            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            OriginRegion = "local",
-        };
-        await producer.ProduceAsync("wal.a", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
-    }
+    private Task ProduceAsync(string id) => MemcachedLogEntries.ProduceAsync(_kafka.BootstrapServers, "a", id);
 
     private sealed class ThrowingSink : ISink
     {

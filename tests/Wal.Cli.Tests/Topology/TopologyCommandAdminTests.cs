@@ -2,11 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Confluent.Kafka;
-using Google.Protobuf;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
-using Wal.Schemas.V1;
+using Wal.Topology.Tests;
 
 namespace Wal.Cli.Tests.Topology;
 
@@ -105,20 +103,7 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
         }
     }
 
-    private async Task ProduceAsync(string ns, string id)
-    {
-        using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
-        var entry = new LogEntry
-        {
-            Id = id,
-            Namespace = ns,
-            Payload = ByteString.CopyFromUtf8(id),
-            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = id } },
-            AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            OriginRegion = "local",
-        };
-        await producer.ProduceAsync($"wal.{ns}", new Message<string, byte[]> { Key = id, Value = entry.ToByteArray() });
-    }
+    private Task ProduceAsync(string ns, string id) => MemcachedLogEntries.ProduceAsync(_kafka.BootstrapServers, ns, id);
 
     private string Console() => $"stdout:\n{_output}\nstderr:\n{_error}";
 
