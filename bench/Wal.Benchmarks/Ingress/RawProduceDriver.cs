@@ -50,12 +50,9 @@ internal static class RawProduceDriver
     /// </summary>
     public static double[] LatenciesAt(string bootstrapServers, string topic, TimeSpan linger, int payloadBytes, int perSecond, TimeSpan duration)
     {
-        var config = Config(bootstrapServers, linger);
-        config.DeliveryReportFields = "status";
-        using var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        using var producer = Connected(bootstrapServers, topic, linger, payloadBytes);
         var value = Payload(payloadBytes);
         var keys = Keys();
-        Connect(producer, topic, keys, value);
         var total = (int)(perSecond * duration.TotalSeconds);
         var latencies = new double[total];
         var sent = 0;
