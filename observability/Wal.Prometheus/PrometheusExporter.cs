@@ -100,7 +100,7 @@ public sealed class PrometheusExporter : IDisposable
         private readonly bool _observedLevel = IsObservedLevel(instrument);
         private readonly string _type = instrument switch
         {
-            Counter<int> or Counter<long> or Counter<double> or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double> => "counter",
+            _ when PrometheusNames.IsCounter(instrument) => "counter",
             _ when bounds is null => "gauge",
             _ => "histogram",
         };

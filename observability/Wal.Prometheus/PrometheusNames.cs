@@ -21,9 +21,12 @@ internal static class PrometheusNames
             name += suffix;
         }
 
-        var isCounter = instrument is Counter<int> or Counter<long> or Counter<double> or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double>;
-        return isCounter && !name.EndsWith("_total", StringComparison.Ordinal) ? name + "_total" : name;
+        return IsCounter(instrument) && !name.EndsWith("_total", StringComparison.Ordinal) ? name + "_total" : name;
     }
+
+    /// <summary>Whether the instrument is exported as a counter family (its samples carry <c>_total</c>).</summary>
+    public static bool IsCounter(Instrument instrument) =>
+        instrument is Counter<int> or Counter<long> or Counter<double> or ObservableCounter<int> or ObservableCounter<long> or ObservableCounter<double>;
 
     /// <summary>Tags as <c>a="x",b="y"</c>, sorted by name so one tag set always maps to one series.</summary>
     public static string Labels(ReadOnlySpan<KeyValuePair<string, object?>> tags)
