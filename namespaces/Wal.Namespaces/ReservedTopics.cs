@@ -26,7 +26,7 @@ public static class ReservedTopics
             return $"'{topic}', one of Kafka's internal topics";
         }
 
-        if (registry.All.FirstOrDefault(n => n.Topic == topic || n.DeadLetterTopic == topic) is { } owner)
+        if (registry.TryGetTopicOwner(topic, out var owner))
         {
             return $"'{topic}', the {(owner.Topic == topic ? "log" : "dead-letter topic")} of namespace '{owner.Name}'";
         }

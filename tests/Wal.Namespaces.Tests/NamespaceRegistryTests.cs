@@ -50,6 +50,23 @@ public sealed class NamespaceRegistryTests
     }
 
     [Fact]
+    public void TryGetTopicOwner_FindsEachLogAndDeadLetterTopicAndFollowsChanges()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a" }, new NamespaceConfig { Name = "b", Topic = "orders-log" }]);
+
+        Assert.True(registry.TryGetTopicOwner("wal.a", out var owner) && owner.Name == "a");
+        Assert.True(registry.TryGetTopicOwner("wal.a.dlq", out owner) && owner.Name == "a");
+        Assert.True(registry.TryGetTopicOwner("orders-log", out owner) && owner.Name == "b");
+        Assert.False(registry.TryGetTopicOwner("wal.b", out _));
+
+        registry.Remove("a");
+        registry.Upsert(new NamespaceConfig { Name = "c" });
+
+        Assert.False(registry.TryGetTopicOwner("wal.a", out _));
+        Assert.True(registry.TryGetTopicOwner("wal.c", out owner) && owner.Name == "c");
+    }
+
+    [Fact]
     public void UpsertAndRemove_RaiseChangedAndUpdateTheSnapshot()
     {
         var registry = new NamespaceRegistry();
