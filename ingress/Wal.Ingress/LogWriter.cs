@@ -167,7 +167,9 @@ public sealed class LogWriter(
 
         // Room first, then the rate's token: a write shed for room must not spend a token, and
         // giving room back is simple where giving a token back is not.
-        var value = entry.ToByteArray();
+        // Into an array of its size directly: ToByteArray allocates a CodedOutputStream per write as well.
+        var value = new byte[entry.CalculateSize()];
+        entry.WriteTo(value);
         if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length, out var instanceFull))
         {
             metrics.Shed(config.Name, "in_flight_bytes");
