@@ -28,6 +28,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // The topic's end when it was first read to it: 0 only if nothing was ever written, since
     // offsets keep counting through deletes and compaction.
     private long _endAtLoad = -1;
+    // Whether the latest seed marker read says begun: a seed stopped part-way, which the next seed completes.
+    private bool _seedUnfinished;
     // Why the follower rejected the records at these offsets, for a PublishAsync waiting on one: a change checked
     // against this registry can still clash once applied, when a change made through another instance came first.
     // Bounded: records others wrote, which nobody here waits for, are forgotten oldest first.
@@ -69,11 +71,14 @@ public sealed partial class ControlPlane : IAsyncDisposable
     }
 
     /// <summary>
-    /// On first start, when nothing was ever written to the topic, publishes <paramref name="seed"/>.
-    /// Not when the topic holds no definitions because an operator deleted them all: the seed
-    /// would bring them back on every restart.
+    /// On first start, when nothing was ever written to the topic, publishes <paramref name="seed"/> between two
+    /// <see cref="SeedMarker"/> records. Not when the topic holds no definitions because an operator deleted them all:
+    /// the seed would bring them back on every restart. When a seed stopped part-way (its marker says begun), completes
+    /// it with the definitions whose names the topic has no record of: the others were written by that seed, or changed
+    /// or deleted since by an operator.
     /// </summary>
-    /// <returns>Whether the seed was published.</returns>
+    /// <returns>Whether the seed was published, or completed.</returns>
+    /// <exception cref="NamespaceConfigException">The seed is invalid, or a definition it lacks clashes with the topic's.</exception>
     public async Task<bool> SeedIfEmptyAsync(IReadOnlyList<NamespaceConfig> seed, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(seed);
@@ -82,25 +87,37 @@ public sealed partial class ControlPlane : IAsyncDisposable
             throw new InvalidOperationException("Start the control plane first: only a topic read to its end shows whether it was ever written.");
         }
 
-        // Nor once this instance has read anything since: another instance seeded first, and may have changed
-        // the definitions since, which this seed would undo.
-        if (Volatile.Read(ref _endAtLoad) > 0 || Volatile.Read(ref _appliedOffset) >= 0 || seed.Count == 0)
+        // A first start read nothing at load, nor since: else another instance seeded first, and may have changed the
+        // definitions since, which this seed would undo.
+        var firstStart = Volatile.Read(ref _endAtLoad) == 0 && Volatile.Read(ref _appliedOffset) < 0;
+        if (seed.Count == 0 || !(firstStart || Volatile.Read(ref _seedUnfinished)))
         {
             return false;
         }
 
-        // Validate the whole seed before publishing any of it: as a set, and each against this topic.
+        // Validate the whole seed before publishing any of it: as a set, and each it lacks against this topic.
         _ = new NamespaceRegistry(seed);
-        foreach (var definition in seed)
+        var missing = seed.Where(definition => !_latest.ContainsKey(definition.Name)).ToList();
+        foreach (var definition in missing)
         {
             Check(definition);
         }
 
-        foreach (var definition in seed)
+        if (firstStart)
+        {
+            await PublishAsync(SeedMarker.Key, SeedMarker.Begun);
+        }
+        else
+        {
+            LogCompletingSeed(_logger, _options.Topic, missing.Count, string.Join(", ", missing.Select(d => d.Name)));
+        }
+
+        foreach (var definition in missing)
         {
             await PutAsync(definition, cancellationToken);
         }
 
+        await PublishAsync(SeedMarker.Key, SeedMarker.Completed);
         return true;
     }
 
@@ -303,7 +320,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
 
         var key = result.Message.Key;
-        if (Apply(key, result.Message.Value) is { } errors)
+        if (key == SeedMarker.Key)
+        {
+            Volatile.Write(ref _seedUnfinished, SeedMarker.IsBegun(result.Message.Value));
+        }
+        else if (Apply(key, result.Message.Value) is { } errors)
         {
             RememberRejection(result.Offset.Value, errors);
             _latest[key] = (result.Offset.Value, _latest.TryGetValue(key, out var kept) ? kept.AppliedValue : null);
@@ -371,6 +392,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} namespace(s) from {Topic}")]
     private static partial void LogLoaded(ILogger logger, int count, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The seed of {Topic} stopped part-way before; completing it with {Count} namespace(s) it has no record of: {Names}")]
+    private static partial void LogCompletingSeed(ILogger logger, string topic, int count, string names);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Namespace {Name} updated")]
     private static partial void LogApplied(ILogger logger, string name);

@@ -61,6 +61,98 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task SeedIfEmpty_TheFirstStartStoppedPartWay_TheNextStartCompletesTheSeed()
+    {
+        await using (var first = await StartAsync())
+        {
+            await SeedPartWayAsync(first);
+        }
+
+        await using var second = await StartAsync();
+        var seeded = await second.SeedIfEmptyAsync(ThreeNamespaceSeed);
+
+        Assert.Equal(["carts", "orders", "users"], second.Registry.All.Select(n => n.Name));
+        Assert.True(seeded);
+    }
+
+    [Fact]
+    public async Task SeedIfEmpty_CompletingASeed_DoesNotBringBackANamespaceDeletedSince()
+    {
+        string deleted;
+        await using (var first = await StartAsync())
+        {
+            deleted = (await SeedPartWayAsync(first))[0];
+        }
+
+        // Before anything completes the seed, an operator deletes a namespace it wrote.
+        await using (var admin = await StartAsync())
+        {
+            Assert.True(await admin.DeleteAsync(deleted));
+        }
+
+        await using var second = await StartAsync();
+        var seeded = await second.SeedIfEmptyAsync(ThreeNamespaceSeed);
+        var seededAgain = await second.SeedIfEmptyAsync(ThreeNamespaceSeed);
+
+        Assert.True(seeded);
+        Assert.False(seededAgain);
+        Assert.Equal(ThreeNamespaceSeed.Select(n => n.Name).Where(n => n != deleted).Order(), second.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
+    public async Task SeedIfEmpty_CompletingASeedWhoseDefinitionClashesWithOneCreatedSince_IsRefusedNamingBoth()
+    {
+        string lacking;
+        await using (var first = await StartAsync())
+        {
+            var written = await SeedPartWayAsync(first);
+            lacking = ThreeNamespaceSeed.Select(n => n.Name).First(n => !written.Contains(n));
+        }
+
+        await using (var admin = await StartAsync())
+        {
+            var topic = admin.Check(new NamespaceConfig { Name = lacking }).Topic;
+            await admin.PutAsync(new NamespaceConfig { Name = "squatter", Topic = topic });
+        }
+
+        await using var second = await StartAsync();
+        var refused = await Assert.ThrowsAsync<NamespaceConfigException>(() => second.SeedIfEmptyAsync(ThreeNamespaceSeed));
+
+        Assert.Contains(lacking, refused.Message, StringComparison.Ordinal);
+        Assert.Contains("squatter", refused.Message, StringComparison.Ordinal);
+        Assert.False(second.Registry.TryGet(lacking, out _));
+    }
+
+    [Fact]
+    public async Task SeedIfEmpty_TwoFirstStartsAtOnce_BothServeTheSeedAndALaterStartFindsItComplete()
+    {
+        await using var a = await StartAsync();
+        await using var b = await StartAsync();
+
+        await Task.WhenAll(a.SeedIfEmptyAsync(ThreeNamespaceSeed), b.SeedIfEmptyAsync(ThreeNamespaceSeed));
+        await using var later = await StartAsync();
+        var seeded = await later.SeedIfEmptyAsync(ThreeNamespaceSeed);
+
+        Assert.False(seeded);
+        Assert.Equal(["carts", "orders", "users"], later.Registry.All.Select(n => n.Name));
+        await Eventually.WaitUntilAsync(() => a.Registry.All.Count == 3 && b.Registry.All.Count == 3, ReloadDeadline, "both instances to serve the seed");
+    }
+
+    [Fact]
+    public async Task SeedIfEmpty_ATopicWrittenWithoutASeed_IsLeftAsItIs()
+    {
+        // Written before seeds were marked, or only through the admin API: nothing says a seed was begun, so none is completed.
+        var options = await EnsureTopicAsync();
+        await ProduceRawAsync(options.Topic, "orders", new NamespaceConfig { Name = "orders" }.ToByteArray());
+
+        await using var plane = await StartAsync();
+        var seeded = await plane.SeedIfEmptyAsync(ThreeNamespaceSeed);
+
+        Assert.False(seeded);
+        Assert.Equal(["orders"], plane.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
     public async Task Put_OnOneInstance_ReachesAnotherWithoutRestart()
     {
         await using var writer = await StartAsync();
@@ -340,6 +432,23 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.True(plane.Registry.TryGet("carts", out var carts));
         Assert.Equal(10, carts.MaxPayloadBytes);
         Assert.False(plane.Registry.TryGet("orders", out _));
+    }
+
+    private static readonly NamespaceConfig[] ThreeNamespaceSeed =
+        [new NamespaceConfig { Name = "orders" }, new NamespaceConfig { Name = "carts" }, new NamespaceConfig { Name = "users" }];
+
+    /// <summary>
+    /// Seeds <see cref="ThreeNamespaceSeed"/> through a broker that takes two records and refuses the third, as a
+    /// process killed part-way would leave it. Returns the names of the seed this instance applied.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> SeedPartWayAsync(ControlPlane plane)
+    {
+        _kafka.PushRequestErrors(KafkaApi.Produce, 0, 0, 29); // TOPIC_AUTHORIZATION_FAILED: not retried
+        await Assert.ThrowsAnyAsync<KafkaException>(() => plane.SeedIfEmptyAsync(ThreeNamespaceSeed));
+        var applied = plane.Registry.All.Select(n => n.Name).ToList();
+        Assert.NotEmpty(applied);
+        Assert.NotEqual(ThreeNamespaceSeed.Length, applied.Count);
+        return applied;
     }
 
     private async Task<ControlPlaneOptions> EnsureTopicAsync()

@@ -11,7 +11,8 @@ internal static class Namespaces
 {
     /// <summary>
     /// Follows the control-plane topic (creating it if needed), publishes the seed file's
-    /// definitions on first start, and creates every namespace's topics.
+    /// definitions on first start (or completes a seed an earlier start stopped part-way), and
+    /// creates every namespace's topics.
     /// </summary>
     public static async Task<ControlPlane> StartControlPlaneAsync(
         string bootstrapServers, string? seedFile, ITopicProvisioner topics, string applicationId, ILoggerFactory loggers, CancellationToken cancellationToken)
