@@ -20,8 +20,9 @@ public static class NamespaceSeedFile
         {
             json = File.ReadAllText(path);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // A directory or a file this user may not read: UnauthorizedAccessException, which is no IOException.
             throw new NamespaceConfigException($"Cannot read the namespace file '{path}': {e.Message}", e);
         }
 

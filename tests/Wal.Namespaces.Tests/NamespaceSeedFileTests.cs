@@ -44,6 +44,14 @@ public sealed class NamespaceSeedFileTests
     }
 
     [Fact]
+    public void Load_ADirectory_SaysWhichFile()
+    {
+        var error = Assert.Throws<NamespaceConfigException>(() => NamespaceSeedFile.Load(AppContext.BaseDirectory));
+
+        Assert.Contains(AppContext.BaseDirectory, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Format_ThenParse_RoundTrips()
     {
         var original = new NamespaceConfig { Name = "x", MaxPayloadBytes = 42, Personas = { Persona.DelayQueue } };
