@@ -38,7 +38,7 @@ internal static class IngressCommand
         {
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa, adminClients,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetServingAction(async (parse, cancellationToken) =>
         {
             using var loggers = SharedOptions.CreateLoggers();
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;

@@ -109,7 +109,7 @@ internal static class TopologyCommand
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, cassandra, kafkaClusters,
             deliveryTimeout, regions, noCreateTopics, sessionTimeout, adminPort, adminHost,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetServingAction(async (parse, cancellationToken) =>
         {
             using var loggers = SharedOptions.CreateLoggers();
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;

@@ -40,7 +40,7 @@ internal static class UpCommand
         {
             namespaces, port, adminPort, topologyAdminPort, memcachedPort, brokers, regions, verbose,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetServingAction(async (parse, cancellationToken) =>
         {
             using var loggers = LoggerFactory.Create(b => b
                 .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
