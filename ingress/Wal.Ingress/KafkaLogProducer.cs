@@ -145,12 +145,19 @@ public sealed partial class KafkaLogProducer : IDisposable
     /// <summary>Waits until every record handed over so far has Kafka's answer, or the timeout; returns how many still wait.</summary>
     public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
 
-    /// <summary>Waits up to the produce timeout for records in flight, so their callers get a true answer.</summary>
+    /// <summary>
+    /// Waits up to the produce timeout for records in flight, so their callers get a true answer; warns with the count of
+    /// those still unanswered after it, which the disposal drops without a delivery report.
+    /// </summary>
     public void Dispose()
     {
         try
         {
-            Flush(_produceTimeout);
+            // After an incident, the count is what tells an operator how many writes may or may not be in the log.
+            if (Flush(_produceTimeout) is var unanswered and > 0)
+            {
+                LogUnansweredAtStop(_logger, unanswered, _produceTimeout);
+            }
         }
         finally
         {
@@ -169,6 +176,9 @@ public sealed partial class KafkaLogProducer : IDisposable
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Error, Message = "The report of a write to {Topic} that Kafka refused at once threw; the write was answered, its bookkeeping may be off")]
     private static partial void LogReportFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Stopping with {Unanswered} write(s) unanswered by Kafka after waiting {FlushTimeout} for them; each may or may not be durable")]
+    private static partial void LogUnansweredAtStop(ILogger logger, int unanswered, TimeSpan flushTimeout);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "librdkafka {Facility}: {Message}")]
     private static partial void LogLibrdkafka(ILogger logger, string facility, string message);
