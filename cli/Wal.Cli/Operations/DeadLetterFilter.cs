@@ -15,10 +15,11 @@ internal sealed record DeadLetterFilter(string Field, string Operator, string Va
     public static IReadOnlyList<string> Reasons => DeadLetterReasons.All;
 
     /// <summary>
-    /// Names the filter's consumer group. A reason is named in lower case, so that <c>reason=Permanent</c> resumes where
-    /// <c>reason=permanent</c> stopped rather than take every record again under a position of its own.
+    /// Names the filter's consumer group. A reason or an error is named in lower case, as it matches in any case, so that
+    /// <c>error~Refused</c> resumes where <c>error~refused</c> stopped rather than take every record again under a
+    /// position of its own. An id keeps its case: each spelling matches other dead letters.
     /// </summary>
-    public string Text => Field.Length == 0 ? "all" : $"{Field}{Operator}{Value}";
+    public string Text => Field.Length == 0 ? "all" : $"{Field}{Operator}{(Field == "id" ? Value : Value.ToLowerInvariant())}";
 
     /// <summary>Null with <paramref name="error"/> set when <paramref name="text"/> is not a filter.</summary>
     public static DeadLetterFilter? Parse(string? text, out string? error)

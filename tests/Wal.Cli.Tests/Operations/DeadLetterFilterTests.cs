@@ -40,6 +40,23 @@ public sealed class DeadLetterFilterTests
             DeadLetterRedriver.GroupFor("demo", DeadLetterFilter.Parse("reason=Permanent", out _)!));
     }
 
+    [Theory]
+    [InlineData("error=Connection refused", "error=connection REFUSED")]
+    [InlineData("error~Refused", "ERROR~refused")]
+    [InlineData("reason~Perm", "reason~perm")]
+    public void GroupFor_ReasonOrErrorInAnotherCase_ResumesTheSameGroup(string typed, string again)
+    {
+        // The two match the same dead letters; under two groups the second run would take them all again.
+        Assert.Equal(DeadLetterRedriver.GroupFor("demo", DeadLetterFilter.Parse(typed, out _)!), DeadLetterRedriver.GroupFor("demo", DeadLetterFilter.Parse(again, out _)!));
+    }
+
+    [Fact]
+    public void GroupFor_IdInAnotherCase_IsAnotherGroup() =>
+        // Ids match exactly, so each spelling takes other dead letters and keeps its own position.
+        Assert.NotEqual(
+            DeadLetterRedriver.GroupFor("demo", DeadLetterFilter.Parse("id=Order-42", out _)!),
+            DeadLetterRedriver.GroupFor("demo", DeadLetterFilter.Parse("id=order-42", out _)!));
+
     [Fact]
     public void Parse_UnknownReason_NamesTheKnownOnes()
     {
