@@ -4,6 +4,7 @@ namespace Wal.Cli.Tests.Hosting;
 /// Ctrl-C while a serving command still starts: the user asked it to stop, so it ends as a stop after start-up does
 /// (exit 0, no stack trace), whichever step of the start-up it was in.
 /// </summary>
+[Collection(UpStateDirectoryCollection.Name)]
 public sealed class StartUpCancellationTests
 {
     // Nothing listens on port 1: the control plane waits for Kafka until the cancellation, whenever that comes.

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Wal.Cli.Tests;
+
+/// <summary>What <c>wal up</c> does when the topology it hosts fails: nothing revives it, so the whole run stops and says why.</summary>
+[Collection(UpStateDirectoryCollection.Name)]
+public sealed class UpTopologyFailureTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
+    private static readonly string SeedFile = Path.Combine(AppContext.BaseDirectory, "repo", "config", "namespaces.json");
+
+    [Fact]
+    public async Task Up_StreamThreadFails_StopsEverythingAndExitsFailedNamingTheError()
+    {
+        // A file where task 0_0's state directory goes: the stream thread fails when it opens the task's stores.
+        var applicationDirectory = Path.Combine(Path.GetTempPath(), $"wal-up-{Environment.ProcessId}", "wal-topology");
+        Directory.CreateDirectory(applicationDirectory);
+        await File.WriteAllTextAsync(Path.Combine(applicationDirectory, "0_0"), "not a directory");
+        var (grpcPort, memcachedPort) = (FreePort(), FreePort());
+        using var timeout = new CancellationTokenSource(Deadline);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await WalCommandLine.RunAsync(
+            [
+                "up", "--namespaces", SeedFile, "--brokers", "1", "--port", Text(grpcPort), "--admin-port", "-1", "--topology-admin-port", "-1",
+                "--memcached-port", Text(memcachedPort),
+            ],
+            output, error, timeout.Token);
+
+        var stderr = error.ToString();
+        Assert.False(timeout.IsCancellationRequested, $"wal up ran until the test's deadline instead of stopping\nstderr:\n{stderr}");
+        Assert.True(exit == ExitCodes.Failed, $"exit {exit}\nstderr:\n{stderr}");
+        Assert.Contains("error: a stream thread of the topology (region local) stopped", stderr, StringComparison.Ordinal);
+        Assert.Contains("0_0", stderr, StringComparison.Ordinal);
+        Assert.Contains("next: ", stderr, StringComparison.Ordinal);
+        Assert.False(await AcceptsAsync(grpcPort), "the ingress outlived wal up");
+        Assert.False(await AcceptsAsync(memcachedPort), "memcached outlived wal up");
+        Assert.False(Directory.Exists(Path.GetDirectoryName(applicationDirectory)), "wal up left its state directory");
+    }
+
+    private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
