@@ -186,7 +186,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
 
             if (_streams is { } running)
             {
-                // Unhooked first: a thread that fails while this close commits (an offset commit refused) ends the old
+                // Unhooked first: a thread that fails while this close commits (a changelog record refused) ends the old
                 // instance in Error, but the records it leaves are redelivered to the next instance, which starts
                 // anyway; taken for a failure of the host, it made `wal topology` exit beside a running topology.
                 running.StateChanged -= OnStreamsStateChanged;

@@ -31,6 +31,9 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Stream thread {Thread}: commit failed; uncommitted records will be redelivered")]
     public static partial void CommitFailed(ILogger logger, Exception error, string thread);
 
+    [LoggerMessage(21, LogLevel.Warning, "Stream thread {Thread}: the final commit of its shutdown failed; it closes cleanly, and the records processed since the last commit are processed again after the restart")]
+    public static partial void FinalCommitFailed(ILogger logger, Exception error, string thread);
+
     [LoggerMessage(18, LogLevel.Warning, "Stream thread {Thread} fell out of the group ({Reason}); its tasks are closed as lost, and it rejoins")]
     public static partial void MaxPollExceeded(ILogger logger, string thread, string reason);
 

@@ -349,13 +349,32 @@ internal sealed partial class StreamThread : IDisposable
         var tasks = _tasks.Values.ToList();
         if (_commitOnShutdown)
         {
-            Commit(tasks);
+            FinalCommit(tasks);
             CloseTasks(tasks, clean: true);
             _consumer.Close();
         }
         else
         {
             CloseAllDirty();
+        }
+    }
+
+    /// <summary>
+    /// The close's commit. Under at-least-once a refused offset commit costs what a refused periodic one does: the records
+    /// since the last commit are processed again after the restart. So the close stays clean, as Kafka Streams' does: the
+    /// stores hold what their changelogs acknowledged, and closing them checkpointed spares the next start a full restore.
+    /// It used to fail the thread, and the instance ended in Error. Under exactly-once the refusal leaves the output in
+    /// an uncommitted transaction: the thread still fails, which aborts it and closes the tasks dirty.
+    /// </summary>
+    private void FinalCommit(IReadOnlyCollection<StreamTask> tasks)
+    {
+        try
+        {
+            Commit(tasks);
+        }
+        catch (KafkaException e) when (!_exactlyOnce)
+        {
+            Log.FinalCommitFailed(_logger, e, Name);
         }
     }
 
