@@ -10,7 +10,8 @@ namespace Wal.Streams;
 /// same application id to scale out; their tasks (and stores, restored from changelogs) move between them on rebalances.
 /// </summary>
 /// <remarks>
-/// Changelog topics (<c>{ApplicationId}-{store}-changelog</c>) must have at least as many partitions as the input topics.
+/// Changelog topics (<c>{ApplicationId}-{store}-changelog</c>) must have as many partitions as the input topics of their
+/// sub-topology; a stream thread that finds another count stops with a <see cref="StreamsException"/> naming both topics.
 /// This runtime does not create them: create them beforehand (a real cluster may auto-create them with its defaults;
 /// librdkafka's mock cluster auto-creates topics a client names but has no CreateTopics API, so tests create them with
 /// <c>EmbeddedKafkaCluster.CreateTopic</c>). The same applies to sink and dead-letter topics.

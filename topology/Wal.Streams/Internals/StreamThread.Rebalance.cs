@@ -6,6 +6,8 @@ namespace Wal.Streams.Internals;
 /// <summary>The rebalance side of a stream thread: tasks are created on assignment and committed and closed on revocation.</summary>
 internal sealed partial class StreamThread
 {
+    private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
+
     private IConsumer<byte[], byte[]> BuildConsumer()
     {
         var config = new ConsumerConfig
@@ -118,6 +120,7 @@ internal sealed partial class StreamThread
                 continue;
             }
 
+            _changelogCheck.Check(_topology.Subtopologies[group.Key.Subtopology], group.Key.Partition);
             var inputs = group.ToHashSet();
             if (TryCreateTask(group.Key, inputs) is not { } task)
             {
@@ -304,6 +307,28 @@ internal sealed partial class StreamThread
         catch (KafkaException e)
         {
             Log.ResumeFailed(_logger, e, Name);
+        }
+    }
+
+    /// <summary>
+    /// A topic's partition count as the brokers report it now (not cached: a topic grown since counts anew), or null when
+    /// the topic does not exist or the look-up fails: the changelog check leaves that topic out rather than fail on it.
+    /// </summary>
+    private int? PartitionCount(string topic)
+    {
+        try
+        {
+            // On the restore consumer: a consumer's metadata request creates no topic it names (allow.auto.create.topics),
+            // and it is in no group. Built on the group consumer's handle, the admin client (whose own thread polls that
+            // handle's queues) kept a thread stuck in a processor in the group past max.poll.interval (StoreLockTests).
+            _metadata ??= new DependentAdminClientBuilder(_restoreHandle).Build();
+            var metadata = _metadata.GetMetadata(topic, MetadataTimeout).Topics.SingleOrDefault();
+            return metadata is { Error.IsError: false, Partitions.Count: > 0 } ? metadata.Partitions.Count : null;
+        }
+        catch (KafkaException e)
+        {
+            Log.PartitionCountUnknown(_logger, e, Name, topic);
+            return null;
         }
     }
 

@@ -24,6 +24,9 @@ internal sealed partial class StreamThread : IDisposable
     private readonly IConsumer<byte[], byte[]> _consumer;
     private readonly KafkaRecordCollector _collector;
     private readonly ChangelogReader _reader;
+    private readonly ChangelogPartitionCheck _changelogCheck;
+    private readonly Handle _restoreHandle;
+    private IAdminClient? _metadata;
     private readonly Dictionary<TaskId, StreamTask> _tasks = [];
     // Keyed by topic and partition number, not TopicPartition: ConsumeResult.TopicPartition makes a new object per record.
     private readonly Dictionary<(string Topic, int Partition), StreamTask> _taskByPartition = [];
@@ -49,7 +52,10 @@ internal sealed partial class StreamThread : IDisposable
         _exactlyOnce = config.ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce;
         _consumer = BuildConsumer();
         _collector = new KafkaRecordCollector(BuildProducer(index, instanceId), _exactlyOnce);
-        _reader = new ChangelogReader(BuildRestoreConsumer(), logger);
+        var restoreConsumer = BuildRestoreConsumer();
+        _restoreHandle = restoreConsumer.Handle;
+        _reader = new ChangelogReader(restoreConsumer, logger);
+        _changelogCheck = new ChangelogPartitionCheck(config.ApplicationId, PartitionCount);
     }
 
     public string Name { get; }
@@ -74,6 +80,7 @@ internal sealed partial class StreamThread : IDisposable
 
     public void Dispose()
     {
+        _metadata?.Dispose();
         _reader.Dispose();
         _collector.Dispose();
         _consumer.Dispose();
