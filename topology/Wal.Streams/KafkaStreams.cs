@@ -92,13 +92,13 @@ public sealed class KafkaStreams : IAsyncDisposable
     /// <summary>Stops every thread after it commits and closes its tasks cleanly, then leaves the group.</summary>
     public Task CloseAsync(CancellationToken cancellationToken = default) => StopAsync(commit: true, cancellationToken);
 
+    /// <summary>The stream threads, for tests that look inside them.</summary>
+    internal IReadOnlyList<StreamThread> Threads => _threads;
+
     /// <summary>
     /// Stops every thread WITHOUT committing or checkpointing, as a crash would (the group still sees the members leave).
     /// For failover tests: what was processed since the last commit is redelivered to the next owner.
     /// </summary>
-    /// <summary>The stream threads, for tests that look inside them.</summary>
-    internal IReadOnlyList<StreamThread> Threads => _threads;
-
     internal Task AbandonAsync(CancellationToken cancellationToken = default) => StopAsync(commit: false, cancellationToken);
 
     public async ValueTask DisposeAsync()
