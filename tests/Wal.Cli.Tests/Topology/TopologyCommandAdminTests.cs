@@ -69,11 +69,13 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
         var text = string.Empty;
 
         await Eventually.WaitUntilAsync(
-            async () => (text = (await GetAsync("/metrics")).Body).Contains("wal_streams_records_processed_total ", StringComparison.Ordinal),
+            async () => (text = (await GetAsync("/metrics")).Body).Contains("wal_streams_records_processed_total ", StringComparison.Ordinal)
+                && text.Contains("wal_streams_store_entries{store=\"demo-timers\"}", StringComparison.Ordinal),
             Deadline,
-            () => $"a processed record in /metrics:\n{text}");
+            () => $"a processed record and the delay queue's store in /metrics:\n{text}");
 
         Assert.Contains("# TYPE wal_streams_records_processed_total counter", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE wal_streams_store_entries gauge", text, StringComparison.Ordinal);
         var (exitCode, output) = await PromtoolCheckAsync(text);
         Assert.True(exitCode == 0, $"promtool check metrics failed ({exitCode}): {output}\n{text}");
     }

@@ -365,6 +365,9 @@ internal sealed partial class StreamThread
                 Log.CloseDirtyFailed(_logger, e, task.Id);
             }
         }
+
+        // Closed tasks' stores are this thread's no more.
+        _storeEntries = CountStoreEntries(_tasks.Values.Where(t => t.IsRunning));
     }
 
     private void CloseAllDirty()

@@ -38,6 +38,9 @@ internal sealed partial class StreamThread : IDisposable
     private readonly bool _exactlyOnce;
     private volatile bool _shutdownRequested;
     private volatile bool _commitOnShutdown = true;
+    // Each store's entries over this thread's running tasks, counted at its last commit: the gauge reads them from
+    // another thread, where a store could be closing under it, and a RocksDB store applies its pending writes first.
+    private volatile IReadOnlyDictionary<string, long> _storeEntries = new Dictionary<string, long>();
     private bool _assigned;
     private Exception? _handlerError;
 
@@ -56,6 +59,7 @@ internal sealed partial class StreamThread : IDisposable
         _restoreHandle = restoreConsumer.Handle;
         _reader = new ChangelogReader(restoreConsumer, logger);
         _changelogCheck = new ChangelogPartitionCheck(config.ApplicationId, PartitionCount);
+        StreamsMetrics.Track(this);
     }
 
     public string Name { get; }
@@ -78,8 +82,12 @@ internal sealed partial class StreamThread : IDisposable
         _shutdownRequested = true;
     }
 
+    /// <summary>Each store's entries over this thread's running tasks, as of its last commit.</summary>
+    public IReadOnlyDictionary<string, long> StoreEntries => _storeEntries;
+
     public void Dispose()
     {
+        StreamsMetrics.Untrack(this);
         _metadata?.Dispose();
         _reader.Dispose();
         _collector.Dispose();
@@ -348,6 +356,29 @@ internal sealed partial class StreamThread : IDisposable
         }
 
         StreamsMetrics.Commits.Add(1);
+        _storeEntries = CountStoreEntries(running);
+    }
+
+    private static Dictionary<string, long> CountStoreEntries(IEnumerable<StreamTask> running)
+    {
+        var entries = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var store in running.SelectMany(t => t.State.Entries))
+        {
+            long count;
+            try
+            {
+                count = store.Inner.ApproximateCount;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A count for a gauge must not fail the thread; a store that cannot count is left out of it.
+                continue;
+            }
+
+            entries[store.Builder.Name] = entries.GetValueOrDefault(store.Builder.Name) + count;
+        }
+
+        return entries;
     }
 
     private void Shutdown()

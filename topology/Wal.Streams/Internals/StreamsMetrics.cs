@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace Wal.Streams.Internals;
@@ -16,4 +17,23 @@ internal static class StreamsMetrics
     public static readonly Counter<long> DeserializationErrors = Meter.CreateCounter<long>("wal.streams.records.deserialization_errors", description: "Source records that failed to deserialize.");
 
     public static readonly Counter<long> Commits = Meter.CreateCounter<long>("wal.streams.commits", description: "Commits of a stream thread.");
+
+    // The threads whose stores the gauge below adds up: each registers while it runs.
+    private static readonly ConcurrentDictionary<StreamThread, byte> Threads = new();
+
+    public static readonly ObservableGauge<long> StoreEntries = Meter.CreateObservableGauge(
+        "wal.streams.store.entries",
+        ObserveStoreEntries,
+        "{entry}",
+        "Entries in each state store over this process's running tasks, as each thread counted them at its last commit (RocksDB's estimate for persistent stores).");
+
+    public static void Track(StreamThread thread) => Threads[thread] = 0;
+
+    public static void Untrack(StreamThread thread) => Threads.TryRemove(thread, out _);
+
+    private static IEnumerable<Measurement<long>> ObserveStoreEntries() =>
+        Threads.Keys
+            .SelectMany(t => t.StoreEntries)
+            .GroupBy(e => e.Key, StringComparer.Ordinal)
+            .Select(g => new Measurement<long>(g.Sum(e => e.Value), new KeyValuePair<string, object?>("store", g.Key)));
 }
