@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 
 namespace Wal.Ingress;
 
@@ -7,10 +8,16 @@ namespace Wal.Ingress;
 /// before TLS or HTTP/2 spend anything on it. Kestrel's own limit counts every endpoint, so a
 /// flood of callers would also shut out the probes on the admin port.
 /// </summary>
-public sealed class ConnectionLimit(int maxConnections)
+public sealed partial class ConnectionLimit(int maxConnections)
 {
+    // A flood of refused connections must not flood the log as well: one warning, then at most one
+    // a minute, each with the count since the one before.
+    private static readonly long WarningIntervalMs = (long)TimeSpan.FromMinutes(1).TotalMilliseconds;
+
     private long _open;
     private long _refused;
+    private long _nextWarningAtMs = long.MinValue;
+    private long _refusedWhenWarned;
 
     /// <summary>Connections open on the gRPC port now.</summary>
     public long Open => Interlocked.Read(ref _open);
@@ -19,12 +26,13 @@ public sealed class ConnectionLimit(int maxConnections)
     public long Refused => Interlocked.Read(ref _refused);
 
     /// <summary>The connection middleware that applies the bound; add it before TLS.</summary>
-    public ConnectionDelegate Apply(ConnectionDelegate next) => async connection =>
+    public ConnectionDelegate Apply(ConnectionDelegate next, ILogger logger) => async connection =>
     {
         if (!BoundedCounter.TryAdd(ref _open, 1, maxConnections))
         {
             Interlocked.Increment(ref _refused);
             connection.Abort(new ConnectionAbortedException($"The ingress already has {maxConnections} connections open (MaxConnections)."));
+            WarnRefused(logger);
             return;
         }
 
@@ -37,4 +45,20 @@ public sealed class ConnectionLimit(int maxConnections)
             Interlocked.Decrement(ref _open);
         }
     };
+
+    private void WarnRefused(ILogger logger)
+    {
+        var now = Environment.TickCount64;
+        var due = Interlocked.Read(ref _nextWarningAtMs);
+        if (now < due || Interlocked.CompareExchange(ref _nextWarningAtMs, now + WarningIntervalMs, due) != due)
+        {
+            return;
+        }
+
+        var refused = Refused;
+        Refusing(logger, refused - Interlocked.Exchange(ref _refusedWhenWarned, refused), maxConnections);
+    }
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Closed {Count} new connection(s) on the gRPC port since the last such warning: {MaxConnections} were open (MaxConnections); at most one such warning a minute")]
+    private static partial void Refusing(ILogger logger, long count, int maxConnections);
 }

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Wal.Grpc;
 using Wal.Prometheus;
 using Wal.Namespaces;
@@ -40,7 +41,7 @@ public static class IngressHost
             Listen(kestrel, options.ListenAddress, options.Port, l =>
             {
                 l.Protocols = HttpProtocols.Http2;
-                l.Use(connections.Apply);
+                l.Use(next => connections.Apply(next, l.ApplicationServices.GetRequiredService<ILogger<ConnectionLimit>>()));
                 TlsSetup.Apply(l, options);
             });
             if (options.AdminPort >= 0)

@@ -30,7 +30,8 @@ public sealed class IngressTestHost : IAsyncDisposable
     /// <param name="brokers">Brokers in the mock cluster.</param>
     /// <param name="configure">Changes to the ingress options.</param>
     /// <param name="beforeStart">Runs on the cluster before the ingress starts, for faults its producer must meet from the first request.</param>
-    public static async Task<IngressTestHost> StartAsync(int brokers = 3, Action<IngressOptions>? configure = null, Action<EmbeddedKafkaCluster>? beforeStart = null)
+    /// <param name="logs">Receives the ingress's warnings and errors, for tests that read them.</param>
+    public static async Task<IngressTestHost> StartAsync(int brokers = 3, Action<IngressOptions>? configure = null, Action<EmbeddedKafkaCluster>? beforeStart = null, ILoggerProvider? logs = null)
     {
         var kafka = EmbeddedKafkaCluster.Start(brokers);
         var registry = TestNamespaces.Registry();
@@ -42,7 +43,14 @@ public sealed class IngressTestHost : IAsyncDisposable
         var options = new IngressOptions { Port = 0, AdminPort = 0, BootstrapServers = kafka.BootstrapServers, Region = "test-region" };
         configure?.Invoke(options);
         beforeStart?.Invoke(kafka);
-        var app = IngressHost.Build(options, registry, b => b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning));
+        var app = IngressHost.Build(options, registry, b =>
+        {
+            b.Logging.ClearProviders().SetMinimumLevel(LogLevel.Warning);
+            if (logs is not null)
+            {
+                b.Logging.AddProvider(logs);
+            }
+        });
         await app.StartAsync();
         return new IngressTestHost(kafka, registry, app);
     }
