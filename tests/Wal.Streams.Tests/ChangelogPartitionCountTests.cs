@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using Wal.Kafka.Embedded;
 using Wal.Streams.Internals;
 
@@ -41,6 +42,25 @@ public sealed class ChangelogPartitionCountTests
         var error = Assert.IsType<StreamsException>(streams.FatalError);
         Assert.Contains("'recreated-app-counts-changelog' has 2 partitions", error.Message, StringComparison.Ordinal);
         Assert.Contains("source topic 'in' has 1", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_ChangelogNotCreated_RunsWithoutCreatingItAtTheBrokersDefaultCount()
+    {
+        // The mock cluster creates a topic a metadata request names, with its default count (4): a check asking for the
+        // changelog by name created it so and then refused it against the source's 3.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("in", partitions: 3);
+        cluster.CreateTopic("out", partitions: 3);
+        await using var streams = new KafkaStreams(CountingProcessor.Topology("in", "out"), KafkaTestKit.Config(cluster, "uncreated-app"));
+
+        await streams.StartAsync();
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 6, perKey: 1));
+        var output = await KafkaTestKit.ReadUntilAsync(
+            cluster, "out", Deserializers.Utf8, Deserializers.Int64, read => read.Count >= 6 || streams.State == KafkaStreamsState.Error);
+
+        Assert.True(streams.State == KafkaStreamsState.Running, $"{streams.State}: {streams.FatalError?.Message}");
+        Assert.Equal(6, output.Count);
     }
 
     [Fact]

@@ -34,8 +34,8 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Warning, "Stream thread {Thread}: the final commit of its shutdown failed; it closes cleanly, and the records processed since the last commit are processed again after the restart")]
     public static partial void FinalCommitFailed(ILogger logger, Exception error, string thread);
 
-    [LoggerMessage(22, LogLevel.Warning, "Stream thread {Thread}: the partition count of topic {Topic} is unknown; its changelogs' partition counts are not checked against it")]
-    public static partial void PartitionCountUnknown(ILogger logger, Exception error, string thread, string topic);
+    [LoggerMessage(22, LogLevel.Warning, "Stream thread {Thread}: the cluster's metadata could not be read; the changelogs' partition counts are not checked against their inputs at this assignment")]
+    public static partial void PartitionCountsUnknown(ILogger logger, Exception error, string thread);
 
     [LoggerMessage(18, LogLevel.Warning, "Stream thread {Thread} fell out of the group ({Reason}); its tasks are closed as lost, and it rejoins")]
     public static partial void MaxPollExceeded(ILogger logger, string thread, string reason);

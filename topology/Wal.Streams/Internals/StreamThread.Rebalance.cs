@@ -8,6 +8,9 @@ internal sealed partial class StreamThread
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(10);
 
+    // Every topic's partition count, read once per assignment by the changelog check (see ReadPartitionCounts).
+    private Dictionary<string, int>? _partitionCounts;
+
     private IConsumer<byte[], byte[]> BuildConsumer()
     {
         var config = new ConsumerConfig
@@ -113,6 +116,7 @@ internal sealed partial class StreamThread
         Log.Assigned(_logger, Name, string.Join(", ", partitions));
         _assigned = true;
         SetState(StreamThreadState.PartitionsAssigned);
+        _partitionCounts = null;
         foreach (var group in partitions.GroupBy(p => TaskIdOf(p)))
         {
             if (_tasks.ContainsKey(group.Key) || _deferred.ContainsKey(group.Key))
@@ -311,24 +315,36 @@ internal sealed partial class StreamThread
     }
 
     /// <summary>
-    /// A topic's partition count as the brokers report it now (not cached: a topic grown since counts anew), or null when
-    /// the topic does not exist or the look-up fails: the changelog check leaves that topic out rather than fail on it.
+    /// A topic's partition count as the brokers reported it at this assignment (read anew at each: a topic grown since
+    /// counts anew), or null when the topic does not exist or the look-up failed: the changelog check leaves that topic
+    /// out rather than fail on it.
     /// </summary>
     private int? PartitionCount(string topic)
     {
+        _partitionCounts ??= ReadPartitionCounts();
+        return _partitionCounts.TryGetValue(topic, out var count) ? count : null;
+    }
+
+    // The whole cluster's metadata in one request, not each topic's by name: a broker that auto-creates the topics a
+    // request names (librdkafka's mock cluster does, whatever allow.auto.create.topics says) created a changelog not yet
+    // there with its default count, which the check then refused; and a topology of a hundred namespaces asked some four
+    // hundred times inside the rebalance callback, each ask allowed the whole timeout.
+    private Dictionary<string, int> ReadPartitionCounts()
+    {
         try
         {
-            // On the restore consumer: a consumer's metadata request creates no topic it names (allow.auto.create.topics),
-            // and it is in no group. Built on the group consumer's handle, the admin client (whose own thread polls that
-            // handle's queues) kept a thread stuck in a processor in the group past max.poll.interval (StoreLockTests).
+            // On the restore consumer, which is in no group. Built on the group consumer's handle, the admin client (whose
+            // own thread polls that handle's queues) kept a thread stuck in a processor in the group past
+            // max.poll.interval (StoreLockTests).
             _metadata ??= new DependentAdminClientBuilder(_restoreHandle).Build();
-            var metadata = _metadata.GetMetadata(topic, MetadataTimeout).Topics.SingleOrDefault();
-            return metadata is { Error.IsError: false, Partitions.Count: > 0 } ? metadata.Partitions.Count : null;
+            return _metadata.GetMetadata(MetadataTimeout).Topics
+                .Where(t => !t.Error.IsError && t.Partitions.Count > 0)
+                .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
         }
         catch (KafkaException e)
         {
-            Log.PartitionCountUnknown(_logger, e, Name, topic);
-            return null;
+            Log.PartitionCountsUnknown(_logger, e, Name);
+            return [];
         }
     }
 
