@@ -36,7 +36,7 @@ public sealed class MemcachedProcess : IAsyncDisposable
     /// <param name="memoryMegabytes">The item memory (<c>-m</c>).</param>
     /// <param name="threads">Worker threads (<c>-t</c>); memcached's own default is 4.</param>
     /// <param name="extraArguments">More command-line options, such as <c>-C</c> or <c>-I 2m</c>.</param>
-    /// <param name="cancellationToken">Stops waiting for the server to answer.</param>
+    /// <param name="cancellationToken">Stops waiting for the server to answer; the server started is stopped.</param>
     /// <exception cref="InvalidOperationException">memcached is not installed or did not come up.</exception>
     public static async Task<MemcachedProcess> StartAsync(int port = 0, int memoryMegabytes = 64, int threads = 4, IReadOnlyList<string>? extraArguments = null, CancellationToken cancellationToken = default)
     {
@@ -48,20 +48,18 @@ public sealed class MemcachedProcess : IAsyncDisposable
         port = port == 0 ? LoopbackPort.Free() : port;
         var process = Process.Start(StartInfo(port, memoryMegabytes, threads, extraArguments ?? [])) ?? throw new InvalidOperationException($"Could not start {BinaryPath}.");
         var server = new MemcachedProcess(process, port);
-        var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * StartTimeout.TotalSeconds);
-        while (!await server.AnswersAsync(cancellationToken) || !await server.IsOursAsync(cancellationToken))
+        try
         {
-            if (process.HasExited || Stopwatch.GetTimestamp() > deadline)
-            {
-                var error = process.HasExited ? await process.StandardError.ReadToEndAsync(cancellationToken) : $"no answer within {StartTimeout.TotalSeconds} s";
-                await server.DisposeAsync();
-                throw new InvalidOperationException($"memcached on port {port} did not come up: {error.Trim()}");
-            }
-
-            await Task.Delay(20, cancellationToken);
+            await server.WaitUntilItAnswersAsync(cancellationToken);
+            return server;
         }
-
-        return server;
+        catch
+        {
+            // Cancelled too (Ctrl-C while 'wal up' starts): a server left running holds its port after this process
+            // exits, and the next 'wal up' on that port refuses to start.
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>One counter from the server's <c>stats</c>, such as <c>cmd_get</c>.</summary>
@@ -133,9 +131,23 @@ public sealed class MemcachedProcess : IAsyncDisposable
             return true;
         }
 
-        await DisposeAsync();
         throw new InvalidOperationException(
             $"Port {Port} is already taken by another memcached (pid {pid}): stop it, or choose another port.");
+    }
+
+    private async Task WaitUntilItAnswersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(Stopwatch.Frequency * StartTimeout.TotalSeconds);
+        while (!await AnswersAsync(cancellationToken) || !await IsOursAsync(cancellationToken))
+        {
+            if (_process.HasExited || Stopwatch.GetTimestamp() > deadline)
+            {
+                var error = _process.HasExited ? await _process.StandardError.ReadToEndAsync(cancellationToken) : $"no answer within {StartTimeout.TotalSeconds} s";
+                throw new InvalidOperationException($"memcached on port {Port} did not come up: {error.Trim()}");
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
     }
 
     private async Task<bool> AnswersAsync(CancellationToken cancellationToken)
