@@ -95,7 +95,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-1"), "a-1 delivered");
         var closed = _host.Streams;
         // Every offset commit refused until the rebuild is done: the close's commit fails, which an at-least-once
-        // run only redelivers after, so the old instance still closes cleanly.
+        // run only redelivers after, so the old instance still ends NotRunning (its tasks closed dirty).
         _kafka.PushRequestErrors(KafkaApi.OffsetCommit, Enumerable.Repeat(GroupAuthorizationFailed, 50).ToArray());
 
         _registry.Upsert(Namespace("b"));

@@ -31,7 +31,7 @@ internal static partial class Log
     [LoggerMessage(9, LogLevel.Warning, "Stream thread {Thread}: commit failed; uncommitted records will be redelivered")]
     public static partial void CommitFailed(ILogger logger, Exception error, string thread);
 
-    [LoggerMessage(21, LogLevel.Warning, "Stream thread {Thread}: the final commit of its shutdown failed; it closes cleanly, and the records processed since the last commit are processed again after the restart")]
+    [LoggerMessage(21, LogLevel.Warning, "Stream thread {Thread}: the final commit of its shutdown failed; its tasks close without a new checkpoint, and the records processed since the last commit are processed again after the restart")]
     public static partial void FinalCommitFailed(ILogger logger, Exception error, string thread);
 
     [LoggerMessage(22, LogLevel.Warning, "Stream thread {Thread}: the cluster's metadata could not be read; the changelogs' partition counts are not checked against their inputs at this assignment")]

@@ -387,8 +387,7 @@ internal sealed partial class StreamThread : IDisposable
         var tasks = _tasks.Values.ToList();
         if (_commitOnShutdown)
         {
-            FinalCommit(tasks);
-            CloseTasks(tasks, clean: true);
+            CloseTasks(tasks, clean: FinalCommit(tasks));
             _consumer.Close();
         }
         else
@@ -398,21 +397,26 @@ internal sealed partial class StreamThread : IDisposable
     }
 
     /// <summary>
-    /// The close's commit. Under at-least-once a refused offset commit costs what a refused periodic one does: the records
-    /// since the last commit are processed again after the restart. So the close stays clean, as Kafka Streams' does: the
-    /// stores hold what their changelogs acknowledged, and closing them checkpointed spares the next start a full restore.
-    /// It used to fail the thread, and the instance ended in Error. Under exactly-once the refusal leaves the output in
-    /// an uncommitted transaction: the thread still fails, which aborts it and closes the tasks dirty.
+    /// The close's commit; false when it was refused under at-least-once, which costs what a refused periodic commit does
+    /// (the records since the last commit are processed again after the restart), so the thread still ends NotRunning,
+    /// not Error. The tasks then close dirty, as a revocation's failed commit closes them and as Kafka Streams closes
+    /// every task of a failed commit: a refusal can mean the group gave the partitions to another member, whose changelog
+    /// records then interleave with this one's, and a checkpoint at this thread's last acknowledged offset would make the
+    /// next start here skip restoring the other's records below it. The checkpoint of the last commit stays, so the next
+    /// start restores from there. Under exactly-once the refusal leaves the output in an uncommitted transaction: the
+    /// thread fails, which aborts it and closes the tasks dirty.
     /// </summary>
-    private void FinalCommit(IReadOnlyCollection<StreamTask> tasks)
+    private bool FinalCommit(IReadOnlyCollection<StreamTask> tasks)
     {
         try
         {
             Commit(tasks);
+            return true;
         }
         catch (KafkaException e) when (!_exactlyOnce)
         {
             Log.FinalCommitFailed(_logger, e, Name);
+            return false;
         }
     }
 
