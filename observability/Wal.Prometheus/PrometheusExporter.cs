@@ -19,6 +19,7 @@ public sealed class PrometheusExporter : IDisposable
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<Instrument, InstrumentState> _instruments = new();
+    private long _collection;
 
     /// <param name="include">Which instruments to export, e.g. by meter name and scope.</param>
     public PrometheusExporter(Func<Instrument, bool> include)
@@ -27,7 +28,7 @@ public sealed class PrometheusExporter : IDisposable
         {
             if (include(instrument) && IsSupported(instrument))
             {
-                var state = new InstrumentState(instrument, BoundsOf(instrument));
+                var state = new InstrumentState(this, instrument, BoundsOf(instrument));
                 _instruments[instrument] = state;
                 // The state rides along with every measurement: no lookup by instrument per call.
                 listener.EnableMeasurementEvents(instrument, state);
@@ -46,11 +47,12 @@ public sealed class PrometheusExporter : IDisposable
     public string Render()
     {
         // Observable instruments report only when asked: their callbacks run here.
+        var collection = Interlocked.Increment(ref _collection);
         _listener.RecordObservableInstruments();
         var text = new StringBuilder();
         foreach (var state in _instruments.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
-            state.Render(text);
+            state.Render(text, collection);
         }
 
         return text.ToString();
@@ -90,7 +92,7 @@ public sealed class PrometheusExporter : IDisposable
         _ => null,
     };
 
-    private sealed class InstrumentState(Instrument instrument, double[]? bounds)
+    private sealed class InstrumentState(PrometheusExporter exporter, Instrument instrument, double[]? bounds)
     {
         private const int MaxCachedKeys = 4096;
 
@@ -113,7 +115,7 @@ public sealed class PrometheusExporter : IDisposable
             var series = Find(tags);
             if (_observedLevel)
             {
-                series.Set(value);
+                series.Set(value, Volatile.Read(ref exporter._collection));
             }
             else if (bounds is null)
             {
@@ -125,12 +127,19 @@ public sealed class PrometheusExporter : IDisposable
             }
         }
 
-        public void Render(StringBuilder text)
+        public void Render(StringBuilder text, long collection)
         {
             text.Append("# HELP ").Append(Name).Append(' ').Append(PrometheusNames.EscapeHelp(instrument.Description ?? instrument.Name)).Append('\n');
             text.Append("# TYPE ").Append(Name).Append(' ').Append(_type).Append('\n');
             foreach (var series in _series.Values.OrderBy(s => s.Labels, StringComparer.Ordinal))
             {
+                // A level its callback no longer reports (a store whose tasks left this process) is gone, not
+                // still at its last value: kept, it was exported for the life of the process as if current.
+                if (_observedLevel && series.ObservedIn < collection)
+                {
+                    continue;
+                }
+
                 var (sum, count, buckets) = series.Snapshot();
                 if (bounds is null)
                 {

@@ -10,6 +10,7 @@ internal sealed class PrometheusSeries(string labels, IReadOnlyDictionary<string
     private readonly long[] _buckets = bounds is null ? [] : new long[bounds.Length + 1];
     private double _sum;
     private long _count;
+    private long _observedIn;
 
     /// <summary>Rendered label pairs without braces, e.g. <c>namespace="a",durable="true"</c>.</summary>
     public string Labels { get; } = labels;
@@ -26,13 +27,17 @@ internal sealed class PrometheusSeries(string labels, IReadOnlyDictionary<string
         }
     }
 
-    /// <summary>Replaces the value: an observed level (say, bytes in flight now), not a change.</summary>
-    public void Set(double value)
+    /// <summary>The exporter's collection that last set this level (see <see cref="Set"/>).</summary>
+    public long ObservedIn => Volatile.Read(ref _observedIn);
+
+    /// <summary>Replaces the value: an observed level (say, bytes in flight now), not a change, seen in <paramref name="collection"/>.</summary>
+    public void Set(double value, long collection)
     {
         lock (_gate)
         {
             _sum = value;
             _count++;
+            Volatile.Write(ref _observedIn, collection);
         }
     }
 

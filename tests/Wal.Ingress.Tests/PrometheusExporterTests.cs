@@ -101,6 +101,30 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void ObservableGauge_SeriesNoLongerReported_LeavesTheRender()
+    {
+        // As wal.streams.store.entries does: a store is reported while this process runs tasks of it.
+        var stores = new Dictionary<string, long> { ["a-timers"] = 4, ["b-timers"] = 2 };
+        _meter.CreateObservableGauge(
+            "wal_test_store_entries",
+            () => stores.Select(s => new Measurement<long>(s.Value, new KeyValuePair<string, object?>("store", s.Key))),
+            "{entry}",
+            "Entries.");
+
+        var first = _exporter.Render();
+        stores.Remove("b-timers");
+        var second = _exporter.Render();
+        stores["b-timers"] = 5;
+        var third = _exporter.Render();
+
+        Assert.Contains("wal_test_store_entries{store=\"b-timers\"} 2\n", first, StringComparison.Ordinal);
+        Assert.Contains("wal_test_store_entries{store=\"a-timers\"} 4\n", second, StringComparison.Ordinal);
+        Assert.DoesNotContain("b-timers", second, StringComparison.Ordinal);
+        Assert.Contains("# TYPE wal_test_store_entries gauge\n", second, StringComparison.Ordinal);
+        Assert.Contains("wal_test_store_entries{store=\"b-timers\"} 5\n", third, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ObservableCounter_ReadAtEachRender_ACounterFamilyWithItsRunningTotal()
     {
         var total = 2L;
