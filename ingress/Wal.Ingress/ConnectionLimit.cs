@@ -31,8 +31,9 @@ public sealed partial class ConnectionLimit(int maxConnections)
         if (!BoundedCounter.TryAdd(ref _open, 1, maxConnections))
         {
             Interlocked.Increment(ref _refused);
-            connection.Abort(new ConnectionAbortedException($"The ingress already has {maxConnections} connections open (MaxConnections)."));
+            // Before the close: a caller, or a test, that sees its connection refused finds it in the log already.
             WarnRefused(logger);
+            connection.Abort(new ConnectionAbortedException($"The ingress already has {maxConnections} connections open (MaxConnections)."));
             return;
         }
 
