@@ -100,6 +100,23 @@ public sealed class DispatchProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_EntryWaitingForARetry_HoldsItsTimerAndItsChainsMarker()
+    {
+        // docs/metrics.md reads the timer store's entries as the delay queue's depth: a retry counts twice there.
+        _sink.Then(DeliveryResult.Retriable("target down"));
+
+        await PipeAsync(Entry("a", acceptedAt: Start));
+
+        Assert.Single(_sink.Calls);
+        Assert.Equal(2, _driver.GetKeyValueStore(WalTopology.TimerStoreName("demo")).ApproximateCount);
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(2, _sink.Calls.Count);
+        Assert.Equal(0, _driver.GetKeyValueStore(WalTopology.TimerStoreName("demo")).ApproximateCount);
+    }
+
+    [Fact]
     public async Task Timer_ProcessDiesWhileItsDeliveryIsInFlight_ARestoreStillHoldsTheTimer()
     {
         // The delayed entry's input offset is committed once it waits in the store: from then on
