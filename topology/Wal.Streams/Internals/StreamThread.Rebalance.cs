@@ -383,7 +383,12 @@ internal sealed partial class StreamThread
         }
 
         // Closed tasks' stores are this thread's no more.
-        _storeEntries = CountStoreEntries(_tasks.Values.Where(t => t.IsRunning));
+        foreach (var task in tasks)
+        {
+            _taskStoreEntries.Remove(task.Id);
+        }
+
+        PublishStoreEntries();
     }
 
     private void CloseAllDirty()

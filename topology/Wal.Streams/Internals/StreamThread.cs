@@ -38,8 +38,11 @@ internal sealed partial class StreamThread : IDisposable
     private readonly bool _exactlyOnce;
     private volatile bool _shutdownRequested;
     private volatile bool _commitOnShutdown = true;
-    // Each store's entries over this thread's running tasks, counted at its last commit: the gauge reads them from
-    // another thread, where a store could be closing under it, and a RocksDB store applies its pending writes first.
+    // Each store's entries over this thread's running tasks, as counted at its last commit: the gauge reads them from
+    // another thread, where a store could be closing under it. Counted only at a commit, right after the stores'
+    // flush applied their pending writes: a RocksDB store's count applies them first, and a write that failed there
+    // would be lost to a gauge that cannot throw. Kept per task, so a closed task's counts leave without counting.
+    private readonly Dictionary<TaskId, (string Store, long Count)[]> _taskStoreEntries = [];
     private volatile IReadOnlyDictionary<string, long> _storeEntries = new Dictionary<string, long>();
     private bool _assigned;
     private Exception? _handlerError;
@@ -356,30 +359,19 @@ internal sealed partial class StreamThread : IDisposable
         }
 
         StreamsMetrics.Commits.Add(1);
-        _storeEntries = CountStoreEntries(running);
-    }
-
-    private static Dictionary<string, long> CountStoreEntries(IEnumerable<StreamTask> running)
-    {
-        var entries = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var store in running.SelectMany(t => t.State.Entries))
+        foreach (var task in running)
         {
-            long count;
-            try
-            {
-                count = store.Inner.ApproximateCount;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // A count for a gauge must not fail the thread; a store that cannot count is left out of it.
-                continue;
-            }
-
-            entries[store.Builder.Name] = entries.GetValueOrDefault(store.Builder.Name) + count;
+            _taskStoreEntries[task.Id] = [.. task.State.Entries.Select(e => (e.Builder.Name, e.Inner.ApproximateCount))];
         }
 
-        return entries;
+        PublishStoreEntries();
     }
+
+    private void PublishStoreEntries() =>
+        _storeEntries = _taskStoreEntries.Values
+            .SelectMany(counts => counts)
+            .GroupBy(c => c.Store, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(c => c.Count), StringComparer.Ordinal);
 
     private void Shutdown()
     {
