@@ -20,25 +20,7 @@ public sealed class GrpcReceiveBudget(long maxBytes)
     public long Used => Volatile.Read(ref _used);
 
     /// <summary>Takes <paramref name="bytes"/> if they fit under the bound; false, with nothing taken, if not.</summary>
-    public bool TryTake(long bytes)
-    {
-        var used = Volatile.Read(ref _used);
-        while (true)
-        {
-            if (used + bytes > maxBytes)
-            {
-                return false;
-            }
-
-            var seen = Interlocked.CompareExchange(ref _used, used + bytes, used);
-            if (seen == used)
-            {
-                return true;
-            }
-
-            used = seen;
-        }
-    }
+    public bool TryTake(long bytes) => BoundedCounter.TryAdd(ref _used, bytes, maxBytes);
 
     /// <summary>Gives back bytes taken by <see cref="TryTake"/>.</summary>
     public void Give(long bytes) => Interlocked.Add(ref _used, -bytes);

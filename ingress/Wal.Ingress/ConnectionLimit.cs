@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
+using Wal.Grpc;
 
 namespace Wal.Ingress;
 

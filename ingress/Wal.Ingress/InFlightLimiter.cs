@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Wal.Grpc;
 using Wal.Namespaces;
 
 namespace Wal.Ingress;

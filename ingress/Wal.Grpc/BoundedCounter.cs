@@ -1,7 +1,7 @@
-namespace Wal.Ingress;
+namespace Wal.Grpc;
 
-/// <summary>A shared count that may not pass a limit, for the ingress's bounds.</summary>
-internal static class BoundedCounter
+/// <summary>A shared count that may not pass a limit: the receive budget here, and the ingress's bounds.</summary>
+public static class BoundedCounter
 {
     /// <summary>
     /// Adds <paramref name="amount"/> if the count stays within <paramref name="limit"/>; false, with nothing
