@@ -11,12 +11,22 @@ internal sealed class PrometheusSeries(string labels, IReadOnlyDictionary<string
     private double _sum;
     private long _count;
     private long _observedIn;
+    private bool _forgotten;
 
     /// <summary>Rendered label pairs without braces, e.g. <c>namespace="a",durable="true"</c>.</summary>
     public string Labels { get; } = labels;
 
     /// <summary>Each tag's value as measured, unescaped: what <see cref="PrometheusExporter.Forget"/> matches.</summary>
     public IReadOnlyDictionary<string, string> Tags { get; } = tags;
+
+    /// <summary>
+    /// Whether the exporter dropped this series (its namespace was deleted, say). A measurement that still finds it
+    /// through a shortcut taken before must look again, or it would count, for as long as the shortcut lasts, in a
+    /// series nobody renders.
+    /// </summary>
+    public bool IsForgotten => Volatile.Read(ref _forgotten);
+
+    public void Forget() => Volatile.Write(ref _forgotten, true);
 
     public void Add(double value)
     {

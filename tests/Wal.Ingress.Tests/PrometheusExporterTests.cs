@@ -65,6 +65,51 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void Counter_TagSetsTakingTurns_EachCountedInItsOwnSeries()
+    {
+        var counter = _meter.CreateCounter<long>("wal_test_turns", "{write}", "Writes.");
+        var boxedOne = (object)1;
+
+        // The exporter remembers the tags it matched last: every measurement here differs from the one before it in
+        // one place only (a value, a boxed value, a tag's name or the number of tags), so none may take its series.
+        for (var i = 0; i < 3; i++)
+        {
+            counter.Add(1, new("namespace", "a"), new("durable", "true"));
+            counter.Add(10, new("namespace", "b"), new("durable", "true"));
+            counter.Add(100, new("namespace", "a"), new("durable", "false"));
+            counter.Add(1_000, new("namespace", "a"), new("outcome", "true"));
+            counter.Add(10_000, new KeyValuePair<string, object?>("namespace", "a"));
+            counter.Add(100_000, new("namespace", "a"), new("shard", boxedOne));
+            counter.Add(1_000_000, new("namespace", "a"), new("shard", 2));
+        }
+
+        var text = _exporter.Render();
+        Assert.Contains("wal_test_turns_total{durable=\"true\",namespace=\"a\"} 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{durable=\"true\",namespace=\"b\"} 30\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{durable=\"false\",namespace=\"a\"} 300\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{namespace=\"a\",outcome=\"true\"} 3000\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{namespace=\"a\"} 30000\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{namespace=\"a\",shard=\"1\"} 300000\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_turns_total{namespace=\"a\",shard=\"2\"} 3000000\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Counter_ForgottenAndMeasuredAgainWithTheSameTags_ShowsTheNewCount()
+    {
+        var counter = _meter.CreateCounter<long>("wal_test_reborn", "{write}", "Writes.");
+        counter.Add(5, new KeyValuePair<string, object?>("namespace", "orders"));
+        counter.Add(5, new KeyValuePair<string, object?>("namespace", "orders"));
+
+        // A namespace deleted, then created again under its name: the series starts over, and is not left in the
+        // dropped one the last measurement went to.
+        _exporter.Forget("namespace", n => n == "orders");
+        Assert.DoesNotContain("namespace=\"orders\"", _exporter.Render(), StringComparison.Ordinal);
+        counter.Add(1, new KeyValuePair<string, object?>("namespace", "orders"));
+
+        Assert.Contains("wal_test_reborn_total{namespace=\"orders\"} 1\n", _exporter.Render(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Histogram_Recorded_CumulativeBucketsSumAndCount()
     {
         var histogram = _meter.CreateHistogram<double>("wal_test_duration", "s", "Durations.",
