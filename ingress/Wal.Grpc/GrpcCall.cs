@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.AspNetCore.Http;
@@ -66,8 +67,13 @@ internal sealed class GrpcCall : IDisposable
         }
     }
 
-    /// <summary>Writes the messages in order and flushes once; false when the call was already completed.</summary>
-    public async ValueTask<bool> WriteAllAsync<T>(IReadOnlyList<T> messages, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the messages <paramref name="source"/> has ready, in order, until it has none or at least
+    /// <paramref name="maxBytes"/> are written, then flushes once; how many it wrote, or -1 (none taken) when the
+    /// call was already completed. Each message is sized once, for its frame: a sender bounding its batch by size
+    /// itself sized every message twice.
+    /// </summary>
+    public async ValueTask<int> WriteAvailableAsync<T>(ChannelReader<T> source, int maxBytes, CancellationToken cancellationToken)
         where T : IMessage
     {
         await _gate.WaitAsync(cancellationToken);
@@ -75,17 +81,18 @@ internal sealed class GrpcCall : IDisposable
         {
             if (_completed)
             {
-                return false;
+                return -1;
             }
 
             StartResponse();
-            for (var i = 0; i < messages.Count; i++)
+            var written = 0;
+            for (var bytes = 0; bytes < maxBytes && source.TryRead(out var message); written++)
             {
-                GrpcFrameWriter.Write(_http.Response.BodyWriter, messages[i]);
+                bytes += GrpcFrameWriter.Write(_http.Response.BodyWriter, message);
             }
 
             await _http.Response.BodyWriter.FlushAsync(cancellationToken);
-            return true;
+            return written;
         }
         finally
         {

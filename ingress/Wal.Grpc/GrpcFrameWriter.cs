@@ -7,7 +7,8 @@ namespace Wal.Grpc;
 /// <summary>Writes length-prefixed gRPC messages into a response pipe's pooled memory.</summary>
 internal static class GrpcFrameWriter
 {
-    public static void Write(PipeWriter writer, IMessage message)
+    /// <summary>Writes one framed message; returns the frame's size, header included.</summary>
+    public static int Write(PipeWriter writer, IMessage message)
     {
         var size = message.CalculateSize();
         var frameSize = GrpcProtocol.FrameHeaderSize + size;
@@ -16,5 +17,6 @@ internal static class GrpcFrameWriter
         BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)size);
         message.WriteTo(span[GrpcProtocol.FrameHeaderSize..]);
         writer.Advance(frameSize);
+        return frameSize;
     }
 }

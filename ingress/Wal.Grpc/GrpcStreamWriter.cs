@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Google.Protobuf;
 
 namespace Wal.Grpc;
@@ -13,11 +14,8 @@ internal sealed class GrpcStreamWriter<T>(GrpcCall call) : IServerStreamWriter<T
         }
     }
 
-    public async ValueTask WriteAllAsync(IReadOnlyList<T> messages, CancellationToken cancellationToken)
-    {
-        if (!await call.WriteAllAsync(messages, cancellationToken))
-        {
-            throw new InvalidOperationException("The call has already completed.");
-        }
-    }
+    public async ValueTask<int> WriteAvailableAsync(ChannelReader<T> source, int maxBytes, CancellationToken cancellationToken) =>
+        await call.WriteAvailableAsync(source, maxBytes, cancellationToken) is var written and >= 0
+            ? written
+            : throw new InvalidOperationException("The call has already completed.");
 }

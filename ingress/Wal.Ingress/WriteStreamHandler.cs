@@ -172,7 +172,6 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
     private async Task SendAcksAsync(ChannelReader<WriteToLogAck> acks, IServerStreamWriter<WriteToLogAck> responses, SemaphoreSlim slots, CancellationTokenSource stop, HttpContext http)
     {
         // Whatever has queued since the last send goes out as one write and one flush, up to MaxFlushBytes.
-        var batch = new List<WriteToLogAck>();
         // Armed only while a flush waits: a flush waits until the caller's window lets all its acks
         // out, and nothing else ends that wait. The stream is reset rather than the flush
         // cancelled: Kestrel answers a cancelled flush with its own reset, INTERNAL_ERROR, which a
@@ -183,18 +182,10 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
         {
             while (await acks.WaitToReadAsync(stop.Token))
             {
-                var bytes = 0;
-                while (bytes < MaxFlushBytes && acks.TryRead(out var ack))
-                {
-                    batch.Add(ack);
-                    bytes += ack.CalculateSize();
-                }
-
                 stalled.CancelAfter(options.StreamAckTimeout);
-                await responses.WriteAllAsync(batch, stop.Token);
+                var sent = await responses.WriteAvailableAsync(acks, MaxFlushBytes, stop.Token);
                 stalled.CancelAfter(Timeout.InfiniteTimeSpan);
-                slots.Release(batch.Count);
-                batch.Clear();
+                slots.Release(sent);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)

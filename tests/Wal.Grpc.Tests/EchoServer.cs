@@ -1,4 +1,5 @@
 using System.Net;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -94,12 +95,22 @@ public sealed class EchoServer : IAsyncLifetime
     {
         while (await requests.MoveNextAsync(context.CancellationToken))
         {
-            // "batch:N" is answered with N messages written together.
+            // "batch:N" is answered with N messages queued together, then sent in flushes of about 1 KiB each.
             var text = requests.Current.Text;
             if (text.StartsWith("batch:", StringComparison.Ordinal))
             {
                 var count = int.Parse(text["batch:".Length..], System.Globalization.CultureInfo.InvariantCulture);
-                await responses.WriteAllAsync([.. Enumerable.Range(1, count).Select(i => new Echo { Text = $"{text}#{i}" })], context.CancellationToken);
+                var batch = Channel.CreateUnbounded<Echo>();
+                for (var i = 1; i <= count; i++)
+                {
+                    batch.Writer.TryWrite(new Echo { Text = $"{text}#{i}" });
+                }
+
+                while (batch.Reader.Count > 0)
+                {
+                    await responses.WriteAvailableAsync(batch.Reader, 1024, context.CancellationToken);
+                }
+
                 continue;
             }
 
