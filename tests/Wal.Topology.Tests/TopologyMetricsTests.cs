@@ -166,6 +166,45 @@ public sealed class TopologyMetricsTests : IDisposable
         Assert.Equal(0, _recorded.Sum("wal.topology.dead_letters"));
     }
 
+    [Fact]
+    public async Task Timer_MutationRetriedAtItsFailedChunk_CountsEachChunkOnceAndTheRetryFromItsTimersDueTime()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("target down"));
+
+        await ChunkAsync("m3", 0);
+        await ChunkAsync("m3", 1);
+        await ChunkAsync("m3", 2);
+        await MarkerAsync("m3", 3);
+        // The retry's timer is due 100 ms after the failure; it fires 50 ms late.
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(150));
+
+        Assert.Equal(["m3/0", "m3/1", "m3/1", "m3/2"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(3, _recorded.Sum("wal.topology.deliveries", ("namespace", Ns), ("sink", "memcached"), ("outcome", "delivered")));
+        Assert.Equal(1, _recorded.Sum("wal.topology.deliveries", ("namespace", Ns), ("sink", "memcached"), ("outcome", "retried")));
+        Assert.Equal(4, _recorded.Sum("wal.topology.deliveries"));
+        Assert.Equal([0.0, 0.0, 0.05, 0.05], _recorded.Values("wal.topology.delivery.latency", ("namespace", Ns), ("sink", "memcached")));
+    }
+
+    [Fact]
+    public async Task Process_MutationChunkWithoutADelivery_CountsItDeadLetteredUnderTheDefaultTargetsSink()
+    {
+        await ChunkAsync("m4", 0);
+        await _log.PipeInputAsync("m4"u8.ToArray(), new LogEntry
+        {
+            Id = "m4/1",
+            Namespace = Ns,
+            AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+            Chunk = new MutationChunk { Namespace = Ns, RequestId = "m4", Sequence = 1, Table = "table", Version = 1001 },
+        }.ToByteArray());
+        await MarkerAsync("m4", 2);
+
+        Assert.Single(_deadLetters.ReadRecordsToList());
+        Assert.Equal(["namespace=metered,reason=permanent"], _recorded.TagSets("wal.topology.dead_letters"));
+        Assert.Equal(1, _recorded.Sum("wal.topology.deliveries", ("namespace", Ns), ("sink", "memcached"), ("outcome", "delivered")));
+        Assert.Equal(1, _recorded.Sum("wal.topology.deliveries", ("namespace", Ns), ("sink", "memcached"), ("outcome", "dead_lettered")));
+        Assert.Equal(2, _recorded.Sum("wal.topology.deliveries"));
+    }
+
     private async Task PipeAsync(LogEntry entry) =>
         await _log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
 

@@ -44,9 +44,9 @@ public sealed class TopologyMetrics : IDisposable
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         _deliveries = _meter.CreateCounter<long>(
-            "wal.topology.deliveries", "{delivery}", "Delivery attempts of log entries by namespace, sink kind and outcome (delivered, superseded, retried, dead_lettered).");
+            "wal.topology.deliveries", "{delivery}", "Delivery attempts of log entries, a mutation's chunks each included, by namespace, sink kind and outcome (delivered, superseded, retried, dead_lettered).");
         _deliveryLatency = _meter.CreateHistogram<double>(
-            "wal.topology.delivery.latency", "s", "Time from an attempt's due time (the entry's, or its retry's) to the sink's answer, by namespace and sink kind.",
+            "wal.topology.delivery.latency", "s", "Time from an attempt's due time (the entry's, a mutation's completion, or a retry's) to the sink's answer, by namespace and sink kind.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _deadLetters = _meter.CreateCounter<long>(
             "wal.topology.dead_letters", "{record}", "Records given up to a dead-letter topic, by namespace and reason (permanent, retriable, expired, late).");
@@ -76,8 +76,9 @@ public sealed class TopologyMetrics : IDisposable
     public static TopologyMetrics Shared { get; } = new();
 
     /// <summary>
-    /// One attempt of dispatch's to deliver an entry, answered <paramref name="outcome"/> at <paramref name="answeredAtMs"/>;
-    /// <paramref name="dueAtMs"/> is when the attempt was due: the entry's due time, or its retry's.
+    /// One attempt to deliver an entry, by dispatch, or a mutation chunk, by a mutation's apply, answered
+    /// <paramref name="outcome"/> at <paramref name="answeredAtMs"/>; <paramref name="dueAtMs"/> is when the attempt was due:
+    /// the entry's due time, the moment its mutation was found complete, or its retry's due time.
     /// </summary>
     public void Attempted(string @namespace, Target.DestinationOneofCase sink, DeliveryAttemptOutcome outcome, long dueAtMs, long answeredAtMs)
     {

@@ -1,6 +1,6 @@
 namespace Wal.Topology.Dispatch;
 
-/// <summary>What one delivery attempt of dispatch's came to, as <see cref="TopologyMetrics"/> counts it.</summary>
+/// <summary>What one delivery attempt of an entry's (dispatch) or a mutation chunk's came to, as <see cref="TopologyMetrics"/> counts it.</summary>
 public enum DeliveryAttemptOutcome
 {
     /// <summary>The target took the entry.</summary>
@@ -12,6 +12,6 @@ public enum DeliveryAttemptOutcome
     /// <summary>Failed; a retry's timer is set.</summary>
     Retried,
 
-    /// <summary>Failed for good, or for the last time: the entry went to the dead-letter topic.</summary>
+    /// <summary>Failed for good, or for the last time: the entry (or the chunk's mutation) went to the dead-letter topic.</summary>
     DeadLettered,
 }

@@ -10,6 +10,7 @@ using Wal.Streams.State;
 using CarriedHeaders = Wal.Topology.Dispatch.CarriedHeaders;
 using DeadLetterHeaders = Wal.Topology.Dispatch.DeadLetterHeaders;
 using DeadLetterReasons = Wal.Topology.Dispatch.DeadLetterReasons;
+using DeliveryAttemptOutcome = Wal.Topology.Dispatch.DeliveryAttemptOutcome;
 using Wal.Topology.Retry;
 using Wal.Topology.State;
 
@@ -58,12 +59,14 @@ public sealed partial class MutationProcessor
 
     /// <summary>
     /// Applies the chunks from <see cref="MutationProgress.NextSequence"/> on, in sequence order;
+    /// <paramref name="dueAtMs"/> is when this attempt was due (the mutation found complete, or its retry's timer), and
     /// <paramref name="stored"/> is the mutation's chunks when the caller has just read them.
     /// </summary>
-    private async ValueTask ApplyAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)>? stored = null)
+    private async ValueTask ApplyAsync(MutationProgress progress, long dueAtMs, List<(byte[] Key, byte[] Value)>? stored = null)
     {
         stored ??= ReadStoredChunks(progress.RequestId);
-        var failure = await DeliverChunksAsync(progress, stored);
+        var attempt = new ChunkAttempts(_metrics, _namespace, Config().DefaultTarget?.DestinationCase ?? Target.DestinationOneofCase.None, dueAtMs);
+        var failure = await DeliverChunksAsync(progress, stored, attempt);
         progress.Attempts++;
         if (failure is not { } failed)
         {
@@ -79,21 +82,24 @@ public sealed partial class MutationProcessor
         if (failed.Outcome != DeliveryOutcome.PermanentFailure && policy.CanRetry(progress.Attempts))
         {
             var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble(), failed.RetryAfter);
+            attempt.Stopped(DeliveryAttemptOutcome.Retried);
             progress.State = MutationState.Retrying;
             SaveWithTimer(progress, Now() + (long)wait.TotalMilliseconds);
             LogRetrying(_logger, _namespace, progress.RequestId, progress.NextSequence, progress.Attempts, wait.TotalMilliseconds, progress.LastError);
             return;
         }
 
+        attempt.Stopped(DeliveryAttemptOutcome.DeadLettered);
         await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? DeadLetterReasons.Permanent : DeadLetterReasons.Retriable, stored);
     }
 
     /// <summary>
     /// Hands the unapplied chunks to the sink as one ordered call (a sink may pipeline them) and
     /// moves <see cref="MutationProgress.NextSequence"/> past the ones it confirmed; the first
-    /// failure, if any. A chunk that has no delivery fails permanently where it stands.
+    /// failure, if any. A chunk that has no delivery fails permanently where it stands. The confirmed chunks are counted
+    /// on <paramref name="attempt"/>; the caller counts the failed one once it knows whether a retry follows.
     /// </summary>
-    private async ValueTask<DeliveryResult?> DeliverChunksAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored)
+    private async ValueTask<DeliveryResult?> DeliverChunksAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored, ChunkAttempts attempt)
     {
         var defaultTarget = Config().DefaultTarget;
         var deliveries = new List<Delivery>(stored.Count);
@@ -123,6 +129,7 @@ public sealed partial class MutationProcessor
         }
 
         var results = deliveries.Count == 0 ? [] : await DeliverInOrderAsync(deliveries);
+        attempt.Answered(Now());
         for (var i = 0; i < results.Count; i++)
         {
             if (!results[i].Succeeded)
@@ -130,6 +137,7 @@ public sealed partial class MutationProcessor
                 return results[i];
             }
 
+            attempt.Confirmed(results[i].Outcome);
             progress.NextSequence = sequences[i] + 1;
         }
 

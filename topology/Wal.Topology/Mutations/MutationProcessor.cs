@@ -268,7 +268,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         if (AllChunksPresent(stored, progress.ChunkCount))
         {
             _metrics.MutationAssembled(_namespace);
-            await ApplyAsync(progress, stored);
+            await ApplyAsync(progress, Now(), stored);
             return;
         }
 
@@ -387,7 +387,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 _metrics.MutationExpired(_namespace);
                 break;
             case MutationState.Retrying:
-                await ApplyAsync(progress);
+                await ApplyAsync(progress, progress.TimerDueMs);
                 break;
             default:
                 throw new InvalidOperationException($"{_namespace}: mutation {progress.RequestId} is {progress.State}; a finished one is forgotten, not fired.");
