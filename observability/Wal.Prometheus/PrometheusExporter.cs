@@ -202,8 +202,18 @@ public sealed class PrometheusExporter : IDisposable
 
             if (_byKey.TryGetValue(key, out var found))
             {
-                _last = found;
-                return found.Series;
+                if (!found.Series.IsForgotten)
+                {
+                    _last = found;
+                    return found.Series;
+                }
+
+                // A measurement that found the series just before Forget dropped it cached its key afterwards: left,
+                // every later measurement with these tags counted in the dropped series until the next Forget.
+                if (_byKey.TryRemove(KeyValuePair.Create(key, found)))
+                {
+                    Interlocked.Decrement(ref _cachedKeys);
+                }
             }
 
             var series = BySet(tags);

@@ -110,6 +110,28 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void Counter_ForgottenWhileAMeasurementCachesItsTags_LaterMeasurementsInANewSeries()
+    {
+        var counter = _meter.CreateCounter<long>("wal_test_doomed", "{write}", "Writes.");
+        var first = new HookedTagValue("doomed");
+        var second = new HookedTagValue("doomed");
+        counter.Add(1, new KeyValuePair<string, object?>("namespace", first));
+
+        // The second instance misses the cached tags and finds the series by its labels; its tags are hashed a second
+        // time to cache them with that series. The namespace is dropped right then, as a delete on the control plane's
+        // thread may do at any moment, so the tags are cached with a series already dropped.
+        second.OnHash(2, () => _exporter.Forget("namespace", n => n == "doomed"));
+        counter.Add(1, new KeyValuePair<string, object?>("namespace", second));
+        Assert.DoesNotContain("namespace=\"doomed\"", _exporter.Render(), StringComparison.Ordinal);
+
+        // The namespace is back, measured with the same tags: each measurement must count where the render sees it.
+        counter.Add(10, new KeyValuePair<string, object?>("namespace", second));
+        counter.Add(100, new KeyValuePair<string, object?>("namespace", second));
+
+        Assert.Contains("wal_test_doomed_total{namespace=\"doomed\"} 110\n", _exporter.Render(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Histogram_Recorded_CumulativeBucketsSumAndCount()
     {
         var histogram = _meter.CreateHistogram<double>("wal_test_duration", "s", "Durations.",
@@ -206,5 +228,33 @@ public sealed class PrometheusExporterTests : IDisposable
     {
         _exporter.Dispose();
         _meter.Dispose();
+    }
+
+    /// <summary>A tag value of its own instance, equal only to itself, that runs a step when its hash is taken for the nth time.</summary>
+    private sealed class HookedTagValue(string text)
+    {
+        private int _hashesLeft;
+        private Action? _step;
+
+        public void OnHash(int nth, Action step)
+        {
+            _hashesLeft = nth;
+            _step = step;
+        }
+
+        public override int GetHashCode()
+        {
+            if (_step is { } step && --_hashesLeft == 0)
+            {
+                _step = null;
+                step();
+            }
+
+            return base.GetHashCode();
+        }
+
+        public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
+        public override string ToString() => text;
     }
 }
