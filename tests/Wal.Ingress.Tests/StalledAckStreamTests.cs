@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Security;
 using Google.Protobuf;
 using Wal.Grpc.Tests;
@@ -61,10 +62,10 @@ public sealed class StalledAckStreamTests
         Assert.Equal(0, inFlight.Current);
     }
 
-    // Acks keep flowing, 10 KB every 100 ms (100 KB/s): a flush of a whole batch of 1,000 acks
-    // (about 250 KB) took 2.5 s, longer than StreamAckTimeout, and the reader was cut off; a flush of
-    // at most 64 KiB takes under a second. The 2,000 requests (about 520 KB) fit the stream's
-    // receive window, which this client does not track.
+    // Acks keep flowing at 100 KB/s: a flush of a whole batch of 1,000 acks (about 250 KB) took
+    // 2.5 s, longer than StreamAckTimeout, and the reader was cut off; a flush of at most 64 KiB
+    // takes under a second. The 2,000 requests (about 520 KB) fit the stream's receive window,
+    // which this client does not track.
     [Fact]
     public async Task WriteToLogStream_CallerReadsAcksSlowly_NotReset()
     {
@@ -75,6 +76,11 @@ public sealed class StalledAckStreamTests
         });
         await using var client = await NonReadingHttp2Client.ConnectAsync(host.Address, initialWindow: 1);
         var stream = await client.OpenAsync(host.Address, WriteAheadLogService.WriteToLogStreamPath);
+        // Reading starts with the first ack, as the server's ack timer does, not once every request is
+        // sent: acks flow while the requests still go out, and a busy machine slow to send them all
+        // held the first flush past the timer.
+        using var reading = new CancellationTokenSource();
+        var granting = ReadSlowlyAsync(client, stream, reading.Token);
         for (var i = 1; i <= 2000; i++)
         {
             var request = new WriteToLogRequest { Namespace = TestNamespaces.Orders, ClientId = (ulong)i, Id = $"w{i}-{LongIdTail}", Payload = ByteString.CopyFromUtf8("x") };
@@ -82,8 +88,6 @@ public sealed class StalledAckStreamTests
         }
 
         await client.SendAsync(stream, [], endStream: true);
-        using var reading = new CancellationTokenSource();
-        var granting = ReadSlowlyAsync(client, stream, reading.Token);
         var end = await client.EndOf(stream).WaitAsync(TimeSpan.FromSeconds(60));
         await reading.CancelAsync();
         await granting;
@@ -92,14 +96,32 @@ public sealed class StalledAckStreamTests
         Assert.Contains("grpc-status", end.TrailerText, StringComparison.Ordinal);
     }
 
+    // 100 KB/s by the clock from the first byte of acks: a tick that comes late grants what the
+    // ticks it missed would have, where a fixed 10 KB a tick fell behind on a busy machine (a
+    // PeriodicTimer answers several missed ticks once).
     private static async Task ReadSlowlyAsync(NonReadingHttp2Client client, int stream, CancellationToken cancellationToken)
     {
+        const double BytesPerSecond = 100_000;
         using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        long? started = null;
+        long granted = 0;
         try
         {
             while (await pace.WaitForNextTickAsync(cancellationToken))
             {
-                await client.GrantAsync(stream, 10_000);
+                if (started is null)
+                {
+                    if (client.DataBytes(stream) == 0)
+                    {
+                        continue;
+                    }
+
+                    started = Stopwatch.GetTimestamp();
+                }
+
+                var due = (long)(Stopwatch.GetElapsedTime(started.Value).TotalSeconds * BytesPerSecond) + 10_000;
+                await client.GrantAsync(stream, (int)(due - granted));
+                granted = due;
             }
         }
         catch (OperationCanceledException)
