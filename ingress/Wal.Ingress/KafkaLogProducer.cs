@@ -13,6 +13,7 @@ public sealed partial class KafkaLogProducer : IDisposable
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly ILogger _logger;
     private readonly TimeSpan _produceTimeout;
+    private readonly TaskCompletionSource<string> _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile string? _fatalError;
 
     public KafkaLogProducer(IngressOptions options, ILogger<KafkaLogProducer> logger)
@@ -55,6 +56,13 @@ public sealed partial class KafkaLogProducer : IDisposable
     /// revives it: every later record is refused, so readiness fails and the instance must restart.
     /// </summary>
     public string? FatalError => _fatalError;
+
+    /// <summary>
+    /// Completes with <see cref="FatalError"/> once librdkafka reports a fatal error; never completes otherwise. For a
+    /// host that no orchestrator restarts on a failed <c>/healthz</c> (<c>wal up</c>, <c>wal ingress</c> under a plain
+    /// supervisor): awaited beside its other stop conditions, it stops the process instead of serving refusals forever.
+    /// </summary>
+    public Task<string> Failed => _failed.Task;
 
     /// <summary>Asks librdkafka whether it knows the cluster (for readiness); false on any failure.</summary>
     public bool CanReachCluster(TimeSpan timeout)
@@ -136,6 +144,8 @@ public sealed partial class KafkaLogProducer : IDisposable
         {
             _fatalError = $"{error.Code}: {error.Reason}";
             LogFatal(_logger, error.Code, error.Reason);
+            // Asynchronous continuations: a host stopping on it must not run on librdkafka's thread, which disposing the producer joins.
+            _failed.TrySetResult(_fatalError);
             return;
         }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Wal.Ingress;
@@ -66,19 +67,32 @@ internal static class IngressCommand
             });
             var applicationId = SharedOptions.DefaultApplicationId;
             app.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(topics, bootstrap, ns, applicationId, ct));
-            await app.StartAsync(cancellationToken);
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl-C or SIGTERM: stop taking writes, answer those in flight, then stop.
-                await app.StopAsync(CancellationToken.None);
-            }
-
-            return ExitCodes.Ok;
+            return await ServeAsync(app, parse.InvocationConfiguration.Error, cancellationToken);
         });
         return command;
+    }
+
+    /// <summary>
+    /// Serves until Ctrl-C or SIGTERM (exit 0), or until the producer fails fatally (exit 1): it then refuses every write
+    /// for good, and a process that stops is one its supervisor restarts with a new producer, where one that serves on
+    /// waits for a liveness probe that a plain supervisor never sends.
+    /// </summary>
+    internal static async Task<int> ServeAsync(WebApplication app, TextWriter error, CancellationToken cancellationToken)
+    {
+        await app.StartAsync(cancellationToken);
+        try
+        {
+            var fatal = await app.Services.GetRequiredService<KafkaLogProducer>().Failed.WaitAsync(cancellationToken);
+            await error.WriteLineAsync($"error: the ingress's Kafka producer failed fatally, so every write is refused; stopping: {fatal}");
+            await error.WriteLineAsync("next: see the log above for what Kafka answered, then start wal ingress again (a restart policy does so): it gets a new producer.");
+            await app.StopAsync(CancellationToken.None);
+            return ExitCodes.Failed;
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C or SIGTERM: stop taking writes, answer those in flight, then stop.
+            await app.StopAsync(CancellationToken.None);
+            return ExitCodes.Ok;
+        }
     }
 }

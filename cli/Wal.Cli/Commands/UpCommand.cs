@@ -92,15 +92,15 @@ internal static class UpCommand
             ("the topology's metrics and health, --topology-admin-port", region.TopologyAdminPort),
         });
 
-    // Until Ctrl-C, or until a topology's stream thread stops on an error: nothing revives it, so the run would look
-    // alive while its writes were never delivered. Stopping says so; the caller's disposal stops the rest.
-    private static async Task<int> RunUntilStoppedAsync(IReadOnlyList<LocalStack> regions, TextWriter error, CancellationToken cancellationToken)
+    // Until Ctrl-C, or until a part that nothing in this process revives fails: a topology's stream thread that stopped
+    // on an error, or an ingress producer that failed fatally. The run would look alive while its writes were never
+    // delivered, or all refused. Stopping says so; the caller's disposal stops the rest.
+    internal static async Task<int> RunUntilStoppedAsync(IReadOnlyList<LocalStack> regions, TextWriter error, CancellationToken cancellationToken)
     {
         try
         {
-            var failed = await Task.WhenAny(regions.Select(r => r.Topology.Failed)).WaitAsync(cancellationToken);
-            var region = regions.First(r => r.Topology.Failed == failed).Options.Region;
-            await error.WriteLineAsync($"error: a stream thread of the topology (region {region}) stopped, so records are no longer delivered; stopping everything: {(await failed).GetBaseException().Message}");
+            var failure = await Task.WhenAny(regions.Select(FailureOfAsync)).Unwrap().WaitAsync(cancellationToken);
+            await error.WriteLineAsync($"error: {failure.What}; stopping everything: {failure.Why}");
             await error.WriteLineAsync("next: see the error above, then run wal up again (its embedded Kafka starts empty).");
             return ExitCodes.Failed;
         }
@@ -110,6 +110,23 @@ internal static class UpCommand
             return ExitCodes.Ok;
         }
     }
+
+    private static async Task<RegionFailure> FailureOfAsync(LocalStack region)
+    {
+        var producerFailed = region.IngressProducerFailed;
+        if (await Task.WhenAny(region.Topology.Failed, producerFailed) == producerFailed)
+        {
+            return new(
+                $"the ingress's Kafka producer (region {region.Options.Region}) failed fatally, so every write is refused",
+                await producerFailed);
+        }
+
+        return new(
+            $"a stream thread of the topology (region {region.Options.Region}) stopped, so records are no longer delivered",
+            (await region.Topology.Failed).GetBaseException().Message);
+    }
+
+    private sealed record RegionFailure(string What, string Why);
 
     private static void PrintWelcome(TwoRegionStack pair)
     {

@@ -49,6 +49,9 @@ internal sealed class LocalStack : IAsyncDisposable
 
     public Uri IngressAddress => Ingress.GetGrpcAddress();
 
+    /// <summary>Completes with the error once the ingress's producer failed fatally: from then on it refuses every write.</summary>
+    public Task<string> IngressProducerFailed => Ingress.Services.GetRequiredService<KafkaLogProducer>().Failed;
+
     public Uri? AdminAddress => Ingress.GetAdminAddress();
 
     public static async Task<LocalStack> StartAsync(LocalStackOptions options, ILoggerFactory loggers, CancellationToken cancellationToken = default)
