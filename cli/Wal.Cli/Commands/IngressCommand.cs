@@ -79,7 +79,7 @@ internal static class IngressCommand
     /// </summary>
     internal static async Task<int> ServeAsync(WebApplication app, TextWriter error, CancellationToken cancellationToken)
     {
-        await app.StartAsync(cancellationToken);
+        await StartListeningAsync(app, cancellationToken);
         try
         {
             var fatal = await app.Services.GetRequiredService<KafkaLogProducer>().Failed.WaitAsync(cancellationToken);
@@ -93,6 +93,19 @@ internal static class IngressCommand
             // Ctrl-C or SIGTERM: stop taking writes, answer those in flight, then stop.
             await app.StopAsync(CancellationToken.None);
             return ExitCodes.Ok;
+        }
+    }
+
+    private static async Task StartListeningAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e)
+        {
+            // Kestrel's bind failure: its message names the address and why (in use, not this host's).
+            throw new CliException(ExitCodes.Failed, $"cannot listen: {e.Message}", $"Stop what holds the port, or choose another with --listen (or {WalEnvironment.Listen}).");
         }
     }
 }
