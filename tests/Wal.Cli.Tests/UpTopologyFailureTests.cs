@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace Wal.Cli.Tests;
 
@@ -18,7 +16,7 @@ public sealed class UpTopologyFailureTests
         var applicationDirectory = Path.Combine(Path.GetTempPath(), $"wal-up-{Environment.ProcessId}", "wal-topology");
         Directory.CreateDirectory(applicationDirectory);
         await File.WriteAllTextAsync(Path.Combine(applicationDirectory, "0_0"), "not a directory");
-        var (grpcPort, memcachedPort) = (FreePort(), FreePort());
+        var (grpcPort, memcachedPort) = (LoopbackPorts.Free(), LoopbackPorts.Free());
         using var timeout = new CancellationTokenSource(Deadline);
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -36,31 +34,10 @@ public sealed class UpTopologyFailureTests
         Assert.Contains("error: a stream thread of the topology (region local) stopped", stderr, StringComparison.Ordinal);
         Assert.Contains("0_0", stderr, StringComparison.Ordinal);
         Assert.Contains("next: ", stderr, StringComparison.Ordinal);
-        Assert.False(await AcceptsAsync(grpcPort), "the ingress outlived wal up");
-        Assert.False(await AcceptsAsync(memcachedPort), "memcached outlived wal up");
+        Assert.False(await LoopbackPorts.AcceptsAsync(grpcPort), "the ingress outlived wal up");
+        Assert.False(await LoopbackPorts.AcceptsAsync(memcachedPort), "memcached outlived wal up");
         Assert.False(Directory.Exists(Path.GetDirectoryName(applicationDirectory)), "wal up left its state directory");
     }
 
     private static string Text(int port) => port.ToString(CultureInfo.InvariantCulture);
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<bool> AcceptsAsync(int port)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
 }

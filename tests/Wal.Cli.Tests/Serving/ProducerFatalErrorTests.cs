@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Cli.Commands;
 using Wal.Cli.Local;
@@ -56,15 +54,15 @@ public sealed class ProducerFatalErrorTests
         Assert.Contains("error: the ingress's Kafka producer (region local) failed fatally", stderr, StringComparison.Ordinal);
         Assert.Contains("OutOfOrderSequenceNumber", stderr, StringComparison.Ordinal);
         Assert.Contains("next: ", stderr, StringComparison.Ordinal);
-        Assert.False(await AcceptsAsync(ingressPort), "the ingress outlived wal up");
-        Assert.False(await AcceptsAsync(memcachedPort), "memcached outlived wal up");
+        Assert.False(await LoopbackPorts.AcceptsAsync(ingressPort), "the ingress outlived wal up");
+        Assert.False(await LoopbackPorts.AcceptsAsync(memcachedPort), "memcached outlived wal up");
     }
 
     [Fact]
     public async Task Ingress_ProducerFailsFatally_StopsListeningAndExitsFailedNamingTheError()
     {
         using var kafka = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var address = new Uri($"http://127.0.0.1:{port}");
         using var timeout = new CancellationTokenSource(Deadline);
         using var error = new StringWriter();
@@ -83,7 +81,7 @@ public sealed class ProducerFatalErrorTests
         Assert.Contains("error: the ingress's Kafka producer failed fatally", stderr, StringComparison.Ordinal);
         Assert.Contains("OutOfOrderSequenceNumber", stderr, StringComparison.Ordinal);
         Assert.Contains("next: ", stderr, StringComparison.Ordinal);
-        Assert.False(await AcceptsAsync(port), "the ingress still listens after it stopped");
+        Assert.False(await LoopbackPorts.AcceptsAsync(port), "the ingress still listens after it stopped");
     }
 
     // The write that meets the pushed error; its answer (UNKNOWN) is the ingress's business, not this test's.
@@ -92,26 +90,5 @@ public sealed class ProducerFatalErrorTests
         using var output = new StringWriter();
         using var error = new StringWriter();
         await WalCommandLine.RunAsync(["write", "demo", "--memcached-key", "fatal", "--value", "fatal", "--address", address.ToString()], output, error);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<bool> AcceptsAsync(int port)
-    {
-        using var client = new TcpClient();
-        try
-        {
-            await client.ConnectAsync(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Topology.Tests;
@@ -27,7 +26,7 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
         var namespaces = NamespaceSeedFile.Load(SeedFile).Select(NamespaceDefaults.Resolve).ToList();
         await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
         await _kafka.EnsureAsync(Wal.Cli.Hosting.Namespaces.TopicsFor(namespaces, ApplicationId));
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         _http.BaseAddress = new Uri($"http://127.0.0.1:{port}");
         _run = WalCommandLine.RunAsync(
         [
@@ -108,13 +107,6 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
     private Task ProduceAsync(string ns, string id) => MemcachedLogEntries.ProduceAsync(_kafka.BootstrapServers, ns, id);
 
     private string Console() => $"stdout:\n{_output}\nstderr:\n{_error}";
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static async Task<(int ExitCode, string Output)> PromtoolCheckAsync(string metrics)
     {
