@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
@@ -152,8 +153,27 @@ public sealed partial class KafkaLogProducer : IDisposable
         LogKafkaError(_logger, error.Code, error.Reason);
     }
 
-    /// <summary>Waits until every record handed over so far has Kafka's answer, or the timeout; returns how many still wait.</summary>
-    public int Flush(TimeSpan timeout) => _producer.Flush(timeout);
+    /// <summary>
+    /// Waits until every record handed over so far has Kafka's answer, or the timeout; returns how many still wait,
+    /// which is more than 0 only once the timeout has passed.
+    /// </summary>
+    public int Flush(TimeSpan timeout)
+    {
+        // Confluent's Flush ignores librdkafka's flush result and returns rd_kafka_outq_len read after it. A flush
+        // that ended because it saw nothing left then counts a record produced in between (a stream's next write,
+        // started as an answer freed its slot) or a callback queued meanwhile: "1 still waiting", long before the
+        // timeout. Flushing again until the deadline keeps a count above 0 meaning "timed out".
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var remaining = timeout - Stopwatch.GetElapsedTime(started);
+            var waiting = _producer.Flush(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
+            if (waiting == 0 || remaining <= TimeSpan.Zero)
+            {
+                return waiting;
+            }
+        }
+    }
 
     /// <summary>
     /// Waits up to the produce timeout for records in flight, so their callers get a true answer; warns with the count of
