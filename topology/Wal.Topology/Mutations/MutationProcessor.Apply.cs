@@ -65,8 +65,11 @@ public sealed partial class MutationProcessor
     private async ValueTask ApplyAsync(MutationProgress progress, long dueAtMs, List<(byte[] Key, byte[] Value)>? stored = null)
     {
         stored ??= ReadStoredChunks(progress.RequestId);
-        var attempt = new ChunkAttempts(_metrics, _namespace, Config().DefaultTarget?.DestinationCase ?? Target.DestinationOneofCase.None, dueAtMs);
-        var failure = await DeliverChunksAsync(progress, stored, attempt);
+        // Read once: the chunks' deliveries and their metrics' sink label come from the same definition, even if a
+        // reload changes the default target during the attempt.
+        var defaultTarget = Config().DefaultTarget;
+        var attempt = new ChunkAttempts(_metrics, _namespace, defaultTarget?.DestinationCase ?? Target.DestinationOneofCase.None, dueAtMs);
+        var failure = await DeliverChunksAsync(progress, stored, defaultTarget, attempt);
         progress.Attempts++;
         if (failure is not { } failed)
         {
@@ -99,9 +102,8 @@ public sealed partial class MutationProcessor
     /// failure, if any. A chunk that has no delivery fails permanently where it stands. The confirmed chunks are counted
     /// on <paramref name="attempt"/>; the caller counts the failed one once it knows whether a retry follows.
     /// </summary>
-    private async ValueTask<DeliveryResult?> DeliverChunksAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored, ChunkAttempts attempt)
+    private async ValueTask<DeliveryResult?> DeliverChunksAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored, Target? defaultTarget, ChunkAttempts attempt)
     {
-        var defaultTarget = Config().DefaultTarget;
         var deliveries = new List<Delivery>(stored.Count);
         var sequences = new List<uint>(stored.Count);
         DeliveryResult? refused = null;
