@@ -54,6 +54,11 @@ public static class IngressHost
             kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
             kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingDelay;
         });
+        // ASP.NET Core's hosting starts an Activity and a log scope for every request whenever its logger is enabled at
+        // any level, even with no tracer listening and no provider printing scopes: about 0.7-1 KB more allocated per
+        // unary call under the CLI's logging. Its own log lines (each request's start and end) are not wanted either. A
+        // tracer that listens to ASP.NET Core's ActivitySource still gets its activities.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         var services = builder.Services;
         // Stopping waits for calls in flight: each gets Kafka's answer (or UNKNOWN at the produce
         // timeout) instead of a reset stream, and a stream waits for its caller to half-close. The 5 s
