@@ -160,6 +160,74 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
     }
 
     [Fact]
+    public void GetAndRange_DataBlockDamagedAfterOpen_ThrowTaskCorruptedNamingTheStore()
+    {
+        var keys = WriteATable((RocksDbKeyValueStore)Store);
+        Store.Dispose();
+        FlipBytesInTheMiddle(Directory.GetFiles(StoreDirectory, "*.sst").Single());
+        using var damaged = new RocksDbKeyValueStore("damaged", StoreDirectory);
+
+        var fromRange = Assert.Throws<TaskCorruptedException>(() => DrainKeys(damaged.Range(null, null)));
+        var fromGet = keys.Select(key => Record.Exception(() => damaged.Get(B(key)))).OfType<TaskCorruptedException>().FirstOrDefault();
+
+        Assert.All([fromRange, fromGet], e =>
+        {
+            Assert.NotNull(e);
+            Assert.Equal("damaged", e.StoreName);
+            Assert.True(Assert.IsType<RocksDbException>(e.InnerException).IsCorruption);
+        });
+    }
+
+    [Fact]
+    public async Task Flush_AfterACompactionMetADamagedBlock_ThrowsTaskCorruptedNamingTheStore()
+    {
+        var store = (RocksDbKeyValueStore)Store;
+        for (var table = 0; table < 3; table++)
+        {
+            WriteATable(store);
+        }
+
+        Store.Dispose();
+        FlipBytesInTheMiddle(Directory.GetFiles(StoreDirectory, "*.sst").Order().First());
+        using var damaged = new RocksDbKeyValueStore("damaged", StoreDirectory);
+
+        // A fourth level-0 table starts a compaction of all four in the background; once it meets the damaged block,
+        // RocksDB refuses every write with the compaction's status.
+        WriteATable(damaged);
+        TaskCorruptedException? refused = null;
+        await Eventually.WaitUntilAsync(
+            () =>
+            {
+                try
+                {
+                    damaged.Put(B("after"), B("compaction"));
+                    damaged.Flush();
+                    return false;
+                }
+                catch (TaskCorruptedException e)
+                {
+                    refused = e;
+                    return true;
+                }
+            },
+            TimeSpan.FromSeconds(30),
+            "a write refused after the compaction met the damaged block");
+
+        Assert.Equal("damaged", refused!.StoreName);
+        Assert.True(Assert.IsType<RocksDbException>(refused.InnerException).IsCorruption);
+    }
+
+    [Fact]
+    public void IsCorruption_LockError_IsFalse()
+    {
+        Store.Put(B("a"), B("1"));
+
+        var error = Assert.Throws<RocksDbException>(() => new RocksDbKeyValueStore("second", StoreDirectory));
+
+        Assert.False(error.IsCorruption);
+    }
+
+    [Fact]
     public void Dispose_WithIteratorStillOpen_ReleasesTheDirectory()
     {
         Store.Put(B("a"), B("1"));
@@ -235,6 +303,40 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
 
     // Finalizers of objects abandoned earlier free native memory whenever they happen to run; run
     // them before each sample so they do not shift one stretch against another.
+    /// <summary>
+    /// Writes 2,000 keys with incompressible values and flushes them to a table file, most of which is then data
+    /// blocks: its middle lies in one. Returns the keys.
+    /// </summary>
+    private static List<string> WriteATable(RocksDbKeyValueStore store)
+    {
+        var random = new Random(7);
+        var keys = Enumerable.Range(0, 2_000).Select(i => $"k{i:D4}").ToList();
+        foreach (var key in keys)
+        {
+            var value = new byte[100];
+            random.NextBytes(value);
+            store.Put(B(key), value);
+        }
+
+        store.Flush();
+        return keys;
+    }
+
+    private static void FlipBytesInTheMiddle(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        var bytes = new byte[64];
+        stream.Position = stream.Length / 2;
+        stream.ReadExactly(bytes);
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            bytes[i] ^= 0xFF;
+        }
+
+        stream.Position = stream.Length / 2;
+        stream.Write(bytes);
+    }
+
     private static long SettledHeap()
     {
         GC.Collect();

@@ -1,8 +1,8 @@
 namespace Wal.Streams;
 
 /// <summary>
-/// A task's local state cannot be trusted (a checkpoint past the changelog's end, an aborted transaction under exactly-once).
-/// Recovery: wipe the task's stores and restore them from their changelogs.
+/// A task's local state cannot be trusted (a checkpoint past the changelog's end, an aborted transaction under exactly-once,
+/// a store whose files RocksDB found corrupt). Recovery: wipe the task's stores and restore them from their changelogs.
 /// </summary>
 public sealed class TaskCorruptedException : StreamsException
 {
@@ -19,4 +19,7 @@ public sealed class TaskCorruptedException : StreamsException
         : base(message, innerException)
     {
     }
+
+    /// <summary>The store whose files were found corrupt, when the corruption was found in one.</summary>
+    public string? StoreName { get; init; }
 }

@@ -67,6 +67,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Warning, "Task {Task}: store {Store}'s files are corrupt; wiping it and restoring from the changelog's beginning")]
     public static partial void CorruptStoreWiped(ILogger logger, Exception error, TaskId task, string store);
 
+    [LoggerMessage(23, LogLevel.Error, "Stream thread {Thread}: store {Store} of task {Task} is corrupt; the task closes without committing, the store is wiped and restored from its changelog's beginning, and the records since the last commit are processed again")]
+    public static partial void CorruptTaskRevived(ILogger logger, Exception error, string thread, string store, TaskId task);
+
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
 }

@@ -260,9 +260,18 @@ internal sealed partial class StreamThread : IDisposable
         {
             if (task.IsRunning && task.Buffered > 0)
             {
-                await task.ProcessAsync(_config.MaxBatchPerTask, _config.MaxTaskTimePerIteration);
+                try
+                {
+                    await task.ProcessAsync(_config.MaxBatchPerTask, _config.MaxTaskTimePerIteration);
+                }
+                catch (Exception e) when (RebuildableCorruption(task, e) is { } corruption)
+                {
+                    _corrupted.Add((task, corruption.Store, corruption.Error));
+                }
             }
         }
+
+        ReviveCorruptedTasks();
     }
 
     // A task holding MaxBufferedPerTask records stops fetching until it is down to half: the
@@ -296,10 +305,19 @@ internal sealed partial class StreamThread : IDisposable
         {
             if (task.IsRunning)
             {
-                await task.MaybePunctuateStreamTimeAsync();
-                await task.MaybePunctuateWallClockAsync();
+                try
+                {
+                    await task.MaybePunctuateStreamTimeAsync();
+                    await task.MaybePunctuateWallClockAsync();
+                }
+                catch (Exception e) when (RebuildableCorruption(task, e) is { } corruption)
+                {
+                    _corrupted.Add((task, corruption.Store, corruption.Error));
+                }
             }
         }
+
+        ReviveCorruptedTasks();
     }
 
     private static void StartRunning(StreamTask task) => task.InitializeTopology();

@@ -126,15 +126,12 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         {
             Open(entry, task);
         }
-        catch (RocksDbException e) when (entry.Changelog is not null && IsCorruption(e))
+        catch (RocksDbException e) when (entry.Changelog is not null && e.IsCorruption)
         {
             Log.CorruptStoreWiped(logger, e, Id, entry.Builder.Name);
             ReopenEmpty(entry, task);
         }
     }
-
-    // RocksDB's status text starts with its code's name; a lock or I/O error is not the files' fault.
-    private static bool IsCorruption(RocksDbException e) => e.Message.StartsWith("Corruption:", StringComparison.Ordinal);
 
     /// <summary>
     /// Takes a changelog's offset out of the checkpoint file before its store is emptied. The reopened
@@ -153,6 +150,23 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         {
             OffsetCheckpoint.Write(CheckpointPath, kept);
         }
+    }
+
+    /// <summary>The entry of <paramref name="store"/> if it is logged: one its changelog can rebuild.</summary>
+    public StoreEntry? LoggedEntry(string? store) => _entries.Find(e => e.Changelog is not null && e.Builder.Name == store);
+
+    /// <summary>
+    /// Deletes a store's files once the task is closed, and first its offset from the checkpoint file: the
+    /// task's next start finds neither, and restores the store from its changelog's beginning.
+    /// </summary>
+    public void WipeClosed(StoreEntry entry)
+    {
+        if (entry.Changelog is { } changelog)
+        {
+            ForgetCheckpointedOffset(changelog);
+        }
+
+        DeleteDirectory(entry.Directory);
     }
 
     /// <summary>Replaces a store's local state with an empty store, to be restored from the changelog's beginning.</summary>

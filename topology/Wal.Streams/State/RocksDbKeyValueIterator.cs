@@ -6,14 +6,16 @@ namespace Wal.Streams.State;
 internal sealed class RocksDbKeyValueIterator : IKeyValueIterator
 {
     private readonly RocksDbIterator _iterator;
+    private readonly string _store;
     private readonly HashSet<RocksDbKeyValueIterator> _openIterators;
     private bool _started;
     private bool _onEntry;
     private bool _disposed;
 
-    public RocksDbKeyValueIterator(RocksDbIterator iterator, HashSet<RocksDbKeyValueIterator> openIterators)
+    public RocksDbKeyValueIterator(RocksDbIterator iterator, string store, HashSet<RocksDbKeyValueIterator> openIterators)
     {
         _iterator = iterator;
+        _store = store;
         _openIterators = openIterators;
     }
 
@@ -53,7 +55,14 @@ internal sealed class RocksDbKeyValueIterator : IKeyValueIterator
         if (!_onEntry)
         {
             // The end of the range, or an I/O error that must not pass for the end.
-            _iterator.ThrowIfFailed();
+            try
+            {
+                _iterator.ThrowIfFailed();
+            }
+            catch (RocksDbException e) when (e.IsCorruption)
+            {
+                throw RocksDbKeyValueStore.Corrupted(_store, e);
+            }
         }
 
         return _onEntry;

@@ -13,6 +13,12 @@ namespace Wal.Streams.State;
 /// a reader always sees its own writes. One batched write costs RocksDB's write path (write-thread
 /// join, sequence numbers, memtable bookkeeping) once instead of per record. An error of a deferred
 /// write surfaces at the call that applies it.
+/// <para>
+/// Damaged files that RocksDB meets after the store opened (a data block it reads only for a get, a
+/// range or a compaction) fail the call with a <see cref="TaskCorruptedException"/> naming the store,
+/// the <see cref="RocksDbException"/> inside: the task's remedy is to rebuild the store, not to retry.
+/// Damage found while opening is a <see cref="RocksDbException"/> from the constructor.
+/// </para>
 /// </remarks>
 public sealed class RocksDbKeyValueStore : IKeyValueStore
 {
@@ -77,7 +83,14 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ApplyPending();
-        return _db.Get(key);
+        try
+        {
+            return _db.Get(key);
+        }
+        catch (RocksDbException e) when (e.IsCorruption)
+        {
+            throw Corrupted(Name, e);
+        }
     }
 
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -139,7 +152,7 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
             throw;
         }
 
-        var iterator = new RocksDbKeyValueIterator(native, _openIterators);
+        var iterator = new RocksDbKeyValueIterator(native, Name, _openIterators);
         _openIterators.Add(iterator);
         return iterator;
     }
@@ -148,7 +161,14 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ApplyPending();
-        _db.Flush();
+        try
+        {
+            _db.Flush();
+        }
+        catch (RocksDbException e) when (e.IsCorruption)
+        {
+            throw Corrupted(Name, e);
+        }
     }
 
     /// <summary>
@@ -159,7 +179,14 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ApplyPending();
-        _db.StartFlush();
+        try
+        {
+            _db.StartFlush();
+        }
+        catch (RocksDbException e) when (e.IsCorruption)
+        {
+            throw Corrupted(Name, e);
+        }
     }
 
     /// <summary>True while a flush (started, or RocksDB's own for a full memtable) is still writing files.</summary>
@@ -197,6 +224,9 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         }
     }
 
+    internal static TaskCorruptedException Corrupted(string store, RocksDbException error) =>
+        new($"Store '{store}' is corrupt: {error.Message}", error) { StoreName = store };
+
     private void Added()
     {
         if (++_pending >= MaxPendingWrites)
@@ -215,6 +245,11 @@ public sealed class RocksDbKeyValueStore : IKeyValueStore
         try
         {
             _db.Write(_batch);
+        }
+        catch (RocksDbException e) when (e.IsCorruption)
+        {
+            // A compaction that met damaged files stops the database's writes with the same status.
+            throw Corrupted(Name, e);
         }
         finally
         {

@@ -1,0 +1,102 @@
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Wal.Kafka.Embedded;
+using Wal.Streams.State;
+
+namespace Wal.Streams.Tests;
+
+/// <summary>
+/// A RocksDB store whose table file is damaged where the store's open does not look (a data block), so the damage is met
+/// only by a read once the task runs: the task closes without committing, the store is wiped and restored from its
+/// changelog, and the thread goes on, as Kafka Streams handles a corrupted task.
+/// </summary>
+public sealed class StoreCorruptionTests
+{
+    private const int Keys = 5_000;
+
+    [Fact]
+    public async Task ProcessAsync_ReadMeetsADamagedBlockAfterOpen_TaskRestoredFromChangelogAndThreadKeepsRunning()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        const string app = "corrupt-read-app";
+        KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
+        var config = KafkaTestKit.Config(cluster, app);
+        var storeDirectory = Path.Combine(config.StateDirectory, app, "0_0", "rocksdb", CountingProcessor.StoreName);
+        var topology = CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName));
+
+        // 1. Every key counted once. No periodic commit, so the clean close writes the whole store to one table file.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1));
+        await using (var first = new KafkaStreams(topology, config with { CommitInterval = TimeSpan.FromMinutes(5) }))
+        {
+            await first.StartAsync();
+            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= Keys);
+            await first.CloseAsync();
+        }
+
+        // 2. Bytes in the middle of that file are flipped: the store still opens, and reading some keys fails.
+        var damaged = DamageADataBlock(storeDirectory);
+        Assert.NotEmpty(damaged);
+
+        // 3. The first record after the restart reads a damaged key.
+        var victim = damaged[0];
+        await KafkaTestKit.ProduceAsync(cluster, "in", [(victim, "v1")]);
+        var loggers = new RecordingLoggerFactory();
+        await using var streams = new KafkaStreams(topology, config, loggers);
+        await streams.StartAsync();
+        var output = await ReadOutputsAsync(Keys + 1);
+        Assert.Null(streams.FatalError);
+        Assert.Equal((victim, 2L), (output[^1].Message.Key, output[^1].Message.Value));
+        Assert.Contains(loggers.Lines, l => l.Level >= LogLevel.Warning
+            && l.Message.Contains($"store {CountingProcessor.StoreName} of task 0_0 is corrupt", StringComparison.Ordinal));
+
+        // 4. Every key once more, on the same thread: each counts on from what the changelog gave back.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1, startAt: 1));
+        output = await ReadOutputsAsync((2 * Keys) + 1);
+        Assert.Null(streams.FatalError);
+        Assert.Equal(KafkaStreamsState.Running, streams.State);
+        var counts = output.GroupBy(r => r.Message.Key).ToDictionary(g => g.Key, g => g.Last().Message.Value);
+        Assert.Equal(Keys, counts.Count);
+        Assert.All(counts, c => Assert.Equal(c.Key == victim ? 3 : 2, c.Value));
+
+        Task<List<ConsumeResult<string, long>>> ReadOutputsAsync(int count) =>
+            KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= count || streams.FatalError is not null);
+    }
+
+    /// <summary>Flips bytes a third of the way into the store's largest table file; returns the keys whose reads now fail.</summary>
+    private static List<string> DamageADataBlock(string storeDirectory)
+    {
+        var table = Directory.GetFiles(storeDirectory, "*.sst").MaxBy(f => new FileInfo(f).Length)
+            ?? throw new InvalidOperationException($"No table file in {storeDirectory}.");
+        using (var file = new FileStream(table, FileMode.Open, FileAccess.ReadWrite))
+        {
+            var bytes = new byte[64];
+            file.Position = file.Length / 3;
+            file.ReadExactly(bytes);
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                bytes[i] ^= 0xFF;
+            }
+
+            file.Position = file.Length / 3;
+            file.Write(bytes);
+        }
+
+        // Probed by a store of its own, closed before the runtime opens the directory; its block cache goes with it.
+        using var probe = new RocksDbKeyValueStore("probe", storeDirectory);
+        return Enumerable.Range(0, Keys).Select(k => $"k{k}").Where(key => ReadFails(probe, key)).ToList();
+    }
+
+    private static bool ReadFails(RocksDbKeyValueStore store, string key)
+    {
+        try
+        {
+            store.Get(Encoding.UTF8.GetBytes(key));
+            return false;
+        }
+        catch (Exception e) when (e.Message.Contains("Corruption", StringComparison.Ordinal))
+        {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Confluent.Kafka;
+
+namespace Wal.Streams.Internals;
+
+/// <summary>
+/// The recovery of a task whose store RocksDB found corrupt after it opened (a damaged block met by a get, a range or a
+/// compaction). As Kafka Streams treats a corrupted task, it closes without committing, the store is wiped, and the task
+/// starts again from its inputs' last committed offsets with the store restored from its changelog's beginning; the
+/// thread and its other tasks go on. The records processed since the last commit are processed again (at-least-once).
+/// </summary>
+/// <remarks>
+/// Failing the thread instead stopped every task on it, and the next start reopened the store, which opened fine
+/// (RocksDB reads a data block only when asked for it) and failed again at the same block. Only under at-least-once:
+/// under exactly-once the thread's one transaction holds every task's output, and the thread fails, which aborts it;
+/// its next start wipes the store anyway, as exactly-once does with every store not closed cleanly. A store without a
+/// changelog has nothing to rebuild from, and fails the thread too.
+/// </remarks>
+internal sealed partial class StreamThread
+{
+    private readonly List<(StreamTask Task, StoreEntry Store, TaskCorruptedException Error)> _corrupted = [];
+
+    /// <summary>The logged store of <paramref name="task"/> that <paramref name="failure"/> found corrupt, if one did and it can be rebuilt.</summary>
+    private (StoreEntry Store, TaskCorruptedException Error)? RebuildableCorruption(StreamTask task, Exception failure)
+    {
+        if (_exactlyOnce)
+        {
+            return null;
+        }
+
+        // The store's exception arrives wrapped by the task (and perhaps by a processor).
+        for (var e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is TaskCorruptedException { StoreName: { } store } corrupted)
+            {
+                return task.State.LoggedEntry(store) is { } entry ? (entry, corrupted) : null;
+            }
+        }
+
+        return null;
+    }
+
+    // Called once the loop over the tasks is done, since reviving changes the thread's task list.
+    private void ReviveCorruptedTasks()
+    {
+        if (_corrupted.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (task, store, error) in _corrupted)
+        {
+            Revive(task, store, error);
+        }
+
+        _corrupted.Clear();
+    }
+
+    private void Revive(StreamTask task, StoreEntry store, TaskCorruptedException error)
+    {
+        // Read before anything is closed: without them the records to process again are unknown, and the thread fails as it did before.
+        var restartAt = CommittedPositions(task, error);
+        Log.CorruptTaskRevived(_logger, error, Name, store.Builder.Name, task.Id);
+        CloseTasks([task], clean: false);
+        task.State.WipeClosed(store);
+        foreach (var position in restartAt)
+        {
+            _consumer.Seek(position);
+        }
+
+        // Created again by the loop's pass over deferred tasks, as a task waiting for its stores is, its inputs paused
+        // meanwhile, and not before the retry interval: the changelog partition its restore just gave back to the
+        // restore consumer would otherwise be taken again within the round trip of that stop, which librdkafka 2.0.2
+        // can answer by aborting the process (see ChangelogReader).
+        _consumer.Pause(task.Inputs);
+        _deferred.Add(task.Id, task.Inputs);
+        _deferredTriedAt = _time.GetTimestamp();
+    }
+
+    private List<TopicPartitionOffset> CommittedPositions(StreamTask task, TaskCorruptedException error)
+    {
+        try
+        {
+            // No committed offset yet: the group consumer started at the beginning (auto.offset.reset is earliest).
+            return _consumer.Committed(task.Inputs, CommitTimeout)
+                .Select(c => c.Offset == Offset.Unset ? new TopicPartitionOffset(c.TopicPartition, Offset.Beginning) : c)
+                .ToList();
+        }
+        catch (KafkaException e)
+        {
+            throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: its inputs' committed offsets are unknown ({e.Message}).", error);
+        }
+    }
+}
