@@ -23,6 +23,44 @@ public sealed class OffsetCheckpointTests : IDisposable
         Assert.Equal([path], Directory.GetFiles(_directory));
     }
 
+    /// <summary>
+    /// The rename makes the new checkpoint visible; only the directory's fsync after it makes it survive a power loss.
+    /// strace shows the order the kernel saw; it cannot show what a disk would have kept.
+    /// </summary>
+    [StraceFact]
+    public void Write_TracedByStrace_FsyncsTheDirectoryAfterTheRename()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        var offsets = new Dictionary<TopicPartition, long> { [new("app-a-changelog", 0)] = 42 };
+        OffsetCheckpoint.Write(path, offsets);
+
+        IReadOnlyList<string> calls;
+        using (var trace = SystemCallTrace.Start("rename", "renameat", "renameat2", "fsync", "fdatasync"))
+        {
+            OffsetCheckpoint.Write(path, offsets);
+            calls = trace.Stop();
+        }
+
+        AssertDirectoryFsyncAfter(calls, "rename", path + ".tmp");
+    }
+
+    /// <summary>Exactly-once deletes the checkpoint to mark the stores untrusted: a delete lost to a power loss would vouch for them again.</summary>
+    [StraceFact]
+    public void Delete_TracedByStrace_FsyncsTheDirectoryAfterTheUnlink()
+    {
+        var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        OffsetCheckpoint.Write(path, new Dictionary<TopicPartition, long> { [new("app-a-changelog", 0)] = 42 });
+
+        IReadOnlyList<string> calls;
+        using (var trace = SystemCallTrace.Start("unlink", "unlinkat", "fsync", "fdatasync"))
+        {
+            OffsetCheckpoint.Delete(path);
+            calls = trace.Stop();
+        }
+
+        AssertDirectoryFsyncAfter(calls, "unlink", path);
+    }
+
     [Fact]
     public void Read_TruncatedFile_ThrowsTaskCorrupted()
     {
@@ -134,6 +172,15 @@ public sealed class OffsetCheckpointTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private void AssertDirectoryFsyncAfter(IReadOnlyList<string> calls, string call, string file)
+    {
+        var lines = calls.ToList();
+        var change = lines.FindIndex(c => c.Contains(call, StringComparison.Ordinal) && c.Contains($"\"{file}\"", StringComparison.Ordinal));
+        var directoryFsync = lines.FindLastIndex(c => c.Contains("fsync(", StringComparison.Ordinal) && c.Contains($"<{_directory}>)", StringComparison.Ordinal));
+        Assert.True(change >= 0, $"no {call} of {file} among:\n{string.Join('\n', calls)}");
+        Assert.True(directoryFsync > change, $"no fsync of the directory after the {call} among:\n{string.Join('\n', calls)}");
+    }
 
     private sealed class AcknowledgedAt(TopicPartition partition, long offset) : IRecordCollector
     {

@@ -6,8 +6,15 @@ namespace Wal.Streams.Internals;
 
 /// <summary>
 /// A task's checkpoint file: for each changelog partition, the offset from which restoring must resume
-/// (everything before it is in the local store). Written atomically: a temp file, flushed, then renamed over the old one.
+/// (everything before it is in the local store). Written atomically: a temp file, flushed, then renamed over the old one,
+/// and the directory flushed after the rename, and after a delete.
 /// </summary>
+/// <remarks>
+/// Without the directory's flush a power loss could bring back the old file (the rename or the delete was only in
+/// memory): an offset taken out of the file because its store was wiped would be trusted again beside the refilled
+/// store, and skip what lies before it; a file deleted under exactly-once to mark the stores untrusted would vouch
+/// for them again.
+/// </remarks>
 internal static class OffsetCheckpoint
 {
     public const string FileName = ".checkpoint";
@@ -63,6 +70,7 @@ internal static class OffsetCheckpoint
         }
 
         File.Move(temp, path, overwrite: true);
+        DirectorySync.Flush(DirectoryOf(path));
     }
 
     public static void Delete(string path)
@@ -70,6 +78,9 @@ internal static class OffsetCheckpoint
         if (File.Exists(path))
         {
             File.Delete(path);
+            DirectorySync.Flush(DirectoryOf(path));
         }
     }
+
+    private static string DirectoryOf(string path) => Path.GetDirectoryName(Path.GetFullPath(path))!;
 }

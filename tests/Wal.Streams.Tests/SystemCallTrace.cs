@@ -1,0 +1,87 @@
+using System.Diagnostics;
+
+namespace Wal.Streams.Tests;
+
+/// <summary>
+/// strace attached to this test process for a few calls of the test's own thread: the system calls named, each with
+/// the path behind its descriptors (strace -y), in the order the kernel saw them.
+/// </summary>
+internal sealed class SystemCallTrace : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly Process _strace;
+    private readonly string _log;
+
+    private SystemCallTrace(Process strace, string log)
+    {
+        _strace = strace;
+        _log = log;
+    }
+
+    public static string? StracePath { get; } = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+        .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+        .Select(directory => Path.Combine(directory, "strace"))
+        .FirstOrDefault(File.Exists);
+
+    /// <summary>Starts tracing <paramref name="calls"/> and returns once the calling thread is traced.</summary>
+    public static SystemCallTrace Start(params string[] calls)
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"wal-strace-{Guid.NewGuid():N}.log");
+        var strace = Process.Start(new ProcessStartInfo(StracePath ?? throw new InvalidOperationException("strace is not installed"))
+        {
+            ArgumentList = { "-f", "-y", "-qq", "-e", "trace=" + string.Join(',', calls), "-o", log, "-p", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            RedirectStandardError = true,
+        })!;
+        var trace = new SystemCallTrace(strace, log);
+        var until = Stopwatch.GetTimestamp() + (long)(Deadline.TotalSeconds * Stopwatch.Frequency);
+        while (!ThisThreadTraced())
+        {
+            if (strace.HasExited || Stopwatch.GetTimestamp() >= until)
+            {
+                trace.Dispose();
+                throw new Xunit.Sdk.XunitException($"strace did not attach to this process: {strace.StandardError.ReadToEnd()}");
+            }
+
+            Thread.Sleep(10);
+        }
+
+        return trace;
+    }
+
+    /// <summary>Detaches strace and returns the calls it saw, one a line.</summary>
+    public IReadOnlyList<string> Stop()
+    {
+        Interrupt();
+        return File.ReadAllLines(_log);
+    }
+
+    public void Dispose()
+    {
+        Interrupt();
+        File.Delete(_log);
+        _strace.Dispose();
+    }
+
+    // SIGINT, not a kill: strace then detaches from every thread and writes out what it saw.
+    private void Interrupt()
+    {
+        if (_strace.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-INT", _strace.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        if (!_strace.WaitForExit(Deadline))
+        {
+            _strace.Kill();
+        }
+    }
+
+    private static bool ThisThreadTraced() =>
+        File.ReadLines("/proc/thread-self/status").Any(line => line.StartsWith("TracerPid:", StringComparison.Ordinal) && line.Split(':')[1].Trim() != "0");
+}
