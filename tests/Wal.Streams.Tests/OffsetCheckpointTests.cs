@@ -27,7 +27,7 @@ public sealed class OffsetCheckpointTests : IDisposable
     /// The rename makes the new checkpoint visible; only the directory's fsync after it makes it survive a power loss.
     /// strace shows the order the kernel saw; it cannot show what a disk would have kept.
     /// </summary>
-    [StraceFact]
+    [Fact]
     public void Write_TracedByStrace_FsyncsTheDirectoryAfterTheRename()
     {
         var path = Path.Combine(_directory, OffsetCheckpoint.FileName);
@@ -45,7 +45,7 @@ public sealed class OffsetCheckpointTests : IDisposable
     }
 
     /// <summary>Exactly-once deletes the checkpoint to mark the stores untrusted: a delete lost to a power loss would vouch for them again.</summary>
-    [StraceFact]
+    [Fact]
     public void Delete_TracedByStrace_FsyncsTheDirectoryAfterTheUnlink()
     {
         var path = Path.Combine(_directory, OffsetCheckpoint.FileName);

@@ -28,7 +28,7 @@ internal sealed class SystemCallTrace : IDisposable
     public static SystemCallTrace Start(params string[] calls)
     {
         var log = Path.Combine(Path.GetTempPath(), $"wal-strace-{Guid.NewGuid():N}.log");
-        var strace = Process.Start(new ProcessStartInfo(StracePath ?? throw new InvalidOperationException("strace is not installed"))
+        var strace = Process.Start(new ProcessStartInfo(StracePath ?? throw new Xunit.Sdk.XunitException("strace is not installed: ./wal setup installs it (Debian package strace)"))
         {
             ArgumentList = { "-f", "-y", "-qq", "-e", "trace=" + string.Join(',', calls), "-o", log, "-p", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) },
             RedirectStandardError = true,
