@@ -43,13 +43,14 @@ internal static class Namespaces
     /// or (its log a new topic) the topology's stream thread stopped on the changelog partitions it lacked.
     /// </summary>
     /// <exception cref="NamespaceConfigException">A topic it needs exists with another count; nothing was created.</exception>
+    /// <exception cref="KafkaException">Kafka did not answer, or could not say how many partitions one of those topics has; nothing was created.</exception>
     public static async Task PrepareAsync(
         ITopicProvisioner topics, string bootstrapServers, Schemas.V1.NamespaceConfig ns, string applicationId, CancellationToken cancellationToken)
     {
         var needed = TopicsFor([ns], applicationId);
         // The dead-letter topic is only written to, so its count is free.
         var copartitioned = needed.Where(t => t.Name != ns.DeadLetterTopic).Select(t => t.Name).ToList();
-        var errors = ExistingPartitionCounts(bootstrapServers, copartitioned)
+        var errors = (await TopicPartitionCounts.ReadAsync(bootstrapServers, copartitioned, cancellationToken))
             .Where(c => c.Value != ns.Partitions)
             .Select(c => $"partitions: {ns.Partitions}, but topic '{c.Key}' exists with {c.Value}; a namespace's log and its store "
                 + $"changelogs need one count (give it {c.Value}, or delete those topics first)")
@@ -60,18 +61,6 @@ internal static class Namespaces
         }
 
         await topics.EnsureAsync(needed, cancellationToken);
-    }
-
-    // The whole cluster's metadata, not the named topics': asking for a missing topic by name creates it on a broker
-    // that auto-creates topics (the mock cluster does, whatever the client's allow.auto.create.topics), with the
-    // broker's default count, which the check would then refuse.
-    private static Dictionary<string, int> ExistingPartitionCounts(string bootstrapServers, IReadOnlyList<string> names)
-    {
-        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = bootstrapServers }).Build();
-        var wanted = names.ToHashSet(StringComparer.Ordinal);
-        return admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics
-            .Where(t => wanted.Contains(t.Topic) && !t.Error.IsError && t.Partitions.Count > 0)
-            .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
     }
 
     /// <summary>Every topic the namespaces and their stores need.</summary>

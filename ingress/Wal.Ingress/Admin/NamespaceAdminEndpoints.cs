@@ -26,7 +26,7 @@ public static class NamespaceAdminEndpoints
     /// Called with the resolved definition before it is published, e.g. to create its topics, so
     /// no instance sees a namespace whose topics do not exist yet. A <see cref="NamespaceConfigException"/>
     /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION, a <see cref="KafkaException"/>
-    /// (Kafka not answering) UNAVAILABLE. Optional.
+    /// (Kafka not answering, or not saying how many partitions a topic has) UNAVAILABLE. Optional.
     /// </param>
     public static IEndpointRouteBuilder MapNamespaceAdmin(
         this IEndpointRouteBuilder endpoints, ControlPlane controlPlane, Func<NamespaceConfig, CancellationToken, Task>? prepare = null)
