@@ -125,11 +125,13 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// The definition as the registry would hold it: defaults applied, validated, and checked
     /// against the other namespaces and the control-plane topic itself.
     /// </summary>
+    /// <param name="definition">The definition to check.</param>
+    /// <param name="logPartitions">How many partitions its log topic has in Kafka, when read: see <see cref="NamespaceRegistry.CheckUpsert"/>.</param>
     /// <exception cref="NamespaceConfigException">It is invalid or clashes.</exception>
-    public NamespaceConfig Check(NamespaceConfig definition)
+    public NamespaceConfig Check(NamespaceConfig definition, int? logPartitions = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        var resolved = Registry.CheckUpsert(definition);
+        var resolved = Registry.CheckUpsert(definition, logPartitions);
         RefuseControlPlaneTopic(resolved);
         return resolved;
     }
@@ -159,9 +161,13 @@ public sealed partial class ControlPlane : IAsyncDisposable
     /// The definition is invalid or clashes (see <see cref="Check"/>); nothing was published. Or it was published,
     /// but a change made through another instance that came first made it clash, so no instance applied it.
     /// </exception>
-    public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default)
+    public Task<NamespaceConfig> PutAsync(NamespaceConfig definition, CancellationToken cancellationToken = default) =>
+        PutAsync(definition, null, cancellationToken);
+
+    /// <summary>As <see cref="PutAsync(NamespaceConfig, CancellationToken)"/>, checked with its log's partition count in Kafka (see <see cref="Check"/>).</summary>
+    public async Task<NamespaceConfig> PutAsync(NamespaceConfig definition, int? logPartitions, CancellationToken cancellationToken = default)
     {
-        var resolved = Check(definition);
+        var resolved = Check(definition, logPartitions);
         cancellationToken.ThrowIfCancellationRequested();
         await PublishAsync(resolved.Name, definition.ToByteArray());
         return resolved;

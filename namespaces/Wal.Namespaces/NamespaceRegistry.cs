@@ -43,13 +43,18 @@ public sealed class NamespaceRegistry : INamespaceRegistry
 
     /// <summary>
     /// What <see cref="Upsert"/> would hold for <paramref name="definition"/>, without changing anything; as a change
-    /// to be written, one that changes the namespace's partition count is refused.
+    /// to be written, one that changes the namespace's partition count is refused, unless to the count its log has.
     /// </summary>
+    /// <param name="definition">The definition to check.</param>
+    /// <param name="logPartitions">
+    /// How many partitions the definition's log topic has in Kafka, when the caller read it (null: unknown, or no such
+    /// topic): the one count a namespace's partitions may change to, when its log stays on that topic.
+    /// </param>
     /// <exception cref="NamespaceConfigException">It is invalid, clashes with another namespace, or changes a partition count.</exception>
-    public NamespaceConfig CheckUpsert(NamespaceConfig definition)
+    public NamespaceConfig CheckUpsert(NamespaceConfig definition, int? logPartitions = null)
     {
         var resolved = Resolve(WithUpserted(definition))[definition.Name];
-        RefusePartitionChange(resolved);
+        RefusePartitionChange(resolved, logPartitions);
         return resolved;
     }
 
@@ -77,12 +82,20 @@ public sealed class NamespaceRegistry : INamespaceRegistry
     // changelogs (named after the namespace) kept the old one, and the stream thread stopped on the first task with
     // no changelog partition (Local: Unknown partition), every restart again. A grown log would also move keys to
     // other partitions, behind records of theirs not yet delivered. Kafka Streams refuses such changelogs too.
-    private void RefusePartitionChange(NamespaceConfig resolved)
+    // A change to the count the log already has is the exception: a definition written around the admin calls (or
+    // before this refusal) can name a count its log lacks, and refusing to correct it left the namespace stuck, its
+    // topic check asking for the log's count and this refusing it. Nothing moves then: the ingress routes keys by the
+    // count Kafka reports for the log, not the definition's, and the topic check refuses the change unless the store
+    // changelogs that exist have that count too; the definition's count only decides topics created from then on.
+    // Only for the log it keeps: a log moved onto another topic with that topic's count is the move refused above.
+    private void RefusePartitionChange(NamespaceConfig resolved, int? logPartitions)
     {
-        if (TryGet(resolved.Name, out var current) && current.Partitions != resolved.Partitions)
+        if (TryGet(resolved.Name, out var current) && current.Partitions != resolved.Partitions
+            && !(resolved.Topic == current.Topic && resolved.Partitions == logPartitions))
         {
             throw new NamespaceConfigException(resolved.Name, [$"partitions: {current.Partitions} cannot change to {resolved.Partitions}; "
-                + "a namespace keeps the count its topic and state-store changelogs were created with (define a namespace under another name for another count)"]);
+                + "a namespace keeps the count its topic and state-store changelogs were created with (define a namespace under another name for another count), "
+                + $"and changes only to the count its topic '{current.Topic}' has, when its definition names another"]);
         }
     }
 

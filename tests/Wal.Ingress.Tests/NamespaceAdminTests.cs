@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using Google.Protobuf;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Wal.Grpc;
@@ -117,6 +118,32 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
     }
 
     [Fact]
+    public async Task UpdateNamespace_DefinitionNamingACountItsLogLacks_TakesOnlyTheLogsCount()
+    {
+        // Written around the admin calls (or by a version before the refusal): the definition says 3, the log has 2. The
+        // topic check asked for 2 and the refusal of a changed count refused 2, so only a delete and create got out.
+        fixture.Kafka.CreateTopic("wal.miscounted", partitions: 2);
+        fixture.Kafka.CreateTopic("wal.miscounted-moved", partitions: 4);
+        await fixture.WriteAroundTheAdminCallsAsync(new NamespaceConfig { Name = "miscounted", Partitions = 3 });
+        await Eventually.WaitUntilAsync(() => fixture.ControlPlane.Registry.TryGet("miscounted", out _), TimeSpan.FromSeconds(20), "the definition written around the admin calls");
+        using var client = fixture.Client(Operator);
+
+        var elsewhere = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "miscounted", Partitions = 4 } });
+        var moved = await client.CallAsync(Update, new UpdateNamespaceRequest
+        {
+            Namespace = new NamespaceConfig { Name = "miscounted", Topic = "wal.miscounted-moved", Partitions = 4 },
+        });
+        var toTheLogs = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "miscounted", Partitions = 2 } });
+
+        Assert.Equal(StatusCode.InvalidArgument, elsewhere.Status);
+        Assert.Contains("partitions: 3 cannot change to 4", elsewhere.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, moved.Status);
+        Assert.True(toTheLogs.Status == StatusCode.OK, $"{toTheLogs.Status} {toTheLogs.Message}");
+        Assert.True(fixture.ControlPlane.Registry.TryGet("miscounted", out var corrected));
+        Assert.Equal(2, corrected.Partitions);
+    }
+
+    [Fact]
     public async Task CreateNamespace_KafkaNotAnsweringThePreparation_UnavailableAndNothingPublished()
     {
         // What the topic check and creation throw when no broker answers within their timeout.
@@ -150,8 +177,17 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
 
         public ControlPlane ControlPlane { get; private set; } = null!;
 
+        public EmbeddedKafkaCluster Kafka => _kafka;
+
         /// <summary>What the admin calls run before publishing, as the CLI's topic check and creation; none when null.</summary>
         public Func<NamespaceConfig, CancellationToken, Task>? Prepare { get; set; }
+
+        /// <summary>Publishes a definition straight to the control-plane topic, unchecked, as another writer could.</summary>
+        public async Task WriteAroundTheAdminCallsAsync(NamespaceConfig definition)
+        {
+            using var producer = new ProducerBuilder<string, byte[]>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers, Acks = Acks.All }).Build();
+            await producer.ProduceAsync(ControlPlaneOptions.DefaultTopic, new Message<string, byte[]> { Key = definition.Name, Value = definition.ToByteArray() });
+        }
 
         public GrpcTestClient Client(string? name) =>
             new(_app.GetGrpcAddress(), handler: _certificates.Handler(name is null ? null : _certificates.Client(name)));

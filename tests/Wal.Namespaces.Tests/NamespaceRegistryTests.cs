@@ -99,6 +99,20 @@ public sealed class NamespaceRegistryTests
     }
 
     [Fact]
+    public void CheckUpsert_ChangedPartitionsToTheCountItsLogHas_IsAcceptedAndAnyOtherRefused()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a", Partitions = 3 }]);
+
+        var corrected = registry.CheckUpsert(new NamespaceConfig { Name = "a", Partitions = 2 }, logPartitions: 2);
+        var error = Assert.Throws<NamespaceConfigException>(() => registry.CheckUpsert(new NamespaceConfig { Name = "a", Partitions = 4 }, logPartitions: 2));
+        var moved = Assert.Throws<NamespaceConfigException>(() => registry.CheckUpsert(new NamespaceConfig { Name = "a", Topic = "wal.a2", Partitions = 2 }, logPartitions: 2));
+
+        Assert.Equal(2, corrected.Partitions);
+        Assert.Contains("changes only to the count its topic 'wal.a' has", Assert.Single(error.Errors), StringComparison.Ordinal);
+        Assert.StartsWith("partitions: 3 cannot change to 2;", Assert.Single(moved.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Upsert_ChangedPartitions_TakesWhatTheControlPlaneTopicHolds()
     {
         var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a", Partitions = 2 }]);

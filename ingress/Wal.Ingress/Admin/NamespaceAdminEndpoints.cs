@@ -34,7 +34,8 @@ public static class NamespaceAdminEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(controlPlane);
         var registry = controlPlane.Registry;
-        var changes = new ChangeGate(endpoints.ServiceProvider.GetRequiredService<IngressOptions>().AdminClients);
+        var options = endpoints.ServiceProvider.GetRequiredService<IngressOptions>();
+        var changes = new ChangeGate(options.AdminClients);
 
         endpoints.MapGrpcUnary(Prefix + "CreateNamespace", CreateNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
         {
@@ -44,17 +45,18 @@ public static class NamespaceAdminEndpoints
                 throw new RpcException(StatusCode.AlreadyExists, $"Namespace '{definition.Name}' already exists; use UpdateNamespace to change it.");
             }
 
-            return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
+            return await PublishAsync(controlPlane, definition, null, prepare, context.CancellationToken);
         }));
         endpoints.MapGrpcUnary(Prefix + "UpdateNamespace", UpdateNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
         {
             var definition = Required(request.Namespace);
-            if (!registry.TryGet(definition.Name, out _))
+            if (!registry.TryGet(definition.Name, out var current))
             {
                 throw NotFound(definition.Name);
             }
 
-            return await PublishAsync(controlPlane, definition, prepare, context.CancellationToken);
+            var logPartitions = await LogPartitionsIfChangedAsync(options.BootstrapServers, current, definition, context.CancellationToken);
+            return await PublishAsync(controlPlane, definition, logPartitions, prepare, context.CancellationToken);
         }));
         endpoints.MapGrpcUnary(Prefix + "GetNamespace", GetNamespaceRequest.Parser, (request, _) =>
             registry.TryGet(request.Name, out var config) ? ValueTask.FromResult(config) : throw NotFound(request.Name));
@@ -68,17 +70,54 @@ public static class NamespaceAdminEndpoints
     private static NamespaceConfig Required(NamespaceConfig? definition) =>
         definition ?? throw new RpcException(StatusCode.InvalidArgument, "namespace: the request carries no namespace definition.");
 
+    private static RpcException Unavailable(string name, KafkaException e) =>
+        new(StatusCode.Unavailable, $"Kafka could not check or create the topics of namespace '{name}' ({e.Error.Reason}); "
+            + "nothing was changed, so the call can be retried.");
+
     private static RpcException NotFound(string name) =>
         new(StatusCode.NotFound, $"Namespace '{name}' does not exist; ListNamespaces shows the defined ones.");
 
+    // A changed count is taken only as the one the log already has (see NamespaceRegistry.CheckUpsert), so Kafka is asked
+    // only then; null otherwise.
+    private static async Task<int?> LogPartitionsIfChangedAsync(
+        string bootstrapServers, NamespaceConfig current, NamespaceConfig definition, CancellationToken cancellationToken)
+    {
+        NamespaceConfig resolved;
+        try
+        {
+            resolved = NamespaceDefaults.Resolve(definition);
+        }
+        catch (NamespaceConfigException)
+        {
+            // The check that follows refuses it, naming the field.
+            return null;
+        }
+
+        if (resolved.Partitions == current.Partitions || resolved.Topic != current.Topic)
+        {
+            return null;
+        }
+
+        try
+        {
+            var counts = await TopicPartitionCounts.ReadAsync(bootstrapServers, [resolved.Topic], cancellationToken);
+            return counts.TryGetValue(resolved.Topic, out var count) ? count : null;
+        }
+        catch (KafkaException e)
+        {
+            throw Unavailable(resolved.Name, e);
+        }
+    }
+
     private static async ValueTask<NamespaceConfig> PublishAsync(
-        ControlPlane controlPlane, NamespaceConfig definition, Func<NamespaceConfig, CancellationToken, Task>? prepare, CancellationToken cancellationToken)
+        ControlPlane controlPlane, NamespaceConfig definition, int? logPartitions, Func<NamespaceConfig, CancellationToken, Task>? prepare,
+        CancellationToken cancellationToken)
     {
         NamespaceConfig resolved;
         try
         {
             // Validate before preparing anything, so an invalid definition leaves no trace.
-            resolved = controlPlane.Check(definition);
+            resolved = controlPlane.Check(definition, logPartitions);
         }
         catch (NamespaceConfigException e)
         {
@@ -101,14 +140,13 @@ public static class NamespaceAdminEndpoints
                 // Kafka did not answer the check or the creation of its topics (unreachable, no leader): nothing was
                 // published, and a retry may do, which INTERNAL ("the handler failed") did not tell the caller. A topic
                 // Kafka refused to create (CreateTopicsException: authorization, replication factor) is not transient.
-                throw new RpcException(StatusCode.Unavailable, $"Kafka could not check or create the topics of namespace '{resolved.Name}' "
-                    + $"({e.Error.Reason}); nothing was changed, so the call can be retried.");
+                throw Unavailable(resolved.Name, e);
             }
         }
 
         try
         {
-            return await controlPlane.PutAsync(definition, cancellationToken);
+            return await controlPlane.PutAsync(definition, logPartitions, cancellationToken);
         }
         catch (NamespaceConfigException e)
         {
