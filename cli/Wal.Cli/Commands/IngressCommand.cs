@@ -6,6 +6,7 @@ using Wal.Ingress;
 using Wal.Ingress.Admin;
 using Wal.Cli.Settings;
 using Wal.Kafka;
+using Wal.Namespaces;
 
 namespace Wal.Cli.Commands;
 
@@ -35,18 +36,39 @@ internal static class IngressCommand
             DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.AdminClients)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [],
             CustomParser = r => [.. r.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))],
         };
+        var noCreateTopics = new Option<bool>("--no-create-topics")
+        {
+            Description = "Do not create topics: the control-plane topic and every namespace's log topic must already exist "
+                + "(checked at start), and a namespace created through the ingress needs its topics made beforehand.",
+        };
         var command = new Command("ingress", "Serve the gRPC ingress: validate writes and make them durable in Kafka.")
         {
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa, adminClients,
+            noCreateTopics,
         };
         command.SetServingAction(async (parse, cancellationToken) =>
         {
             using var loggers = SharedOptions.CreateLoggers();
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
             var (host, port) = SharedOptions.ParseListen(parse.GetValue(SharedOptions.Listen)!);
-            using var topics = new AdminTopicProvisioner(bootstrap);
+            var existingTopicsOnly = parse.GetValue(noCreateTopics);
+            using var admin = existingTopicsOnly ? null : new AdminTopicProvisioner(bootstrap);
+            var topics = (ITopicProvisioner?)admin ?? new Hosting.ExistingTopics();
+            if (existingTopicsOnly)
+            {
+                // Before the control plane follows its topic: a consumer naming a missing topic has a broker that
+                // auto-creates topics make it, with the broker's defaults.
+                await Hosting.RequiredTopics.CheckAsync(bootstrap, [new ControlPlaneOptions { BootstrapServers = bootstrap }.Topic], cancellationToken);
+            }
+
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, SharedOptions.DefaultApplicationId, loggers, cancellationToken);
+            if (existingTopicsOnly)
+            {
+                // The ingress only produces to the logs: the dead-letter topics and changelogs are the topology's.
+                await Hosting.RequiredTopics.CheckAsync(bootstrap, [.. controlPlane.Registry.All.Select(ns => ns.Topic)], cancellationToken);
+            }
+
             await using var app = IngressHost.Build(
                 new IngressOptions
                 {

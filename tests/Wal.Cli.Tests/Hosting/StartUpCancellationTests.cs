@@ -15,6 +15,7 @@ public sealed class StartUpCancellationTests
     [InlineData("topology", "--admin-port", "-1", "--no-create-topics")]
     [InlineData("topology", "--admin-port", "-1")]
     [InlineData("ingress", "--listen", "127.0.0.1:50099")]
+    [InlineData("ingress", "--listen", "127.0.0.1:50099", "--no-create-topics")]
     public async Task Command_CancelledWhileKafkaIsUnreachable_ExitsOkWithoutAStackTrace(params string[] command)
     {
         var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-cancel-{Guid.NewGuid():N}");

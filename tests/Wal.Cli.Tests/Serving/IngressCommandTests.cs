@@ -1,0 +1,114 @@
+using System.Globalization;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Wal.Client;
+using Wal.Kafka.Embedded;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+
+namespace Wal.Cli.Tests.Serving;
+
+/// <summary>
+/// <c>wal ingress --no-create-topics</c> run as a user runs it, against the mock cluster (which has no CreateTopics, so
+/// the test makes the topics): a real client's write, read back from the namespace's log, and a clean stop.
+/// </summary>
+public sealed class IngressCommandTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+    private static readonly string SeedFile = Path.Combine(AppContext.BaseDirectory, "repo", "config", "namespaces.json");
+    private static readonly IReadOnlyList<NamespaceConfig> Seeded = [.. NamespaceSeedFile.Load(SeedFile).Select(NamespaceDefaults.Resolve)];
+    private readonly EmbeddedKafkaCluster _kafka = EmbeddedKafkaCluster.Start(1);
+    private readonly StringWriter _output = new();
+    private readonly StringWriter _error = new();
+
+    [Fact]
+    public async Task Ingress_NoCreateTopicsWithTheTopicsMade_WritesDurablyAndExitsOkWhenStopped()
+    {
+        // Only what the ingress itself reads and writes: the control plane and the namespaces' logs.
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        var run = RunIngressAsync(port, stop.Token);
+        await Eventually.WaitUntilAsync(async () => run.IsCompleted || await LoopbackPorts.AcceptsAsync(port), Deadline, () => $"wal ingress to listen\n{Console()}");
+        Assert.False(run.IsCompleted, $"wal ingress ended before serving\n{Console()}");
+
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+        var response = await client.WriteToLogAsync(new WriteToLogRequest
+        {
+            Namespace = "demo",
+            Id = "no-create-topics-1",
+            Payload = ByteString.CopyFromUtf8("written through wal ingress"),
+            Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "k" } },
+        });
+
+        Assert.True(response.Durable == Trilean.True, $"{response}\n{Console()}");
+        var entry = ReadAt(response.Position);
+        Assert.Equal("no-create-topics-1", entry.Id);
+        Assert.Equal("written through wal ingress", entry.Payload.ToStringUtf8());
+        await stop.CancelAsync();
+        var exit = await run.WaitAsync(Deadline);
+        Assert.True(exit == ExitCodes.Ok, $"exit {exit}\n{Console()}");
+        Assert.False(await LoopbackPorts.AcceptsAsync(port), "wal ingress still listens after it stopped");
+    }
+
+    [Fact]
+    public async Task Ingress_NoCreateTopicsAndALogMissing_ExitsFailedNamingTheTopic()
+    {
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        var demo = Seeded.Single(ns => ns.Name == "demo");
+        await _kafka.EnsureAsync([new Wal.Kafka.TopicSpec(demo.Topic, demo.Partitions)]);
+
+        var exit = await RunIngressAsync(LoopbackPorts.Free(), CancellationToken.None).WaitAsync(Deadline);
+
+        var stderr = _error.ToString();
+        Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{Console()}");
+        Assert.Contains("error: --no-create-topics, but topic 'wal.kv-mutations' does not exist", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("'wal.demo'", stderr, StringComparison.Ordinal);
+        Assert.Contains("next: ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingress_NoCreateTopicsAndNoControlPlaneTopic_ExitsFailedNamingItWithoutCreatingIt()
+    {
+        var exit = await RunIngressAsync(LoopbackPorts.Free(), CancellationToken.None).WaitAsync(Deadline);
+
+        Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{Console()}");
+        Assert.Contains($"error: --no-create-topics, but topic '{ControlPlaneOptions.DefaultTopic}' does not exist", _error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("next: ", _error.ToString(), StringComparison.Ordinal);
+        using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
+        Assert.DoesNotContain(admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == ControlPlaneOptions.DefaultTopic);
+    }
+
+    public void Dispose()
+    {
+        _kafka.Dispose();
+        _output.Dispose();
+        _error.Dispose();
+    }
+
+    private Task<int> RunIngressAsync(int port, CancellationToken cancellationToken) => WalCommandLine.RunAsync(
+        [
+            "ingress", "--bootstrap-servers", _kafka.BootstrapServers, "--namespaces", SeedFile,
+            "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--no-create-topics",
+        ],
+        _output,
+        _error,
+        cancellationToken);
+
+    private LogEntry ReadAt(LogPosition position)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig
+        {
+            BootstrapServers = _kafka.BootstrapServers, GroupId = $"read-back-{Guid.NewGuid():N}", EnableAutoCommit = false,
+        }).Build();
+        consumer.Assign(new TopicPartitionOffset(position.Topic, position.Partition, position.Offset));
+        var record = consumer.Consume(Deadline);
+        Assert.NotNull(record);
+        return LogEntry.Parser.ParseFrom(record.Message.Value);
+    }
+
+    private string Console() => $"stdout:\n{_output}\nstderr:\n{_error}";
+}
