@@ -16,11 +16,12 @@ internal static class GrpcProtocol
     public const int FrameHeaderSize = 5;
 
     /// <summary>
-    /// True for <c>application/grpc</c> and <c>application/grpc+proto</c>, with or without
-    /// parameters. Other subtypes (<c>+json</c>) would need another codec, so they are refused.
+    /// True for a gRPC Content-Type: <c>application/grpc</c>, alone or with a <c>+subtype</c> naming the message
+    /// format, with or without parameters, in any case. <paramref name="subtype"/> is what follows the plus, or empty.
     /// </summary>
-    public static bool IsSupportedContentType(string? contentType)
+    public static bool IsGrpcContentType(string? contentType, out ReadOnlySpan<char> subtype)
     {
+        subtype = default;
         if (contentType is null)
         {
             return false;
@@ -34,7 +35,27 @@ internal static class GrpcProtocol
         }
 
         media = media.Trim();
-        return media.Equals(ContentType, StringComparison.OrdinalIgnoreCase)
-            || media.Equals("application/grpc+proto", StringComparison.OrdinalIgnoreCase);
+        if (!media.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        var rest = media[ContentType.Length..];
+        if (rest.IsEmpty)
+        {
+            return true;
+        }
+
+        // application/grpc-web and the like are other protocols, not formats of this one.
+        if (rest[0] != '+')
+        {
+            return false;
+        }
+
+        subtype = rest[1..];
+        return true;
     }
+
+    /// <summary>Protobuf is the one message format served: <c>+proto</c>, or no subtype, which means it.</summary>
+    public static bool IsProto(ReadOnlySpan<char> subtype) => subtype.IsEmpty || subtype.Equals("proto", StringComparison.OrdinalIgnoreCase);
 }

@@ -20,9 +20,19 @@ internal static class GrpcRequestValidator
             return false;
         }
 
-        if (!GrpcProtocol.IsSupportedContentType(request.ContentType))
+        if (!GrpcProtocol.IsGrpcContentType(request.ContentType, out var subtype))
         {
+            // Not gRPC at all: an HTTP error, so that a plain HTTP client cannot take the answer for a success.
             GrpcCall.WriteTrailersOnly(http, StatusCode.Internal, $"Content-Type '{request.ContentType}' is not supported; use application/grpc.", [], StatusCodes.Status415UnsupportedMediaType);
+            return false;
+        }
+
+        if (!GrpcProtocol.IsProto(subtype))
+        {
+            // A gRPC call in a format there is no codec for: answered as gRPC, as an unsupported grpc-encoding is, so
+            // the caller's library reports this reason rather than a bare HTTP error.
+            GrpcCall.WriteTrailersOnly(
+                http, StatusCode.Unimplemented, $"Message format '{subtype}' (Content-Type '{request.ContentType}') is not supported; only protobuf is served: use application/grpc or application/grpc+proto.", []);
             return false;
         }
 

@@ -38,6 +38,7 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
     [InlineData("application/grpc;charset=utf-8")]
     [InlineData("application/grpc+proto; charset=utf-8")]
     [InlineData("Application/GRPC")]
+    [InlineData("application/GRPC+Proto")]
     public async Task Unary_GrpcContentTypeWithParametersOrOtherCase_Accepted(string contentType)
     {
         using var client = new GrpcTestClient(server.Address);
@@ -176,7 +177,8 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
 
     [Theory]
     [InlineData("application/json")]
-    [InlineData("application/grpc+json")]
+    [InlineData("application/grpc-web")]
+    [InlineData("application/grpcx")]
     [InlineData("")]
     public async Task Unary_WrongContentType_Http415WithGrpcStatus(string contentType)
     {
@@ -186,6 +188,28 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.HttpStatus);
         Assert.Equal(StatusCode.Internal, response.Status);
+        var after = await client.CallAsync(EchoServer.Unary, new Echo { Text = "still serving" });
+        Assert.Equal(StatusCode.OK, after.Status);
+    }
+
+    [Theory]
+    [InlineData("application/grpc+json", "json")]
+    [InlineData("Application/GRPC+JSON; charset=utf-8", "JSON")]
+    [InlineData("application/grpc+cbor", "cbor")]
+    public async Task Unary_GrpcContentTypeOfAnotherMessageFormat_UnimplementedNamingTheFormat(string contentType, string subtype)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.SendAsync(EchoServer.Unary, GrpcTestClient.Frame(new Echo { Text = "x" }), contentType: contentType);
+
+        // A gRPC call the server cannot decode, not a request that is not gRPC: the answer is gRPC's, so the
+        // caller's library reports the message rather than an HTTP error.
+        Assert.Equal(HttpStatusCode.OK, response.HttpStatus);
+        Assert.True(response.TrailersOnly);
+        Assert.Empty(response.Messages);
+        Assert.Equal(StatusCode.Unimplemented, response.Status);
+        Assert.Contains($"'{subtype}'", response.Message, StringComparison.Ordinal);
+        Assert.Contains("only protobuf is served", response.Message, StringComparison.Ordinal);
         var after = await client.CallAsync(EchoServer.Unary, new Echo { Text = "still serving" });
         Assert.Equal(StatusCode.OK, after.Status);
     }
