@@ -9,16 +9,23 @@ namespace Wal.Ingress;
 /// before TLS or HTTP/2 spend anything on it. Kestrel's own limit counts every endpoint, so a
 /// flood of callers would also shut out the probes on the admin port.
 /// </summary>
-public sealed partial class ConnectionLimit(int maxConnections)
+public sealed partial class ConnectionLimit(int maxConnections, TimeProvider? time = null) : IDisposable
 {
     // A flood of refused connections must not flood the log as well: one warning, then at most one
-    // a minute, each with the count since the one before.
-    private static readonly long WarningIntervalMs = (long)TimeSpan.FromMinutes(1).TotalMilliseconds;
+    // a minute, each with the count since the one before. Refusals after a warning are warned of when
+    // the minute is over, by a timer, even if none follows: the last minute of a flood would otherwise
+    // reach only the counter.
+    private static readonly TimeSpan WarningInterval = TimeSpan.FromMinutes(1);
 
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _warning = new();
     private long _open;
     private long _refused;
-    private long _nextWarningAtMs = long.MinValue;
+    private long _nextWarningAt = long.MinValue;
     private long _refusedWhenWarned;
+    private ITimer? _pendingWarning;
+    private ILogger? _pendingLogger;
+    private bool _disposed;
 
     /// <summary>Connections open on the gRPC port now.</summary>
     public long Open => Interlocked.Read(ref _open);
@@ -48,17 +55,85 @@ public sealed partial class ConnectionLimit(int maxConnections)
         }
     };
 
+    /// <summary>Warns at once of refusals still waiting for their warning (the instance stops), and cancels the timer.</summary>
+    public void Dispose()
+    {
+        lock (_warning)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            if (_pendingWarning is { } pending)
+            {
+                pending.Dispose();
+                _pendingWarning = null;
+                Warn(_pendingLogger!, _time.GetTimestamp());
+            }
+        }
+    }
+
     private void WarnRefused(ILogger logger)
     {
-        var now = Environment.TickCount64;
-        var due = Interlocked.Read(ref _nextWarningAtMs);
-        if (now < due || Interlocked.CompareExchange(ref _nextWarningAtMs, now + WarningIntervalMs, due) != due)
+        var now = _time.GetTimestamp();
+        // Mid-flood, with this minute's warning written and the next one scheduled, a refusal is only counted.
+        if (now < Volatile.Read(ref _nextWarningAt) && Volatile.Read(ref _pendingWarning) is not null)
         {
             return;
         }
 
+        lock (_warning)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (now >= _nextWarningAt)
+            {
+                // This warning counts what the scheduled one would have.
+                _pendingWarning?.Dispose();
+                Volatile.Write(ref _pendingWarning, null);
+                Warn(logger, now);
+            }
+            else if (_pendingWarning is null)
+            {
+                _pendingLogger = logger;
+                Volatile.Write(ref _pendingWarning, _time.CreateTimer(_ => WarnPending(), null, _time.GetElapsedTime(now, _nextWarningAt), Timeout.InfiniteTimeSpan));
+            }
+        }
+    }
+
+    private void WarnPending()
+    {
+        lock (_warning)
+        {
+            if (_disposed || _pendingWarning is null)
+            {
+                return;
+            }
+
+            _pendingWarning.Dispose();
+            Volatile.Write(ref _pendingWarning, null);
+            Warn(_pendingLogger!, _time.GetTimestamp());
+        }
+    }
+
+    // Under the lock: the refusals since the last warning, if any, and no other warning for a minute.
+    private void Warn(ILogger logger, long now)
+    {
         var refused = Refused;
-        Refusing(logger, refused - Interlocked.Exchange(ref _refusedWhenWarned, refused), maxConnections);
+        var count = refused - _refusedWhenWarned;
+        if (count == 0)
+        {
+            return;
+        }
+
+        _refusedWhenWarned = refused;
+        Volatile.Write(ref _nextWarningAt, now + (long)(WarningInterval.TotalSeconds * _time.TimestampFrequency));
+        Refusing(logger, count, maxConnections);
     }
 
     [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Closed {Count} new connection(s) on the gRPC port since the last such warning: {MaxConnections} were open (MaxConnections); at most one such warning a minute")]

@@ -91,6 +91,8 @@ public static class IngressHost
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Refusals still waiting for their once-a-minute warning are warned of as the instance stops, not lost.
+        app.Lifetime.ApplicationStopped.Register(connections.Dispose);
         // Created now, so that it listens before the first measurement.
         app.Services.GetRequiredService<PrometheusExporter>();
         app.Services.GetRequiredService<NamespaceStateSweeper>();

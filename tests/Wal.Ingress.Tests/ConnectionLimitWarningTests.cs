@@ -26,6 +26,76 @@ public sealed class ConnectionLimitWarningTests
         Assert.Equal(1, connection.WarningsWhenAborted);
     }
 
+    [Fact]
+    public async Task Apply_RefusedAfterTheWarningThenNoMore_WarnedOfOnceTheMinuteIsOver()
+    {
+        using var logs = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var time = new ManualTimeProvider();
+        using var limit = new ConnectionLimit(0, time);
+        var apply = limit.Apply(_ => Task.CompletedTask, loggers.CreateLogger<ConnectionLimit>());
+        await apply(new RefusedConnection(logs));
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        // The flood's last refusals: within the minute of the first warning, and none after them.
+        for (var i = 0; i < 3; i++)
+        {
+            await apply(new RefusedConnection(logs));
+        }
+
+        time.Advance(TimeSpan.FromSeconds(49));
+        Assert.Equal(["Closed 1 new"], Warnings(logs));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(["Closed 1 new", "Closed 3 new"], Warnings(logs));
+        time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(["Closed 1 new", "Closed 3 new"], Warnings(logs));
+        Assert.Equal(4, limit.Refused);
+    }
+
+    [Fact]
+    public async Task Apply_FloodOverSeveralMinutes_OneWarningAMinuteCountingEveryRefusal()
+    {
+        using var logs = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var time = new ManualTimeProvider();
+        using var limit = new ConnectionLimit(0, time);
+        var apply = limit.Apply(_ => Task.CompletedTask, loggers.CreateLogger<ConnectionLimit>());
+
+        // Two refusals every 20 s for three minutes.
+        for (var step = 0; step < 9; step++)
+        {
+            await apply(new RefusedConnection(logs));
+            await apply(new RefusedConnection(logs));
+            time.Advance(TimeSpan.FromSeconds(20));
+        }
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(["Closed 1 new", "Closed 5 new", "Closed 6 new", "Closed 6 new"], Warnings(logs));
+    }
+
+    [Fact]
+    public async Task Dispose_RefusalsWaitingForTheirWarning_WarnedAtOnce()
+    {
+        using var logs = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var time = new ManualTimeProvider();
+        var limit = new ConnectionLimit(0, time);
+        var apply = limit.Apply(_ => Task.CompletedTask, loggers.CreateLogger<ConnectionLimit>());
+        await apply(new RefusedConnection(logs));
+        await apply(new RefusedConnection(logs));
+        await apply(new RefusedConnection(logs));
+
+        limit.Dispose();
+
+        Assert.Equal(["Closed 1 new", "Closed 2 new"], Warnings(logs));
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(["Closed 1 new", "Closed 2 new"], Warnings(logs));
+    }
+
+    // Each warning's opening words, which carry its count.
+    private static List<string> Warnings(ListLoggerProvider logs) =>
+        [.. logs.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => string.Join(' ', e.Message.Split(' ').Take(3)))];
+
     /// <summary>Notes how many warnings the log held when the middleware closed it.</summary>
     private sealed class RefusedConnection(ListLoggerProvider logs) : ConnectionContext
     {
