@@ -41,10 +41,23 @@ internal static class IngressCommand
             Description = "Do not create topics: the control-plane topic and every namespace's log topic must already exist "
                 + "(checked at start), and a namespace created through the ingress needs its topics made beforehand.",
         };
+        // No environment variable: WAL_ADMIN_PORT is the topology's, and an ingress beside it on one host needs another port.
+        var adminPort = new Option<int>("--admin-port")
+        {
+            Description = "HTTP/1.1 port for /metrics, /healthz and /readyz, on the --listen address; 0 picks a free one, -1 turns it off.",
+            DefaultValueFactory = _ => new IngressOptions().AdminPort,
+        };
+        adminPort.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < -1 or > 65535)
+            {
+                r.AddError($"--admin-port {r.GetValueOrDefault<int>()} must be -1 (off), 0 (a free port) or a port up to 65535.");
+            }
+        });
         var command = new Command("ingress", "Serve the gRPC ingress: validate writes and make them durable in Kafka.")
         {
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa, adminClients,
-            noCreateTopics,
+            noCreateTopics, adminPort,
         };
         command.SetServingAction(async (parse, cancellationToken) =>
         {
@@ -76,6 +89,7 @@ internal static class IngressCommand
                     Region = parse.GetValue(SharedOptions.Region)!,
                     ListenAddress = host,
                     Port = port,
+                    AdminPort = parse.GetValue(adminPort),
                     TlsCertificatePath = parse.GetValue(tlsCertificate)?.FullName ?? string.Empty,
                     TlsKeyPath = parse.GetValue(tlsKey)?.FullName ?? string.Empty,
                     ClientCaPath = parse.GetValue(tlsClientCa)?.FullName ?? string.Empty,
@@ -127,7 +141,7 @@ internal static class IngressCommand
         catch (IOException e)
         {
             // Kestrel's bind failure: its message names the address and why (in use, not this host's).
-            throw new CliException(ExitCodes.Failed, $"cannot listen: {e.Message}", $"Stop what holds the port, or choose another with --listen (or {WalEnvironment.Listen}).");
+            throw new CliException(ExitCodes.Failed, $"cannot listen: {e.Message}", $"Stop what holds the port, or choose another with --listen (or {WalEnvironment.Listen}) or --admin-port.");
         }
     }
 }

@@ -10,7 +10,8 @@ namespace Wal.Cli.Tests.Serving;
 
 /// <summary>
 /// <c>wal ingress --no-create-topics</c> run as a user runs it, against the mock cluster (which has no CreateTopics, so
-/// the test makes the topics): a real client's write, read back from the namespace's log, and a clean stop.
+/// the test makes the topics): a real client's write, read back from the namespace's log, and a clean stop. Each run
+/// names its --admin-port, so that none needs the default one free.
 /// </summary>
 public sealed class IngressCommandTests : IDisposable
 {
@@ -28,10 +29,15 @@ public sealed class IngressCommandTests : IDisposable
         await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
         await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
         var port = LoopbackPorts.Free();
+        var adminPort = LoopbackPorts.Free();
+        Assert.NotEqual(port, adminPort);
         using var stop = new CancellationTokenSource();
-        var run = RunIngressAsync(port, stop.Token);
+        var run = RunIngressAsync(port, adminPort, stop.Token);
         await Eventually.WaitUntilAsync(async () => run.IsCompleted || await LoopbackPorts.AcceptsAsync(port), Deadline, () => $"wal ingress to listen\n{Console()}");
         Assert.False(run.IsCompleted, $"wal ingress ended before serving\n{Console()}");
+        using var http = new HttpClient();
+        using var health = await http.GetAsync(new Uri($"http://127.0.0.1:{adminPort}/healthz"));
+        Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
 
         using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
         var response = await client.WriteToLogAsync(new WriteToLogRequest
@@ -59,7 +65,7 @@ public sealed class IngressCommandTests : IDisposable
         var demo = Seeded.Single(ns => ns.Name == "demo");
         await _kafka.EnsureAsync([new Wal.Kafka.TopicSpec(demo.Topic, demo.Partitions)]);
 
-        var exit = await RunIngressAsync(LoopbackPorts.Free(), CancellationToken.None).WaitAsync(Deadline);
+        var exit = await RunIngressAsync(LoopbackPorts.Free(), adminPort: -1, CancellationToken.None).WaitAsync(Deadline);
 
         var stderr = _error.ToString();
         Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{Console()}");
@@ -73,13 +79,22 @@ public sealed class IngressCommandTests : IDisposable
     [Fact]
     public async Task Ingress_NoCreateTopicsAndNoControlPlaneTopic_ExitsFailedNamingItWithoutCreatingIt()
     {
-        var exit = await RunIngressAsync(LoopbackPorts.Free(), CancellationToken.None).WaitAsync(Deadline);
+        var exit = await RunIngressAsync(LoopbackPorts.Free(), adminPort: -1, CancellationToken.None).WaitAsync(Deadline);
 
         Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{Console()}");
         Assert.Contains($"error: --no-create-topics, but topic '{ControlPlaneOptions.DefaultTopic}' does not exist", _error.ToString(), StringComparison.Ordinal);
         Assert.Contains("next: ", _error.ToString(), StringComparison.Ordinal);
         using var admin = new AdminClientBuilder(new AdminClientConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
         Assert.DoesNotContain(admin.GetMetadata(TimeSpan.FromSeconds(10)).Topics, t => t.Topic == ControlPlaneOptions.DefaultTopic);
+    }
+
+    [Fact]
+    public async Task Ingress_AdminPortOutOfRange_ExitsUsageNamingIt()
+    {
+        var exit = await WalCommandLine.RunAsync(["ingress", "--admin-port", "70000"], _output, _error).WaitAsync(Deadline);
+
+        Assert.True(exit == ExitCodes.Usage, $"exit {exit}\n{Console()}");
+        Assert.Contains("--admin-port 70000 must be", _error.ToString(), StringComparison.Ordinal);
     }
 
     public void Dispose()
@@ -89,10 +104,11 @@ public sealed class IngressCommandTests : IDisposable
         _error.Dispose();
     }
 
-    private Task<int> RunIngressAsync(int port, CancellationToken cancellationToken) => WalCommandLine.RunAsync(
+    private Task<int> RunIngressAsync(int port, int adminPort, CancellationToken cancellationToken) => WalCommandLine.RunAsync(
         [
             "ingress", "--bootstrap-servers", _kafka.BootstrapServers, "--namespaces", SeedFile,
-            "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--no-create-topics",
+            "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--admin-port", adminPort.ToString(CultureInfo.InvariantCulture),
+            "--no-create-topics",
         ],
         _output,
         _error,
