@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
+using Microsoft.Extensions.Options;
 using Wal.Cli.Settings;
 using Wal.Namespaces;
 
@@ -50,6 +51,9 @@ internal static class Serving
         CliException known => known,
         NamespaceConfigException config => new(
             ExitCodes.Usage, config.Message, $"Fix the namespace file (--namespaces, or {WalEnvironment.NamespacesFile}) and start again."),
+        // The ingress's own check of its settings, each error naming the setting: ports that clash, a TLS file missing.
+        OptionsValidationException options => new(
+            ExitCodes.Usage, options.Message, $"Fix the options behind those settings ('{CommandName(parse)} --help' names them) and start again."),
         TimeoutException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka} did not answer in time ({e.Message})", CheckKafka),
         KafkaException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka}: {e.Message}", CheckKafka),
         _ => null,

@@ -89,6 +89,22 @@ public sealed class IngressCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Ingress_AdminPortIsTheGrpcPort_ExitsUsageNamingTheSettingWithoutAStackTrace()
+    {
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
+        var port = LoopbackPorts.Free();
+
+        var exit = await RunIngressAsync(port, adminPort: port, CancellationToken.None).WaitAsync(Deadline);
+
+        var stderr = _error.ToString();
+        Assert.True(exit == ExitCodes.Usage, $"exit {exit}\n{Console()}");
+        Assert.Contains($"error: AdminPort: {port} must be", stderr, StringComparison.Ordinal);
+        Assert.Contains("next: Fix the options", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", _output.ToString() + stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ingress_AdminPortOutOfRange_ExitsUsageNamingIt()
     {
         var exit = await WalCommandLine.RunAsync(["ingress", "--admin-port", "70000"], _output, _error).WaitAsync(Deadline);
