@@ -57,7 +57,7 @@ internal static class IngressCommand
         var command = new Command("ingress", "Serve the gRPC ingress: validate writes and make them durable in Kafka.")
         {
             SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, SharedOptions.Listen, tlsCertificate, tlsKey, tlsClientCa, adminClients,
-            noCreateTopics, adminPort,
+            noCreateTopics, adminPort, SharedOptions.ApplicationId,
         };
         command.SetServingAction(async (parse, cancellationToken) =>
         {
@@ -65,6 +65,7 @@ internal static class IngressCommand
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
             var (host, port) = SharedOptions.ParseListen(parse.GetValue(SharedOptions.Listen)!);
             var existingTopicsOnly = parse.GetValue(noCreateTopics);
+            var applicationId = parse.GetValue(SharedOptions.ApplicationId)!;
             using var admin = existingTopicsOnly ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new Hosting.ExistingTopics();
             if (existingTopicsOnly)
@@ -75,7 +76,7 @@ internal static class IngressCommand
             }
 
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
-                bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, SharedOptions.DefaultApplicationId, loggers, cancellationToken);
+                bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, applicationId, loggers, cancellationToken);
             if (existingTopicsOnly)
             {
                 // The ingress only produces to the logs: the dead-letter topics and changelogs are the topology's.
@@ -101,7 +102,6 @@ internal static class IngressCommand
                 builder.Logging.ClearProviders().AddProvider(new Local.ForwardingLoggerProvider(loggers));
                 builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
             });
-            var applicationId = SharedOptions.DefaultApplicationId;
             app.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(topics, bootstrap, ns, applicationId, ct));
             return await ServeAsync(app, parse.InvocationConfiguration.Error, cancellationToken);
         });

@@ -28,6 +28,14 @@ internal static class SharedOptions
         DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.NamespacesFile) is { } path ? new FileInfo(path) : null,
     };
 
+    // The ingress needs it too: a namespace it creates gets its stores' changelogs, and is checked against existing ones,
+    // under the topology's id.
+    public static readonly Option<string> ApplicationId = new("--application-id")
+    {
+        Description = $"The topology's consumer group and changelog prefix; instances with the same id share the work [env {WalEnvironment.ApplicationId}].",
+        DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.ApplicationId) ?? DefaultApplicationId,
+    };
+
     public static readonly Option<string> Listen = new("--listen")
     {
         Description = $"host:port the ingress listens on [env {WalEnvironment.Listen}].",

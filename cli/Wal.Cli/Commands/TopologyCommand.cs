@@ -22,11 +22,6 @@ internal static class TopologyCommand
             Description = $"Where RocksDB stores and checkpoints live [env {WalEnvironment.StateDir}].",
             DefaultValueFactory = _ => new DirectoryInfo(WalEnvironment.Get(WalEnvironment.StateDir) ?? Path.Combine(Path.GetTempPath(), "wal-state")),
         };
-        var applicationId = new Option<string>("--application-id")
-        {
-            Description = $"Consumer group and changelog prefix; instances with the same id share the work [env {WalEnvironment.ApplicationId}].",
-            DefaultValueFactory = _ => WalEnvironment.Get(WalEnvironment.ApplicationId) ?? SharedOptions.DefaultApplicationId,
-        };
         var memcached = new Option<string?>("--memcached")
         {
             Description = $"memcached clusters, name=host:port[;host:port],… (e.g. local=127.0.0.1:11211) [env {WalEnvironment.MemcachedClusters}].",
@@ -106,14 +101,14 @@ internal static class TopologyCommand
         });
         var command = new Command("topology", "Run a topology instance: deliver, delay, retry and dead-letter the namespaces' records.")
         {
-            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, applicationId, memcached, cassandra, kafkaClusters,
+            SharedOptions.BootstrapServers, SharedOptions.Region, SharedOptions.NamespacesFile, stateDir, SharedOptions.ApplicationId, memcached, cassandra, kafkaClusters,
             deliveryTimeout, regions, noCreateTopics, sessionTimeout, adminPort, adminHost,
         };
         command.SetServingAction(async (parse, cancellationToken) =>
         {
             using var loggers = SharedOptions.CreateLoggers();
             var bootstrap = parse.GetValue(SharedOptions.BootstrapServers)!;
-            var app = parse.GetValue(applicationId)!;
+            var app = parse.GetValue(SharedOptions.ApplicationId)!;
             var attempt = parse.GetValue(deliveryTimeout);
             if (attempt < TimeSpan.FromMilliseconds(1) || attempt > TimeSpan.FromHours(1))
             {

@@ -59,6 +59,32 @@ public sealed class IngressCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Ingress_ApplicationIdGiven_ChecksANewNamespaceAgainstThatTopologysChangelogs()
+    {
+        // The topology runs as "orders-app": a namespace created through the ingress must agree with the changelogs under
+        // that id, not under the default one, which do not exist.
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
+        var fresh = NamespaceDefaults.Resolve(new NamespaceConfig { Name = "fresh", Partitions = 3 });
+        var changelogs = Wal.Topology.WalTopology.TopicsFor([fresh], "orders-app").Where(t => t.Name.StartsWith("orders-app-", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(changelogs);
+        await _kafka.EnsureAsync([new Wal.Kafka.TopicSpec(fresh.Topic, 3), .. changelogs.Select(t => t with { Partitions = 2 })]);
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        var run = RunIngressAsync(port, adminPort: -1, stop.Token, "--application-id", "orders-app");
+        await Eventually.WaitUntilAsync(async () => run.IsCompleted || await LoopbackPorts.AcceptsAsync(port), Deadline, () => $"wal ingress to listen\n{Console()}");
+        Assert.False(run.IsCompleted, $"wal ingress ended before serving\n{Console()}");
+
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+        var refusal = await Assert.ThrowsAsync<WalCallException>(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = "fresh", Partitions = 3 }));
+
+        Assert.True(refusal.StatusCode == 9 /* FAILED_PRECONDITION */, $"{refusal.StatusCode} {refusal.StatusMessage}");
+        Assert.Contains(changelogs[0].Name, refusal.StatusMessage, StringComparison.Ordinal);
+        await stop.CancelAsync();
+        Assert.Equal(ExitCodes.Ok, await run.WaitAsync(Deadline));
+    }
+
+    [Fact]
     public async Task Ingress_NoCreateTopicsAndALogMissing_ExitsFailedNamingTheTopic()
     {
         await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
@@ -120,11 +146,11 @@ public sealed class IngressCommandTests : IDisposable
         _error.Dispose();
     }
 
-    private Task<int> RunIngressAsync(int port, int adminPort, CancellationToken cancellationToken) => WalCommandLine.RunAsync(
+    private Task<int> RunIngressAsync(int port, int adminPort, CancellationToken cancellationToken, params string[] more) => WalCommandLine.RunAsync(
         [
             "ingress", "--bootstrap-servers", _kafka.BootstrapServers, "--namespaces", SeedFile,
             "--listen", $"127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}", "--admin-port", adminPort.ToString(CultureInfo.InvariantCulture),
-            "--no-create-topics",
+            "--no-create-topics", .. more,
         ],
         _output,
         _error,
