@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Wal.Ingress.Tests;
 
@@ -55,6 +57,63 @@ public sealed class CallerIdentityTests
         var caller = CallerIdentity.FromCertificate(certificate);
 
         Assert.False(caller.IsAllowed(["wr\u0131ter.example.com"]));
+    }
+
+    [Fact]
+    public void From_AnotherRequestWithTheConnectionsCertificate_SameIdentityNothingAllocated()
+    {
+        // Kestrel hands every request of a connection the same certificate instance: its names are read once.
+        using var certificate = SelfSigned("CN=writer-a", san => san.AddDnsName("writer-a.example.com"));
+        var first = CallerIdentity.From(RequestWith(certificate));
+        var second = RequestWith(certificate);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var caller = CallerIdentity.From(second);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Same(first, caller);
+        Assert.Equal(["writer-a"], caller.CommonNames);
+        Assert.Equal(["writer-a.example.com"], caller.DnsNames);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void From_PlaintextRequest_AnonymousNothingAllocated()
+    {
+        CallerIdentity.From(new DefaultHttpContext());
+        var request = new DefaultHttpContext();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var caller = CallerIdentity.From(request);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Same(CallerIdentity.Anonymous, caller);
+        Assert.Equal(0, allocated);
+    }
+
+    [Fact]
+    public void IsAllowed_CheckedForAWrite_NothingAllocated()
+    {
+        using var certificate = SelfSigned("CN=writer-a", san => san.AddDnsName("writer-a.example.com"));
+        var caller = CallerIdentity.FromCertificate(certificate);
+        string[] byCommonName = ["reader", "writer-a"];
+        string[] byDnsName = ["reader", "WRITER-A.example.com"];
+        string[] neither = ["reader"];
+        caller.IsAllowed(byCommonName);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var answers = (caller.IsAllowed(byCommonName), caller.IsAllowed(byDnsName), caller.IsAllowed(neither));
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal((true, true, false), answers);
+        Assert.Equal(0, allocated);
+    }
+
+    private static DefaultHttpContext RequestWith(X509Certificate2 certificate)
+    {
+        var request = new DefaultHttpContext();
+        request.Features.Set<ITlsConnectionFeature>(new TlsConnectionFeature { ClientCertificate = certificate });
+        return request;
     }
 
     private static X509Certificate2 SelfSigned(string subject, Action<SubjectAlternativeNameBuilder>? san = null)

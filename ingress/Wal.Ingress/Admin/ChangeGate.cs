@@ -8,7 +8,7 @@ namespace Wal.Ingress.Admin;
 /// instances can still race; the control-plane topic keeps the later definition.)
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Lives as long as the app, and the semaphore never hands out a wait handle: there is nothing to release.")]
-internal sealed class ChangeGate(IReadOnlyCollection<string> adminClients)
+internal sealed class ChangeGate(IReadOnlyList<string> adminClients)
 {
     private readonly SemaphoreSlim _one = new(1, 1);
 
