@@ -24,6 +24,8 @@ public sealed partial class ConnectionLimit(int maxConnections, TimeProvider? ti
     private long _nextWarningAt = long.MinValue;
     private long _refusedWhenWarned;
     private ITimer? _pendingWarning;
+    // How many timers were scheduled: each callback knows its own by this number.
+    private long _pendingWarnings;
     private ILogger? _pendingLogger;
     private bool _disposed;
 
@@ -101,16 +103,20 @@ public sealed partial class ConnectionLimit(int maxConnections, TimeProvider? ti
             else if (_pendingWarning is null)
             {
                 _pendingLogger = logger;
-                Volatile.Write(ref _pendingWarning, _time.CreateTimer(_ => WarnPending(), null, _time.GetElapsedTime(now, _nextWarningAt), Timeout.InfiniteTimeSpan));
+                var scheduled = ++_pendingWarnings;
+                Volatile.Write(ref _pendingWarning, _time.CreateTimer(_ => WarnPending(scheduled), null, _time.GetElapsedTime(now, _nextWarningAt), Timeout.InfiniteTimeSpan));
             }
         }
     }
 
-    private void WarnPending()
+    private void WarnPending(long scheduled)
     {
         lock (_warning)
         {
-            if (_disposed || _pendingWarning is null)
+            // A timer's callback can run after its timer was disposed (System.Threading.Timer queues it to the thread
+            // pool): a refusal may have warned in its stead and a later one scheduled the next minute's timer, which
+            // this callback must not take for its own, or it warned again within the minute.
+            if (_disposed || _pendingWarning is null || scheduled != _pendingWarnings)
             {
                 return;
             }

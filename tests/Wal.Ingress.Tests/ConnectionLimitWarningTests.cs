@@ -92,9 +92,68 @@ public sealed class ConnectionLimitWarningTests
         Assert.Equal(["Closed 1 new", "Closed 2 new"], Warnings(logs));
     }
 
+    [Fact]
+    public async Task Apply_TimerCallbackRunningLateAfterARefusalWarnedInItsStead_NoSecondWarningWithinTheMinute()
+    {
+        // System.Threading.Timer queues its callback to the thread pool, so a callback can run after its timer was
+        // disposed: here the minute's timer is due, a refusal warns in its stead and disposes it, a later refusal
+        // schedules the next minute's timer, and only then does the old callback run.
+        using var logs = new ListLoggerProvider();
+        using var loggers = LoggerFactory.Create(b => b.AddProvider(logs));
+        var time = new HeldTimers();
+        using var limit = new ConnectionLimit(0, time);
+        var apply = limit.Apply(_ => Task.CompletedTask, loggers.CreateLogger<ConnectionLimit>());
+        await apply(new RefusedConnection(logs));
+        time.Advance(TimeSpan.FromSeconds(10));
+        await apply(new RefusedConnection(logs));
+        var late = Assert.Single(time.Callbacks);
+        time.Advance(TimeSpan.FromSeconds(50));
+        await apply(new RefusedConnection(logs));
+        time.Advance(TimeSpan.FromSeconds(1));
+        await apply(new RefusedConnection(logs));
+
+        late();
+
+        Assert.Equal(["Closed 1 new", "Closed 2 new"], Warnings(logs));
+        time.Advance(TimeSpan.FromSeconds(59));
+        time.Callbacks[^1]();
+        Assert.Equal(["Closed 1 new", "Closed 2 new", "Closed 1 new"], Warnings(logs));
+    }
+
     // Each warning's opening words, which carry its count.
     private static List<string> Warnings(ListLoggerProvider logs) =>
         [.. logs.Entries.Where(e => e.Level == LogLevel.Warning).Select(e => string.Join(' ', e.Message.Split(' ').Take(3)))];
+
+    /// <summary>A clock that moves only when told to, whose timers never fire by themselves: the test runs their callbacks.</summary>
+    private sealed class HeldTimers : TimeProvider
+    {
+        private long _ticks;
+
+        public List<Action> Callbacks { get; } = [];
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _ticks;
+
+        public void Advance(TimeSpan by) => _ticks += by.Ticks;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Callbacks.Add(() => callback(state));
+            return new HeldTimer();
+        }
+
+        private sealed class HeldTimer : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+
+            public void Dispose()
+            {
+            }
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
 
     /// <summary>Notes how many warnings the log held when the middleware closed it.</summary>
     private sealed class RefusedConnection(ListLoggerProvider logs) : ConnectionContext
