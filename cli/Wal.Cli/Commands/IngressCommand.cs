@@ -39,7 +39,7 @@ internal static class IngressCommand
         var noCreateTopics = new Option<bool>("--no-create-topics")
         {
             Description = "Do not create topics: the control-plane topic and every namespace's log topic must already exist "
-                + "(checked at start), and a namespace created through the ingress needs its topics made beforehand.",
+                + "(checked at start), and a namespace created through the ingress needs its log made beforehand (refused while it is missing).",
         };
         // No environment variable: WAL_ADMIN_PORT is the topology's, and an ingress beside it on one host needs another port.
         var adminPort = new Option<int>("--admin-port")
@@ -102,7 +102,7 @@ internal static class IngressCommand
                 builder.Logging.ClearProviders().AddProvider(new Local.ForwardingLoggerProvider(loggers));
                 builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
             });
-            app.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(topics, bootstrap, ns, applicationId, ct));
+            app.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(topics, bootstrap, ns, applicationId, logMustExist: existingTopicsOnly, ct));
             return await ServeAsync(app, parse.InvocationConfiguration.Error, cancellationToken);
         });
         return command;

@@ -149,7 +149,7 @@ internal sealed class LocalStack : IAsyncDisposable
                 builder.Logging.ClearProviders().AddProvider(new ForwardingLoggerProvider(loggers));
                 builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Hosting.CommandLineLifetime>();
             });
-        Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(Kafka, Kafka.BootstrapServers, ns, Options.ApplicationId, ct));
+        Ingress.MapNamespaceAdmin(controlPlane, (ns, ct) => Hosting.Namespaces.PrepareAsync(Kafka, Kafka.BootstrapServers, ns, Options.ApplicationId, logMustExist: false, ct));
         await Ingress.StartAsync(cancellationToken);
         _started.Add(Ingress);
     }

@@ -25,7 +25,7 @@ public sealed class NamespacePreparationTests : IDisposable
         var ns = NamespaceDefaults.Resolve(new NamespaceConfig { Name = "unread", Partitions = 3 });
 
         var e = await Assert.ThrowsAsync<KafkaException>(() =>
-            Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, CancellationToken.None));
+            Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, logMustExist: false, CancellationToken.None));
 
         Assert.Contains("topic 'wal.unread'", e.Error.Reason, StringComparison.Ordinal);
         _kafka.SetTopicError("wal.unread", 0);
@@ -39,7 +39,7 @@ public sealed class NamespacePreparationTests : IDisposable
         _kafka.SetBrokerRoundTrip(1, TimeSpan.FromSeconds(2));
         var ns = NamespaceDefaults.Resolve(new NamespaceConfig { Name = "slow", Partitions = 2 });
 
-        var preparing = Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, CancellationToken.None);
+        var preparing = Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, logMustExist: false, CancellationToken.None);
 
         Assert.False(preparing.IsCompleted, "the call returned only once Kafka had answered");
         await preparing.WaitAsync(TimeSpan.FromSeconds(30));
@@ -54,7 +54,7 @@ public sealed class NamespacePreparationTests : IDisposable
         var ns = NamespaceDefaults.Resolve(new NamespaceConfig { Name = "narrow", Partitions = 3 });
 
         var e = await Assert.ThrowsAsync<NamespaceConfigException>(() =>
-            Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, CancellationToken.None));
+            Cli.Hosting.Namespaces.PrepareAsync(_kafka, _kafka.BootstrapServers, ns, ApplicationId, logMustExist: false, CancellationToken.None));
 
         Assert.Contains("partitions: 3, but topic 'wal.narrow' exists with 2", e.Message, StringComparison.Ordinal);
     }

@@ -85,6 +85,31 @@ public sealed class IngressCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Ingress_NoCreateTopicsAndANamespaceCreatedWithoutItsLog_RefusedNamingTheLogAndNothingPublished()
+    {
+        // Published without its log, the namespace's writes failed, or a broker that auto-creates topics made the log at
+        // the first write with its own default count; the start-up check covers only the namespaces there at start.
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
+        var port = LoopbackPorts.Free();
+        using var stop = new CancellationTokenSource();
+        var run = RunIngressAsync(port, adminPort: -1, stop.Token);
+        await Eventually.WaitUntilAsync(async () => run.IsCompleted || await LoopbackPorts.AcceptsAsync(port), Deadline, () => $"wal ingress to listen\n{Console()}");
+        Assert.False(run.IsCompleted, $"wal ingress ended before serving\n{Console()}");
+        using var client = new WalClient(new WalClientOptions { Address = new Uri($"http://127.0.0.1:{port}") });
+
+        var refusal = await Record.ExceptionAsync(() => client.CreateNamespaceAsync(new NamespaceConfig { Name = "unmade", Partitions = 3 }));
+
+        var refused = Assert.IsType<WalCallException>(refusal);
+        Assert.True(refused.StatusCode == 9 /* FAILED_PRECONDITION */, $"{refused.StatusCode} {refused.StatusMessage}");
+        Assert.Contains("'wal.unmade' does not exist", refused.StatusMessage, StringComparison.Ordinal);
+        var lookup = await Record.ExceptionAsync(() => client.GetNamespaceAsync("unmade"));
+        Assert.True(lookup is WalCallException { StatusCode: 5 /* NOT_FOUND */ }, $"the namespace was published: {lookup}");
+        await stop.CancelAsync();
+        Assert.Equal(ExitCodes.Ok, await run.WaitAsync(Deadline));
+    }
+
+    [Fact]
     public async Task Ingress_NoCreateTopicsAndALogMissing_ExitsFailedNamingTheTopic()
     {
         await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
