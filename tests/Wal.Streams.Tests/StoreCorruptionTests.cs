@@ -63,6 +63,50 @@ public sealed class StoreCorruptionTests
             KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= count || streams.FatalError is not null);
     }
 
+    /// <summary>
+    /// Under exactly-once the thread's one transaction holds every task's output since the last commit: the corrupt store
+    /// fails the thread, which aborts it, instead of reviving the task beside that open transaction.
+    /// </summary>
+    [Fact]
+    public async Task ProcessAsync_ExactlyOnceAndAReadMeetsADamagedBlock_ThreadFailsWithoutRevivingTheTask()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        const string app = "corrupt-read-eos-app";
+        KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
+        var config = KafkaTestKit.Config(cluster, app) with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce };
+        var storeDirectory = Path.Combine(config.StateDirectory, app, "0_0", "rocksdb", CountingProcessor.StoreName);
+        var topology = CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName));
+
+        // The clean close writes the checkpoint, the only one exactly-once writes, so the restart trusts the store.
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1));
+        await using (var first = new KafkaStreams(topology, config with { CommitInterval = TimeSpan.FromMinutes(5) }))
+        {
+            await first.StartAsync();
+            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= Keys);
+            await first.CloseAsync();
+        }
+
+        var damaged = DamageADataBlock(storeDirectory);
+        Assert.NotEmpty(damaged);
+        await KafkaTestKit.ProduceAsync(cluster, "in", [(damaged[0], "v1")]);
+        var loggers = new RecordingLoggerFactory();
+        await using var streams = new KafkaStreams(topology, config, loggers);
+        await streams.StartAsync();
+
+        await Eventually.WaitUntilAsync(() => streams.FatalError is not null, TimeSpan.FromSeconds(60), "the stream thread to fail");
+        var corrupted = Assert.Single(Chain(streams.FatalError).OfType<TaskCorruptedException>());
+        Assert.Equal(CountingProcessor.StoreName, corrupted.StoreName);
+        Assert.DoesNotContain(loggers.Lines, l => l.Message.Contains("the task closes without committing", StringComparison.Ordinal));
+
+        static IEnumerable<Exception> Chain(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+            {
+                yield return e;
+            }
+        }
+    }
+
     /// <summary>Flips bytes a third of the way into the store's largest table file; returns the keys whose reads now fail.</summary>
     private static List<string> DamageADataBlock(string storeDirectory)
     {
