@@ -308,8 +308,6 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
         Assert.InRange(growthPerStretch, long.MinValue, 160 * 1024L);
     }
 
-    // Finalizers of objects abandoned earlier free native memory whenever they happen to run; run
-    // them before each sample so they do not shift one stretch against another.
     /// <summary>
     /// Writes 2,000 keys with incompressible values and flushes them to a table file, most of which is then data
     /// blocks: its middle lies in one. Returns the keys.
@@ -344,6 +342,8 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
         stream.Write(bytes);
     }
 
+    // Finalizers of objects abandoned earlier free native memory whenever they happen to run; run
+    // them before each sample so they do not shift one stretch against another.
     private static long SettledHeap()
     {
         GC.Collect();
