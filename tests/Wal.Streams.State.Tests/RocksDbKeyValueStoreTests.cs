@@ -164,7 +164,7 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
     {
         var keys = WriteATable((RocksDbKeyValueStore)Store);
         Store.Dispose();
-        FlipBytesInTheMiddle(Directory.GetFiles(StoreDirectory, "*.sst").Single());
+        TableFileDamage.FlipBytes(Directory.GetFiles(StoreDirectory, "*.sst").Single(), 0.5);
         using var damaged = new RocksDbKeyValueStore("damaged", StoreDirectory);
 
         var fromRange = Assert.Throws<TaskCorruptedException>(() => DrainKeys(damaged.Range(null, null)));
@@ -188,7 +188,7 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
         }
 
         Store.Dispose();
-        FlipBytesInTheMiddle(Directory.GetFiles(StoreDirectory, "*.sst").Order().First());
+        TableFileDamage.FlipBytes(Directory.GetFiles(StoreDirectory, "*.sst").Order().First(), 0.5);
         using var damaged = new RocksDbKeyValueStore("damaged", StoreDirectory);
 
         // A fourth level-0 table starts a compaction of all four in the background; once it meets the damaged block,
@@ -325,21 +325,6 @@ public sealed class RocksDbKeyValueStoreTests : KeyValueStoreContractTests
 
         store.Flush();
         return keys;
-    }
-
-    private static void FlipBytesInTheMiddle(string file)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-        var bytes = new byte[64];
-        stream.Position = stream.Length / 2;
-        stream.ReadExactly(bytes);
-        for (var i = 0; i < bytes.Length; i++)
-        {
-            bytes[i] ^= 0xFF;
-        }
-
-        stream.Position = stream.Length / 2;
-        stream.Write(bytes);
     }
 
     // Finalizers of objects abandoned earlier free native memory whenever they happen to run; run

@@ -112,19 +112,7 @@ public sealed class StoreCorruptionTests
     {
         var table = Directory.GetFiles(storeDirectory, "*.sst").MaxBy(f => new FileInfo(f).Length)
             ?? throw new InvalidOperationException($"No table file in {storeDirectory}.");
-        using (var file = new FileStream(table, FileMode.Open, FileAccess.ReadWrite))
-        {
-            var bytes = new byte[64];
-            file.Position = file.Length / 3;
-            file.ReadExactly(bytes);
-            for (var i = 0; i < bytes.Length; i++)
-            {
-                bytes[i] ^= 0xFF;
-            }
-
-            file.Position = file.Length / 3;
-            file.Write(bytes);
-        }
+        TableFileDamage.FlipBytes(table, 1.0 / 3);
 
         // Probed by a store of its own, closed before the runtime opens the directory; its block cache goes with it.
         using var probe = new RocksDbKeyValueStore("probe", storeDirectory);
