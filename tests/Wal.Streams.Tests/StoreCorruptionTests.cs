@@ -22,21 +22,10 @@ public sealed class StoreCorruptionTests
         const string app = "corrupt-read-app";
         KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
         var config = KafkaTestKit.Config(cluster, app);
-        var storeDirectory = Path.Combine(config.StateDirectory, app, "0_0", "rocksdb", CountingProcessor.StoreName);
         var topology = CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName));
 
-        // 1. Every key counted once. No periodic commit, so the clean close writes the whole store to one table file.
-        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1));
-        await using (var first = new KafkaStreams(topology, config with { CommitInterval = TimeSpan.FromMinutes(5) }))
-        {
-            await first.StartAsync();
-            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= Keys);
-            await first.CloseAsync();
-        }
-
-        // 2. Bytes in the middle of that file are flipped: the store still opens, and reading some keys fails.
-        var damaged = DamageADataBlock(storeDirectory);
-        Assert.NotEmpty(damaged);
+        // 1 and 2. Every key counted once, then bytes in the middle of the store's table file flipped.
+        var damaged = await CountedThenDamagedAsync(cluster, topology, config, app);
 
         // 3. The first record after the restart reads a damaged key.
         var victim = damaged[0];
@@ -74,20 +63,10 @@ public sealed class StoreCorruptionTests
         const string app = "corrupt-read-eos-app";
         KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
         var config = KafkaTestKit.Config(cluster, app) with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce };
-        var storeDirectory = Path.Combine(config.StateDirectory, app, "0_0", "rocksdb", CountingProcessor.StoreName);
         var topology = CountingProcessor.Topology("in", "out", Stores.PersistentKeyValueStore(CountingProcessor.StoreName));
 
         // The clean close writes the checkpoint, the only one exactly-once writes, so the restart trusts the store.
-        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1));
-        await using (var first = new KafkaStreams(topology, config with { CommitInterval = TimeSpan.FromMinutes(5) }))
-        {
-            await first.StartAsync();
-            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= Keys);
-            await first.CloseAsync();
-        }
-
-        var damaged = DamageADataBlock(storeDirectory);
-        Assert.NotEmpty(damaged);
+        var damaged = await CountedThenDamagedAsync(cluster, topology, config, app);
         await KafkaTestKit.ProduceAsync(cluster, "in", [(damaged[0], "v1")]);
         var loggers = new RecordingLoggerFactory();
         await using var streams = new KafkaStreams(topology, config, loggers);
@@ -105,6 +84,26 @@ public sealed class StoreCorruptionTests
                 yield return e;
             }
         }
+    }
+
+    /// <summary>
+    /// Counts every key once and closes cleanly (no periodic commit, so the close writes the whole store to one table file
+    /// and the checkpoint), then damages a data block of that file: the store still opens, and reading some keys fails.
+    /// </summary>
+    /// <returns>The keys whose reads now fail; never none.</returns>
+    private static async Task<List<string>> CountedThenDamagedAsync(EmbeddedKafkaCluster cluster, Topology topology, StreamsConfig config, string app)
+    {
+        await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: Keys, perKey: 1));
+        await using (var first = new KafkaStreams(topology, config with { CommitInterval = TimeSpan.FromMinutes(5) }))
+        {
+            await first.StartAsync();
+            await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= Keys);
+            await first.CloseAsync();
+        }
+
+        var damaged = DamageADataBlock(Path.Combine(config.StateDirectory, app, "0_0", "rocksdb", CountingProcessor.StoreName));
+        Assert.NotEmpty(damaged);
+        return damaged;
     }
 
     /// <summary>Flips bytes a third of the way into the store's largest table file; returns the keys whose reads now fail.</summary>
