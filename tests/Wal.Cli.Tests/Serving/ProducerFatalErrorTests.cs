@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Wal.Cli.Commands;
 using Wal.Cli.Local;
-using Wal.Ingress;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Streams;
@@ -61,19 +60,28 @@ public sealed class ProducerFatalErrorTests
     [Fact]
     public async Task Ingress_ProducerFailsFatally_StopsListeningAndExitsFailedNamingTheError()
     {
+        // The real command, on topics the test makes (the mock cluster has no CreateTopics); the error is pushed once it
+        // serves, after the seed's own produce.
         using var kafka = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        await kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = kafka.BootstrapServers }.TopicSpec]);
+        await kafka.EnsureAsync([.. NamespaceSeedFile.Load(SeedFile).Select(NamespaceDefaults.Resolve).Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
         var port = LoopbackPorts.Free();
-        var address = new Uri($"http://127.0.0.1:{port}");
         using var timeout = new CancellationTokenSource(Deadline);
+        using var output = new StringWriter();
         using var error = new StringWriter();
-        await using var app = IngressHost.Build(
-            new IngressOptions { BootstrapServers = kafka.BootstrapServers, Port = port, AdminPort = -1 },
-            new NamespaceRegistry(NamespaceSeedFile.Load(SeedFile)));
-        var serving = IngressCommand.ServeAsync(app, error, timeout.Token);
-        await Eventually.WaitUntilAsync(() => serving.IsCompleted || app.Lifetime.ApplicationStarted.IsCancellationRequested, Deadline, "the ingress to start");
+        var serving = WalCommandLine.RunAsync(
+            [
+                "ingress", "--bootstrap-servers", kafka.BootstrapServers, "--namespaces", SeedFile, "--listen", $"127.0.0.1:{port}",
+                "--admin-port", "-1", "--no-create-topics",
+            ],
+            output,
+            error,
+            timeout.Token);
+        await Eventually.WaitUntilAsync(async () => serving.IsCompleted || await LoopbackPorts.AcceptsAsync(port), Deadline, () => $"wal ingress to listen\n{error}");
+        Assert.False(serving.IsCompleted, $"wal ingress ended before serving\n{error}");
         kafka.PushRequestErrors(KafkaApi.Produce, FatalProduceError);
 
-        await WriteAsync(address);
+        await WriteAsync(new Uri($"http://127.0.0.1:{port}"));
         var exit = await serving.WaitAsync(Deadline);
 
         var stderr = error.ToString();
