@@ -34,16 +34,12 @@ internal sealed class SystemCallTrace : IDisposable
             RedirectStandardError = true,
         })!;
         var trace = new SystemCallTrace(strace, log);
-        var until = Stopwatch.GetTimestamp() + (long)(Deadline.TotalSeconds * Stopwatch.Frequency);
-        while (!ThisThreadTraced())
+        // Polled on this thread, not through Eventually: the condition is about the calling thread itself, which an
+        // await could leave.
+        if (!SpinWait.SpinUntil(() => strace.HasExited || ThisThreadTraced(), Deadline) || strace.HasExited)
         {
-            if (strace.HasExited || Stopwatch.GetTimestamp() >= until)
-            {
-                trace.Dispose();
-                throw new Xunit.Sdk.XunitException($"strace did not attach to this process: {strace.StandardError.ReadToEnd()}");
-            }
-
-            Thread.Sleep(10);
+            trace.Dispose();
+            throw new Xunit.Sdk.XunitException($"strace did not attach to this process: {strace.StandardError.ReadToEnd()}");
         }
 
         return trace;
