@@ -26,6 +26,9 @@ internal sealed class ScriptedSink : ISink
         return this;
     }
 
+    /// <summary>Answers by the delivery itself, ahead of the script, where it gives an answer.</summary>
+    public Func<Delivery, DeliveryResult?>? AnswerBy { get; set; }
+
     /// <summary>Runs inside each delivery, before it is answered: a test looks at the world while a delivery is in flight.</summary>
     public Action<Delivery>? WhileDelivering { get; set; }
 
@@ -33,6 +36,11 @@ internal sealed class ScriptedSink : ISink
     {
         Calls.Add(delivery);
         WhileDelivering?.Invoke(delivery);
+        if (AnswerBy?.Invoke(delivery) is { } answer)
+        {
+            return ValueTask.FromResult(answer);
+        }
+
         return ValueTask.FromResult(_script.TryDequeue(out var result) ? result : Otherwise);
     }
 

@@ -33,6 +33,7 @@ public sealed class TopologyMetrics : IDisposable
     private readonly Counter<long> _timersScheduled;
     private readonly Counter<long> _timersFired;
     private readonly Histogram<double> _timerLateness;
+    private readonly Counter<long> _waitedForKey;
     private readonly Counter<long> _mutationsAssembled;
     private readonly Counter<long> _mutationsExpired;
     private readonly Counter<long> _latePieces;
@@ -57,6 +58,8 @@ public sealed class TopologyMetrics : IDisposable
         _timerLateness = _meter.CreateHistogram<double>(
             "wal.topology.timers.lateness", "s", "How long after its due time a delay-queue timer fired: how far behind the delay queue is.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        _waitedForKey = _meter.CreateCounter<long>(
+            "wal.topology.timers.waited_for_key", "{entry}", "Entries of a Kafka record key that waited behind an earlier entry of the key being retried.");
         _mutationsAssembled = _meter.CreateCounter<long>(
             "wal.topology.mutations.assembled", "{mutation}", "Multi-table mutations found complete (marker and every chunk in) and handed to their apply.");
         _mutationsExpired = _meter.CreateCounter<long>(
@@ -100,6 +103,8 @@ public sealed class TopologyMetrics : IDisposable
         _timersFired.Add(1, ns);
         _timerLateness.Record(Math.Max(0, firedAtMs - dueAtMs) / 1000.0, ns);
     }
+
+    public void WaitedForKey(string @namespace) => _waitedForKey.Add(1, new KeyValuePair<string, object?>(NamespaceTag, @namespace));
 
     public void MutationAssembled(string @namespace) => _mutationsAssembled.Add(1, new KeyValuePair<string, object?>(NamespaceTag, @namespace));
 

@@ -124,6 +124,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        if (WaitsForItsKey(entry, pending, () => TimerValue.Compose(record.Value, pending)))
+        {
+            return;
+        }
+
         pending.Entry = entry;
         await AttemptAsync(pending, due);
     }
@@ -205,14 +210,127 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        // A retry goes on whatever holds its key: in order, only a key's hold retries, and after a crash a retry the hold
+        // does not name has been attempted before the entries waiting now.
+        if (pending.Attempts == 0 && pending.Entry is { } entry && WaitsForItsKey(entry, pending, pending.ToByteArray))
+        {
+            DeleteTimer(key);
+            return;
+        }
+
         await AttemptAsync(pending, DueKey.DueAtMs(key), key, marked);
     }
 
     /// <summary>
-    /// Attempts a delivery due at <paramref name="dueAtMs"/>; <paramref name="firedTimer"/> is the timer that held it,
-    /// deleted once the attempt has an outcome, and <paramref name="marked"/> says whether its chain's marker names it.
+    /// Whether <paramref name="entry"/>, due for its first attempt, must wait behind an earlier entry of its Kafka record
+    /// key that is being retried; if so it is put last in the key's queue, stored as <paramref name="value"/> gives it.
     /// </summary>
-    private async ValueTask AttemptAsync(PendingDelivery pending, long dueAtMs, byte[]? firedTimer = null, bool marked = false)
+    private bool WaitsForItsKey(LogEntry entry, PendingDelivery pending, Func<byte[]> value)
+    {
+        if (HoldKey.Of(entry) is not { } holdKey || MarkerOf(pending) is not { } marker || Timers.Get(holdKey) is not { } stored)
+        {
+            return false;
+        }
+
+        var hold = KeyHold.Parser.ParseFrom(stored);
+        if (hold.Head.Span.SequenceEqual(marker))
+        {
+            // Read again after a crash that kept the hold its failed attempt made: it is the one the others wait for.
+            return false;
+        }
+
+        Timers.PutOwned(HoldKey.Waiting(holdKey, hold.NextWaiting), value());
+        hold.NextWaiting++;
+        Timers.PutOwned(holdKey, hold.ToByteArray());
+        _metrics.WaitedForKey(_namespace);
+        LogWaiting(_logger, _namespace, entry.Id, hold.NextWaiting - hold.FirstWaiting);
+        return true;
+    }
+
+    /// <summary>
+    /// Lets the entries waiting behind <paramref name="hold"/> go, in order, now that its head's chain has ended: each
+    /// is attempted until one fails and is retried (it holds the key from then on) or the queue is empty (the hold goes).
+    /// </summary>
+    /// <remarks>
+    /// Runs before the head's timer is deleted: a crash anywhere in it leaves that timer, whose firing again (a repeat
+    /// delivery, which sinks allow) lets the rest go. An entry's waiting record is deleted once it is delivered or
+    /// dead-lettered, and the hold's progress saved only when the loop stops, so a crash may leave the hold pointing at
+    /// deleted records, which are skipped. An entry that takes the hold over has its retry's timer saved first, then
+    /// the hold naming it, then its waiting record deleted: a crash between the last two leaves that record just below
+    /// the hold's first, deleted when its own chain ends.
+    /// </remarks>
+    private async ValueTask ReleaseAsync(byte[] holdKey, KeyHold hold)
+    {
+        if (hold.FirstWaiting > 0 && HoldKey.Waiting(holdKey, hold.FirstWaiting - 1) is var left && Timers.Get(left) is not null)
+        {
+            Timers.DeleteOwned(left);
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        for (; hold.FirstWaiting < hold.NextWaiting; hold.FirstWaiting++)
+        {
+            var waitingKey = HoldKey.Waiting(holdKey, hold.FirstWaiting);
+            if (Timers.Get(waitingKey) is not { } stored)
+            {
+                continue;
+            }
+
+            var next = TimerValue.Parse(stored);
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
+            {
+                // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
+                // its firing lets the rest go.
+                PutTimer(Now(), next.Entry.Id, stored);
+                HandOver(holdKey, hold, next, waitingKey);
+                return;
+            }
+
+            var outcome = await AttemptAsync(next, Now());
+            if (outcome == AttemptOutcome.Retrying)
+            {
+                HandOver(holdKey, hold, next, waitingKey);
+                return;
+            }
+
+            if (outcome == AttemptOutcome.DeadLettered)
+            {
+                // The waiting record is the entry's only other copy.
+                await Context.FlushAsync();
+            }
+
+            Timers.DeleteOwned(waitingKey);
+        }
+
+        Timers.DeleteOwned(holdKey);
+    }
+
+    /// <summary>Makes <paramref name="next"/>, whose timer is saved, the entry the rest of its key wait for.</summary>
+    private void HandOver(byte[] holdKey, KeyHold hold, PendingDelivery next, byte[] waitingKey)
+    {
+        hold.Head = ByteString.CopyFrom(MarkerOf(next));
+        hold.FirstWaiting++;
+        Timers.PutOwned(holdKey, hold.ToByteArray());
+        Timers.DeleteOwned(waitingKey);
+    }
+
+    /// <summary>The hold of <paramref name="pending"/>'s record key when it names <paramref name="pending"/> as its head.</summary>
+    private (byte[] Key, KeyHold Hold)? HeldBy(PendingDelivery pending)
+    {
+        if (HoldKey.Of(pending.Entry) is not { } holdKey || MarkerOf(pending) is not { } marker || Timers.Get(holdKey) is not { } stored)
+        {
+            return null;
+        }
+
+        var hold = KeyHold.Parser.ParseFrom(stored);
+        return hold.Head.Span.SequenceEqual(marker) ? (holdKey, hold) : null;
+    }
+
+    /// <summary>
+    /// Attempts a delivery due at <paramref name="dueAtMs"/>; <paramref name="storedAt"/> is the key that held it (a fired
+    /// timer, or its place in a key's queue), deleted once the attempt has an outcome, and <paramref name="marked"/> says
+    /// whether its chain's marker names it.
+    /// </summary>
+    private async ValueTask<AttemptOutcome> AttemptAsync(PendingDelivery pending, long dueAtMs, byte[]? storedAt = null, bool marked = false)
     {
         var entry = pending.Entry;
         DeliveryResult result;
@@ -249,9 +367,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             _metrics.Attempted(
                 _namespace, sinkKind, result.Outcome == DeliveryOutcome.Superseded ? DeliveryAttemptOutcome.Superseded : DeliveryAttemptOutcome.Delivered, dueAtMs, answeredAtMs);
-            EndChain(pending, firedTimer, marked);
+            await EndChainAsync(pending, storedAt, marked);
             LogDelivered(_logger, _namespace, entry.Id, pending.Attempts, result.Outcome);
-            return;
+            return AttemptOutcome.Delivered;
         }
 
         pending.LastError = RecordLimits.BoundError(result.Error ?? result.Outcome.ToString());
@@ -268,16 +386,17 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 // After the retry's timer, before the fired one's delete: whichever prefix of the three a crash keeps, one
                 // timer is left that the marker names or no marker to overrule it, and the other, if any, is dropped.
                 Timers.PutOwned(marker, next);
+                HoldItsKey(entry, marker);
             }
 
             // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
-            if (firedTimer is not null && !firedTimer.AsSpan().SequenceEqual(next))
+            if (storedAt is not null && !storedAt.AsSpan().SequenceEqual(next))
             {
-                DeleteTimer(firedTimer);
+                DeleteTimer(storedAt);
             }
 
             LogRetrying(_logger, _namespace, entry.Id, pending.Attempts, wait.TotalMilliseconds, pending.LastError);
-            return;
+            return AttemptOutcome.Retrying;
         }
 
         _metrics.Attempted(_namespace, sinkKind, DeliveryAttemptOutcome.DeadLettered, dueAtMs, answeredAtMs);
@@ -290,23 +409,47 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             permanent,
             (pending.SourceTopic, pending.SourcePartition, pending.SourceOffset),
             CarriedHeaders.From(pending.Headers));
-        if (firedTimer is not null)
+        if (storedAt is not null)
         {
-            // The timer is the entry's only other copy (its input record is long committed): the dead letter
-            // must be acknowledged before the timer's delete can reach the changelog.
+            // The stored entry is its only other copy (its input record is long committed): the dead letter
+            // must be acknowledged before the delete can reach the changelog.
             await Context.FlushAsync();
-            EndChain(pending, firedTimer, marked);
+        }
+
+        await EndChainAsync(pending, storedAt, marked);
+        return AttemptOutcome.DeadLettered;
+    }
+
+    /// <summary>
+    /// Makes a key's later entries wait behind <paramref name="entry"/>, whose retry is scheduled, unless its key is held
+    /// already: by this entry's own chain, or, while a queue is let go, by the head the caller is about to replace.
+    /// </summary>
+    private void HoldItsKey(LogEntry entry, byte[] marker)
+    {
+        if (HoldKey.Of(entry) is { } holdKey && Timers.Get(holdKey) is null)
+        {
+            Timers.PutOwned(holdKey, new KeyHold { Head = ByteString.CopyFrom(marker) }.ToByteArray());
         }
     }
 
-    private void EndChain(PendingDelivery pending, byte[]? firedTimer, bool marked)
+    private async ValueTask EndChainAsync(PendingDelivery pending, byte[]? storedAt, bool marked)
+    {
+        if (HeldBy(pending) is var (holdKey, hold))
+        {
+            await ReleaseAsync(holdKey, hold);
+        }
+
+        EndChain(pending, storedAt, marked);
+    }
+
+    private void EndChain(PendingDelivery pending, byte[]? storedAt, bool marked)
     {
         if (marked && MarkerOf(pending) is { } marker)
         {
             Timers.DeleteOwned(marker);
         }
 
-        DeleteTimer(firedTimer);
+        DeleteTimer(storedAt);
     }
 
     // A record's position is known wherever it was read; a timer saved without one has no marker and is always current.
@@ -339,6 +482,15 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
 
+    private enum AttemptOutcome
+    {
+        Delivered,
+        Retrying,
+        DeadLettered,
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: {Id} waits behind an earlier entry of its Kafka record key being retried ({Waiting} waiting)")]
+    private static partial void LogWaiting(ILogger logger, string @namespace, string id, long waiting);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Namespace}: the sink threw delivering {Id}; counted as a retriable failure")]
     private static partial void LogSinkThrew(ILogger logger, Exception error, string @namespace, string id);

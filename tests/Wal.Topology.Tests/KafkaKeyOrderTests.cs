@@ -1,0 +1,299 @@
+using System.Text;
+using Confluent.Kafka;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Wal.Namespaces;
+using Wal.Schemas.V1;
+using Wal.Sinks;
+using Wal.Streams.TestDriver;
+
+namespace Wal.Topology.Tests;
+
+/// <summary>
+/// Entries of one Kafka record key reach the target in the order they came due, also when one of them needs a retry:
+/// the later ones wait behind it. Before, a retried record was appended after the later records of its key.
+/// </summary>
+public sealed class KafkaKeyOrderTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);
+    private static readonly string Store = WalTopology.TimerStoreName("orders");
+    private readonly ScriptedSink _sink = new();
+    private readonly TopologyTestDriver _driver;
+    private readonly TestInputTopic<byte[], byte[]> _log;
+    private readonly TestOutputTopic<byte[], byte[]> _deadLetters;
+    private readonly Dictionary<string, int> _failuresLeft = [];
+
+    public KafkaKeyOrderTests()
+    {
+        _sink.AnswerBy = d =>
+        {
+            if (_failuresLeft.TryGetValue(d.Id, out var left) && left > 0)
+            {
+                _failuresLeft[d.Id] = left - 1;
+                return DeliveryResult.Retriable($"{d.Id}: target down");
+            }
+
+            return DeliveryResult.Delivered;
+        };
+        _driver = Driver(_sink, Start, TimeSpan.FromSeconds(1));
+        _log = _driver.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+        _deadLetters = _driver.CreateOutputTopic("wal.orders.dlq", Deserializers.ByteArray, Deserializers.ByteArray);
+    }
+
+    public void Dispose() => _driver.Dispose();
+
+    [Fact]
+    public async Task EntryRetried_LaterEntriesOfItsKeyWaitBehindIt_OtherKeysDoNot()
+    {
+        FailTimes("a1", 2);
+
+        await PipeAsync(Entry("a1", "a"), Entry("a2", "a"), Entry("b1", "b"), Entry("a3", "a"));
+
+        // b has no entry being retried; a2 and a3 wait for a1.
+        Assert.Equal(["a1", "b1"], Delivered());
+        await RunUntilEmptyAsync();
+
+        Assert.Equal(["a1", "b1", "a1", "a1", "a2", "a3"], Delivered());
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task HeadDeadLettered_TheEntriesWaitingBehindItGoOnInOrder()
+    {
+        FailTimes("a1", int.MaxValue);
+
+        await PipeAsync(Entry("a1", "a"), Entry("a2", "a"), Entry("a3", "a"));
+        await RunUntilEmptyAsync();
+
+        Assert.Equal(["a1", "a1", "a1", "a2", "a3"], Delivered());
+        Assert.Equal("a1", Encoding.UTF8.GetString(Assert.Single(_deadLetters.ReadRecordsToList()).Key));
+    }
+
+    [Fact]
+    public async Task WaitingEntryFailsWhenLetGo_ItHoldsTheKeyForTheRest()
+    {
+        FailTimes("a1", 1);
+        FailTimes("a2", 1);
+
+        await PipeAsync(Entry("a1", "a"), Entry("a2", "a"), Entry("a3", "a"));
+        await RunUntilEmptyAsync();
+
+        Assert.Equal(["a1", "a1", "a2", "a2", "a3"], Delivered());
+    }
+
+    [Fact]
+    public async Task DelayedEntryOfAHeldKey_WaitsWhenItComesDue()
+    {
+        // Retries at +100 ms and +300 ms (backoff 100 ms, doubling); the delayed entry is due between them.
+        FailTimes("a1", 2);
+        var delayed = Entry("a2", "a");
+        delayed.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(200)) };
+
+        await PipeAsync(Entry("a1", "a"), delayed);
+        await RunUntilEmptyAsync();
+
+        Assert.Equal(["a1", "a1", "a1", "a2"], Delivered());
+    }
+
+    [Fact]
+    public async Task KafkaTargetWithoutAKey_OrMemcached_IsNotHeld()
+    {
+        FailTimes("k1", 1);
+        FailTimes("m1", 1);
+
+        await PipeAsync(Entry("k1", key: null), Entry("k2", key: null));
+        var memcached = Entry("m1", null);
+        memcached.Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "same" } };
+        var memcachedLater = memcached.Clone();
+        memcachedLater.Id = "m2";
+        await PipeAsync(memcached, memcachedLater);
+
+        Assert.Equal(["k1", "k2", "m1", "m2"], Delivered());
+        await RunUntilEmptyAsync();
+    }
+
+    [Fact]
+    public async Task SameKeyOnAnotherTopicOrCluster_IsAnotherKey()
+    {
+        FailTimes("a1", 1);
+        var otherTopic = Entry("t1", "a");
+        otherTopic.Target.Kafka.Topic = "other";
+        var otherCluster = Entry("c1", "a");
+        otherCluster.Target.Kafka.Cluster = "us-west";
+
+        await PipeAsync(Entry("a1", "a"), otherTopic, otherCluster);
+
+        Assert.Equal(["a1", "t1", "c1"], Delivered());
+    }
+
+    [Fact]
+    public async Task LongQueue_LetGoOverSeveralTicks_KeepsItsOrder()
+    {
+        // A firing time that allows one delivery: the queue is let go one head at a time, each due at once.
+        var sink = new ScriptedSink();
+        var failed = false;
+        sink.AnswerBy = d =>
+        {
+            var spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency / 500);
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
+            {
+            }
+
+            if (d.Id == "q00" && !failed)
+            {
+                failed = true;
+                return DeliveryResult.Retriable("target down");
+            }
+
+            return DeliveryResult.Delivered;
+        };
+        using var driver = Driver(sink, Start, TimeSpan.FromMilliseconds(1));
+        var log = driver.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+        var ids = Enumerable.Range(0, 12).Select(i => $"q{i:D2}").ToList();
+        foreach (var id in ids)
+        {
+            var entry = Entry(id, "a");
+            await log.PipeInputAsync(Encoding.UTF8.GetBytes(id), entry.ToByteArray());
+        }
+
+        for (var i = 0; i < 200 && driver.GetKeyValueStore(Store).ApproximateCount > 0; i++)
+        {
+            await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(0, driver.GetKeyValueStore(Store).ApproximateCount);
+        Assert.Equal(["q00", .. ids], sink.Calls.Select(c => c.Id));
+    }
+
+    // A crash keeps a prefix of the timer store's changelog writes. Restored from any prefix of the writes made while a
+    // queue was let go (the head delivered, then the next entry failing and taking the hold over, or, past the firing
+    // time, made the head due at once), no entry is lost, the key is never left held with nothing to let it go, and
+    // each entry's first delivery keeps its order.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LettingGo_RestoredFromAnyPrefixOfItsWrites_LosesNothingAndKeepsOrder(bool pastTheFiringTime)
+    {
+        var firingTime = pastTheFiringTime ? TimeSpan.FromMilliseconds(1) : TimeSpan.FromSeconds(1);
+        var failuresLeft = new Dictionary<string, int> { ["a1"] = 1, ["a2"] = pastTheFiringTime ? 0 : 1 };
+        var sink = new ScriptedSink { AnswerBy = d => FailOrDeliver(failuresLeft, d, pastTheFiringTime) };
+        using var driver = Driver(sink, Start, firingTime);
+        var log = driver.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+        var changelog = driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        string[] ids = ["a1", "a2", "a3", "a4"];
+        foreach (var id in ids)
+        {
+            await log.PipeInputAsync(Encoding.UTF8.GetBytes(id), Entry(id, "a").ToByteArray());
+        }
+
+        var before = changelog.ReadRecordsToList();
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        // Either a2 failed and holds the key, or a2 went and a3 was made the head past the firing time.
+        Assert.Equal(["a1", "a1", "a2"], sink.Calls.Select(c => c.Id));
+        var lettingGo = changelog.ReadRecordsToList();
+        Assert.True(lettingGo.Count >= 5, $"{lettingGo.Count} writes");
+
+        for (var kept = 0; kept <= lettingGo.Count; kept++)
+        {
+            var after = new ScriptedSink();
+            using var restored = Driver(after, driver.WallClockTime.AddMilliseconds(50), firingTime);
+            var timers = restored.GetKeyValueStore(Store);
+            foreach (var write in before.Concat(lettingGo.Take(kept)))
+            {
+                if (write.Value is null)
+                {
+                    timers.Delete(write.Key);
+                }
+                else
+                {
+                    timers.Put(write.Key, write.Value);
+                }
+            }
+
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = after.Calls.Select(c => c.Id).ToList();
+            var crash = $"after a crash that kept {kept} of {lettingGo.Count} writes: {string.Join(",", calls)}";
+            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+            // a1 was delivered before the crash, and a2 too past the firing time; what was not must go now, in order.
+            var due = pastTheFiringTime ? ids[2..] : ids[1..];
+            Assert.True(due.All(calls.Contains), crash);
+            var firsts = due.Select(id => calls.IndexOf(id)).ToList();
+            Assert.True(firsts.SequenceEqual(firsts.Order()), crash);
+        }
+    }
+
+    private static DeliveryResult FailOrDeliver(Dictionary<string, int> failuresLeft, Sinks.Delivery delivery, bool slow)
+    {
+        if (slow)
+        {
+            // Past a firing time of 1 ms after one delivery.
+            var until = System.Diagnostics.Stopwatch.GetTimestamp() + (System.Diagnostics.Stopwatch.Frequency / 500);
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            {
+            }
+        }
+
+        if (failuresLeft.GetValueOrDefault(delivery.Id) > 0)
+        {
+            failuresLeft[delivery.Id]--;
+            return DeliveryResult.Retriable("target down");
+        }
+
+        return DeliveryResult.Delivered;
+    }
+
+    private void FailTimes(string id, int times) => _failuresLeft[id] = times;
+
+    private List<string> Delivered() => [.. _sink.Calls.Select(c => c.Id)];
+
+    private async Task PipeAsync(params LogEntry[] entries)
+    {
+        foreach (var entry in entries)
+        {
+            await _log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        }
+    }
+
+    private async Task RunUntilEmptyAsync()
+    {
+        for (var i = 0; i < 100 && _driver.GetKeyValueStore(Store).ApproximateCount > 0; i++)
+        {
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        }
+
+        Assert.Equal(0, _driver.GetKeyValueStore(Store).ApproximateCount);
+    }
+
+    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now, TimeSpan maxFiringTime)
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig
+        {
+            Name = "orders",
+            Retry = new RetryPolicy
+            {
+                InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(100)),
+                Multiplier = 2,
+                MaxBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
+                MaxAttempts = 3,
+            },
+        }]);
+        var options = new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100), MaxTimerFiringTime = maxFiringTime };
+        return new TopologyTestDriver(WalTopology.Build(registry, sink, options), initialWallClockTime: now);
+    }
+
+    private static LogEntry Entry(string id, string? key) => new()
+    {
+        Id = id,
+        Namespace = "orders",
+        AcceptedAtMs = Start.ToUnixTimeMilliseconds(),
+        Payload = ByteString.CopyFromUtf8("v-" + id),
+        Target = new Target
+        {
+            Kafka = new KafkaTarget { Topic = "orders-out", Key = key is null ? ByteString.Empty : ByteString.CopyFromUtf8(key) },
+        },
+    };
+}
