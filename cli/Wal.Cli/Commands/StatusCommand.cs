@@ -27,8 +27,9 @@ internal static class StatusCommand
         };
         var command = new Command(
             "status",
-            "Per namespace: consumer lag of the topology's group, pending timers (delayed and retrying deliveries, as of the "
-            + "topology's last commit) and dead-letter depth. Per instance: its assigned partitions and their lag (needs a "
+            "Per namespace: consumer lag of the topology's group, pending timers (delayed and retrying deliveries, and those "
+            + "waiting behind a retry of their Kafka record key, as of the topology's last commit) and dead-letter depth. "
+            + "Per instance: its assigned partitions and their lag (needs a "
             + "cluster that answers DescribeGroups; the embedded one of 'wal up' does not).")
         {
             group, noTimers, SharedOptions.BootstrapServers, CommonOptions.Output,
@@ -88,7 +89,7 @@ internal static class StatusCommand
                 {
                     ["name"] = r.Name,
                     ["lag"] = r.Lag,
-                    ["timers"] = r.Timers is { } t ? new JsonObject { ["total"] = t.Total, ["delayed"] = t.Delayed, ["retrying"] = t.Retrying } : null,
+                    ["timers"] = r.Timers is { } t ? new JsonObject { ["total"] = t.Total, ["delayed"] = t.Delayed, ["retrying"] = t.Retrying, ["waiting"] = t.Waiting } : null,
                     ["dlqDepth"] = r.Dlq,
                 })]),
                 ["instances"] = instances is null ? null : new JsonArray([.. instances.Select(i => (JsonNode)new JsonObject
@@ -106,11 +107,11 @@ internal static class StatusCommand
 
         var text = new StringBuilder();
         text.AppendLine(CultureInfo.InvariantCulture, $"group {groupId}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"NAMESPACE",-24} {"LAG",10} {"TIMERS",10} {"DELAYED",10} {"RETRYING",10} {"DLQ",10}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"NAMESPACE",-24} {"LAG",10} {"TIMERS",10} {"DELAYED",10} {"RETRYING",10} {"WAITING",10} {"DLQ",10}");
         foreach (var r in rows)
         {
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{r.Name,-24} {r.Lag,10} {Count(r.Timers?.Total),10} {Count(r.Timers?.Delayed),10} {Count(r.Timers?.Retrying),10} {r.Dlq,10}");
+                $"{r.Name,-24} {r.Lag,10} {Count(r.Timers?.Total),10} {Count(r.Timers?.Delayed),10} {Count(r.Timers?.Retrying),10} {Count(r.Timers?.Waiting),10} {r.Dlq,10}");
         }
 
         if (instances is null)

@@ -4,10 +4,13 @@ using Wal.Topology.State;
 
 namespace Wal.Cli.Operations;
 
-/// <summary>Timers waiting in a namespace's timer store: delayed deliveries not yet due, and failed ones waiting to retry.</summary>
-internal sealed record PendingTimers(long Delayed, long Retrying, long Read)
+/// <summary>
+/// Deliveries waiting in a namespace's timer store: delayed ones not yet due, failed ones waiting to retry, and those
+/// waiting behind a retry of their Kafka record key.
+/// </summary>
+internal sealed record PendingTimers(long Delayed, long Retrying, long Waiting, long Read)
 {
-    public long Total => Delayed + Retrying;
+    public long Total => Delayed + Retrying + Waiting;
 
     /// <summary>
     /// Counts the live keys of a timer store's changelog (<c>{app}-{ns}-timers-changelog</c>) by
@@ -28,16 +31,16 @@ internal sealed record PendingTimers(long Delayed, long Retrying, long Read)
 
         // Keys are unique per partition (the store is partitioned like the log), so the partition
         // goes into the hash too: a key can only be live in one of them, but keep them apart anyway.
-        var live = new Dictionary<UInt128, bool>();
+        var live = new Dictionary<UInt128, Kind>();
         long read = 0;
         Span<byte> hash = stackalloc byte[32];
         foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
             read++;
             var key = record.Message.Key ?? [];
-            if (ChainKey.IsMarker(key))
+            if (ChainKey.IsMarker(key) || HoldKey.IsHold(key))
             {
-                // A retry chain's marker names one of the timers; it is not one itself.
+                // A retry chain's marker names one of the timers, and a key's hold the entry its waiting ones wait for.
                 progress?.Advance();
                 continue;
             }
@@ -53,14 +56,21 @@ internal sealed record PendingTimers(long Delayed, long Retrying, long Read)
             }
             else
             {
-                live[id] = IsRetry(record.Message.Value);
+                live[id] = HoldKey.IsWaiting(key) ? Kind.Waiting : IsRetry(record.Message.Value) ? Kind.Retrying : Kind.Delayed;
             }
 
             progress?.Advance();
         }
 
-        var retrying = live.Values.LongCount(r => r);
-        return new PendingTimers(live.Count - retrying, retrying, read);
+        return new PendingTimers(
+            live.Values.LongCount(k => k == Kind.Delayed), live.Values.LongCount(k => k == Kind.Retrying), live.Values.LongCount(k => k == Kind.Waiting), read);
+    }
+
+    private enum Kind
+    {
+        Delayed,
+        Retrying,
+        Waiting,
     }
 
     private static bool IsRetry(byte[] value)

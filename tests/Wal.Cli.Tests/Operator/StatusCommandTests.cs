@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Cli.Operations;
+using Wal.Schemas.V1;
 using Wal.Topology.Delay;
 using Wal.Topology.State;
 
@@ -66,14 +67,24 @@ public sealed class StatusCommandTests(OperatorStackFixture stack)
             Send(1, "retry", 2);     // the same timer, now a retry
             Send(0, "gone", null);   // fired
             Send(1, "delayed-2", 0);
+            // A Kafka record key held behind a retry, and two entries waiting behind it, one of them let go since.
+            var hold = HoldKey.Of(new LogEntry { Target = new Target { Kafka = new KafkaTarget { Topic = "out", Key = ByteString.CopyFromUtf8("k") } } })!;
+            void Wait(long sequence, bool gone) => producer.Produce(
+                new TopicPartition(topic, 0),
+                new Message<byte[], byte[]?> { Key = HoldKey.Waiting(hold, sequence), Value = gone ? null : new PendingDelivery().ToByteArray() });
+            producer.Produce(new TopicPartition(topic, 0), new Message<byte[], byte[]?> { Key = hold, Value = new KeyHold { Head = ByteString.CopyFromUtf8("x"), NextWaiting = 2 }.ToByteArray() });
+            Wait(0, gone: false);
+            Wait(1, gone: false);
+            Wait(0, gone: true);
             producer.Flush(TimeSpan.FromSeconds(10));
         }
 
         var counted = PendingTimers.Count(stack.Bootstrap, topic, null, CancellationToken.None);
 
-        Assert.Equal(6, counted.Read);
+        Assert.Equal(10, counted.Read);
         Assert.Equal(2, counted.Delayed);
         Assert.Equal(1, counted.Retrying);
+        Assert.Equal(1, counted.Waiting);
     }
 
     private async Task<JsonNode> DemoAsync()
