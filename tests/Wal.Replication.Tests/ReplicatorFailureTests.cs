@@ -97,6 +97,34 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal(["namespace=mismatch,reason=permanent"], recorded.TagSets("wal.topology.dead_letters"));
     }
 
+    // A broker answers for a whole batch: one record it objects to (a record b takes in no batch, alone or not) fails
+    // every record sent with it, with the same error. All five were dead-lettered, and the four b takes never reached it.
+    [Fact]
+    public async Task RemoteRefusesABatchForOneOfItsRecords_OnlyThatRecordIsDeadLettered_AndTheOthersReachBInOrder()
+    {
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1);
+        _b.SetBrokerDown(1); // the records wait in the producer, to go out in one batch
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+        string[] written = ["k1-first", "k2-first", "refused", "k1-second", "k2-second"];
+        await ProduceAsync(written.Select(id => (0, Entry(id))));
+        await Eventually.WaitUntilAsync(() => replicator.Sent == written.Length, Patience, "the replicator to hand every record to its producer");
+        // The batch is refused; then, one request a record, b takes every record but the third.
+        _b.PushRequestErrors(KafkaApi.Produce, 10, 0, 0, 10, 0, 0);
+        _b.SetBrokerUp(1);
+
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Committed(0) == written.Length), Patience,
+            () => $"a's replicator to commit past every record (committed {Committed(0)}; sent={replicator.Sent} replicated={replicator.Replicated} dead-lettered={replicator.DeadLettered})");
+
+        var dead = ReadAll(_a, DeadLetterTopic).Select(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id).ToList();
+        Assert.Equal(["refused"], dead);
+        Assert.Equal(["k1-first", "k2-first", "k1-second", "k2-second"], ReadAll(_b, Topic).Select(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id));
+        Assert.Equal(1, replicator.DeadLettered);
+    }
+
     // A redriven record (or one a tool copied back from the dead-letter topic) carries an earlier dead letter's wal.*
     // headers. The replicator's dead letter kept them ahead of its own: two wal.reason, two wal.error, two source
     // offsets, and a reader taking the first saw the old failure.
@@ -126,24 +154,25 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal("t1", Single(dead, "trace"));
     }
 
-    // Each record the remote refused for good waited up to 5 s for its dead letter, one after the other: a batch of 12
-    // refused records whose dead letters a's cluster does not take held the loop a minute, and a revocation, which the
-    // whole group waits for, as long. (The mock coordinator hands partitions over at its session timeout whatever the
-    // members do, so the hold is read from the log's times rather than from the group.)
+    // Each record the remote refused for good waited up to 5 s for its dead letter, one after the other: 12 refused
+    // records whose dead letters a's cluster does not take held the loop a minute, and a revocation, which the whole
+    // group waits for, as long. (The mock coordinator hands partitions over at its session timeout whatever the members
+    // do, so the hold is read from the log's times rather than from the group.) One record on each of 12 partitions: each
+    // is alone in its batch, so each refusal is the record's own.
     [Fact]
-    public async Task RemoteRefusesABatch_AndItsDeadLettersGoUnanswered_TheyAreAwaitedTogether()
+    public async Task RemoteRefusesRecordsOfManyPartitions_AndTheirDeadLettersGoUnanswered_TheyAreAwaitedTogether()
     {
         const int Records = 12;
-        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(Topic, Records);
         _a.CreateTopic(DeadLetterTopic, 1);
         _a.SetPartitionLeader(DeadLetterTopic, 0, -1); // no dead letter is ever taken
-        _b.CreateTopic(Topic, 1);
+        _b.CreateTopic(Topic, Records);
         _b.SetBrokerDown(1); // the records wait in the producer, to be refused together
         await using var replicator = Replicator(DeadLetterTopic);
         await replicator.StartAsync();
-        await ProduceAsync(Enumerable.Range(0, Records).Select(i => (0, Entry($"r{i}"))));
+        await ProduceAsync(Enumerable.Range(0, Records).Select(i => (i, Entry($"r{i}"))));
         await Eventually.WaitUntilAsync(() => replicator.Sent == Records, Patience, "the replicator to hand every record to its producer");
-        _b.PushRequestErrors(KafkaApi.Produce, 10); // MSG_SIZE_TOO_LARGE for the batch
+        _b.PushRequestErrors(KafkaApi.Produce, Enumerable.Repeat(10, Records).ToArray()); // MSG_SIZE_TOO_LARGE for each partition's batch
         _b.SetBrokerUp(1);
 
         static bool NotWritten(string message) => message.Contains("could not be written", StringComparison.Ordinal);

@@ -12,6 +12,9 @@ internal sealed class PartitionProgress
     // Offsets written to the dead-letter topic and not yet committed: a rewind to an earlier record reads them again.
     private readonly SortedSet<long> _deadLettered = [];
     private long _committed;
+    // A broker refuses a batch as a whole: up to here, each record goes out with no other of this partition in flight,
+    // so a refusal is about that record and not about the batch it shared.
+    private long _aloneThrough = -1;
 
     public PartitionProgress(TopicPartition partition, long start)
     {
@@ -34,6 +37,14 @@ internal sealed class PartitionProgress
     public long Committable => _unacknowledged.Count > 0 ? _unacknowledged.Min : Next;
 
     public bool HasUncommitted => Committable > _committed;
+
+    /// <summary>True while reading is paused until the record sent alone is answered (see <see cref="SendsAlone"/>).</summary>
+    public bool Held { get; set; }
+
+    /// <summary>Records up to <paramref name="offset"/> are sent one at a time from now on.</summary>
+    public void SendAloneThrough(long offset) => _aloneThrough = Math.Max(_aloneThrough, offset);
+
+    public bool SendsAlone(long offset) => offset <= _aloneThrough;
 
     public void Sent(long offset)
     {

@@ -17,9 +17,8 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
     public string Topic => topic;
 
     /// <summary>
-    /// Errors about the record itself, which every re-send meets again. A batch-wide answer (a broker's
-    /// MSG_SIZE_TOO_LARGE for a batch) takes the batch's other records with it; they are dead-lettered too, and a
-    /// redrive sends them again.
+    /// Errors about a record, which every re-send meets again. A broker gives them for a whole batch, so they are the
+    /// record's own only when it was alone in it: the replicator re-sends a refused batch's records one at a time first.
     /// </summary>
     public static bool IsForGood(ErrorCode code) =>
         code is ErrorCode.MsgSizeTooLarge or ErrorCode.RecordListTooLarge or ErrorCode.InvalidRecord or ErrorCode.InvalidTimestamp;

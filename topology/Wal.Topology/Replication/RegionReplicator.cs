@@ -152,6 +152,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
                 }
 
                 ApplyBackPressure(consumer);
+                ResumeAnswered(consumer);
                 ConsumeOne(consumer);
             }
 
@@ -209,6 +210,12 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
         progress.Sent(record.Offset.Value);
         Produce(record, progress);
+        if (progress.SendsAlone(record.Offset.Value))
+        {
+            // Paused before the next read: records of this partition already fetched are dropped, and read again on resume.
+            consumer.Pause([record.TopicPartition]);
+            progress.Held = true;
+        }
     }
 
     /// <summary>
@@ -283,10 +290,13 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         var generation = _producerGeneration;
         var offset = record.Offset.Value;
         var bytes = (message.Key?.Length ?? 0) + (message.Value?.Length ?? 0);
+        // No other record of its partition in flight: none can share its batch unless sent before its answer, and that
+        // one would still be in flight when the answer is read (see RefusedAlone).
+        var sentAlone = progress.InFlight == 1;
         try
         {
             _producer!.Produce(new TopicPartition(_options.Topic, record.Partition), message, report =>
-                _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error, bytes, report.Error.IsError ? report.Message : null)));
+                _acks.Enqueue(new Acknowledgement(progress, offset, generation, report.Error, bytes, report.Error.IsError ? report.Message : null, sentAlone, NotQueued: false)));
             _inFlightBytes += bytes;
         }
         catch (ProduceException<byte[], byte[]> refused)
@@ -294,7 +304,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             // Refused before it was queued: too large for good, or a full queue, which passes; that one is re-sent from the
             // last acknowledged record after the backoff, as after a failed delivery. Loud, and the replicator keeps running.
             // Answered at the next drain like a failed delivery, so its dead letter is awaited with the others'.
-            _acks.Enqueue(new Acknowledgement(progress, offset, generation, refused.Error, 0, message));
+            _acks.Enqueue(new Acknowledgement(progress, offset, generation, refused.Error, 0, message, SentAlone: true, NotQueued: true));
         }
     }
 
@@ -337,15 +347,22 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     /// A record the remote will refuse on every attempt (too large for it, a record or timestamp it calls invalid) goes to
     /// this region's dead-letter topic, and counts as answered: re-sent, it blocked its partition for good, and the
     /// rewind after each failure re-sent every other partition's records with it. Its dead letter must be taken by the
-    /// local cluster within <paramref name="wait"/>, so the commit never passes a record that is in neither region. Any
-    /// other refusal, and a record whose dead letter failed or was not taken in time, is re-sent as before.
+    /// local cluster within <paramref name="wait"/>, so the commit never passes a record that is in neither region. Only
+    /// a record refused alone is dead-lettered: one refused with others in flight may owe it to a neighbour in its batch,
+    /// so they are all sent again, one at a time. Any other refusal, and a record whose dead letter failed or was not
+    /// taken in time, is re-sent as before.
     /// </summary>
     private void DeadLetterOrResend(List<Acknowledgement> refused, TimeSpan wait)
     {
         var writes = new List<(Acknowledgement Ack, Task Written)>();
+        var withBatch = new List<Acknowledgement>();
         foreach (var ack in refused)
         {
-            if (_options.DeadLetterTopic is { } topic && ack.Refused is not null && RefusedRecordDeadLetters.IsForGood(ack.Error.Code))
+            if (RefusedRecordDeadLetters.IsForGood(ack.Error.Code) && !RefusedAlone(ack))
+            {
+                withBatch.Add(ack);
+            }
+            else if (_options.DeadLetterTopic is { } topic && ack.Refused is not null && RefusedRecordDeadLetters.IsForGood(ack.Error.Code))
             {
                 _deadLetters ??= new RefusedRecordDeadLetters(_options, topic, _logger);
                 writes.Add((ack, _deadLetters.Write(ack.Refused, ack.Error, ack.Progress.Partition.Partition.Value, ack.Offset)));
@@ -354,6 +371,11 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             {
                 ProduceFailed(ack.Progress.Partition.Partition.Value, ack.Offset, ack.Error);
             }
+        }
+
+        if (withBatch.Count > 0)
+        {
+            ResendAlone(withBatch);
         }
 
         if (writes.Count == 0)
@@ -379,6 +401,30 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             _metrics.DeadLettered(_options.Namespace, DeadLetterReasons.Permanent);
             LogDeadLettered(_logger, _options.GroupId, ack.Offset, _options.Topic, partition, _options.RemoteRegion, ack.Error.Reason, _deadLetters!.Topic);
         }
+    }
+
+    // Refused by the client before it was queued: about this record only. Otherwise, sent with none of its partition in
+    // flight, and none sent after it still unanswered: its batch was itself. A record refused in the same batch is still
+    // unanswered here, since a batch's answers are read in order.
+    private static bool RefusedAlone(Acknowledgement ack) => ack.NotQueued || (ack.SentAlone && ack.Progress.InFlight == 1);
+
+    /// <summary>
+    /// The remote refused batches these records were in, perhaps for a neighbour's sake: each partition is read again
+    /// from its first unanswered record (the producer rebuilt, as after any failure), every record up to its last
+    /// refused one sent alone, so the remote judges each by itself. The records stay unanswered, and the commit waits.
+    /// </summary>
+    private void ResendAlone(List<Acknowledgement> refused)
+    {
+        foreach (var partition in refused.GroupBy(a => a.Progress))
+        {
+            var first = partition.Min(a => a.Offset);
+            var last = partition.Max(a => a.Offset);
+            partition.Key.SendAloneThrough(last);
+            LogRefusedWithBatch(
+                _logger, _options.GroupId, _options.RemoteRegion, partition.Count(), _options.Topic, partition.Key.Partition.Partition.Value, first, last, partition.First().Error.Reason);
+        }
+
+        _producerFailed = true;
     }
 
     /// <summary>
@@ -428,8 +474,29 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         }
         else if (_paused && inFlight <= _options.MaxInFlight / 2 && _inFlightBytes <= _options.MaxInFlightBytes / 2)
         {
-            consumer.Resume(consumer.Assignment);
+            consumer.Resume(consumer.Assignment.Where(p => !(_progress.TryGetValue(p, out var progress) && progress.Held)).ToList());
             _paused = false;
+        }
+    }
+
+    /// <summary>A partition sending one record at a time reads its next one once the remote has answered the last.</summary>
+    private void ResumeAnswered(IConsumer<byte[], byte[]> consumer)
+    {
+        if (_paused)
+        {
+            return;
+        }
+
+        var answered = _progress.Values.Where(p => p.Held && p.InFlight == 0).ToList();
+        if (answered.Count == 0)
+        {
+            return;
+        }
+
+        consumer.Resume(answered.Select(p => p.Partition).ToList());
+        foreach (var progress in answered)
+        {
+            progress.Held = false;
         }
     }
 
@@ -478,6 +545,13 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         foreach (var partition in partitions)
         {
             _progress.Remove(partition);
+        }
+
+        // A pause outlives the assignment: a partition given back to this instance later would never be read again.
+        var held = leaving.Where(p => p.Held).Select(p => p.Partition).ToList();
+        if (held.Count > 0)
+        {
+            _consumer!.Resume(held);
         }
 
         _paused = false;
@@ -571,6 +645,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: region {Remote} refused offset {Offset} of {Topic}/{Partition} for good ({Reason}); written to dead-letter topic {DeadLetterTopic}, and the partition moves on. Redrive it once the remote takes it.")]
     private static partial void LogDeadLettered(ILogger logger, string group, long offset, string topic, int partition, string remote, string reason, string deadLetterTopic);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: region {Remote} refused {Count} record(s) of {Topic}/{Partition} (offsets {First} to {Last}) with the batch they were sent in ({Reason}); they are sent again one at a time, and only a record refused alone is dead-lettered.")]
+    private static partial void LogRefusedWithBatch(ILogger logger, string group, string remote, int count, string topic, int partition, long first, long last, string reason);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: offset {Offset} of {Topic}/{Partition}, refused by the remote for good, could not be written to dead-letter topic {DeadLetterTopic} ({Reason}); it is re-sent.")]
     private static partial void LogDeadLetterFailed(ILogger logger, string group, long offset, string topic, int partition, string deadLetterTopic, string reason);
 
@@ -595,6 +672,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group} stopped on an unexpected error; its progress stays at the last commit.")]
     private static partial void LogCrashed(ILogger logger, Exception error, string group);
 
-    // Refused: the record, kept only when the remote refused it, for its dead letter.
-    private readonly record struct Acknowledgement(PartitionProgress Progress, long Offset, int Generation, Error Error, int Bytes, Message<byte[], byte[]>? Refused);
+    // Refused: the record, kept only when the remote refused it, for its dead letter. SentAlone: no other record of its
+    // partition was in flight when it was produced. NotQueued: the producer refused it before it was queued.
+    private readonly record struct Acknowledgement(
+        PartitionProgress Progress, long Offset, int Generation, Error Error, int Bytes, Message<byte[], byte[]>? Refused, bool SentAlone, bool NotQueued);
 }
