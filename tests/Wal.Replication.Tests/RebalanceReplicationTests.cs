@@ -70,6 +70,32 @@ public sealed class RebalanceReplicationTests : IDisposable
         }
     }
 
+    // A replicator pauses reading at MaxInFlight unanswered records (b away), and librdkafka keeps an application's pause
+    // on a partition through a rebalance: the partition the first replicator kept was never read again, and once b
+    // returned only the second's half was replicated and committed.
+    [Fact]
+    public async Task Rebalance_WhileReadingIsPaused_EveryPartitionIsReadAgain_OnceBReturns()
+    {
+        const int Records = 40;
+        _a.CreateTopic(Topic, Partitions);
+        _b.CreateTopic(Topic, Partitions);
+        _b.SetBrokerDown(1);
+        await using var first = Replicator(new HandOverLog(), maxInFlight: 4);
+        await first.StartAsync();
+        await WriteAsync(Records);
+        await Eventually.WaitUntilAsync(() => first.IsPaused, Patience, "the first replicator to pause at its in-flight bound");
+
+        await using var second = Replicator(new HandOverLog(), maxInFlight: 4);
+        await second.StartAsync();
+        await Eventually.WaitUntilAsync(() => second.Sent > 0, Patience, "the group to give the second replicator a partition");
+        _b.SetBrokerUp(1);
+
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(TopicContents.CommittedTotal(_a.BootstrapServers, first.Options.GroupId, Topic, Partitions) == Records),
+            Patience,
+            () => $"the group to commit all {Records} records (committed {TopicContents.CommittedTotal(_a.BootstrapServers, first.Options.GroupId, Topic, Partitions)}; first paused={first.IsPaused} replicated={first.Replicated}, second replicated={second.Replicated})");
+    }
+
     private async Task WriteAsync(int records)
     {
         using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = _a.BootstrapServers, Acks = Acks.All, EnableIdempotence = true }).Build();
@@ -86,7 +112,7 @@ public sealed class RebalanceReplicationTests : IDisposable
     // its partitions over. A replicator that lost its partitions and still waits out its revocation holds them too.
     private static long Holds(RegionReplicator replicator, HandOverLog log) => replicator.Sent - log.Dropped;
 
-    private RegionReplicator Replicator(ILogger logger) => new(
+    private RegionReplicator Replicator(ILogger logger, int maxInFlight = 10_000) => new(
         new RegionReplicatorOptions
         {
             Namespace = "moving",
@@ -100,6 +126,7 @@ public sealed class RebalanceReplicationTests : IDisposable
             // max.poll.interval.ms: at 6 s, a first member still waiting out its revocation under load was removed, the
             // second took every partition, and b came back while the old producer still held its copies.
             SessionTimeout = TimeSpan.FromSeconds(15),
+            MaxInFlight = maxInFlight,
         },
         logger);
 

@@ -547,11 +547,11 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             _progress.Remove(partition);
         }
 
-        // A pause outlives the assignment: a partition given back to this instance later would never be read again.
-        var held = leaving.Where(p => p.Held).Select(p => p.Partition).ToList();
-        if (held.Count > 0)
+        // librdkafka keeps an application's pause on a partition through a rebalance: given back to this instance, one
+        // paused here would never be read again, since nothing here remembers pausing it.
+        if (_paused || leaving.Any(p => p.Held))
         {
-            _consumer!.Resume(held);
+            _consumer!.Resume(partitions);
         }
 
         _paused = false;
