@@ -21,6 +21,12 @@ public sealed class IngressOptions
     /// <summary>This region's name, stamped as the origin of every record accepted here.</summary>
     public string Region { get; set; } = "local";
 
+    /// <summary>
+    /// The topology's application id: its state changelogs and dead letters are topics named after it, which a Kafka
+    /// target may not write to. The topology's default unless told.
+    /// </summary>
+    public string TopologyApplicationId { get; set; } = "wal-topology";
+
     /// <summary>How long Kafka may take to acknowledge a record (<c>message.timeout.ms</c>); past it, durable is UNKNOWN.</summary>
     public TimeSpan ProduceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

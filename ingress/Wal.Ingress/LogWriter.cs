@@ -76,7 +76,7 @@ public sealed class LogWriter(
 
         problem ??= target is null
             ? $"target: the request names none and namespace '{config.Name}' has no default_target"
-            : WriteRequestValidator.CheckTarget(target, registry);
+            : WriteRequestValidator.CheckTarget(target, registry, options.TopologyApplicationId);
         if (problem is not null)
         {
             refusal = Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);

@@ -71,9 +71,11 @@ public static class WriteRequestValidator
     /// <summary>The first problem with the target that the record will carry, or null.</summary>
     /// <param name="target">The resolved target: the request's, or the namespace's default.</param>
     /// <param name="namespaces">The namespaces now: a Kafka target may not write to a topic Wal reads (<see cref="ReservedTopics"/>).</param>
-    public static string? CheckTarget(Target target, INamespaceRegistry namespaces) =>
+    /// <param name="topologyApplicationId">The topology's application id, which names its topics.</param>
+    public static string? CheckTarget(Target target, INamespaceRegistry namespaces, string? topologyApplicationId = null) =>
         TargetRules.ForRequest(target)
-        ?? (target.DestinationCase == Target.DestinationOneofCase.Kafka && ReservedTopics.WhyReserved(target.Kafka.Topic, namespaces) is { } reserved
+        ?? (target.DestinationCase == Target.DestinationOneofCase.Kafka
+            && ReservedTopics.WhyReserved(target.Kafka.Topic, namespaces, applicationId: topologyApplicationId) is { } reserved
             ? $"target.kafka.topic: {reserved}, is Wal's own; a Kafka target may not write to a topic Wal reads"
             : null);
 

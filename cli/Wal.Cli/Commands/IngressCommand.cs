@@ -88,6 +88,7 @@ internal static class IngressCommand
                 {
                     BootstrapServers = bootstrap,
                     Region = parse.GetValue(SharedOptions.Region)!,
+                    TopologyApplicationId = applicationId,
                     ListenAddress = host,
                     Port = port,
                     AdminPort = parse.GetValue(adminPort),

@@ -142,7 +142,14 @@ internal sealed class LocalStack : IAsyncDisposable
         health.HostStarted();
 
         Ingress = IngressHost.Build(
-            new IngressOptions { BootstrapServers = Kafka.BootstrapServers, Region = Options.Region, Port = Options.IngressPort, AdminPort = Options.AdminPort },
+            new IngressOptions
+            {
+                BootstrapServers = Kafka.BootstrapServers,
+                Region = Options.Region,
+                TopologyApplicationId = Options.ApplicationId,
+                Port = Options.IngressPort,
+                AdminPort = Options.AdminPort,
+            },
             Namespaces,
             builder =>
             {

@@ -59,7 +59,7 @@ public sealed class IngressCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Ingress_ApplicationIdGiven_ChecksANewNamespaceAgainstThatTopologysChangelogs()
+    public async Task Ingress_ApplicationIdGiven_ChecksNamespacesAndTargetsAgainstThatTopologysTopics()
     {
         // The topology runs as "orders-app": a namespace created through the ingress must agree with the changelogs under
         // that id, not under the default one, which do not exist.
@@ -80,6 +80,14 @@ public sealed class IngressCommandTests : IDisposable
 
         Assert.True(refusal.StatusCode == 9 /* FAILED_PRECONDITION */, $"{refusal.StatusCode} {refusal.StatusMessage}");
         Assert.Contains(changelogs[0].Name, refusal.StatusMessage, StringComparison.Ordinal);
+        // Its topics are that topology's, which a Kafka target may not write to.
+        var intoState = await client.WriteToLogAsync(new WriteToLogRequest
+        {
+            Namespace = "demo",
+            Payload = ByteString.CopyFromUtf8("x"),
+            Target = new Target { Kafka = new KafkaTarget { Topic = "orders-app-demo-timers-changelog" } },
+        });
+        Assert.True(intoState.Durable == Trilean.False && intoState.Message.Contains("topology 'orders-app'", StringComparison.Ordinal), $"{intoState}");
         await stop.CancelAsync();
         Assert.Equal(ExitCodes.Ok, await run.WaitAsync(Deadline));
     }
