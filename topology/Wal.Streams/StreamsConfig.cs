@@ -69,7 +69,10 @@ public sealed partial record StreamsConfig
     /// <summary>Passed as they are to every client (consumer, restore consumer, producer), after Wal's own settings.</summary>
     public IReadOnlyDictionary<string, string> AdditionalClientConfig { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Passed as they are to the consumers, after <see cref="AdditionalClientConfig"/>.</summary>
+    /// <summary>
+    /// Passed as they are to the consumers, after <see cref="AdditionalClientConfig"/>; but the restore consumer's
+    /// <c>auto.offset.reset</c> stays <c>error</c>, which restores a store whose changelog lost its position from the beginning.
+    /// </summary>
     public IReadOnlyDictionary<string, string> AdditionalConsumerConfig { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Passed as they are to the producers, after <see cref="AdditionalClientConfig"/>.</summary>

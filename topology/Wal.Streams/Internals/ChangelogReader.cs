@@ -15,11 +15,16 @@ namespace Wal.Streams.Internals;
 /// never replaced whole. Replacing it stopped and restarted every partition still restoring at each change, and when two
 /// changes came within a partition's stop round trip, librdkafka 2.0.2 stopped that partition twice and aborted the process
 /// on the second reply (assertion <c>rktp_started</c> in <c>rd_kafka_assignment_partition_stopped</c>; its issue 5573).
-/// A partition leaves only when its restore ends or its task closes, and comes back only with a later assignment of its task.
+/// A partition leaves only when its restore ends or its task closes, and comes back only with a later assignment of its task,
+/// or, found out of range, after <see cref="RestartDelay"/> (see <see cref="Restart"/>).
 /// </remarks>
 internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILogger logger) : IDisposable
 {
     private static readonly TimeSpan MetadataTimeout = TimeSpan.FromSeconds(30);
+
+    // Far longer than a partition's stop takes, so that a changelog taken out of the assignment is stopped before it is
+    // put back (see the remarks), as the thread waits as long before it creates a revived task again.
+    private static readonly TimeSpan RestartDelay = TimeSpan.FromMilliseconds(100);
 
     private readonly Dictionary<TopicPartition, Restoring> _active = [];
     private readonly Dictionary<StreamTask, long> _started = [];
@@ -75,16 +80,18 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
     /// <summary>Forgets a task closed while restoring.</summary>
     public void Unregister(StreamTask task)
     {
-        var removed = _active.Where(a => a.Value.Task == task).Select(a => a.Key).ToList();
-        foreach (var partition in removed)
+        var removed = _active.Where(a => a.Value.Task == task).ToList();
+        foreach (var (partition, _) in removed)
         {
             _active.Remove(partition);
         }
 
         _started.Remove(task);
-        if (removed.Count > 0)
+        // A changelog waiting to restart is out of the assignment already.
+        var assigned = removed.Where(r => !r.Value.OutOfRange).Select(r => r.Key).ToList();
+        if (assigned.Count > 0)
         {
-            consumer.IncrementalUnassign(removed);
+            consumer.IncrementalUnassign(assigned);
         }
     }
 
@@ -105,9 +112,30 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
         var lastPartition = -1;
         Restoring? restoring = null;
         WriteBatch? batch = null;
+        var restartedEmpty = RestartDue();
+        var outOfRange = new List<TopicPartition>();
         while (applied < max)
         {
-            var record = consumer.Consume(timeout);
+            ConsumeResult<byte[]?, byte[]?>? record;
+            try
+            {
+                record = consumer.Consume(timeout);
+            }
+            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset && _active.TryGetValue(e.ConsumerRecord.TopicPartition, out var lost))
+            {
+                // The restore consumer resets nowhere on its own (auto.offset.reset is error): its position left the
+                // changelog, so what the store got so far cannot be completed from here.
+                if (!lost.OutOfRange)
+                {
+                    lost.OutOfRange = true;
+                    outOfRange.Add(e.ConsumerRecord.TopicPartition);
+                    Log.RestoreOutOfRange(logger, e, lost.Task.Id, e.ConsumerRecord.TopicPartition.ToString());
+                }
+
+                lastTopic = null;
+                continue;
+            }
+
             timeout = TimeSpan.Zero;
             if (record is null)
             {
@@ -127,7 +155,7 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
                 }
             }
 
-            if (restoring is null)
+            if (restoring is null || restoring.OutOfRange)
             {
                 continue;
             }
@@ -158,20 +186,98 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
 
         foreach (var (entry, entryBatch) in batches)
         {
-            entry.Inner.Write(entryBatch);
+            if (!_active.Values.Any(a => a.Entry == entry && a.OutOfRange))
+            {
+                entry.Inner.Write(entryBatch);
+            }
         }
+
+        Lose(outOfRange);
 
         if (applied > 0)
         {
             StreamsMetrics.RecordsRestored.Add(applied);
         }
 
-        return Complete(completed);
+        return Complete(completed, restartedEmpty);
     }
 
     public void Dispose() => consumer.Dispose();
 
-    private List<StreamTask> Complete(List<StreamTask> completed)
+    /// <summary>
+    /// Takes changelogs whose position left them out of the assignment and wipes their stores, to be restored from
+    /// their beginning by <see cref="Restart"/>. Kafka Streams wipes a store whose changelog position is out of range
+    /// the same way. Before, the restore consumer reset such a position to the changelog's end (librdkafka's default
+    /// auto.offset.reset), and the store came out of its restore silently missing everything it had not read yet.
+    /// </summary>
+    private void Lose(List<TopicPartition> outOfRange)
+    {
+        if (outOfRange.Count == 0)
+        {
+            return;
+        }
+
+        consumer.IncrementalUnassign(outOfRange);
+        var restartAt = Stopwatch.GetTimestamp() + (long)(RestartDelay.TotalSeconds * Stopwatch.Frequency);
+        foreach (var partition in outOfRange)
+        {
+            var lost = _active[partition];
+            lost.Task.State.Wipe(lost.Entry, lost.Task.Context, $"its restore's position left {partition}");
+            // Its end may have been reached earlier in the batch: the emptied store has it no more.
+            lost.ReachedEnd = false;
+            lost.RestartAt = restartAt;
+        }
+    }
+
+    /// <summary>Assigns again, from their beginning, the changelogs out of range whose restart is due; returns those with nothing to restore.</summary>
+    private List<TopicPartition> RestartDue()
+    {
+        var restarted = new List<TopicPartition>();
+        var due = _active.Where(a => a.Value.OutOfRange && Stopwatch.GetTimestamp() >= a.Value.RestartAt).ToList();
+        if (due.Count == 0)
+        {
+            return restarted;
+        }
+
+        var added = new List<TopicPartitionOffset>();
+        foreach (var (changelog, restoring) in due)
+        {
+            if (Restart(changelog, restoring) is { } from)
+            {
+                added.Add(from);
+            }
+            else
+            {
+                restarted.Add(changelog);
+            }
+        }
+
+        if (added.Count > 0)
+        {
+            consumer.IncrementalAssign(added);
+        }
+
+        return restarted;
+    }
+
+    /// <summary>Where a wiped store's changelog is read again from, with its end read anew; null when it holds nothing.</summary>
+    private TopicPartitionOffset? Restart(TopicPartition changelog, Restoring restoring)
+    {
+        var watermarks = consumer.QueryWatermarkOffsets(changelog, MetadataTimeout);
+        restoring.OutOfRange = false;
+        restoring.End = watermarks.High.Value;
+        restoring.Entry.Position = watermarks.Low.Value;
+        Log.RestoreStart(logger, restoring.Task.Id, changelog.ToString(), watermarks.Low.Value, watermarks.High.Value);
+        if (watermarks.Low.Value >= watermarks.High.Value)
+        {
+            restoring.ReachedEnd = true;
+            return null;
+        }
+
+        return new TopicPartitionOffset(changelog, watermarks.Low);
+    }
+
+    private List<StreamTask> Complete(List<StreamTask> completed, List<TopicPartition> unassigned)
     {
         var done = _active.Where(a => a.Value.ReachedEnd).Select(a => a.Key).ToList();
         if (done.Count == 0)
@@ -194,7 +300,12 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             }
         }
 
-        consumer.IncrementalUnassign(done);
+        var assigned = done.Except(unassigned).ToList();
+        if (assigned.Count > 0)
+        {
+            consumer.IncrementalUnassign(assigned);
+        }
+
         return completed;
     }
 
@@ -204,8 +315,14 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
 
         public StoreEntry Entry { get; } = entry;
 
-        public long End { get; } = end;
+        public long End { get; set; } = end;
 
         public bool ReachedEnd { get; set; }
+
+        /// <summary>Its position left the changelog: out of the assignment, its store wiped, until <see cref="RestartAt"/>.</summary>
+        public bool OutOfRange { get; set; }
+
+        /// <summary>When an out-of-range changelog is assigned again from its beginning (a <see cref="Stopwatch"/> timestamp).</summary>
+        public long RestartAt { get; set; }
     }
 }

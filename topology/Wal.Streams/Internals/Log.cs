@@ -70,6 +70,9 @@ internal static partial class Log
     [LoggerMessage(23, LogLevel.Error, "Stream thread {Thread}: store {Store} of task {Task} is corrupt; the task closes without committing, the store is wiped and restored from its changelog's beginning, and the records since the last commit are processed again")]
     public static partial void CorruptTaskRevived(ILogger logger, Exception error, string thread, string store, TaskId task);
 
+    [LoggerMessage(24, LogLevel.Warning, "Task {Task}: restoring {Changelog} reached an offset the changelog no longer holds (truncated, recreated or trimmed by retention); wiping the store and restoring it from the changelog's beginning")]
+    public static partial void RestoreOutOfRange(ILogger logger, Exception error, TaskId task, string changelog);
+
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
 }

@@ -55,6 +55,10 @@ internal sealed partial class StreamThread
             IsolationLevel = _exactlyOnce ? IsolationLevel.ReadCommitted : IsolationLevel.ReadUncommitted,
         };
         Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
+        // After the additional settings, which are the group consumer's too: a position out of the changelog must reach
+        // ChangelogReader as an error, which wipes the store and restores it from the beginning. Reset to the end (the
+        // default) or to the beginning, the store silently missed what lay between.
+        config.AutoOffsetReset = AutoOffsetReset.Error;
         return new ConsumerBuilder<byte[]?, byte[]?>(config).Build();
     }
 
