@@ -78,16 +78,22 @@ internal sealed partial class StreamThread
 
     private List<TopicPartitionOffset> CommittedPositions(StreamTask task, TaskCorruptedException error)
     {
+        List<TopicPartitionOffset> committed;
         try
         {
-            // No committed offset yet: the group consumer started at the beginning (auto.offset.reset is earliest).
-            return _consumer.Committed(task.Inputs, CommitTimeout)
-                .Select(c => c.Offset == Offset.Unset ? new TopicPartitionOffset(c.TopicPartition, Offset.Beginning) : c)
-                .ToList();
+            committed = _consumer.Committed(task.Inputs, CommitTimeout);
         }
         catch (KafkaException e)
         {
             throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: its inputs' committed offsets are unknown ({e.Message}).", error);
         }
+
+        // No committed offset yet: the input starts again where the group consumer started it, as its auto.offset.reset
+        // says. Always the beginning before, which processed again, where that was overridden to latest, the records
+        // from before the task's first start that the setting had skipped.
+        return committed.Select(c => c.Offset != Offset.Unset ? c
+            : new TopicPartitionOffset(c.TopicPartition, _inputStartWithoutCommit
+                ?? throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: input {c.TopicPartition} has no committed offset, and auto.offset.reset is error.", error)))
+            .ToList();
     }
 }

@@ -11,7 +11,7 @@ internal sealed partial class StreamThread
     // Every topic's partition count, read once per assignment by the changelog check (see ReadPartitionCounts).
     private Dictionary<string, int>? _partitionCounts;
 
-    private IConsumer<byte[], byte[]> BuildConsumer()
+    private ConsumerConfig GroupConsumerConfig()
     {
         var config = new ConsumerConfig
         {
@@ -32,6 +32,11 @@ internal sealed partial class StreamThread
             EnablePartitionEof = true,
         };
         Apply(config, _config.AdditionalClientConfig, _config.AdditionalConsumerConfig);
+        return config;
+    }
+
+    private IConsumer<byte[], byte[]> BuildConsumer(ConsumerConfig config)
+    {
         return new ConsumerBuilder<byte[], byte[]>(config)
             .SetPartitionsAssignedHandler((_, partitions) => Guard(() => OnAssigned(partitions)))
             .SetPartitionsRevokedHandler((_, partitions) => Guard(() => OnRevoked(partitions.Select(p => p.TopicPartition).ToList())))

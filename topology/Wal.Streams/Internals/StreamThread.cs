@@ -36,6 +36,8 @@ internal sealed partial class StreamThread : IDisposable
     private readonly Dictionary<TaskId, IReadOnlySet<TopicPartition>> _deferred = [];
     private long _deferredTriedAt;
     private readonly bool _exactlyOnce;
+    // Where the group consumer starts an input without a committed offset (its auto.offset.reset); null: nowhere.
+    private readonly Offset? _inputStartWithoutCommit;
     private volatile bool _shutdownRequested;
     private volatile bool _commitOnShutdown = true;
     // Each store's entries over this thread's running tasks, as counted at its last commit: the gauge reads them from
@@ -56,7 +58,9 @@ internal sealed partial class StreamThread : IDisposable
         _logger = logger;
         _onStateChange = onStateChange;
         _exactlyOnce = config.ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce;
-        _consumer = BuildConsumer();
+        var consumerConfig = GroupConsumerConfig();
+        _inputStartWithoutCommit = OffsetResetPolicy.StartWithoutCommit(consumerConfig);
+        _consumer = BuildConsumer(consumerConfig);
         _collector = new KafkaRecordCollector(BuildProducer(index, instanceId), _exactlyOnce);
         var restoreConsumer = BuildRestoreConsumer();
         _restoreHandle = restoreConsumer.Handle;

@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using Confluent.Kafka;
+using Wal.Kafka.Embedded;
+
+namespace Wal.Streams.Tests;
+
+/// <summary>
+/// A task revived after store corruption restarts its inputs at their committed offsets; an input without one restarts
+/// where the group consumer started it, as its auto.offset.reset says, as Kafka Streams resets such a partition.
+/// </summary>
+public sealed class RevivedTaskOffsetResetTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    [Fact]
+    public async Task Revive_NoCommittedOffsetAndAutoOffsetResetLatest_RecordsFromBeforeTheStartStaySkipped()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        const string app = "revive-reset-app";
+        KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
+        await KafkaTestKit.ProduceAsync(cluster, "in", [("before-start", "v"), ("before-start", "v")]);
+        // No commit while the test runs, so the input has no committed offset when the task is revived.
+        var config = KafkaTestKit.Config(cluster, app) with
+        {
+            CommitInterval = TimeSpan.FromMinutes(5),
+            AdditionalConsumerConfig = new Dictionary<string, string> { ["auto.offset.reset"] = "latest" },
+        };
+        await using var streams = new KafkaStreams(CorruptOnceProcessor.Topology("in", "out", new StrongBox<bool>()), config, new TestOutputLoggerFactory(log));
+        await streams.StartAsync();
+
+        await ProbeUntilProcessedAsync("after-start");
+        await KafkaTestKit.ProduceAsync(cluster, "in", [(CorruptOnceProcessor.Trigger, "v")]);
+        var output = await ProbeUntilProcessedAsync("after-revival");
+
+        Assert.Null(streams.FatalError);
+        // Sought to the beginning instead, the revived task processed what auto.offset.reset=latest had skipped.
+        Assert.DoesNotContain(output, o => o.Message.Key == "before-start");
+
+        // With latest, a record produced before the consumer looked up the input's end is skipped too: probes go in
+        // until one comes out. Returns the output read then.
+        async Task<List<ConsumeResult<string, long>>> ProbeUntilProcessedAsync(string prefix)
+        {
+            var probes = 0;
+            List<ConsumeResult<string, long>> read = [];
+            await Eventually.WaitUntilAsync(
+                async () =>
+                {
+                    await KafkaTestKit.ProduceAsync(cluster, "in", [($"{prefix}-{probes++}", "v")]);
+                    read = await KafkaTestKit.ReadUntilAsync(
+                        cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Any(o => o.Message.Key.StartsWith(prefix, StringComparison.Ordinal)), TimeSpan.FromSeconds(2));
+                    return read.Any(o => o.Message.Key.StartsWith(prefix, StringComparison.Ordinal)) || streams.FatalError is not null;
+                },
+                KafkaTestKit.Deadline,
+                $"a record '{prefix}-…' to be processed");
+            return read;
+        }
+    }
+}
