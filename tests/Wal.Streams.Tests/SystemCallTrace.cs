@@ -25,14 +25,29 @@ internal sealed class SystemCallTrace : IDisposable
         .FirstOrDefault(File.Exists);
 
     /// <summary>Starts tracing <paramref name="calls"/> and returns once the calling thread is traced.</summary>
-    public static SystemCallTrace Start(params string[] calls)
+    public static SystemCallTrace Start(params string[] calls) => Start(calls, []);
+
+    /// <summary>
+    /// Makes <paramref name="calls"/> on <paramref name="path"/> fail with <paramref name="error"/> (an errno name, such as
+    /// EACCES) until disposed, whichever thread makes them, without running them; calls on other paths run as usual.
+    /// </summary>
+    public static SystemCallTrace Failing(string path, string error, params string[] calls) =>
+        Start(calls, ["-P", path, "-e", $"inject={string.Join(',', calls)}:error={error}"]);
+
+    private static SystemCallTrace Start(string[] calls, string[] options)
     {
         var log = Path.Combine(Path.GetTempPath(), $"wal-strace-{Guid.NewGuid():N}.log");
-        var strace = Process.Start(new ProcessStartInfo(StracePath ?? throw new Xunit.Sdk.XunitException("strace is not installed: ./wal setup installs it (Debian package strace)"))
+        var start = new ProcessStartInfo(StracePath ?? throw new Xunit.Sdk.XunitException("strace is not installed: ./wal setup installs it (Debian package strace)"))
         {
             ArgumentList = { "-f", "-y", "-qq", "-e", "trace=" + string.Join(',', calls), "-o", log, "-p", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture) },
             RedirectStandardError = true,
-        })!;
+        };
+        foreach (var option in options)
+        {
+            start.ArgumentList.Add(option);
+        }
+
+        var strace = Process.Start(start)!;
         var trace = new SystemCallTrace(strace, log);
         // Polled on this thread, not through Eventually: the condition is about the calling thread itself, which an
         // await could leave.

@@ -52,6 +52,23 @@ public sealed class TaskStateManagerFailureTests : IDisposable
         retry.Close();
     }
 
+    /// <summary>The delete that marks the stores untrusted comes after they opened: failing, it must close them as a failed open does.</summary>
+    [Fact]
+    public void RegisterStores_ExactlyOnceCheckpointDeleteFails_OpenedStoresClosed()
+    {
+        var checkpoint = Path.Combine(_directory, OffsetCheckpoint.FileName);
+        // A checkpoint there, or there is nothing to delete.
+        OffsetCheckpoint.Write(checkpoint, new Dictionary<TopicPartition, long> { [new TopicPartition("app-b-changelog", 0)] = 500 });
+        using (SystemCallTrace.Failing(checkpoint, "EACCES", "unlink", "unlinkat"))
+        {
+            Assert.Throws<UnauthorizedAccessException>(() => Manager(exactlyOnce: true).RegisterStores(TwoStores(), Context()));
+        }
+
+        // Left open, each still holds its RocksDB lock ("lock hold by current process").
+        using var a = new RocksDbKeyValueStore("a", StorePath("a"));
+        using var b = new RocksDbKeyValueStore("b", StorePath("b"));
+    }
+
     [Fact]
     public void Close_OneStoreFailsToClose_TheOthersAreClosedAndTheFailureThrown()
     {

@@ -50,20 +50,19 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
         try
         {
             OpenAll(builders, checkpoint, task);
+            // Deleted only once every store is open: a failed open changed nothing on disk, and without the
+            // checkpoint the next attempt would wipe every store and restore it from the changelog's beginning.
+            if (exactlyOnce)
+            {
+                OffsetCheckpoint.Delete(CheckpointPath);
+            }
         }
         catch
         {
-            // Stores opened before the failure hold their RocksDB locks until closed, and the task never
-            // reaches the thread's task list, so nothing else would close them.
+            // Stores opened before the failure (the delete's included) hold their RocksDB locks until closed, and
+            // the task never reaches the thread's task list, so nothing else would close them.
             CloseQuietly();
             throw;
-        }
-
-        // Deleted only once every store is open: a failed open changed nothing on disk, and without the
-        // checkpoint the next attempt would wipe every store and restore it from the changelog's beginning.
-        if (exactlyOnce)
-        {
-            OffsetCheckpoint.Delete(CheckpointPath);
         }
     }
 
