@@ -33,6 +33,31 @@ public sealed class StreamsConfigTests
         Assert.Contains(option, error.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>Exactly-once restores and processes only committed records: read_uncommitted would bring aborted writes back.</summary>
+    [Theory]
+    [InlineData("AdditionalConsumerConfig")]
+    [InlineData("AdditionalClientConfig")]
+    public void Validate_ExactlyOnceWithReadUncommittedConsumers_NamesTheOption(string option)
+    {
+        var settings = new Dictionary<string, string> { ["isolation.level"] = "read_uncommitted" };
+        var config = option == "AdditionalConsumerConfig"
+            ? Valid with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce, AdditionalConsumerConfig = settings }
+            : Valid with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce, AdditionalClientConfig = settings };
+
+        var error = Assert.Throws<StreamsConfigException>(config.Validate);
+
+        Assert.Equal(option, error.Option);
+        Assert.Contains("isolation.level", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_IsolationLevelTheGuaranteeAllows_DoesNotThrow()
+    {
+        (Valid with { AdditionalConsumerConfig = new Dictionary<string, string> { ["isolation.level"] = "read_committed" } }).Validate();
+        (Valid with { AdditionalConsumerConfig = new Dictionary<string, string> { ["isolation.level"] = "read_uncommitted" } }).Validate();
+        (Valid with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce, AdditionalClientConfig = new Dictionary<string, string> { ["isolation.level"] = "read_committed" } }).Validate();
+    }
+
     [Fact]
     public void EffectiveCommitInterval_ExactlyOnce_DefaultsTo100Ms()
     {

@@ -72,6 +72,8 @@ public sealed partial record StreamsConfig
     /// <summary>
     /// Passed as they are to the consumers, after <see cref="AdditionalClientConfig"/>; but the restore consumer's
     /// <c>auto.offset.reset</c> stays <c>error</c>, which restores a store whose changelog lost its position from the beginning.
+    /// Under exactly-once an <c>isolation.level</c> other than <c>read_committed</c> (here or in
+    /// <see cref="AdditionalClientConfig"/>) fails <see cref="Validate"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string> AdditionalConsumerConfig { get; init; } = new Dictionary<string, string>();
 
@@ -115,7 +117,18 @@ public sealed partial record StreamsConfig
         Require(AdditionalClientConfig is not null, nameof(AdditionalClientConfig), "must not be null");
         Require(AdditionalConsumerConfig is not null, nameof(AdditionalConsumerConfig), "must not be null");
         Require(AdditionalProducerConfig is not null, nameof(AdditionalProducerConfig), "must not be null");
+        // Applied after Wal's own settings, a read_uncommitted consumer would process, and restore into the stores,
+        // records of aborted transactions. Kafka Streams overrides the setting under exactly-once for the same reason.
+        var (isolationOption, isolation) = IsolationLevelOverride();
+        Require(ProcessingGuarantee != ProcessingGuarantee.ExactlyOnce || isolation is null || isolation.Equals("read_committed", StringComparison.OrdinalIgnoreCase),
+            isolationOption, $"sets isolation.level to '{isolation}', but exactly-once reads only committed records (read_committed)");
     }
+
+    // The consumers' isolation.level among the additional settings: the consumer-specific one is applied last, so it wins.
+    private (string Option, string? Level) IsolationLevelOverride() =>
+        AdditionalConsumerConfig.TryGetValue("isolation.level", out var level) ? (nameof(AdditionalConsumerConfig), level)
+        : AdditionalClientConfig.TryGetValue("isolation.level", out level) ? (nameof(AdditionalClientConfig), level)
+        : (nameof(AdditionalConsumerConfig), null);
 
     private static void Require(bool condition, string option, string problem)
     {
