@@ -17,7 +17,9 @@ namespace Wal.Topology.Dispatch;
 /// Delivers a namespace's entries to their targets. Entries not yet due, and failed deliveries
 /// waiting for their next attempt, wait in one timer store keyed by due time; a wall-clock
 /// punctuator fires them. After the last attempt, or on a permanent error, an entry goes to the
-/// namespace's dead-letter topic with the reason in its headers.
+/// namespace's dead-letter topic with the reason in its headers. Entries of one Kafka record key that come due while an
+/// earlier one of the key waits for its retry wait behind it, in the same store (<see cref="HoldKey"/>), so the key's
+/// records reach the target in order.
 /// </summary>
 /// <remarks>
 /// At least once: a fired timer stays in the store until its attempt has an outcome, and is
