@@ -123,6 +123,7 @@ internal static class DlqCommand
                 ["redriven"] = result.Redriven,
                 ["unreadable"] = result.Unreadable,
                 ["ids"] = new JsonArray([.. result.Matched.Select(m => (JsonNode)m.Id)]),
+                ["joined"] = new JsonArray([.. result.Joined.Select(j => (JsonNode)new JsonObject { ["id"] = j.Letter.Id, ["partition"] = j.Letter.Partition, ["offset"] = j.Letter.Offset, ["as"] = j.RedrivenAs })]),
                 ["skipped"] = new JsonArray([.. result.Skipped.Select(s => (JsonNode)new JsonObject { ["id"] = s.Letter.Id, ["partition"] = s.Letter.Partition, ["offset"] = s.Letter.Offset, ["why"] = s.Why })]),
                 ["positionPastEnd"] = new JsonArray([.. result.PastEnd.Select(p => (JsonNode)new JsonObject { ["partition"] = p.Partition, ["committed"] = p.Committed, ["end"] = p.End })]),
             });
@@ -137,8 +138,15 @@ internal static class DlqCommand
 
         foreach (var m in result.Matched)
         {
-            var what = m.Mutation is null ? m.Id : $"mutation {m.Id} (part {m.Part}) as {MutationRedrive.RequestIdFor(m)}";
+            var what = m.Mutation is null ? m.Id
+                : result.ReassembledAs.TryGetValue(m, out var redrivenAs) ? $"mutation {m.Id} (whole, from its dead letters of reasons expired and late) as {redrivenAs}"
+                : $"mutation {m.Id} (part {m.Part}) as {MutationRedrive.RequestIdFor(m)}";
             terminal.Out.WriteLine($"{(dry ? "would re-enqueue" : "re-enqueued")} {what} (dlq {m.Partition}@{m.Offset}, {m.Reason}: {m.Error}) -> {topic}");
+        }
+
+        foreach (var (letter, redrivenAs) in result.Joined)
+        {
+            terminal.Out.WriteLine($"{(dry ? "would join" : "joined")} {letter.Id} (dlq {letter.Partition}@{letter.Offset}, {letter.Reason}) to {redrivenAs}, re-enqueued above");
         }
 
         foreach (var (letter, why) in result.Skipped)

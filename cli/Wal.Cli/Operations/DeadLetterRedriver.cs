@@ -10,7 +10,9 @@ internal sealed record RedriveResult(
     long Redriven,
     IReadOnlyList<DeadLetter> Matched,
     IReadOnlyList<(DeadLetter Letter, string Why)> Skipped,
-    IReadOnlyList<PositionPastEnd> PastEnd)
+    IReadOnlyList<PositionPastEnd> PastEnd,
+    IReadOnlyList<(DeadLetter Letter, string RedrivenAs)> Joined,
+    IReadOnlyDictionary<DeadLetter, string> ReassembledAs)
 {
     /// <summary>Matching dead letters that could not be re-enqueued (unreadable, or a mutation that cannot complete).</summary>
     public long Unreadable => Skipped.Count;
@@ -23,7 +25,9 @@ internal sealed record RedriveResult(
 /// resumes after the last committed record. A record re-enqueued but not yet committed when the
 /// run stopped is re-enqueued again next time; sinks dedupe it by id and version. A mutation's dead letter is
 /// re-enqueued as a new mutation (<see cref="MutationRedrive"/>); one that can never complete (chunks or marker
-/// missing) is skipped and reported, like an unreadable record.
+/// missing) is skipped and reported, like an unreadable record. A mutation that expired incomplete goes back whole
+/// once its late pieces have filled it in: the first of its dead letters the run takes re-enqueues it, and the others
+/// the run meets are joined to it.
 /// </summary>
 internal sealed class DeadLetterRedriver(string bootstrapServers)
 {
@@ -49,6 +53,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
         var matched = new List<DeadLetter>();
         var skipped = new List<(DeadLetter, string)>();
+        var expired = new ExpiredMutationRedrive(bootstrapServers, ns.DeadLetterTopic, cancellationToken);
         long read = 0, written = 0;
         foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
@@ -58,14 +63,14 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
             if (filter.Matches(letter))
             {
                 string? refusal = null;
-                entries = letter.Part is null
-                    ? letter.Entry is { } entry ? [entry] : null
+                entries = letter.Part is null ? letter.Entry is { } entry ? [entry] : null
+                    : DeadMutationPieces.Holds(letter) ? expired.Entries(ns.Name, letter, out refusal)
                     : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
                 if (entries is null)
                 {
                     skipped.Add((letter, refusal ?? "not a readable LogEntry"));
                 }
-                else
+                else if (entries.Count > 0)
                 {
                     matched.Add(letter);
                     if (producer is not null)
@@ -94,7 +99,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         }
 
         progress?.Report(read, written, final: true);
-        return new RedriveResult(group, read, written, matched, skipped, pastEnd);
+        return new RedriveResult(group, read, written, matched, skipped, pastEnd, expired.Joined, expired.ReassembledAs);
     }
 
     /// <summary>

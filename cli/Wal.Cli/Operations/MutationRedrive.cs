@@ -1,5 +1,4 @@
 using Wal.Schemas.V1;
-using Wal.Topology.Mutations;
 
 namespace Wal.Cli.Operations;
 
@@ -9,7 +8,8 @@ namespace Wal.Cli.Operations;
 /// mutation's source record): the topology keeps a dead-lettered mutation's progress for one <c>mutation_expiry</c> and
 /// applies nothing more under its id. The new id is the same on every run, so a dead letter re-enqueued twice (a run
 /// interrupted before its commit) is one mutation, whose repeated chunks the topology ignores while it collects or has
-/// applied them.
+/// applied them. A mutation that expired incomplete is put together with the late pieces that came after it
+/// (<see cref="Reassembled"/>).
 /// </summary>
 internal static class MutationRedrive
 {
@@ -23,12 +23,6 @@ internal static class MutationRedrive
             return null;
         }
 
-        if (letter.Reason == MutationDeadLetterHeaders.Late)
-        {
-            refusal = "a piece that arrived after its mutation was dead-lettered: it cannot be joined to that record; resubmit the mutation whole under a new request id";
-            return null;
-        }
-
         if (dead.ChunkCount == 0 || letter.ChunksStored < dead.ChunkCount)
         {
             refusal = dead.ChunkCount == 0
@@ -37,24 +31,81 @@ internal static class MutationRedrive
             return null;
         }
 
-        var requestId = RequestIdFor(letter);
-        var entries = dead.Chunks.Select(chunk =>
+        return Entries(ns, RequestIdFor(letter), dead.Chunks, IsLastPart(letter.Part) ? dead.ChunkCount : 0, now);
+    }
+
+    // markerCount: 0 for a part that the marker does not follow.
+    private static List<LogEntry> Entries(string ns, string requestId, IEnumerable<MutationChunk> chunks, uint markerCount, DateTimeOffset now)
+    {
+        var entries = chunks.Select(chunk =>
         {
             var copy = chunk.Clone();
             copy.RequestId = requestId;
             return NewEntry(ns, $"{requestId}/{copy.Sequence}", now, e => e.Chunk = copy);
         }).ToList();
-        if (IsLastPart(letter.Part))
+        if (markerCount > 0)
         {
             entries.Add(NewEntry(ns, $"{requestId}/complete", now, e => e.Completion = new MutationCompletion
             {
                 Namespace = ns,
                 RequestId = requestId,
-                ChunkCount = dead.ChunkCount,
+                ChunkCount = markerCount,
             }));
         }
 
         return entries;
+    }
+
+    /// <summary>
+    /// The entries of a mutation that never completed, put together from every dead letter of its request id: the one
+    /// it expired with and the late pieces after it (<see cref="DeadMutationPieces"/>), under the request id the first of
+    /// them gives, so every run and every piece that triggers it gives the same one. Null with the reason when the pieces
+    /// do not make the whole mutation, or disagree.
+    /// </summary>
+    /// <remarks>
+    /// Nothing of such a mutation was applied: a mutation is dead-lettered as expired only before its apply, and a piece
+    /// is late only for a mutation dead-lettered that way (the topology ignores the pieces of one whose apply ran).
+    /// </remarks>
+    public static List<LogEntry>? Reassembled(string ns, IReadOnlyList<DeadLetter> pieces, DateTimeOffset now, out string? refusal)
+    {
+        refusal = null;
+        var requestId = pieces[0].Mutation!.RequestId;
+        var chunks = new SortedDictionary<uint, MutationChunk>();
+        uint count = 0;
+        foreach (var piece in pieces)
+        {
+            var dead = piece.Mutation!;
+            if (dead.ChunkCount != 0 && count != 0 && dead.ChunkCount != count)
+            {
+                refusal = $"its dead letters disagree on the chunk count ({count} and {dead.ChunkCount}, dlq {piece.Partition}@{piece.Offset})";
+                return null;
+            }
+
+            count = Math.Max(count, dead.ChunkCount);
+            foreach (var chunk in dead.Chunks)
+            {
+                if (chunks.TryGetValue(chunk.Sequence, out var seen) && !seen.Equals(chunk))
+                {
+                    refusal = $"its dead letters hold two different chunks {chunk.Sequence} (dlq {piece.Partition}@{piece.Offset})";
+                    return null;
+                }
+
+                chunks[chunk.Sequence] = chunk;
+            }
+        }
+
+        var missing = count == 0 ? [] : Enumerable.Range(0, (int)count).Where(s => !chunks.ContainsKey((uint)s)).ToList();
+        if (count == 0 || missing.Count > 0)
+        {
+            var what = count == 0 ? "its completion marker" : $"chunk(s) {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", …" : "")} of {count}";
+            refusal = $"incomplete: {what} in none of the {pieces.Count} dead letter(s) of request id {requestId} "
+                + $"({string.Join(", ", pieces.Select(p => $"{p.Reason} at dlq {p.Partition}@{p.Offset}"))}). "
+                + $"Once they are in the DLQ, run 'wal dlq redrive --namespace {ns} --filter id={requestId}'; or resubmit the mutation whole under a new request id";
+            return null;
+        }
+
+        var newId = RequestIdFor(pieces[0]);
+        return Entries(ns, newId, chunks.Values.Where(c => c.Sequence < count), count, now);
     }
 
     public static string RequestIdFor(DeadLetter letter)

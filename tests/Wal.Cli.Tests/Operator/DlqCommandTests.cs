@@ -1,8 +1,10 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Google.Protobuf;
 using Wal.Cli.Operations;
 using Wal.Schemas.V1;
+using Wal.Sinks.Memcached;
 using Wal.Topology.State;
 using Wal.Topology.Mutations;
 
@@ -108,7 +110,7 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[..2]), chunksStored: 3, "1/2", sourceOffset: 7);
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[2..]), chunksStored: 3, "2/2", sourceOffset: 7);
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-2", 0, chunks[..1]), chunksStored: 1, "1/1", sourceOffset: 9);
-        // A chunk of m-1 that came after m-1 was dead-lettered: a record of its own, which redrive cannot join to m-1's.
+        // A late chunk of m-1: joined only to m-1's dead letters of an expired mutation, which m-1 has none of.
         await stack.ProduceMutationDeadLetterAsync(ns, Dead("m-1", 3, chunks[1..2]), chunksStored: 1, "1/1", sourceOffset: 11, MutationDeadLetterHeaders.Late);
 
         var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
@@ -116,7 +118,7 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
 
         Assert.True(run.Exit == ExitCodes.Skipped, run.ToString());
         Assert.Contains("skipped m-2 (dlq 0@2): incomplete: its completion marker never arrived", run.Out, StringComparison.Ordinal);
-        Assert.Contains("skipped m-1 (dlq 0@3): a piece that arrived after its mutation was dead-lettered", run.Out, StringComparison.Ordinal);
+        Assert.Contains("skipped m-1 (dlq 0@3): incomplete: chunk(s) 0, 2 of 3 in none of the 1 dead letter(s) of request id m-1", run.Out, StringComparison.Ordinal);
         var entries = stack.ReadTopic($"wal.{ns}");
         const string redriven = "m-1.redrive-0-7";
         Assert.Equal([$"{redriven}/0", $"{redriven}/1", $"{redriven}/2", $"{redriven}/complete"], entries.Select(e => e.Id));
@@ -136,6 +138,113 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
             dead.Chunks.AddRange(part);
             return dead;
         }
+    }
+
+    [Fact]
+    public async Task Redrive_ExpiredMutationAndItsLatePieces_ReEnqueuedWholeAndAppliedByTheTopology()
+    {
+        // A slow writer's chunk 1 and marker came after its mutation expired: three dead letters, which redrive refused
+        // one by one, so the late pieces' data could be recovered only by hand from 'wal dlq show'.
+        var ns = await CreateMutationNamespaceAsync(expiry: "2s");
+        var requestId = $"slow-{Guid.NewGuid():N}";
+        await stack.ProduceEntryAsync(ns, ChunkEntry(ns, requestId, 0));
+        await WaitForDeadLettersAsync(ns, ["expired"]);
+        await stack.ProduceEntryAsync(ns, ChunkEntry(ns, requestId, 1));
+        await stack.ProduceEntryAsync(ns, new LogEntry
+        {
+            Id = $"{requestId}/complete", Namespace = ns, AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            Completion = new MutationCompletion { Namespace = ns, RequestId = requestId, ChunkCount = 2 },
+        });
+        await WaitForDeadLettersAsync(ns, ["expired", "late", "late"]);
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == ExitCodes.Ok, run.ToString());
+        var redriven = $"{requestId}.redrive-0-0";
+        Assert.Contains($"re-enqueued mutation {requestId} (whole, from its dead letters of reasons expired and late) as {redriven}", run.Out, StringComparison.Ordinal);
+        Assert.Contains($"joined {requestId} (dlq 0@1, late) to {redriven}", run.Out, StringComparison.Ordinal);
+        Assert.Contains($"joined {requestId} (dlq 0@2, late) to {redriven}", run.Out, StringComparison.Ordinal);
+        await using var memcached = new MemcachedClient(new MemcachedClientOptions { Servers = [stack.Stack.Memcached.Endpoint] });
+        foreach (var sequence in new[] { 0, 1 })
+        {
+            MemcachedItem? item = null;
+            await Eventually.WaitUntilAsync(
+                async () => (item = await memcached.GetAsync($"{requestId}-{sequence}")) is not null,
+                TimeSpan.FromSeconds(30),
+                $"the topology to apply chunk {sequence} of {redriven}");
+            Assert.True(VersionedValue.TryDecode(item!.ClientFlags, item.Value, out var version, out _, out var payload));
+            Assert.Equal($"value-{sequence}", Encoding.UTF8.GetString(payload.Span));
+            Assert.Equal(1_000 + sequence, version);
+        }
+
+        // The mutation went back once: its pieces are not dead-lettered again under the new id.
+        Assert.Equal(["expired", "late", "late"], await ReasonsAsync(ns));
+    }
+
+    [Fact]
+    public async Task Redrive_ExpiredMutationWhosePiecesAreStillMissing_SkippedSayingWhichAndWhatToRun()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        var chunk = new MutationChunk { Namespace = ns, RequestId = "gap", Sequence = 0, Table = "local", Put = new Put { Key = ByteString.CopyFromUtf8("k") } };
+        var expired = new DeadMutation { RequestId = "gap", ChunkCount = 3 };
+        expired.Chunks.Add(chunk);
+        await stack.ProduceMutationDeadLetterAsync(ns, expired, chunksStored: 1, "1/1", sourceOffset: 4, MutationDeadLetterHeaders.Expired);
+        var late = new DeadMutation { RequestId = "gap", ChunkCount = 3 };
+        late.Chunks.Add(new MutationChunk(chunk) { Sequence = 2 });
+        await stack.ProduceMutationDeadLetterAsync(ns, late, chunksStored: 1, "1/1", sourceOffset: 6, MutationDeadLetterHeaders.Late);
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == ExitCodes.Skipped, run.ToString());
+        Assert.Contains(
+            "skipped gap (dlq 0@1): incomplete: chunk(s) 1 of 3 in none of the 2 dead letter(s) of request id gap (expired at dlq 0@0, late at dlq 0@1). "
+                + $"Once they are in the DLQ, run 'wal dlq redrive --namespace {ns} --filter id=gap'",
+            run.Out,
+            StringComparison.Ordinal);
+        Assert.Empty(stack.ReadTopic($"wal.{ns}"));
+    }
+
+    private static LogEntry ChunkEntry(string ns, string requestId, uint sequence) => new()
+    {
+        Id = $"{requestId}/{sequence}",
+        Namespace = ns,
+        AcceptedAtMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+        Chunk = new MutationChunk
+        {
+            Namespace = ns, RequestId = requestId, Sequence = sequence, Table = "local", Version = 1_000 + sequence,
+            Put = new Put { Key = ByteString.CopyFromUtf8($"{requestId}-{sequence}"), Value = ByteString.CopyFromUtf8($"value-{sequence}") },
+        },
+    };
+
+    private async Task<string> CreateMutationNamespaceAsync(string expiry)
+    {
+        var name = $"mu-{Guid.NewGuid():N}"[..15];
+        var file = Path.Combine(Path.GetTempPath(), $"{name}.json");
+        await File.WriteAllTextAsync(file, $$"""
+            {"namespaces": [{"name": "{{name}}", "partitions": 1, "personas": ["PERSONA_MULTI_TABLE_MUTATION"],
+              "defaultTarget": { "memcached": { "cluster": "local" } }, "mutationExpiry": "{{expiry}}" }]}
+            """);
+        var run = await OperatorStackFixture.RunAsync("namespaces", "apply", "-f", file, "--address", stack.Address);
+        File.Delete(file);
+        Assert.True(run.Exit == 0, run.ToString());
+        return name;
+    }
+
+    private async Task<List<string>> ReasonsAsync(string ns)
+    {
+        var list = await OperatorStackFixture.RunAsync("dlq", "list", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        Assert.True(list.Exit == 0, list.ToString());
+        return [.. JsonNode.Parse(list.Out)!["deadLetters"]!.AsArray().Select(l => l!["reason"]!.GetValue<string>())];
+    }
+
+    private async Task WaitForDeadLettersAsync(string ns, string[] reasons)
+    {
+        List<string> seen = [];
+        await Eventually.WaitUntilAsync(
+            async () => (seen = await ReasonsAsync(ns)).SequenceEqual(reasons),
+            TimeSpan.FromSeconds(60),
+            () => $"dead letters {string.Join(", ", reasons)} in {ns}'s DLQ; saw {string.Join(", ", seen)}",
+            TimeSpan.FromMilliseconds(250));
     }
 
     [Fact]
