@@ -186,6 +186,39 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task LatePiecesOfAnExpiredMutation_ReadTwice_AreDeadLetteredOnce()
+    {
+        // A slow writer retries the chunk and the marker it timed out on, or the task replays them after a crash or a
+        // rebalance that came before its commit: each copy was dead-lettered as late again.
+        await ChunksAsync("l1", 0);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+        Assert.Equal(MutationDeadLetterHeaders.Expired, Header(_deadLetters.ReadRecord().Headers, DeadLetterHeaders.Reason));
+
+        await ChunksAsync("l1", 1, 1);
+        await MarkerAsync("l1", 2);
+        await ChunksAsync("l1", 1);
+        await MarkerAsync("l1", 2);
+
+        Assert.Equal(
+            [("1", 0u), ("", 2u)],
+            _deadLetters.ReadRecordsToList().Select(d =>
+            {
+                Assert.Equal(MutationDeadLetterHeaders.Late, Header(d.Headers, DeadLetterHeaders.Reason));
+                var mutation = DeadMutation.Parser.ParseFrom(d.Value);
+                return (string.Join(",", mutation.Chunks.Select(c => c.Sequence)), mutation.ChunkCount);
+            }));
+        Assert.Empty(_sink.Calls);
+        // The record of the dead-lettered piece goes with the mutation's retention.
+        for (var i = 0; i < 7; i++)
+        {
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Null(Progress("l1"));
+        Assert.Equal(0, StoredChunks(finishedRecords: true));
+    }
+
+    [Fact]
     public async Task Timer_FailedApplyAtSequenceK_RetriesAfterBackoffFromK()
     {
         _sink.Then(DeliveryResult.Delivered, DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));

@@ -208,8 +208,11 @@ public sealed partial class MutationProcessor
 
     /// <summary>
     /// A chunk or marker of a mutation already dead-lettered goes after it, alone, reason
-    /// <see cref="MutationDeadLetterHeaders.Late"/>, with its record's own headers. The progress is left as it is: a piece
-    /// replayed after a crash is dead-lettered again, a duplicate rather than a loss.
+    /// <see cref="MutationDeadLetterHeaders.Late"/>, with its record's own headers. Once Kafka has it, the store records
+    /// that it went (a chunk as an empty value under its key, which the dead-lettered mutation's chunks no longer use; a
+    /// marker as the progress's count), so a writer's retry of the piece, or its replay after a crash or a rebalance,
+    /// is not dead-lettered again. Recorded before Kafka had the dead letter, a piece whose dead letter then failed would
+    /// be ignored when replayed, and lost; a crash between the two still sends it twice.
     /// </summary>
     private async ValueTask DeadLetterLateAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount, Headers? input)
     {
@@ -229,6 +232,17 @@ public sealed partial class MutationProcessor
         headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
         await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        await Context.FlushAsync();
+        if (chunk is not null)
+        {
+            Chunks.Put(ChunkKey.Encode(progress.RequestId, chunk.Sequence), []);
+        }
+        else
+        {
+            progress.ChunkCount = markerCount;
+            Save(progress);
+        }
+
         _metrics.LatePiece(_namespace);
         _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.Late);
     }

@@ -35,7 +35,8 @@ namespace Wal.Topology.Mutations;
 /// mutation_expiry, so a late chunk or marker does not start a new mutation that would expire into
 /// the dead-letter topic. Under an applied one it is a duplicate, and ignored. Under a dead-lettered
 /// one it is ignored when the dead letter holds it; otherwise (an expired mutation's chunk, a marker
-/// it lacked) it gets a dead letter of its own, reason "late", since it was acknowledged to its writer.
+/// it lacked) it gets a dead letter of its own, reason "late", since it was acknowledged to its writer;
+/// once, as the store records that it went.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -163,10 +164,18 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     {
         var existing = Load(chunk.RequestId);
         var progress = existing ?? Start(chunk.RequestId, record.Timestamp);
+        var key = ChunkKey.Encode(chunk.RequestId, chunk.Sequence);
         if (progress.State == MutationState.DeadLettered && !DeadLetterHolds(progress, chunk.Sequence))
         {
-            // Late (or replayed after a crash): the dead letter may have gone without it, and ignored, an
-            // acknowledged chunk would end neither applied nor in the dead-letter topic.
+            if (Chunks.Get(key) is not null)
+            {
+                // Its own late dead letter went already: this is a writer's retry or a replay of it.
+                LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
+                return;
+            }
+
+            // Late: the dead letter may have gone without it, and ignored, an acknowledged chunk would end neither
+            // applied nor in the dead-letter topic.
             await DeadLetterLateAsync(progress, chunk, markerCount: 0, record.Headers);
             return;
         }
@@ -183,7 +192,6 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        var key = ChunkKey.Encode(chunk.RequestId, chunk.Sequence);
         if (Chunks.Get(key) is not null)
         {
             LogDuplicate(_logger, _namespace, chunk.RequestId, chunk.Sequence);
