@@ -219,6 +219,58 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task PiecesWhoseRequestIdsDifferOnlyInInvalidUtf8_AreDeadLetteredAsPermanent_NotAssembledAsOne()
+    {
+        // Written around the ingress: ids "m" 0xFF and "m" 0xFE both read as "m\uFFFD", and chunk 0 of the one and chunk 1
+        // and the marker of the other were applied as one mutation.
+        var pieces = new[]
+        {
+            WithRawRequestId(new LogEntry { Id = "a/0", Namespace = Ns, Chunk = Chunk(string.Empty, 0) }, [(byte)'m', 0xFF]),
+            WithRawRequestId(new LogEntry { Id = "b/1", Namespace = Ns, Chunk = Chunk(string.Empty, 1) }, [(byte)'m', 0xFE]),
+            WithRawRequestId(new LogEntry { Id = "b/complete", Namespace = Ns, Completion = new MutationCompletion { Namespace = Ns, ChunkCount = 2 } }, [(byte)'m', 0xFE]),
+        };
+        Assert.All(pieces, p => Assert.Equal("m\uFFFD", LogEntry.Parser.ParseFrom(p).Chunk?.RequestId ?? LogEntry.Parser.ParseFrom(p).Completion.RequestId));
+
+        foreach (var piece in pieces)
+        {
+            await _log.PipeInputAsync([(byte)'m', 0xFF], piece);
+        }
+
+        Assert.Empty(_sink.Calls);
+        var dead = _deadLetters.ReadRecordsToList();
+        Assert.Equal(pieces, dead.Select(d => d.Value));
+        Assert.All(dead, d =>
+        {
+            Assert.Equal(DeadLetterReasons.Permanent, Header(d.Headers, DeadLetterHeaders.Reason));
+            Assert.Contains("request_id that is not valid UTF-8", Header(d.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        });
+        Assert.Equal(0, StoredChunks(finishedRecords: true));
+
+        // A U+FFFD the writer meant (valid UTF-8) is an id like any other.
+        await ChunksAsync("ok\uFFFD", 0);
+        await MarkerAsync("ok\uFFFD", 1);
+        Assert.Equal(["ok\uFFFD/0"], _sink.Calls.Select(c => c.Id));
+    }
+
+    // The entry with its chunk's or marker's request_id given as raw bytes (under 128 of them): the body's own is left
+    // empty, so not written, and the raw field put ahead of the rest, a message's fields being allowed in any order.
+    private static byte[] WithRawRequestId(LogEntry entry, byte[] requestId)
+    {
+        var (field, body, idField) = entry.BodyCase == LogEntry.BodyOneofCase.Chunk
+            ? (LogEntry.ChunkFieldNumber, entry.Chunk.ToByteArray(), MutationChunk.RequestIdFieldNumber)
+            : (LogEntry.CompletionFieldNumber, entry.Completion.ToByteArray(), MutationCompletion.RequestIdFieldNumber);
+        entry.ClearBody();
+        byte[] rawBody = [(byte)WireFormat.MakeTag(idField, WireFormat.WireType.LengthDelimited), (byte)requestId.Length, .. requestId, .. body];
+        using var bytes = new MemoryStream();
+        bytes.Write(entry.ToByteArray());
+        var output = new CodedOutputStream(bytes, leaveOpen: true);
+        output.WriteTag(field, WireFormat.WireType.LengthDelimited);
+        output.WriteBytes(ByteString.CopyFrom(rawBody));
+        output.Flush();
+        return bytes.ToArray();
+    }
+
+    [Fact]
     public async Task Timer_FailedApplyAtSequenceK_RetriesAfterBackoffFromK()
     {
         _sink.Then(DeliveryResult.Delivered, DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));

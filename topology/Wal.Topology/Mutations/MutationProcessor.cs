@@ -129,6 +129,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        if (RequestIdOf(entry).Contains('\uFFFD', StringComparison.Ordinal) && !RequestIdEncoding.IsValid(record.Value ?? []))
+        {
+            await DeadLetterPoisonAsync(
+                record, "a request_id that is not valid UTF-8: its invalid bytes read as U+FFFD, so another mutation's id could read the same and the two would be assembled as one");
+            return;
+        }
+
         switch (entry.BodyCase)
         {
             case LogEntry.BodyOneofCase.Chunk:
@@ -144,6 +151,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 break;
         }
     }
+
+    private static string RequestIdOf(LogEntry entry) => entry.BodyCase switch
+    {
+        LogEntry.BodyOneofCase.Chunk => entry.Chunk.RequestId,
+        LogEntry.BodyOneofCase.Completion => entry.Completion.RequestId,
+        _ => string.Empty,
+    };
 
     private static string? Malformed(LogEntry entry) => entry.BodyCase switch
     {
