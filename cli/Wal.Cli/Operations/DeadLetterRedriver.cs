@@ -63,6 +63,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
             if (filter.Matches(letter))
             {
                 string? refusal = null;
+                var joinedBefore = expired.Joined.Count;
                 entries = letter.Part is null ? letter.Entry is { } entry ? [entry] : null
                     : DeadMutationPieces.Holds(letter) ? expired.Entries(ns.Name, letter, out refusal)
                     : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
@@ -70,7 +71,7 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
                 {
                     skipped.Add((letter, refusal ?? "not a readable LogEntry"));
                 }
-                else if (entries.Count > 0)
+                else if (expired.Joined.Count == joinedBefore)
                 {
                     matched.Add(letter);
                     if (producer is not null)

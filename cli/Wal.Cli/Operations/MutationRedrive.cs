@@ -31,7 +31,15 @@ internal static class MutationRedrive
             return null;
         }
 
-        return Entries(ns, RequestIdFor(letter), dead.Chunks, IsLastPart(letter.Part) ? dead.ChunkCount : 0, now);
+        // The chunks the sink confirmed before the mutation was given up are left out, and the rest numbered from 0: sent
+        // again, each was applied twice on a Kafka target, which has no version to guard it.
+        var unapplied = dead.Chunks.Where(c => c.Sequence >= dead.NextSequence).Select(c =>
+        {
+            var copy = c.Clone();
+            copy.Sequence -= dead.NextSequence;
+            return copy;
+        });
+        return Entries(ns, RequestIdFor(letter), unapplied, IsLastPart(letter.Part) ? dead.ChunkCount - dead.NextSequence : 0, now);
     }
 
     // markerCount: 0 for a part that the marker does not follow.

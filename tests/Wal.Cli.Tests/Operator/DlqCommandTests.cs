@@ -248,6 +248,35 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
     }
 
     [Fact]
+    public async Task Redrive_MutationWhoseFirstChunksWereApplied_ReEnqueuesOnlyTheRestNumberedFromZero()
+    {
+        // Chunks 0-2 reached a Kafka target before chunk 3 failed for good: redrive sent all five again, and the Kafka
+        // sink, which has no version guard, wrote the first three twice.
+        var ns = await stack.CreateNamespaceAsync();
+        var chunks = Enumerable.Range(0, 5).Select(i => new MutationChunk
+        {
+            Namespace = ns, RequestId = "half", Sequence = (uint)i, Table = "events", Version = 1_000 + i,
+            Put = new Put { Key = ByteString.CopyFromUtf8($"item-{i}"), Value = ByteString.CopyFromUtf8($"value-{i}") },
+        }).ToList();
+        foreach (var (part, run) in new[] { ("1/2", chunks[..3]), ("2/2", chunks[3..]) })
+        {
+            var dead = new DeadMutation { RequestId = "half", ChunkCount = 5, NextSequence = 3 };
+            dead.Chunks.AddRange(run);
+            await stack.ProduceMutationDeadLetterAsync(ns, dead, chunksStored: 5, part, sourceOffset: 8, "permanent");
+        }
+
+        var redrive = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(redrive.Exit == ExitCodes.Ok, redrive.ToString());
+        const string redriven = "half.redrive-0-8";
+        var entries = stack.ReadTopic($"wal.{ns}");
+        Assert.Equal([$"{redriven}/0", $"{redriven}/1", $"{redriven}/complete"], entries.Select(e => e.Id));
+        Assert.Equal([chunks[3].Put, chunks[4].Put], entries.Take(2).Select(e => e.Chunk.Put));
+        Assert.Equal([0u, 1u], entries.Take(2).Select(e => e.Chunk.Sequence));
+        Assert.Equal(2u, entries[2].Completion.ChunkCount);
+    }
+
+    [Fact]
     public async Task Redrive_SomeSkipped_ExitsSkippedSayingHowManyAndWhy()
     {
         // It exited 0, so an operator's script took "2 could not be redriven, and the position is now past them" for done.
