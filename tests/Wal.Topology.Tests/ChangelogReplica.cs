@@ -1,3 +1,5 @@
+using Wal.Streams;
+using Wal.Streams.State;
 using Wal.Streams.TestDriver;
 
 namespace Wal.Topology.Tests;
@@ -27,6 +29,22 @@ internal sealed class ChangelogReplica(TestOutputTopic<byte[], byte[]> changelog
         }
 
         return [.. _restored.Keys.Select(Convert.FromHexString)];
+    }
+
+    /// <summary>Applies <paramref name="writes"/>, changes read from a store's changelog, to <paramref name="store"/>, as a restore would.</summary>
+    public static void Replay(IKeyValueStore store, IEnumerable<Record<byte[], byte[]>> writes)
+    {
+        foreach (var write in writes)
+        {
+            if (write.Value is null)
+            {
+                store.Delete(write.Key);
+            }
+            else
+            {
+                store.Put(write.Key, write.Value);
+            }
+        }
     }
 
     /// <summary>The restored value of <paramref name="key"/> as of the last <see cref="CatchUp"/>.</summary>

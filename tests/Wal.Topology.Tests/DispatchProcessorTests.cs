@@ -172,17 +172,7 @@ public sealed class DispatchProcessorTests : IDisposable
             // A restart takes a moment: an attempt made again schedules its retry at another time than the first did.
             using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
             var timers = restored.GetKeyValueStore(store);
-            foreach (var write in scheduled.Concat(attemptWrites.Take(kept)))
-            {
-                if (write.Value is null)
-                {
-                    timers.Delete(write.Key);
-                }
-                else
-                {
-                    timers.Put(write.Key, write.Value);
-                }
-            }
+            ChangelogReplica.Replay(timers, scheduled.Concat(attemptWrites.Take(kept)));
 
             if (!delayed)
             {

@@ -198,17 +198,7 @@ public sealed class KafkaKeyOrderTests : IDisposable
             var after = new ScriptedSink();
             using var restored = Driver(after, driver.WallClockTime.AddMilliseconds(50), firingTime);
             var timers = restored.GetKeyValueStore(Store);
-            foreach (var write in before.Concat(lettingGo.Take(kept)))
-            {
-                if (write.Value is null)
-                {
-                    timers.Delete(write.Key);
-                }
-                else
-                {
-                    timers.Put(write.Key, write.Value);
-                }
-            }
+            ChangelogReplica.Replay(timers, before.Concat(lettingGo.Take(kept)));
 
             for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
             {
