@@ -4,10 +4,14 @@ using Wal.Streams.State;
 
 namespace Wal.Streams.Tests;
 
-/// <summary>Counts records per key in store <see cref="StoreName"/> and forwards (key, new count).</summary>
-internal sealed class CountingProcessor : Processor<string, string, string, long>
+/// <summary>
+/// Counts records per key in store <see cref="StoreName"/> and forwards (key, new count); given an interval, also forwards
+/// (<see cref="TotalKey"/>, the sum of every count) on that wall-clock punctuation, read by a scan of the whole store.
+/// </summary>
+internal sealed class CountingProcessor(TimeSpan? totalEvery = null) : Processor<string, string, string, long>
 {
     public const string StoreName = "counts";
+    public const string TotalKey = "total";
 
     private IKeyValueStore _store = null!;
 
@@ -15,6 +19,24 @@ internal sealed class CountingProcessor : Processor<string, string, string, long
     {
         base.Init(context);
         _store = context.GetStateStore<IKeyValueStore>(StoreName);
+        if (totalEvery is { } interval)
+        {
+            context.Schedule(interval, PunctuationType.WallClockTime, ForwardTotalAsync);
+        }
+    }
+
+    private ValueTask ForwardTotalAsync(DateTimeOffset now)
+    {
+        long total = 0;
+        using (var scan = _store.Range(null, null))
+        {
+            while (scan.MoveNext())
+            {
+                total += Read(scan.Value.ToArray());
+            }
+        }
+
+        return Context.ForwardAsync(new Record<string, long>(TotalKey, total, now.ToUnixTimeMilliseconds()));
     }
 
     public override ValueTask ProcessAsync(Record<string, string> record)
@@ -29,10 +51,10 @@ internal sealed class CountingProcessor : Processor<string, string, string, long
 
     public static long Read(byte[]? value) => value is null ? 0 : BinaryPrimitives.ReadInt64BigEndian(value);
 
-    public static Topology Topology(string input, string output, IStoreBuilder? store = null) =>
+    public static Topology Topology(string input, string output, IStoreBuilder? store = null, TimeSpan? totalEvery = null) =>
         new TopologyBuilder()
             .AddSource("source", Confluent.Kafka.Deserializers.Utf8, Confluent.Kafka.Deserializers.Utf8, input)
-            .AddProcessor("count", () => new CountingProcessor(), "source")
+            .AddProcessor("count", () => new CountingProcessor(totalEvery), "source")
             .AddStateStore(store ?? Stores.InMemoryKeyValueStore(StoreName), "count")
             .AddSink("sink", output, Confluent.Kafka.Serializers.Utf8, Confluent.Kafka.Serializers.Int64, "count")
             .Build();

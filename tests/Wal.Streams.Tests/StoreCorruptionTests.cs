@@ -53,6 +53,34 @@ public sealed class StoreCorruptionTests
     }
 
     /// <summary>
+    /// The damaged block met by a punctuator's scan of the store, not by a record: the task is revived the same way, and
+    /// its next punctuation reads the store as the changelog gave it back.
+    /// </summary>
+    [Fact]
+    public async Task Punctuation_ScanMeetsADamagedBlockAfterOpen_TaskRestoredFromChangelogAndThreadKeepsRunning()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        const string app = "corrupt-scan-app";
+        KafkaStreamsTests.CreateTopics(cluster, app, partitions: 1);
+        var config = KafkaTestKit.Config(cluster, app);
+        var store = Stores.PersistentKeyValueStore(CountingProcessor.StoreName);
+        await CountedThenDamagedAsync(cluster, CountingProcessor.Topology("in", "out", store), config, app);
+
+        var loggers = new RecordingLoggerFactory();
+        var punctuating = CountingProcessor.Topology("in", "out", store, totalEvery: TimeSpan.FromMilliseconds(200));
+        await using var streams = new KafkaStreams(punctuating, config, loggers);
+        await streams.StartAsync();
+        var output = await KafkaTestKit.ReadUntilAsync(
+            cluster, "out", Deserializers.Utf8, Deserializers.Int64, r => r.Any(o => o.Message.Key == CountingProcessor.TotalKey) || streams.FatalError is not null);
+
+        Assert.Null(streams.FatalError);
+        Assert.Equal(Keys, output.First(o => o.Message.Key == CountingProcessor.TotalKey).Message.Value);
+        Assert.Contains(loggers.Lines, l => l.Level >= LogLevel.Warning
+            && l.Message.Contains($"store {CountingProcessor.StoreName} of task 0_0 is corrupt", StringComparison.Ordinal));
+        Assert.Equal(KafkaStreamsState.Running, streams.State);
+    }
+
+    /// <summary>
     /// Under exactly-once the thread's one transaction holds every task's output since the last commit: the corrupt store
     /// fails the thread, which aborts it, instead of reviving the task beside that open transaction.
     /// </summary>
