@@ -88,12 +88,18 @@ internal sealed partial class StreamThread
             throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: its inputs' committed offsets are unknown ({e.Message}).", error);
         }
 
-        // No committed offset yet: the input starts again where the group consumer started it, as its auto.offset.reset
-        // says. Always the beginning before, which processed again, where that was overridden to latest, the records
-        // from before the task's first start that the setting had skipped.
-        return committed.Select(c => c.Offset != Offset.Unset ? c
-            : new TopicPartitionOffset(c.TopicPartition, _inputStartWithoutCommit
-                ?? throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: input {c.TopicPartition} has no committed offset, and auto.offset.reset is error.", error)))
+        return committed.Select(c => c.Offset != Offset.Unset ? c : new TopicPartitionOffset(c.TopicPartition, StartWithoutCommit(task, c.TopicPartition, error)))
             .ToList();
     }
+
+    /// <summary>
+    /// Where an input without a committed offset starts again: where the group consumer began it, the first record or end
+    /// of partition it returned since the assignment. Sought to where its auto.offset.reset points now instead, under
+    /// <c>latest</c> the revived task skipped every record from that start to the input's end, the failed one among them,
+    /// though none was committed. Before the consumer returned either, the setting is all there is to go by.
+    /// </summary>
+    private Offset StartWithoutCommit(StreamTask task, TopicPartition input, TaskCorruptedException error) =>
+        _inputStarts.TryGetValue((input.Topic, input.Partition.Value), out var start) ? start
+            : _inputStartWithoutCommit
+            ?? throw new StreamsException($"Task {task.Id} cannot be restarted after its store was found corrupt: input {input} has no committed offset, and auto.offset.reset is error.", error);
 }

@@ -126,6 +126,12 @@ internal sealed partial class StreamThread
         _assigned = true;
         SetState(StreamThreadState.PartitionsAssigned);
         _partitionCounts = null;
+        foreach (var partition in partitions)
+        {
+            // Read again from its committed offset, or reset: where an earlier assignment began it no longer says.
+            _inputStarts.Remove((partition.Topic, partition.Partition.Value));
+        }
+
         foreach (var group in partitions.GroupBy(p => TaskIdOf(p)))
         {
             if (_tasks.ContainsKey(group.Key) || _deferred.ContainsKey(group.Key))

@@ -38,6 +38,9 @@ internal sealed partial class StreamThread : IDisposable
     private readonly bool _exactlyOnce;
     // Where the group consumer starts an input without a committed offset (its auto.offset.reset); null: nowhere.
     private readonly Offset? _inputStartWithoutCommit;
+    // Where the group consumer began each input since its assignment: the first record or end of partition it returned.
+    // A revived task's input without a committed offset goes back there (see CommittedPositions).
+    private readonly Dictionary<(string Topic, int Partition), Offset> _inputStarts = [];
     private volatile bool _shutdownRequested;
     private volatile bool _commitOnShutdown = true;
     // Each store's entries over this thread's running tasks, as counted at its last commit: the gauge reads them from
@@ -175,6 +178,7 @@ internal sealed partial class StreamThread : IDisposable
                 break;
             }
 
+            _inputStarts.TryAdd((record.Topic, record.Partition.Value), record.Offset);
             if (_deferred.Count > 0 && RewoundForDeferredTask(record))
             {
                 continue;
