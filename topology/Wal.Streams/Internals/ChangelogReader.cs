@@ -121,8 +121,16 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             {
                 record = consumer.Consume(timeout);
             }
-            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset && _active.TryGetValue(e.ConsumerRecord.TopicPartition, out var lost))
+            catch (ConsumeException e) when (e.Error.Code == ErrorCode.Local_AutoOffsetReset)
             {
+                if (!_active.TryGetValue(e.ConsumerRecord.TopicPartition, out var lost))
+                {
+                    // librdkafka queues this error unversioned, so it outlives its partition's unassignment: its task
+                    // closed (or its restore ended) meanwhile. Thrown, it failed the thread and every task on it.
+                    Log.RestoreOutOfRangeIgnored(logger, e.ConsumerRecord.TopicPartition.ToString());
+                    continue;
+                }
+
                 // The restore consumer resets nowhere on its own (auto.offset.reset is error): its position left the
                 // changelog, so what the store got so far cannot be completed from here.
                 if (!lost.OutOfRange)

@@ -73,6 +73,9 @@ internal static partial class Log
     [LoggerMessage(24, LogLevel.Warning, "Task {Task}: restoring {Changelog} reached an offset the changelog no longer holds (truncated, recreated or trimmed by retention); wiping the store and restoring it from the changelog's beginning")]
     public static partial void RestoreOutOfRange(ILogger logger, Exception error, TaskId task, string changelog);
 
+    [LoggerMessage(25, LogLevel.Debug, "Restoring {Changelog} reached an offset the changelog no longer holds, reported after its restore ended or its task closed; ignored")]
+    public static partial void RestoreOutOfRangeIgnored(ILogger logger, string changelog);
+
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
 }
