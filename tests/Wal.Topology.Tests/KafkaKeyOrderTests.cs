@@ -216,6 +216,74 @@ public sealed class KafkaKeyOrderTests : IDisposable
         }
     }
 
+    // A crash keeps a prefix of the timer store's changelog writes, and the inputs not yet committed are processed again,
+    // before or after the timers restored fire. Restored from any prefix of the writes of a first failure and of two
+    // entries queued behind it, every entry is delivered, in order, and nothing is left in the store.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Queueing_RestoredFromAnyPrefixOfItsWrites_InputsProcessedAgain_LosesNothingAndLeavesNothing(bool timersFireFirst)
+    {
+        FailTimes("a1", 1);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        LogEntry[] entries = [Entry("a1", "a"), Entry("a2", "a"), Entry("a3", "a")];
+        await PipeAsync(entries);
+        var writes = changelog.ReadRecordsToList();
+        Assert.True(writes.Count >= 7, $"{writes.Count} writes");
+
+        for (var kept = 0; kept <= writes.Count; kept++)
+        {
+            var sink = new ScriptedSink();
+            using var restored = Restored(sink, writes.Take(kept));
+            if (timersFireFirst)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            await PipeAgainAsync(restored, entries);
+            var timers = restored.GetKeyValueStore(Store);
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = sink.Calls.Select(c => c.Id).ToList();
+            var crash = $"after a crash that kept {kept} of {writes.Count} writes: {string.Join(",", calls)}";
+            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+            var firsts = entries.Select(e => calls.IndexOf(e.Id)).ToList();
+            Assert.True(firsts.All(i => i >= 0) && firsts.SequenceEqual(firsts.Order()), crash);
+        }
+    }
+
+    private TopologyTestDriver Restored(ISink sink, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes)
+    {
+        var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1));
+        var timers = restored.GetKeyValueStore(Store);
+        foreach (var write in writes)
+        {
+            if (write.Value is null)
+            {
+                timers.Delete(write.Key);
+            }
+            else
+            {
+                timers.Put(write.Key, write.Value);
+            }
+        }
+
+        return restored;
+    }
+
+    // A new driver's input starts at offset 0: the entries take the positions they had, as when processed again.
+    private static async Task PipeAgainAsync(TopologyTestDriver driver, IEnumerable<LogEntry> entries)
+    {
+        var log = driver.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+        foreach (var entry in entries)
+        {
+            await log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        }
+    }
+
     private static DeliveryResult FailOrDeliver(Dictionary<string, int> failuresLeft, Sinks.Delivery delivery, bool slow)
     {
         if (slow)

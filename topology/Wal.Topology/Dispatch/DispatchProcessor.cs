@@ -241,9 +241,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return false;
         }
 
-        Timers.PutOwned(HoldKey.Waiting(holdKey, hold.NextWaiting), value());
+        // The hold counts the entry in before its record is put: a crash between the two leaves a sequence with no record,
+        // which a release skips, and the entry comes again (its input processed again, or its timer not yet deleted).
+        // The other way round left a record past the hold's last sequence, which no release reaches and nothing deletes.
+        var waitingKey = HoldKey.Waiting(holdKey, hold.NextWaiting);
         hold.NextWaiting++;
         Timers.PutOwned(holdKey, hold.ToByteArray());
+        Timers.PutOwned(waitingKey, value());
         _metrics.WaitedForKey(_namespace);
         LogWaiting(_logger, _namespace, entry.Id, hold.NextWaiting - hold.FirstWaiting);
         return true;
@@ -257,9 +261,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     /// Runs before the head's timer is deleted: a crash anywhere in it leaves that timer, whose firing again (a repeat
     /// delivery, which sinks allow) lets the rest go. An entry's waiting record is deleted once it is delivered or
     /// dead-lettered, and the hold's progress saved only when the loop stops, so a crash may leave the hold pointing at
-    /// deleted records, which are skipped. An entry that takes the hold over has its retry's timer saved first, then
-    /// the hold naming it, then its waiting record deleted: a crash between the last two leaves that record just below
-    /// the hold's first, deleted when its own chain ends.
+    /// deleted records (or, from a queueing, one never put), which are skipped. An entry that takes the hold over has its
+    /// retry's timer saved first, then the hold naming it, then its waiting record deleted: a crash between the last two
+    /// leaves that record just below the hold's first, deleted when its own chain ends.
     /// </remarks>
     private async ValueTask ReleaseAsync(byte[] holdKey, KeyHold hold)
     {
