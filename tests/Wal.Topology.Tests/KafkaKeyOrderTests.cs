@@ -255,6 +255,42 @@ public sealed class KafkaKeyOrderTests : IDisposable
         }
     }
 
+    // Inputs processed again after a crash queue an entry that still waits a second time. Its first copy then fails and
+    // holds the key; when that copy's chain ends, the second is the head's own record, already delivered, not a new head
+    // whose delivery lets the queue go once more from inside the release.
+    [Fact]
+    public async Task EntryQueuedTwiceByACrash_ItsFirstCopyHoldsTheKey_TheSecondIsNotDeliveredOverAndOver()
+    {
+        FailTimes("a1", 1);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        LogEntry[] entries = [Entry("a1", "a"), Entry("a2", "a")];
+        await PipeAsync(entries);
+        var writes = changelog.ReadRecordsToList();
+
+        // a1 fails again when its input is processed again, so a2 is queued behind it a second time; a2 fails when let
+        // go. A target that refuses a2 from its tenth copy on stops a release that would never end.
+        var calls = new Dictionary<string, int>();
+        var sink = new ScriptedSink
+        {
+            AnswerBy = d => (calls[d.Id] = calls.GetValueOrDefault(d.Id) + 1) switch
+            {
+                1 or >= 10 => DeliveryResult.Retriable("target down"),
+                _ => DeliveryResult.Delivered,
+            },
+        };
+        using var restored = Restored(sink, writes);
+        await PipeAgainAsync(restored, entries);
+        var timers = restored.GetKeyValueStore(Store);
+        for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+        {
+            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        // a2: its failed first attempt, then its retry; its second copy is dropped with the chain it repeats.
+        Assert.Equal(2, calls["a2"]);
+        Assert.Equal(0, timers.ApproximateCount);
+    }
+
     private TopologyTestDriver Restored(ISink sink, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes)
     {
         var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1));

@@ -282,6 +282,15 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             }
 
             var next = TimerValue.Parse(stored);
+            if (MarkerOf(next) is { } marker && hold.Head.Span.SequenceEqual(marker))
+            {
+                // The head's own record, queued a second time by a crash (its input processed again, or its timer fired
+                // again) before it took the hold over: its chain is the one ending now. Attempted, its end would find
+                // itself the head again and let the queue go from inside this release, delivering this copy over and over.
+                Timers.DeleteOwned(waitingKey);
+                continue;
+            }
+
             if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
             {
                 // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
