@@ -31,7 +31,9 @@ namespace Wal.Topology.Dispatch;
 /// sinks are idempotent. Two chains of retries are not, so a retry also saves its chain's marker
 /// (<see cref="ChainKey"/>), naming the one timer that carries the chain on: a restored old timer
 /// the marker does not name is dropped when it fires. The marker is deleted before the chain's
-/// last timer, so a crash between them leaves a timer that fires again, never a marker for none.
+/// last timer, so a crash between them leaves a timer that fires again, never a marker for none. Entries of a Kafka
+/// record key wait behind one of them being retried (<see cref="HoldKey"/>): its hold names that entry's chain, which
+/// always has a timer stored, and only that timer's attempt lets the waiting ones go when the chain ends.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -447,9 +449,16 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
+    /// <remarks>
+    /// Only a fired timer's attempt lets a hold go. A hold's head always has a timer of its chain stored (its retry, or
+    /// the due-now one of a promotion, is put before the hold names it, and deleted after the hold goes or moves on), so
+    /// an attempt without one is a repeat: the head's input processed again after a crash, or an entry let go by a
+    /// release. Had such a repeat let the queue go, the timer's own attempt would land after the entries let go, the
+    /// key's oldest record last; it also spares an entry delivered at once a second read of the store.
+    /// </remarks>
     private async ValueTask EndChainAsync(PendingDelivery pending, byte[]? storedAt, bool marked)
     {
-        if (HeldBy(pending) is var (holdKey, hold))
+        if (storedAt is not null && HeldBy(pending) is var (holdKey, hold))
         {
             await ReleaseAsync(holdKey, hold);
         }
