@@ -6,6 +6,7 @@ using Wal.Namespaces;
 using Wal.Schemas.V1;
 using Wal.Sinks;
 using Wal.Streams.TestDriver;
+using Wal.Topology.Delay;
 
 namespace Wal.Topology.Tests;
 
@@ -289,6 +290,49 @@ public sealed class KafkaKeyOrderTests : IDisposable
         // a2: its failed first attempt, then its retry; its second copy is dropped with the chain it repeats.
         Assert.Equal(2, calls["a2"]);
         Assert.Equal(0, timers.ApproximateCount);
+    }
+
+    // Restored from any prefix of the writes made while a dead-lettered head lets its queue go, the waiting entries still
+    // go out in order, the head is dead-lettered (again, if the crash came before its timer's delete), and nothing is left.
+    [Fact]
+    public async Task HeadDeadLettered_RestoredFromAnyPrefixOfItsReleaseWrites_LosesNothingAndLeavesNothing()
+    {
+        FailTimes("a1", int.MaxValue);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        await PipeAsync(Entry("a1", "a"), Entry("a2", "a"), Entry("a3", "a"));
+        var before = changelog.ReadRecordsToList();
+        var releaseWrites = new List<Wal.Streams.Record<byte[], byte[]>>();
+        for (var i = 0; i < 20 && _deadLetters.IsEmpty; i++)
+        {
+            before.AddRange(releaseWrites);
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+            releaseWrites = changelog.ReadRecordsToList();
+        }
+
+        Assert.Equal(["a1", "a1", "a1", "a2", "a3"], Delivered());
+        Assert.True(releaseWrites.Count >= 5, $"{releaseWrites.Count} writes");
+
+        for (var kept = 0; kept <= releaseWrites.Count; kept++)
+        {
+            var sink = new ScriptedSink { AnswerBy = d => d.Id == "a1" ? DeliveryResult.Retriable("target down") : DeliveryResult.Delivered };
+            using var restored = Restored(sink, before.Concat(releaseWrites.Take(kept)));
+            var timers = restored.GetKeyValueStore(Store);
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = sink.Calls.Select(c => c.Id).ToList();
+            var crash = $"after a crash that kept {kept} of {releaseWrites.Count} writes: {string.Join(",", calls)}";
+            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+            var a1Again = calls.Contains("a1");
+            var deadLetters = restored.CreateOutputTopic("wal.orders.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList();
+            Assert.True(deadLetters.Count == (a1Again ? 1 : 0), $"{deadLetters.Count} dead letters {crash}");
+            // A waiting entry whose record's delete the crash did not keep goes out again, in order, after the head's repeat.
+            var gone = releaseWrites.Take(kept).Count(w => w.Value is null && HoldKey.IsWaiting(w.Key));
+            string[] waiting = ["a2", "a3"];
+            Assert.True(calls.Where(id => id != "a1").SequenceEqual(waiting[gone..]), crash);
+        }
     }
 
     // The head's input processed again after a crash is delivered at once, while its retry's timer is still stored. Had
