@@ -335,6 +335,51 @@ public sealed class KafkaKeyOrderTests : IDisposable
         }
     }
 
+    // A delayed entry's first attempt fails when its timer fires. Restored from any prefix of that attempt's writes, an
+    // entry of its key that comes after the crash waits behind its retry: a prefix with the retry's timer and its chain's
+    // marker but not the key's hold let the later entry go first, since the fired timer was then dropped as superseded.
+    [Fact]
+    public async Task DelayedEntryFailsWhenItFires_RestoredFromAnyPrefixOfItsWrites_ALaterEntryOfItsKeyStillWaits()
+    {
+        var backoff = TimeSpan.FromSeconds(10);
+        var sink = new ScriptedSink { AnswerBy = _ => DeliveryResult.Retriable("target down") };
+        using var driver = Driver(sink, Start, TimeSpan.FromSeconds(1), backoff);
+        var log = driver.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+        var changelog = driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var delayed = Entry("a1", "a");
+        delayed.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(100)) };
+        await log.PipeInputAsync(Encoding.UTF8.GetBytes(delayed.Id), delayed.ToByteArray());
+        var scheduled = changelog.ReadRecordsToList();
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(["a1"], sink.Calls.Select(c => c.Id));
+        var attempt = changelog.ReadRecordsToList();
+
+        for (var kept = 0; kept <= attempt.Count; kept++)
+        {
+            var after = new ScriptedSink();
+            using var restored = Restored(Driver(after, driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1), backoff), scheduled.Concat(attempt.Take(kept)));
+            // a1's input was committed before its timer fired. The new driver's offsets start at 0 again: an entry for
+            // memcached takes a1's, so that a2 has a position of its own. The timer, if kept, fires before a2 comes, and
+            // a2 comes before the retry.
+            var filler = Entry("m0", null);
+            filler.Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "m0" } };
+            await PipeAgainAsync(restored, [filler]);
+            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            var log2 = restored.CreateInputTopic("wal.orders", Serializers.ByteArray, Serializers.ByteArray);
+            await log2.PipeInputAsync("a2"u8.ToArray(), Entry("a2", "a").ToByteArray());
+            var timers = restored.GetKeyValueStore(Store);
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = after.Calls.Select(c => c.Id).ToList();
+            var crash = $"after a crash that kept {kept} of {attempt.Count} writes: {string.Join(",", calls)}";
+            Assert.True(calls.Contains("a1") && calls.IndexOf("a1") < calls.IndexOf("a2"), crash);
+            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+        }
+    }
+
     // The head's input processed again after a crash is delivered at once, while its retry's timer is still stored. Had
     // that delivery let the queue go, the timer's repeat of the head would land after the later entries, and a
     // compacted topic would keep the oldest value of the key. Only the chain's own timer lets the queue go.
@@ -362,9 +407,11 @@ public sealed class KafkaKeyOrderTests : IDisposable
         Assert.Equal(0, timers.ApproximateCount);
     }
 
-    private TopologyTestDriver Restored(ISink sink, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes)
+    private TopologyTestDriver Restored(ISink sink, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes) =>
+        Restored(Driver(sink, _driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1)), writes);
+
+    private static TopologyTestDriver Restored(TopologyTestDriver restored, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes)
     {
-        var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1));
         var timers = restored.GetKeyValueStore(Store);
         foreach (var write in writes)
         {
@@ -433,14 +480,14 @@ public sealed class KafkaKeyOrderTests : IDisposable
         Assert.Equal(0, _driver.GetKeyValueStore(Store).ApproximateCount);
     }
 
-    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now, TimeSpan maxFiringTime)
+    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now, TimeSpan maxFiringTime, TimeSpan? initialBackoff = null)
     {
         var registry = new NamespaceRegistry([new NamespaceConfig
         {
             Name = "orders",
             Retry = new RetryPolicy
             {
-                InitialBackoff = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(100)),
+                InitialBackoff = Duration.FromTimeSpan(initialBackoff ?? TimeSpan.FromMilliseconds(100)),
                 Multiplier = 2,
                 MaxBackoff = Duration.FromTimeSpan(TimeSpan.FromSeconds(10)),
                 MaxAttempts = 3,

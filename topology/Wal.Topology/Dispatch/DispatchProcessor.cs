@@ -400,10 +400,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             var next = PutTimer(due, entry.Id, pending.ToByteArray());
             if (MarkerOf(pending) is { } marker)
             {
+                // The hold before the marker: a crash that kept the marker and not the hold dropped the fired timer as
+                // superseded and let the key's later entries go ahead of the retry. Kept without the marker, the hold
+                // names a chain the fired timer still carries on (it is attempted again and ends or moves the chain).
+                HoldItsKey(entry, marker);
                 // After the retry's timer, before the fired one's delete: whichever prefix of the three a crash keeps, one
                 // timer is left that the marker names or no marker to overrule it, and the other, if any, is dropped.
                 Timers.PutOwned(marker, next);
-                HoldItsKey(entry, marker);
             }
 
             // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
