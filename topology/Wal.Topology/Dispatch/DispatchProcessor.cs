@@ -231,15 +231,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     /// </summary>
     private bool WaitsForItsKey(LogEntry entry, PendingDelivery pending, Func<byte[]> value)
     {
-        if (HoldKey.Of(entry) is not { } holdKey || MarkerOf(pending) is not { } marker || Timers.Get(holdKey) is not { } stored)
+        // A head read again after a crash that kept the hold its failed attempt made is the one the others wait for.
+        if (HoldOf(entry, pending) is not var (holdKey, hold, isHead) || isHead)
         {
-            return false;
-        }
-
-        var hold = KeyHold.Parser.ParseFrom(stored);
-        if (hold.Head.Span.SequenceEqual(marker))
-        {
-            // Read again after a crash that kept the hold its failed attempt made: it is the one the others wait for.
             return false;
         }
 
@@ -331,15 +325,19 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>The hold of <paramref name="pending"/>'s record key when it names <paramref name="pending"/> as its head.</summary>
-    private (byte[] Key, KeyHold Hold)? HeldBy(PendingDelivery pending)
+    private (byte[] Key, KeyHold Hold)? HeldBy(PendingDelivery pending) =>
+        HoldOf(pending.Entry, pending) is ({ } holdKey, { } hold, true) ? (holdKey, hold) : null;
+
+    /// <summary>The hold of <paramref name="entry"/>'s record key, if any, and whether it names <paramref name="pending"/> as its head.</summary>
+    private (byte[] Key, KeyHold Hold, bool IsHead)? HoldOf(LogEntry entry, PendingDelivery pending)
     {
-        if (HoldKey.Of(pending.Entry) is not { } holdKey || MarkerOf(pending) is not { } marker || Timers.Get(holdKey) is not { } stored)
+        if (HoldKey.Of(entry) is not { } holdKey || MarkerOf(pending) is not { } marker || Timers.Get(holdKey) is not { } stored)
         {
             return null;
         }
 
         var hold = KeyHold.Parser.ParseFrom(stored);
-        return hold.Head.Span.SequenceEqual(marker) ? (holdKey, hold) : null;
+        return (holdKey, hold, hold.Head.Span.SequenceEqual(marker));
     }
 
     /// <summary>
