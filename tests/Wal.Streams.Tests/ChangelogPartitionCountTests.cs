@@ -93,5 +93,5 @@ public sealed class ChangelogPartitionCountTests
         Assert.Equal(["in", "app-counts-changelog"], lookups);
     }
 
-    private static Subtopology Counting(IStoreBuilder store, int id = 0) => new(id, [], ["in"], [store]);
+    private static Subtopology Counting(IStoreBuilder store, int id = 0) => new(id, id.ToString(System.Globalization.CultureInfo.InvariantCulture), [], ["in"], [store]);
 }

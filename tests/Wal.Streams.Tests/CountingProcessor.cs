@@ -7,8 +7,9 @@ namespace Wal.Streams.Tests;
 /// <summary>
 /// Counts records per key in store <see cref="StoreName"/> and forwards (key, new count); given an interval, also forwards
 /// (<see cref="TotalKey"/>, the sum of every count) on that wall-clock punctuation, read by a scan of the whole store.
+/// Another store name lets two of its sub-topologies share a topology.
 /// </summary>
-internal sealed class CountingProcessor(TimeSpan? totalEvery = null) : Processor<string, string, string, long>
+internal sealed class CountingProcessor(TimeSpan? totalEvery = null, string storeName = CountingProcessor.StoreName) : Processor<string, string, string, long>
 {
     public const string StoreName = "counts";
     public const string TotalKey = "total";
@@ -18,7 +19,7 @@ internal sealed class CountingProcessor(TimeSpan? totalEvery = null) : Processor
     public override void Init(IProcessorContext<string, long> context)
     {
         base.Init(context);
-        _store = context.GetStateStore<IKeyValueStore>(StoreName);
+        _store = context.GetStateStore<IKeyValueStore>(storeName);
         if (totalEvery is { } interval)
         {
             context.Schedule(interval, PunctuationType.WallClockTime, ForwardTotalAsync);

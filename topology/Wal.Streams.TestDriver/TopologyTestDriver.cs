@@ -56,7 +56,7 @@ public sealed class TopologyTestDriver : IDisposable
             foreach (var subtopology in topology.Subtopologies)
             {
                 var inputs = subtopology.SourceTopics.Select(t => new TopicPartition(t, 0)).ToHashSet();
-                var task = new StreamTask(new TaskId(subtopology.Id, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
+                var task = new StreamTask(new TaskId(subtopology.Name, 0), subtopology, inputs, config, _clock, _collector, NullLogger.Instance);
                 foreach (var input in inputs)
                 {
                     task.InputAtEnd(new TopicPartitionOffset(input, 0));

@@ -72,7 +72,7 @@ public sealed class KafkaStreams : IAsyncDisposable
             }
         }
 
-        Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId));
+        RemoveStaleTaskDirectories(Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId)));
         var instanceId = Guid.NewGuid().ToString("N")[..8];
         var logger = _loggers.CreateLogger("Wal.Streams.StreamThread");
         for (var i = 0; i < _config.NumStreamThreads; i++)
@@ -87,6 +87,23 @@ public sealed class KafkaStreams : IAsyncDisposable
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Deletes the directories of tasks whose sub-topology this topology does not have: a namespace's, say, after it was
+    /// removed, or directories named by number before the sub-topologies were named. No task of this topology would ever
+    /// open them, and their stores can be restored from the changelogs, so they only held disk. Other files are left alone.
+    /// </summary>
+    private void RemoveStaleTaskDirectories(DirectoryInfo applicationDirectory)
+    {
+        foreach (var directory in applicationDirectory.EnumerateDirectories())
+        {
+            if (TaskId.TryParse(directory.Name, out var id) && _topology.SubtopologyNamed(id.Subtopology) is null)
+            {
+                Log.StaleTaskDirectoryRemoved(_logger, directory.Name, id.Subtopology);
+                directory.Delete(recursive: true);
+            }
+        }
     }
 
     /// <summary>Stops every thread after it commits and closes its tasks cleanly, then leaves the group.</summary>

@@ -6,9 +6,12 @@ namespace Wal.Streams;
 /// <summary>A checked, frozen topology made by <see cref="TopologyBuilder.Build"/>; run it with <see cref="KafkaStreams"/> or a test driver.</summary>
 public sealed class Topology
 {
+    private readonly Dictionary<string, Subtopology> _byName;
+
     internal Topology(IReadOnlyList<Subtopology> subtopologies)
     {
         Subtopologies = subtopologies;
+        _byName = subtopologies.ToDictionary(s => s.Name, StringComparer.Ordinal);
         SourceTopics = subtopologies.SelectMany(s => s.SourceTopics).ToArray();
         StoreNames = subtopologies.SelectMany(s => s.Stores).Select(s => s.Name).ToArray();
     }
@@ -28,7 +31,7 @@ public sealed class Topology
         text.AppendLine("Topologies:");
         foreach (var sub in Subtopologies)
         {
-            text.Append("   Sub-topology: ").Append(sub.Id).AppendLine();
+            text.Append("   Sub-topology: ").Append(sub.Name).AppendLine();
             foreach (var node in sub.Nodes)
             {
                 var children = sub.Nodes.Where(n => n.Parents.Contains(node.Name)).Select(n => n.Name);
@@ -42,6 +45,9 @@ public sealed class Topology
     }
 
     public override string ToString() => Describe();
+
+    /// <summary>The sub-topology a task id names, or null.</summary>
+    internal Subtopology? SubtopologyNamed(string name) => _byName.GetValueOrDefault(name);
 
     /// <summary>The sub-topology that reads <paramref name="topic"/>, or null.</summary>
     internal Subtopology? SubtopologyOf(string topic) => Subtopologies.FirstOrDefault(s => s.SourceTopics.Contains(topic));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Confluent.Kafka;
 using Wal.Streams.Internals;
 
@@ -10,10 +11,13 @@ namespace Wal.Streams;
 /// </summary>
 public sealed class TopologyBuilder
 {
+    private static readonly SearchValues<char> NameCharacters = SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+
     private readonly List<NodeDefinition> _nodes = [];
     private readonly Dictionary<string, NodeDefinition> _byName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _sourceByTopic = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IStoreBuilder> _stores = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _subtopologyNames = new(StringComparer.Ordinal);
 
     public TopologyBuilder AddSource<TKey, TValue>(string name, IDeserializer<TKey> keyDeserializer, IDeserializer<TValue> valueDeserializer, params string[] topics)
     {
@@ -123,6 +127,39 @@ public sealed class TopologyBuilder
         return this;
     }
 
+    /// <summary>
+    /// Names the sub-topology that <paramref name="nodeName"/> belongs to. Its tasks are then <c>{name}_{partition}</c>,
+    /// and so are their state directories, whatever sub-topologies are added or removed around it; unnamed ones are
+    /// numbered in the order their first node was added, so a sub-topology added before others renumbers them, and their
+    /// tasks start on empty stores that are restored from the changelogs' beginning. Name them when a topology's set of
+    /// sub-topologies changes from one run to the next.
+    /// </summary>
+    /// <param name="nodeName">An added node.</param>
+    /// <param name="name">
+    /// 1 to 200 characters of a-z, A-Z, 0-9, '.', '-' and '_', not starting with '.'. A number is also the name of the unnamed
+    /// sub-topology at that position, if there is one; <see cref="Build"/> refuses two sub-topologies of one name.
+    /// </param>
+    public TopologyBuilder NameSubtopology(string nodeName, string name)
+    {
+        if (nodeName is null || !_byName.ContainsKey(nodeName))
+        {
+            throw new TopologyException($"Cannot name the sub-topology of node '{nodeName}', which is not added.");
+        }
+
+        if (!IsSubtopologyName(name))
+        {
+            throw new TopologyException($"Sub-topology name '{name}' is not valid: 1 to 200 characters of a-z, A-Z, 0-9, '.', '-' and '_', not starting with '.'.");
+        }
+
+        if (_subtopologyNames.TryGetValue(nodeName, out var other) && other != name)
+        {
+            throw new TopologyException($"The sub-topology of node '{nodeName}' is already named '{other}'.");
+        }
+
+        _subtopologyNames[nodeName] = name;
+        return this;
+    }
+
     /// <summary>Checks the whole topology and freezes it.</summary>
     /// <exception cref="TopologyException">No source, a store connected to no processor, or a processor with no path from a source.</exception>
     public Topology Build()
@@ -138,8 +175,12 @@ public sealed class TopologyBuilder
             throw new TopologyException($"Store '{store}' is connected to no processor.");
         }
 
-        return new Topology(SubtopologyPlanner.Plan(_nodes, _stores));
+        return new Topology(SubtopologyPlanner.Plan(_nodes, _stores, _subtopologyNames));
     }
+
+    /// <summary>Whether <paramref name="name"/> can name a sub-topology in a task id and a directory: given, or a number.</summary>
+    internal static bool IsSubtopologyName(string? name) =>
+        name is { Length: > 0 and <= 200 } && name[0] != '.' && !name.AsSpan().ContainsAnyExcept(NameCharacters);
 
     private void Add(NodeDefinition definition)
     {

@@ -78,4 +78,7 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
+
+    [LoggerMessage(26, LogLevel.Information, "Removing the state directory of task {Task}: the topology has no sub-topology {Subtopology} (renamed, removed, or numbered before it was named); its stores live on in their changelogs")]
+    public static partial void StaleTaskDirectoryRemoved(ILogger logger, string task, string subtopology);
 }

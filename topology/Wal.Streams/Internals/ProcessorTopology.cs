@@ -61,7 +61,7 @@ internal sealed class ProcessorTopology
 
         if (errors is not null)
         {
-            throw new StreamsException($"Closing the processors of sub-topology {Subtopology.Id} failed.", new AggregateException(errors));
+            throw new StreamsException($"Closing the processors of sub-topology {Subtopology.Name} failed.", new AggregateException(errors));
         }
     }
 }

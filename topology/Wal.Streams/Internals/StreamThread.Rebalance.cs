@@ -139,7 +139,7 @@ internal sealed partial class StreamThread
                 continue;
             }
 
-            _changelogCheck.Check(_topology.Subtopologies[group.Key.Subtopology], group.Key.Partition);
+            _changelogCheck.Check(SubtopologyOf(group.Key), group.Key.Partition);
             var inputs = group.ToHashSet();
             if (TryCreateTask(group.Key, inputs) is not { } task)
             {
@@ -167,7 +167,7 @@ internal sealed partial class StreamThread
         StreamTask task;
         try
         {
-            task = new StreamTask(id, _topology.Subtopologies[id.Subtopology], inputs, _config, _time, _collector, _logger);
+            task = new StreamTask(id, SubtopologyOf(id), inputs, _config, _time, _collector, _logger);
         }
         catch (Exception e) when (HeldByAnotherThread(e) is { } held)
         {
@@ -367,8 +367,11 @@ internal sealed partial class StreamThread
     {
         var subtopology = _topology.SubtopologyOf(partition.Topic)
             ?? throw new StreamsException($"Assigned partition {partition} belongs to no source topic of the topology.");
-        return new TaskId(subtopology.Id, partition.Partition.Value);
+        return new TaskId(subtopology.Name, partition.Partition.Value);
     }
+
+    private Subtopology SubtopologyOf(TaskId id) =>
+        _topology.SubtopologyNamed(id.Subtopology) ?? throw new StreamsException($"Task {id} names no sub-topology of the topology.");
 
     private void CloseTasks(IReadOnlyCollection<StreamTask> tasks, bool clean)
     {

@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Wal.Kafka.Embedded;
+
+namespace Wal.Streams.Tests;
+
+/// <summary>
+/// Sub-topologies named with <see cref="TopologyBuilder.NameSubtopology"/> keep their task ids, and so their state
+/// directories, when the topology gains a sub-topology before them; numbered ones are renumbered and start on empty stores.
+/// An application that rebuilds its topology as its inputs come and go (one sub-topology per tenant) names them.
+/// </summary>
+public sealed class NamedSubtopologyTests
+{
+    [Theory]
+    [InlineData(true, 101)]
+    [InlineData(false, 4)]
+    public async Task SubtopologyAddedBeforeAnother_TheOtherKeepsItsLocalStateOnlyWhenNamed(bool named, long expected)
+    {
+        var app = named ? "named-app" : "numbered-app";
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        foreach (var topic in new[] { "in-a", "out-a", "in-b", "out-b", $"{app}-a-counts-changelog", $"{app}-b-counts-changelog" })
+        {
+            cluster.CreateTopic(topic, 1);
+        }
+
+        var config = KafkaTestKit.Config(cluster, app);
+        await KafkaTestKit.ProduceAsync(cluster, "in-b", KafkaStreamsTests.Records(keys: 1, perKey: 3));
+        await RunUntilAsync(Topology(named, "b"), outputs: 3);
+        var firstDirectory = named ? "b_0" : "0_0";
+        var dataFile = Path.Combine(config.StateDirectory, app, firstDirectory, "rocksdb", "b-counts", "data.bin");
+        Assert.True(File.Exists(dataFile), $"b's store is in {firstDirectory}");
+
+        // Local state the changelog does not have: counting on from it shows the store was kept, not restored (3 + 1).
+        var tampered = new byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(tampered, 100);
+        FileBackedKeyValueStore.Save(dataFile, [(Encoding.UTF8.GetBytes("k0"), tampered)]);
+        await KafkaTestKit.ProduceAsync(cluster, "in-b", KafkaStreamsTests.Records(keys: 1, perKey: 1));
+        var second = new RecordingLoggerFactory();
+        var output = await RunUntilAsync(Topology(named, "a", "b"), outputs: 4, second);
+
+        Assert.Equal(expected, output[^1].Message.Value);
+        var restoredFromTheStart = second.Lines.Any(l => l.Message.Contains("b-counts has no local state yet", StringComparison.Ordinal));
+        Assert.Equal(!named, restoredFromTheStart);
+
+        async Task<List<ConsumeResult<string, long>>> RunUntilAsync(Topology topology, int outputs, ILoggerFactory? loggers = null)
+        {
+            await using var streams = new KafkaStreams(topology, config, loggers);
+            await streams.StartAsync();
+            var read = await KafkaTestKit.ReadUntilAsync(cluster, "out-b", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= outputs);
+            await streams.CloseAsync();
+            Assert.Equal(outputs, read.Count);
+            return read;
+        }
+    }
+
+    [Fact]
+    public async Task Start_DirectoriesOfSubtopologiesTheTopologyLacks_RemovedOthersKept()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        foreach (var topic in new[] { "in-b", "out-b", "stale-app-b-counts-changelog" })
+        {
+            cluster.CreateTopic(topic, 1);
+        }
+
+        var config = KafkaTestKit.Config(cluster, "stale-app");
+        var application = Path.Combine(config.StateDirectory, "stale-app");
+        var gone = Directory.CreateDirectory(Path.Combine(application, "gone_0", "rocksdb", "gone-counts")).Parent!.Parent!.FullName;
+        var numbered = Directory.CreateDirectory(Path.Combine(application, "0_1")).FullName;
+        var notATask = Directory.CreateDirectory(Path.Combine(application, "notes")).FullName;
+        var ownKept = Directory.CreateDirectory(Path.Combine(application, "b_3")).FullName;
+        var loggers = new RecordingLoggerFactory();
+
+        await using var streams = new KafkaStreams(Topology(named: true, "b"), config, loggers);
+        await streams.StartAsync();
+
+        Assert.False(Directory.Exists(gone), "a sub-topology the topology no longer has");
+        Assert.False(Directory.Exists(numbered), "a numbered one, from before the sub-topologies were named");
+        Assert.True(Directory.Exists(notATask), "not a task's directory");
+        Assert.True(Directory.Exists(ownKept), "a task of this topology's sub-topology (another instance's partition, say)");
+        Assert.Contains(loggers.Lines, l => l.Message.Contains("Removing the state directory of task gone_0", StringComparison.Ordinal));
+        await streams.CloseAsync();
+    }
+
+    private static Topology Topology(bool named, params string[] names)
+    {
+        var builder = new TopologyBuilder();
+        foreach (var name in names)
+        {
+            builder
+                .AddSource($"{name}-source", Deserializers.Utf8, Deserializers.Utf8, $"in-{name}")
+                .AddProcessor($"{name}-count", () => new CountingProcessor(storeName: $"{name}-counts"), $"{name}-source")
+                .AddStateStore(FileBackedKeyValueStore.Builder($"{name}-counts"), $"{name}-count")
+                .AddSink($"{name}-sink", $"out-{name}", Serializers.Utf8, Serializers.Int64, $"{name}-count");
+            if (named)
+            {
+                builder.NameSubtopology($"{name}-source", name);
+            }
+        }
+
+        return builder.Build();
+    }
+}
