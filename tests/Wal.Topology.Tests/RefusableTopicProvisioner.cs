@@ -16,8 +16,12 @@ internal sealed class RefusableTopicProvisioner(ITopicProvisioner inner) : ITopi
 
     public int Refusals => Volatile.Read(ref _refusals);
 
+    /// <summary>The topics of each call, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<IReadOnlyList<string>> Calls { get; } = new();
+
     public Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
     {
+        Calls.Enqueue([.. topics.Select(t => t.Name)]);
         if (Refuse)
         {
             Interlocked.Increment(ref _refusals);

@@ -28,10 +28,10 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await _host.StartAsync();
     }
 
-    private WalTopologyHost NewHost(NamespaceRegistry registry, string applicationId, string stateDirectory) => new(
+    private WalTopologyHost NewHost(NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false) => new(
         registry,
         _sink,
-        new WalTopologyOptions { PersistentStores = false },
+        new WalTopologyOptions { PersistentStores = persistentStores },
         new StreamsConfig
         {
             ApplicationId = applicationId,
@@ -70,8 +70,47 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("c-1"), "c-1, in a namespace created after start, delivered");
         Assert.Equal(["a", "b", "c", "d"], _host.Namespaces);
         Assert.Equal(1, _host.Rebuilds);
+        // The rebuild made the new namespaces' topics only: a's were made for the first build.
+        Assert.Equal(2, _topics.Calls.Count);
+        Assert.Equal(["wal.b", "wal.c", "wal.d"], _topics.Calls.Last().Where(t => t.StartsWith("wal.", StringComparison.Ordinal) && !t.EndsWith(".dlq", StringComparison.Ordinal)));
         await ProduceAsync("a", "a-2");
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("a-2"), "a-2 delivered after the rebuild");
+    }
+
+    [Fact]
+    public async Task RegistryChanged_NamespaceWhoseNameSortsFirst_OtherNamespacesKeepTheirTaskDirectoriesAndStores()
+    {
+        // Sub-topologies were numbered in name order: "0-first" made namespace a's tasks 1_0 and 1_1 where they had been 0_0
+        // and 0_1, and every store of a was restored from its changelog's beginning on the rebuild (and its old directories
+        // taken by the new namespace). Named after their namespace, a's tasks keep a_0 and a_1.
+        var registry = new NamespaceRegistry([Namespace("a")]);
+        var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-host-named-{Guid.NewGuid():N}");
+        var application = Path.Combine(stateDirectory, "named-host-test");
+        var host = NewHost(registry, "named-host-test", stateDirectory, persistentStores: true);
+        try
+        {
+            await host.StartAsync();
+            await WaitUntilAsync(() => host.State == KafkaStreamsState.Running, "the first topology to run");
+            // RocksDB leaves a file it does not know alone; a store wiped for a restore from the beginning loses it.
+            var markers = new[] { "a_0", "a_1" }.Select(task => Path.Combine(application, task, "rocksdb", WalTopology.TimerStoreName("a"), "kept")).ToList();
+            foreach (var marker in markers)
+            {
+                await File.WriteAllTextAsync(marker, "local state of a");
+            }
+
+            registry.Upsert(Namespace("0-first"));
+            await WaitUntilAsync(() => host.Rebuilds == 1 && host.State == KafkaStreamsState.Running, "the rebuild that adds 0-first to run");
+
+            Assert.All(markers, marker => Assert.True(File.Exists(marker), $"{marker} outlived the rebuild"));
+            Assert.Equal(
+                ["0-first_0", "0-first_1", "a_0", "a_1"],
+                Directory.GetDirectories(application).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            Directory.Delete(stateDirectory, recursive: true);
+        }
     }
 
     [Fact]

@@ -14,8 +14,9 @@ namespace Wal.Topology;
 /// <summary>
 /// Builds the stream topology for a set of namespaces: per namespace, its log topic feeds a
 /// dispatch processor (delivery, delay timers, retries) whose dead letters go to the namespace's
-/// dead-letter topic. Namespaces are independent sub-topologies, so their tasks are too. The processors count what they
-/// do on the <see cref="TopologyMetrics"/> given to Build, or on <see cref="TopologyMetrics.Shared"/>.
+/// dead-letter topic. Namespaces are independent sub-topologies, named after them, so their tasks are too (task
+/// <c>orders_0</c> reads partition 0 of namespace orders). The processors count what they do on the
+/// <see cref="TopologyMetrics"/> given to Build, or on <see cref="TopologyMetrics.Shared"/>.
 /// </summary>
 public static class WalTopology
 {
@@ -80,6 +81,10 @@ public static class WalTopology
         var timers = TimerStoreName(ns.Name);
         var logger = loggers.CreateLogger($"Wal.Topology.{ns.Name}");
         builder.AddSource(source, Deserializers.ByteArray, Deserializers.ByteArray, ns.Topic);
+        // Named, so a namespace's tasks and their state directories keep their ids when namespaces are added or removed: numbered,
+        // a namespace created with a name that sorts first renumbered every other one, whose stores were then all restored
+        // from their changelogs' beginning on the rebuild.
+        builder.NameSubtopology(source, ns.Name);
         // Mutation chunks and markers branch off before dispatch. Every namespace gets the branch, not
         // only those with the mutation persona, so a persona added on reload finds its stores there.
         var route = $"{ns.Name}-route";
