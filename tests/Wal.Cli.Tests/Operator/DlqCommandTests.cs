@@ -168,9 +168,11 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         foreach (var sequence in new[] { 0, 1 })
         {
             MemcachedItem? item = null;
+            // The shared stack's topology restarts for each namespace the other tests create (some 10 s each with the
+            // dozens they leave behind), and this may wait through one or two: 30 s were once too few.
             await Eventually.WaitUntilAsync(
                 async () => (item = await memcached.GetAsync($"{requestId}-{sequence}")) is not null,
-                TimeSpan.FromSeconds(30),
+                TimeSpan.FromSeconds(60),
                 $"the topology to apply chunk {sequence} of {redriven.Groups[1].Value}");
             Assert.True(VersionedValue.TryDecode(item!.ClientFlags, item.Value, out var version, out _, out var payload));
             Assert.Equal($"value-{sequence}", Encoding.UTF8.GetString(payload.Span));
