@@ -12,10 +12,11 @@ public sealed class UpTopologyFailureTests
     [Fact]
     public async Task Up_StreamThreadFails_StopsEverythingAndExitsFailedNamingTheError()
     {
-        // A file where task 0_0's state directory goes: the stream thread fails when it opens the task's stores.
+        // A file where task demo_0's state directory goes (the seed's namespace demo, partition 0): the stream thread fails
+        // when it opens the task's stores.
         var applicationDirectory = Path.Combine(Path.GetTempPath(), $"wal-up-{Environment.ProcessId}", "wal-topology");
         Directory.CreateDirectory(applicationDirectory);
-        await File.WriteAllTextAsync(Path.Combine(applicationDirectory, "0_0"), "not a directory");
+        await File.WriteAllTextAsync(Path.Combine(applicationDirectory, "demo_0"), "not a directory");
         var (grpcPort, memcachedPort) = (LoopbackPorts.Free(), LoopbackPorts.Free());
         using var timeout = new CancellationTokenSource(Deadline);
         using var output = new StringWriter();
@@ -32,7 +33,7 @@ public sealed class UpTopologyFailureTests
         Assert.False(timeout.IsCancellationRequested, $"wal up ran until the test's deadline instead of stopping\nstderr:\n{stderr}");
         Assert.True(exit == ExitCodes.Failed, $"exit {exit}\nstderr:\n{stderr}");
         Assert.Contains("error: a stream thread of the topology (region local) stopped", stderr, StringComparison.Ordinal);
-        Assert.Contains("0_0", stderr, StringComparison.Ordinal);
+        Assert.Contains("demo_0", stderr, StringComparison.Ordinal);
         Assert.Contains("next: ", stderr, StringComparison.Ordinal);
         Assert.False(await LoopbackPorts.AcceptsAsync(grpcPort), "the ingress outlived wal up");
         Assert.False(await LoopbackPorts.AcceptsAsync(memcachedPort), "memcached outlived wal up");
