@@ -17,7 +17,6 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly bool _transactional;
-    private IAdminClient? _admin;
     private Exception? _failure;
 
     public KafkaRecordCollector(IProducer<byte[]?, byte[]?> producer, bool transactional)
@@ -93,8 +92,7 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
             return count;
         }
 
-        _admin ??= new DependentAdminClientBuilder(_producer.Handle).Build();
-        var metadata = _admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault();
+        var metadata = ClusterMetadata.Read(_producer.Handle, topic, TimeSpan.FromSeconds(10)).Topics.SingleOrDefault();
         if (metadata is null || metadata.Error.IsError || metadata.Partitions.Count == 0)
         {
             throw new StreamsException($"Cannot learn the partition count of topic '{topic}': {metadata?.Error.Reason ?? "no metadata"}.");
@@ -114,7 +112,6 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
 
     public void Dispose()
     {
-        _admin?.Dispose();
         _producer.Dispose();
     }
 

@@ -351,8 +351,7 @@ internal sealed partial class StreamThread
             // On the restore consumer, which is in no group. Built on the group consumer's handle, the admin client (whose
             // own thread polls that handle's queues) kept a thread stuck in a processor in the group past
             // max.poll.interval (StoreLockTests).
-            _metadata ??= new DependentAdminClientBuilder(_restoreHandle).Build();
-            return _metadata.GetMetadata(MetadataTimeout).Topics
+            return ClusterMetadata.Read(_restoreHandle, MetadataTimeout).Topics
                 .Where(t => !t.Error.IsError && t.Partitions.Count > 0)
                 .ToDictionary(t => t.Topic, t => t.Partitions.Count, StringComparer.Ordinal);
         }

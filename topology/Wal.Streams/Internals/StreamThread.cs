@@ -26,7 +26,6 @@ internal sealed partial class StreamThread : IDisposable
     private readonly ChangelogReader _reader;
     private readonly ChangelogPartitionCheck _changelogCheck;
     private readonly Handle _restoreHandle;
-    private IAdminClient? _metadata;
     private readonly Dictionary<TaskId, StreamTask> _tasks = [];
     // Keyed by topic and partition number, not TopicPartition: ConsumeResult.TopicPartition makes a new object per record.
     private readonly Dictionary<(string Topic, int Partition), StreamTask> _taskByPartition = [];
@@ -98,7 +97,6 @@ internal sealed partial class StreamThread : IDisposable
     public void Dispose()
     {
         StreamsMetrics.Untrack(this);
-        _metadata?.Dispose();
         _reader.Dispose();
         _collector.Dispose();
         _consumer.Dispose();
