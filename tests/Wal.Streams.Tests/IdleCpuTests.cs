@@ -34,12 +34,13 @@ public sealed class IdleCpuTests
         await Task.Delay(Window);
         var after = ThreadCpu();
 
-        // A thread that never waits gets most of a core even on a loaded machine; idle ones (the stream thread wakes for
-        // its punctuations and polls, librdkafka's threads for their timers) use a few percent at most.
+        // A thread that never waits gets most of a core (92 % here on the old code; two thirds of one with the other test
+        // projects on the two cores); idle ones (the stream thread waking for its punctuations and polls, librdkafka's
+        // threads for their timers, the JIT's background compiles) use a few percent.
         var busy = after
             .Where(t => before.ContainsKey(t.Key))
             .Select(t => (Thread: t.Value.Name, Share: (t.Value.Ticks - before[t.Key].Ticks) / (double)TicksPerSecond / Window.TotalSeconds))
-            .Where(t => t.Share > 0.25)
+            .Where(t => t.Share > 0.5)
             .ToList();
         Assert.True(busy.Count == 0, $"threads busy while the topology had nothing to do: {string.Join(", ", busy.Select(t => $"{t.Thread} {t.Share:P0}"))}");
         await streams.CloseAsync();
