@@ -56,7 +56,7 @@ public sealed class NamedSubtopologyTests
     }
 
     [Fact]
-    public async Task Start_DirectoriesOfSubtopologiesTheTopologyLacks_RemovedOthersKept()
+    public async Task Start_DirectoriesOfSubtopologiesTheTopologyLacks_RemovedOnceUnwrittenFor10MinutesOthersKept()
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
         foreach (var topic in new[] { "in-b", "out-b", "stale-app-b-counts-changelog" })
@@ -66,10 +66,13 @@ public sealed class NamedSubtopologyTests
 
         var config = KafkaTestKit.Config(cluster, "stale-app");
         var application = Path.Combine(config.StateDirectory, "stale-app");
-        var gone = Directory.CreateDirectory(Path.Combine(application, "gone_0", "rocksdb", "gone-counts")).Parent!.Parent!.FullName;
-        var numbered = Directory.CreateDirectory(Path.Combine(application, "0_1")).FullName;
-        var notATask = Directory.CreateDirectory(Path.Combine(application, "notes")).FullName;
-        var ownKept = Directory.CreateDirectory(Path.Combine(application, "b_3")).FullName;
+        var gone = Old(Path.Combine(application, "gone_0"));
+        var numbered = Old(Path.Combine(application, "0_1"));
+        var notATask = Old(Path.Combine(application, "notes"));
+        var ownKept = Old(Path.Combine(application, "b_3"));
+        // Another process on this state directory may still run it (a rolling upgrade, an instance not yet rebuilt).
+        var recentlyWritten = Old(Path.Combine(application, "other_0"));
+        await File.WriteAllTextAsync(Path.Combine(recentlyWritten, "rocksdb", "other_0-store", "LOG"), "written a moment ago");
         var loggers = new RecordingLoggerFactory();
 
         await using var streams = new KafkaStreams(Topology(named: true, "b"), config, loggers);
@@ -77,10 +80,26 @@ public sealed class NamedSubtopologyTests
 
         Assert.False(Directory.Exists(gone), "a sub-topology the topology no longer has");
         Assert.False(Directory.Exists(numbered), "a numbered one, from before the sub-topologies were named");
+        Assert.True(Directory.Exists(recentlyWritten), "one with a file written within the last 10 minutes");
         Assert.True(Directory.Exists(notATask), "not a task's directory");
         Assert.True(Directory.Exists(ownKept), "a task of this topology's sub-topology (another instance's partition, say)");
         Assert.Contains(loggers.Lines, l => l.Message.Contains("Removing the state directory of task gone_0", StringComparison.Ordinal));
         await streams.CloseAsync();
+
+        // A task directory with a store in it, everything in it last written 11 minutes ago.
+        static string Old(string directory)
+        {
+            var store = Directory.CreateDirectory(Path.Combine(directory, "rocksdb", $"{Path.GetFileName(directory)}-store"));
+            File.WriteAllText(Path.Combine(store.FullName, "CURRENT"), "MANIFEST-000001");
+            var then = DateTime.UtcNow.AddMinutes(-11);
+            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Reverse())
+            {
+                entry.LastWriteTimeUtc = then;
+            }
+
+            Directory.SetLastWriteTimeUtc(directory, then);
+            return directory;
+        }
     }
 
     private static Topology Topology(bool named, params string[] names)

@@ -90,21 +90,47 @@ public sealed class KafkaStreams : IAsyncDisposable
     }
 
     /// <summary>
-    /// Deletes the directories of tasks whose sub-topology this topology does not have: a namespace's, say, after it was
-    /// removed, or directories named by number before the sub-topologies were named. No task of this topology would ever
-    /// open them, and their stores can be restored from the changelogs, so they only held disk. Other files are left alone.
+    /// How long a task directory of a sub-topology the topology lacks must have gone unwritten before a start deletes it:
+    /// Kafka Streams' default <c>state.cleanup.delay.ms</c>. A process sharing the state directory (several instances on one
+    /// machine, a rolling upgrade, another instance not yet rebuilt after a namespace was deleted) may still run that task,
+    /// and a running task writes its directory at every commit.
+    /// </summary>
+    internal static readonly TimeSpan StaleTaskDirectoryAge = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Deletes the directories of tasks whose sub-topology this topology does not have (a namespace's after it was removed,
+    /// or ones numbered before the sub-topologies were named) once nothing in them was written for
+    /// <see cref="StaleTaskDirectoryAge"/>. No task of this topology would open them, and logged stores live on in their
+    /// changelogs; a persistent store without a changelog goes with its directory, as in Kafka Streams' cleaner. Other
+    /// entries are left alone, and a directory that cannot be deleted is only logged: start-up does not depend on it.
     /// </summary>
     private void RemoveStaleTaskDirectories(DirectoryInfo applicationDirectory)
     {
+        var before = _time.GetUtcNow().UtcDateTime - StaleTaskDirectoryAge;
         foreach (var directory in applicationDirectory.EnumerateDirectories())
         {
-            if (TaskId.TryParse(directory.Name, out var id) && _topology.SubtopologyNamed(id.Subtopology) is null)
+            if (!TaskId.TryParse(directory.Name, out var id) || _topology.SubtopologyNamed(id.Subtopology) is not null)
             {
-                Log.StaleTaskDirectoryRemoved(_logger, directory.Name, id.Subtopology);
-                directory.Delete(recursive: true);
+                continue;
+            }
+
+            try
+            {
+                if (LastWrite(directory) < before)
+                {
+                    Log.StaleTaskDirectoryRemoved(_logger, directory.Name, id.Subtopology);
+                    directory.Delete(recursive: true);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.StaleTaskDirectoryKept(_logger, e, directory.Name);
             }
         }
     }
+
+    private static DateTime LastWrite(DirectoryInfo directory) =>
+        directory.EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Select(e => e.LastWriteTimeUtc).Append(directory.LastWriteTimeUtc).Max();
 
     /// <summary>Stops every thread after it commits and closes its tasks cleanly, then leaves the group.</summary>
     public Task CloseAsync(CancellationToken cancellationToken = default) => StopAsync(commit: true, cancellationToken);

@@ -79,6 +79,9 @@ internal static partial class Log
     [LoggerMessage(19, LogLevel.Warning, "Stream thread {Thread}: the end offset of input {Input} is unknown; its task is not caught up until the consumer reports the end again")]
     public static partial void InputEndUnknown(ILogger logger, Exception error, string thread, string input);
 
-    [LoggerMessage(26, LogLevel.Information, "Removing the state directory of task {Task}: the topology has no sub-topology {Subtopology} (renamed, removed, or numbered before it was named); its stores live on in their changelogs")]
+    [LoggerMessage(26, LogLevel.Information, "Removing the state directory of task {Task}: the topology has no sub-topology {Subtopology} (renamed, removed, or numbered before it was named) and nothing wrote to it for 10 minutes; its logged stores live on in their changelogs")]
     public static partial void StaleTaskDirectoryRemoved(ILogger logger, string task, string subtopology);
+
+    [LoggerMessage(27, LogLevel.Warning, "Could not remove the state directory of task {Task}, of a sub-topology the topology does not have; it stays")]
+    public static partial void StaleTaskDirectoryKept(ILogger logger, Exception error, string task);
 }
