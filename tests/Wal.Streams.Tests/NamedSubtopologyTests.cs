@@ -102,6 +102,40 @@ public sealed class NamedSubtopologyTests
         }
     }
 
+    [Fact]
+    public async Task Start_StaleDirectoryThatCannotBeDeleted_LoggedAndKept_TheTopologyRuns()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        foreach (var topic in new[] { "in-b", "out-b", "stuck-app-b-counts-changelog" })
+        {
+            cluster.CreateTopic(topic, 1);
+        }
+
+        var config = KafkaTestKit.Config(cluster, "stuck-app");
+        var stale = Directory.CreateDirectory(Path.Combine(config.StateDirectory, "stuck-app", "gone_0", "rocksdb", "gone-store")).Parent!.Parent!.FullName;
+        var held = Path.Combine(stale, "rocksdb", "gone-store", "CURRENT");
+        await File.WriteAllTextAsync(held, "MANIFEST-000001");
+        foreach (var entry in new DirectoryInfo(stale).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Append(new DirectoryInfo(stale)))
+        {
+            entry.LastWriteTimeUtc = DateTime.UtcNow.AddMinutes(-11);
+        }
+
+        var loggers = new RecordingLoggerFactory();
+        await using var streams = new KafkaStreams(Topology(named: true, "b"), config, loggers);
+        // Root deletes whatever the file modes say: the kernel refuses this one file's unlink instead.
+        using (SystemCallTrace.Failing(held, "EACCES", "unlink", "unlinkat"))
+        {
+            await streams.StartAsync();
+        }
+
+        Assert.True(File.Exists(held), "the file that could not be deleted");
+        Assert.Contains(loggers.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("Could not remove the state directory of task gone_0", StringComparison.Ordinal));
+        await KafkaTestKit.ProduceAsync(cluster, "in-b", KafkaStreamsTests.Records(keys: 1, perKey: 1));
+        var output = await KafkaTestKit.ReadUntilAsync(cluster, "out-b", Deserializers.Utf8, Deserializers.Int64, r => r.Count >= 1);
+        Assert.Single(output);
+        await streams.CloseAsync();
+    }
+
     private static Topology Topology(bool named, params string[] names)
     {
         var builder = new TopologyBuilder();
