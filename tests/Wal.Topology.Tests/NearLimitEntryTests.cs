@@ -95,9 +95,9 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
         Assert.Equal(KafkaStreamsState.Running, _topology.Host.Streams.State);
     }
 
-    private static LogEntry Entry(string id, int payloadBytes, TimeSpan? delay)
+    private static LogEntry Entry(string id, int payloadBytes, TimeSpan? delay, DateTimeOffset? at = null)
     {
-        var now = DateTimeOffset.UtcNow;
+        var now = at ?? DateTimeOffset.UtcNow;
         var entry = new LogEntry
         {
             Id = id,
@@ -121,13 +121,16 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
     private static LogEntry NearLimitEntry(string id, TimeSpan? delay)
     {
         using var probe = new ProducerBuilder<byte[], byte[]>(new ProducerConfig { BootstrapServers = "127.0.0.1:1" }).Build();
+        // One clock reading for every size tried and the entry returned: a timestamp's nanoseconds take 1 to 5 bytes, so an
+        // entry built a moment later could be a few bytes over the size probed, and the broker refused it (once in CI).
+        var at = DateTimeOffset.UtcNow;
         int low = 990_000, high = 1_000_000;
         while (low < high)
         {
             var middle = (low + high + 1) / 2;
             try
             {
-                probe.Produce("probe", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(id, middle, delay).ToByteArray() });
+                probe.Produce("probe", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(id, middle, delay, at).ToByteArray() });
                 low = middle;
             }
             catch (ProduceException<byte[], byte[]> refused) when (refused.Error.Code == ErrorCode.MsgSizeTooLarge)
@@ -136,7 +139,7 @@ public sealed class NearLimitEntryTests : IAsyncLifetime
             }
         }
 
-        return Entry(id, low, delay);
+        return Entry(id, low, delay, at);
     }
 
     private async Task ProduceAsIngressAsync(LogEntry entry)
