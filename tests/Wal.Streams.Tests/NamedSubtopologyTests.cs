@@ -19,12 +19,7 @@ public sealed class NamedSubtopologyTests
     public async Task SubtopologyAddedBeforeAnother_TheOtherKeepsItsLocalStateOnlyWhenNamed(bool named, long expected)
     {
         var app = named ? "named-app" : "numbered-app";
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        foreach (var topic in new[] { "in-a", "out-a", "in-b", "out-b", $"{app}-a-counts-changelog", $"{app}-b-counts-changelog" })
-        {
-            cluster.CreateTopic(topic, 1);
-        }
-
+        using var cluster = ClusterFor(app, "a", "b");
         var config = KafkaTestKit.Config(cluster, app);
         await KafkaTestKit.ProduceAsync(cluster, "in-b", KafkaStreamsTests.Records(keys: 1, perKey: 3));
         await RunUntilAsync(Topology(named, "b"), outputs: 3);
@@ -58,21 +53,16 @@ public sealed class NamedSubtopologyTests
     [Fact]
     public async Task Start_DirectoriesOfSubtopologiesTheTopologyLacks_RemovedOnceUnwrittenFor10MinutesOthersKept()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        foreach (var topic in new[] { "in-b", "out-b", "stale-app-b-counts-changelog" })
-        {
-            cluster.CreateTopic(topic, 1);
-        }
-
+        using var cluster = ClusterFor("stale-app", "b");
         var config = KafkaTestKit.Config(cluster, "stale-app");
         var application = Path.Combine(config.StateDirectory, "stale-app");
-        var gone = Old(Path.Combine(application, "gone_0"));
-        var numbered = Old(Path.Combine(application, "0_1"));
-        var notATask = Old(Path.Combine(application, "notes"));
-        var ownKept = Old(Path.Combine(application, "b_3"));
+        var gone = UnwrittenFor11Minutes(Path.Combine(application, "gone_0"));
+        var numbered = UnwrittenFor11Minutes(Path.Combine(application, "0_1"));
+        var notATask = UnwrittenFor11Minutes(Path.Combine(application, "notes"));
+        var ownKept = UnwrittenFor11Minutes(Path.Combine(application, "b_3"));
         // Another process on this state directory may still run it (a rolling upgrade, an instance not yet rebuilt).
-        var recentlyWritten = Old(Path.Combine(application, "other_0"));
-        await File.WriteAllTextAsync(Path.Combine(recentlyWritten, "rocksdb", "other_0-store", "LOG"), "written a moment ago");
+        var recentlyWritten = UnwrittenFor11Minutes(Path.Combine(application, "other_0"));
+        await File.WriteAllTextAsync(Path.Combine(Path.GetDirectoryName(StoreFile(recentlyWritten))!, "LOG"), "written a moment ago");
         var loggers = new RecordingLoggerFactory();
 
         await using var streams = new KafkaStreams(Topology(named: true, "b"), config, loggers);
@@ -85,40 +75,14 @@ public sealed class NamedSubtopologyTests
         Assert.True(Directory.Exists(ownKept), "a task of this topology's sub-topology (another instance's partition, say)");
         Assert.Contains(loggers.Lines, l => l.Message.Contains("Removing the state directory of task gone_0", StringComparison.Ordinal));
         await streams.CloseAsync();
-
-        // A task directory with a store in it, everything in it last written 11 minutes ago.
-        static string Old(string directory)
-        {
-            var store = Directory.CreateDirectory(Path.Combine(directory, "rocksdb", $"{Path.GetFileName(directory)}-store"));
-            File.WriteAllText(Path.Combine(store.FullName, "CURRENT"), "MANIFEST-000001");
-            var then = DateTime.UtcNow.AddMinutes(-11);
-            foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Reverse())
-            {
-                entry.LastWriteTimeUtc = then;
-            }
-
-            Directory.SetLastWriteTimeUtc(directory, then);
-            return directory;
-        }
     }
 
     [Fact]
     public async Task Start_StaleDirectoryThatCannotBeDeleted_LoggedAndKept_TheTopologyRuns()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        foreach (var topic in new[] { "in-b", "out-b", "stuck-app-b-counts-changelog" })
-        {
-            cluster.CreateTopic(topic, 1);
-        }
-
+        using var cluster = ClusterFor("stuck-app", "b");
         var config = KafkaTestKit.Config(cluster, "stuck-app");
-        var stale = Directory.CreateDirectory(Path.Combine(config.StateDirectory, "stuck-app", "gone_0", "rocksdb", "gone-store")).Parent!.Parent!.FullName;
-        var held = Path.Combine(stale, "rocksdb", "gone-store", "CURRENT");
-        await File.WriteAllTextAsync(held, "MANIFEST-000001");
-        foreach (var entry in new DirectoryInfo(stale).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Append(new DirectoryInfo(stale)))
-        {
-            entry.LastWriteTimeUtc = DateTime.UtcNow.AddMinutes(-11);
-        }
+        var held = StoreFile(UnwrittenFor11Minutes(Path.Combine(config.StateDirectory, "stuck-app", "gone_0")));
 
         var loggers = new RecordingLoggerFactory();
         await using var streams = new KafkaStreams(Topology(named: true, "b"), config, loggers);
@@ -135,6 +99,40 @@ public sealed class NamedSubtopologyTests
         Assert.Single(output);
         await streams.CloseAsync();
     }
+
+    /// <summary>A one-broker cluster with the input, output and counts changelog of each named sub-topology.</summary>
+    private static EmbeddedKafkaCluster ClusterFor(string applicationId, params string[] names)
+    {
+        var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        foreach (var name in names)
+        {
+            foreach (var topic in new[] { $"in-{name}", $"out-{name}", $"{applicationId}-{name}-counts-changelog" })
+            {
+                cluster.CreateTopic(topic, 1);
+            }
+        }
+
+        return cluster;
+    }
+
+    /// <summary>Makes <paramref name="directory"/> a task directory with a store file in it, all last written 11 minutes ago.</summary>
+    private static string UnwrittenFor11Minutes(string directory)
+    {
+        var file = StoreFile(directory);
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        File.WriteAllText(file, "MANIFEST-000001");
+        var then = DateTime.UtcNow.AddMinutes(-11);
+        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).Append(new DirectoryInfo(directory)))
+        {
+            entry.LastWriteTimeUtc = then;
+        }
+
+        return directory;
+    }
+
+    /// <summary>The store file <see cref="UnwrittenFor11Minutes"/> puts in a task directory.</summary>
+    private static string StoreFile(string taskDirectory) =>
+        Path.Combine(taskDirectory, "rocksdb", $"{Path.GetFileName(taskDirectory)}-store", "CURRENT");
 
     private static Topology Topology(bool named, params string[] names)
     {
