@@ -17,8 +17,9 @@ public sealed class DeferredTaskRecordsTests
         cluster.CreateTopic("in", 1);
         cluster.CreateTopic("out", 1);
         cluster.CreateTopic("deferred-app-counts-changelog", 1);
-        // Two instances of one application on one state directory, as two threads of one
-        // instance are: the second waits for the task's RocksDB store while the first holds it.
+        // Two instances of one application on one state directory, standing in for two threads of one
+        // instance: the second waits for the task's RocksDB store while the first holds it. (Two threads
+        // would not do: the first rejoins once released, and the task moving again hides a lost record.)
         var config = KafkaTestKit.Config(cluster, "deferred-app") with { MaxPollInterval = TimeSpan.FromSeconds(6) };
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var oldOwnerBlocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -27,7 +28,8 @@ public sealed class DeferredTaskRecordsTests
         await using var oldOwner = new KafkaStreams(Topology(async _ =>
         {
             oldOwnerBlocked.TrySetResult();
-            await release.Task;
+            // With a deadline: a test that fails before the release must still be able to close this instance.
+            await release.Task.WaitAsync(TimeSpan.FromMinutes(2));
         }), config);
         // The new owner's poll blocks for a record for up to its poll timeout, and the assignment
         // comes within a poll: with nothing else to do, it waits in the poll that assigned it the task.
@@ -35,7 +37,10 @@ public sealed class DeferredTaskRecordsTests
         {
             seenByNewOwner[key] = true;
             return Task.CompletedTask;
-        }), config with { PollTimeout = TimeSpan.FromSeconds(5) }, loggers);
+        }), config with { PollTimeout = TimeSpan.FromSeconds(5) }, loggers)
+        {
+            IgnoresStateDirectoryLock = true,
+        };
 
         await oldOwner.StartAsync();
         await KafkaTestKit.WaitForAsync(() => oldOwner.State == KafkaStreamsState.Running, "the first instance to run");

@@ -24,7 +24,7 @@ public sealed class PendingPauseTests
         // revokes its partitions within the poll that assigned them.
         await using var first = new KafkaStreams(Topology(), config with { PollTimeout = TimeSpan.FromSeconds(10) }, loggers);
         // Same state directory: the second's checkpoints are the first's when the tasks come back, which then need no restore.
-        var second = new KafkaStreams(Topology(), config);
+        var second = new KafkaStreams(Topology(), config) { IgnoresStateDirectoryLock = true };
 
         await first.StartAsync();
         await KafkaTestKit.WaitForAsync(() => loggers.Lines.Any(l => l.Message.Contains("was assigned", StringComparison.Ordinal)), "the first assignment");

@@ -15,7 +15,8 @@ namespace Wal.Streams;
 /// This runtime does not create them: create them beforehand (a real cluster may auto-create them with its defaults;
 /// librdkafka's mock cluster auto-creates topics a client names but has no CreateTopics API, so tests create them with
 /// <c>EmbeddedKafkaCluster.CreateTopic</c>). The same applies to sink and dead-letter topics.
-/// Two instances in one process need distinct <see cref="StreamsConfig.StateDirectory"/> values.
+/// Each instance locks <c>{StateDirectory}/{ApplicationId}</c> while it runs: a second instance given the same state directory
+/// and application id, in this process or another, fails to start.
 /// </remarks>
 public sealed class KafkaStreams : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ public sealed class KafkaStreams : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<StreamThread> _threads = [];
     private KafkaStreamsState _state = KafkaStreamsState.Created;
+    private StateDirectoryLock? _stateDirectoryLock;
     private bool _stopping;
 
     public KafkaStreams(Topology topology, StreamsConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -39,6 +41,12 @@ public sealed class KafkaStreams : IAsyncDisposable
         _logger = _loggers.CreateLogger<KafkaStreams>();
         _time = timeProvider ?? TimeProvider.System;
     }
+
+    /// <summary>
+    /// Starts without taking the state directory's lock: for tests in which a second instance on the first's directory stands
+    /// in for a second thread of one instance, whose tasks' stores meet the first's on RocksDB's in-process lock.
+    /// </summary>
+    internal bool IgnoresStateDirectoryLock { get; init; }
 
     /// <summary>Raised on every state change, on the thread that caused it.</summary>
     public event EventHandler<KafkaStreamsStateChangedEventArgs>? StateChanged;
@@ -60,6 +68,7 @@ public sealed class KafkaStreams : IAsyncDisposable
     /// <summary>Validates the configuration and starts the stream threads; it does not wait for them to be running.</summary>
     /// <exception cref="StreamsConfigException">An option is invalid; the message names it.</exception>
     /// <exception cref="InvalidOperationException">The instance was already started.</exception>
+    /// <exception cref="StateDirectoryLockedException">Another instance runs with the same state directory and application id.</exception>
     public Task StartAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -72,7 +81,9 @@ public sealed class KafkaStreams : IAsyncDisposable
             }
         }
 
-        RemoveStaleTaskDirectories(Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId)));
+        var applicationDirectory = Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId));
+        _stateDirectoryLock = IgnoresStateDirectoryLock ? null : StateDirectoryLock.Acquire(applicationDirectory.FullName);
+        RemoveStaleTaskDirectories(applicationDirectory);
         var instanceId = Guid.NewGuid().ToString("N")[..8];
         var logger = _loggers.CreateLogger("Wal.Streams.StreamThread");
         for (var i = 0; i < _config.NumStreamThreads; i++)
@@ -164,6 +175,7 @@ public sealed class KafkaStreams : IAsyncDisposable
 
         if (_threads.Count == 0)
         {
+            _stateDirectoryLock?.Dispose();
             Transition(KafkaStreamsState.NotRunning);
             return;
         }
@@ -181,6 +193,8 @@ public sealed class KafkaStreams : IAsyncDisposable
             thread.Dispose();
         }
 
+        // Only now that no thread touches a task directory may another instance have them.
+        _stateDirectoryLock?.Dispose();
         Transition(failed || _threads.Any(t => t.Error is not null) ? KafkaStreamsState.Error : KafkaStreamsState.NotRunning);
     }
 
