@@ -3,6 +3,7 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 using Wal.Cli.Settings;
 using Wal.Namespaces;
+using Wal.Streams;
 
 namespace Wal.Cli.Commands;
 
@@ -54,6 +55,9 @@ internal static class Serving
         // The ingress's own check of its settings, each error naming the setting: ports that clash, a TLS file missing.
         OptionsValidationException options => new(
             ExitCodes.Usage, options.Message, $"Fix the options behind those settings ('{CommandName(parse)} --help' names them) and start again."),
+        // Two instances on one machine left to the default --state-dir.
+        StateDirectoryLockedException locked => new(
+            ExitCodes.Failed, locked.Message, $"Give each instance on a machine its own --state-dir (or {WalEnvironment.StateDir}), or stop the one using it, and start again."),
         TimeoutException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka} did not answer in time ({e.Message})", CheckKafka),
         KafkaException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka}: {e.Message}", CheckKafka),
         _ => null,

@@ -90,6 +90,28 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
         await Assert.ThrowsAsync<HttpRequestException>(() => _http.GetAsync(new Uri("/readyz", UriKind.Relative)));
     }
 
+    [Fact]
+    public async Task SecondInstanceOnTheSameStateDirectory_ExitsFailedSayingWhy_TheFirstRunsOn()
+    {
+        await Eventually.WaitUntilAsync(async () => (await GetAsync("/readyz")).Status == HttpStatusCode.OK, Deadline, () => $"/readyz to answer 200\n{Console()}");
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await WalCommandLine.RunAsync(
+        [
+            "topology", "--bootstrap-servers", _kafka.BootstrapServers, "--namespaces", SeedFile, "--application-id", ApplicationId,
+            "--memcached", "local=127.0.0.1:1", "--state-dir", _stateDirectory, "--session-timeout", "6s", "--no-create-topics", "--admin-port", "-1",
+        ], output, error).WaitAsync(Deadline);
+
+        Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{output}\n{error}");
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"error: Could not lock the state directory {Path.Combine(_stateDirectory, ApplicationId)} ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("next: Give each instance on a machine its own --state-dir", lines[1], StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.OK, "ready\n"), await GetAsync("/readyz"));
+        Assert.False(_run.IsCompleted, $"the first instance stopped\n{Console()}");
+    }
+
     private async Task<(HttpStatusCode Status, string Body)> GetAsync(string path)
     {
         try
