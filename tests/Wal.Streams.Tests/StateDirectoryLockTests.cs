@@ -16,14 +16,20 @@ public sealed class StateDirectoryLockTests
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
         KafkaStreamsTests.CreateTopics(cluster, "shared-app", partitions: 1);
         var config = KafkaTestKit.Config(cluster, "shared-app");
-        var first = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var first = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
         await first.StartAsync();
 
         await using (var second = new KafkaStreams(CountingProcessor.Topology("in", "out"), config))
         {
             var refused = await Assert.ThrowsAsync<StateDirectoryLockedException>(() => second.StartAsync());
-            Assert.Equal(Path.Combine(config.StateDirectory, "shared-app"), refused.Directory);
-            Assert.Contains($"Could not lock the state directory {refused.Directory}", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(Path.GetFullPath(Path.Combine(config.StateDirectory, "shared-app")), refused.Directory);
+            Assert.Contains($"Another instance of this application runs with the state directory {refused.Directory}", refused.Message, StringComparison.Ordinal);
+        }
+
+        // The refused instance, closed, took nothing of the first's lock with it.
+        await using (var fourth = new KafkaStreams(CountingProcessor.Topology("in", "out"), config))
+        {
+            await Assert.ThrowsAsync<StateDirectoryLockedException>(() => fourth.StartAsync());
         }
 
         await KafkaTestKit.ProduceAsync(cluster, "in", KafkaStreamsTests.Records(keys: 1, perKey: 2));
@@ -31,9 +37,9 @@ public sealed class StateDirectoryLockTests
         Assert.Equal([1L, 2L], counted.Select(r => r.Message.Value));
         await first.CloseAsync();
 
+        // Starts: the first's close released the directory.
         await using var third = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
         await third.StartAsync();
-        Assert.Equal(KafkaStreamsState.Rebalancing, third.State);
     }
 
     [Fact]
@@ -60,6 +66,45 @@ public sealed class StateDirectoryLockTests
         Assert.False(TryLockFromAnotherProcess(lockFile), "another process locked the directory of a running instance");
         await streams.CloseAsync();
         Assert.True(TryLockFromAnotherProcess(lockFile), "the lock outlived the close");
+    }
+
+    [Fact]
+    public async Task StartFailingAfterTheLockWasTaken_ReleasesIt_EvenIfTheInstanceIsNeverClosed()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        KafkaStreamsTests.CreateTopics(cluster, "failed-start-app", partitions: 1);
+        var config = KafkaTestKit.Config(cluster, "failed-start-app");
+
+        // The stream threads' producers refuse the property, after the directory was locked.
+        var failing = new KafkaStreams(CountingProcessor.Topology("in", "out"), config with
+        {
+            NumStreamThreads = 2,
+            AdditionalProducerConfig = new Dictionary<string, string> { ["no.such.property"] = "1" },
+        });
+        var refused = await Record.ExceptionAsync(() => failing.StartAsync());
+        Assert.NotNull(refused);
+        Assert.IsNotType<StateDirectoryLockedException>(refused);
+
+        // Not closed, as a caller that drops a failed instance would leave it.
+        await using var next = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await next.StartAsync();
+    }
+
+    [Fact]
+    public async Task CloseWhoseWaitIsCancelled_ReleasesTheLockWhenTheThreadsEnd_AndALaterCloseWaitsForThat()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        KafkaStreamsTests.CreateTopics(cluster, "cancelled-close-app", partitions: 1);
+        var config = KafkaTestKit.Config(cluster, "cancelled-close-app");
+        await using var first = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await first.StartAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.CloseAsync(new CancellationToken(canceled: true)));
+        await first.CloseAsync().WaitAsync(KafkaTestKit.Deadline);
+
+        Assert.Equal(KafkaStreamsState.NotRunning, first.State);
+        await using var next = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await next.StartAsync();
     }
 
     /// <summary>Whether another process can take the lock at once (<c>flock -n</c> exits 1 when it is held).</summary>

@@ -29,7 +29,7 @@ public sealed class KafkaStreams : IAsyncDisposable
     private readonly List<StreamThread> _threads = [];
     private KafkaStreamsState _state = KafkaStreamsState.Created;
     private StateDirectoryLock? _stateDirectoryLock;
-    private bool _stopping;
+    private Task? _stop;
 
     public KafkaStreams(Topology topology, StreamsConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
@@ -83,12 +83,28 @@ public sealed class KafkaStreams : IAsyncDisposable
 
         var applicationDirectory = Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId));
         _stateDirectoryLock = IgnoresStateDirectoryLock ? null : StateDirectoryLock.Acquire(applicationDirectory.FullName);
-        RemoveStaleTaskDirectories(applicationDirectory);
-        var instanceId = Guid.NewGuid().ToString("N")[..8];
-        var logger = _loggers.CreateLogger("Wal.Streams.StreamThread");
-        for (var i = 0; i < _config.NumStreamThreads; i++)
+        try
         {
-            _threads.Add(new StreamThread(i + 1, instanceId, _topology, _config, _time, logger, OnThreadStateChanged));
+            RemoveStaleTaskDirectories(applicationDirectory);
+            var instanceId = Guid.NewGuid().ToString("N")[..8];
+            var logger = _loggers.CreateLogger("Wal.Streams.StreamThread");
+            for (var i = 0; i < _config.NumStreamThreads; i++)
+            {
+                _threads.Add(new StreamThread(i + 1, instanceId, _topology, _config, _time, logger, OnThreadStateChanged));
+            }
+        }
+        catch
+        {
+            // Nothing started: a caller that drops this instance without closing it must not leave the directory locked
+            // (a rebuild's next attempt would be refused it for as long as the process lives).
+            foreach (var thread in _threads)
+            {
+                thread.Dispose();
+            }
+
+            _threads.Clear();
+            _stateDirectoryLock?.Dispose();
+            throw;
         }
 
         Transition(KafkaStreamsState.Rebalancing);
@@ -102,9 +118,10 @@ public sealed class KafkaStreams : IAsyncDisposable
 
     /// <summary>
     /// How long a task directory of a sub-topology the topology lacks must have gone unwritten before a start deletes it:
-    /// Kafka Streams' default <c>state.cleanup.delay.ms</c>. A process sharing the state directory (several instances on one
-    /// machine, a rolling upgrade, another instance not yet rebuilt after a namespace was deleted) may still run that task,
-    /// and a running task writes its directory at every commit.
+    /// Kafka Streams' default <c>state.cleanup.delay.ms</c>. A sub-topology removed and soon added again (a namespace deleted by
+    /// mistake and created again) then finds its stores rather than restoring them all. It also covers a task that another
+    /// process runs in the directory where the lock could not be taken (a file system without <c>flock</c>): a running task
+    /// writes its directory at every commit.
     /// </summary>
     internal static readonly TimeSpan StaleTaskDirectoryAge = TimeSpan.FromMinutes(10);
 
@@ -160,41 +177,54 @@ public sealed class KafkaStreams : IAsyncDisposable
         await CloseAsync();
     }
 
-    private async Task StopAsync(bool commit, CancellationToken cancellationToken)
+    private Task StopAsync(bool commit, CancellationToken cancellationToken)
     {
+        Task<Task>? starting = null;
+        Task stop;
         lock (_gate)
         {
-            // Close, abandon and dispose may all be called; only the first stops and disposes the threads.
-            if (_stopping)
+            // Close, abandon and dispose may all be called: the first starts the stop, and each waits for that one. A
+            // cancelled wait leaves the stop running, so the directory is unlocked once the threads end, and not before.
+            if (_stop is null)
             {
-                return;
+                starting = new Task<Task>(() => StopThreadsAsync(commit));
+                _stop = starting.Unwrap();
             }
 
-            _stopping = true;
+            stop = _stop;
         }
 
-        if (_threads.Count == 0)
-        {
-            _stateDirectoryLock?.Dispose();
-            Transition(KafkaStreamsState.NotRunning);
-            return;
-        }
+        // Started outside the gate: it raises StateChanged, whose handlers must not run under it.
+        starting?.RunSynchronously();
+        return stop.WaitAsync(cancellationToken);
+    }
 
+    private async Task StopThreadsAsync(bool commit)
+    {
         var failed = State == KafkaStreamsState.Error;
-        Transition(KafkaStreamsState.PendingShutdown);
-        foreach (var thread in _threads)
+        try
         {
-            thread.RequestShutdown(commit);
+            if (_threads.Count > 0)
+            {
+                Transition(KafkaStreamsState.PendingShutdown);
+                foreach (var thread in _threads)
+                {
+                    thread.RequestShutdown(commit);
+                }
+
+                await Task.WhenAll(_threads.Select(t => t.Completion));
+                foreach (var thread in _threads)
+                {
+                    thread.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            // Only now that no thread touches a task directory may another instance have them.
+            _stateDirectoryLock?.Dispose();
         }
 
-        await Task.WhenAll(_threads.Select(t => t.Completion)).WaitAsync(cancellationToken);
-        foreach (var thread in _threads)
-        {
-            thread.Dispose();
-        }
-
-        // Only now that no thread touches a task directory may another instance have them.
-        _stateDirectoryLock?.Dispose();
         Transition(failed || _threads.Any(t => t.Error is not null) ? KafkaStreamsState.Error : KafkaStreamsState.NotRunning);
     }
 

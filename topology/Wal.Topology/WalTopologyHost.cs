@@ -164,7 +164,18 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     {
         var streams = new KafkaStreams(topology, _streamsConfig, _loggers);
         streams.StateChanged += OnStreamsStateChanged;
-        await streams.StartAsync(cancellationToken);
+        try
+        {
+            await streams.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            // Closed, so that nothing it took (its state directory's lock) outlives it: the next attempt needs them.
+            streams.StateChanged -= OnStreamsStateChanged;
+            await streams.DisposeAsync();
+            throw;
+        }
+
         _streams = streams;
         _shape = ShapeOf(namespaces);
         Volatile.Write(ref _names, namespaces.Select(n => n.Name).ToList());

@@ -106,7 +106,7 @@ public sealed class TopologyCommandAdminTests : IAsyncLifetime
         Assert.True(exit == ExitCodes.Failed, $"exit {exit}\n{output}\n{error}");
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.StartsWith($"error: Could not lock the state directory {Path.Combine(_stateDirectory, ApplicationId)} ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"error: Another instance of this application runs with the state directory {Path.Combine(_stateDirectory, ApplicationId)} ", lines[0], StringComparison.Ordinal);
         Assert.StartsWith("next: Give each instance on a machine its own --state-dir", lines[1], StringComparison.Ordinal);
         Assert.Equal((HttpStatusCode.OK, "ready\n"), await GetAsync("/readyz"));
         Assert.False(_run.IsCompleted, $"the first instance stopped\n{Console()}");

@@ -17,7 +17,12 @@ internal sealed class StateDirectoryLock : IDisposable
 
     private StateDirectoryLock(FileStream file) => _file = file;
 
-    /// <exception cref="StateDirectoryLockedException">Another instance holds the lock, or the file could not be opened.</exception>
+    // The errno .NET reports as the IOException's HResult when flock finds the file locked: EWOULDBLOCK on Linux, on macOS.
+    private const int HeldElsewhereLinux = 11;
+    private const int HeldElsewhereMacOs = 35;
+
+    /// <exception cref="StateDirectoryLockedException">Another instance holds the lock.</exception>
+    /// <exception cref="StreamsException">The lock file could not be opened (permissions, a read-only file system).</exception>
     public static StateDirectoryLock Acquire(string applicationDirectory)
     {
         var path = Path.Combine(applicationDirectory, ".lock");
@@ -25,15 +30,19 @@ internal sealed class StateDirectoryLock : IDisposable
         {
             return new StateDirectoryLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (IOException e) when (e.GetType() == typeof(IOException) && e.HResult is HeldElsewhereLinux or HeldElsewhereMacOs)
         {
             throw new StateDirectoryLockedException(
-                $"Could not lock the state directory {applicationDirectory} ({e.Message}); another instance of this application " +
-                "probably runs with it, and two instances must not share one.",
+                $"Another instance of this application runs with the state directory {applicationDirectory} (the lock on {path} is held), " +
+                "and two instances must not share one.",
                 e)
             {
                 Directory = applicationDirectory,
             };
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StreamsException($"Could not open the state directory's lock file {path}: {e.Message}", e);
         }
     }
 
