@@ -779,6 +779,54 @@ public sealed class MutationProcessorTests : IDisposable
         Assert.Equal(MutationState.Applied, Progress("r3")!.State);
     }
 
+    [Fact]
+    public async Task Timer_RetryRestoredWithoutAChunk_CollectsItAgainThenAppliesEveryChunkInOrder()
+    {
+        // A crash keeps a prefix of each store's changelog (separate partitions): here the Retrying progress, but not the
+        // put of chunk 1, whose record, uncommitted, is read again after the restore; the retry's timer fires first.
+        _sink.Then(DeliveryResult.Retriable("cluster down"));
+        await ChunksAsync("x1", 0, 1, 2);
+        await MarkerAsync("x1", 3);
+        Assert.Equal(MutationState.Retrying, Progress("x1")!.State);
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Delete(ChunkKey.Encode("x1", 1));
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        Assert.Equal(["x1/0"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(MutationState.Collecting, Progress("x1")!.State);
+
+        await ChunksAsync("x1", 1);
+
+        Assert.Equal(["x1/0", "x1/0", "x1/1", "x1/2"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(MutationState.Applied, Progress("x1")!.State);
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
+    public async Task Timer_RetryRestoredWithoutAChunkThatNeverComes_ExpiresAndALateCopyIsDeadLetteredNotIgnored()
+    {
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+        await ChunksAsync("x2", 0, 1, 2);
+        await MarkerAsync("x2", 3);
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Delete(ChunkKey.Encode("x2", 2));
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        Assert.True(_deadLetters.IsEmpty, "given up before its expiry");
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
+
+        var expired = _deadLetters.ReadRecord();
+        Assert.Equal(MutationDeadLetterHeaders.Expired, Header(expired.Headers, DeadLetterHeaders.Reason));
+        var dead = DeadMutation.Parser.ParseFrom(expired.Value);
+        Assert.Equal([0u, 1u], dead.Chunks.Select(c => c.Sequence));
+        Assert.Equal(1u, dead.NextSequence);
+
+        // Its apply attempts do not make the expired dead letter hold the chunk it never had.
+        await ChunksAsync("x2", 2);
+        var late = _deadLetters.ReadRecord();
+        Assert.Equal(MutationDeadLetterHeaders.Late, Header(late.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([2u], DeadMutation.Parser.ParseFrom(late.Value).Chunks.Select(c => c.Sequence));
+        Assert.Equal(["x2/0", "x2/1"], _sink.Calls.Select(c => c.Id));
+    }
+
     /// <summary>Puts back an earlier progress and its timer, as a restore does that lost the mutation store's later writes.</summary>
     private void RestoreProgress(string requestId, MutationProgress earlier)
     {

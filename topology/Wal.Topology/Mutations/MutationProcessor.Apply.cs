@@ -93,6 +93,7 @@ public sealed partial class MutationProcessor
         }
 
         attempt.Stopped(DeliveryAttemptOutcome.DeadLettered);
+        progress.DeadLetterHoldsEveryChunk = true;
         await DeadLetterAsync(progress, failed.Outcome == DeliveryOutcome.PermanentFailure ? DeadLetterReasons.Permanent : DeadLetterReasons.Retriable, stored);
     }
 
@@ -311,6 +312,7 @@ public sealed partial class MutationProcessor
             NextSequence = progress.NextSequence,
             Attempts = progress.Attempts,
             LastError = progress.LastError,
+            DeadLetterHoldsEveryChunk = progress.DeadLetterHoldsEveryChunk,
         };
         var batch = new WriteBatch().Put(ChunkKey.Finished(progress.RequestId), finished.ToByteArray());
         foreach (var key in keys)

@@ -409,7 +409,21 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 _metrics.MutationExpired(_namespace);
                 break;
             case MutationState.Retrying:
-                await ApplyAsync(progress, progress.TimerDueMs);
+                var chunks = ReadStoredChunks(progress.RequestId);
+                if (!AllChunksPresent(chunks, progress.ChunkCount))
+                {
+                    // A restore brought back this retry (the mutation store's changelog) without some of the chunk puts
+                    // before it (the chunk store's, another partition): their records, uncommitted, are being read again.
+                    // Applied now, the rest would go without them and the re-read ones be ignored as finished. It
+                    // collects again, from where the apply stopped, and applies once they are in or expires as any other.
+                    progress.ChunksStored = (uint)chunks.Count;
+                    progress.State = MutationState.Collecting;
+                    LogRetryLacksChunks(_logger, _namespace, progress.RequestId, progress.ChunksStored, progress.ChunkCount);
+                    SaveWithTimer(progress, Math.Max(progress.FirstSeenMs + (long)Expiry().TotalMilliseconds, Now() + (long)ExpiryRecheck().TotalMilliseconds));
+                    break;
+                }
+
+                await ApplyAsync(progress, progress.TimerDueMs, chunks);
                 break;
             default:
                 throw new InvalidOperationException($"{_namespace}: mutation {progress.RequestId} is {progress.State}; a finished one is forgotten, not fired.");
@@ -459,6 +473,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         progress.NextSequence = finished.NextSequence;
         progress.Attempts = finished.Attempts;
         progress.LastError = finished.LastError;
+        progress.DeadLetterHoldsEveryChunk = finished.DeadLetterHoldsEveryChunk;
         foreach (var (key, _) in ReadStoredChunks(requestId))
         {
             Chunks.Delete(key);
@@ -497,12 +512,13 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     /// <summary>
     /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>, or had no place for it: the
-    /// sequence is past the marker's count, or an apply ran (which it does only once every chunk up to that count is in:
-    /// a permanent or exhausted apply's dead letter holds them all). An expired dead letter's chunks are not remembered
-    /// one by one, so a chunk of one may be new; its stored count is no help, as it counts chunks past the marker's count.
+    /// sequence is past the marker's count, or an apply gave the mutation up (it starts only once every chunk up to that
+    /// count is in, so its dead letter holds them all). An expired dead letter's chunks are not remembered one by one, so a
+    /// chunk of one may be new, even after apply attempts (a retry that found chunks a restore lost went back to
+    /// collecting); its stored count is no help, as it counts chunks past the marker's count.
     /// </summary>
     private static bool DeadLetterHolds(MutationProgress progress, uint sequence) =>
-        progress.ChunkCount > 0 && (sequence >= progress.ChunkCount || progress.Attempts > 0);
+        progress.ChunkCount > 0 && (sequence >= progress.ChunkCount || progress.DeadLetterHoldsEveryChunk);
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
 
@@ -553,6 +569,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the mutation is {State}")]
     private static partial void LogIgnored(ILogger logger, string @namespace, string requestId, uint sequence, MutationState state);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: mutation {RequestId}'s retry found {Stored} of its {ChunkCount} chunk(s) after a restore; it collects the rest again, which are read again")]
+    private static partial void LogRetryLacksChunks(ILogger logger, string @namespace, string requestId, uint stored, uint chunkCount);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored duplicate chunk {RequestId}/{Sequence}")]
     private static partial void LogDuplicate(ILogger logger, string @namespace, string requestId, uint sequence);
