@@ -198,7 +198,7 @@ public sealed class IngressOptions
 
         // The .NET client's own switches (background poll, delivery reports and their fields) decide
         // whether an answer ever arrives: none of them may change either.
-        foreach (var name in ProducerSettings.Keys.Where(n => ReservedProducerSettings.Contains(n) || n.StartsWith("dotnet.", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        foreach (var name in ProducerSettings.Keys.Where(n => ReservedProducerSettings.Contains(WithoutTopicPrefix(n)) || n.StartsWith("dotnet.", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             errors.Add($"ProducerSettings: '{name}' is fixed by the durability contract (or has its own option) and may not be overridden");
         }
@@ -206,6 +206,11 @@ public sealed class IngressOptions
         ValidateTls(errors);
         return errors;
     }
+
+    // librdkafka passes a name it does not know globally to the default topic configuration, which drops a leading
+    // "topic.": "topic.message.timeout.ms" sets message.timeout.ms.
+    private static string WithoutTopicPrefix(string name) =>
+        name.StartsWith("topic.", StringComparison.Ordinal) ? name["topic.".Length..] : name;
 
     private void ValidateTls(List<string> errors)
     {
