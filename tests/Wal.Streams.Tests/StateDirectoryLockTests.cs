@@ -13,13 +13,12 @@ public sealed class StateDirectoryLockTests
     [Fact]
     public async Task SecondInstanceOnTheSameStateDirectory_RefusedAtStart_FirstCountsOn_DirectoryFreeOnceClosed()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        KafkaStreamsTests.CreateTopics(cluster, "shared-app", partitions: 1);
+        using var cluster = CountingCluster("shared-app");
         var config = KafkaTestKit.Config(cluster, "shared-app");
-        await using var first = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var first = Counting(config);
         await first.StartAsync();
 
-        await using (var second = new KafkaStreams(CountingProcessor.Topology("in", "out"), config))
+        await using (var second = Counting(config))
         {
             var refused = await Assert.ThrowsAsync<StateDirectoryLockedException>(() => second.StartAsync());
             Assert.Equal(Path.GetFullPath(Path.Combine(config.StateDirectory, "shared-app")), refused.Directory);
@@ -27,7 +26,7 @@ public sealed class StateDirectoryLockTests
         }
 
         // The refused instance, closed, took nothing of the first's lock with it.
-        await using (var fourth = new KafkaStreams(CountingProcessor.Topology("in", "out"), config))
+        await using (var fourth = Counting(config))
         {
             await Assert.ThrowsAsync<StateDirectoryLockedException>(() => fourth.StartAsync());
         }
@@ -38,15 +37,14 @@ public sealed class StateDirectoryLockTests
         await first.CloseAsync();
 
         // Starts: the first's close released the directory.
-        await using var third = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var third = Counting(config);
         await third.StartAsync();
     }
 
     [Fact]
     public async Task AnotherProcessHoldsTheLock_StartRefused_AndARunningInstanceHoldsItAgainstOtherProcesses()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        KafkaStreamsTests.CreateTopics(cluster, "process-app", partitions: 1);
+        using var cluster = CountingCluster("process-app");
         var config = KafkaTestKit.Config(cluster, "process-app");
         var lockFile = Path.Combine(config.StateDirectory, "process-app", ".lock");
         Directory.CreateDirectory(Path.GetDirectoryName(lockFile)!);
@@ -55,13 +53,13 @@ public sealed class StateDirectoryLockTests
         using (var holder = Process.Start(new ProcessStartInfo("flock", [lockFile, "cat"]) { RedirectStandardInput = true })!)
         {
             await KafkaTestKit.WaitForAsync(() => !TryLockFromAnotherProcess(lockFile), "flock(1) to hold the lock");
-            await using var refused = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+            await using var refused = Counting(config);
             await Assert.ThrowsAsync<StateDirectoryLockedException>(() => refused.StartAsync());
             holder.StandardInput.Close();
             await holder.WaitForExitAsync();
         }
 
-        await using var streams = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var streams = Counting(config);
         await streams.StartAsync();
         Assert.False(TryLockFromAnotherProcess(lockFile), "another process locked the directory of a running instance");
         await streams.CloseAsync();
@@ -71,8 +69,7 @@ public sealed class StateDirectoryLockTests
     [Fact]
     public async Task StartFailingAfterTheLockWasTaken_ReleasesIt_EvenIfTheInstanceIsNeverClosed()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        KafkaStreamsTests.CreateTopics(cluster, "failed-start-app", partitions: 1);
+        using var cluster = CountingCluster("failed-start-app");
         var config = KafkaTestKit.Config(cluster, "failed-start-app");
 
         // The stream threads' producers refuse the property, after the directory was locked.
@@ -86,26 +83,35 @@ public sealed class StateDirectoryLockTests
         Assert.IsNotType<StateDirectoryLockedException>(refused);
 
         // Not closed, as a caller that drops a failed instance would leave it.
-        await using var next = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var next = Counting(config);
         await next.StartAsync();
     }
 
     [Fact]
     public async Task CloseWhoseWaitIsCancelled_ReleasesTheLockWhenTheThreadsEnd_AndALaterCloseWaitsForThat()
     {
-        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        KafkaStreamsTests.CreateTopics(cluster, "cancelled-close-app", partitions: 1);
+        using var cluster = CountingCluster("cancelled-close-app");
         var config = KafkaTestKit.Config(cluster, "cancelled-close-app");
-        await using var first = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var first = Counting(config);
         await first.StartAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first.CloseAsync(new CancellationToken(canceled: true)));
         await first.CloseAsync().WaitAsync(KafkaTestKit.Deadline);
 
         Assert.Equal(KafkaStreamsState.NotRunning, first.State);
-        await using var next = new KafkaStreams(CountingProcessor.Topology("in", "out"), config);
+        await using var next = Counting(config);
         await next.StartAsync();
     }
+
+    /// <summary>A one-broker cluster with the counting topology's topics for <paramref name="applicationId"/>.</summary>
+    private static EmbeddedKafkaCluster CountingCluster(string applicationId)
+    {
+        var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        KafkaStreamsTests.CreateTopics(cluster, applicationId, partitions: 1);
+        return cluster;
+    }
+
+    private static KafkaStreams Counting(StreamsConfig config) => new(CountingProcessor.Topology("in", "out"), config);
 
     /// <summary>Whether another process can take the lock at once (<c>flock -n</c> exits 1 when it is held).</summary>
     private static bool TryLockFromAnotherProcess(string lockFile)
