@@ -13,13 +13,13 @@ namespace Wal.Streams.Internals;
 /// </remarks>
 internal sealed class StateDirectoryLock : IDisposable
 {
-    private readonly FileStream _file;
-
-    private StateDirectoryLock(FileStream file) => _file = file;
-
     // The errno .NET reports as the IOException's HResult when flock finds the file locked: EWOULDBLOCK on Linux, on macOS.
     private const int HeldElsewhereLinux = 11;
     private const int HeldElsewhereMacOs = 35;
+
+    private readonly FileStream _file;
+
+    private StateDirectoryLock(FileStream file) => _file = file;
 
     /// <exception cref="StateDirectoryLockedException">Another instance holds the lock.</exception>
     /// <exception cref="StreamsException">The lock file could not be opened (permissions, a read-only file system).</exception>
