@@ -67,6 +67,20 @@ public sealed class StateDirectoryLockTests
     }
 
     [Fact]
+    public async Task LockFileThatCannotBeOpened_RefusedNamingTheFile_NotBlamedOnAnotherInstance()
+    {
+        using var cluster = CountingCluster("unopenable-app");
+        var config = KafkaTestKit.Config(cluster, "unopenable-app");
+        // A directory where the lock file goes: no open, let alone a lock, can succeed.
+        var lockFile = Directory.CreateDirectory(Path.Combine(config.StateDirectory, "unopenable-app", ".lock")).FullName;
+
+        await using var streams = Counting(config);
+        var refused = await Assert.ThrowsAsync<StreamsException>(() => streams.StartAsync());
+
+        Assert.StartsWith($"Could not open the state directory's lock file {lockFile}: ", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StartFailingAfterTheLockWasTaken_ReleasesIt_EvenIfTheInstanceIsNeverClosed()
     {
         using var cluster = CountingCluster("failed-start-app");
