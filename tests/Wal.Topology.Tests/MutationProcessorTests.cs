@@ -107,6 +107,67 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_ChunkStoredPastTheMarkersCount_DeadLetteredAsBeyondCountWhenTheMutationApplies_Once()
+    {
+        // A writer that contradicts itself: chunks 0, 1 and 2, each acknowledged, and a marker saying 2.
+        await ChunksAsync("b1", 0, 1, 2);
+        await MarkerAsync("b1", 2);
+
+        Assert.Equal(["b1/0", "b1/1"], _sink.Calls.Select(c => c.Id));
+        var dead = _deadLetters.ReadRecord();
+        Assert.True(_deadLetters.IsEmpty);
+        Assert.Equal(MutationDeadLetterHeaders.BeyondCount, Header(dead.Headers, DeadLetterHeaders.Reason));
+        var mutation = DeadMutation.Parser.ParseFrom(dead.Value);
+        Assert.Equal([2u], mutation.Chunks.Select(c => c.Sequence));
+        Assert.Equal(2u, mutation.ChunkCount);
+        Assert.Contains("past the completion marker's count of 2: no part of the mutation, which was applied without them", Header(dead.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(MutationState.Applied, Progress("b1")!.State);
+
+        // The writer's retry of it, or its replay after a crash, is not a second dead letter.
+        await ChunksAsync("b1", 2);
+        Assert.True(_deadLetters.IsEmpty);
+        Assert.Equal(2, _sink.Calls.Count);
+    }
+
+    [Fact]
+    public async Task Process_MutationGivenUpHoldingAChunkPastTheCount_ThatChunkGoesApart_AndALaterOneTooOnce()
+    {
+        _sink.Then(DeliveryResult.Permanent("no such table"));
+        await ChunksAsync("b3", 0, 1, 4);
+        await MarkerAsync("b3", 2);
+
+        var letters = _deadLetters.ReadRecordsToList().Select(d => (Header(d.Headers, DeadLetterHeaders.Reason), string.Join(",", DeadMutation.Parser.ParseFrom(d.Value).Chunks.Select(c => c.Sequence)))).ToList();
+        Assert.Equal([(DeadLetterReasons.Permanent, "0,1"), (MutationDeadLetterHeaders.BeyondCount, "4")], letters);
+
+        // A replay of chunk 4 is not sent again; chunk 5, new and past the count too, goes once as beyond_count.
+        await ChunksAsync("b3", 4, 5, 5);
+        var late = _deadLetters.ReadRecord();
+        Assert.True(_deadLetters.IsEmpty);
+        Assert.Equal(MutationDeadLetterHeaders.BeyondCount, Header(late.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([5u], DeadMutation.Parser.ParseFrom(late.Value).Chunks.Select(c => c.Sequence));
+        Assert.Contains("arrived after its mutation was dead-lettered", Header(late.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Process_ChunkPastTheCountArrivingAfterTheMarker_StoredThenDeadLettered_OrAloneOnceApplied()
+    {
+        // After the marker, before the apply: it waits with the mutation's chunks.
+        await MarkerAsync("b2", 3);
+        await ChunksAsync("b2", 5, 0, 1, 2);
+        Assert.Equal(["b2/0", "b2/1", "b2/2"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal([5u], DeadMutation.Parser.ParseFrom(_deadLetters.ReadRecord().Value).Chunks.Select(c => c.Sequence));
+
+        // After the apply: alone, once.
+        await ChunksAsync("b2", 7, 7);
+        var late = _deadLetters.ReadRecord();
+        Assert.True(_deadLetters.IsEmpty);
+        Assert.Equal(MutationDeadLetterHeaders.BeyondCount, Header(late.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([7u], DeadMutation.Parser.ParseFrom(late.Value).Chunks.Select(c => c.Sequence));
+        Assert.Contains("chunk 7 is past its completion marker's count of 3, and arrived after its mutation was applied", Header(late.Headers, DeadLetterHeaders.Error), StringComparison.Ordinal);
+        Assert.Equal(3, _sink.Calls.Count);
+    }
+
+    [Fact]
     public async Task Timer_IncompleteMutation_GoesToTheDeadLetterTopicAfterMutationExpiry()
     {
         await ChunksAsync("m5", 0, 2);
@@ -146,7 +207,11 @@ public sealed class MutationProcessorTests : IDisposable
         await MarkerAsync("m5e", 3);
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(61));
         var expired = _deadLetters.ReadRecord();
-        Assert.Equal([0u, 1u, 5u], DeadMutation.Parser.ParseFrom(expired.Value).Chunks.Select(c => c.Sequence));
+        Assert.Equal([0u, 1u], DeadMutation.Parser.ParseFrom(expired.Value).Chunks.Select(c => c.Sequence));
+        // Chunk 5 is no part of the mutation: it goes apart, so a redrive puts back the mutation the marker described.
+        var apart = _deadLetters.ReadRecord();
+        Assert.Equal(MutationDeadLetterHeaders.BeyondCount, Header(apart.Headers, DeadLetterHeaders.Reason));
+        Assert.Equal([5u], DeadMutation.Parser.ParseFrom(apart.Value).Chunks.Select(c => c.Sequence));
 
         await ChunksAsync("m5e", 2);
 
@@ -782,21 +847,23 @@ public sealed class MutationProcessorTests : IDisposable
     [Fact]
     public async Task Timer_RetryRestoredWithoutAChunk_CollectsItAgainThenAppliesEveryChunkInOrder()
     {
-        // A crash keeps a prefix of each store's changelog (separate partitions): here the Retrying progress, but not the
-        // put of chunk 1, whose record, uncommitted, is read again after the restore; the retry's timer fires first.
-        _sink.Then(DeliveryResult.Retriable("cluster down"));
+        // A crash keeps a prefix of each store's changelog (separate partitions): here the Retrying progress (chunk 0
+        // applied, chunk 1 refused), but not the puts of chunks 0 and 2, whose records, uncommitted, are read again after
+        // the restore; the retry's timer fires first. Chunk 0 was applied and is not needed again; chunk 2 is.
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
         await ChunksAsync("x1", 0, 1, 2);
         await MarkerAsync("x1", 3);
         Assert.Equal(MutationState.Retrying, Progress("x1")!.State);
-        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Delete(ChunkKey.Encode("x1", 1));
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Delete(ChunkKey.Encode("x1", 0));
+        _driver.GetKeyValueStore(WalTopology.ChunkStoreName(Ns)).Delete(ChunkKey.Encode("x1", 2));
 
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-        Assert.Equal(["x1/0"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(["x1/0", "x1/1"], _sink.Calls.Select(c => c.Id));
         Assert.Equal(MutationState.Collecting, Progress("x1")!.State);
 
-        await ChunksAsync("x1", 1);
+        await ChunksAsync("x1", 2);
 
-        Assert.Equal(["x1/0", "x1/0", "x1/1", "x1/2"], _sink.Calls.Select(c => c.Id));
+        Assert.Equal(["x1/0", "x1/1", "x1/1", "x1/2"], _sink.Calls.Select(c => c.Id));
         Assert.Equal(MutationState.Applied, Progress("x1")!.State);
         Assert.True(_deadLetters.IsEmpty);
     }

@@ -17,6 +17,9 @@ public static class DeadLetterReasons
     /// <summary>A mutation's chunk or marker that came after the mutation was dead-lettered.</summary>
     public const string Late = MutationDeadLetterHeaders.Late;
 
+    /// <summary>A mutation's chunks past its marker's chunk_count, left out of the mutation, which applied without them.</summary>
+    public const string BeyondCount = MutationDeadLetterHeaders.BeyondCount;
+
     /// <summary>Every reason the topology writes, in the order above.</summary>
-    public static IReadOnlyList<string> All { get; } = [Permanent, Retriable, Expired, Late];
+    public static IReadOnlyList<string> All { get; } = [Permanent, Retriable, Expired, Late, BeyondCount];
 }

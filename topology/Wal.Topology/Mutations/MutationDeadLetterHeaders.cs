@@ -6,8 +6,10 @@ namespace Wal.Topology.Mutations;
 /// Headers a mutation's dead-letter record carries besides the common ones of
 /// <see cref="Dispatch.DeadLetterHeaders"/>. Its <see cref="Dispatch.DeadLetterHeaders.Reason"/> is
 /// "permanent", "retriable" (attempts exhausted), "expired" (never complete within the
-/// namespace's mutation_expiry) or "late" (a chunk or marker that came after its mutation was
-/// dead-lettered: one record per piece, after the mutation's own).
+/// namespace's mutation_expiry), "late" (a chunk or marker that came after its mutation was
+/// dead-lettered: one record per piece, after the mutation's own) or "beyond_count" (chunks whose
+/// sequence is at or past their marker's chunk_count, a writer's error: left out of the mutation,
+/// which applied without them).
 /// </summary>
 public static class MutationDeadLetterHeaders
 {
@@ -31,4 +33,6 @@ public static class MutationDeadLetterHeaders
     public const string Expired = "expired";
 
     public const string Late = "late";
+
+    public const string BeyondCount = "beyond_count";
 }

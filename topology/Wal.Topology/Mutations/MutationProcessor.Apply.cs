@@ -19,23 +19,30 @@ namespace Wal.Topology.Mutations;
 /// <summary>Applying a complete mutation, and giving one up to the dead-letter topic.</summary>
 public sealed partial class MutationProcessor
 {
-    /// <summary>Whether the stored chunks are exactly 0 .. count−1 at their head: the mutation is complete.</summary>
-    private static bool AllChunksPresent(List<(byte[] Key, byte[] Value)> stored, uint chunkCount)
+    /// <summary>
+    /// Whether the stored chunks hold every sequence from <paramref name="from"/> (the mutation's next to apply) up to
+    /// <paramref name="chunkCount"/>: the mutation is complete. Chunks below it were applied, and may be gone.
+    /// </summary>
+    private static bool ChunksPresent(List<(byte[] Key, byte[] Value)> stored, uint from, uint chunkCount)
     {
-        if (stored.Count < chunkCount)
+        var expected = from;
+        foreach (var (key, _) in stored)
         {
-            return false;
-        }
-
-        for (var i = 0; i < chunkCount; i++)
-        {
-            if (ChunkKey.Sequence(stored[i].Key) != i)
+            var sequence = ChunkKey.Sequence(key);
+            if (sequence < from)
             {
-                return false;
+                continue;
             }
+
+            if (sequence >= chunkCount || sequence != expected)
+            {
+                break;
+            }
+
+            expected++;
         }
 
-        return true;
+        return expected >= chunkCount;
     }
 
     /// <summary>
@@ -73,8 +80,10 @@ public sealed partial class MutationProcessor
         progress.Attempts++;
         if (failure is not { } failed)
         {
+            var (inRange, beyond) = SplitAtCount(progress, stored);
             progress.State = MutationState.Applied;
-            FinishChunks(progress, stored.Select(c => c.Key));
+            await DeadLetterBeyondCountAsync(progress, beyond);
+            FinishChunks(progress, inRange, beyond);
             SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
             LogApplied(_logger, _namespace, progress.RequestId, progress.ChunkCount, progress.Attempts);
             return;
@@ -183,7 +192,9 @@ public sealed partial class MutationProcessor
 
     private async ValueTask DeadLetterAsync(MutationProgress progress, string reason, List<(byte[] Key, byte[] Value)>? stored = null)
     {
-        var chunks = stored ?? ReadStoredChunks(progress.RequestId);
+        // Chunks past the marker's count are no part of the mutation: they go in a dead letter of their own, so a redrive
+        // of this one puts back the mutation the marker described.
+        var (chunks, beyond) = SplitAtCount(progress, stored ?? ReadStoredChunks(progress.RequestId));
         progress.ChunksStored = (uint)chunks.Count;
         LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, progress.LastError);
         var parts = DeadLetterParts(chunks);
@@ -201,27 +212,73 @@ public sealed partial class MutationProcessor
         // a mutation given up with nothing in the dead-letter topic.
         await Context.FlushAsync();
         progress.State = MutationState.DeadLettered;
-        FinishChunks(progress, chunks.Select(c => c.Key));
+        await DeadLetterBeyondCountAsync(progress, beyond);
+        FinishChunks(progress, chunks, beyond);
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
         // One per mutation, however many parts its chunks took.
         _metrics.DeadLettered(_namespace, reason);
     }
 
     /// <summary>
-    /// A chunk or marker of a mutation already dead-lettered goes after it, alone, reason
-    /// <see cref="MutationDeadLetterHeaders.Late"/>, with its record's own headers. Once Kafka has it, the store records
+    /// The stored chunks below the marker's count, and those at or past it (a writer's error, no part of the mutation). All
+    /// are below it while the count is unknown.
+    /// </summary>
+    private static (List<(byte[] Key, byte[] Value)> InRange, List<(byte[] Key, byte[] Value)> Beyond) SplitAtCount(
+        MutationProgress progress, List<(byte[] Key, byte[] Value)> stored) =>
+        progress.ChunkCount == 0
+            ? (stored, [])
+            : (stored.Where(c => ChunkKey.Sequence(c.Key) < progress.ChunkCount).ToList(), stored.Where(c => ChunkKey.Sequence(c.Key) >= progress.ChunkCount).ToList());
+
+    /// <summary>
+    /// Chunks stored past the marker's count go to the dead-letter topic, reason
+    /// <see cref="MutationDeadLetterHeaders.BeyondCount"/>, once the mutation is applied or given up and before its chunks
+    /// are deleted: the writer was told each was durable, and the store is their only copy once the input is committed.
+    /// </summary>
+    private async ValueTask DeadLetterBeyondCountAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> beyond)
+    {
+        if (beyond.Count == 0)
+        {
+            return;
+        }
+
+        var piece = progress.Clone();
+        piece.ChunksStored = (uint)beyond.Count;
+        piece.LastError = RecordLimits.BoundError(
+            $"chunk(s) {string.Join(", ", beyond.Select(c => ChunkKey.Sequence(c.Key)))} past the completion marker's count of {progress.ChunkCount}: "
+            + $"no part of the mutation, which {(progress.State == MutationState.Applied ? "was applied" : "went to the dead-letter topic")} without them");
+        LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.BeyondCount, progress.Attempts, piece.LastError);
+        var parts = DeadLetterParts(beyond);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
+            dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
+            var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.BeyondCount, []);
+            headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
+            await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        }
+
+        await Context.FlushAsync();
+        _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.BeyondCount);
+    }
+
+    /// <summary>
+    /// A chunk or marker that goes to the dead-letter topic alone, after its mutation, with its record's own headers:
+    /// reason <see cref="MutationDeadLetterHeaders.Late"/> for a piece of a mutation already dead-lettered,
+    /// <see cref="MutationDeadLetterHeaders.BeyondCount"/> for a chunk past the count of one applied. Once Kafka has it, the store records
     /// that it went (a chunk as an empty value under its key, which the dead-lettered mutation's chunks no longer use; a
     /// marker as the progress's count), so a writer's retry of the piece, or its replay after a crash or a rebalance,
     /// is not dead-lettered again. Recorded before Kafka had the dead letter, a piece whose dead letter then failed would
     /// be ignored when replayed, and lost; a crash between the two still sends it twice.
     /// </summary>
-    private async ValueTask DeadLetterLateAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount, Headers? input)
+    private async ValueTask DeadLetterPieceAsync(MutationProgress progress, MutationChunk? chunk, uint markerCount, Headers? input, string reason)
     {
         var piece = progress.Clone();
         piece.ChunkCount = Math.Max(progress.ChunkCount, markerCount);
         piece.ChunksStored = chunk is null ? 0u : 1u;
-        piece.LastError = RecordLimits.BoundError(
-            $"{(chunk is null ? "the completion marker" : $"chunk {chunk.Sequence}")} arrived after the mutation was dead-lettered ({progress.LastError})");
+        piece.LastError = RecordLimits.BoundError(reason == MutationDeadLetterHeaders.BeyondCount
+            ? $"chunk {chunk!.Sequence} is past its completion marker's count of {progress.ChunkCount}, and arrived after its mutation "
+                + (progress.State == MutationState.Applied ? "was applied" : "was dead-lettered")
+            : $"{(chunk is null ? "the completion marker" : $"chunk {chunk.Sequence}")} arrived after the mutation was dead-lettered ({progress.LastError})");
         NoteSource(piece);
         var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = piece.ChunkCount, NextSequence = progress.NextSequence };
         if (chunk is not null)
@@ -229,9 +286,9 @@ public sealed partial class MutationProcessor
             dead.Chunks.Add(chunk);
         }
 
-        var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.Late, CarriedHeaders.From(input));
+        var headers = DeadLetterHeadersOf(piece, reason, CarriedHeaders.From(input));
         headers.Add(MutationDeadLetterHeaders.Part, Utf8("1/1"));
-        LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.Late, progress.Attempts, piece.LastError);
+        LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, piece.LastError);
         await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
         await Context.FlushAsync();
         if (chunk is not null)
@@ -244,8 +301,12 @@ public sealed partial class MutationProcessor
             Save(progress);
         }
 
-        _metrics.LatePiece(_namespace);
-        _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.Late);
+        if (reason == MutationDeadLetterHeaders.Late)
+        {
+            _metrics.LatePiece(_namespace);
+        }
+
+        _metrics.DeadLettered(_namespace, reason);
     }
 
     // The chunks in sequence order, cut into runs of at most MaxDeadLetterBytes (a chunk above it
@@ -300,7 +361,7 @@ public sealed partial class MutationProcessor
     /// <see cref="Load"/> learns from it that the chunks were applied or dead-lettered, rather than waiting for them
     /// and dead-lettering an empty mutation at its expiry.
     /// </summary>
-    private void FinishChunks(MutationProgress progress, IEnumerable<byte[]> keys)
+    private void FinishChunks(MutationProgress progress, List<(byte[] Key, byte[] Value)> deleted, List<(byte[] Key, byte[] Value)> deadLetteredApart)
     {
         var finished = new MutationProgress
         {
@@ -315,9 +376,15 @@ public sealed partial class MutationProcessor
             DeadLetterHoldsEveryChunk = progress.DeadLetterHoldsEveryChunk,
         };
         var batch = new WriteBatch().Put(ChunkKey.Finished(progress.RequestId), finished.ToByteArray());
-        foreach (var key in keys)
+        foreach (var (key, _) in deleted)
         {
             batch.Delete(key);
+        }
+
+        foreach (var (key, _) in deadLetteredApart)
+        {
+            // Recorded as gone, as a piece dead-lettered alone is: a writer's retry or a replay is not sent twice.
+            batch.Put(key, []);
         }
 
         Chunks.Write(batch);

@@ -36,7 +36,9 @@ namespace Wal.Topology.Mutations;
 /// the dead-letter topic. Under an applied one it is a duplicate, and ignored. Under a dead-lettered
 /// one it is ignored when the dead letter holds it; otherwise (an expired mutation's chunk, a marker
 /// it lacked) it gets a dead letter of its own, reason "late", since it was acknowledged to its writer;
-/// once, as the store records that it went.
+/// once, as the store records that it went. A chunk past the marker's count is no part of the
+/// mutation: it goes to the dead-letter topic apart, reason "beyond_count", when the mutation is
+/// applied or given up, or on arrival after that; once too.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -190,7 +192,22 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
             // Late: the dead letter may have gone without it, and ignored, an acknowledged chunk would end neither
             // applied nor in the dead-letter topic.
-            await DeadLetterLateAsync(progress, chunk, markerCount: 0, record.Headers);
+            var reason = progress.ChunkCount > 0 && chunk.Sequence >= progress.ChunkCount ? MutationDeadLetterHeaders.BeyondCount : MutationDeadLetterHeaders.Late;
+            await DeadLetterPieceAsync(progress, chunk, markerCount: 0, record.Headers, reason);
+            return;
+        }
+
+        if (progress.State == MutationState.Applied && chunk.Sequence >= progress.ChunkCount)
+        {
+            if (Chunks.Get(key) is not null)
+            {
+                // Its dead letter went already: this is a writer's retry or a replay of it.
+                LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
+                return;
+            }
+
+            // Acknowledged to its writer, and no part of the mutation its marker described: ignored, it was lost.
+            await DeadLetterPieceAsync(progress, chunk, markerCount: 0, record.Headers, MutationDeadLetterHeaders.BeyondCount);
             return;
         }
 
@@ -202,8 +219,9 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
 
         if (progress.ChunkCount > 0 && chunk.Sequence >= progress.ChunkCount)
         {
+            // Stored as a chunk before the marker is: the mutation's dead letter carries it, or, once the mutation applies
+            // without it, a dead letter of its own.
             LogOutOfRange(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.ChunkCount);
-            return;
         }
 
         if (Chunks.Get(key) is not null)
@@ -256,7 +274,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         if (progress.State == MutationState.DeadLettered && progress.ChunkCount == 0)
         {
             // The dead letter went out saying the marker never arrived: this one goes after it.
-            await DeadLetterLateAsync(progress, chunk: null, completion.ChunkCount, record.Headers);
+            await DeadLetterPieceAsync(progress, chunk: null, completion.ChunkCount, record.Headers, MutationDeadLetterHeaders.Late);
             return;
         }
 
@@ -274,7 +292,8 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     /// <summary>After a chunk that followed the marker: applies once the count says every chunk may be in and the store agrees.</summary>
     private async ValueTask ApplyIfReadyAsync(MutationProgress progress)
     {
-        if (progress.State == MutationState.Collecting && progress.ChunksStored >= progress.ChunkCount)
+        // The count is a hint; after chunks were applied (a retry that collects again) some below may be gone, so recount.
+        if (progress.State == MutationState.Collecting && (progress.ChunksStored >= progress.ChunkCount || progress.NextSequence > 0))
         {
             await ApplyIfCompleteAsync(progress, ReadStoredChunks(progress.RequestId));
             return;
@@ -287,9 +306,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     private async ValueTask ApplyIfCompleteAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> stored)
     {
         progress.ChunksStored = (uint)stored.Count;
-        if (AllChunksPresent(stored, progress.ChunkCount))
+        if (ChunksPresent(stored, progress.NextSequence, progress.ChunkCount))
         {
-            _metrics.MutationAssembled(_namespace);
+            if (progress.Attempts == 0)
+            {
+                // Once: a retry that collected a chunk again (below) assembles a second time.
+                _metrics.MutationAssembled(_namespace);
+            }
+
             await ApplyAsync(progress, Now(), stored);
             return;
         }
@@ -410,7 +434,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 break;
             case MutationState.Retrying:
                 var chunks = ReadStoredChunks(progress.RequestId);
-                if (!AllChunksPresent(chunks, progress.ChunkCount))
+                if (!ChunksPresent(chunks, progress.NextSequence, progress.ChunkCount))
                 {
                     // A restore brought back this retry (the mutation store's changelog) without some of the chunk puts
                     // before it (the chunk store's, another partition): their records, uncommitted, are being read again.
@@ -476,7 +500,16 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         progress.DeadLetterHoldsEveryChunk = finished.DeadLetterHoldsEveryChunk;
         foreach (var (key, _) in ReadStoredChunks(requestId))
         {
-            Chunks.Delete(key);
+            // Chunks past the count went to the dead-letter topic apart, before the finished record was written: they stay
+            // recorded as gone, so a replay of one is not sent twice.
+            if (finished.ChunkCount > 0 && ChunkKey.Sequence(key) >= finished.ChunkCount)
+            {
+                Chunks.Put(key, []);
+            }
+            else
+            {
+                Chunks.Delete(key);
+            }
         }
 
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
@@ -511,14 +544,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>
-    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>, or had no place for it: the
-    /// sequence is past the marker's count, or an apply gave the mutation up (it starts only once every chunk up to that
-    /// count is in, so its dead letter holds them all). An expired dead letter's chunks are not remembered one by one, so a
+    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>: an apply gave the mutation up
+    /// (it starts only once every chunk below the marker's count is in, so its dead letter holds them all). A chunk past
+    /// the count may be new whatever the dead letter held, and goes after it. An expired dead letter's chunks are not remembered one by one, so a
     /// chunk of one may be new, even after apply attempts (a retry that found chunks a restore lost went back to
     /// collecting); its stored count is no help, as it counts chunks past the marker's count.
     /// </summary>
     private static bool DeadLetterHolds(MutationProgress progress, uint sequence) =>
-        progress.ChunkCount > 0 && (sequence >= progress.ChunkCount || progress.DeadLetterHoldsEveryChunk);
+        progress.ChunkCount > 0 && sequence < progress.ChunkCount && progress.DeadLetterHoldsEveryChunk;
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
 
@@ -576,7 +609,7 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored duplicate chunk {RequestId}/{Sequence}")]
     private static partial void LogDuplicate(ILogger logger, string @namespace, string requestId, uint sequence);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: ignored chunk {RequestId}/{Sequence}: the marker says {ChunkCount} chunk(s)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Namespace}: chunk {RequestId}/{Sequence} is past its marker's count of {ChunkCount} chunk(s); it goes to the dead-letter topic, not to the target")]
     private static partial void LogOutOfRange(ILogger logger, string @namespace, string requestId, uint sequence, uint chunkCount);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: ignored completion marker of {RequestId} ({ChunkCount} chunk(s)): already marked or {State}")]
