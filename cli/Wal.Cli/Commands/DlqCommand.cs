@@ -79,7 +79,7 @@ internal static class DlqCommand
         var ns = NamespaceOption();
         var filter = new Option<string?>("--filter")
         {
-            Description = "Only these dead letters: reason=REASON (permanent, retriable, expired or late), error=ERROR (the whole "
+            Description = "Only these dead letters: reason=REASON (permanent, retriable, expired, late or beyond_count), error=ERROR (the whole "
                 + "error), error~TEXT (a substring of it), id=ID (id~TEXT: a substring). Reasons and errors match in any case, ids "
                 + "exactly. Each filter keeps its own position.",
         };

@@ -1,4 +1,5 @@
 using Wal.Schemas.V1;
+using Wal.Topology.Mutations;
 
 namespace Wal.Cli.Operations;
 
@@ -23,6 +24,13 @@ internal static class MutationRedrive
             return null;
         }
 
+        if (letter.Reason == MutationDeadLetterHeaders.BeyondCount)
+        {
+            refusal = $"chunks past their mutation's count of {dead.ChunkCount} (a writer's error), which applied without them: there is no "
+                + "mutation to put them back into; 'wal dlq show' prints them, and the writer can send them again as a mutation of their own";
+            return null;
+        }
+
         if (dead.ChunkCount == 0 || letter.ChunksStored < dead.ChunkCount)
         {
             refusal = dead.ChunkCount == 0
@@ -31,16 +39,22 @@ internal static class MutationRedrive
             return null;
         }
 
-        // The chunks the sink confirmed before the mutation was given up are left out, and the rest numbered from 0: sent
-        // again, each was applied twice on a Kafka target, which has no version to guard it.
-        var unapplied = dead.Chunks.Where(c => c.Sequence >= dead.NextSequence).Select(c =>
+        return Entries(ns, RequestIdFor(letter), Unapplied(dead.Chunks, dead.NextSequence, dead.ChunkCount), IsLastPart(letter.Part) ? dead.ChunkCount - dead.NextSequence : 0, now);
+    }
+
+    /// <summary>
+    /// The chunks from <paramref name="applied"/> up to <paramref name="count"/>, numbered from 0. Those below were
+    /// confirmed by the sink before the mutation was given up (sent again, each was applied twice on a Kafka target, which
+    /// has no version to guard it); those past the count, in a dead letter written before they went apart (reason
+    /// beyond_count), are no part of the mutation.
+    /// </summary>
+    private static IEnumerable<MutationChunk> Unapplied(IEnumerable<MutationChunk> chunks, uint applied, uint count) =>
+        chunks.Where(c => c.Sequence >= applied && c.Sequence < count).Select(c =>
         {
             var copy = c.Clone();
-            copy.Sequence -= dead.NextSequence;
+            copy.Sequence -= applied;
             return copy;
         });
-        return Entries(ns, RequestIdFor(letter), unapplied, IsLastPart(letter.Part) ? dead.ChunkCount - dead.NextSequence : 0, now);
-    }
 
     // markerCount: 0 for a part that the marker does not follow.
     private static List<LogEntry> Entries(string ns, string requestId, IEnumerable<MutationChunk> chunks, uint markerCount, DateTimeOffset now)
@@ -71,8 +85,9 @@ internal static class MutationRedrive
     /// do not make the whole mutation, or disagree.
     /// </summary>
     /// <remarks>
-    /// Nothing of such a mutation was applied: a mutation is dead-lettered as expired only before its apply, and a piece
-    /// is late only for a mutation dead-lettered that way (the topology ignores the pieces of one whose apply ran).
+    /// Such a mutation may have been applied in part: a retry that found a chunk lost in a restore collects again, and can
+    /// expire. The chunks below the highest next sequence its dead letters name were confirmed, and are left out, the rest
+    /// numbered from 0, as for a mutation given up (<see cref="Entries(string, DeadLetter, DateTimeOffset, out string?)"/>).
     /// </remarks>
     public static List<LogEntry>? Reassembled(string ns, IReadOnlyList<DeadLetter> pieces, DateTimeOffset now, out string? refusal)
     {
@@ -80,9 +95,11 @@ internal static class MutationRedrive
         var requestId = pieces[0].Mutation!.RequestId;
         var chunks = new SortedDictionary<uint, MutationChunk>();
         uint count = 0;
+        uint applied = 0;
         foreach (var piece in pieces)
         {
             var dead = piece.Mutation!;
+            applied = Math.Max(applied, dead.NextSequence);
             if (dead.ChunkCount != 0 && count != 0 && dead.ChunkCount != count)
             {
                 refusal = $"its dead letters disagree on the chunk count ({count} and {dead.ChunkCount}, dlq {piece.Partition}@{piece.Offset})";
@@ -102,7 +119,7 @@ internal static class MutationRedrive
             }
         }
 
-        var missing = count == 0 ? [] : Enumerable.Range(0, (int)count).Where(s => !chunks.ContainsKey((uint)s)).ToList();
+        var missing = count == 0 ? [] : Enumerable.Range((int)applied, (int)count - (int)Math.Min(applied, count)).Where(s => !chunks.ContainsKey((uint)s)).ToList();
         if (count == 0 || missing.Count > 0)
         {
             var what = count == 0 ? "its completion marker" : $"chunk(s) {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", …" : "")} of {count}";
@@ -113,7 +130,7 @@ internal static class MutationRedrive
         }
 
         var newId = RequestIdFor(pieces[0]);
-        return Entries(ns, newId, chunks.Values.Where(c => c.Sequence < count), count, now);
+        return Entries(ns, newId, Unapplied(chunks.Values, applied, count), count - Math.Min(applied, count), now);
     }
 
     public static string RequestIdFor(DeadLetter letter)
