@@ -197,15 +197,7 @@ public sealed partial class MutationProcessor
         var (chunks, beyond) = SplitAtCount(progress, stored ?? ReadStoredChunks(progress.RequestId));
         progress.ChunksStored = (uint)chunks.Count;
         LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, progress.LastError);
-        var parts = DeadLetterParts(chunks);
-        for (var i = 0; i < parts.Count; i++)
-        {
-            var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
-            dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
-            var headers = DeadLetterHeadersOf(progress, reason, []);
-            headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
-            await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
-        }
+        await ForwardDeadMutationAsync(progress, reason, chunks);
 
         // The chunks go next, and with them the only other copy: the dead letter must be in Kafka first. Sent
         // but unacknowledged, it could fail after the deletes reached the changelog, and a restart would restore
@@ -247,15 +239,7 @@ public sealed partial class MutationProcessor
             $"chunk(s) {string.Join(", ", beyond.Select(c => ChunkKey.Sequence(c.Key)))} past the completion marker's count of {progress.ChunkCount}: "
             + $"no part of the mutation, which {(progress.State == MutationState.Applied ? "was applied" : "went to the dead-letter topic")} without them");
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.BeyondCount, progress.Attempts, piece.LastError);
-        var parts = DeadLetterParts(beyond);
-        for (var i = 0; i < parts.Count; i++)
-        {
-            var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
-            dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
-            var headers = DeadLetterHeadersOf(piece, MutationDeadLetterHeaders.BeyondCount, []);
-            headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
-            await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
-        }
+        await ForwardDeadMutationAsync(piece, MutationDeadLetterHeaders.BeyondCount, beyond);
 
         await Context.FlushAsync();
         _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.BeyondCount);
@@ -307,6 +291,23 @@ public sealed partial class MutationProcessor
         }
 
         _metrics.DeadLettered(_namespace, reason);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="chunks"/> as the mutation's dead letter, in as many parts as <see cref="DeadLetterParts"/> cuts
+    /// them into, each with the headers <paramref name="progress"/> and <paramref name="reason"/> give; the caller flushes.
+    /// </summary>
+    private async ValueTask ForwardDeadMutationAsync(MutationProgress progress, string reason, List<(byte[] Key, byte[] Value)> chunks)
+    {
+        var parts = DeadLetterParts(chunks);
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var dead = new DeadMutation { RequestId = progress.RequestId, ChunkCount = progress.ChunkCount, NextSequence = progress.NextSequence };
+            dead.Chunks.AddRange(parts[i].Select(c => MutationChunk.Parser.ParseFrom(c.Value)));
+            var headers = DeadLetterHeadersOf(progress, reason, []);
+            headers.Add(MutationDeadLetterHeaders.Part, Utf8($"{i + 1}/{parts.Count}"));
+            await Context.ForwardAsync(new Record<byte[], byte[]>(Utf8(progress.RequestId), dead.ToByteArray(), Now(), headers));
+        }
     }
 
     // The chunks in sequence order, cut into runs of at most MaxDeadLetterBytes (a chunk above it
