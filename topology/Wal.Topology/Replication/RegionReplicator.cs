@@ -262,6 +262,14 @@ public sealed partial class RegionReplicator : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The time a copy carries: the record's own, as a create time. A topic with broker-set timestamps (LogAppendTime)
+    /// gives its records that type, which the producer refuses outright (an ArgumentException, not a failed delivery): the
+    /// replicator stopped on such a record, was started again from its last commit, met it again, and b got nothing more.
+    /// </summary>
+    internal static Timestamp CopiedTimestamp(Timestamp original) =>
+        original.Type == TimestampType.NotAvailable ? Timestamp.Default : new Timestamp(original.UnixTimestampMs, TimestampType.CreateTime);
+
     private void Produce(ConsumeResult<byte[], byte[]> record, PartitionProgress progress)
     {
         var headers = new Headers();
@@ -281,7 +289,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             Key = record.Message.Key,
             Value = record.Message.Value,
             Headers = headers,
-            Timestamp = record.Message.Timestamp,
+            Timestamp = CopiedTimestamp(record.Message.Timestamp),
         };
 
         // Same partition number as at home: the namespace has the same partition count in every
