@@ -181,33 +181,19 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
         var existing = Load(chunk.RequestId);
         var progress = existing ?? Start(chunk.RequestId, record.Timestamp);
         var key = ChunkKey.Encode(chunk.RequestId, chunk.Sequence);
-        if (progress.State == MutationState.DeadLettered && !DeadLetterHolds(progress, chunk.Sequence))
+        if (IsFinished(progress) && !AccountsFor(progress, chunk.Sequence))
         {
             if (Chunks.Get(key) is not null)
             {
-                // Its own late dead letter went already: this is a writer's retry or a replay of it.
+                // Its own dead letter went already: this is a writer's retry or a replay of it.
                 LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
                 return;
             }
 
-            // Late: the dead letter may have gone without it, and ignored, an acknowledged chunk would end neither
-            // applied nor in the dead-letter topic.
+            // Late, or past the marker's count: the mutation's dead letter may have gone without it, or its apply did, and
+            // ignored, an acknowledged chunk would end neither applied nor in the dead-letter topic.
             var reason = progress.ChunkCount > 0 && chunk.Sequence >= progress.ChunkCount ? MutationDeadLetterHeaders.BeyondCount : MutationDeadLetterHeaders.Late;
             await DeadLetterPieceAsync(progress, chunk, markerCount: 0, record.Headers, reason);
-            return;
-        }
-
-        if (progress.State == MutationState.Applied && chunk.Sequence >= progress.ChunkCount)
-        {
-            if (Chunks.Get(key) is not null)
-            {
-                // Its dead letter went already: this is a writer's retry or a replay of it.
-                LogIgnored(_logger, _namespace, chunk.RequestId, chunk.Sequence, progress.State);
-                return;
-            }
-
-            // Acknowledged to its writer, and no part of the mutation its marker described: ignored, it was lost.
-            await DeadLetterPieceAsync(progress, chunk, markerCount: 0, record.Headers, MutationDeadLetterHeaders.BeyondCount);
             return;
         }
 
@@ -544,14 +530,14 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>
-    /// Whether the mutation's dead letter certainly holds chunk <paramref name="sequence"/>: an apply gave the mutation up
-    /// (it starts only once every chunk below the marker's count is in, so its dead letter holds them all). A chunk past
-    /// the count may be new whatever the dead letter held, and goes after it. An expired dead letter's chunks are not remembered one by one, so a
-    /// chunk of one may be new, even after apply attempts (a retry that found chunks a restore lost went back to
-    /// collecting); its stored count is no help, as it counts chunks past the marker's count.
+    /// Whether a finished mutation already accounts for chunk <paramref name="sequence"/>: applied, or certainly in its dead
+    /// letter because an apply gave the mutation up (it starts only once every chunk below the marker's count is in, so its
+    /// dead letter holds them all). A chunk past the count is no part of either, and goes after it. An expired dead letter's
+    /// chunks are not remembered one by one, so a chunk of one may be new, even after apply attempts (a retry that found
+    /// chunks a restore lost went back to collecting); its stored count is no help, as it counts chunks past the count.
     /// </summary>
-    private static bool DeadLetterHolds(MutationProgress progress, uint sequence) =>
-        progress.ChunkCount > 0 && sequence < progress.ChunkCount && progress.DeadLetterHoldsEveryChunk;
+    private static bool AccountsFor(MutationProgress progress, uint sequence) =>
+        sequence < progress.ChunkCount && (progress.State == MutationState.Applied || progress.DeadLetterHoldsEveryChunk);
 
     private static bool IsFinished(MutationProgress progress) => progress.State is MutationState.Applied or MutationState.DeadLettered;
 
