@@ -192,6 +192,63 @@ public sealed class DispatchProcessorTests : IDisposable
         }
     }
 
+    // The same crashes, and the first attempt after the restore delivers the entry. That must be its last: a crash that
+    // kept a retry's timer and not its chain's marker left two timers, and when the first delivered, the second attempted
+    // the entry again, and a target refusing that repeat put a delivered entry in the dead-letter topic. The same came of
+    // an entry due at once whose input, read again, was delivered while its retry's timer was stored. For a Kafka record
+    // key, the key must not stay held by a chain that ended.
+    [Theory]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(true, true)]
+    [InlineData(false, true)]
+    public async Task RetryChain_RestoredFromAnyPrefixOfAnAttemptsWrites_DeliveredOnce_IsNotAttemptedAgain(bool delayed, bool kafkaKey)
+    {
+        var store = WalTopology.TimerStoreName("demo");
+        var changelog = _driver.CreateOutputTopic($"test-driver-{store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var entry = delayed ? Later("crash", TimeSpan.FromSeconds(1)) : Entry("crash", Start);
+        if (kafkaKey)
+        {
+            entry.Target = new Target { Kafka = new KafkaTarget { Topic = "out", Key = ByteString.CopyFromUtf8("k") } };
+        }
+
+        _sink.Otherwise = DeliveryResult.Retriable("target down");
+        await PipeAsync(entry);
+        List<Wal.Streams.Record<byte[], byte[]>> scheduled = [];
+        if (delayed)
+        {
+            scheduled = changelog.ReadRecordsToList();
+            await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        var attemptWrites = changelog.ReadRecordsToList();
+        Assert.True(attemptWrites.Count >= (kafkaKey ? 3 : 2), $"{attemptWrites.Count} writes");
+
+        for (var kept = 0; kept <= attemptWrites.Count; kept++)
+        {
+            // Delivered once, then refused for good: a second attempt would end in a dead letter.
+            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
+            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
+            var timers = restored.GetKeyValueStore(store);
+            ChangelogReplica.Replay(timers, scheduled.Concat(attemptWrites.Take(kept)));
+            var log = restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray);
+            if (!delayed)
+            {
+                await log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+            }
+
+            for (var i = 0; i < 30; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var crash = $"after a crash that kept {kept} of {attemptWrites.Count} writes";
+            Assert.True(sink.Calls.Count == 1, $"{sink.Calls.Count} attempts {crash}");
+            Assert.True(restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).IsEmpty, $"a dead letter {crash}");
+            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+        }
+    }
+
     // A log topic recreated under a kept timer store starts its offsets at 0 again: a chain still retrying from before
     // has its marker at the very position a new record takes. The new record's timer is not the one that marker names,
     // and was dropped as superseded, never delivered nor dead-lettered.

@@ -28,12 +28,13 @@ namespace Wal.Topology.Dispatch;
 /// crash reads the changelog to its end, and a timer deleted before its delivery finished would be
 /// lost with the crash. The idempotent producer keeps the changelog's writes in order, so a crash
 /// keeps a prefix of them: the old timer, or the new one, or both. A repeat attempt is harmless:
-/// sinks are idempotent. Two chains of retries are not, so a retry also saves its chain's marker
-/// (<see cref="ChainKey"/>), naming the one timer that carries the chain on: a restored old timer
-/// the marker does not name is dropped when it fires. The marker is deleted before the chain's
-/// last timer, so a crash between them leaves a timer that fires again, never a marker for none. Entries of a Kafka
-/// record key wait behind one of them being retried (<see cref="HoldKey"/>): its hold names that entry's chain, which
-/// always has a timer stored, and only that timer's attempt lets the waiting ones go when the chain ends.
+/// sinks are idempotent. Two chains of retries are not, so a retry first saves its chain's marker
+/// (<see cref="ChainKey"/>), naming the one timer that carries the chain on, then that timer: a restored old timer
+/// the marker does not name is dropped when it fires, and a record read again whose chain has a timer stored is not
+/// attempted again. A marker whose timer a crash did not keep names none: the attempt made again carries the chain on
+/// and deletes it. The marker is deleted before the chain's last timer, so a crash between them leaves a timer that
+/// fires again. Entries of a Kafka record key wait behind one of them being retried (<see cref="HoldKey"/>): its hold
+/// names that entry's chain, and only the chain's end lets the waiting ones go.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -124,7 +125,16 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
         if (due > now)
         {
-            PutTimer(due, entry.Id, TimerValue.Compose(record.Value, pending));
+            PutTimer(DueKey.Encode(due, entry.Id), TimerValue.Compose(record.Value, pending));
+            return;
+        }
+
+        var chain = ChainOf(pending, entry, firedKey: null);
+        if (chain == Chain.CarriedOnByAnotherTimer)
+        {
+            // Attempted before a crash that kept its retry and not this input's commit: the retry carries it on. Attempted
+            // again, a delivery here left the retry to attempt it once more, and perhaps end in a dead letter.
+            LogAlreadyRetrying(_logger, _namespace, entry.Id);
             return;
         }
 
@@ -134,7 +144,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
 
         pending.Entry = entry;
-        await AttemptAsync(pending, due);
+        await AttemptAsync(pending, due, marked: chain == Chain.Marked);
     }
 
     public override void Close()
@@ -189,26 +199,20 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         }
     }
 
-    private byte[] PutTimer(long dueMs, string id, byte[] value)
+    private void PutTimer(byte[] key, byte[] value)
     {
-        _lowestDueMs = Math.Min(_lowestDueMs, dueMs);
-        var key = DueKey.Encode(dueMs, id);
+        _lowestDueMs = Math.Min(_lowestDueMs, DueKey.DueAtMs(key));
         Timers.PutOwned(key, value);
         _metrics.TimerScheduled(_namespace);
-        return key;
     }
 
     /// <summary>Attempts a fired timer's delivery, unless its chain's marker names another timer.</summary>
     private async ValueTask FireAsync(byte[] key, PendingDelivery pending)
     {
-        var marker = MarkerOf(pending);
-        var current = marker is null ? null : Timers.Get(marker);
-        var marked = current is not null && key.AsSpan().SequenceEqual(current);
-        // A marker naming another entry's timer, or one no longer stored, is not this chain's: a log topic recreated
-        // under a kept timer store gives a new record the position of an old chain, whose marker then sits there.
-        if (current is not null && !marked && DueKey.Id(current) == (pending.Entry?.Id ?? string.Empty) && Timers.Get(current) is not null)
+        var chain = ChainOf(pending, pending.Entry, key);
+        if (chain == Chain.CarriedOnByAnotherTimer)
         {
-            // A crash came after a retry's timer and marker were saved and before this timer was deleted: the retry carries on.
+            // A crash came after a retry's marker and timer were saved and before this timer was deleted: the retry carries on.
             LogSuperseded(_logger, _namespace, pending.Entry?.Id ?? string.Empty, pending.Attempts);
             DeleteTimer(key);
             return;
@@ -222,7 +226,42 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        await AttemptAsync(pending, DueKey.DueAtMs(key), key, marked);
+        await AttemptAsync(pending, DueKey.DueAtMs(key), key, chain == Chain.Marked);
+    }
+
+    /// <summary>
+    /// Where the retry chain of <paramref name="pending"/>'s record stands, seen from an attempt about to be made from
+    /// <paramref name="firedKey"/> (a fired timer), or from the record itself (null: its input, or its place in a key's queue).
+    /// </summary>
+    /// <remarks>
+    /// A retry saves its chain's marker before its timer, so a crash keeps a marker naming a timer not yet stored, or
+    /// both, never a timer no marker names: the attempt about to be made carries the chain on in the first case, and
+    /// only the stored timer in the second. A marker naming a timer of another record is not this chain's: a log topic
+    /// recreated under a kept timer store gives a new record the position of an old chain, whose marker then sits there.
+    /// </remarks>
+    private Chain ChainOf(PendingDelivery pending, LogEntry entry, byte[]? firedKey)
+    {
+        if (MarkerOf(pending) is not { } marker || Timers.Get(marker) is not { } current)
+        {
+            return Chain.Unmarked;
+        }
+
+        if (firedKey is not null && firedKey.AsSpan().SequenceEqual(current))
+        {
+            return Chain.Marked;
+        }
+
+        if (DueKey.Id(current) != entry.Id)
+        {
+            return Chain.Unmarked;
+        }
+
+        if (Timers.Get(current) is not { } stored)
+        {
+            return Chain.Marked;
+        }
+
+        return TimerValue.Parse(stored).Entry.Equals(entry) ? Chain.CarriedOnByAnotherTimer : Chain.Unmarked;
     }
 
     /// <summary>
@@ -287,16 +326,26 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 continue;
             }
 
-            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
+            var chain = ChainOf(next, next.Entry, firedKey: null);
+            if (chain == Chain.CarriedOnByAnotherTimer)
             {
-                // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
-                // its firing lets the rest go.
-                PutTimer(Now(), next.Entry.Id, stored);
+                // Let go before a crash that kept its retry's timer (or its promotion's) and not the hold naming it.
                 HandOver(holdKey, hold, next, waitingKey);
                 return;
             }
 
-            var outcome = await AttemptAsync(next, Now());
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
+            {
+                // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
+                // its firing lets the rest go. Its marker names that timer first, as a retry's does.
+                var promoted = DueKey.Encode(Now(), next.Entry.Id);
+                Timers.PutOwned(MarkerOf(next)!, promoted);
+                PutTimer(promoted, stored);
+                HandOver(holdKey, hold, next, waitingKey);
+                return;
+            }
+
+            var outcome = await AttemptAsync(next, Now(), marked: chain == Chain.Marked);
             if (outcome == AttemptOutcome.Retrying)
             {
                 HandOver(holdKey, hold, next, waitingKey);
@@ -394,18 +443,20 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble(), result.RetryAfter);
             _metrics.Attempted(_namespace, sinkKind, DeliveryAttemptOutcome.Retried, dueAtMs, answeredAtMs);
-            var due = answeredAtMs + (long)wait.TotalMilliseconds;
-            var next = PutTimer(due, entry.Id, pending.ToByteArray());
+            var next = DueKey.Encode(answeredAtMs + (long)wait.TotalMilliseconds, entry.Id);
             if (MarkerOf(pending) is { } marker)
             {
-                // The hold before the marker: a crash that kept the marker and not the hold dropped the fired timer as
-                // superseded and let the key's later entries go ahead of the retry. Kept without the marker, the hold
-                // names a chain the fired timer still carries on (it is attempted again and ends or moves the chain).
+                // The hold first: a crash that kept the retry's timer and not the hold dropped the fired timer as
+                // superseded and let the key's later entries go ahead of the retry. Kept alone, the hold names a chain
+                // the fired timer (or the input processed again) still carries on, whose end lets it go.
                 HoldItsKey(entry, marker);
-                // After the retry's timer, before the fired one's delete: whichever prefix of the three a crash keeps, one
-                // timer is left that the marker names or no marker to overrule it, and the other, if any, is dropped.
+                // The marker before the retry's timer: a crash that kept that timer and not the marker left two timers
+                // with no marker to tell them apart, and a delivery by the first left the second to attempt it again.
+                // Kept alone, the marker names a timer not stored, and the attempt made again carries the chain on.
                 Timers.PutOwned(marker, next);
             }
+
+            PutTimer(next, pending.ToByteArray());
 
             // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
             if (storedAt is not null && !storedAt.AsSpan().SequenceEqual(next))
@@ -451,15 +502,15 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <remarks>
-    /// Only a fired timer's attempt lets a hold go. A hold's head always has a timer of its chain stored (its retry, or
-    /// the due-now one of a promotion, is put before the hold names it, and deleted after the hold goes or moves on), so
-    /// an attempt without one is a repeat: the head's input processed again after a crash, or an entry let go by a
-    /// release. Had such a repeat let the queue go, the timer's own attempt would land after the entries let go, the
-    /// key's oldest record last; it also spares an entry delivered at once a second read of the store.
+    /// The end of the head's chain lets its key's queue go, whatever made the attempt: its timer; or its input processed
+    /// again after a crash that kept the hold and not its retry's timer, the chain's only carrier then. An attempt whose
+    /// chain has another timer stored is not made (<see cref="ChainOf"/>): had it let the queue go, that timer's repeat
+    /// would land after the entries let go, the key's oldest record last. An entry let go by a release is never the
+    /// head its hold names, and one without a Kafka record key has no hold to read.
     /// </remarks>
     private async ValueTask EndChainAsync(PendingDelivery pending, byte[]? storedAt, bool marked)
     {
-        if (storedAt is not null && HeldBy(pending) is var (holdKey, hold))
+        if (HeldBy(pending) is var (holdKey, hold))
         {
             await ReleaseAsync(holdKey, hold);
         }
@@ -507,6 +558,18 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     private long Now() => Context.CurrentSystemTime.ToUnixTimeMilliseconds();
 
+    private enum Chain
+    {
+        /// <summary>No marker of the record's chain is stored, or the one there is another record's.</summary>
+        Unmarked,
+
+        /// <summary>The marker names the attempt's own timer, or a timer a crash did not keep: the attempt carries the chain on.</summary>
+        Marked,
+
+        /// <summary>The marker names another stored timer of the record: that timer carries the chain on.</summary>
+        CarriedOnByAnotherTimer,
+    }
+
     private enum AttemptOutcome
     {
         Delivered,
@@ -522,6 +585,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: dropped a timer of {Id} after {Attempts} attempt(s) that a crash left behind; its retry carries on")]
     private static partial void LogSuperseded(ILogger logger, string @namespace, string id, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: {Id} read again after a crash is already retried; its retry carries it on")]
+    private static partial void LogAlreadyRetrying(ILogger logger, string @namespace, string id);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: delivered {Id} after {Attempts} attempt(s): {Outcome}")]
     private static partial void LogDelivered(ILogger logger, string @namespace, string id, int attempts, DeliveryOutcome outcome);
