@@ -62,17 +62,19 @@ public sealed class StalledAckStreamTests
         Assert.Equal(0, inFlight.Current);
     }
 
-    // Acks keep flowing at 100 KB/s: a flush of a whole batch of 1,000 acks (about 250 KB) took
-    // 2.5 s, longer than StreamAckTimeout, and the reader was cut off; a flush of at most 64 KiB
-    // takes under a second. The 2,000 requests (about 520 KB) fit the stream's receive window,
-    // which this client does not track.
+    // Acks keep flowing at 50 KB/s: a flush of a whole batch of 1,000 acks (about 250 KB) took
+    // 5 s, longer than StreamAckTimeout, and the reader was cut off; a flush of at most 64 KiB
+    // takes 1.3 s. The timeout between them leaves each side nearly 2 s for a busy machine's
+    // stalls (at 100 KB/s and 1.5 s, a stall of 0.9 s reset a reader the server kept up with, on
+    // two cores with other test runs). The 2,000 requests (about 520 KB) fit the stream's receive
+    // window, which this client does not track.
     [Fact]
     public async Task WriteToLogStream_CallerReadsAcksSlowly_NotReset()
     {
         await using var host = await IngressTestHost.StartAsync(brokers: 1, configure: o =>
         {
             o.MaxStreamInFlight = 1000;
-            o.StreamAckTimeout = TimeSpan.FromSeconds(1.5);
+            o.StreamAckTimeout = TimeSpan.FromSeconds(3);
         });
         await using var client = await NonReadingHttp2Client.ConnectAsync(host.Address, initialWindow: 1);
         var stream = await client.OpenAsync(host.Address, WriteAheadLogService.WriteToLogStreamPath);
@@ -96,12 +98,12 @@ public sealed class StalledAckStreamTests
         Assert.Contains("grpc-status", end.TrailerText, StringComparison.Ordinal);
     }
 
-    // 100 KB/s by the clock from the first byte of acks: a tick that comes late grants what the
-    // ticks it missed would have, where a fixed 10 KB a tick fell behind on a busy machine (a
+    // 50 KB/s by the clock from the first byte of acks: a tick that comes late grants what the
+    // ticks it missed would have, where a fixed amount a tick fell behind on a busy machine (a
     // PeriodicTimer answers several missed ticks once).
     private static async Task ReadSlowlyAsync(NonReadingHttp2Client client, int stream, CancellationToken cancellationToken)
     {
-        const double BytesPerSecond = 100_000;
+        const double BytesPerSecond = 50_000;
         using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         long? started = null;
         long granted = 0;
