@@ -106,6 +106,8 @@ internal static partial class ReplayCommand
                     ["ranges"] = ranges,
                     ["excludesNotFound"] = new JsonArray([.. result.ExcludesNotFound.Select(id => (JsonNode)id)]),
                     ["mutationRequestIdSuffix"] = result.MutationSuffix,
+                    ["deletedByRetention"] = new JsonObject([.. result.Deleted.OrderBy(d => d.Key).Select(d => KeyValuePair.Create(
+                        d.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)new JsonObject { ["from"] = d.Value.Asked, ["to"] = d.Value.Start }))]),
                 });
             }
             else
@@ -121,6 +123,14 @@ internal static partial class ReplayCommand
                     await terminal.Out.WriteLineAsync(
                         $"mutation chunks and markers {(dry ? "would go" : "went")} under request ids ending '{suffix}', so the topology applies them again; a mutation cut by the range's edges cannot complete and is dead-lettered at its expiry.");
                 }
+            }
+
+            if (result.Deleted.Count > 0)
+            {
+                await terminal.Error.WriteLineAsync(
+                    "warning: retention has deleted part of the range, which cannot be re-applied: "
+                    + string.Join(", ", result.Deleted.OrderBy(d => d.Key).Select(d => $"partition {d.Key} from {d.Value.Asked} to {d.Value.Start - 1}"))
+                    + ". The rest was read from each partition's first offset.");
             }
 
             if (result.ExcludesNotFound.Count > 0)

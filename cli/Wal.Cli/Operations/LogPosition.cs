@@ -17,7 +17,7 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
             return new LogPosition(null, all, new Dictionary<int, long>());
         }
 
-        if (text.Contains(':', StringComparison.Ordinal) && !text.Contains('T', StringComparison.Ordinal))
+        if (text.Contains(':', StringComparison.Ordinal) && text.All(c => char.IsAsciiDigit(c) || c is ':' or ',' or ' '))
         {
             var offsets = new Dictionary<int, long>();
             foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
@@ -28,6 +28,13 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
                     || !long.TryParse(pieces[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
                 {
                     error = $"'{part}' in '{text}' is not PARTITION:OFFSET.";
+                    return null;
+                }
+
+                if (pieces.Any(p => p.Length > 1 && p[0] == '0'))
+                {
+                    // "02:00" typed as a time of day read as partition 2 from its first offset, the rest not at all.
+                    error = $"'{part}' in '{text}' looks like a time of day. Give a time with its date (e.g. 2026-11-22T02:00:00Z), or write PARTITION:OFFSET without leading zeros (e.g. 2:0).";
                     return null;
                 }
 
@@ -47,29 +54,25 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
     }
 
     /// <summary>
-    /// The offset per partition, clamped to what exists. A partition not named in a per-partition
-    /// list gets its start, or its end when <paramref name="unnamedAtEnd"/> (for --to).
+    /// The offset per partition, as asked: not clamped to what exists (<paramref name="marks"/>), so that the caller can
+    /// refuse one past a partition's end and say what retention deleted. A partition not named in a per-partition list
+    /// gets its start, or its end when <paramref name="unnamedAtEnd"/> (for --to).
     /// </summary>
-    public Dictionary<TopicPartition, long> Resolve(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, bool unnamedAtEnd)
+    public Dictionary<TopicPartition, long> Resolve(
+        IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, IReadOnlyDictionary<TopicPartition, WatermarkOffsets> marks, bool unnamedAtEnd)
     {
-        var marks = partitions.ToDictionary(p => p, p => KafkaTopics.Watermarks(consumer, p));
-        Dictionary<TopicPartition, long> offsets;
         if (Time is { } time)
         {
             var found = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(time))), TimeSpan.FromSeconds(10));
             // "No record at or after the time" and "the broker cannot answer" (librdkafka's mock
             // cluster) look alike, so an empty answer is checked by reading timestamps.
-            offsets = found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value >= 0
+            return found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value >= 0
                 ? f.Offset.Value
                 : FirstAtOrAfter(consumer, f.TopicPartition, marks[f.TopicPartition], time));
         }
-        else
-        {
-            offsets = partitions.ToDictionary(p => p, p =>
-                AllOffset ?? (Offsets.TryGetValue(p.Partition.Value, out var o) ? o : unnamedAtEnd ? marks[p].High.Value : marks[p].Low.Value));
-        }
 
-        return partitions.ToDictionary(p => p, p => Math.Clamp(offsets[p], marks[p].Low.Value, marks[p].High.Value));
+        return partitions.ToDictionary(p => p, p =>
+            AllOffset ?? (Offsets.TryGetValue(p.Partition.Value, out var o) ? o : unnamedAtEnd ? marks[p].High.Value : marks[p].Low.Value));
     }
 
     /// <summary>Binary search for the first offset whose record timestamp is at or after <paramref name="time"/>.</summary>

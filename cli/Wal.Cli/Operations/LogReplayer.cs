@@ -12,7 +12,8 @@ internal sealed record ReplayResult(
     long OtherKind,
     IReadOnlyDictionary<int, (long From, long To)> Ranges,
     IReadOnlyList<string> ExcludesNotFound,
-    string? MutationSuffix)
+    string? MutationSuffix,
+    IReadOnlyDictionary<int, (long Asked, long Start)> Deleted)
 {
     /// <summary>Entries that are (or, dry, would be) produced again.</summary>
     public long Applicable => Read - Excluded - Unreadable - OtherKind;
@@ -54,14 +55,18 @@ internal sealed class LogReplayer(string bootstrapServers)
         CheckPartitions(ns, partitions, "--to", to);
         // No commits: a replay is a one-off read and must not disturb any group.
         using var consumer = KafkaTopics.Consumer(bootstrapServers, $"wal-replay-{Guid.NewGuid():N}");
-        var starts = from.Resolve(consumer, partitions, unnamedAtEnd: false);
-        var high = KafkaTopics.Ends(consumer, partitions);
-        var ends = to?.Resolve(consumer, partitions, unnamedAtEnd: true) ?? high;
+        var marks = partitions.ToDictionary(p => p, p => KafkaTopics.Watermarks(consumer, p));
+        var asked = from.Resolve(consumer, partitions, marks, unnamedAtEnd: false);
+        CheckNotPastTheEnd(ns, from, asked, marks);
+        var starts = Clamp(asked, marks);
+        var ends = to is null ? partitions.ToDictionary(p => p, p => marks[p].High.Value) : Clamp(to.Resolve(consumer, partitions, marks, unnamedAtEnd: true), marks);
         foreach (var partition in partitions.Where(p => from.Offsets.Count > 0 && !from.Offsets.ContainsKey(p.Partition.Value)))
         {
             // "--from 1:2" means partition 1: the partitions it does not name are not replayed.
             ends[partition] = starts[partition];
         }
+
+        CheckToNotBeforeFrom(starts, ends);
 
         var total = partitions.Sum(p => Math.Max(0, ends[p] - starts[p]));
         if (progress is not null)
@@ -145,7 +150,41 @@ internal sealed class LogReplayer(string bootstrapServers)
             read, written, excluded, unreadable, otherKind,
             partitions.ToDictionary(p => p.Partition.Value, p => (starts[p], ends[p])),
             [.. exclude.Where(id => !excludesFound.Contains(id)).Order(StringComparer.Ordinal)],
-            mutationEntries > 0 && target is null ? suffix : null);
+            mutationEntries > 0 && target is null ? suffix : null,
+            partitions.Where(p => asked[p] < starts[p] && starts[p] < ends[p]).ToDictionary(p => p.Partition.Value, p => (asked[p], starts[p])));
+    }
+
+    private static Dictionary<TopicPartition, long> Clamp(Dictionary<TopicPartition, long> offsets, Dictionary<TopicPartition, WatermarkOffsets> marks) =>
+        offsets.ToDictionary(o => o.Key, o => Math.Clamp(o.Value, marks[o.Key].Low.Value, marks[o.Key].High.Value));
+
+    // An offset past the end selects nothing: an epoch time typed as a number, or a partition's offset mistyped, read as
+    // "done, 0 entries", which an operator in an outage takes for "nothing to re-apply". A time past the end is the
+    // answer to "since then" and stays allowed.
+    private static void CheckNotPastTheEnd(NamespaceConfig ns, LogPosition from, Dictionary<TopicPartition, long> asked, Dictionary<TopicPartition, WatermarkOffsets> marks)
+    {
+        var named = from.Offsets.Count > 0
+            ? asked.Where(a => from.Offsets.ContainsKey(a.Key.Partition.Value) && a.Value > marks[a.Key].High.Value).ToList()
+            : from.AllOffset is not null && asked.All(a => a.Value > marks[a.Key].High.Value) ? [.. asked] : [];
+        if (named.Count > 0)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                $"--from is past the end of {ns.Topic}: " + string.Join(", ", named.OrderBy(n => n.Key.Partition.Value).Select(n =>
+                    $"partition {n.Key.Partition.Value} asked from {n.Value}, holds offsets {marks[n.Key].Low.Value} to {marks[n.Key].High.Value}")),
+                "Fix --from (a time is ISO-8601, e.g. 2026-11-22T02:00:00Z, not a number) and run the command again.");
+        }
+    }
+
+    private static void CheckToNotBeforeFrom(Dictionary<TopicPartition, long> starts, Dictionary<TopicPartition, long> ends)
+    {
+        var backwards = starts.Where(s => ends[s.Key] < s.Value).OrderBy(s => s.Key.Partition.Value).ToList();
+        if (backwards.Count > 0)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                "--to is before --from in " + string.Join(", ", backwards.Select(b => $"partition {b.Key.Partition.Value} (from {b.Value}, to {ends[b.Key]})")),
+                "Give a --to at or after --from and run the command again.");
+        }
     }
 
     /// <summary>The entry as this run produces it: a mutation's chunk or marker under this run's request id.</summary>

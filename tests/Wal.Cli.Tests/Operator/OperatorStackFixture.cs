@@ -161,6 +161,13 @@ public sealed class OperatorStackFixture : IAsyncLifetime
     public async Task ProduceGarbageAsync(string ns, byte[] value) =>
         await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", 0), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes("garbage"), Value = value });
 
+    /// <summary>The first offset partition 0 of <paramref name="topic"/> still holds.</summary>
+    public long LowWatermark(string topic)
+    {
+        using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Bootstrap, GroupId = $"test-{Guid.NewGuid():N}" }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(topic, 0), TimeSpan.FromSeconds(10)).Low.Value;
+    }
+
     /// <summary>Every entry now in the namespace's topic, in offset order.</summary>
     public IReadOnlyList<LogEntry> ReadTopic(string topic)
     {

@@ -114,6 +114,68 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Contains("--from names partition(s) 5", typo.Error, StringComparison.Ordinal);
     }
 
+    // A range that selects nothing was clamped and reported as done, exit 0: an operator reads "re-applied 0 of 0" as
+    // "nothing to re-apply". An epoch time typed as a number is one way to get there.
+    [Theory]
+    [InlineData("0:3", "0:1", "--to is before --from in partition 0 (from 3, to 1)")]
+    [InlineData("0:1000", null, "partition 0 asked from 1000, holds offsets 0 to 4")]
+    [InlineData("1763776800000", null, "partition 0 asked from 1763776800000, holds offsets 0 to 4")]
+    public async Task Replay_RangeThatSelectsNothing_IsRefusedSayingWhy(string from, string? to, string why)
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        for (var i = 0; i < 4; i++)
+        {
+            await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, $"q-{i}"));
+        }
+
+        string[] args = ["replay", "--namespace", ns, "--from", from, "--bootstrap-servers", stack.Bootstrap];
+        var run = await OperatorStackFixture.RunAsync(to is null ? args : [.. args, "--to", to]);
+
+        Assert.True(run.Exit == ExitCodes.Usage, run.ToString());
+        Assert.Contains(why, run.Error, StringComparison.Ordinal);
+        Assert.Equal(4, stack.ReadTopic($"wal.{ns}").Count);
+    }
+
+    [Fact]
+    public async Task Replay_FromATimeOfDay_IsRefusedNotReadAsPartitionTwoFromItsStart()
+    {
+        var ns = await stack.CreateNamespaceAsync(partitions: 3);
+        for (var p = 0; p < 3; p++)
+        {
+            await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, $"t-{p}"), partition: p);
+        }
+
+        var run = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "02:00", "--dry-run", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == ExitCodes.Usage, run.ToString());
+        Assert.Contains("looks like a time of day", run.Error, StringComparison.Ordinal);
+    }
+
+    // The mock cluster keeps at most 5 MiB per partition and deletes the oldest records past that, as retention does.
+    // A replay from before what is left re-applied the rest and said nothing of what it could not.
+    [Fact]
+    public async Task Replay_FromBeforeWhatRetentionKept_WarnsWhichOffsetsAreGone()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            var entry = OperatorStackFixture.Entry(ns, $"big-{i}");
+            entry.Payload = Google.Protobuf.ByteString.CopyFrom(new byte[200_000]);
+            await stack.ProduceEntryAsync(ns, entry);
+        }
+
+        var low = stack.LowWatermark($"wal.{ns}");
+        Assert.True(low > 0, "the mock cluster kept every record");
+
+        var run = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "0", "--dry-run", "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains($"retention has deleted part of the range, which cannot be re-applied: partition 0 from 0 to {low - 1}.", run.Error, StringComparison.Ordinal);
+        var result = JsonNode.Parse(run.Out)!;
+        Assert.Equal(30 - low, result["read"]!.GetValue<long>());
+        Assert.Equal(low, result["deletedByRetention"]!["0"]!["to"]!.GetValue<long>());
+    }
+
     [Fact]
     public async Task Replay_Interrupted_SaysWhereToGoOnFrom()
     {
