@@ -126,8 +126,15 @@ internal static class DlqCommand
                 ["joined"] = new JsonArray([.. result.Joined.Select(j => (JsonNode)new JsonObject { ["id"] = j.Letter.Id, ["partition"] = j.Letter.Partition, ["offset"] = j.Letter.Offset, ["as"] = j.RedrivenAs })]),
                 ["skipped"] = new JsonArray([.. result.Skipped.Select(s => (JsonNode)new JsonObject { ["id"] = s.Letter.Id, ["partition"] = s.Letter.Partition, ["offset"] = s.Letter.Offset, ["why"] = s.Why })]),
                 ["positionPastEnd"] = new JsonArray([.. result.PastEnd.Select(p => (JsonNode)new JsonObject { ["partition"] = p.Partition, ["committed"] = p.Committed, ["end"] = p.End })]),
+                ["deletedByRetention"] = new JsonArray([.. result.Deleted.Select(d => (JsonNode)new JsonObject { ["partition"] = d.Partition, ["from"] = d.From, ["to"] = d.To })]),
             });
             return;
+        }
+
+        foreach (var d in result.Deleted)
+        {
+            terminal.Error.WriteLine(
+                $"warning: dlq partition {d.Partition}: retention deleted the dead letters at offsets {d.From} to {d.To - 1} before this redrive's group read them; they cannot be re-enqueued.");
         }
 
         foreach (var p in result.PastEnd)

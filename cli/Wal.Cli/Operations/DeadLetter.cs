@@ -53,7 +53,12 @@ internal sealed record DeadLetter(
             // Shown as unreadable; redrive skips it rather than re-enqueue garbage.
         }
 
-        var id = record.Message.Key is { } key ? Encoding.UTF8.GetString(key) : entry?.Id ?? mutation?.RequestId ?? string.Empty;
+        // The value's id first: a dead letter made from a log record as it was read (a poison record, one a remote region
+        // refused) carries the record's partition key (memcached/CLUSTER/KEY), which 'wal dlq show ID' and --filter id=
+        // were never given. The key stands in only for a value that says nothing.
+        var id = entry is { Id.Length: > 0 } ? entry.Id
+            : mutation is { RequestId.Length: > 0 } ? mutation.RequestId
+            : record.Message.Key is { } key ? Encoding.UTF8.GetString(key) : string.Empty;
         return new DeadLetter(
             record.Partition.Value,
             record.Offset.Value,

@@ -12,7 +12,8 @@ internal sealed record RedriveResult(
     IReadOnlyList<(DeadLetter Letter, string Why)> Skipped,
     IReadOnlyList<PositionPastEnd> PastEnd,
     IReadOnlyList<(DeadLetter Letter, string RedrivenAs)> Joined,
-    IReadOnlyDictionary<DeadLetter, string> ReassembledAs)
+    IReadOnlyDictionary<DeadLetter, string> ReassembledAs,
+    IReadOnlyList<DeletedByRetention> Deleted)
 {
     /// <summary>Matching dead letters that could not be re-enqueued (unreadable, or a mutation that cannot complete).</summary>
     public long Unreadable => Skipped.Count;
@@ -29,6 +30,9 @@ internal sealed record RedriveResult(
 /// once its late pieces have filled it in: the first of its dead letters the run takes re-enqueues it, and the others
 /// the run meets are joined to it.
 /// </summary>
+/// <summary>Dead letters of a partition that retention deleted before a redrive read them: offsets From to To - 1.</summary>
+internal sealed record DeletedByRetention(int Partition, long From, long To);
+
 internal sealed class DeadLetterRedriver(string bootstrapServers)
 {
     /// <summary>Each filter keeps its own position, so a narrow redrive does not skip records for a later, wider one.</summary>
@@ -41,7 +45,22 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
         var group = GroupFor(ns.Name, filter);
         var partitions = KafkaTopics.Partitions(bootstrapServers, ns.DeadLetterTopic);
         using var consumer = KafkaTopics.Consumer(bootstrapServers, group);
-        var starts = KafkaTopics.CommittedOrStart(consumer, partitions);
+        var committed = KafkaTopics.Committed(consumer, partitions);
+        var deleted = new List<DeletedByRetention>();
+        var starts = new Dictionary<TopicPartition, long>();
+        foreach (var partition in partitions)
+        {
+            // Not below the start: retention may have deleted what the group would read next, and a scan from there
+            // waited for records that no longer exist. They are gone without a redrive: said, not passed over in silence.
+            var low = KafkaTopics.Watermarks(consumer, partition).Low.Value;
+            var from = committed.GetValueOrDefault(partition, 0);
+            starts[partition] = Math.Max(from, low);
+            if (from < low)
+            {
+                deleted.Add(new DeletedByRetention(partition.Partition.Value, from, low));
+            }
+        }
+
         var ends = KafkaTopics.Ends(consumer, partitions);
         var pastEnd = RestartPastTheEnd(consumer, partitions, starts, ends);
         var total = partitions.Sum(p => Math.Max(0, ends[p] - starts[p]));
@@ -52,55 +71,68 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
 
         using var producer = dryRun ? null : new LogEntryProducer(bootstrapServers);
         var matched = new List<DeadLetter>();
-        var skipped = new List<(DeadLetter, string)>();
+        var skipped = new List<(DeadLetter Letter, string Why)>();
         var expired = new ExpiredMutationRedrive(bootstrapServers, ns.DeadLetterTopic, cancellationToken);
         long read = 0, written = 0;
-        foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
+        try
         {
-            read++;
-            var letter = DeadLetter.From(record);
-            List<LogEntry>? entries = null;
-            if (filter.Matches(letter))
+            foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
             {
-                string? refusal = null;
-                var joinedBefore = expired.Joined.Count;
-                entries = letter.Part is null ? letter.Entry is { } entry ? [entry] : null
-                    : DeadMutationPieces.Holds(letter) ? expired.Entries(ns.Name, letter, out refusal)
-                    : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
-                if (entries is null)
+                read++;
+                var letter = DeadLetter.From(record);
+                List<LogEntry>? entries = null;
+                if (filter.Matches(letter))
                 {
-                    skipped.Add((letter, refusal ?? "not a readable LogEntry"));
-                }
-                else if (expired.Joined.Count == joinedBefore)
-                {
-                    matched.Add(letter);
-                    if (producer is not null)
+                    string? refusal = null;
+                    var joinedBefore = expired.Joined.Count;
+                    entries = letter.Part is null ? letter.Entry is { } entry ? [entry] : null
+                        : DeadMutationPieces.Holds(letter) ? expired.Entries(ns.Name, letter, out refusal)
+                        : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
+                    if (entries is null)
                     {
-                        foreach (var e in entries)
+                        skipped.Add((letter, refusal ?? "not a readable LogEntry"));
+                    }
+                    else if (expired.Joined.Count == joinedBefore)
+                    {
+                        matched.Add(letter);
+                        if (producer is not null)
                         {
-                            await producer.ProduceAsync(ns.Topic, e, cancellationToken);
-                        }
+                            foreach (var e in entries)
+                            {
+                                await producer.ProduceAsync(ns.Topic, e, cancellationToken);
+                            }
 
-                        written++;
+                            written++;
+                        }
                     }
                 }
-            }
 
-            if (!dryRun)
-            {
-                // Only now is everything up to this record durable elsewhere (or not wanted).
-                consumer.Commit([new TopicPartitionOffset(record.TopicPartition, record.Offset + 1)]);
-                if (entries is not null)
+                if (!dryRun)
                 {
-                    redriven?.Invoke(letter);
+                    // Only now is everything up to this record durable elsewhere (or not wanted).
+                    consumer.Commit([new TopicPartitionOffset(record.TopicPartition, record.Offset + 1)]);
+                    if (entries is not null)
+                    {
+                        redriven?.Invoke(letter);
+                    }
                 }
-            }
 
-            progress?.Report(read, written);
+                progress?.Report(read, written);
+            }
+        }
+        catch (Exception e) when (!dryRun && skipped.Count > 0 && (e is OperationCanceledException ? cancellationToken.IsCancellationRequested : e is KafkaException or CliException or TimeoutException))
+        {
+            // The position is past every letter skipped so far: the next run starts after them and cannot name them.
+            throw new CliException(
+                ExitCodes.Failed,
+                $"{(e is OperationCanceledException ? "interrupted" : $"stopped ({e.Message})")} after re-enqueueing {written} of {read} dead letter(s) read; "
+                + $"{skipped.Count} skipped, which the next run will not name: "
+                + string.Join("; ", skipped.Select(s => $"{s.Letter.Id} (dlq {s.Letter.Partition}@{s.Letter.Offset}): {s.Why}")),
+                "Run the same command again; it resumes where it stopped. The skipped ones stay in the DLQ: inspect them with 'wal dlq show'.");
         }
 
         progress?.Report(read, written, final: true);
-        return new RedriveResult(group, read, written, matched, skipped, pastEnd, expired.Joined, expired.ReassembledAs);
+        return new RedriveResult(group, read, written, matched, skipped, pastEnd, expired.Joined, expired.ReassembledAs, deleted);
     }
 
     /// <summary>

@@ -36,6 +36,10 @@ internal static class KafkaTopics
     public static WatermarkOffsets Watermarks(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition) =>
         consumer.QueryWatermarkOffsets(partition, Timeout);
 
+    /// <summary>The group's committed offset per partition, for those it has one for.</summary>
+    public static Dictionary<TopicPartition, long> Committed(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions) =>
+        consumer.Committed(partitions, Timeout).Where(c => c.Offset.Value >= 0).ToDictionary(c => c.TopicPartition, c => c.Offset.Value);
+
     /// <summary>The group's committed offset per partition; the low watermark where it has none.</summary>
     public static Dictionary<TopicPartition, long> CommittedOrStart(IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions)
     {

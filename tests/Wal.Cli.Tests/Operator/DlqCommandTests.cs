@@ -322,6 +322,70 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         Assert.Equal(["i-1", "i-2", "i-3"], stack.ReadTopic(config.Topic).Select(e => e.Id));
     }
 
+    // A dead letter skipped before an interruption was committed past and named only in the report of a run that ended
+    // well: the interrupted run said "interrupted", the next one started after it, and no run ever named it.
+    [Fact]
+    public async Task Redrive_InterruptedAfterASkip_NamesTheSkippedDeadLetter()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        var incomplete = new DeadMutation { RequestId = "x-m", ChunkCount = 0 };
+        incomplete.Chunks.Add(new MutationChunk { Namespace = ns, RequestId = "x-m", Table = "local", Put = new Put { Key = ByteString.CopyFromUtf8("k") } });
+        await stack.ProduceMutationDeadLetterAsync(ns, incomplete, chunksStored: 1, "1/1", sourceOffset: 3);
+        await stack.ProduceDeadLetterAsync(ns, "x-1", "retriable", "downstream was down");
+        await stack.ProduceDeadLetterAsync(ns, "x-2", "retriable", "downstream was down");
+        var config = stack.Stack.Namespaces.TryGet(ns, out var c) ? c : throw new InvalidOperationException(ns);
+        using var interrupt = new CancellationTokenSource();
+
+        var stopped = await Assert.ThrowsAsync<CliException>(() =>
+            new DeadLetterRedriver(stack.Bootstrap).RedriveAsync(config, DeadLetterFilter.All, dryRun: false, null, _ => interrupt.Cancel(), interrupt.Token));
+
+        Assert.StartsWith("interrupted after re-enqueueing 1 of 2 dead letter(s) read; 1 skipped, which the next run will not name: x-m (dlq 0@0): ", stopped.Message, StringComparison.Ordinal);
+        Assert.Contains("wal dlq show", stopped.NextStep, StringComparison.Ordinal);
+        Assert.Equal(["x-1"], stack.ReadTopic(config.Topic).Select(e => e.Id));
+    }
+
+    // A record dead-lettered as it was read (a remote region refused its copy for good; a poison record) is keyed by the
+    // log record's partition key, memcached/CLUSTER/KEY: list showed that, and show and --filter id= missed the entry id.
+    [Fact]
+    public async Task DeadLetterKeyedByItsPartitionKey_ListedShownAndRedrivenByItsEntryId()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        var entry = OperatorStackFixture.Entry(ns, "rr-1");
+        await stack.ProduceDeadLetterAsync(ns, "rr-1", "permanent", "region b refused it", key: Encoding.UTF8.GetBytes("memcached/nowhere/rr-1"), entry: entry);
+
+        var list = await OperatorStackFixture.RunAsync("dlq", "list", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap, "-o", "json");
+        var show = await OperatorStackFixture.RunAsync("dlq", "show", "--namespace", ns, "rr-1", "--bootstrap-servers", stack.Bootstrap);
+        var redrive = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--filter", "id=rr-1", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.Contains("\"rr-1\"", list.Out, StringComparison.Ordinal);
+        Assert.True(show.Exit == 0, show.ToString());
+        Assert.True(redrive.Exit == 0 && redrive.Out.Contains("re-enqueued rr-1", StringComparison.Ordinal), redrive.ToString());
+        Assert.Equal([entry], stack.ReadTopic($"wal.{ns}"));
+    }
+
+    // The mock cluster keeps at most 5 MiB per partition and deletes the oldest records past that, as retention does. The
+    // redrive started after them and said nothing of dead letters that were gone before it could re-enqueue them.
+    [Fact]
+    public async Task Redrive_DeadLettersRetentionDeleted_WarnsWhichOffsetsAreGone()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            var big = OperatorStackFixture.Entry(ns, $"big-{i}");
+            big.Payload = ByteString.CopyFrom(new byte[200_000]);
+            await stack.ProduceDeadLetterAsync(ns, big.Id, "retriable", "downstream was down", entry: big);
+        }
+
+        var low = stack.LowWatermark($"wal.{ns}.dlq");
+        Assert.True(low > 0, "the mock cluster kept every record");
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--dry-run", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.Contains($"warning: dlq partition 0: retention deleted the dead letters at offsets 0 to {low - 1} before this redrive's group read them", run.Error, StringComparison.Ordinal);
+        Assert.Contains($"{30 - low} of {30 - low} unprocessed dead letter(s) would be re-enqueued", run.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Redrive_PositionPastTheEnd_TopicRecreated_ReadsFromTheStartAndSaysSo()
     {

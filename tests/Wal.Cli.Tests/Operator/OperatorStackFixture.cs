@@ -87,8 +87,11 @@ public sealed class OperatorStackFixture : IAsyncLifetime
         Target = new Target { Memcached = new MemcachedTarget { Cluster = "nowhere", Key = id } },
     };
 
-    /// <summary>Produces a dead letter as the topology does: key = id, value = the entry, headers say why.</summary>
-    public async Task ProduceDeadLetterAsync(string ns, string id, string reason, string error)
+    /// <summary>
+    /// Produces a dead letter as the topology does: key = id (or <paramref name="key"/>, as for a record dead-lettered as
+    /// it was read), value = the entry (or <paramref name="entry"/>), headers say why.
+    /// </summary>
+    public async Task ProduceDeadLetterAsync(string ns, string id, string reason, string error, byte[]? key = null, LogEntry? entry = null)
     {
         var headers = new Headers
         {
@@ -101,7 +104,8 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes("42") },
             { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
         };
-        await _deadLetterProducer!.ProduceAsync($"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(id), Value = Entry(ns, id).ToByteArray(), Headers = headers });
+        await _deadLetterProducer!.ProduceAsync(
+            $"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = key ?? Encoding.UTF8.GetBytes(id), Value = (entry ?? Entry(ns, id)).ToByteArray(), Headers = headers });
     }
 
     /// <summary>Produces one part of a mutation's dead letter as the topology does: key = request id, value = a DeadMutation.</summary>
