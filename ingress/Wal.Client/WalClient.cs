@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 using Wal.Schemas.V1;
@@ -24,6 +25,7 @@ public sealed class WalClient : IDisposable
     private const string WriteMutationChunkPath = "/wal.v1.WriteAheadLog/WriteMutationChunk";
     private const string CompleteMutationPath = "/wal.v1.WriteAheadLog/CompleteMutation";
     private const string AdminPrefix = "/wal.v1.NamespaceAdmin/";
+    private const string ServerAuthentication = "1.3.6.1.5.5.7.3.1";
 
     private readonly HttpClient _http;
     private readonly WalClientOptions _options;
@@ -104,6 +106,9 @@ public sealed class WalClient : IDisposable
 
     // Only the given CAs count as roots; a wrong host name or a missing certificate still fails. The intermediates the
     // server sent are in the handshake's chain's extra store: without them a certificate an intermediate CA issued fails.
+    // And only a certificate meant for servers, as the machine's trust store path requires: one CA often issues clients'
+    // certificates too, and a client's (clientAuth only) named for the host must not pass for the ingress. A certificate
+    // without extended key usage is good for any purpose (RFC 5280), and the chain's application policy lets it through.
     private static bool ChainsTo(X509Certificate? certificate, X509Chain? sent, SslPolicyErrors errors, X509Certificate2Collection authorities)
     {
         if (certificate is not X509Certificate2 server || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
@@ -120,6 +125,7 @@ public sealed class WalClient : IDisposable
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.AddRange(authorities);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ServerAuthentication));
         return chain.Build(server);
     }
 

@@ -41,7 +41,9 @@ public sealed record WalClientOptions
 
     /// <summary>
     /// Private CA(s) the ingress's certificate must chain to, instead of the machine's trust store
-    /// (e.g. the CA a deployment made for itself). The host name is checked either way.
+    /// (e.g. the CA a deployment made for itself). The host name is checked either way, and so is the certificate's
+    /// purpose: its extended key usage must include serverAuth (or be absent), so a client certificate the same CA
+    /// issued does not pass for the ingress.
     /// </summary>
     public X509Certificate2Collection? ServerCertificateAuthorities { get; init; }
 
