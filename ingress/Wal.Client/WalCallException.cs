@@ -3,7 +3,10 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Wal.Client;
 
-/// <summary>The ingress answered with a gRPC status other than OK.</summary>
+/// <summary>
+/// The ingress answered with a gRPC status other than OK, or the call failed before its request left
+/// this client (<see cref="NothingSent"/>, with a status of the client's own naming why).
+/// </summary>
 public sealed class WalCallException : Exception
 {
     public WalCallException(int statusCode, string statusMessage, byte[]? details = null)
@@ -12,6 +15,14 @@ public sealed class WalCallException : Exception
         StatusCode = statusCode;
         StatusMessage = statusMessage;
         Details = details;
+    }
+
+    private WalCallException(int statusCode, string statusMessage, Exception innerException)
+        : base($"{statusMessage}; nothing was sent", innerException)
+    {
+        StatusCode = statusCode;
+        StatusMessage = statusMessage;
+        NothingSent = true;
     }
 
     public WalCallException()
@@ -38,6 +49,16 @@ public sealed class WalCallException : Exception
 
     /// <summary>The raw <c>grpc-status-details-bin</c> trailer (a google.rpc.Status), if any.</summary>
     public byte[]? Details { get; }
+
+    /// <summary>
+    /// True when the request never left this client, so the server has nothing and the call took no effect:
+    /// calling again cannot apply it twice. The status is then the client's own, as gRPC's clients name these
+    /// failures: UNAVAILABLE (14) when the connection or the TLS handshake failed (the
+    /// <see cref="Exception.InnerException"/> is the <see cref="HttpRequestException"/>, with an
+    /// <see cref="System.Security.Authentication.AuthenticationException"/> inside for TLS), DEADLINE_EXCEEDED (4) or
+    /// CANCELLED (1) when the deadline or the caller's token ended the call while it was still connecting.
+    /// </summary>
+    public bool NothingSent { get; }
 
     /// <summary>
     /// The first message of type <typeparamref name="T"/> among the status's details, or null
@@ -78,6 +99,10 @@ public sealed class WalCallException : Exception
 
         return null;
     }
+
+    /// <summary>A call whose request never left this client; see <see cref="NothingSent"/>.</summary>
+    internal static WalCallException NotSent(int statusCode, string statusMessage, Exception innerException) =>
+        new(statusCode, statusMessage, innerException);
 
     public static string StatusName(int code) => code switch
     {

@@ -82,7 +82,13 @@ public sealed class WalClient : IDisposable
     /// <summary>Opens a WriteToLogStream call; see <see cref="WalWriteStream"/>.</summary>
     public WalWriteStream OpenWriteStream() => new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight);
 
-    /// <summary>Calls a unary method; a non-OK status throws <see cref="WalCallException"/>.</summary>
+    /// <summary>
+    /// Calls a unary method. A non-OK status throws <see cref="WalCallException"/>, and so does a call whose request
+    /// never left (connection refused, TLS handshake failed, the deadline passed while connecting), with
+    /// <see cref="WalCallException.NothingSent"/> set. Once the request began to go out, a lost connection or the
+    /// deadline throws <see cref="HttpRequestException"/>, <see cref="IOException"/> or
+    /// <see cref="OperationCanceledException"/>: the call may have taken effect.
+    /// </summary>
     public async Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, CancellationToken cancellationToken = default)
         where TResponse : IMessage<TResponse>
     {
@@ -135,13 +141,14 @@ public sealed class WalClient : IDisposable
         {
             return Checked(await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken));
         }
+        catch (WalCallException e) when (e.NothingSent)
+        {
+            // No request left, so nothing can have been written, whichever status names why.
+            return new WriteToLogResponse { Durable = Trilean.False, Message = e.StatusMessage };
+        }
         catch (WalCallException e)
         {
             return Answer(e);
-        }
-        catch (NotSentException e)
-        {
-            return new WriteToLogResponse { Durable = Trilean.False, Message = e.Message };
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
@@ -208,7 +215,7 @@ public sealed class WalClient : IDisposable
                 // The TLS handshake failed on this side (the server's certificate is not trusted,
                 // or the server refused the handshake before it ended): no request left, and
                 // another attempt would meet the same certificates.
-                throw new NotSentException($"TLS with {_options.Address} failed: {e.InnerException.Message}", e);
+                throw WalCallException.NotSent(14, $"TLS with {_options.Address} failed: {e.InnerException.Message}", e);
             }
             catch (HttpRequestException e) when (!content.Started)
             {
@@ -217,7 +224,7 @@ public sealed class WalClient : IDisposable
                 // server has no message, so nothing was written and another attempt cannot write twice.
                 if (attempt >= _options.ConnectAttempts)
                 {
-                    throw new NotSentException($"cannot connect to {_options.Address}: {e.Message}", e);
+                    throw WalCallException.NotSent(14, $"cannot connect to {_options.Address}: {e.Message}", e);
                 }
 
                 try
@@ -227,7 +234,7 @@ public sealed class WalClient : IDisposable
                 catch (OperationCanceledException)
                 {
                     // The deadline (or the caller) ended the wait between attempts: still nothing sent.
-                    throw new NotSentException($"cannot connect to {_options.Address} before the call ended: {e.Message}", e);
+                    throw WalCallException.NotSent(Ended(cancellationToken), $"cannot connect to {_options.Address} before the call ended: {e.Message}", e);
                 }
 
                 continue;
@@ -236,7 +243,7 @@ public sealed class WalClient : IDisposable
             {
                 // The deadline (or the caller) ended the attempt while it was still connecting or
                 // waiting for a stream: the server never had the message, so nothing was written.
-                throw new NotSentException($"cannot reach {_options.Address} before the call ended: {e.Message}", e);
+                throw WalCallException.NotSent(Ended(cancellationToken), $"cannot reach {_options.Address} before the call ended: {e.Message}", e);
             }
 
             using (response)
@@ -245,6 +252,9 @@ public sealed class WalClient : IDisposable
             }
         }
     }
+
+    // What ended a call before its request left: the caller's token (CANCELLED), else the deadline (DEADLINE_EXCEEDED).
+    private static int Ended(CancellationToken caller) => caller.IsCancellationRequested ? 1 : 4;
 
     private static async Task<(int, string, byte[]?, byte[]?)> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
@@ -321,8 +331,6 @@ public sealed class WalClient : IDisposable
 
     internal static string? Header(HttpHeaders headers, string name) =>
         headers.TryGetValues(name, out var values) ? values.FirstOrDefault() : null;
-
-    private sealed class NotSentException(string message, Exception inner) : Exception(message, inner);
 
     /// <summary>
     /// The request's one framed message, noting whether sending it began. Until it has, the server

@@ -50,6 +50,19 @@ public sealed class ServerCertificateTests : IDisposable
         Assert.Empty(ingress.Received);
     }
 
+    [Fact]
+    public async Task ClientOnlyCertificateForTheHost_AdminCallThrowsNothingSent()
+    {
+        await using var ingress = await TlsIngress.StartAsync(Issue(ClientAuthentication));
+        using var client = Client(ingress);
+
+        var e = await Assert.ThrowsAsync<WalCallException>(() => client.ListNamespacesAsync());
+
+        Assert.True(e.NothingSent);
+        Assert.Equal(14, e.StatusCode);
+        Assert.Contains("TLS with", e.Message, StringComparison.Ordinal);
+    }
+
     // RFC 5280: a certificate without extended key usage is good for any purpose, server authentication included.
     [Theory]
     [InlineData(ServerAuthentication)]

@@ -177,6 +177,37 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task AdminCallToNothingListening_WalCallExceptionSayingNothingWasSent()
+    {
+        var address = NothingListening();
+        using var client = new WalClient(new WalClientOptions { Address = address, ConnectAttempts = 1 });
+
+        // Catching the documented type is the point: a caller must not have to match the message.
+        var e = await Assert.ThrowsAsync<WalCallException>(() => client.ListNamespacesAsync());
+
+        Assert.True(e.NothingSent);
+        Assert.Equal(14, e.StatusCode);
+        Assert.Contains($"cannot connect to {address}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("nothing was sent", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AdminCallDeadlineWhileTheTlsHandshakeWaits_DeadlineExceededNothingSent()
+    {
+        // Takes the connection and says nothing: the handshake waits until the deadline ends the call.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var address = new Uri($"https://127.0.0.1:{((System.Net.IPEndPoint)listener.LocalEndpoint).Port}");
+        using var client = new WalClient(new WalClientOptions { Address = address, Deadline = TimeSpan.FromSeconds(1) });
+
+        var e = await Assert.ThrowsAsync<WalCallException>(() => client.ListNamespacesAsync());
+
+        Assert.True(e.NothingSent);
+        Assert.Equal(4, e.StatusCode);
+        Assert.Contains("before the call ended", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ConnectionLostAfterTheMessageWasSent_UnknownAndNotRetried()
     {
         var response = await WriteAsync("abort");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Security.Authentication;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Wal.Client;
@@ -42,6 +43,11 @@ internal static class Guarded
     private static CliException? Explain(Exception e, Uri? address) => e switch
     {
         CliException known => known,
+        // Before any status from the server: the call never left, so it changed nothing and running it again is safe.
+        WalCallException { NothingSent: true, StatusCode: 1 } => new(ExitCodes.Failed, "interrupted", "Run the same command again; nothing was sent."),
+        WalCallException { NothingSent: true, InnerException: HttpRequestException { InnerException: AuthenticationException } } call =>
+            new(ExitCodes.Failed, call.Message, $"Pass --tls-ca with the CA that issued the certificate of the ingress at {address} (and --tls-cert/--tls-key if it asks for a client certificate), then run the command again."),
+        WalCallException { NothingSent: true } call => new(ExitCodes.Failed, call.Message, "Start the ingress ('wal up' or 'wal ingress') or pass --address / set WAL_ADDRESS."),
         WalCallException { StatusCode: 3 } call => new(ExitCodes.Usage, call.Message, "Fix the named field(s) and run the command again."),
         WalCallException { StatusCode: 5 } call => new(ExitCodes.Failed, call.Message, "Run 'wal namespaces list' to see the defined namespaces."),
         WalCallException { StatusCode: 6 } call => new(ExitCodes.Failed, call.Message, "Use 'wal namespaces apply -f FILE' to update it instead."),
@@ -52,7 +58,6 @@ internal static class Guarded
         KafkaException kafka => new(ExitCodes.Failed, $"Kafka: {kafka.Error.Reason}", "Check --bootstrap-servers (or WAL_BOOTSTRAP_SERVERS) and that the cluster is up."),
         TimeoutException timeout => new(ExitCodes.Failed, timeout.Message, "Check --bootstrap-servers (or WAL_BOOTSTRAP_SERVERS) and that the cluster is up."),
         OperationCanceledException => new(ExitCodes.Failed, "interrupted", "Run the same command again; it resumes where it stopped."),
-        _ when e.Message.StartsWith("cannot connect", StringComparison.Ordinal) => new(ExitCodes.Failed, e.Message, "Start the ingress ('wal up' or 'wal ingress') or pass --address / set WAL_ADDRESS."),
         _ => null,
     };
 }

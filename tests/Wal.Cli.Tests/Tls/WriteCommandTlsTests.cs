@@ -9,8 +9,8 @@ using Wal.Schemas.V1;
 namespace Wal.Cli.Tests.Tls;
 
 /// <summary>
-/// <c>wal write</c> against an ingress with mutual TLS, both using the certificates the compose
-/// file's certs service makes, and a namespace whose allow-list names the client certificate.
+/// <c>wal write</c> (and <c>mutate</c> and <c>namespaces</c>) against an ingress with mutual TLS, both using the
+/// certificates the compose file's certs service makes, and a namespace whose allow-list names the client certificate.
 /// </summary>
 public sealed class WriteCommandTlsTests : IAsyncLifetime
 {
@@ -107,6 +107,20 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
             "--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("ca.pem"));
 
         Assert.True(run.Exit == ExitCodes.Ok, run.ToString());
+    }
+
+    [Fact]
+    public async Task Namespaces_IngressCertificateNotTrusted_TwoLineErrorSayingNothingWasSent()
+    {
+        // Without --tls-ca the machine's trust store decides, and it does not hold the compose CA.
+        var run = await OperatorStackFixture.RunAsync("namespaces", "list", "--address", Address);
+
+        Assert.True(run.Exit == ExitCodes.Failed, run.ToString());
+        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length == 2, run.ToString());
+        Assert.StartsWith($"error: TLS with {Address}", lines[0], StringComparison.Ordinal);
+        Assert.Contains("nothing was sent", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith("next: Pass --tls-ca", lines[1], StringComparison.Ordinal);
     }
 
     [Fact]
