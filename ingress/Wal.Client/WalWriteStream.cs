@@ -91,7 +91,9 @@ public sealed class WalWriteStream : IAsyncDisposable
             write = new PendingWrite(framed.ClientId, request.Id);
             _pending[write.ClientId] = write;
             // Checked after registering the write: the reader answers every write it finds
-            // registered when the call ends, and this one sees the end if it came first.
+            // registered when the call ends, and this one sees the end if it came first (the
+            // fences on both sides keep either from reading before its own store is seen).
+            Interlocked.MemoryBarrier();
             if (_ended is { } ended)
             {
                 Settle(write.ClientId, NotSent(write.Id, ended));
@@ -251,6 +253,9 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
 
         _ended = ended;
+        // The writer registers, then reads _ended; this stores _ended, then reads the registrations. Without a full
+        // fence between each store and its read, both may read the other's old value: the write is then never answered.
+        Interlocked.MemoryBarrier();
         _body.Fail();
         foreach (var (id, write) in _pending)
         {
@@ -266,6 +271,7 @@ public sealed class WalWriteStream : IAsyncDisposable
     private void StopSending(string why)
     {
         _ended = why;
+        Interlocked.MemoryBarrier();
         _outgoing.Writer.TryComplete();
         foreach (var (id, write) in _pending)
         {
