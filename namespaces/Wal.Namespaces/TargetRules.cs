@@ -38,7 +38,9 @@ public static class TargetRules
             Target.DestinationOneofCase.Cassandra => target.Cassandra.Keyspace.Length == 0 || target.Cassandra.Table.Length == 0
                 ? $"{field}.cassandra: keyspace and table must be set"
                 : null,
-            Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0 ? $"{field}.kafka.topic: must be set" : null,
+            Target.DestinationOneofCase.Kafka => target.Kafka.Topic.Length == 0 ? $"{field}.kafka.topic: must be set"
+                : target.Kafka.Delete && target.Kafka.Key.IsEmpty ? $"{field}.kafka.key: a delete needs the key whose tombstone it writes"
+                : null,
             Target.DestinationOneofCase.Upstream => UpstreamTargetRules.Problem(target.Upstream, $"{field}.upstream"),
             _ => $"{field}: names no destination (memcached, cassandra, kafka or upstream)",
         };

@@ -84,7 +84,8 @@ public sealed class KafkaSink : ISink
         var message = new Message<byte[], byte[]>
         {
             Key = target.Key.IsEmpty ? null! : target.Key.ToByteArray(),
-            Value = delivery.Payload.ToArray(),
+            // A delete's tombstone has no value at all: an empty one is a value, which compaction keeps for good.
+            Value = target.Delete ? null! : delivery.Payload.ToArray(),
             Headers =
             [
                 new Header(DeliveryIdHeader, Encoding.UTF8.GetBytes(delivery.Id)),

@@ -44,6 +44,7 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         { "kafka target into the control plane", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "wal.namespaces" } }), "control-plane topic" },
         { "kafka target into another namespace's log", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "wal." + TestNamespaces.Guarded } }), "the log of namespace 'guarded'" },
         { "kafka target into the topology's state", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "wal-topology-orders-timers-changelog" } }), "a topic of the topology 'wal-topology'" },
+        { "kafka delete without a key", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "orders-out", Delete = true } }), "target.kafka.key: a delete needs the key" },
         { "kafka target into Kafka's own topics", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Cluster = "b", Topic = "__consumer_offsets" } }), "target.kafka.topic" },
         { "upstream timeout not normalized", Write(TestNamespaces.Orders, null, Upstream(u => u.Timeout = new Duration { Seconds = 1, Nanos = -1 })), "target.upstream.timeout" },
         { "upstream header with a line break", Write(TestNamespaces.Orders, null, Upstream(u => u.Headers["X-A"] = "v\r\nX-Injected: 1")), "target.upstream.headers" },

@@ -68,6 +68,25 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
         Assert.Equal(delivery.Version.ToString(), Encoding.ASCII.GetString(record.Headers.GetLastBytes(KafkaSink.VersionHeader)));
     }
 
+    // A delete was written as an empty value, which compaction keeps for good: the key was never deleted, and an empty
+    // put looked the same.
+    [Fact]
+    public async Task DeliverAsync_Delete_WritesTheKeysTombstone_AnEmptyPutStaysAValue()
+    {
+        var put = NewTarget();
+        var target = put.Clone();
+        target.Kafka.Delete = true;
+
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(target, "not written"))).Outcome);
+        Assert.Equal(DeliveryOutcome.Delivered, (await _sink.DeliverAsync(NewDelivery(put, string.Empty))).Outcome);
+
+        var records = ReadAll(target.Kafka.Topic);
+        Assert.Equal(2, records.Count);
+        Assert.Equal("the-key", Encoding.UTF8.GetString(records[0].Key));
+        Assert.Null(records[0].Value);
+        Assert.Equal([], records[1].Value);
+    }
+
     [Fact]
     public async Task DeliverAsync_EmptyClusterName_GoesToLocalCluster()
     {

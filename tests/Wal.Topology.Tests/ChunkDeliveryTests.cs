@@ -60,6 +60,18 @@ public sealed class ChunkDeliveryTests
     }
 
     [Fact]
+    public void From_KafkaDefault_DeleteChunk_IsTheKeysTombstone_APutIsNot()
+    {
+        var target = new Target { Kafka = new KafkaTarget { Cluster = "b", Topic = "ignored" } };
+
+        var delete = ChunkDelivery.From(new MutationChunk { RequestId = "r", Table = "users", Delete = new Delete { Key = ByteString.CopyFromUtf8("k") } }, target, out _);
+        var put = ChunkDelivery.From(new MutationChunk { RequestId = "r", Table = "users", Put = new Put { Key = ByteString.CopyFromUtf8("k") } }, target, out _);
+
+        Assert.Equal(new KafkaTarget { Cluster = "b", Topic = "users", Key = ByteString.CopyFromUtf8("k"), Delete = true }, delete?.Target.Kafka);
+        Assert.False(put?.Target.Kafka.Delete);
+    }
+
+    [Fact]
     public void From_UpstreamDefault_HasNoDeliveryAndSaysWhy()
     {
         var chunk = new MutationChunk { RequestId = "r", Table = "t", Put = new Put { Key = ByteString.CopyFromUtf8("k") } };

@@ -18,7 +18,8 @@ namespace Wal.Topology.Mutations;
 /// is the JSON row (key columns included), a delete's key is the JSON object of the key columns,
 /// sent as <c>{"$delete": true, ...}</c>.</item>
 /// <item>Kafka: the table is the topic in the default target's cluster; the record key is the
-/// chunk's key, the value the put's value (empty for a delete: a compacted topic's tombstone).</item>
+/// chunk's key, the value the put's value; a delete writes the key's tombstone (no value), which a compacted topic
+/// drops the key for.</item>
 /// </list>
 /// The version is the chunk's own, so re-applying a chunk after a failed attempt is a no-op at a
 /// version-guarded sink, and an older mutation never overwrites a newer one's item.
@@ -63,7 +64,7 @@ public static class ChunkDelivery
             },
             Target.DestinationOneofCase.Kafka => new Target
             {
-                Kafka = new KafkaTarget { Cluster = defaultTarget.Kafka.Cluster, Topic = chunk.Table, Key = key },
+                Kafka = new KafkaTarget { Cluster = defaultTarget.Kafka.Cluster, Topic = chunk.Table, Key = key, Delete = isDelete },
             },
             _ => null,
         };
