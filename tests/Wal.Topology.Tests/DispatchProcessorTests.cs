@@ -119,8 +119,8 @@ public sealed class DispatchProcessorTests : IDisposable
     [Fact]
     public async Task Timer_ProcessDiesWhileItsDeliveryIsInFlight_ARestoreStillHoldsTheTimer()
     {
-        // The delayed entry's input offset is committed once it waits in the store: from then on
-        // its timer is its only copy, and a restore reads the changelog to its end.
+        // The delayed entry's input is committed at the commit interval, which may come before its timer fires: from
+        // then on its timer is its only copy, and a restore reads the changelog to its end.
         var timers = Changelog(WalTopology.TimerStoreName("demo"));
         var entry = Entry("later", acceptedAt: Start);
         entry.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromSeconds(1)) };
@@ -247,6 +247,89 @@ public sealed class DispatchProcessorTests : IDisposable
             Assert.True(restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).IsEmpty, $"a dead letter {crash}");
             Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
         }
+    }
+
+    // A first retry fires 100 ms after its failure, long before the input is committed at the commit interval, so the
+    // input is read again after a crash while the chain has moved on. A crash that kept the second retry's marker and
+    // not its timer leaves the first retry's timer stored: the input took the marker naming no timer for a sign that it
+    // carried the chain on, delivered the entry, and left that timer to attempt it again, refused and dead-lettered.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task InputReadAgain_AfterItsFirstRetryFailed_IsNotAttemptedAfterItsDelivery(bool kafkaKey)
+    {
+        var store = WalTopology.TimerStoreName("demo");
+        var changelog = _driver.CreateOutputTopic($"test-driver-{store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var entry = Entry("crash", Start);
+        if (kafkaKey)
+        {
+            entry.Target = new Target { Kafka = new KafkaTarget { Topic = "out", Key = ByteString.CopyFromUtf8("k") } };
+        }
+
+        _sink.Otherwise = DeliveryResult.Retriable("target down");
+        await PipeAsync(entry);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(2, _sink.Calls.Count);
+        var writes = changelog.ReadRecordsToList();
+
+        var failures = new List<string>();
+        for (var kept = 0; kept <= writes.Count; kept++)
+        {
+            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
+            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
+            var timers = restored.GetKeyValueStore(store);
+            ChangelogReplica.Replay(timers, writes.Take(kept));
+            await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+            for (var i = 0; i < 30; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var dlq = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList().Count;
+            if (sink.Calls.Count != 1 || dlq != 0 || timers.ApproximateCount != 0)
+            {
+                failures.Add($"kept {kept}/{writes.Count}: {sink.Calls.Count} attempts, {dlq} dead letters, {timers.ApproximateCount} left");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
+    }
+
+    // A delayed entry's input is committed at the commit interval, not when its timer is put. Read again after its due
+    // time, the entry is due at once, and its first timer, which has no marker, was still stored: the input delivered it
+    // and the timer attempted it again, refused and dead-lettered.
+    [Fact]
+    public async Task DelayedEntryReadAgainAfterItsDueTime_ItsTimerStored_IsAttemptedOnce()
+    {
+        var store = WalTopology.TimerStoreName("demo");
+        var changelog = _driver.CreateOutputTopic($"test-driver-{store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var entry = Later("crash", TimeSpan.FromSeconds(1));
+        _sink.Otherwise = DeliveryResult.Retriable("target down");
+        await PipeAsync(entry);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        var writes = changelog.ReadRecordsToList();
+
+        var failures = new List<string>();
+        for (var kept = 1; kept <= writes.Count; kept++)
+        {
+            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
+            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
+            var timers = restored.GetKeyValueStore(store);
+            ChangelogReplica.Replay(timers, writes.Take(kept));
+            await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+            for (var i = 0; i < 30; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var dlq = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList().Count;
+            if (sink.Calls.Count != 1 || dlq != 0 || timers.ApproximateCount != 0)
+            {
+                failures.Add($"kept {kept}/{writes.Count}: {sink.Calls.Count} attempts, {dlq} dead letters, {timers.ApproximateCount} left");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
     }
 
     // A log topic recreated under a kept timer store starts its offsets at 0 again: a chain still retrying from before

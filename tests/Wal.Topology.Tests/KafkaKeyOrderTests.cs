@@ -361,9 +361,9 @@ public sealed class KafkaKeyOrderTests : IDisposable
         {
             var after = new ScriptedSink();
             using var restored = Restored(Driver(after, driver.WallClockTime.AddMilliseconds(50), TimeSpan.FromSeconds(1), backoff), scheduled.Concat(attempt.Take(kept)));
-            // a1's input was committed before its timer fired. The new driver's offsets start at 0 again: an entry for
-            // memcached takes a1's, so that a2 has a position of its own. The timer, if kept, fires before a2 comes, and
-            // a2 comes before the retry.
+            // A commit may come before a1's timer fires; here one did, and a1's input is not read again. The new
+            // driver's offsets start at 0 again: an entry for memcached takes a1's, so that a2 has a position of its
+            // own. The timer, if kept, fires before a2 comes, and a2 comes before the retry.
             var filler = Entry("m0", null);
             filler.Target = new Target { Memcached = new MemcachedTarget { Cluster = "local", Key = "m0" } };
             await PipeAgainAsync(restored, [filler]);
@@ -407,6 +407,135 @@ public sealed class KafkaKeyOrderTests : IDisposable
         var calls = sink.Calls.Select(c => c.Id).ToList();
         Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
         Assert.Equal("a3", calls[^1]);
+        Assert.Equal(0, timers.ApproximateCount);
+    }
+
+    // The head's first retry fires 100 ms after its failure, long before its input is committed. A crash that kept the
+    // second retry's marker and not its timer leaves the first retry's timer stored: the head's input read again took
+    // the marker naming no timer for a sign that it carried the chain on, was delivered, let the queue go, and the
+    // timer then delivered the head again after the entries let go, the key's oldest value last.
+    [Fact]
+    public async Task HeadsInputReadAgain_AfterItsFirstRetryFailed_IsNotRepeatedAfterTheQueue()
+    {
+        FailTimes("a1", 2);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        LogEntry[] entries = [Entry("a1", "a"), Entry("a2", "a")];
+        await PipeAsync(entries);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(["a1", "a1"], Delivered());
+        var writes = changelog.ReadRecordsToList();
+
+        var failures = new List<string>();
+        for (var kept = 0; kept <= writes.Count; kept++)
+        {
+            var sink = new ScriptedSink();
+            using var restored = Restored(sink, writes.Take(kept));
+            await PipeAgainAsync(restored, entries);
+            var timers = restored.GetKeyValueStore(Store);
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = sink.Calls.Select(c => c.Id).ToList();
+            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || calls.Count != calls.Distinct().Count() || timers.ApproximateCount != 0)
+            {
+                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({timers.ApproximateCount} left)");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
+    }
+
+    // Entries queue behind a head long before their inputs are committed. Read again after a crash, they were queued a
+    // second time, since nothing told that they waited already, and the release let each copy go: each was delivered
+    // twice after the restore, and a refused repeat could dead-letter a delivered entry.
+    [Fact]
+    public async Task QueuedEntriesReadAgain_AfterACrash_AreEachDeliveredOnce()
+    {
+        FailTimes("a1", 1);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        LogEntry[] entries = [Entry("a1", "a"), Entry("a2", "a"), Entry("a3", "a")];
+        await PipeAsync(entries);
+        var writes = changelog.ReadRecordsToList();
+
+        var sink = new ScriptedSink();
+        using var restored = Restored(sink, writes);
+        await PipeAgainAsync(restored, entries);
+        var timers = restored.GetKeyValueStore(Store);
+        for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+        {
+            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        var calls = sink.Calls.Select(c => c.Id).ToList();
+        Assert.True(calls.Count == calls.Distinct().Count(), string.Join(",", calls));
+    }
+
+    // A delayed head fails when its timer fires, and a later entry of its key queues behind it, both before their
+    // inputs are committed. A crash that kept the marker and the hold but not the retry's timer leaves the head's first
+    // timer stored: the head's input read again, due now, was attempted as the chain's only carrier and let the key go,
+    // the later entry went, and the first timer then delivered the head again, the key's oldest value last.
+    [Fact]
+    public async Task DelayedHeadReadAgain_AfterItFailedWhenItFired_IsNotRepeatedAfterTheLaterEntry()
+    {
+        FailTimes("a1", 1);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        var delayed = Entry("a1", "a");
+        delayed.Lifecycle = new Lifecycle { Delay = Duration.FromTimeSpan(TimeSpan.FromMilliseconds(100)) };
+        await PipeAsync(delayed);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        await PipeAsync(Entry("a2", "a"));
+        Assert.Equal(["a1"], Delivered());
+        var writes = changelog.ReadRecordsToList();
+
+        var failures = new List<string>();
+        for (var kept = 1; kept <= writes.Count; kept++)
+        {
+            var sink = new ScriptedSink();
+            using var restored = Restored(sink, writes.Take(kept));
+            await PipeAgainAsync(restored, [delayed, Entry("a2", "a")]);
+            var timers = restored.GetKeyValueStore(Store);
+            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            {
+                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+            }
+
+            var calls = sink.Calls.Select(c => c.Id).ToList();
+            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || timers.ApproximateCount != 0)
+            {
+                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({timers.ApproximateCount} left)");
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("; ", failures));
+    }
+
+    // A store written by an older version, which saved a failed first attempt as retry timer, hold, then marker: a crash
+    // that kept the timer and the hold leaves a head with no marker. Its input read again is delivered, and had that let
+    // the key go, the later entry went and the retry's timer repeated the head after it. Only the chain's carrier
+    // lets the key go.
+    [Fact]
+    public async Task StoreOfTheOlderOrder_TimerAndHoldKept_HeadIsNotRepeatedAfterTheLaterEntry()
+    {
+        FailTimes("a1", 1);
+        var changelog = _driver.CreateOutputTopic($"test-driver-{Store}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        await PipeAsync(Entry("a1", "a"));
+        var writes = changelog.ReadRecordsToList();
+        var timer = writes.Single(w => !ChainKey.IsMarker(w.Key) && !HoldKey.IsHold(w.Key));
+        var hold = writes.Single(w => HoldKey.IsHold(w.Key));
+
+        var sink = new ScriptedSink();
+        using var restored = Restored(sink, [timer, hold]);
+        await PipeAgainAsync(restored, [Entry("a1", "a"), Entry("a2", "a")]);
+        var timers = restored.GetKeyValueStore(Store);
+        for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+        {
+            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        var calls = sink.Calls.Select(c => c.Id).ToList();
+        Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
         Assert.Equal(0, timers.ApproximateCount);
     }
 

@@ -4,11 +4,12 @@ using System.Text;
 namespace Wal.Topology.Delay;
 
 /// <summary>
-/// Key of a retry chain's marker in the timer store: its value is the key of the one timer that carries on the chain of
-/// the log record at a source position. Timers are keyed by due time, so a crash between a retry's put and the fired
-/// timer's delete restored both, and each fired on its own and made a chain of its own: the record was delivered and
-/// retried twice as often, and dead-lettered twice. A fired timer its marker does not name is dropped, and so is the
-/// record's input read again while the timer its marker names is stored. A retry saves the marker before its timer.
+/// Key of a retry chain's marker in the timer store: its value (<see cref="MarkerValue"/>) names the one carrier of the
+/// log record at a source position, a timer or a place in its key's queue, and the carrier that one replaces. Timers
+/// are keyed by due time, so a crash between a retry's put and the fired timer's delete restored both, and each fired
+/// on its own and made a chain of its own: the record was delivered and retried twice as often, and dead-lettered
+/// twice. A fired timer its marker does not name is dropped, and so is the record's input read again while its carrier
+/// is stored. The marker is saved before the carrier it names, and deleted before the chain's last one.
 /// </summary>
 /// <remarks>
 /// Keyed by source position rather than entry id: the id is the caller's optional idempotency key, and two writes

@@ -59,6 +59,12 @@ public static class HoldKey
         return key;
     }
 
+    /// <summary>The hold key that <paramref name="waitingKey"/>, a key <see cref="Waiting"/> gave, waits behind.</summary>
+    public static byte[] HoldOf(ReadOnlySpan<byte> waitingKey) => waitingKey[..(1 + DigestBytes)].ToArray();
+
+    /// <summary>The sequence number of <paramref name="waitingKey"/>, a key <see cref="Waiting"/> gave.</summary>
+    public static long Sequence(ReadOnlySpan<byte> waitingKey) => BinaryPrimitives.ReadInt64BigEndian(waitingKey[(1 + DigestBytes)..]);
+
     /// <summary>Whether <paramref name="key"/> of the timer store is a key's hold.</summary>
     public static bool IsHold(ReadOnlySpan<byte> key) => key.Length == 1 + DigestBytes && key[0] == Prefix;
 

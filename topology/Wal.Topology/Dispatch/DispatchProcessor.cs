@@ -22,19 +22,22 @@ namespace Wal.Topology.Dispatch;
 /// records reach the target in order.
 /// </summary>
 /// <remarks>
-/// At least once: a fired timer stays in the store until its attempt has an outcome, and is
-/// deleted only after the retry's timer is put (or the dead letter forwarded). The input record
-/// behind a timer was committed long ago, so the store is the entry's only copy: a restore after a
-/// crash reads the changelog to its end, and a timer deleted before its delivery finished would be
-/// lost with the crash. The idempotent producer keeps the changelog's writes in order, so a crash
-/// keeps a prefix of them: the old timer, or the new one, or both. A repeat attempt is harmless:
-/// sinks are idempotent. Two chains of retries are not, so a retry first saves its chain's marker
-/// (<see cref="ChainKey"/>), naming the one timer that carries the chain on, then that timer: a restored old timer
-/// the marker does not name is dropped when it fires, and a record read again whose chain has a timer stored is not
-/// attempted again. A marker whose timer a crash did not keep names none: the attempt made again carries the chain on
-/// and deletes it. The marker is deleted before the chain's last timer, so a crash between them leaves a timer that
-/// fires again. Entries of a Kafka record key wait behind one of them being retried (<see cref="HoldKey"/>): its hold
-/// names that entry's chain, and only the chain's end lets the waiting ones go.
+/// At least once: a fired timer stays in the store until its attempt has an outcome, and is deleted only after the
+/// retry's timer is put (or the dead letter forwarded). The store is the entry's only sure copy: its input is committed
+/// at the commit interval, perhaps long before its timer fires, so a restore after a crash reads the changelog to its
+/// end, and a timer deleted before its delivery finished would be lost with the crash. Input not yet committed is read
+/// again, so a record may come twice: once from the store, once from its input. The idempotent producer keeps the
+/// changelog's writes in order, so a crash keeps a prefix of them. A repeat attempt is harmless: sinks are idempotent.
+/// Two chains of retries are not, nor a repeat after the restore's own delivery (refused, it began a second chain that
+/// could end in a dead letter for a delivered entry). So each record's chain has one marker (<see cref="ChainKey"/>)
+/// naming its one carrier, a timer or a place in its key's queue, and the carrier it replaces
+/// (<see cref="MarkerValue"/>): the marker is saved before its carrier and deleted before it, so a crash leaves no
+/// second carrier beside the one the marker names: only a marker naming one not stored (the carrier it replaces, or
+/// the attempt made again, carries the chain on), or, at the chain's end, its last carrier with no marker, which
+/// repeats its delivery. A timer the
+/// marker does not name is dropped when it fires, and a record read again whose carrier is stored is not attempted
+/// again (<see cref="ChainOf"/>). Entries of a Kafka record key wait behind one of them being retried
+/// (<see cref="HoldKey"/>): its hold names that entry's chain, and only the chain's end lets the waiting ones go.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -129,22 +132,39 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
-        var chain = ChainOf(pending, entry, firedKey: null);
-        if (chain == Chain.CarriedOnByAnotherTimer)
+        // Input is committed only at the commit interval: read again after a crash, the record may be stored already.
+        var chain = ChainOf(pending, entry, ownKey: null);
+        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due, now) is { } first)
         {
-            // Attempted before a crash that kept its retry and not this input's commit: the retry carries it on. Attempted
-            // again, a delivery here left the retry to attempt it once more, and perhaps end in a dead letter.
-            LogAlreadyRetrying(_logger, _namespace, entry.Id);
+            chain = first;
+        }
+
+        if (chain.State == Chain.CarriedOnByItsDueTimer && HoldKey.Of(entry) is not null && HeldBy(chain.Stored!) is null)
+        {
+            // A timer of the record that is due already (its first, its input read before it was due; or the one that
+            // fired before a crash that kept its retry's marker and not the retry), and no hold of its key naming it:
+            // left to the next tick, a later entry of its key read now went first. Fired now, in its input's place.
+            // Held by it, its key makes later entries wait, and the timer fires at the next tick: fired from here, its
+            // end let the queue go before their inputs, read again next, found them let go, and they went twice.
+            await FireAsync(chain.Carrier!, chain.Stored!);
             return;
         }
 
-        if (WaitsForItsKey(entry, pending, () => TimerValue.Compose(record.Value, pending)))
+        if (chain.State is not (Chain.Unmarked or Chain.Marked))
+        {
+            // A timer of the record, or its key's queue, carries it on: attempted here as well, a delivery left that
+            // carrier to attempt it once more, perhaps refused and ending in a dead letter, or after later entries of its key.
+            LogAlreadyStored(_logger, _namespace, entry.Id);
+            return;
+        }
+
+        if (WaitsForItsKey(entry, pending, () => TimerValue.Compose(record.Value, pending), storedAt: null))
         {
             return;
         }
 
         pending.Entry = entry;
-        await AttemptAsync(pending, due, marked: chain == Chain.Marked);
+        await AttemptAsync(pending, due, marked: chain.State == Chain.Marked);
     }
 
     public override void Close()
@@ -206,13 +226,14 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         _metrics.TimerScheduled(_namespace);
     }
 
-    /// <summary>Attempts a fired timer's delivery, unless its chain's marker names another timer.</summary>
+    /// <summary>Attempts a fired timer's delivery, unless its record is carried on by another timer or its key's queue.</summary>
     private async ValueTask FireAsync(byte[] key, PendingDelivery pending)
     {
         var chain = ChainOf(pending, pending.Entry, key);
-        if (chain == Chain.CarriedOnByAnotherTimer)
+        if (chain.State is not (Chain.Unmarked or Chain.Marked))
         {
-            // A crash came after a retry's marker and timer were saved and before this timer was deleted: the retry carries on.
+            // A crash came after this timer's attempt saved what carries the record on (its retry, or its place in its
+            // key's queue) and before this timer was deleted.
             LogSuperseded(_logger, _namespace, pending.Entry?.Id ?? string.Empty, pending.Attempts);
             DeleteTimer(key);
             return;
@@ -220,55 +241,143 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
         // A retry goes on whatever holds its key: in order, only a key's hold retries, and after a crash a retry the hold
         // does not name has been attempted before the entries waiting now.
-        if (pending.Attempts == 0 && pending.Entry is { } entry && WaitsForItsKey(entry, pending, pending.ToByteArray))
+        if (pending.Attempts == 0 && pending.Entry is { } entry && WaitsForItsKey(entry, pending, pending.ToByteArray, key))
         {
             DeleteTimer(key);
             return;
         }
 
-        await AttemptAsync(pending, DueKey.DueAtMs(key), key, chain == Chain.Marked);
+        await AttemptAsync(pending, DueKey.DueAtMs(key), key, chain.State == Chain.Marked);
     }
 
     /// <summary>
-    /// Where the retry chain of <paramref name="pending"/>'s record stands, seen from an attempt about to be made from
-    /// <paramref name="firedKey"/> (a fired timer), or from the record itself (null: its input, or its place in a key's queue).
+    /// Where the chain of <paramref name="pending"/>'s record stands, seen from an attempt about to be made from
+    /// <paramref name="ownKey"/> (a fired timer, or the record's place in its key's queue), or from its input (null).
     /// </summary>
     /// <remarks>
-    /// A retry saves its chain's marker before its timer, so a crash keeps a marker naming a timer not yet stored, or
-    /// both, never a timer no marker names: the attempt about to be made carries the chain on in the first case, and
-    /// only the stored timer in the second. A marker naming a timer of another record is not this chain's: a log topic
-    /// recreated under a kept timer store gives a new record the position of an old chain, whose marker then sits there.
+    /// A record's marker names the one carrier of its chain, and is saved before it (<see cref="MarkerValue"/>): a
+    /// crash keeps the marker and that carrier, or a marker naming a carrier not stored, whose previous one (if any) is
+    /// then still stored, or neither, never a carrier no marker names. A marker naming another record's carrier is not
+    /// this chain's: a log topic recreated under a kept timer store gives a new record the position of an old chain,
+    /// whose marker then sits there. A marker naming a place in a queue is settled here, with the writes a crash did
+    /// not keep (<see cref="QueuedAt"/>). Reads only the marker when there is none, as for nearly every record.
     /// </remarks>
-    private Chain ChainOf(PendingDelivery pending, LogEntry entry, byte[]? firedKey)
+    private ChainState ChainOf(PendingDelivery pending, LogEntry entry, byte[]? ownKey)
     {
-        if (MarkerOf(pending) is not { } marker || Timers.Get(marker) is not { } current)
+        if (MarkerOf(pending) is not { } marker || Timers.Get(marker) is not { } value)
         {
-            return Chain.Unmarked;
+            return new(Chain.Unmarked);
         }
 
-        if (firedKey is not null && firedKey.AsSpan().SequenceEqual(current))
+        var (next, previous) = MarkerValue.Parse(value);
+        if (ownKey is not null && ownKey.AsSpan().SequenceEqual(next))
         {
-            return Chain.Marked;
+            return new(Chain.Marked);
         }
 
-        if (DueKey.Id(current) != entry.Id)
+        if (HoldKey.IsWaiting(next))
         {
-            return Chain.Unmarked;
+            return QueuedAt(next, previous, entry, ownKey);
         }
 
-        if (Timers.Get(current) is not { } stored)
+        if (DueKey.Id(next) != entry.Id)
         {
-            return Chain.Marked;
+            return new(Chain.Unmarked);
         }
 
-        return TimerValue.Parse(stored).Entry.Equals(entry) ? Chain.CarriedOnByAnotherTimer : Chain.Unmarked;
+        if (Timers.Get(next) is { } stored)
+        {
+            return TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry) ? new(Chain.CarriedOnByAnotherTimer, next, timer) : new(Chain.Unmarked);
+        }
+
+        return CarriedOnBy(previous, entry, ownKey);
+    }
+
+    /// <summary>
+    /// The chain of a record whose marker names a place in its key's queue, <paramref name="waitingKey"/>. Queueing saves
+    /// the marker, then the waiting record, then the hold counting it in; a release deletes the marker of a record it
+    /// let go, then the record.
+    /// </summary>
+    /// <remarks>
+    /// Writes what a crash did not keep: a waiting record the hold does not count in is counted in now (no release
+    /// reaches it otherwise), or, when its hold has gone, deleted, and the record is attempted instead. A place with
+    /// no record is one a crash did not keep, and is taken again; a place another record took is not this record's.
+    /// </remarks>
+    private ChainState QueuedAt(byte[] waitingKey, byte[]? previous, LogEntry entry, byte[]? ownKey)
+    {
+        if (Timers.Get(waitingKey) is not { } stored)
+        {
+            return CarriedOnBy(previous, entry, ownKey);
+        }
+
+        if (!TimerValue.Parse(stored).Entry.Equals(entry))
+        {
+            // Another record's (a recreated topic's old chain), or this record's place taken after a crash kept only its
+            // marker: queued again, the record names its new place.
+            return new(Chain.Unmarked);
+        }
+
+        var holdKey = HoldKey.HoldOf(waitingKey);
+        var sequence = HoldKey.Sequence(waitingKey);
+        if (Timers.Get(holdKey) is { } heldBy && KeyHold.Parser.ParseFrom(heldBy) is var hold && sequence >= hold.FirstWaiting)
+        {
+            if (sequence >= hold.NextWaiting)
+            {
+                hold.NextWaiting = sequence + 1;
+                Timers.PutOwned(holdKey, hold.ToByteArray());
+            }
+
+            return new(Chain.Queued, waitingKey);
+        }
+
+        Timers.DeleteOwned(waitingKey);
+        return CarriedOnBy(previous, entry, ownKey);
+    }
+
+    /// <summary>
+    /// The chain of a record whose marker names a carrier not stored: <paramref name="previous"/>, the carrier it was
+    /// to replace, if still stored, carries the record on; otherwise the attempt about to be made does.
+    /// </summary>
+    private ChainState CarriedOnBy(byte[]? previous, LogEntry entry, byte[]? ownKey)
+    {
+        if (previous is null || (ownKey is not null && ownKey.AsSpan().SequenceEqual(previous))
+            || Timers.Get(previous) is not { } stored || TimerValue.Parse(stored) is not { } carrier || !carrier.Entry.Equals(entry))
+        {
+            return new(Chain.Marked);
+        }
+
+        return HoldKey.IsWaiting(previous) ? new(Chain.Queued, previous) : new(Chain.CarriedOnByItsDueTimer, previous, carrier);
+    }
+
+    /// <summary>
+    /// The first timer of <paramref name="entry"/>, due at <paramref name="due"/> and read again after it was due, when
+    /// that timer is stored. An entry due at its accept time (no delay, as for nearly every one) was due when first
+    /// read, never stored as a first timer, and costs no read.
+    /// </summary>
+    private ChainState? FirstTimerOf(LogEntry entry, long due, long now)
+    {
+        if (due == Math.Min(entry.AcceptedAtMs, now))
+        {
+            return null;
+        }
+
+        var key = DueKey.Encode(due, entry.Id);
+        return Timers.Get(key) is { } stored && TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry) ? new(Chain.CarriedOnByItsDueTimer, key, timer) : null;
     }
 
     /// <summary>
     /// Whether <paramref name="entry"/>, due for its first attempt, must wait behind an earlier entry of its Kafka record
-    /// key that is being retried; if so it is put last in the key's queue, stored as <paramref name="value"/> gives it.
+    /// key that is being retried; if so it is put last in the key's queue, stored as <paramref name="value"/> gives it,
+    /// and <paramref name="storedAt"/>, the fired timer that held it (null: its input), is left for the caller to delete.
     /// </summary>
-    private bool WaitsForItsKey(LogEntry entry, PendingDelivery pending, Func<byte[]> value)
+    /// <remarks>
+    /// The record's marker names its place first, then the record is put, then the hold counts it in. A crash that kept
+    /// the marker alone leaves a place the hold does not count, which the record taken again (its input read again,
+    /// or its timer not yet deleted) takes again; one that kept the record too leaves it for that record to count in
+    /// (<see cref="QueuedAt"/>). Without the marker, its input read again queued it a second time, and it was delivered
+    /// twice. The hold counts in only records put, so a place it counts whose record is gone was let go.
+    /// </remarks>
+    private bool WaitsForItsKey(LogEntry entry, PendingDelivery pending, Func<byte[]> value, byte[]? storedAt)
     {
         // A head read again after a crash that kept the hold its failed attempt made is the one the others wait for.
         if (HoldOf(entry, pending) is not var (holdKey, hold, isHead) || isHead)
@@ -276,13 +385,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return false;
         }
 
-        // The hold counts the entry in before its record is put: a crash between the two leaves a sequence with no record,
-        // which a release skips, and the entry comes again (its input processed again, or its timer not yet deleted).
-        // The other way round left a record past the hold's last sequence, which no release reaches and nothing deletes.
         var waitingKey = HoldKey.Waiting(holdKey, hold.NextWaiting);
+        Timers.PutOwned(MarkerOf(pending)!, MarkerValue.Encode(waitingKey, storedAt));
+        Timers.PutOwned(waitingKey, value());
         hold.NextWaiting++;
         Timers.PutOwned(holdKey, hold.ToByteArray());
-        Timers.PutOwned(waitingKey, value());
         _metrics.WaitedForKey(_namespace);
         LogWaiting(_logger, _namespace, entry.Id, hold.NextWaiting - hold.FirstWaiting);
         return true;
@@ -295,10 +402,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     /// <remarks>
     /// Runs before the head's timer is deleted: a crash anywhere in it leaves that timer, whose firing again (a repeat
     /// delivery, which sinks allow) lets the rest go. An entry's waiting record is deleted once it is delivered or
-    /// dead-lettered, and the hold's progress saved only when the loop stops, so a crash may leave the hold pointing at
-    /// deleted records (or, from a queueing, one never put), which are skipped. An entry that takes the hold over has its
-    /// retry's timer saved first, then the hold naming it, then its waiting record deleted: a crash between the last two
-    /// leaves that record just below the hold's first, deleted when its own chain ends.
+    /// dead-lettered, then its marker, and the hold's progress saved only when the loop stops, so a crash may leave the
+    /// hold counting deleted records, which are skipped. An entry that takes the hold over has its marker name its
+    /// timer first (with its waiting record as the carrier it replaces), then that timer, then the hold naming it, then
+    /// its waiting record deleted: a crash between the last two leaves that record just below the hold's first,
+    /// deleted when its own chain ends.
     /// </remarks>
     private async ValueTask ReleaseAsync(byte[] holdKey, KeyHold hold)
     {
@@ -326,12 +434,21 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 continue;
             }
 
-            var chain = ChainOf(next, next.Entry, firedKey: null);
-            if (chain == Chain.CarriedOnByAnotherTimer)
+            var chain = ChainOf(next, next.Entry, waitingKey);
+            if (chain.State is Chain.CarriedOnByAnotherTimer or Chain.CarriedOnByItsDueTimer)
             {
                 // Let go before a crash that kept its retry's timer (or its promotion's) and not the hold naming it.
                 HandOver(holdKey, hold, next, waitingKey);
                 return;
+            }
+
+            if (chain.State == Chain.Queued)
+            {
+                // A copy its marker does not name: its input was read again after a crash that kept its marker's delete
+                // and not its own, when it had been let go once, and queued it again. The copy its marker names goes
+                // in its turn: delivered here too, it was delivered twice after the restore.
+                Timers.DeleteOwned(waitingKey);
+                continue;
             }
 
             if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= _options.MaxTimerFiringTime)
@@ -339,26 +456,18 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
                 // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
                 // its firing lets the rest go. Its marker names that timer first, as a retry's does.
                 var promoted = DueKey.Encode(Now(), next.Entry.Id);
-                Timers.PutOwned(MarkerOf(next)!, promoted);
+                Timers.PutOwned(MarkerOf(next)!, MarkerValue.Encode(promoted, waitingKey));
                 PutTimer(promoted, stored);
                 HandOver(holdKey, hold, next, waitingKey);
                 return;
             }
 
-            var outcome = await AttemptAsync(next, Now(), marked: chain == Chain.Marked);
-            if (outcome == AttemptOutcome.Retrying)
+            // Delivered or dead-lettered, the attempt deletes the waiting record, then its marker.
+            if (await AttemptAsync(next, Now(), waitingKey, marked: chain.State == Chain.Marked) == AttemptOutcome.Retrying)
             {
                 HandOver(holdKey, hold, next, waitingKey);
                 return;
             }
-
-            if (outcome == AttemptOutcome.DeadLettered)
-            {
-                // The waiting record is the entry's only other copy.
-                await Context.FlushAsync();
-            }
-
-            Timers.DeleteOwned(waitingKey);
         }
 
         Timers.DeleteOwned(holdKey);
@@ -391,8 +500,9 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     /// <summary>
     /// Attempts a delivery due at <paramref name="dueAtMs"/>; <paramref name="storedAt"/> is the key that held it (a fired
-    /// timer, or its place in a key's queue), deleted once the attempt has an outcome, and <paramref name="marked"/> says
-    /// whether its chain's marker names it.
+    /// timer, or its place in a key's queue; null: its input), deleted once the attempt has an outcome (a place in a
+    /// queue is left to the release when the entry is retried), and <paramref name="marked"/> says whether the attempt
+    /// carries its chain on as its marker names it (<see cref="ChainOf"/>).
     /// </summary>
     private async ValueTask<AttemptOutcome> AttemptAsync(PendingDelivery pending, long dueAtMs, byte[]? storedAt = null, bool marked = false)
     {
@@ -446,20 +556,23 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             var next = DueKey.Encode(answeredAtMs + (long)wait.TotalMilliseconds, entry.Id);
             if (MarkerOf(pending) is { } marker)
             {
-                // The hold first: a crash that kept the retry's timer and not the hold dropped the fired timer as
-                // superseded and let the key's later entries go ahead of the retry. Kept alone, the hold names a chain
-                // the fired timer (or the input processed again) still carries on, whose end lets it go.
+                // The marker first, naming the retry's timer and the carrier it replaces: a crash that kept that timer
+                // and not the marker left two timers with nothing to tell them apart, and a delivery by the first left
+                // the second to attempt it again. Kept alone, the marker names a timer not stored, and the carrier it
+                // replaces (still stored, or the input read again when there is none) carries the chain on.
+                Timers.PutOwned(marker, MarkerValue.Encode(next, storedAt));
+                // Then the hold, before the timer: a crash that kept the retry's timer and not the hold dropped the fired
+                // timer as superseded and let the key's later entries go ahead of the retry. The hold after the marker:
+                // kept without a marker, it named a head whose input read again took itself for a repeat, and let go of
+                // nothing when delivered.
                 HoldItsKey(entry, marker);
-                // The marker before the retry's timer: a crash that kept that timer and not the marker left two timers
-                // with no marker to tell them apart, and a delivery by the first left the second to attempt it again.
-                // Kept alone, the marker names a timer not stored, and the attempt made again carries the chain on.
-                Timers.PutOwned(marker, next);
             }
 
             PutTimer(next, pending.ToByteArray());
 
-            // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it.
-            if (storedAt is not null && !storedAt.AsSpan().SequenceEqual(next))
+            // A wait that rounds to nothing can land on the fired timer's own key: the put replaced it. A place in a
+            // queue goes once the hold names the retry (HandOver).
+            if (storedAt is not null && !HoldKey.IsWaiting(storedAt) && !storedAt.AsSpan().SequenceEqual(next))
             {
                 DeleteTimer(storedAt);
             }
@@ -502,15 +615,18 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <remarks>
-    /// The end of the head's chain lets its key's queue go, whatever made the attempt: its timer; or its input processed
-    /// again after a crash that kept the hold and not its retry's timer, the chain's only carrier then. An attempt whose
-    /// chain has another timer stored is not made (<see cref="ChainOf"/>): had it let the queue go, that timer's repeat
-    /// would land after the entries let go, the key's oldest record last. An entry let go by a release is never the
-    /// head its hold names, and one without a Kafka record key has no hold to read.
+    /// The end of the head's chain lets its key's queue go when the attempt carries that chain on: its stored timer's, or
+    /// its input's read again when its marker names a carrier a crash did not keep (the chain's only one then). An
+    /// input read again whose chain has a timer stored is not attempted (<see cref="ChainOf"/>); one with no marker was
+    /// attempted before a crash that kept none of its failure's writes but the hold of a store written by an older
+    /// order, whose timer then repeats it: had it let the queue go, that repeat would land after the entries let go,
+    /// the key's oldest record last. An entry let go from a queue is never the head its hold names. An entry with no
+    /// Kafka record key has no hold to read.
     /// </remarks>
     private async ValueTask EndChainAsync(PendingDelivery pending, byte[]? storedAt, bool marked)
     {
-        if (HeldBy(pending) is var (holdKey, hold))
+        var queued = storedAt is not null && HoldKey.IsWaiting(storedAt);
+        if (!queued && (storedAt is not null || marked) && HeldBy(pending) is var (holdKey, hold))
         {
             await ReleaseAsync(holdKey, hold);
         }
@@ -518,6 +634,11 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         EndChain(pending, storedAt, marked);
     }
 
+    /// <remarks>
+    /// The carrier goes after its marker: a crash between them leaves a timer that fires again, or a waiting record its
+    /// release reaches again, and the delivery is repeated. The other way round left a marker naming nothing, which
+    /// only the record's input read again would find, and the input of a record that waited is committed long since.
+    /// </remarks>
     private void EndChain(PendingDelivery pending, byte[]? storedAt, bool marked)
     {
         if (marked && MarkerOf(pending) is { } marker)
@@ -563,12 +684,27 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         /// <summary>No marker of the record's chain is stored, or the one there is another record's.</summary>
         Unmarked,
 
-        /// <summary>The marker names the attempt's own timer, or a timer a crash did not keep: the attempt carries the chain on.</summary>
+        /// <summary>
+        /// The attempt about to be made carries the chain on: the marker names its own carrier, or one a crash did not
+        /// keep while the carrier it replaces is gone too (or is the attempt's own).
+        /// </summary>
         Marked,
 
-        /// <summary>The marker names another stored timer of the record: that timer carries the chain on.</summary>
+        /// <summary>The marker names another stored timer of the record, which carries the chain on when it fires.</summary>
         CarriedOnByAnotherTimer,
+
+        /// <summary>
+        /// A timer of the record that is due already carries the chain on: the one the marker's timer, not kept by a
+        /// crash, was to replace, or the first timer of a record with no marker.
+        /// </summary>
+        CarriedOnByItsDueTimer,
+
+        /// <summary>The record waits in its key's queue, whose release attempts it.</summary>
+        Queued,
     }
+
+    /// <summary>A chain's state, and for a timer carrying it on, that timer's key and what it holds.</summary>
+    private readonly record struct ChainState(Chain State, byte[]? Carrier = null, PendingDelivery? Stored = null);
 
     private enum AttemptOutcome
     {
@@ -586,8 +722,8 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: dropped a timer of {Id} after {Attempts} attempt(s) that a crash left behind; its retry carries on")]
     private static partial void LogSuperseded(ILogger logger, string @namespace, string id, int attempts);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: {Id} read again after a crash is already retried; its retry carries it on")]
-    private static partial void LogAlreadyRetrying(ILogger logger, string @namespace, string id);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Namespace}: {Id} read again after a crash is stored already; its retry or its key's queue carries it on")]
+    private static partial void LogAlreadyStored(ILogger logger, string @namespace, string id);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Namespace}: delivered {Id} after {Attempts} attempt(s): {Outcome}")]
     private static partial void LogDelivered(ILogger logger, string @namespace, string id, int attempts, DeliveryOutcome outcome);
