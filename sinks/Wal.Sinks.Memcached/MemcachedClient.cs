@@ -233,8 +233,28 @@ public sealed class MemcachedClient : IAsyncDisposable
 
         var request = new PipelinedRequest(commands);
         connection.Send(request);
-        // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
-        var responses = await WaitAsync(connection, request.Completion, cancellationToken);
+        MetaResponse[] responses;
+        try
+        {
+            // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
+            responses = await WaitAsync(connection, request.Completion, cancellationToken);
+        }
+        catch (PipelineFailedException failed)
+        {
+            // The commands answered before the failure each keep their answer; the one that met it gets its error (a
+            // CLIENT_ERROR, or the lost connection), and those after it were not answered. Failing them all with the
+            // error reported a stored item as refused, and put the wrong command in a mutation's dead letter.
+            responses = failed.Answered;
+            var error = failed.InnerException as MemcachedException ?? new MemcachedConnectionException(failed.Message, failed.InnerException);
+            for (var j = responses.Length; j < sent.Count; j++)
+            {
+                var i = sent[j];
+                results[indexes?[i] ?? i] = new PipelinedSetResult(default, j == responses.Length
+                    ? error
+                    : new MemcachedConnectionException($"Not answered: an earlier command of its batch met an error ({failed.Message}) and the connection was closed.", failed.InnerException));
+            }
+        }
+
         for (var j = 0; j < responses.Length; j++)
         {
             var response = responses[j];

@@ -54,5 +54,17 @@ internal sealed class PipelinedRequest : PendingRequest
         return true;
     }
 
-    public override void Fail(Exception error) => _completion.TrySetException(error);
+    // With the answers already in: the commands they answer took effect, and a caller settling the batch one command
+    // after another must see them as done, not as failed with the command whose error ended the request.
+    public override void Fail(Exception error) => _completion.TrySetException(new PipelineFailedException(_responses[.._answered], error));
+}
+
+/// <summary>A pipelined request that failed part way: the answers of the commands before the failure, and its error.</summary>
+internal sealed class PipelineFailedException : Exception
+{
+    public PipelineFailedException(MetaResponse[] answered, Exception error)
+        : base(error.Message, error) => Answered = answered;
+
+    /// <summary>The responses, by command index, of the commands answered before the failure.</summary>
+    public MetaResponse[] Answered { get; }
 }
