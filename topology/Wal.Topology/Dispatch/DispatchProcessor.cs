@@ -34,10 +34,15 @@ namespace Wal.Topology.Dispatch;
 /// (<see cref="MarkerValue"/>): the marker is saved before its carrier and deleted before it, so a crash leaves no
 /// second carrier beside the one the marker names: only a marker naming one not stored (the carrier it replaces, or
 /// the attempt made again, carries the chain on), or, at the chain's end, its last carrier with no marker, which
-/// repeats its delivery. A timer the
-/// marker does not name is dropped when it fires, and a record read again whose carrier is stored is not attempted
-/// again (<see cref="ChainOf"/>). Entries of a Kafka record key wait behind one of them being retried
-/// (<see cref="HoldKey"/>): its hold names that entry's chain, and only the chain's end lets the waiting ones go.
+/// repeats its delivery. A timer the marker does not name is dropped when it fires, and a record read again whose
+/// carrier is stored is not attempted again (<see cref="ChainOf"/>). Entries of a Kafka record key wait behind one of
+/// them being retried (<see cref="HoldKey"/>): its hold names that entry's chain, and only the chain's end lets the
+/// waiting ones go.
+/// Not covered: once a chain has ended (its marker deleted), nothing is left to tell its record's input read again
+/// from a new one. A restore whose timer delivered the record before its uncommitted input came back attempts it once
+/// more (and retries that attempt if it fails); and a head delivered before a crash, read again behind a later entry
+/// that holds its key, lands after it. Both need the input to be uncommitted at the crash (the commit interval bounds
+/// that), and the second is the repeat after later records docs/sinks.md tells Kafka consumers to compare versions for.
 /// </remarks>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The engine ends a processor's life with Close(), which disposes the timeout source.")]
 public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[], byte[]>
@@ -401,7 +406,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     /// </summary>
     /// <remarks>
     /// Runs before the head's timer is deleted: a crash anywhere in it leaves that timer, whose firing again (a repeat
-    /// delivery, which sinks allow) lets the rest go. An entry's waiting record is deleted once it is delivered or
+    /// delivery, which sinks allow, landing after the entries let go before the crash) lets the rest go. An entry's waiting record is deleted once it is delivered or
     /// dead-lettered, then its marker, and the hold's progress saved only when the loop stops, so a crash may leave the
     /// hold counting deleted records, which are skipped. An entry that takes the hold over has its marker name its
     /// timer first (with its waiting record as the carrier it replaces), then that timer, then the hold naming it, then
