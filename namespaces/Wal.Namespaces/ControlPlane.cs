@@ -133,7 +133,21 @@ public sealed partial class ControlPlane : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(definition);
         var resolved = Registry.CheckUpsert(definition, logPartitions);
         RefuseControlPlaneTopic(resolved);
+        RefuseKafkasOwnTopics(resolved);
         return resolved;
+    }
+
+    // Checked for a new definition only, not for one followed from the topic: one written before this check must not
+    // vanish from an instance that starts after an upgrade.
+    private static void RefuseKafkasOwnTopics(NamespaceConfig resolved)
+    {
+        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
+        {
+            if (ReservedTopics.IsKafkas(topic))
+            {
+                throw new NamespaceConfigException(resolved.Name, [$"{field}: '{topic}', one of Kafka's internal topics, which no namespace may use"]);
+            }
+        }
     }
 
     // A namespace logging into this topic would have its writes read as definitions, and

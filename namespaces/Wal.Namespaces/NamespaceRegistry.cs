@@ -58,6 +58,45 @@ public sealed class NamespaceRegistry : INamespaceRegistry
         return resolved;
     }
 
+    /// <summary>
+    /// Refuses <paramref name="resolved"/> (a resolved definition, as <see cref="CheckUpsert"/> gives it) when it moves
+    /// its namespace's log or dead-letter topic; the admin calls check an update with it.
+    /// </summary>
+    /// <remarks>
+    /// The topology reads a namespace's current log only: records on the old one it had not read yet, and writes another
+    /// ingress took under the old definition before it saw the change, were acknowledged TRUE and never delivered. Dead
+    /// letters already on an old dead-letter topic were out of reach of 'wal dlq'. An update replaces the whole
+    /// definition, so one that left the topic out moved a log defined elsewhere back to wal.&lt;name&gt; without a word.
+    /// A definition followed from the control-plane topic is taken as it is (<see cref="Upsert"/>).
+    /// </remarks>
+    /// <exception cref="NamespaceConfigException">It moves either topic.</exception>
+    public void RefuseMove(NamespaceConfig resolved)
+    {
+        ArgumentNullException.ThrowIfNull(resolved);
+        if (!TryGet(resolved.Name, out var current))
+        {
+            return;
+        }
+
+        var errors = new List<string>();
+        if (resolved.Topic != current.Topic)
+        {
+            errors.Add($"topic: '{current.Topic}' cannot change to '{resolved.Topic}'; the topology reads only a namespace's current log, so "
+                + "writes acknowledged on the old one and not yet delivered would never be (define a namespace under another name to log elsewhere)");
+        }
+
+        if (resolved.DeadLetterTopic != current.DeadLetterTopic)
+        {
+            errors.Add($"dead_letter_topic: '{current.DeadLetterTopic}' cannot change to '{resolved.DeadLetterTopic}'; "
+                + "'wal dlq' reads only a namespace's current dead-letter topic, so the dead letters already in the old one would be out of its reach");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new NamespaceConfigException(resolved.Name, errors);
+        }
+    }
+
     /// <summary>Removes a definition; false if there was none.</summary>
     public bool Remove(string name)
     {
@@ -87,7 +126,8 @@ public sealed class NamespaceRegistry : INamespaceRegistry
     // topic check asking for the log's count and this refusing it. Nothing moves then: the ingress routes keys by the
     // count Kafka reports for the log, not the definition's, and the topic check refuses the change unless the store
     // changelogs that exist have that count too; the definition's count only decides topics created from then on.
-    // Only for the log it keeps: a log moved onto another topic with that topic's count is the move refused above.
+    // Only for the log it keeps: a log moved onto another topic with that topic's count is a move, which the admin
+    // calls refuse (RefuseMove).
     private void RefusePartitionChange(NamespaceConfig resolved, int? logPartitions)
     {
         if (TryGet(resolved.Name, out var current) && current.Partitions != resolved.Partitions

@@ -21,7 +21,7 @@ public static class ReservedTopics
             return $"'{topic}', Wal's control-plane topic";
         }
 
-        if (topic.StartsWith("__", StringComparison.Ordinal))
+        if (IsKafkas(topic))
         {
             return $"'{topic}', one of Kafka's internal topics";
         }
@@ -31,11 +31,15 @@ public static class ReservedTopics
             return $"'{topic}', the {(owner.Topic == topic ? "log" : "dead-letter topic")} of namespace '{owner.Name}'";
         }
 
-        if (applicationId is { Length: > 0 } && topic.StartsWith(applicationId + "-", StringComparison.Ordinal))
-        {
-            return $"'{topic}', a topic of the topology '{applicationId}' (its state changelogs and dead letters)";
-        }
-
-        return null;
+        return WhyTheTopologys(topic, applicationId);
     }
+
+    /// <summary>Whether <paramref name="topic"/> is one of Kafka's own (consumer offsets, transaction state).</summary>
+    public static bool IsKafkas(string topic) => topic.StartsWith("__", StringComparison.Ordinal);
+
+    /// <summary>Why <paramref name="topic"/> is one of the topology's own (its state changelogs), or null.</summary>
+    public static string? WhyTheTopologys(string topic, string? applicationId) =>
+        applicationId is { Length: > 0 } && topic.StartsWith(applicationId + "-", StringComparison.Ordinal)
+            ? $"'{topic}', a topic of the topology '{applicationId}' (its state changelogs and dead letters)"
+            : null;
 }

@@ -109,12 +109,62 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         using var client = fixture.Client(Operator);
         Assert.Equal(StatusCode.OK, (await client.CallAsync(Create, new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "regrown", Partitions = 2 } })).Status);
 
-        var response = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "regrown", Topic = "wal.regrown-wider", Partitions = 4 } });
+        var response = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "regrown", Partitions = 4 } });
 
         Assert.Equal(StatusCode.InvalidArgument, response.Status);
         Assert.Contains("partitions: 2 cannot change to 4", response.Message, StringComparison.Ordinal);
         Assert.True(fixture.ControlPlane.Registry.TryGet("regrown", out var kept));
         Assert.Equal(("wal.regrown", 2), (kept.Topic, kept.Partitions));
+    }
+
+    // The topology stops reading the old log at the rebuild: what it had not read there yet (its lag, or writes other
+    // ingress instances admitted under the old definition) was acknowledged TRUE and never delivered; dead letters on an
+    // old dead-letter topic were out of reach of 'wal dlq'. An update that leaves the topic out moved it back to wal.<name>.
+    [Fact]
+    public async Task UpdateNamespace_MovingItsLogOrDeadLetterTopic_InvalidArgumentNamingTheFieldNothingChanged()
+    {
+        using var client = fixture.Client(Operator);
+        Assert.Equal(StatusCode.OK, (await client.CallAsync(Create, new CreateNamespaceRequest
+        {
+            Namespace = new NamespaceConfig { Name = "mover", Topic = "mover-log", Partitions = 2 },
+        })).Status);
+
+        var moved = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "mover", Topic = "mover-log-v2", Partitions = 2 } });
+        var leftOut = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "mover", Partitions = 2 } });
+        var deadLetters = await client.CallAsync(Update, new UpdateNamespaceRequest
+        {
+            Namespace = new NamespaceConfig { Name = "mover", Topic = "mover-log", DeadLetterTopic = "mover-dlq-v2", Partitions = 2 },
+        });
+        var policy = await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = "mover", Topic = "mover-log", Partitions = 2, MaxPayloadBytes = 4096 } });
+
+        Assert.Equal(StatusCode.InvalidArgument, moved.Status);
+        Assert.Contains("topic: 'mover-log' cannot change to 'mover-log-v2'", moved.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, leftOut.Status);
+        Assert.Contains("topic: 'mover-log' cannot change to 'wal.mover'", leftOut.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, deadLetters.Status);
+        Assert.Contains("dead_letter_topic: 'wal.mover.dlq' cannot change to 'mover-dlq-v2'", deadLetters.Message, StringComparison.Ordinal);
+        Assert.True(policy.Status == StatusCode.OK, $"{policy.Status} {policy.Message}");
+        Assert.True(fixture.ControlPlane.Registry.TryGet("mover", out var kept));
+        Assert.Equal(("mover-log", "wal.mover.dlq", 4096L), (kept.Topic, kept.DeadLetterTopic, kept.MaxPayloadBytes));
+    }
+
+    // The ingress would write entries into Kafka's own topics, or into a state store's changelog that the topology then
+    // read as a log and restored its store from.
+    [Theory]
+    [InlineData("__consumer_offsets", "one of Kafka's internal topics")]
+    [InlineData("wal-topology-seeded-timers-changelog", "a topic of the topology 'wal-topology'")]
+    public async Task CreateNamespace_OnATopicKafkaOrTheTopologyKeepsItsStateIn_InvalidArgument(string topic, string why)
+    {
+        using var client = fixture.Client(Operator);
+
+        var log = await client.CallAsync(Create, new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "squat-log-" + topic.Length, Topic = topic } });
+        var deadLetters = await client.CallAsync(Create, new CreateNamespaceRequest { Namespace = new NamespaceConfig { Name = "squat-dlq-" + topic.Length, DeadLetterTopic = topic } });
+
+        Assert.Equal(StatusCode.InvalidArgument, log.Status);
+        Assert.Contains($"topic: '{topic}', {why}", log.Message, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, deadLetters.Status);
+        Assert.Contains($"dead_letter_topic: '{topic}', {why}", deadLetters.Message, StringComparison.Ordinal);
+        Assert.False(fixture.ControlPlane.Registry.TryGet("squat-log-" + topic.Length, out _));
     }
 
     [Fact]

@@ -91,7 +91,7 @@ public sealed class NamespaceRegistryTests
     {
         var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a", Partitions = 2 }]);
 
-        var error = Assert.Throws<NamespaceConfigException>(() => registry.CheckUpsert(new NamespaceConfig { Name = "a", Topic = "wal.a2", Partitions = 4 }));
+        var error = Assert.Throws<NamespaceConfigException>(() => registry.CheckUpsert(new NamespaceConfig { Name = "a", Partitions = 4 }));
 
         Assert.StartsWith("partitions: 2 cannot change to 4;", Assert.Single(error.Errors), StringComparison.Ordinal);
         Assert.True(registry.TryGet("a", out var a));
@@ -110,6 +110,26 @@ public sealed class NamespaceRegistryTests
         Assert.Equal(2, corrected.Partitions);
         Assert.Contains("changes only to the count its topic 'wal.a' has", Assert.Single(error.Errors), StringComparison.Ordinal);
         Assert.StartsWith("partitions: 3 cannot change to 2;", Assert.Single(moved.Errors), StringComparison.Ordinal);
+    }
+
+    // The topology reads only a namespace's current log: records left unread on the old one were acknowledged and never
+    // delivered. 'wal dlq' reads only its current dead-letter topic. The follower still takes what the topic holds.
+    [Fact]
+    public void RefuseMove_MovedLogOrDeadLetterTopic_IsRejectedNamingEach_UpsertTakesIt()
+    {
+        var registry = new NamespaceRegistry([new NamespaceConfig { Name = "a", Topic = "a-log" }]);
+
+        var error = Assert.Throws<NamespaceConfigException>(() => registry.RefuseMove(registry.CheckUpsert(new NamespaceConfig { Name = "a", DeadLetterTopic = "a-dlq" })));
+        var kept = registry.CheckUpsert(new NamespaceConfig { Name = "a", Topic = "a-log", MaxDelay = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMinutes(5)) });
+        registry.RefuseMove(kept);
+        registry.RefuseMove(registry.CheckUpsert(new NamespaceConfig { Name = "new", Topic = "new-log" }));
+        registry.Upsert(new NamespaceConfig { Name = "a", Topic = "a-log-2" });
+
+        Assert.Equal(
+            ["topic: 'a-log' cannot change to 'wal.a';", "dead_letter_topic: 'wal.a.dlq' cannot change to 'a-dlq';"],
+            error.Errors.Select(e => e[..(e.IndexOf(';', StringComparison.Ordinal) + 1)]));
+        Assert.Equal("a-log", kept.Topic);
+        Assert.True(registry.TryGet("a", out var followed) && followed.Topic == "a-log-2");
     }
 
     [Fact]

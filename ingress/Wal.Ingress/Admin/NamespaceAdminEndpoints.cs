@@ -45,7 +45,7 @@ public static class NamespaceAdminEndpoints
                 throw new RpcException(StatusCode.AlreadyExists, $"Namespace '{definition.Name}' already exists; use UpdateNamespace to change it.");
             }
 
-            return await PublishAsync(controlPlane, definition, null, prepare, context.CancellationToken);
+            return await PublishAsync(controlPlane, definition, null, prepare, options.TopologyApplicationId, context.CancellationToken);
         }));
         endpoints.MapGrpcUnary(Prefix + "UpdateNamespace", UpdateNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
         {
@@ -56,7 +56,7 @@ public static class NamespaceAdminEndpoints
             }
 
             var logPartitions = await LogPartitionsIfChangedAsync(options.BootstrapServers, current, definition, context.CancellationToken);
-            return await PublishAsync(controlPlane, definition, logPartitions, prepare, context.CancellationToken);
+            return await PublishAsync(controlPlane, definition, logPartitions, prepare, options.TopologyApplicationId, context.CancellationToken);
         }));
         endpoints.MapGrpcUnary(Prefix + "GetNamespace", GetNamespaceRequest.Parser, (request, _) =>
             registry.TryGet(request.Name, out var config) ? ValueTask.FromResult(config) : throw NotFound(request.Name));
@@ -109,15 +109,30 @@ public static class NamespaceAdminEndpoints
         }
     }
 
+    // The ingress would write entries into a state store's changelog, and the topology read that changelog as a log and
+    // restore the store from entries. Only the ingress knows the topology's application id, so the check is here.
+    private static void RefuseTheTopologysTopics(NamespaceConfig resolved, string topologyApplicationId)
+    {
+        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
+        {
+            if (ReservedTopics.WhyTheTopologys(topic, topologyApplicationId) is { } why)
+            {
+                throw new NamespaceConfigException(resolved.Name, [$"{field}: {why}, which no namespace may use"]);
+            }
+        }
+    }
+
     private static async ValueTask<NamespaceConfig> PublishAsync(
         ControlPlane controlPlane, NamespaceConfig definition, int? logPartitions, Func<NamespaceConfig, CancellationToken, Task>? prepare,
-        CancellationToken cancellationToken)
+        string topologyApplicationId, CancellationToken cancellationToken)
     {
         NamespaceConfig resolved;
         try
         {
             // Validate before preparing anything, so an invalid definition leaves no trace.
             resolved = controlPlane.Check(definition, logPartitions);
+            controlPlane.Registry.RefuseMove(resolved);
+            RefuseTheTopologysTopics(resolved, topologyApplicationId);
         }
         catch (NamespaceConfigException e)
         {
