@@ -4,14 +4,16 @@ using Wal.Namespaces;
 namespace Wal.Topology;
 
 /// <summary>
-/// Runs a reconcile step after the namespace registry changed and then stayed quiet for a while,
-/// so a burst of changes (a whole seed file applied) costs one step. Steps never overlap; a step
+/// Runs a reconcile step after the namespace registry changed and then stayed quiet for a while (or, under changes
+/// that never stop, ten quiet periods after the first), so a burst of changes (a whole seed file applied) costs one
+/// step. Steps never overlap; a step
 /// that reports failure through <see cref="RetryLater"/> runs again after the quiet period.
 /// </summary>
 internal sealed class RegistryFollower : IAsyncDisposable
 {
     // One pending signal is enough: a step always reads the registry as it is when it runs.
     private readonly Channel<bool> _changes = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private const int MaxQuietWaits = 10;
     private readonly CancellationTokenSource _stop = new();
     private readonly INamespaceRegistry _registry;
     private readonly TimeSpan _debounce;
@@ -83,7 +85,10 @@ internal sealed class RegistryFollower : IAsyncDisposable
         {
             while (await _changes.Reader.WaitToReadAsync(cancellationToken))
             {
-                while (_changes.Reader.TryRead(out _))
+                // Quiet for a debounce, or at most MaxQuietWaits of them: changes coming more often than that (a policy
+                // automated every half second) held a step off for as long as they came, a new namespace's included.
+                var waited = 0;
+                while (waited++ < MaxQuietWaits && _changes.Reader.TryRead(out _))
                 {
                     await Task.Delay(_debounce, cancellationToken);
                 }
