@@ -226,26 +226,8 @@ public sealed class DispatchProcessorTests : IDisposable
 
         for (var kept = 0; kept <= attemptWrites.Count; kept++)
         {
-            // Delivered once, then refused for good: a second attempt would end in a dead letter.
-            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
-            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
-            var timers = restored.GetKeyValueStore(store);
-            ChangelogReplica.Replay(timers, scheduled.Concat(attemptWrites.Take(kept)));
-            var log = restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray);
-            if (!delayed)
-            {
-                await log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
-            }
-
-            for (var i = 0; i < 30; i++)
-            {
-                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-            }
-
-            var crash = $"after a crash that kept {kept} of {attemptWrites.Count} writes";
-            Assert.True(sink.Calls.Count == 1, $"{sink.Calls.Count} attempts {crash}");
-            Assert.True(restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).IsEmpty, $"a dead letter {crash}");
-            Assert.True(timers.ApproximateCount == 0, $"{timers.ApproximateCount} records left {crash}");
+            var problem = await DeliveredOnceAfterRestoreAsync(scheduled.Concat(attemptWrites.Take(kept)), delayed ? null : entry);
+            Assert.True(problem is null, $"{problem} after a crash that kept {kept} of {attemptWrites.Count} writes");
         }
     }
 
@@ -275,20 +257,9 @@ public sealed class DispatchProcessorTests : IDisposable
         var failures = new List<string>();
         for (var kept = 0; kept <= writes.Count; kept++)
         {
-            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
-            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
-            var timers = restored.GetKeyValueStore(store);
-            ChangelogReplica.Replay(timers, writes.Take(kept));
-            await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
-            for (var i = 0; i < 30; i++)
+            if (await DeliveredOnceAfterRestoreAsync(writes.Take(kept), entry) is { } problem)
             {
-                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-            }
-
-            var dlq = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList().Count;
-            if (sink.Calls.Count != 1 || dlq != 0 || timers.ApproximateCount != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {sink.Calls.Count} attempts, {dlq} dead letters, {timers.ApproximateCount} left");
+                failures.Add($"kept {kept}/{writes.Count}: {problem}");
             }
         }
 
@@ -312,20 +283,9 @@ public sealed class DispatchProcessorTests : IDisposable
         var failures = new List<string>();
         for (var kept = 1; kept <= writes.Count; kept++)
         {
-            var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
-            using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
-            var timers = restored.GetKeyValueStore(store);
-            ChangelogReplica.Replay(timers, writes.Take(kept));
-            await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
-            for (var i = 0; i < 30; i++)
+            if (await DeliveredOnceAfterRestoreAsync(writes.Take(kept), entry) is { } problem)
             {
-                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-            }
-
-            var dlq = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList().Count;
-            if (sink.Calls.Count != 1 || dlq != 0 || timers.ApproximateCount != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {sink.Calls.Count} attempts, {dlq} dead letters, {timers.ApproximateCount} left");
+                failures.Add($"kept {kept}/{writes.Count}: {problem}");
             }
         }
 
@@ -731,6 +691,31 @@ public sealed class DispatchProcessorTests : IDisposable
         var start = WireFormat.MakeTag(15, WireFormat.WireType.StartGroup);
         var end = WireFormat.MakeTag(15, WireFormat.WireType.EndGroup);
         return [.. tail, .. Enumerable.Repeat((byte)start, depth), .. Enumerable.Repeat((byte)end, depth)];
+    }
+
+    // Restores the timer store from writes, reads the entry's input again when given (as after a crash before its
+    // commit), and runs the punctuator for 30 s against a target that delivers once and refuses every attempt after:
+    // null when the entry was attempted once, nothing dead-lettered and nothing left in the store, else what was wrong.
+    private async Task<string?> DeliveredOnceAfterRestoreAsync(IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes, LogEntry? readAgain)
+    {
+        var sink = new ScriptedSink { Otherwise = DeliveryResult.Permanent("already there") }.Then(DeliveryResult.Delivered);
+        using var restored = Driver(sink, _driver.WallClockTime.AddMilliseconds(50));
+        var timers = restored.GetKeyValueStore(WalTopology.TimerStoreName("demo"));
+        ChangelogReplica.Replay(timers, writes);
+        if (readAgain is not null)
+        {
+            await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(readAgain.Id), readAgain.ToByteArray());
+        }
+
+        for (var i = 0; i < 30; i++)
+        {
+            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
+        }
+
+        var deadLetters = restored.CreateOutputTopic("wal.demo.dlq", Deserializers.ByteArray, Deserializers.ByteArray).ReadRecordsToList().Count;
+        return sink.Calls.Count == 1 && deadLetters == 0 && timers.ApproximateCount == 0
+            ? null
+            : $"{sink.Calls.Count} attempts, {deadLetters} dead letters, {timers.ApproximateCount} left";
     }
 
     private async Task PipeAsync(LogEntry entry) =>

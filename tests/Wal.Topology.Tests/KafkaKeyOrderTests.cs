@@ -395,19 +395,10 @@ public sealed class KafkaKeyOrderTests : IDisposable
         await PipeAsync(entries);
         var writes = changelog.ReadRecordsToList();
 
-        var sink = new ScriptedSink();
-        using var restored = Restored(sink, writes);
-        await PipeAgainAsync(restored, entries);
-        var timers = restored.GetKeyValueStore(Store);
-        for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
-        {
-            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-        }
-
-        var calls = sink.Calls.Select(c => c.Id).ToList();
+        var (calls, left) = await RunRestoredAsync(writes, entries);
         Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
         Assert.Equal("a3", calls[^1]);
-        Assert.Equal(0, timers.ApproximateCount);
+        Assert.Equal(0, left);
     }
 
     // The head's first retry fires 100 ms after its failure, long before its input is committed. A crash that kept the
@@ -428,19 +419,10 @@ public sealed class KafkaKeyOrderTests : IDisposable
         var failures = new List<string>();
         for (var kept = 0; kept <= writes.Count; kept++)
         {
-            var sink = new ScriptedSink();
-            using var restored = Restored(sink, writes.Take(kept));
-            await PipeAgainAsync(restored, entries);
-            var timers = restored.GetKeyValueStore(Store);
-            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            var (calls, left) = await RunRestoredAsync(writes.Take(kept), entries);
+            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || calls.Count != calls.Distinct().Count() || left != 0)
             {
-                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-            }
-
-            var calls = sink.Calls.Select(c => c.Id).ToList();
-            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || calls.Count != calls.Distinct().Count() || timers.ApproximateCount != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({timers.ApproximateCount} left)");
+                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({left} left)");
             }
         }
 
@@ -459,17 +441,9 @@ public sealed class KafkaKeyOrderTests : IDisposable
         await PipeAsync(entries);
         var writes = changelog.ReadRecordsToList();
 
-        var sink = new ScriptedSink();
-        using var restored = Restored(sink, writes);
-        await PipeAgainAsync(restored, entries);
-        var timers = restored.GetKeyValueStore(Store);
-        for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
-        {
-            await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-        }
-
-        var calls = sink.Calls.Select(c => c.Id).ToList();
+        var (calls, left) = await RunRestoredAsync(writes, entries);
         Assert.True(calls.Count == calls.Distinct().Count(), string.Join(",", calls));
+        Assert.Equal(0, left);
     }
 
     // A delayed head fails when its timer fires, and a later entry of its key queues behind it, both before their
@@ -492,19 +466,10 @@ public sealed class KafkaKeyOrderTests : IDisposable
         var failures = new List<string>();
         for (var kept = 1; kept <= writes.Count; kept++)
         {
-            var sink = new ScriptedSink();
-            using var restored = Restored(sink, writes.Take(kept));
-            await PipeAgainAsync(restored, [delayed, Entry("a2", "a")]);
-            var timers = restored.GetKeyValueStore(Store);
-            for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
+            var (calls, left) = await RunRestoredAsync(writes.Take(kept), [delayed, Entry("a2", "a")]);
+            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || left != 0)
             {
-                await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
-            }
-
-            var calls = sink.Calls.Select(c => c.Id).ToList();
-            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || timers.ApproximateCount != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({timers.ApproximateCount} left)");
+                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({left} left)");
             }
         }
 
@@ -525,18 +490,25 @@ public sealed class KafkaKeyOrderTests : IDisposable
         var timer = writes.Single(w => !ChainKey.IsMarker(w.Key) && !HoldKey.IsHold(w.Key));
         var hold = writes.Single(w => HoldKey.IsHold(w.Key));
 
+        var (calls, left) = await RunRestoredAsync([timer, hold], [Entry("a1", "a"), Entry("a2", "a")]);
+        Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
+        Assert.Equal(0, left);
+    }
+
+    // Restores the timer store from writes, reads the entries' inputs again (as after a crash before their commit), and
+    // fires timers until the store is empty or 30 s have passed: the ids delivered, in order, and the records left.
+    private async Task<(List<string> Calls, long Left)> RunRestoredAsync(IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes, IEnumerable<LogEntry> readAgain)
+    {
         var sink = new ScriptedSink();
-        using var restored = Restored(sink, [timer, hold]);
-        await PipeAgainAsync(restored, [Entry("a1", "a"), Entry("a2", "a")]);
+        using var restored = Restored(sink, writes);
+        await PipeAgainAsync(restored, readAgain);
         var timers = restored.GetKeyValueStore(Store);
         for (var i = 0; i < 30 && timers.ApproximateCount > 0; i++)
         {
             await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
         }
 
-        var calls = sink.Calls.Select(c => c.Id).ToList();
-        Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
-        Assert.Equal(0, timers.ApproximateCount);
+        return ([.. sink.Calls.Select(c => c.Id)], timers.ApproximateCount);
     }
 
     private TopologyTestDriver Restored(ISink sink, IEnumerable<Wal.Streams.Record<byte[], byte[]>> writes) =>
