@@ -19,6 +19,9 @@ internal sealed record RedriveResult(
     public long Unreadable => Skipped.Count;
 }
 
+/// <summary>Dead letters of a partition that retention deleted before a redrive read them: offsets From to To - 1.</summary>
+internal sealed record DeletedByRetention(int Partition, long From, long To);
+
 /// <summary>
 /// Re-enqueues dead letters into their namespace's topic. The DLQ read position is a consumer
 /// group per namespace and filter, committed one record at a time and only after the re-enqueued
@@ -30,9 +33,6 @@ internal sealed record RedriveResult(
 /// once its late pieces have filled it in: the first of its dead letters the run takes re-enqueues it, and the others
 /// the run meets are joined to it.
 /// </summary>
-/// <summary>Dead letters of a partition that retention deleted before a redrive read them: offsets From to To - 1.</summary>
-internal sealed record DeletedByRetention(int Partition, long From, long To);
-
 internal sealed class DeadLetterRedriver(string bootstrapServers)
 {
     /// <summary>Each filter keeps its own position, so a narrow redrive does not skip records for a later, wider one.</summary>

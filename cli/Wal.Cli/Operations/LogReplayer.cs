@@ -170,7 +170,7 @@ internal sealed class LogReplayer(string bootstrapServers)
             throw new CliException(
                 ExitCodes.Usage,
                 $"--from is past the end of {ns.Topic}: " + string.Join(", ", named.OrderBy(n => n.Key.Partition.Value).Select(n =>
-                    $"partition {n.Key.Partition.Value} asked from {n.Value}, holds offsets {marks[n.Key].Low.Value} to {marks[n.Key].High.Value}")),
+                    $"partition {n.Key.Partition.Value} asked from {n.Value}, its end is offset {marks[n.Key].High.Value}")),
                 "Fix --from (a time is ISO-8601, e.g. 2026-11-22T02:00:00Z, not a number) and run the command again.");
         }
     }

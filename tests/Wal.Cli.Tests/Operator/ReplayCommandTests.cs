@@ -118,8 +118,8 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     // "nothing to re-apply". An epoch time typed as a number is one way to get there.
     [Theory]
     [InlineData("0:3", "0:1", "--to is before --from in partition 0 (from 3, to 1)")]
-    [InlineData("0:1000", null, "partition 0 asked from 1000, holds offsets 0 to 4")]
-    [InlineData("1763776800000", null, "partition 0 asked from 1763776800000, holds offsets 0 to 4")]
+    [InlineData("0:1000", null, "partition 0 asked from 1000, its end is offset 4")]
+    [InlineData("1763776800000", null, "partition 0 asked from 1763776800000, its end is offset 4")]
     public async Task Replay_RangeThatSelectsNothing_IsRefusedSayingWhy(string from, string? to, string why)
     {
         var ns = await stack.CreateNamespaceAsync();
