@@ -88,6 +88,7 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         // Checked on the header alone, so an oversized message is refused before it is buffered.
         if (length > (uint)maxMessageSize)
         {
+            budget?.OnRefused("message_size");
             throw new RpcException(
                 StatusCode.ResourceExhausted,
                 $"Received message of {length} bytes exceeds the limit of {maxMessageSize} bytes.");
@@ -135,6 +136,7 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
 
         if (!budget.TryTake(buffered - _taken))
         {
+            budget.OnRefused("receiving_bytes");
             throw new RpcException(
                 StatusCode.ResourceExhausted,
                 $"The server is already receiving {budget.Used - _taken} bytes of other messages not yet whole (its bound is {budget.MaxBytes}); this message of {length} bytes does not fit now. Retry later or at another instance.");

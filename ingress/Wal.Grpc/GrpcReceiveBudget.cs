@@ -24,4 +24,13 @@ public sealed class GrpcReceiveBudget(long maxBytes)
 
     /// <summary>Gives back bytes taken by <see cref="TryTake"/>.</summary>
     public void Give(long bytes) => Interlocked.Add(ref _used, -bytes);
+
+    /// <summary>
+    /// Raised for each request message refused RESOURCE_EXHAUSTED on arrival, before any handler sees it, with why:
+    /// <c>receiving_bytes</c> (it did not fit this bound) or <c>message_size</c> (over the largest message size). Such a
+    /// message is a write shed to protect the server, and no handler can count it: it was never parsed.
+    /// </summary>
+    public event Action<string>? Refused;
+
+    internal void OnRefused(string reason) => Refused?.Invoke(reason);
 }

@@ -17,7 +17,14 @@ public static class AdminEndpoints
         var exporter = endpoints.ServiceProvider.GetRequiredService<PrometheusExporter>();
         var registry = endpoints.ServiceProvider.GetRequiredService<INamespaceRegistry>();
         var producer = endpoints.ServiceProvider.GetRequiredService<KafkaLogProducer>();
-        endpoints.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
+        var sweeper = endpoints.ServiceProvider.GetService<NamespaceStateSweeper>();
+        endpoints.MapGet("/metrics", () =>
+        {
+            // A write answered after its namespace was deleted brings series of it back, and the next change of the
+            // registry, which may never come, was the only sweep: swept before each scrape, they are never exported.
+            sweeper?.Sweep();
+            return Results.Text(exporter.Render(), PrometheusExporter.ContentType);
+        });
         // Alive while the process can still make writes durable. A producer that failed fatally refuses
         // every record until the process restarts, so liveness fails too and the orchestrator restarts it.
         endpoints.MapGet("/healthz", () => producer.FatalError is { } fatal

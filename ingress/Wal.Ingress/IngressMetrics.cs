@@ -25,6 +25,7 @@ public sealed class IngressMetrics : IDisposable
     private readonly Counter<long> _outcomes;
     private readonly Counter<long> _shed;
     private readonly Histogram<double> _duration;
+    private readonly GrpcReceiveBudget? _receiving;
 
     /// <param name="limiter">Read at collection time for the in-flight gauges.</param>
     /// <param name="meterFactory">The host's factory, so each host has its own meter; a new meter without one.</param>
@@ -46,6 +47,9 @@ public sealed class IngressMetrics : IDisposable
         if (receiving is not null)
         {
             _meter.CreateObservableUpDownCounter("wal_ingress_receiving_bytes", () => receiving.Used, "By", "Bytes buffered of request messages begun but not yet whole, across all calls.");
+            // Refused before they were parsed, so under no namespace: uncounted, a flood of them showed no shedding at all.
+            _receiving = receiving;
+            receiving.Refused += ShedOnArrival;
         }
 
         if (connections is not null)
@@ -68,7 +72,17 @@ public sealed class IngressMetrics : IDisposable
     public void Shed(string @namespace, string reason) =>
         _shed.Add(1, new(NamespaceTag, @namespace), new("reason", reason));
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose()
+    {
+        if (_receiving is not null)
+        {
+            _receiving.Refused -= ShedOnArrival;
+        }
+
+        _meter.Dispose();
+    }
+
+    private void ShedOnArrival(string reason) => Shed(UnknownNamespace, reason);
 
     private static IEnumerable<Measurement<long>> InFlight(InFlightLimiter limiter, Func<(string Namespace, long Writes, long Bytes), long> value) =>
         limiter.ByNamespace().Select(usage => new Measurement<long>(value(usage), new KeyValuePair<string, object?>(NamespaceTag, usage.Namespace)));

@@ -11,7 +11,8 @@ namespace Wal.Ingress;
 /// </summary>
 /// <remarks>
 /// Every change sweeps every name the registry lacks, not only the one just deleted: a write admitted just before a
-/// delete and answered after it brings some of its namespace's state back, and the next change takes it away again.
+/// delete and answered after it brings some of its namespace's state back, and the next change takes it away again,
+/// or the next scrape of /metrics, which sweeps first so that no series of a deleted namespace is exported.
 /// Runs on whichever thread changed the registry (the control plane's follower), so it only walks dictionaries.
 /// </remarks>
 internal sealed class NamespaceStateSweeper : IDisposable
@@ -20,6 +21,7 @@ internal sealed class NamespaceStateSweeper : IDisposable
     private readonly WriteRateLimiter _rates;
     private readonly InFlightLimiter _inFlight;
     private readonly PrometheusExporter _exporter;
+    private readonly Lock _gate = new();
 
     public NamespaceStateSweeper(INamespaceRegistry registry, WriteRateLimiter rates, InFlightLimiter inFlight, PrometheusExporter exporter)
     {
@@ -32,12 +34,19 @@ internal sealed class NamespaceStateSweeper : IDisposable
 
     public void Dispose() => _registry.Changed -= OnChanged;
 
-    private void OnChanged(object? sender, EventArgs e)
+    /// <summary>Drops the state of every namespace the registry lacks; run on each change and before each scrape.</summary>
+    public void Sweep()
     {
-        _rates.Retain(_registry);
-        _inFlight.Retain(_registry);
-        _exporter.Forget(IngressMetrics.NamespaceTag, IsGone);
+        // One at a time: a scrape may run it while the follower does, and the limiters' retains were written for one.
+        lock (_gate)
+        {
+            _rates.Retain(_registry);
+            _inFlight.Retain(_registry);
+            _exporter.Forget(IngressMetrics.NamespaceTag, IsGone);
+        }
     }
+
+    private void OnChanged(object? sender, EventArgs e) => Sweep();
 
     private bool IsGone(string @namespace) => @namespace != IngressMetrics.UnknownNamespace && !_registry.TryGet(@namespace, out _);
 }
