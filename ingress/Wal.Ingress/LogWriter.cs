@@ -172,7 +172,8 @@ public sealed class LogWriter(
         entry.WriteTo(value);
         if (!limiter.TryAcquire(config.Name, config.Quota.MaxInFlightBytes, value.Length, out var instanceFull))
         {
-            metrics.Shed(config.Name, "in_flight_bytes");
+            // Two reasons: the instance's bound full is the instance saturated, whichever namespace met it.
+            metrics.Shed(config.Name, instanceFull ? "instance_in_flight_bytes" : "in_flight_bytes");
             refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id, InFlightRefusal(config, value.Length, instanceFull)), started);
             return false;
         }

@@ -104,9 +104,14 @@ public sealed class BackPressureTests(ITestOutputHelper output)
         host.Kafka.SetBrokerUp(1);
         await Task.WhenAll(held);
 
+        using var http = new HttpClient { BaseAddress = host.App.GetAdminAddress() };
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
         Assert.Equal(StatusCode.ResourceExhausted, shed.Status);
         Assert.Contains("MaxInFlightBytes", shed.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("quota.max_in_flight_bytes", shed.Message, StringComparison.Ordinal);
+        // And the metric too: shed for the namespace's bound sent operators after a bound nobody reached.
+        Assert.Contains($"wal_ingress_shed_total{{namespace=\"{TestNamespaces.Orders}\",reason=\"instance_in_flight_bytes\"}} 1\n", metrics, StringComparison.Ordinal);
     }
 
     [Fact]
