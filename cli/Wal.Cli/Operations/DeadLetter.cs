@@ -25,7 +25,8 @@ internal sealed record DeadLetter(
     LogEntry? Entry,
     DeadMutation? Mutation = null,
     string? Part = null,
-    int ChunksStored = 0)
+    int ChunksStored = 0,
+    Headers? Carried = null)
 {
     public static DeadLetter From(ConsumeResult<byte[]?, byte[]?> record)
     {
@@ -71,7 +72,25 @@ internal sealed record DeadLetter(
             entry,
             mutation,
             isMutation ? Header(headers, MutationDeadLetterHeaders.Part) ?? "1/1" : null,
-            Number(headers, MutationDeadLetterHeaders.ChunksStored));
+            Number(headers, MutationDeadLetterHeaders.ChunksStored),
+            CarriedFrom(headers));
+    }
+
+    // The headers the entry's log record had, which its dead letter carries ahead of its own (CarriedHeaders): what a
+    // redrive puts back with the entry, so that it returns to the log as it was. The dead letter's own headers, and
+    // a replicator's word that a region refused it, are about the dead letter and stay with it.
+    private static Headers CarriedFrom(Headers? headers)
+    {
+        var carried = new Headers();
+        foreach (var header in headers ?? [])
+        {
+            if (!DeadLetterHeaders.IsSetByDeadLetter(header.Key) && header.Key != Wal.Topology.Replication.ReplicationHeaders.RefusedBy)
+            {
+                carried.Add(header.Key, header.GetValueBytes());
+            }
+        }
+
+        return carried;
     }
 
     private static int Number(Headers? headers, string name) =>

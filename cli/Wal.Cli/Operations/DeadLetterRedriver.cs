@@ -99,7 +99,8 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
                         {
                             foreach (var e in entries)
                             {
-                                await producer.ProduceAsync(ns.Topic, e, cancellationToken);
+                                // A plain entry goes back with its record's headers; a mutation's pieces are new records.
+                                await producer.ProduceAsync(ns.Topic, e, cancellationToken, letter.Part is null ? letter.Carried : null);
                             }
 
                             written++;

@@ -32,10 +32,13 @@ internal sealed class LogEntryProducer : IDisposable
             MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
         }).Build();
 
-    /// <summary>Completes once the record is durably acknowledged; throws if it is not.</summary>
-    public async Task<TopicPartitionOffset> ProduceAsync(string topic, LogEntry entry, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes once the record is durably acknowledged; throws if it is not. <paramref name="headers"/> are the
+    /// record's own (a writer's trace, a replicated record's origin), as it carried them before.
+    /// </summary>
+    public async Task<TopicPartitionOffset> ProduceAsync(string topic, LogEntry entry, CancellationToken cancellationToken, Headers? headers = null)
     {
-        var result = await _producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = KeyOf(entry), Value = entry.ToByteArray() }, cancellationToken);
+        var result = await _producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = KeyOf(entry), Value = entry.ToByteArray(), Headers = headers }, cancellationToken);
         return result.Status == PersistenceStatus.Persisted
             ? result.TopicPartitionOffset
             : throw new CliException(ExitCodes.Failed, $"the record {entry.Id} was not acknowledged by Kafka ({result.Status})", "Run the command again; it resumes.");

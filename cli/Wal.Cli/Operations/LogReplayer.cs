@@ -113,7 +113,7 @@ internal sealed class LogReplayer(string bootstrapServers)
                     mutationEntries += retargeted.BodyCase is LogEntry.BodyOneofCase.Chunk or LogEntry.BodyOneofCase.Completion ? 1 : 0;
                     if (producer is not null)
                     {
-                        await producer.ProduceAsync(ns.Topic, retargeted, cancellationToken);
+                        await producer.ProduceAsync(ns.Topic, retargeted, cancellationToken, record.Message.Headers);
                         written++;
                     }
                 }

@@ -322,6 +322,27 @@ public sealed class DlqCommandTests(OperatorStackFixture stack)
         Assert.Equal(["i-1", "i-2", "i-3"], stack.ReadTopic(config.Topic).Select(e => e.Id));
     }
 
+    // README says a redrive puts the entry back unchanged; it went back without the headers its record had (a writer's
+    // trace, a replicated record's origin), which its dead letter carries ahead of its own.
+    [Fact]
+    public async Task Redrive_PutsTheEntryBackWithItsRecordsHeaders_NotTheDeadLetters()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceDeadLetterAsync(ns, "h-1", "retriable", "downstream was down", carried: new Headers
+        {
+            { "traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"u8.ToArray() },
+            { Wal.Topology.Replication.ReplicationHeaders.RefusedBy, "b"u8.ToArray() },
+        });
+
+        var run = await OperatorStackFixture.RunAsync("dlq", "redrive", "--namespace", ns, "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var (entry, headers) = Assert.Single(stack.ReadRecords($"wal.{ns}"));
+        Assert.Equal("h-1", entry.Id);
+        Assert.Equal(["traceparent"], headers.Select(h => h.Key));
+        Assert.Equal("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", Encoding.UTF8.GetString(headers.GetLastBytes("traceparent")));
+    }
+
     // A dead letter skipped before an interruption was committed past and named only in the report of a run that ended
     // well: the interrupted run said "interrupted", the next one started after it, and no run ever named it.
     [Fact]

@@ -91,9 +91,10 @@ public sealed class OperatorStackFixture : IAsyncLifetime
     /// Produces a dead letter as the topology does: key = id (or <paramref name="key"/>, as for a record dead-lettered as
     /// it was read), value = the entry (or <paramref name="entry"/>), headers say why.
     /// </summary>
-    public async Task ProduceDeadLetterAsync(string ns, string id, string reason, string error, byte[]? key = null, LogEntry? entry = null)
+    public async Task ProduceDeadLetterAsync(string ns, string id, string reason, string error, byte[]? key = null, LogEntry? entry = null, Headers? carried = null)
     {
-        var headers = new Headers
+        var headers = carried ?? [];
+        foreach (var own in new Headers
         {
             { DeadLetterHeaders.Error, Encoding.UTF8.GetBytes(error) },
             { DeadLetterHeaders.Reason, Encoding.UTF8.GetBytes(reason) },
@@ -103,7 +104,11 @@ public sealed class OperatorStackFixture : IAsyncLifetime
             { DeadLetterHeaders.SourcePartition, Encoding.UTF8.GetBytes("0") },
             { DeadLetterHeaders.SourceOffset, Encoding.UTF8.GetBytes("42") },
             { DeadLetterHeaders.FailedAtMs, Encoding.UTF8.GetBytes("1763776800000") },
-        };
+        })
+        {
+            headers.Add(own.Key, own.GetValueBytes());
+        }
+
         await _deadLetterProducer!.ProduceAsync(
             $"wal.{ns}.dlq", new Message<byte[], byte[]> { Key = key ?? Encoding.UTF8.GetBytes(id), Value = (entry ?? Entry(ns, id)).ToByteArray(), Headers = headers });
     }
@@ -158,8 +163,8 @@ public sealed class OperatorStackFixture : IAsyncLifetime
         return entry;
     }
 
-    public async Task ProduceEntryAsync(string ns, LogEntry entry, int partition = 0) =>
-        await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray() });
+    public async Task ProduceEntryAsync(string ns, LogEntry entry, int partition = 0, Headers? headers = null) =>
+        await _producer!.ProduceAsync(new TopicPartition($"wal.{ns}", partition), new Message<byte[], byte[]> { Key = Encoding.UTF8.GetBytes(entry.Id), Value = entry.ToByteArray(), Headers = headers });
 
     /// <summary>A record in the namespace's topic that is not a LogEntry (written around the ingress).</summary>
     public async Task ProduceGarbageAsync(string ns, byte[] value) =>
@@ -173,23 +178,26 @@ public sealed class OperatorStackFixture : IAsyncLifetime
     }
 
     /// <summary>Every entry now in the namespace's topic, in offset order.</summary>
-    public IReadOnlyList<LogEntry> ReadTopic(string topic)
+    public IReadOnlyList<LogEntry> ReadTopic(string topic) => [.. ReadRecords(topic).Select(r => r.Entry)];
+
+    /// <summary>Every record now in partition 0 of <paramref name="topic"/>, in offset order: its entry and its headers.</summary>
+    public IReadOnlyList<(LogEntry Entry, Headers Headers)> ReadRecords(string topic)
     {
         using var consumer = new ConsumerBuilder<Ignore, byte[]>(new ConsumerConfig { BootstrapServers = Bootstrap, GroupId = $"test-{Guid.NewGuid():N}" }).Build();
         var partition = new TopicPartition(topic, 0);
         var high = consumer.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(10)).High.Value;
-        var entries = new List<LogEntry>();
+        var records = new List<(LogEntry, Headers)>();
         consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (entries.Count < high && DateTime.UtcNow < deadline)
+        while (records.Count < high && DateTime.UtcNow < deadline)
         {
             if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result)
             {
-                entries.Add(LogEntry.Parser.ParseFrom(result.Message.Value));
+                records.Add((LogEntry.Parser.ParseFrom(result.Message.Value), result.Message.Headers ?? []));
             }
         }
 
-        Assert.Equal(high, entries.Count);
-        return entries;
+        Assert.Equal(high, records.Count);
+        return records;
     }
 }

@@ -1,3 +1,4 @@
+using Confluent.Kafka;
 using System.Text.Json.Nodes;
 using Wal.Cli.Operations;
 using Wal.Schemas.V1;
@@ -112,6 +113,22 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
         Assert.Equal(0, result["ranges"]!["0"]!["to"]!.GetValue<int>() - result["ranges"]!["0"]!["from"]!.GetValue<int>());
         Assert.Equal(ExitCodes.Usage, typo.Exit);
         Assert.Contains("--from names partition(s) 5", typo.Error, StringComparison.Ordinal);
+    }
+
+    // A replayed entry is produced again unchanged: its record's headers (a writer's trace, a replicated record's
+    // origin) went missing.
+    [Fact]
+    public async Task Replay_KeepsEachRecordsHeaders()
+    {
+        var ns = await stack.CreateNamespaceAsync();
+        await stack.ProduceEntryAsync(ns, OperatorStackFixture.Entry(ns, "hd-1"), headers: new Headers { { "wal.origin.region", "b"u8.ToArray() } });
+
+        var run = await OperatorStackFixture.RunAsync("replay", "--namespace", ns, "--from", "0", "--bootstrap-servers", stack.Bootstrap);
+
+        Assert.True(run.Exit == 0, run.ToString());
+        var replayed = stack.ReadRecords($"wal.{ns}")[^1];
+        Assert.Equal("hd-1", replayed.Entry.Id);
+        Assert.Equal("b", System.Text.Encoding.UTF8.GetString(replayed.Headers.GetLastBytes("wal.origin.region")));
     }
 
     // A range that selects nothing was clamped and reported as done, exit 0: an operator reads "re-applied 0 of 0" as
