@@ -81,15 +81,8 @@ internal sealed record DeadLetter(
     // a replicator's word that a region refused it, are about the dead letter and stay with it.
     private static Headers CarriedFrom(Headers? headers)
     {
-        var carried = new Headers();
-        foreach (var header in headers ?? [])
-        {
-            if (!DeadLetterHeaders.IsSetByDeadLetter(header.Key) && header.Key != Wal.Topology.Replication.ReplicationHeaders.RefusedBy)
-            {
-                carried.Add(header.Key, header.GetValueBytes());
-            }
-        }
-
+        var carried = CarriedHeaders.From(headers);
+        carried.Remove(Wal.Topology.Replication.ReplicationHeaders.RefusedBy);
         return carried;
     }
 
