@@ -82,7 +82,12 @@ public sealed partial class MutationProcessor
         {
             var (inRange, beyond) = SplitAtCount(progress, stored);
             progress.State = MutationState.Applied;
-            await DeadLetterBeyondCountAsync(progress, beyond);
+            if (await ForwardBeyondCountAsync(progress, beyond))
+            {
+                await Context.FlushAsync();
+                _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.BeyondCount);
+            }
+
             FinishChunks(progress, inRange, beyond);
             SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
             LogApplied(_logger, _namespace, progress.RequestId, progress.ChunkCount, progress.Attempts);
@@ -198,17 +203,21 @@ public sealed partial class MutationProcessor
         progress.ChunksStored = (uint)chunks.Count;
         LogDeadLettered(_logger, _namespace, progress.RequestId, reason, progress.Attempts, progress.LastError);
         await ForwardDeadMutationAsync(progress, reason, chunks);
+        var apart = await ForwardBeyondCountAsync(progress, beyond);
 
-        // The chunks go next, and with them the only other copy: the dead letter must be in Kafka first. Sent
-        // but unacknowledged, it could fail after the deletes reached the changelog, and a restart would restore
+        // The chunks go next, and with them the only other copy: the dead letters must be in Kafka first. Sent
+        // but unacknowledged, one could fail after the deletes reached the changelog, and a restart would restore
         // a mutation given up with nothing in the dead-letter topic.
         await Context.FlushAsync();
         progress.State = MutationState.DeadLettered;
-        await DeadLetterBeyondCountAsync(progress, beyond);
         FinishChunks(progress, chunks, beyond);
         SaveWithTimer(progress, Now() + (long)Expiry().TotalMilliseconds);
         // One per mutation, however many parts its chunks took.
         _metrics.DeadLettered(_namespace, reason);
+        if (apart)
+        {
+            _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.BeyondCount);
+        }
     }
 
     /// <summary>
@@ -222,15 +231,17 @@ public sealed partial class MutationProcessor
             : (stored.Where(c => ChunkKey.Sequence(c.Key) < progress.ChunkCount).ToList(), stored.Where(c => ChunkKey.Sequence(c.Key) >= progress.ChunkCount).ToList());
 
     /// <summary>
-    /// Chunks stored past the marker's count go to the dead-letter topic, reason
+    /// Sends the chunks stored past the marker's count to the dead-letter topic, reason
     /// <see cref="MutationDeadLetterHeaders.BeyondCount"/>, once the mutation is applied or given up and before its chunks
     /// are deleted: the writer was told each was durable, and the store is their only copy once the input is committed.
+    /// True when there were any: the caller flushes them (with the mutation's own dead letter, when it has one in the
+    /// same flush) before the deletes, and counts them once flushed.
     /// </summary>
-    private async ValueTask DeadLetterBeyondCountAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> beyond)
+    private async ValueTask<bool> ForwardBeyondCountAsync(MutationProgress progress, List<(byte[] Key, byte[] Value)> beyond)
     {
         if (beyond.Count == 0)
         {
-            return;
+            return false;
         }
 
         var piece = progress.Clone();
@@ -240,9 +251,7 @@ public sealed partial class MutationProcessor
             + $"no part of the mutation, which {(progress.State == MutationState.Applied ? "was applied" : "went to the dead-letter topic")} without them");
         LogDeadLettered(_logger, _namespace, progress.RequestId, MutationDeadLetterHeaders.BeyondCount, progress.Attempts, piece.LastError);
         await ForwardDeadMutationAsync(piece, MutationDeadLetterHeaders.BeyondCount, beyond);
-
-        await Context.FlushAsync();
-        _metrics.DeadLettered(_namespace, MutationDeadLetterHeaders.BeyondCount);
+        return true;
     }
 
     /// <summary>
