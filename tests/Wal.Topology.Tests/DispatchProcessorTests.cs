@@ -224,11 +224,8 @@ public sealed class DispatchProcessorTests : IDisposable
         var attemptWrites = changelog.ReadRecordsToList();
         Assert.True(attemptWrites.Count >= (kafkaKey ? 3 : 2), $"{attemptWrites.Count} writes");
 
-        for (var kept = 0; kept <= attemptWrites.Count; kept++)
-        {
-            var problem = await DeliveredOnceAfterRestoreAsync(scheduled.Concat(attemptWrites.Take(kept)), delayed ? null : entry);
-            Assert.True(problem is null, $"{problem} after a crash that kept {kept} of {attemptWrites.Count} writes");
-        }
+        var problems = await ProblemsAfterEachPrefixAsync(attemptWrites, firstKept: 0, delayed ? null : entry, scheduled);
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
     }
 
     // A first retry fires 100 ms after its failure, long before the input is committed at the commit interval, so the
@@ -254,16 +251,8 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(2, _sink.Calls.Count);
         var writes = changelog.ReadRecordsToList();
 
-        var failures = new List<string>();
-        for (var kept = 0; kept <= writes.Count; kept++)
-        {
-            if (await DeliveredOnceAfterRestoreAsync(writes.Take(kept), entry) is { } problem)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {problem}");
-            }
-        }
-
-        Assert.True(failures.Count == 0, string.Join("; ", failures));
+        var problems = await ProblemsAfterEachPrefixAsync(writes, firstKept: 0, entry);
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
     }
 
     // A delayed entry's input is committed at the commit interval, not when its timer is put. Read again after its due
@@ -280,16 +269,8 @@ public sealed class DispatchProcessorTests : IDisposable
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(1));
         var writes = changelog.ReadRecordsToList();
 
-        var failures = new List<string>();
-        for (var kept = 1; kept <= writes.Count; kept++)
-        {
-            if (await DeliveredOnceAfterRestoreAsync(writes.Take(kept), entry) is { } problem)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {problem}");
-            }
-        }
-
-        Assert.True(failures.Count == 0, string.Join("; ", failures));
+        var problems = await ProblemsAfterEachPrefixAsync(writes, firstKept: 1, entry);
+        Assert.True(problems.Count == 0, string.Join("; ", problems));
     }
 
     // A log topic recreated under a kept timer store starts its offsets at 0 again: a chain still retrying from before
@@ -691,6 +672,23 @@ public sealed class DispatchProcessorTests : IDisposable
         var start = WireFormat.MakeTag(15, WireFormat.WireType.StartGroup);
         var end = WireFormat.MakeTag(15, WireFormat.WireType.EndGroup);
         return [.. tail, .. Enumerable.Repeat((byte)start, depth), .. Enumerable.Repeat((byte)end, depth)];
+    }
+
+    // For each prefix of writes from firstKept of them on (after all of before), what DeliveredOnceAfterRestoreAsync
+    // found wrong, naming the prefix: a crash keeps any prefix of the changelog's writes.
+    private async Task<List<string>> ProblemsAfterEachPrefixAsync(
+        List<Wal.Streams.Record<byte[], byte[]>> writes, int firstKept, LogEntry? readAgain, IEnumerable<Wal.Streams.Record<byte[], byte[]>>? before = null)
+    {
+        var problems = new List<string>();
+        for (var kept = firstKept; kept <= writes.Count; kept++)
+        {
+            if (await DeliveredOnceAfterRestoreAsync((before ?? []).Concat(writes.Take(kept)), readAgain) is { } problem)
+            {
+                problems.Add($"kept {kept}/{writes.Count}: {problem}");
+            }
+        }
+
+        return problems;
     }
 
     // Restores the timer store from writes, reads the entry's input again when given (as after a crash before its

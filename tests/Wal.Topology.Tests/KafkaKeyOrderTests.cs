@@ -416,16 +416,8 @@ public sealed class KafkaKeyOrderTests : IDisposable
         Assert.Equal(["a1", "a1"], Delivered());
         var writes = changelog.ReadRecordsToList();
 
-        var failures = new List<string>();
-        for (var kept = 0; kept <= writes.Count; kept++)
-        {
-            var (calls, left) = await RunRestoredAsync(writes.Take(kept), entries);
-            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || calls.Count != calls.Distinct().Count() || left != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({left} left)");
-            }
-        }
-
+        var failures = await OrderProblemsAfterEachPrefixAsync(
+            writes, firstKept: 0, entries, calls => calls.LastIndexOf("a1") > calls.IndexOf("a2") || calls.Count != calls.Distinct().Count());
         Assert.True(failures.Count == 0, string.Join("; ", failures));
     }
 
@@ -463,16 +455,7 @@ public sealed class KafkaKeyOrderTests : IDisposable
         Assert.Equal(["a1"], Delivered());
         var writes = changelog.ReadRecordsToList();
 
-        var failures = new List<string>();
-        for (var kept = 1; kept <= writes.Count; kept++)
-        {
-            var (calls, left) = await RunRestoredAsync(writes.Take(kept), [delayed, Entry("a2", "a")]);
-            if (calls.LastIndexOf("a1") > calls.IndexOf("a2") || left != 0)
-            {
-                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({left} left)");
-            }
-        }
-
+        var failures = await OrderProblemsAfterEachPrefixAsync(writes, firstKept: 1, [delayed, Entry("a2", "a")], calls => calls.LastIndexOf("a1") > calls.IndexOf("a2"));
         Assert.True(failures.Count == 0, string.Join("; ", failures));
     }
 
@@ -493,6 +476,24 @@ public sealed class KafkaKeyOrderTests : IDisposable
         var (calls, left) = await RunRestoredAsync([timer, hold], [Entry("a1", "a"), Entry("a2", "a")]);
         Assert.True(calls.LastIndexOf("a1") < calls.IndexOf("a2"), string.Join(",", calls));
         Assert.Equal(0, left);
+    }
+
+    // For each prefix of writes from firstKept of them on: the deliveries after the restore, named with the prefix, when
+    // wrong says they are wrong or the store is not left empty.
+    private async Task<List<string>> OrderProblemsAfterEachPrefixAsync(
+        List<Wal.Streams.Record<byte[], byte[]>> writes, int firstKept, IEnumerable<LogEntry> readAgain, Func<List<string>, bool> wrong)
+    {
+        var failures = new List<string>();
+        for (var kept = firstKept; kept <= writes.Count; kept++)
+        {
+            var (calls, left) = await RunRestoredAsync(writes.Take(kept), readAgain);
+            if (wrong(calls) || left != 0)
+            {
+                failures.Add($"kept {kept}/{writes.Count}: {string.Join(",", calls)} ({left} left)");
+            }
+        }
+
+        return failures;
     }
 
     // Restores the timer store from writes, reads the entries' inputs again (as after a crash before their commit), and

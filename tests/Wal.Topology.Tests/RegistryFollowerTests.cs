@@ -19,12 +19,13 @@ public sealed class RegistryFollowerTests
         });
         follower.Start();
         using var stop = new CancellationTokenSource();
+        // A change every 20 ms, five to each quiet period, until the test ends: the pace of the changes, not a wait.
         var changing = Task.Run(async () =>
         {
-            for (var i = 1; !stop.IsCancellationRequested; i++)
+            using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+            for (var i = 1; await NextTickAsync(pace, stop.Token); i++)
             {
                 registry.Upsert(new NamespaceConfig { Name = "a", MaxPayloadBytes = 1000 + i });
-                await Task.Delay(20);
             }
         });
 
@@ -37,6 +38,18 @@ public sealed class RegistryFollowerTests
         {
             await stop.CancelAsync();
             await changing;
+        }
+    }
+
+    private static async Task<bool> NextTickAsync(PeriodicTimer pace, CancellationToken stop)
+    {
+        try
+        {
+            return await pace.WaitForNextTickAsync(stop);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
