@@ -21,7 +21,7 @@ public sealed class IngressNotReachedTests
         var run = await OperatorStackFixture.RunAsync("namespaces", "list", "--address", address);
 
         Assert.True(run.Exit == ExitCodes.Failed, run.ToString());
-        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lines = run.ErrorLines;
         Assert.True(lines.Length == 2, run.ToString());
         Assert.StartsWith($"error: cannot reach {address} before the call ended", lines[0], StringComparison.Ordinal);
         Assert.Contains("nothing was sent", lines[0], StringComparison.Ordinal);

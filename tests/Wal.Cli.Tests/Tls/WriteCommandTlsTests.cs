@@ -116,7 +116,7 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
         var run = await OperatorStackFixture.RunAsync("namespaces", "list", "--address", Address);
 
         Assert.True(run.Exit == ExitCodes.Failed, run.ToString());
-        var lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var lines = run.ErrorLines;
         Assert.True(lines.Length == 2, run.ToString());
         Assert.StartsWith($"error: TLS with {Address}", lines[0], StringComparison.Ordinal);
         Assert.Contains("nothing was sent", lines[0], StringComparison.Ordinal);
