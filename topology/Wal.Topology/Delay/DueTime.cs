@@ -39,6 +39,17 @@ public static class DueTime
         return jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs));
     }
 
+    /// <summary>
+    /// Whether <paramref name="entry"/> asks to wait (a delay, a deliver_at or a jitter): only such an entry can have been
+    /// stored as a timer when first read. One without is due at its accept time, as soon as it is read.
+    /// </summary>
+    public static bool IsScheduled(LogEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return entry.Lifecycle is { } lifecycle
+            && (lifecycle.ScheduleCase != Lifecycle.ScheduleOneofCase.None || lifecycle.Jitter is { Seconds: > 0 } or { Nanos: > 0 });
+    }
+
     /// <summary>A value in [0, 1) determined by <paramref name="id"/> (FNV-1a, 64-bit).</summary>
     public static double StableFraction(string id)
     {

@@ -139,7 +139,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
         // Input is committed only at the commit interval: read again after a crash, the record may be stored already.
         var chain = ChainOf(pending, entry, ownKey: null);
-        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due, now) is { } first)
+        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due) is { } first)
         {
             chain = first;
         }
@@ -356,12 +356,12 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     /// <summary>
     /// The first timer of <paramref name="entry"/>, due at <paramref name="due"/> and read again after it was due, when
-    /// that timer is stored. An entry due at its accept time (no delay, as for nearly every one) was due when first
-    /// read, never stored as a first timer, and costs no read.
+    /// that timer is stored. An entry with no schedule (as nearly every one) was due when first read, never stored as a
+    /// first timer, and costs no read.
     /// </summary>
-    private ChainState? FirstTimerOf(LogEntry entry, long due, long now)
+    private ChainState? FirstTimerOf(LogEntry entry, long due)
     {
-        if (due == Math.Min(entry.AcceptedAtMs, now))
+        if (!DueTime.IsScheduled(entry))
         {
             return null;
         }
