@@ -139,29 +139,13 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     // Checked for a new definition only, not for one followed from the topic: one written before this check must not
     // vanish from an instance that starts after an upgrade.
-    private static void RefuseKafkasOwnTopics(NamespaceConfig resolved)
-    {
-        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
-        {
-            if (ReservedTopics.IsKafkas(topic))
-            {
-                throw new NamespaceConfigException(resolved.Name, [$"{field}: '{topic}', one of Kafka's internal topics, which no namespace may use"]);
-            }
-        }
-    }
+    private static void RefuseKafkasOwnTopics(NamespaceConfig resolved) =>
+        NamespaceValidator.RefuseTopics(resolved, topic => ReservedTopics.IsKafkas(topic) ? $"'{topic}', one of Kafka's internal topics, which no namespace may use" : null);
 
     // A namespace logging into this topic would have its writes read as definitions, and
     // compaction would delete every definition whose name matched a write's key.
-    private void RefuseControlPlaneTopic(NamespaceConfig resolved)
-    {
-        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
-        {
-            if (topic == _options.Topic)
-            {
-                throw new NamespaceConfigException(resolved.Name, [$"{field}: '{topic}' is the control-plane topic, where namespace definitions live"]);
-            }
-        }
-    }
+    private void RefuseControlPlaneTopic(NamespaceConfig resolved) =>
+        NamespaceValidator.RefuseTopics(resolved, topic => topic == _options.Topic ? $"'{topic}' is the control-plane topic, where namespace definitions live" : null);
 
     /// <summary>Publishes a definition and waits until this instance's registry holds it.</summary>
     /// <remarks>

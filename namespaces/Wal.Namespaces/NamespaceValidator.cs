@@ -16,6 +16,24 @@ public static class NamespaceValidator
     public static (string Field, string Topic)[] Topics(NamespaceConfig config) =>
         [("topic", config.Topic), ("dead_letter_topic", config.DeadLetterTopic)];
 
+    /// <summary>
+    /// Refuses <paramref name="config"/> when one of its topics is one no namespace may use: <paramref name="whyNot"/>
+    /// says why (the text after the field's name), or null for a topic it may.
+    /// </summary>
+    /// <exception cref="NamespaceConfigException">A topic is refused; the error names its field.</exception>
+    public static void RefuseTopics(NamespaceConfig config, Func<string, string?> whyNot)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(whyNot);
+        foreach (var (field, topic) in Topics(config))
+        {
+            if (whyNot(topic) is { } why)
+            {
+                throw new NamespaceConfigException(config.Name, [$"{field}: {why}"]);
+            }
+        }
+    }
+
     public static bool IsValidName(string name) =>
         name.Length is > 0 and <= 100 && !name.AsSpan().ContainsAnyExcept(NameCharacters);
 

@@ -111,16 +111,8 @@ public static class NamespaceAdminEndpoints
 
     // The ingress would write entries into a state store's changelog, and the topology read that changelog as a log and
     // restore the store from entries. Only the ingress knows the topology's application id, so the check is here.
-    private static void RefuseTheTopologysTopics(NamespaceConfig resolved, string topologyApplicationId)
-    {
-        foreach (var (field, topic) in NamespaceValidator.Topics(resolved))
-        {
-            if (ReservedTopics.WhyTheTopologys(topic, topologyApplicationId) is { } why)
-            {
-                throw new NamespaceConfigException(resolved.Name, [$"{field}: {why}, which no namespace may use"]);
-            }
-        }
-    }
+    private static void RefuseTheTopologysTopics(NamespaceConfig resolved, string topologyApplicationId) =>
+        NamespaceValidator.RefuseTopics(resolved, topic => ReservedTopics.WhyTheTopologys(topic, topologyApplicationId) is { } why ? $"{why}, which no namespace may use" : null);
 
     private static async ValueTask<NamespaceConfig> PublishAsync(
         ControlPlane controlPlane, NamespaceConfig definition, int? logPartitions, Func<NamespaceConfig, CancellationToken, Task>? prepare,
