@@ -25,10 +25,10 @@ public sealed class WalWriteStream : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ulong, PendingWrite> _pending = new();
     private readonly SemaphoreSlim _room;
-    // Framed writes on their way out: one sender puts whatever has queued onto the stream with one
+    // Writes on their way out: one sender puts whatever has queued onto the stream with one
     // flush, so a burst of writes costs one HTTP/2 flush, not one each.
-    private readonly Channel<(byte[] Frame, PendingWrite Write)> _outgoing =
-        Channel.CreateUnbounded<(byte[], PendingWrite)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<PendingWrite> _outgoing =
+        Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     private readonly RequestBody _body = new();
     private readonly CancellationTokenSource _abort = new();
     private readonly Task _reading;
@@ -88,7 +88,7 @@ public sealed class WalWriteStream : IAsyncDisposable
 
             var framed = request.Clone();
             framed.ClientId = Interlocked.Increment(ref _lastId);
-            write = new PendingWrite(framed.ClientId, request.Id);
+            write = new PendingWrite(framed.ClientId, request.Id, WalClient.Frame(framed));
             _pending[write.ClientId] = write;
             // Checked after registering the write: the reader answers every write it finds
             // registered when the call ends, and this one sees the end if it came first (the
@@ -100,7 +100,7 @@ public sealed class WalWriteStream : IAsyncDisposable
             }
             else
             {
-                _outgoing.Writer.TryWrite((WalClient.Frame(framed), write));
+                _outgoing.Writer.TryWrite(write);
             }
         }
         finally
@@ -153,7 +153,6 @@ public sealed class WalWriteStream : IAsyncDisposable
         StopTakingWrites();
         await _abort.CancelAsync();
         _outgoing.Writer.TryComplete();
-        _body.Complete();
         await _sending;
         await _reading;
     }
@@ -170,42 +169,73 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
     }
 
-    // The one sender: waits for the request stream, then writes each batch that has queued with
-    // one flush. Once the queue ends it ends the request side. If the call breaks, it stops: the
-    // reader answers every write still waiting by the call's end.
+    // The one sender: takes each attempt HTTP/2 makes at sending the request (see RequestBody)
+    // and writes each batch that has queued with one flush. Once the queue ends it ends the
+    // attempt's request side. If the attempt breaks, it waits for the next: HTTP/2 makes one when
+    // the server refused the stream before processing any of it, and then every write sent on
+    // the refused one goes again first. Once the call has ended there are no more attempts, and
+    // the reader answers every write still waiting by how the call ended.
     private async Task SendAsync()
     {
         var batch = new MemoryStream();
+        var outgoing = _outgoing.Reader;
+        var queueEnded = false;
         try
         {
-            var stream = await _body.Stream;
-            var outgoing = _outgoing.Reader;
-            while (await outgoing.WaitToReadAsync(_abort.Token) && _ended is null)
+            while (await _body.NextAttemptAsync() is { } attempt)
             {
-                batch.SetLength(0);
-                while (outgoing.TryRead(out var item))
+                try
                 {
-                    item.Write.Sent = true;
-                    batch.Write(item.Frame);
-                }
+                    using var broken = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token, attempt.CancelledByHttp, attempt.Replaced);
+                    batch.SetLength(0);
+                    foreach (var refused in _pending.Values.Where(w => w.Sent).OrderBy(w => w.ClientId))
+                    {
+                        batch.Write(refused.Frame);
+                    }
 
-                await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), _abort.Token);
-                await stream.FlushAsync(_abort.Token);
+                    while (true)
+                    {
+                        if (batch.Length == 0)
+                        {
+                            if (queueEnded || !await outgoing.WaitToReadAsync(broken.Token))
+                            {
+                                queueEnded = true;
+                                break;
+                            }
+
+                            if (_ended is not null)
+                            {
+                                // The ingress is stopping: what is still queued was answered FALSE and stays here.
+                                break;
+                            }
+                        }
+
+                        while (outgoing.TryRead(out var write))
+                        {
+                            write.Sent = true;
+                            batch.Write(write.Frame);
+                        }
+
+                        await attempt.Stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), broken.Token);
+                        await attempt.Stream.FlushAsync(broken.Token);
+                        batch.SetLength(0);
+                    }
+                }
+                catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
+                {
+                    // This attempt broke (or the stream was disposed): the next one, if HTTP/2 makes one, sends again.
+                }
+                finally
+                {
+                    _body.Finish(attempt);
+                }
             }
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException or OperationCanceledException or ObjectDisposedException)
-        {
-            // The call is ending (or was disposed): the reader answers what is left by how it ended.
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             // Anything else would leave queued writes unsent while the call stays open, waiting
             // for acks that cannot come: end the call, so the reader answers them.
             await _abort.CancelAsync();
-        }
-        finally
-        {
-            _body.Complete();
         }
     }
 
@@ -320,30 +350,56 @@ public sealed class WalWriteStream : IAsyncDisposable
     private static WriteToLogResponse NotSent(string id, string why) =>
         new() { Durable = Trilean.False, Id = id, Message = $"not written: {why}" };
 
-    private sealed class PendingWrite(ulong clientId, string id) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingWrite(ulong clientId, string id, byte[] frame) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public ulong ClientId => clientId;
 
         public string Id => id;
 
+        /// <summary>The request, framed, kept until answered: an attempt HTTP/2 makes again sends it again.</summary>
+        public byte[] Frame => frame;
+
         public volatile bool Sent;
     }
 
-    /// <summary>The request side of the call: writes go onto the stream HTTP/2 hands it, until it is completed.</summary>
+    /// <summary>
+    /// The request side of the call. HTTP/2 may send a request more than once: when the server
+    /// refuses its stream before processing any of it (REFUSED_STREAM, or a GOAWAY whose last
+    /// stream is below it, as a server that is stopping sends), it tries again on another stream
+    /// and asks this content for its body again. Each such call is an attempt with its own stream.
+    /// </summary>
     private sealed class RequestBody : HttpContent
     {
-        private readonly TaskCompletionSource<Stream> _stream = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        // Continuations inline on purpose: see SerializeToStreamAsync.
-        private readonly TaskCompletionSource _done = new();
+        private readonly Channel<Attempt> _attempts = Channel.CreateUnbounded<Attempt>();
+        private readonly Lock _gate = new();
+        private Attempt? _latest;
 
-        public Task<Stream> Stream => _stream.Task;
+        /// <summary>HTTP/2's next attempt at sending the request, or null once the call has ended.</summary>
+        public async Task<Attempt?> NextAttemptAsync() =>
+            await _attempts.Reader.WaitToReadAsync() && _attempts.Reader.TryRead(out var attempt) ? attempt : null;
 
-        public void Complete() => _done.TrySetResult();
+        /// <summary>The sender is done with <paramref name="attempt"/>: its request side ends.</summary>
+        public void Finish(Attempt attempt)
+        {
+            lock (_gate)
+            {
+                attempt.End();
+                attempt.Dispose();
+                if (_latest == attempt)
+                {
+                    _latest = null;
+                }
+            }
+        }
 
+        /// <summary>The call has ended: no attempt is taken any more, and the request side of the latest ends.</summary>
         public void Fail()
         {
-            _stream.TrySetException(new IOException("the stream has ended"));
-            _done.TrySetResult();
+            lock (_gate)
+            {
+                _attempts.Writer.TryComplete();
+                _latest?.End();
+            }
         }
 
         protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
@@ -357,10 +413,21 @@ public sealed class WalWriteStream : IAsyncDisposable
         // asynchronous continuations and is awaited without returning to any context.
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            _stream.TrySetResult(stream);
-            using (cancellationToken.UnsafeRegister(static done => ((TaskCompletionSource)done!).TrySetResult(), _done))
+            var attempt = new Attempt(stream, cancellationToken);
+            lock (_gate)
             {
-                await _done.Task.ConfigureAwait(false);
+                // A new attempt means the last one was refused, whether or not its stream broke yet.
+                _latest?.Replace();
+                _latest = attempt;
+                if (!_attempts.Writer.TryWrite(attempt))
+                {
+                    attempt.End();
+                }
+            }
+
+            using (cancellationToken.UnsafeRegister(static a => ((Attempt)a!).End(), attempt))
+            {
+                await attempt.Ended.ConfigureAwait(false);
             }
         }
 
@@ -369,5 +436,34 @@ public sealed class WalWriteStream : IAsyncDisposable
             length = 0;
             return false;
         }
+    }
+
+    /// <summary>One attempt at sending the request, on its own stream.</summary>
+    private sealed class Attempt(Stream stream, CancellationToken cancelledByHttp) : IDisposable
+    {
+        // Continuations inline on purpose: see RequestBody.SerializeToStreamAsync.
+        private readonly TaskCompletionSource _ended = new();
+        private readonly CancellationTokenSource _replaced = new();
+
+        public Stream Stream => stream;
+
+        public Task Ended => _ended.Task;
+
+        /// <summary>Fires when HTTP/2 gives up on the attempt.</summary>
+        public CancellationToken CancelledByHttp => cancelledByHttp;
+
+        /// <summary>Fires when a later attempt replaces this one.</summary>
+        public CancellationToken Replaced => _replaced.Token;
+
+        /// <summary>Ends the attempt's request side (a half-close when its stream is still open).</summary>
+        public void End() => _ended.TrySetResult();
+
+        public void Replace()
+        {
+            _replaced.Cancel();
+            End();
+        }
+
+        public void Dispose() => _replaced.Dispose();
     }
 }

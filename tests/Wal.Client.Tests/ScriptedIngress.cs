@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -119,7 +120,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // both with status OK and no response; "stream-silent" answers nothing and waits;
     // "stream-ending" acknowledges the first TRUE, says the call is ending (as a stopping ingress
     // does), waits for the half-close, notes it, and then drops the stream as a closing
-    // connection may.
+    // connection may; "stream-refused-once" resets its first call with REFUSED_STREAM (as a
+    // server does that takes no new streams, which tells HTTP/2 to try the request again) and
+    // acknowledges both writes TRUE when they come again; "stream-refused-once-half-closed" does
+    // the same once the client has half-closed the first call.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
@@ -127,6 +131,23 @@ public sealed class ScriptedIngress : IAsyncLifetime
         var second = await ReadRequestAsync(http.Request.Body);
         switch (first.Id)
         {
+            case "stream-refused-once" or "stream-refused-once-half-closed" when Ids.Count(id => id == first.Id) == 1:
+                if (first.Id.EndsWith("half-closed", StringComparison.Ordinal))
+                {
+                    await http.Request.Body.CopyToAsync(Stream.Null);
+                }
+
+                http.Features.Get<IHttpResetFeature>()!.Reset(RefusedStream);
+                break;
+            case "stream-refused-once" or "stream-refused-once-half-closed":
+                http.Response.ContentType = "application/grpc";
+                foreach (var write in new[] { first, second })
+                {
+                    await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = write.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = write.Id } }));
+                }
+
+                http.Response.AppendTrailer("grpc-status", "0");
+                break;
             case "stream-abort":
                 http.Abort();
                 break;
@@ -170,6 +191,9 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 throw new InvalidOperationException($"no stream script '{first.Id}'");
         }
     }
+
+    // HTTP/2's REFUSED_STREAM: the stream was closed before any of it was processed.
+    private const int RefusedStream = 0x7;
 
     private static async Task<WriteToLogRequest> ReadRequestAsync(Stream body)
     {

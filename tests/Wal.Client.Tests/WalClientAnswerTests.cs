@@ -258,6 +258,30 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamRefusedUnprocessed_HttpTriesAgain_TheWritesGoAgainAndAreAcknowledged()
+    {
+        var answers = await StreamTwoWritesAsync("stream-refused-once");
+
+        // HTTP/2 sent the call a second time after the refusal, and the writes went with it.
+        Assert.All(answers, a => Assert.Equal(Trilean.True, a.Durable));
+        Assert.Equal(2, server.Ids.Count(id => id == "stream-refused-once"));
+    }
+
+    [Fact]
+    public async Task StreamRefusedUnprocessedAfterTheClientHalfClosed_TheWritesGoAgainAndAreAcknowledged()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        var first = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "stream-refused-once-half-closed" });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+        await stream.CompleteAsync().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(Trilean.True, (await first).Durable);
+        Assert.Equal(Trilean.True, (await second).Durable);
+        Assert.Equal(2, server.Ids.Count(id => id == "stream-refused-once-half-closed"));
+    }
+
+    [Fact]
     public async Task StreamRefusedTrailersOnlyWithoutTheAllReadMark_EachUnknown()
     {
         var answers = await StreamTwoWritesAsync("stream-refused");
