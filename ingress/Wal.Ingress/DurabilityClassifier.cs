@@ -28,6 +28,10 @@ namespace Wal.Ingress;
 ///   INVALID_RECORD, UNKNOWN_TOPIC_OR_PART, ...)   |         |   never-sent record; it is not in the log
 /// report: status NotPersisted, local error        | FALSE   | e.g. purged from the queue before send
 /// report: error but status Persisted (contradiction)| UNKNOWN | never claim TRUE next to an error
+/// Produce() threw QueueFull                       | FALSE,  | librdkafka's queue.buffering.max.messages
+///                                                 | shed    |   is a bound like MaxInFlightBytes, and
+///                                                 |         |   small records meet it first: the call
+///                                                 |         |   ends RESOURCE_EXHAUSTED, retry later
 /// caller's deadline passed before the report      | UNKNOWN | the record is still in flight
 /// </code>
 /// </remarks>
@@ -74,7 +78,7 @@ public static class DurabilityClassifier
     /// <summary>Produce() threw: the record was refused before it entered the producer's queue.</summary>
     public static ProduceOutcome FromRefusal(Error error) =>
         error.Code == ErrorCode.Local_QueueFull
-            ? ProduceOutcome.NotWritten("The ingress's Kafka queue is full; the record was not written. Retry later.")
+            ? ProduceOutcome.Shed("The ingress's Kafka queue is full; the record was not written. Retry later.")
             : ProduceOutcome.NotWritten($"The record was not accepted for sending: {Describe(error)}.");
 
     private static string Describe(Error error) => $"{error.Code} ({(int)error.Code}): {error.Reason}";

@@ -214,7 +214,7 @@ public sealed class LogWriter(
             // WaitAsync's promise completes on Kafka's delivery thread and would run the rest of the
             // call (the response, Kestrel's write) there, ahead of every other delivery report:
             // continue on the thread pool instead, as PendingProduce intends.
-            return WriteResult.From(await produce.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding), write.Id);
+            return Produced(write, await produce.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.ForceYielding));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -226,6 +226,17 @@ public sealed class LogWriter(
                 Message = "The deadline passed before Kafka answered; the record may or may not be durable.",
             });
         }
+    }
+
+    // The producer's answer as the caller's result; a record its full queue refused counts as shed, as at the in-flight bounds.
+    private WriteResult Produced(AdmittedWrite write, ProduceOutcome outcome)
+    {
+        if (outcome.WasShed)
+        {
+            metrics.Shed(write.Namespace, "producer_queue");
+        }
+
+        return WriteResult.From(outcome, write.Id);
     }
 
     // The reservation ends with Kafka's answer, not with the caller's wait: a caller that gave up
@@ -341,7 +352,7 @@ public sealed class LogWriter(
             try
             {
                 writer.Release(write.Namespace, write.Value.Length);
-                result = writer.Answer(write.Namespace, result, started);
+                result = writer.Answer(write.Namespace, writer.Produced(write, outcome), started);
             }
             finally
             {

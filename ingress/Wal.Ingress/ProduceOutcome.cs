@@ -12,5 +12,14 @@ public readonly record struct ProduceOutcome(Trilean Durable, string Message, Lo
 
     public static ProduceOutcome NotWritten(string reason) => new(Trilean.False, reason, null);
 
+    /// <summary>
+    /// Not written because the producer's own queue was full: load shed, as at the ingress's in-flight bounds, so
+    /// the caller is told RESOURCE_EXHAUSTED (retry later), not a verdict on the record.
+    /// </summary>
+    public static ProduceOutcome Shed(string reason) => new(Trilean.False, reason, null) { WasShed = true };
+
+    /// <summary>True for <see cref="Shed"/>: refused for the instance's load, not for anything about the record.</summary>
+    public bool WasShed { get; init; }
+
     public static ProduceOutcome Unknown(string reason) => new(Trilean.Unknown, reason, null);
 }

@@ -24,7 +24,8 @@ public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Re
             response.Position = position;
         }
 
-        return new WriteResult(StatusCode.OK, response);
+        // A shed record is refused like one over an in-flight bound: the status is what tells a caller to retry later.
+        return new WriteResult(outcome.WasShed ? StatusCode.ResourceExhausted : StatusCode.OK, response);
     }
 
     /// <summary>The unary form: the response, or an exception carrying it as details.</summary>

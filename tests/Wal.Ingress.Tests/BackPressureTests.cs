@@ -115,6 +115,40 @@ public sealed class BackPressureTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task WriteToLog_ProducerQueueFullBeforeTheByteBounds_ResourceExhaustedAtOnceAndCountedAsShed()
+    {
+        // librdkafka holds at most queue.buffering.max.messages records (100,000 by default) until Kafka answers. Small
+        // writes meet that count long before the byte bounds (100,000 records of ~100 bytes are 10 MB of 256 MiB): with
+        // the broker away, every write beyond it is refused inside Produce. That refusal is shedding like any other,
+        // "retry later", and was answered OK with durable FALSE and counted nowhere as shed.
+        await using var host = await IngressTestHost.StartAsync(brokers: 1, o =>
+        {
+            o.ProduceTimeout = TimeSpan.FromSeconds(30);
+            o.ProducerSettings["queue.buffering.max.messages"] = "2";
+            o.ProducerSettings["reconnect.backoff.max.ms"] = "100";
+        });
+        using var meter = new InFlightMeter(host);
+        using var client = new GrpcTestClient(host.Address);
+        await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders });
+        host.Kafka.SetBrokerDown(1);
+        WriteToLogRequest Write(string id) => new() { Namespace = TestNamespaces.Orders, Id = id, Payload = ByteString.CopyFromUtf8(id) };
+
+        var held = new[] { client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("held-1")), client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("held-2")) };
+        await Eventually.WaitUntilAsync(() => meter.Current == 2, Deadline, "the two writes the producer's queue holds did not come to be held");
+        var shed = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write("shed"));
+        host.Kafka.SetBrokerUp(1);
+        var admitted = await Task.WhenAll(held);
+        using var http = new HttpClient { BaseAddress = host.App.GetAdminAddress() };
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+        Assert.True(shed.Status == StatusCode.ResourceExhausted, $"{shed.Status} {shed.Message} {string.Join(",", shed.Messages.Select(m => WriteToLogResponse.Parser.ParseFrom(m).Message))}");
+        Assert.Equal(Trilean.False, Assert.Single(shed.Details!.Details).Unpack<WriteToLogResponse>().Durable);
+        Assert.Contains($"wal_ingress_shed_total{{namespace=\"{TestNamespaces.Orders}\",reason=\"producer_queue\"}} 1\n", metrics, StringComparison.Ordinal);
+        Assert.All(admitted, a => Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(a.Messages)).Durable));
+        Assert.DoesNotContain(host.ReadAll(host.TopicOf(TestNamespaces.Orders)), r => r.Entry.Id == "shed");
+    }
+
+    [Fact]
     public async Task WriteToLog_FloodFarBeyondTheInFlightBound_ShedsAtOnceMemoryBoundedAdmittedAllInTheTopic()
     {
         const int requests = 5000;
