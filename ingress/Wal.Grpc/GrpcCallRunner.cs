@@ -11,7 +11,7 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudge
 
     public async Task RunAsync(HttpContext http, string method, Func<GrpcCall, Task> body)
     {
-        if (!GrpcRequestValidator.TryAccept(http, out var timeout))
+        if (!GrpcRequestValidator.TryAccept(http, method, out var timeout))
         {
             GrpcLog.Refused(logger, method, http.Response.StatusCode);
             return;

@@ -91,7 +91,7 @@ public static class GrpcEndpointRouteBuilderExtensions
     public static IEndpointConventionBuilder MapGrpcUnimplemented(this IEndpointRouteBuilder endpoints)
     {
         var runner = CreateRunner(endpoints);
-        return endpoints.MapPost("/{service}/{method}", http => runner.RunAsync(http, http.Request.Path, call =>
+        return endpoints.MapPost("/{service}/{method}", http => runner.RunAsync(http, http.Request.Path.Value!, call =>
             throw new RpcException(StatusCode.Unimplemented, $"Method '{http.Request.Path}' is not implemented.")));
     }
 

@@ -4,11 +4,12 @@ namespace Wal.Grpc;
 
 /// <summary>
 /// Checks what must hold before a handler runs, answering a refused request itself: HTTP/2
-/// only, a gRPC content type, identity encoding, a well-formed deadline.
+/// only, a gRPC content type, identity encoding, a well-formed deadline, and exactly the
+/// method's path.
 /// </summary>
 internal static class GrpcRequestValidator
 {
-    public static bool TryAccept(HttpContext http, out TimeSpan? timeout)
+    public static bool TryAccept(HttpContext http, string method, out TimeSpan? timeout)
     {
         timeout = null;
         var request = http.Request;
@@ -54,6 +55,14 @@ internal static class GrpcRequestValidator
             }
 
             timeout = parsed;
+        }
+
+        // Routing matches paths ignoring case and a trailing slash; gRPC's are case-sensitive, so such a path names
+        // another method, one that does not exist, and must not run this one.
+        if (!string.Equals(request.Path.Value, method, StringComparison.Ordinal))
+        {
+            GrpcCall.WriteTrailersOnly(http, StatusCode.Unimplemented, $"Method '{request.Path}' is not implemented.", []);
+            return false;
         }
 
         return true;

@@ -270,6 +270,24 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Equal(StatusCode.Unimplemented, response.Status);
     }
 
+    // gRPC paths are case-sensitive (PROTOCOL-HTTP2.md), and ASP.NET Core's routing is not, nor does it mind a trailing
+    // slash: a call to a method that does not exist must not run one that does.
+    [Theory]
+    [InlineData("/TEST.V1.ECHOSERVICE/UNARY")]
+    [InlineData("/test.v1.EchoService/unary")]
+    [InlineData("/test.v1.EchoService/Unary/")]
+    public async Task Unary_PathDiffersFromTheMethodsOnlyInCaseOrATrailingSlash_UnimplementedHandlerNotRun(string path)
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(path, new Echo { Text = "x" });
+
+        Assert.Equal(StatusCode.Unimplemented, response.Status);
+        Assert.Empty(response.Messages);
+        Assert.True(response.TrailersOnly);
+        Assert.Contains(path, response.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Duplex_ManyRequests_OneResponseEachInOrder()
     {
