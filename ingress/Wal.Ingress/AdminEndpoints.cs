@@ -18,7 +18,10 @@ public static class AdminEndpoints
         var registry = endpoints.ServiceProvider.GetRequiredService<INamespaceRegistry>();
         var producer = endpoints.ServiceProvider.GetRequiredService<KafkaLogProducer>();
         var sweeper = endpoints.ServiceProvider.GetService<NamespaceStateSweeper>();
-        endpoints.MapGet("/metrics", () =>
+        // Every listener shares the app's endpoints: these answer on the admin port only.
+        var admin = endpoints.MapGroup(string.Empty).AddEndpointFilter((context, next) =>
+            AdminListener.Serves(context.HttpContext) ? next(context) : ValueTask.FromResult<object?>(Results.NotFound()));
+        admin.MapGet("/metrics", () =>
         {
             // A write answered after its namespace was deleted brings series of it back, and the next change of the
             // registry, which may never come, was the only sweep: swept before each scrape, they are never exported.
@@ -27,10 +30,10 @@ public static class AdminEndpoints
         });
         // Alive while the process can still make writes durable. A producer that failed fatally refuses
         // every record until the process restarts, so liveness fails too and the orchestrator restarts it.
-        endpoints.MapGet("/healthz", () => producer.FatalError is { } fatal
+        admin.MapGet("/healthz", () => producer.FatalError is { } fatal
             ? Results.Text($"unhealthy: the Kafka producer failed fatally ({fatal}); restart this instance\n", statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Text("ok\n"));
-        endpoints.MapGet("/readyz", async (CancellationToken cancellationToken) =>
+        admin.MapGet("/readyz", async (CancellationToken cancellationToken) =>
         {
             if (producer.FatalError is { } fatal)
             {

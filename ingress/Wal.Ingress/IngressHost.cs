@@ -46,7 +46,11 @@ public static class IngressHost
             });
             if (options.AdminPort >= 0)
             {
-                Listen(kestrel, options.ListenAddress, options.AdminPort, l => l.Protocols = HttpProtocols.Http1);
+                Listen(kestrel, options.ListenAddress, options.AdminPort, l =>
+                {
+                    l.Protocols = HttpProtocols.Http1;
+                    l.Use(AdminListener.MarkConnections);
+                });
             }
 
             // The gRPC layer enforces its own message limit; Kestrel's body limit would cut streams.

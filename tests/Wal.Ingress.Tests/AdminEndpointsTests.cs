@@ -99,6 +99,30 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
         Assert.Equal(0, host.CountRecords(host.TopicOf(TestNamespaces.Orders)));
     }
 
+    // The admin endpoints are the admin port's: AdminPort -1 turns them off, and the gRPC port, the one callers from
+    // elsewhere reach (over TLS with a client certificate of any namespace's writer), serves gRPC and nothing else.
+    [Theory]
+    [InlineData("/metrics")]
+    [InlineData("/healthz")]
+    [InlineData("/readyz")]
+    public async Task AdminPath_OnTheGrpcPort_NotFound(string path)
+    {
+        using var http = new HttpClient
+        {
+            BaseAddress = Host.Address,
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        using var admin = new HttpClient { BaseAddress = Host.App.GetAdminAddress() };
+
+        using var onGrpcPort = await http.GetAsync(path);
+        using var onAdminPort = await admin.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.NotFound, onGrpcPort.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, onAdminPort.StatusCode);
+    }
+
     private static async Task<WriteToLogResponse> WriteAsync(GrpcTestClient client, string id)
     {
         var response = await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Orders, Id = id, Payload = ByteString.CopyFromUtf8(id) });
