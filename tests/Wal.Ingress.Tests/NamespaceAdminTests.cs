@@ -214,6 +214,34 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         }
     }
 
+    [Fact]
+    public async Task CreateNamespace_KafkaRefusesToCreateItsTopics_FailedPreconditionWithKafkasReasonNothingPublished()
+    {
+        // What topic creation throws when Kafka answers and refuses (an ACL, a create policy, a partition count over the
+        // broker's limit): no retry will do, and the caller needs Kafka's reason to act on it.
+        fixture.Prepare = (_, _) => throw new Confluent.Kafka.Admin.CreateTopicsException(
+        [
+            new Confluent.Kafka.Admin.CreateTopicReport { Topic = "wal.refused", Error = new Error(ErrorCode.TopicAuthorizationFailed, "Authorization failed.") },
+            new Confluent.Kafka.Admin.CreateTopicReport { Topic = "wal.refused.dlq", Error = new Error(ErrorCode.NoError) },
+        ]);
+        try
+        {
+            using var client = fixture.Client(Operator);
+
+            var response = await client.CallAsync(Create, Definition("refused"));
+
+            Assert.True(response.Status == StatusCode.FailedPrecondition, $"{response.Status} {response.Message}");
+            Assert.Contains("'wal.refused'", response.Message, StringComparison.Ordinal);
+            Assert.Contains("Authorization failed.", response.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("wal.refused.dlq", response.Message, StringComparison.Ordinal);
+            Assert.False(fixture.ControlPlane.Registry.TryGet("refused", out _));
+        }
+        finally
+        {
+            fixture.Prepare = null;
+        }
+    }
+
     private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };
 
     /// <summary>An ingress with mutual TLS (a client certificate optional), AdminClients = ops, and the admin calls over a control plane.</summary>

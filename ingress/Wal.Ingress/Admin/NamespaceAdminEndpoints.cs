@@ -25,7 +25,8 @@ public static class NamespaceAdminEndpoints
     /// <param name="prepare">
     /// Called with the resolved definition before it is published, e.g. to create its topics, so
     /// no instance sees a namespace whose topics do not exist yet. A <see cref="NamespaceConfigException"/>
-    /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION, a <see cref="KafkaException"/>
+    /// it throws (topics that exist but do not fit) refuses the change FAILED_PRECONDITION, and so does a
+    /// <see cref="CreateTopicsException"/> (Kafka refused a topic), naming Kafka's reason; another <see cref="KafkaException"/>
     /// (Kafka not answering, or not saying how many partitions a topic has) UNAVAILABLE. Optional.
     /// </param>
     public static IEndpointRouteBuilder MapNamespaceAdmin(
@@ -73,6 +74,11 @@ public static class NamespaceAdminEndpoints
     private static RpcException Unavailable(string name, KafkaException e) =>
         new(StatusCode.Unavailable, $"Kafka could not check or create the topics of namespace '{name}' ({e.Error.Reason}); "
             + "nothing was changed, so the call can be retried.");
+
+    private static RpcException Refused(string name, CreateTopicsException e) =>
+        new(StatusCode.FailedPrecondition, $"Kafka refused to create the topics of namespace '{name}': "
+            + string.Join("; ", e.Results.Where(r => r.Error.IsError).Select(r => $"'{r.Topic}': {r.Error.Reason} ({r.Error.Code})"))
+            + "; nothing was changed.");
 
     private static RpcException NotFound(string name) =>
         new(StatusCode.NotFound, $"Namespace '{name}' does not exist; ListNamespaces shows the defined ones.");
@@ -142,11 +148,17 @@ public static class NamespaceAdminEndpoints
                 // Valid in itself, but what exists outside the registry (its topics) does not fit it.
                 throw new RpcException(StatusCode.FailedPrecondition, e.Message);
             }
-            catch (KafkaException e) when (e is not CreateTopicsException)
+            catch (CreateTopicsException e)
+            {
+                // Kafka answered and refused a topic (authorization, a create policy, the replication factor): no retry
+                // will do, and its reason is what the caller must act on, which INTERNAL ("the handler failed") kept
+                // in this instance's log.
+                throw Refused(resolved.Name, e);
+            }
+            catch (KafkaException e)
             {
                 // Kafka did not answer the check or the creation of its topics (unreachable, no leader): nothing was
-                // published, and a retry may do, which INTERNAL ("the handler failed") did not tell the caller. A topic
-                // Kafka refused to create (CreateTopicsException: authorization, replication factor) is not transient.
+                // published, and a retry may do, which INTERNAL did not tell the caller.
                 throw Unavailable(resolved.Name, e);
             }
         }
