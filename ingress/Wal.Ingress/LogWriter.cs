@@ -110,7 +110,8 @@ public sealed class LogWriter(
         var problem = CheckRequestId(chunk.RequestId)
             ?? WriteRequestValidator.CheckIdText("idempotency_token", chunk.IdempotencyToken)
             ?? (chunk.Table.Length == 0 ? "table: must be set" : null)
-            ?? CheckOperation(chunk, config);
+            ?? CheckOperation(chunk, config)
+            ?? CheckChunkTarget(chunk, config);
         if (problem is not null)
         {
             return Answer(config.Name, WriteResult.Refused(StatusCode.InvalidArgument, id, $"{problem}; not written"), started);
@@ -310,8 +311,25 @@ public sealed class LogWriter(
             return false;
         }
 
+        // Every chunk is applied to the default target: without one no mutation of this namespace can ever be applied,
+        // and taking its records would only end in a dead letter after the caller was told TRUE.
+        if (config.DefaultTarget?.DestinationCase is not (Target.DestinationOneofCase.Memcached or Target.DestinationOneofCase.Cassandra or Target.DestinationOneofCase.Kafka))
+        {
+            refusal = WriteResult.Refused(StatusCode.FailedPrecondition, id, config.DefaultTarget is null
+                ? $"namespace '{name}' has no default_target, which a mutation's chunks are applied to; not written"
+                : $"namespace '{name}' has an upstream default_target, which a mutation's chunks cannot be applied to (it must be memcached, Cassandra or Kafka); not written");
+            return false;
+        }
+
         return true;
     }
+
+    // The target the chunk's table and key make of the default target must be one its sink can deliver to, and a
+    // Kafka topic none of Wal's own: the checks a request's own target meets.
+    private string? CheckChunkTarget(MutationChunk chunk, NamespaceConfig config) =>
+        WriteRequestValidator.CheckTarget(MutationChunkRules.TargetOf(chunk, config.DefaultTarget)!, registry, options.TopologyApplicationId) is { } problem
+            ? $"table '{Truncate(chunk.Table)}' and the chunk's key make a target of namespace '{config.Name}' that cannot be written: {problem}"
+            : null;
 
     private WriteResult Answer(string @namespace, WriteResult result, long started)
     {

@@ -3,8 +3,9 @@ using Google.Protobuf;
 namespace Wal.Schemas.V1;
 
 /// <summary>
-/// What a <see cref="MutationChunk"/>'s key must be for its namespace's default target: part of the contract, so the
-/// ingress refuses a bad one at write time and the topology fails one written around the ingress permanently.
+/// What a <see cref="MutationChunk"/>'s key must be for its namespace's default target, and the target it is applied
+/// to: part of the contract, so the ingress refuses a bad one at write time and the topology fails one written around
+/// the ingress permanently.
 /// </summary>
 public static class MutationChunkRules
 {
@@ -29,5 +30,33 @@ public static class MutationChunkRules
     {
         ArgumentNullException.ThrowIfNull(key);
         return defaultTarget?.DestinationCase != Target.DestinationOneofCase.Memcached || System.Text.Unicode.Utf8.IsValid(key.Span);
+    }
+
+    /// <summary>
+    /// The target <paramref name="chunk"/> is applied to: its namespace's default target with the chunk's table in the
+    /// part a table stands for (a memcached cluster, a Cassandra table in the default's keyspace, a Kafka topic in the
+    /// default's cluster) and its key. Null when the default target is none or one no chunk can be applied to (upstream).
+    /// </summary>
+    public static Target? TargetOf(MutationChunk chunk, Target? defaultTarget)
+    {
+        ArgumentNullException.ThrowIfNull(chunk);
+        var key = Key(chunk);
+        var isDelete = chunk.OperationCase == MutationChunk.OperationOneofCase.Delete;
+        return defaultTarget?.DestinationCase switch
+        {
+            Target.DestinationOneofCase.Memcached => new Target
+            {
+                Memcached = new MemcachedTarget { Cluster = chunk.Table, Key = key.ToStringUtf8(), Ttl = defaultTarget.Memcached.Ttl, Delete = isDelete },
+            },
+            Target.DestinationOneofCase.Cassandra => new Target
+            {
+                Cassandra = new CassandraTarget { Cluster = defaultTarget.Cassandra.Cluster, Keyspace = defaultTarget.Cassandra.Keyspace, Table = chunk.Table },
+            },
+            Target.DestinationOneofCase.Kafka => new Target
+            {
+                Kafka = new KafkaTarget { Cluster = defaultTarget.Kafka.Cluster, Topic = chunk.Table, Key = key, Delete = isDelete },
+            },
+            _ => null,
+        };
     }
 }

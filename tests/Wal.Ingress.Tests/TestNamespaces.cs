@@ -16,6 +16,12 @@ public static class TestNamespaces
     /// <summary>The multi-table mutation persona.</summary>
     public const string Mutations = "mutations";
 
+    /// <summary>The multi-table mutation persona with a Kafka default target: a chunk's table is a topic.</summary>
+    public const string KafkaMutations = "kafka-mutations";
+
+    /// <summary>The multi-table mutation persona and no default target, which its chunks would be applied to.</summary>
+    public const string MutationsWithoutTarget = "mutations-without-target";
+
     /// <summary>A 2000-byte bound on bytes awaiting Kafka.</summary>
     public const string Tight = "tight";
 
@@ -46,6 +52,8 @@ public static class TestNamespaces
         },
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation }, DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main" } } },
+        new NamespaceConfig { Name = KafkaMutations, Personas = { Persona.MultiTableMutation }, DefaultTarget = new Target { Kafka = new KafkaTarget { Topic = "tables" } } },
+        new NamespaceConfig { Name = MutationsWithoutTarget, Personas = { Persona.MultiTableMutation } },
         new NamespaceConfig
         {
             Name = Limited,

@@ -3,6 +3,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Wal.Grpc;
 using Wal.Grpc.Tests;
+using Wal.Namespaces;
 using Wal.Schemas.V1;
 
 namespace Wal.Ingress.Tests;
@@ -243,6 +244,68 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.Equal(StatusCode.InvalidArgument, response.Status);
         Assert.Contains("put.key: must be UTF-8", response.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Host.ReadAll(topic), r => r.Entry.Chunk?.RequestId == "r-bytes");
+    }
+
+    // A chunk is applied to its namespace's default target: with none, no chunk or completion can ever be applied, and
+    // accepting them would only end in a dead letter after the caller was told TRUE.
+    [Fact]
+    public async Task Mutation_NamespaceWithoutADefaultTarget_FailedPreconditionNothingWritten()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var topic = Host.TopicOf(TestNamespaces.MutationsWithoutTarget);
+
+        var chunk = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.MutationsWithoutTarget, RequestId = "r-untargeted", Table = "t", Put = new Put { Key = ByteString.CopyFromUtf8("k") } });
+        var completion = await client.CallAsync(WriteAheadLogService.CompleteMutationPath,
+            new MutationCompletion { Namespace = TestNamespaces.MutationsWithoutTarget, RequestId = "r-untargeted", ChunkCount = 1 });
+
+        Assert.All([chunk, completion], r => Assert.Equal(StatusCode.FailedPrecondition, r.Status));
+        Assert.All([chunk, completion], r => Assert.Contains("no default_target", r.Message, StringComparison.Ordinal));
+        Assert.Empty(Host.ReadAll(topic));
+    }
+
+    // The table of a chunk to a Kafka default target is the topic it is written to: the same topics a Kafka target may
+    // not name (Wal's own, which it reads) are refused, as WriteToLog refuses them.
+    [Theory]
+    [InlineData(TestNamespaces.Orders, "the log of namespace 'orders'")]
+    [InlineData("__consumer_offsets", "one of Kafka's internal topics")]
+    [InlineData("", "Wal's control-plane topic")]
+    public async Task MutationChunk_TableIsOneOfWalsOwnTopics_ToAKafkaDefault_InvalidArgumentNothingWritten(string table, string why)
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var topic = Host.TopicOf(TestNamespaces.KafkaMutations);
+        table = table switch
+        {
+            TestNamespaces.Orders => Host.TopicOf(TestNamespaces.Orders),
+            "" => ControlPlaneOptions.DefaultTopic,
+            _ => table,
+        };
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.KafkaMutations, RequestId = "r-own-topic", Table = table, Put = new Put { Key = ByteString.CopyFromUtf8("k") } });
+
+        Assert.True(response.Status == StatusCode.InvalidArgument, $"{response.Status} {response.Message}");
+        Assert.Contains(why, response.Message, StringComparison.Ordinal);
+        Assert.Contains("table", response.Message, StringComparison.Ordinal);
+        Assert.Empty(Host.ReadAll(topic));
+    }
+
+    // A memcached key with a space, or longer than memcached takes, can never be stored: the sink would refuse it for
+    // good, after the caller was told TRUE.
+    [Theory]
+    [InlineData("two words")]
+    [InlineData("a key of 251 bytes")]
+    public async Task MutationChunk_KeyMemcachedCannotStore_ToAMemcachedDefault_InvalidArgument(string key)
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        key = key.StartsWith("a key of", StringComparison.Ordinal) ? new string('k', 251) : key;
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.Mutations, RequestId = "r-bad-key", Table = "t", Put = new Put { Key = ByteString.CopyFromUtf8(key) } });
+
+        Assert.True(response.Status == StatusCode.InvalidArgument, $"{response.Status} {response.Message}");
+        Assert.Contains("key", response.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Host.ReadAll(Host.TopicOf(TestNamespaces.Mutations)), r => r.Entry.Chunk?.RequestId == "r-bad-key");
     }
 
     [Fact]

@@ -52,22 +52,7 @@ public static class ChunkDelivery
             return null;
         }
 
-        Target? target = defaultTarget?.DestinationCase switch
-        {
-            Target.DestinationOneofCase.Memcached => new Target
-            {
-                Memcached = new MemcachedTarget { Cluster = chunk.Table, Key = key.ToStringUtf8(), Ttl = defaultTarget.Memcached.Ttl, Delete = isDelete },
-            },
-            Target.DestinationOneofCase.Cassandra => new Target
-            {
-                Cassandra = new CassandraTarget { Cluster = defaultTarget.Cassandra.Cluster, Keyspace = defaultTarget.Cassandra.Keyspace, Table = chunk.Table },
-            },
-            Target.DestinationOneofCase.Kafka => new Target
-            {
-                Kafka = new KafkaTarget { Cluster = defaultTarget.Kafka.Cluster, Topic = chunk.Table, Key = key, Delete = isDelete },
-            },
-            _ => null,
-        };
+        var target = MutationChunkRules.TargetOf(chunk, defaultTarget);
         if (target is null)
         {
             error = $"multi-table mutations need a memcached, Cassandra or Kafka default target; the namespace's is {defaultTarget?.DestinationCase.ToString() ?? "not set"}";
