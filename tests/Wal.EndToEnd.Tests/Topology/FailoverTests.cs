@@ -25,10 +25,20 @@ public sealed class FailoverTests
         await TopologyRig.WaitForAsync(async () => await rig.VersionAsync("probe") is not null, TimeSpan.FromSeconds(40), () => $"a probe to be delivered:\n{a.Tail}");
 
         var acknowledged = new ConcurrentDictionary<string, long>();
-        using var writing = new CancellationTokenSource(TimeSpan.FromSeconds(8));
+        // Cancelled once the writes after the kill are in; the timeout only stops a writer a failed wait left running.
+        using var writing = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var writer = WriteAsync(rig, acknowledged, writing.Token);
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // b dies holding partitions it has taken writes for: after a fixed 3 s it was, in about one run in four, still
+        // joining (or had its partitions revoked by the others' joins), and its kill moved nothing.
+        await TopologyRig.WaitForAsync(
+            () => Task.FromResult(a.HoldsPartitions && b.HoldsPartitions && c.HoldsPartitions),
+            TimeSpan.FromSeconds(40),
+            () => $"each instance to hold partitions:\n{a.Tail}\n{b.Tail}\n{c.Tail}");
+        await WaitForRoundsAsync(acknowledged, 10, "ten rounds of writes for b to take in");
+        Assert.True(b.HoldsPartitions, $"b lost its partitions before it was killed:\n{b.Tail}");
         b.Kill();
+        await WaitForRoundsAsync(acknowledged, 100, "a hundred rounds of writes while b's partitions move");
+        await writing.CancelAsync();
         var writes = await writer;
 
         await TopologyRig.WaitForAsync(
@@ -39,6 +49,16 @@ public sealed class FailoverTests
         Assert.False(a.HasExited, $"instance a died:\n{a.Tail}");
         Assert.False(c.HasExited, $"instance c died:\n{c.Tail}");
     }
+
+    /// <summary>Waits until <paramref name="rounds"/> more rounds of writes than now are acknowledged.</summary>
+    private static Task WaitForRoundsAsync(ConcurrentDictionary<string, long> acknowledged, int rounds, string what)
+    {
+        var until = LatestRound(acknowledged) + rounds;
+        return TopologyRig.WaitForAsync(() => Task.FromResult(LatestRound(acknowledged) >= until), TimeSpan.FromSeconds(40), () => what);
+    }
+
+    private static long LatestRound(ConcurrentDictionary<string, long> acknowledged) =>
+        acknowledged.IsEmpty ? 0 : acknowledged.Values.Max() - BaseVersion;
 
     /// <summary>Rounds of one write per key, each a newer version; returns how many were acknowledged.</summary>
     private static async Task<int> WriteAsync(TopologyRig rig, ConcurrentDictionary<string, long> acknowledged, CancellationToken cancellationToken)

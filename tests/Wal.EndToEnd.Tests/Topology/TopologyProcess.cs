@@ -23,6 +23,24 @@ internal sealed class TopologyProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>
+    /// Whether the instance holds input partitions now, as its log says: the last assignment, revocation or loss it
+    /// logged was the assignment of at least one partition. An instance still joining, or one whose partitions a
+    /// rebalance has revoked and not yet given back, holds none.
+    /// </summary>
+    public bool HoldsPartitions
+    {
+        get
+        {
+            lock (_lines)
+            {
+                var last = _lines.LastOrDefault(l =>
+                    l.Contains(" was assigned [", StringComparison.Ordinal) || l.Contains("] revoked", StringComparison.Ordinal) || l.Contains(" lost [", StringComparison.Ordinal));
+                return last is not null && last.Contains(" was assigned [", StringComparison.Ordinal) && !last.Contains(" was assigned []", StringComparison.Ordinal);
+            }
+        }
+    }
+
     /// <summary>The last lines the instance wrote, for failure messages.</summary>
     public string Tail
     {
