@@ -64,6 +64,11 @@ public sealed record WalClientOptions
         {
             authorities = [];
             authorities.ImportFromPemFile(authorityPath);
+            // A file with no CERTIFICATE block (the CA's key, a DER file) imports nothing, without an error.
+            if (authorities.Count == 0)
+            {
+                throw new ArgumentException($"CA file '{authorityPath}' holds no PEM certificate (-----BEGIN CERTIFICATE-----).", nameof(authorityPath));
+            }
         }
 
         return new WalClientOptions
@@ -79,6 +84,19 @@ public sealed record WalClientOptions
         if (!Address.IsAbsoluteUri || Address.Scheme is not ("http" or "https"))
         {
             throw new ArgumentException($"Address '{Address}' must be an absolute http:// or https:// URI.", nameof(Address));
+        }
+
+        // Without TLS the client certificate is never presented and the CA never asked: the caller asked for TLS and
+        // would get cleartext, and find out only when an allow-list refuses it, if ever.
+        if (Address.Scheme == "http" && (ClientCertificate is not null || ServerCertificateAuthorities is not null))
+        {
+            throw new ArgumentException($"Address '{Address}' is http:// (cleartext), but a client certificate or CA is set: use https:// for TLS.", nameof(Address));
+        }
+
+        // An empty collection would leave the machine's trust store to decide, which the option exists to replace.
+        if (ServerCertificateAuthorities is { Count: 0 })
+        {
+            throw new ArgumentException("ServerCertificateAuthorities holds no certificate: set at least one CA, or leave it null for the machine's trust store.", nameof(ServerCertificateAuthorities));
         }
 
         // A timer holds at most 2^32 - 2 ms (about 49.7 days); the call's deadline is one.

@@ -78,6 +78,37 @@ public sealed class ServerCertificateTests : IDisposable
         Assert.Equal(["w1"], ingress.Received);
     }
 
+    [Fact]
+    public void FromPemFiles_CaFileHoldingNoCertificate_RefusedNamingTheFile()
+    {
+        // The CA's key given for its certificate imports nothing, without an error, and an empty set of authorities left
+        // the machine's trust store to vouch for the ingress: the one thing ServerCertificateAuthorities is there to stop.
+        var keyFile = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(keyFile, _caKey.ExportPkcs8PrivateKeyPem());
+
+            var e = Assert.Throws<ArgumentException>(() => WalClientOptions.FromPemFiles(new Uri("https://127.0.0.1:50051"), null, null, keyFile));
+
+            Assert.Contains(keyFile, e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+
+    [Fact]
+    public void Constructor_PrivateCaWithAnHttpAddress_RefusedSayingHttps()
+    {
+        // http:// is cleartext: the CA would never be asked, nor a client certificate presented.
+        var options = new WalClientOptions { Address = new Uri("http://127.0.0.1:50051"), ServerCertificateAuthorities = [_ca] };
+
+        var e = Assert.Throws<ArgumentException>(() => new WalClient(options));
+
+        Assert.Contains("https://", e.Message, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         _ca.Dispose();

@@ -52,7 +52,7 @@ internal static class CommonOptions
     };
 
     /// <summary>The client options: --address and the TLS files.</summary>
-    /// <exception cref="CliException">A TLS file is missing or not PEM, or a certificate came without its key.</exception>
+    /// <exception cref="CliException">A TLS file is missing or not PEM, a certificate came without its key, or TLS files came with an http:// address.</exception>
     public static WalClientOptions Client(ParseResult parse)
     {
         var certificate = parse.GetValue(TlsCertificate);
@@ -60,11 +60,15 @@ internal static class CommonOptions
         var authority = parse.GetValue(TlsCa);
         try
         {
-            return WalClientOptions.FromPemFiles(parse.GetValue(Address)!, certificate?.FullName, key?.FullName, authority?.FullName);
+            var options = WalClientOptions.FromPemFiles(parse.GetValue(Address)!, certificate?.FullName, key?.FullName, authority?.FullName);
+            // Here, not first in WalClient: a CA file with no certificate or an http:// address with TLS files is a usage error.
+            options.Validate();
+            return options;
         }
         catch (Exception e) when (e is ArgumentException or IOException or CryptographicException)
         {
-            throw new CliException(ExitCodes.Usage, $"TLS files: {e.Message}", "Give --tls-cert and --tls-key together, each a readable PEM file, and --tls-ca as a PEM CA certificate.");
+            throw new CliException(ExitCodes.Usage, $"TLS files: {e.Message}",
+                "Give --tls-cert and --tls-key together, each a readable PEM file, --tls-ca as the CA's PEM certificate (not its key), and an https:// --address with them.");
         }
     }
 }

@@ -132,6 +132,31 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
         Assert.Contains("--tls-key", run.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Write_CaFileHoldingNoCertificate_UsageErrorNamingTlsCa()
+    {
+        // ca.key beside ca.pem is an easy slip. Read as no CA at all, the client fell back to the machine's trust store,
+        // which --tls-ca is there to replace: against an ingress with a publicly trusted certificate the write went out
+        // to whichever server that store vouches for, and against this one it failed as a mere TLS error.
+        var run = await Write("--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("ca.key"));
+
+        Assert.True(run.Exit == ExitCodes.Usage, run.ToString());
+        Assert.Contains("--tls-ca", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Write_TlsFilesWithAnHttpAddress_UsageErrorNamingHttps()
+    {
+        // TLS files ask for TLS; an http:// address sends in cleartext and ignores them. The user must pick one.
+        var cleartext = new UriBuilder(Address) { Scheme = "http" }.Uri.ToString();
+
+        var run = await OperatorStackFixture.RunAsync(["write", Namespace, "--value", "meant for TLS", "--memcached-key", "greeting", "--address", cleartext,
+            "--tls-cert", _certificates.File("client.pem"), "--tls-key", _certificates.File("client.key"), "--tls-ca", _certificates.File("ca.pem")]);
+
+        Assert.True(run.Exit == ExitCodes.Usage, run.ToString());
+        Assert.Contains("https://", run.Error, StringComparison.Ordinal);
+    }
+
     private Task<CliRun> Write(params string[] tls) =>
         OperatorStackFixture.RunAsync(["write", Namespace, "--value", "over mutual TLS", "--memcached-key", "greeting", "--address", Address, .. tls]);
 }
