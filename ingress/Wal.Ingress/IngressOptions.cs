@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 
 namespace Wal.Ingress;
@@ -227,6 +229,7 @@ public sealed class IngressOptions
             }
         }
 
+        LoadableTls(errors);
         if (ClientCaPath.Length > 0 && !UsesTls)
         {
             errors.Add($"ClientCaPath: '{ClientCaPath}' needs TLS (TlsCertificatePath and TlsKeyPath)");
@@ -235,6 +238,47 @@ public sealed class IngressOptions
         if (AdminClients.Count > 0 && ClientCaPath.Length == 0)
         {
             errors.Add($"AdminClients: '{string.Join(",", AdminClients)}' needs mutual TLS (ClientCaPath): without client certificates no caller has a name");
+        }
+    }
+
+    // Files that exist but do not fit failed only as Kestrel started (a CryptographicException naming no file), or, for a
+    // CA file with no certificate in it (the CA's key, a DER file), not at all: every client was refused at the handshake.
+    private void LoadableTls(List<string> errors)
+    {
+        if (UsesTls && File.Exists(TlsCertificatePath) && File.Exists(TlsKeyPath))
+        {
+            try
+            {
+                using var certificate = X509Certificate2.CreateFromPemFile(TlsCertificatePath, TlsKeyPath);
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"TlsCertificatePath/TlsKeyPath: '{TlsCertificatePath}' and '{TlsKeyPath}' cannot be read as a PEM certificate and its private key ({e.Message})");
+            }
+        }
+
+        if (ClientCaPath.Length > 0 && File.Exists(ClientCaPath))
+        {
+            var authorities = new X509Certificate2Collection();
+            try
+            {
+                authorities.ImportFromPemFile(ClientCaPath);
+                if (authorities.Count == 0)
+                {
+                    errors.Add($"ClientCaPath: file '{ClientCaPath}' holds no PEM certificate (-----BEGIN CERTIFICATE-----), so no client would be admitted");
+                }
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                errors.Add($"ClientCaPath: file '{ClientCaPath}' cannot be read as PEM CA certificates ({e.Message})");
+            }
+            finally
+            {
+                foreach (var authority in authorities)
+                {
+                    authority.Dispose();
+                }
+            }
         }
     }
 

@@ -163,6 +163,37 @@ public sealed class IngressCommandTests : IDisposable
         Assert.DoesNotContain("   at ", _output.ToString() + stderr, StringComparison.Ordinal);
     }
 
+    // TLS files that exist but do not fit: the client's key for the server's certificate, and the CA's key for its
+    // certificate. The first failed as "failed unexpectedly", a CryptographicException naming neither file, with a stack
+    // trace; the second started, and refused every client at the handshake with nothing in the ingress's own output.
+    [Theory]
+    [InlineData("--tls-key", "client.key", "TlsCertificatePath/TlsKeyPath")]
+    [InlineData("--tls-client-ca", "ca.key", "ClientCaPath")]
+    public async Task Ingress_TlsFileThatDoesNotFit_ExitsUsageNamingTheSettingWithoutAStackTrace(string option, string file, string setting)
+    {
+        await _kafka.EnsureAsync([new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers }.TopicSpec]);
+        await _kafka.EnsureAsync([.. Seeded.Select(ns => new Wal.Kafka.TopicSpec(ns.Topic, ns.Partitions))]);
+        using var certificates = new Tls.ComposeCertificates();
+        var tls = new Dictionary<string, string>
+        {
+            ["--tls-cert"] = certificates.File("server.pem"),
+            ["--tls-key"] = certificates.File("server.key"),
+            ["--tls-client-ca"] = certificates.File("ca.pem"),
+        };
+        tls[option] = certificates.File(file);
+
+        // Stopped at the deadline should it serve after all: then it exits 0.
+        using var stop = new CancellationTokenSource(Deadline);
+
+        var exit = await RunIngressAsync(LoopbackPorts.Free(), adminPort: -1, stop.Token, [.. tls.SelectMany(t => new[] { t.Key, t.Value })]);
+
+        var stderr = _error.ToString();
+        Assert.True(exit == ExitCodes.Usage, $"exit {exit}\n{Console()}");
+        Assert.Contains($"{setting}: ", stderr, StringComparison.Ordinal);
+        Assert.Contains(certificates.File(file), stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", _output.ToString() + stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Ingress_AdminPortOutOfRange_ExitsUsageNamingIt()
     {
