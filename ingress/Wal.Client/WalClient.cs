@@ -42,7 +42,12 @@ public sealed class WalClient : IDisposable
             KeepAlivePingTimeout = options.KeepAlivePingDelay,
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
         };
-        if (options.ClientCertificate is not null)
+        if (options.ClientCertificate is not null && options.ClientCertificateChain is { Count: > 0 } chain)
+        {
+            // Sent alone, a certificate an intermediate CA issued fails at every ingress that trusts only the root.
+            handler.SslOptions.ClientCertificateContext = SslStreamCertificateContext.Create(options.ClientCertificate, chain, offline: true);
+        }
+        else if (options.ClientCertificate is not null)
         {
             handler.SslOptions.ClientCertificates = [options.ClientCertificate];
         }

@@ -40,6 +40,12 @@ public sealed record WalClientOptions
     public X509Certificate2? ClientCertificate { get; init; }
 
     /// <summary>
+    /// The intermediate CAs between <see cref="ClientCertificate"/> and the root the ingress trusts, sent with it in the
+    /// handshake: an ingress that holds only the root cannot verify the certificate without them.
+    /// </summary>
+    public X509Certificate2Collection? ClientCertificateChain { get; init; }
+
+    /// <summary>
     /// Private CA(s) the ingress's certificate must chain to, instead of the machine's trust store
     /// (e.g. the CA a deployment made for itself). The host name is checked either way, and so is the certificate's
     /// purpose: its extended key usage must include serverAuth (or be absent), so a client certificate the same CA
@@ -71,10 +77,19 @@ public sealed record WalClientOptions
             }
         }
 
+        // The file's first certificate is the client's; any after it are its intermediates, as a PKI hands them out.
+        X509Certificate2Collection? chain = null;
+        if (!string.IsNullOrEmpty(certificatePath))
+        {
+            chain = [];
+            chain.ImportFromPemFile(certificatePath);
+        }
+
         return new WalClientOptions
         {
             Address = address,
             ClientCertificate = string.IsNullOrEmpty(certificatePath) ? null : X509Certificate2.CreateFromPemFile(certificatePath, keyPath),
+            ClientCertificateChain = chain is { Count: > 1 } ? [.. chain.Skip(1)] : null,
             ServerCertificateAuthorities = authorities,
         };
     }

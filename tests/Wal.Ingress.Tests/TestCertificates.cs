@@ -50,6 +50,19 @@ public sealed class TestCertificates : IDisposable
     }
 
     /// <summary>
+    /// A client certificate like <see cref="ClientFiles"/>, but from the intermediate CA: its PEM file holds it and then the
+    /// intermediate, as a PKI hands out a certificate with its chain, and a server that trusts only the root needs both.
+    /// </summary>
+    public (string CertificatePath, string KeyPath) ClientFilesFromIntermediate(string commonName)
+    {
+        using var client = Sign(_intermediate, _intermediateKey, commonName, serverAuth: false);
+        var (certificate, key) = (Path.Combine(Directory, $"{commonName}-chain.pem"), Path.Combine(Directory, $"{commonName}-chain.key"));
+        File.WriteAllText(certificate, client.ExportCertificatePem() + "\n" + _intermediate.ExportCertificatePem());
+        File.WriteAllText(key, client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
+        return (certificate, key);
+    }
+
+    /// <summary>
     /// A client certificate signed by this CA with exactly <paramref name="subject"/> as its subject and, when given,
     /// <paramref name="san"/> as its subject alternative names: for certificates without a CN or DNS name.
     /// </summary>

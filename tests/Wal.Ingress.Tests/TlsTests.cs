@@ -51,6 +51,33 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
     }
 
     [Fact]
+    public async Task WriteToLog_TypedClientWhoseCertificateFileCarriesItsIntermediate_TrueOverMutualTls()
+    {
+        // The ingress trusts only the root, so it needs the client's intermediate from the handshake, as grpc-core sends
+        // it from the same file. The typed client (and so the CLI) read only the file's first certificate and sent it
+        // alone: the handshake failed for every client certificate an intermediate CA issued.
+        var (certificate, key) = _certificates.ClientFilesFromIntermediate(TestNamespaces.AllowedClient);
+        using var client = new Wal.Client.WalClient(Wal.Client.WalClientOptions.FromPemFiles(_host.Address, certificate, key, _certificates.CaPath));
+
+        var response = await client.WriteToLogAsync(Write("typed-mtls-intermediate"));
+
+        Assert.True(response.Durable == Trilean.True, $"{response.Durable}: {response.Message}");
+        Assert.Contains(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "typed-mtls-intermediate");
+    }
+
+    [Fact]
+    public async Task WriteToLog_PythonClientWhoseCertificateFileCarriesItsIntermediate_TrueOverMutualTls()
+    {
+        var (certificate, key) = _certificates.ClientFilesFromIntermediate(TestNamespaces.AllowedClient);
+
+        var result = await PythonGrpcClient.CallAsync(
+            _host.Address, WriteAheadLogService.WriteToLogPath, Write("python-mtls-intermediate").ToByteArray(), 30, _certificates.CaPath, certificate, key);
+
+        Assert.True(result.Code == StatusCode.OK, $"{result.Code}: {result.Details}");
+        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
+    }
+
+    [Fact]
     public async Task WriteToLog_TrustedClientNotOnAllowList_PermissionDeniedNothingProduced()
     {
         using var certificate = _certificates.Client("someone-else");
