@@ -17,7 +17,7 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudge
             return;
         }
 
-        using var call = new GrpcCall(http, method, timeout, options.MaxReceiveMessageSize, budget, time);
+        using var call = new GrpcCall(http, method, timeout, options, budget, time);
         var (code, detail, details) = await InvokeAsync(call, method, body);
         await call.CompleteAsync(code, detail, details);
     }

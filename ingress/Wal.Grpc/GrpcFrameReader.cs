@@ -12,12 +12,16 @@ namespace Wal.Grpc;
 /// when it has no whole message left, so a stream of small messages costs one read and one
 /// advance per batch, not per message.
 /// A message found incomplete holds the bytes of it buffered so far from <paramref name="budget"/>
-/// (when given), growing as more arrives, until it is whole or the reader is disposed with its call.
+/// (when given), growing as more arrives, until it is whole or the reader is disposed with its call;
+/// with <paramref name="arrival"/>, for at most its time.
 /// </summary>
-internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, GrpcReceiveBudget? budget = null) : IDisposable
+internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, GrpcReceiveBudget? budget = null, MessageArrival? arrival = null) : IDisposable
 {
     // What the message now arriving holds of the budget (its bytes buffered so far, past the header); 0 when none is held.
     private long _taken;
+    private uint _arrivingLength;
+    private ITimer? _arrivalTimer;
+    private long _arrivalStarted;
 
     // The part of the last read not yet parsed, while it is held (not yet advanced past).
     private ReadOnlySequence<byte> _held;
@@ -53,6 +57,11 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                OverdueArrival(buffer);
+            }
+
             if (TryReadFrame(ref buffer, out var payload))
             {
                 _held = buffer;
@@ -122,7 +131,34 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
     }
 
     /// <summary>Gives back what a message still arriving held of the budget: its call has ended.</summary>
-    public void Dispose() => GiveBack();
+    public void Dispose()
+    {
+        GiveBack();
+        _arrivalTimer?.Dispose();
+    }
+
+    // The arrival timer cancelled the pending read. Past the message's time, its call ends; a timer that fired as the
+    // message became whole (or a moment early) changes nothing, and an early one is set again for the time left.
+    private void OverdueArrival(ReadOnlySequence<byte> buffer)
+    {
+        if (_taken == 0 || arrival is not { } limit)
+        {
+            return;
+        }
+
+        var left = limit.MaxTime - limit.Time.GetElapsedTime(_arrivalStarted);
+        if (left > TimeSpan.Zero)
+        {
+            _arrivalTimer!.Change(left, Timeout.InfiniteTimeSpan);
+            return;
+        }
+
+        reader.AdvanceTo(buffer.Start, buffer.End);
+        budget?.OnRefused("arrival_time");
+        throw new RpcException(
+            StatusCode.ResourceExhausted,
+            $"The message of {_arrivingLength} bytes began arriving {limit.MaxTime.TotalSeconds:0.###} s ago and only {_taken} bytes of it came; the server does not hold a message still arriving longer than that. Send it again.");
+    }
 
     // The bytes buffered, not the length the header declares: a header costs its sender five bytes,
     // and holding the length it declares would let a few streams, each sending one header and
@@ -142,7 +178,16 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
                 $"The server is already receiving {budget.Used - _taken} bytes of other messages not yet whole (its bound is {budget.MaxBytes}); this message of {length} bytes does not fit now. Retry later or at another instance.");
         }
 
+        if (_taken == 0 && arrival is { } limit)
+        {
+            // The message starts holding part of the budget: from now it has its time to arrive whole.
+            _arrivalStarted = limit.Time.GetTimestamp();
+            _arrivalTimer ??= limit.Time.CreateTimer(static pipe => ((PipeReader)pipe!).CancelPendingRead(), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _arrivalTimer.Change(limit.MaxTime, Timeout.InfiniteTimeSpan);
+        }
+
         _taken = buffered;
+        _arrivingLength = length;
     }
 
     private void GiveBack()
@@ -151,6 +196,7 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         {
             budget!.Give(_taken);
             _taken = 0;
+            _arrivalTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -168,3 +214,6 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         }
     }
 }
+
+/// <summary>How long a message that holds part of the receive budget may take to arrive whole, on which clock.</summary>
+internal sealed record MessageArrival(TimeSpan MaxTime, TimeProvider Time);

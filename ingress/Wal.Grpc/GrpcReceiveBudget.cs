@@ -27,7 +27,8 @@ public sealed class GrpcReceiveBudget(long maxBytes)
 
     /// <summary>
     /// Raised for each request message refused RESOURCE_EXHAUSTED on arrival, before any handler sees it, with why:
-    /// <c>receiving_bytes</c> (it did not fit this bound) or <c>message_size</c> (over the largest message size). Such a
+    /// <c>receiving_bytes</c> (it did not fit this bound), <c>message_size</c> (over the largest message size) or
+    /// <c>arrival_time</c> (it held part of this bound longer than its time to arrive whole). Such a
     /// message is a write shed to protect the server, and no handler can count it: it was never parsed.
     /// </summary>
     public event Action<string>? Refused;

@@ -13,12 +13,26 @@ public sealed class GrpcServerOptions
     /// </summary>
     public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a request message that holds part of <see cref="MaxReceivingBytes"/> may take to arrive whole; one still
+    /// incomplete then ends its call with RESOURCE_EXHAUSTED and gives its part back. Streams are exempt from
+    /// Kestrel's minimum data rate (a stream may rightly be quiet between messages), so without this a caller that
+    /// stopped in the middle of a message would hold its part for as long as its connection lived.
+    /// </summary>
+    public TimeSpan MaxMessageArrivalTime { get; set; } = TimeSpan.FromSeconds(30);
+
     public void Validate()
     {
         if (MaxReceiveMessageSize < 1)
         {
             throw new ArgumentOutOfRangeException(
                 nameof(MaxReceiveMessageSize), MaxReceiveMessageSize, "MaxReceiveMessageSize must be positive.");
+        }
+
+        if (MaxMessageArrivalTime <= TimeSpan.Zero || MaxMessageArrivalTime > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(MaxMessageArrivalTime), MaxMessageArrivalTime, "MaxMessageArrivalTime must be positive and at most a day.");
         }
 
         if (MaxReceivingBytes < MaxReceiveMessageSize)

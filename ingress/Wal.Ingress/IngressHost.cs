@@ -76,6 +76,7 @@ public static class IngressHost
         {
             o.MaxReceiveMessageSize = options.MaxReceiveMessageSize;
             o.MaxReceivingBytes = options.MaxReceivingBytes;
+            o.MaxMessageArrivalTime = options.MaxMessageArrivalTime;
         });
         services.AddSingleton<KafkaLogProducer>();
         services.AddSingleton(new InFlightLimiter(options.MaxInFlightBytes));

@@ -74,6 +74,12 @@ public sealed class IngressOptions
     public long MaxReceivingBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>
+    /// How long a message holding part of <see cref="MaxReceivingBytes"/> may take to arrive whole; then its call ends
+    /// RESOURCE_EXHAUSTED and the part is given back, so a caller stopped mid-message cannot hold it for good.
+    /// </summary>
+    public TimeSpan MaxMessageArrivalTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Connections open at once on the gRPC port; one more is closed as it arrives. HTTP/2 callers hold one
     /// connection per instance, or a few; each open connection may hold up to its HTTP/2 window (1 MiB) of
     /// request bytes not yet read. The admin port is not counted.
@@ -191,6 +197,11 @@ public sealed class IngressOptions
         if (MaxConnections < 1)
         {
             errors.Add($"MaxConnections: {MaxConnections} must be at least 1");
+        }
+
+        if (MaxMessageArrivalTime <= TimeSpan.Zero || MaxMessageArrivalTime > TimeSpan.FromDays(1))
+        {
+            errors.Add($"MaxMessageArrivalTime: {MaxMessageArrivalTime} must be positive and at most a day");
         }
 
         if (MaxReceivingBytes < MaxReceiveMessageSize)

@@ -25,6 +25,8 @@ public sealed class EchoServer : IAsyncLifetime
     /// <summary>The server's bound on bytes of messages still arriving; set before it starts.</summary>
     public long MaxReceivingBytes { get; init; } = new GrpcServerOptions().MaxReceivingBytes;
 
+    public TimeSpan MaxMessageArrivalTime { get; init; } = new GrpcServerOptions().MaxMessageArrivalTime;
+
     /// <summary>The server's one receive budget, once started.</summary>
     public GrpcReceiveBudget Budget => _app!.Services.GetRequiredService<GrpcReceiveBudget>();
 
@@ -47,6 +49,7 @@ public sealed class EchoServer : IAsyncLifetime
         {
             o.MaxReceiveMessageSize = MaxMessageSize;
             o.MaxReceivingBytes = MaxReceivingBytes;
+            o.MaxMessageArrivalTime = MaxMessageArrivalTime;
         });
         _app = builder.Build();
         _app.MapGrpcUnary(Unary, Echo.Parser, HandleUnaryAsync);
