@@ -29,12 +29,24 @@ internal static class KafkaTestKit
             Partitioner = Partitioner.Murmur2Random,
             LingerMs = 5,
         }).Build();
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         foreach (var (key, value) in records)
         {
-            producer.Produce(topic, new Message<string, string> { Key = key, Value = value });
+            producer.Produce(topic, new Message<string, string> { Key = key, Value = value }, report =>
+            {
+                if (report.Error.IsError)
+                {
+                    failures.Enqueue($"{report.Key}: {report.Error}");
+                }
+            });
         }
 
-        await Task.Run(() => producer.Flush(Deadline));
+        // A test's input that never arrived would let every check of what the topology did not do pass vacuously.
+        var left = await Task.Run(() => producer.Flush(Deadline));
+        if (left > 0 || !failures.IsEmpty)
+        {
+            throw new InvalidOperationException($"producing the test's input to '{topic}' failed: {left} records unsent after {Deadline}, {failures.Count} refused ({string.Join("; ", failures.Take(3))})");
+        }
     }
 
     /// <summary>Reads <paramref name="topic"/> from the beginning until <paramref name="done"/> holds for what was read, or the deadline.</summary>
