@@ -17,11 +17,14 @@ internal static class MutateCommand
             Description = "A chunk, in order: 'table=T;key=K;value=V' (put) or 'table=T;key=K;delete'; add ';version=N' to set its version. "
                 + "Repeat for each chunk. For a memcached namespace the table is the cache cluster (e.g. local).",
         };
-        var file = new Option<FileInfo?>("--file", "-f")
+        var file = new Option<FileInfo>("--file", "-f")
         {
             Description = "Read the chunks from a JSON file: {\"requestId\": \"optional\", \"chunks\": [{\"table\": \"local\", \"put\": {\"key\": \"u1\", \"value\": \"Ada\"}}, "
                 + "{\"table\": \"local\", \"delete\": {\"key\": \"u2\"}}]}; a value may be a JSON object (sent as its JSON text).",
         };
+        // Else reading it fails inside the guarded action, whose IOException reads as an ingress that cannot be reached. The
+        // validator below asks whether it was given (GetResult), since its value cannot be read once this check refused it.
+        file.AcceptExistingOnly();
         var requestId = new Option<string?>("--request-id")
         {
             Description = "The mutation's id (default: a new one). Resending with the same id is safe: chunks already stored are ignored.",
@@ -41,7 +44,7 @@ internal static class MutateCommand
         };
         command.Validators.Add(r =>
         {
-            if ((r.GetValue(chunk) is not { Length: > 0 }) == (r.GetValue(file) is null))
+            if ((r.GetValue(chunk) is not { Length: > 0 }) == (r.GetResult(file) is null))
             {
                 r.AddError("Give the chunks with --chunk (repeated) or with --file, not both.");
             }

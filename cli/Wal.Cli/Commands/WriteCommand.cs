@@ -14,7 +14,10 @@ internal static class WriteCommand
     {
         var ns = new Argument<string>("namespace") { Description = "The namespace to write to." };
         var value = new Option<string?>("--value") { Description = "The payload, as UTF-8 text." };
-        var valueFile = new Option<FileInfo?>("--value-file") { Description = "Read the payload from this file (raw bytes)." };
+        var valueFile = new Option<FileInfo>("--value-file") { Description = "Read the payload from this file (raw bytes)." };
+        // A missing file is a bad command line (exit 2, naming it), found before anything is sent. The validator below asks
+        // whether it was given (GetResult), since its value cannot be read once this check refused it.
+        valueFile.AcceptExistingOnly();
         var memcachedKey = new Option<string?>("--memcached-key") { Description = "Target: set this key in the namespace's memcached cluster." };
         var cluster = new Option<string>("--memcached-cluster") { Description = "Target cluster for --memcached-key.", DefaultValueFactory = _ => "local" };
         var ttl = new Option<TimeSpan?>("--ttl") { Description = "Time to live of the memcached item (e.g. 10m).", CustomParser = r => DurationText.Parse(r) };
@@ -26,7 +29,7 @@ internal static class WriteCommand
         };
         command.Validators.Add(r =>
         {
-            if ((r.GetValue(value) is null) == (r.GetValue(valueFile) is null))
+            if ((r.GetValue(value) is null) == (r.GetResult(valueFile) is null))
             {
                 r.AddError("Give the payload with exactly one of --value or --value-file.");
             }
