@@ -1,3 +1,4 @@
+using Wal.Cli.Commands;
 using Wal.Sinks.Memcached.Local;
 
 namespace Wal.Cli.Tests;
@@ -23,5 +24,25 @@ public sealed class UpCommandTests
         Assert.Contains("next: ", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
         Assert.Equal(string.Empty, output.ToString());
+    }
+
+    [Theory]
+    [InlineData("namespaces.json")]
+    [InlineData("namespaces-two-regions.json")]
+    public void DefaultNamespacesFile_OutsideTheRepository_IsTheSeedShippedWithTheBinary(string name)
+    {
+        // The README offers the CLI on PATH; 'wal up' run from a directory with no config/ above it takes the seed next
+        // to the binary.
+        var elsewhere = Directory.CreateTempSubdirectory("wal-up-elsewhere-");
+        try
+        {
+            var seed = UpCommand.DefaultNamespacesFile(name, elsewhere.FullName);
+
+            Assert.True(File.Exists(seed), $"'{seed}' does not exist");
+        }
+        finally
+        {
+            elsewhere.Delete();
+        }
     }
 }

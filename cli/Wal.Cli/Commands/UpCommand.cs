@@ -50,7 +50,7 @@ internal static class UpCommand
             var twoRegions = parse.GetValue(regions) == 2;
             var options = new LocalStackOptions
             {
-                NamespacesFile = parse.GetValue(namespaces)?.FullName ?? DefaultNamespacesFile(twoRegions ? "namespaces-two-regions.json" : "namespaces.json"),
+                NamespacesFile = parse.GetValue(namespaces)?.FullName ?? DefaultNamespacesFile(twoRegions ? "namespaces-two-regions.json" : "namespaces.json", Environment.CurrentDirectory),
                 IngressPort = parse.GetValue(port),
                 AdminPort = parse.GetValue(adminPort),
                 TopologyAdminPort = parse.GetValue(topologyAdminPort),
@@ -183,10 +183,10 @@ internal static class UpCommand
             """);
     }
 
-    private static string DefaultNamespacesFile(string name)
+    internal static string DefaultNamespacesFile(string name, string startDirectory)
     {
         // The seed next to the repository's wal script, else the one shipped with the binary.
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        for (var dir = new DirectoryInfo(startDirectory); dir is not null; dir = dir.Parent)
         {
             var candidate = Path.Combine(dir.FullName, "config", name);
             if (File.Exists(candidate))
