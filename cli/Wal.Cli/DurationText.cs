@@ -13,7 +13,9 @@ internal static class DurationText
         {
             if (text.EndsWith(suffix, StringComparison.Ordinal)
                 && double.TryParse(text.AsSpan(0, text.Length - suffix.Length), NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
-                && value >= 0 && double.IsFinite(value))
+                && value >= 0 && double.IsFinite(value)
+                // Past what a TimeSpan holds FromMilliseconds throws, and a parser that throws crashes the command line.
+                && value * milliseconds < TimeSpan.MaxValue.TotalMilliseconds)
             {
                 duration = TimeSpan.FromMilliseconds(value * milliseconds);
                 return true;
