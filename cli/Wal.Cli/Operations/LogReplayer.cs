@@ -1,3 +1,4 @@
+using System.Globalization;
 using Confluent.Kafka;
 using Wal.Schemas.V1;
 
@@ -50,6 +51,7 @@ internal sealed class LogReplayer(string bootstrapServers)
         Action<LogEntry>? replayed = null,
         string? mutationSuffix = null)
     {
+        CheckTimesInOrder(from, to);
         var partitions = KafkaTopics.Partitions(bootstrapServers, ns.Topic);
         CheckPartitions(ns, partitions, "--from", from);
         CheckPartitions(ns, partitions, "--to", to);
@@ -172,6 +174,19 @@ internal sealed class LogReplayer(string bootstrapServers)
                 $"--from is past the end of {ns.Topic}: " + string.Join(", ", named.OrderBy(n => n.Key.Partition.Value).Select(n =>
                     $"partition {n.Key.Partition.Value} asked from {n.Value}, its end is offset {marks[n.Key].High.Value}")),
                 "Fix --from (a time is ISO-8601, e.g. 2026-11-22T02:00:00Z, not a number) and run the command again.");
+        }
+    }
+
+    // Two times that resolve to the same offsets (both before the first record, or in one gap between records) pass the
+    // offsets' check below as an empty range, so a --to typed before --from is refused as typed.
+    private static void CheckTimesInOrder(LogPosition from, LogPosition? to)
+    {
+        if (from.Time is { } start && to?.Time is { } end && end < start)
+        {
+            throw new CliException(
+                ExitCodes.Usage,
+                string.Create(CultureInfo.InvariantCulture, $"--to is before --from ({end.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ} before {start.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ})"),
+                "Give a --to at or after --from and run the command again.");
         }
     }
 

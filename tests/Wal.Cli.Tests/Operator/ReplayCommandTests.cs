@@ -137,6 +137,8 @@ public sealed class ReplayCommandTests(OperatorStackFixture stack)
     [InlineData("0:3", "0:1", "--to is before --from in partition 0 (from 3, to 1)")]
     [InlineData("0:1000", null, "partition 0 asked from 1000, its end is offset 4")]
     [InlineData("1763776800000", null, "partition 0 asked from 1763776800000, its end is offset 4")]
+    // Both times before the first record resolve to its offset: the same start and end, which read as an empty range.
+    [InlineData("2000-01-01T03:00:00Z", "2000-01-01T02:00:00Z", "--to is before --from (2000-01-01T02:00:00Z before 2000-01-01T03:00:00Z)")]
     public async Task Replay_RangeThatSelectsNothing_IsRefusedSayingWhy(string from, string? to, string why)
     {
         var ns = await stack.CreateNamespaceAsync();
