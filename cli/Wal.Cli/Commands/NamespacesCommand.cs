@@ -62,7 +62,7 @@ internal static class NamespacesCommand
             Description = "A JSON file like config/namespaces.json: {\"namespaces\": [ ... ]}.",
             Required = true,
         };
-        var command = new Command("apply", "Create each namespace in the file, or update it if it exists. The whole file is validated first.") { file };
+        var command = new Command("apply", "Create each namespace in the file, or update it if it exists. Every definition is validated first; a refusal by the ingress stops at that namespace, after those before it.") { file };
         command.SetGuardedAction(async (parse, terminal, cancellationToken) =>
         {
             var path = parse.GetValue(file)!.FullName;
