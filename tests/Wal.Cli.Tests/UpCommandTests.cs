@@ -45,4 +45,12 @@ public sealed class UpCommandTests
             elsewhere.Delete();
         }
     }
+
+    [Fact]
+    public void AdminEndpoints_PortTurnedOff_SaysOffAlone()
+    {
+        // The welcome's "metrics and health" line for --admin-port -1 (or --topology-admin-port -1).
+        Assert.Equal("off", UpCommand.AdminEndpoints(null));
+        Assert.Equal("http://127.0.0.1:50052/metrics  /healthz  /readyz", UpCommand.AdminEndpoints(new Uri("http://127.0.0.1:50052/")));
+    }
 }

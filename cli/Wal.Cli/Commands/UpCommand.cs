@@ -152,12 +152,16 @@ internal static class UpCommand
     private static string Region(LocalStack region) => $"""
           region {region.Options.Region}
             ingress (gRPC, h2c)  {Address(region)}   service wal.v1.WriteAheadLog
-            metrics and health   {region.AdminAddress?.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
-            topology health      {region.TopologyEndpoints?.Address.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
+            metrics and health   {AdminEndpoints(region.AdminAddress)}
+            topology health      {AdminEndpoints(region.TopologyEndpoints?.Address)}
             Kafka (embedded)     {region.Kafka.BootstrapServers}
             memcached            {region.Memcached.Endpoint}   (cluster "{LocalStack.MemcachedCluster}")
             namespaces           {string.Join(", ", region.Namespaces.All.Select(n => n.Name))}
         """;
+
+    // A port turned off (-1) has no endpoints to list: "off" alone, not "off/metrics".
+    internal static string AdminEndpoints(Uri? address) =>
+        address is null ? "off" : $"{address.ToString().TrimEnd('/')}/metrics  /healthz  /readyz";
 
     private static string Address(LocalStack region) => region.IngressAddress.ToString().TrimEnd('/');
 
@@ -169,8 +173,8 @@ internal static class UpCommand
             Wal is running. Ctrl-C stops everything it started.
 
               ingress (gRPC, h2c)  {address}   service wal.v1.WriteAheadLog
-              metrics and health   {stack.AdminAddress?.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
-              topology health      {stack.TopologyEndpoints?.Address.ToString().TrimEnd('/') ?? "off"}/metrics  /healthz  /readyz
+              metrics and health   {AdminEndpoints(stack.AdminAddress)}
+              topology health      {AdminEndpoints(stack.TopologyEndpoints?.Address)}
               Kafka (embedded)     {stack.Kafka.BootstrapServers}
               memcached            {stack.Memcached.Endpoint}   (cluster "{LocalStack.MemcachedCluster}")
               namespaces           {string.Join(", ", stack.Namespaces.All.Select(n => n.Name))}
