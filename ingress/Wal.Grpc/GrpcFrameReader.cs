@@ -182,12 +182,26 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         {
             // The message starts holding part of the budget: from now it has its time to arrive whole.
             _arrivalStarted = limit.Time.GetTimestamp();
-            _arrivalTimer ??= limit.Time.CreateTimer(static pipe => ((PipeReader)pipe!).CancelPendingRead(), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _arrivalTimer ??= limit.Time.CreateTimer(static pipe => CancelPendingRead((PipeReader)pipe!), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _arrivalTimer.Change(limit.MaxTime, Timeout.InfiniteTimeSpan);
         }
 
         _taken = buffered;
         _arrivingLength = length;
+    }
+
+    // On a timer's thread, where an exception would end the process: a call ending at that moment may have finished
+    // with its request body already.
+    private static void CancelPendingRead(PipeReader pipe)
+    {
+        try
+        {
+            pipe.CancelPendingRead();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        {
+            // The call is over: nothing is left to wake.
+        }
     }
 
     private void GiveBack()
