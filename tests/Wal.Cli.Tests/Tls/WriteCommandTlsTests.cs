@@ -38,6 +38,8 @@ public sealed class WriteCommandTlsTests : IAsyncLifetime
                 Name = MutationNamespace,
                 AllowedClients = { ComposeCertificates.ClientName },
                 Personas = { Persona.MultiTableMutation },
+                // The chunks' tables are clusters of this default; without one the ingress refuses every chunk.
+                DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "local" } },
             },
         ]);
         foreach (var ns in registry.All)
