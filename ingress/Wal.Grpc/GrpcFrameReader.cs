@@ -57,17 +57,18 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
-            if (result.IsCanceled)
-            {
-                OverdueArrival(buffer);
-            }
-
             if (TryReadFrame(ref buffer, out var payload))
             {
+                // Whole, even if the timer cancelled this read: it came before the reader took it.
                 _held = buffer;
                 _heldEnd = result.Buffer.End;
                 _holding = true;
                 return Parse(parser, payload);
+            }
+
+            if (result.IsCanceled)
+            {
+                OverdueArrival(buffer);
             }
 
             if (result.IsCompleted)
@@ -182,7 +183,7 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         {
             // The message starts holding part of the budget: from now it has its time to arrive whole.
             _arrivalStarted = limit.Time.GetTimestamp();
-            _arrivalTimer ??= limit.Time.CreateTimer(static pipe => CancelPendingRead((PipeReader)pipe!), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _arrivalTimer ??= limit.Time.CreateTimer(static pipe => CancelRead((PipeReader)pipe!), reader, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             _arrivalTimer.Change(limit.MaxTime, Timeout.InfiniteTimeSpan);
         }
 
@@ -190,17 +191,17 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         _arrivingLength = length;
     }
 
-    // On a timer's thread, where an exception would end the process: a call ending at that moment may have finished
-    // with its request body already.
-    private static void CancelPendingRead(PipeReader pipe)
+    // On a timer thread, where a throw ends the process. Kestrel's request reader throws once the client reset
+    // the stream (the abort reason) or the request ended (ObjectDisposedException), and a callback already under
+    // way may run after Dispose: the read it would cancel has ended, or will, without it.
+    private static void CancelRead(PipeReader pipe)
     {
         try
         {
             pipe.CancelPendingRead();
         }
-        catch (Exception e) when (e is InvalidOperationException or ObjectDisposedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The call is over: nothing is left to wake.
         }
     }
 
