@@ -20,7 +20,7 @@ public sealed class GrpcArrivalTimerTests
     [Fact]
     public async Task TimerComesDueAfterTheClientResetTheStreamBeforeTheCallDisposedTheReader_CallbackDoesNotThrow()
     {
-        var time = new ManualTime();
+        var time = new ManualTimeProvider();
         var pipe = new Pipe(new PipeOptions(useSynchronizationContext: false));
         var body = new KestrelLikeBody(pipe.Reader);
         var budget = new GrpcReceiveBudget(1 << 20);
@@ -49,7 +49,7 @@ public sealed class GrpcArrivalTimerTests
     [Fact]
     public async Task MessageWholeBeforeItsTime_TimerFiresBeforeTheReaderTakesTheResult_MessageIsRead()
     {
-        var time = new ManualTime();
+        var time = new ManualTimeProvider();
         var scheduler = new QueuedScheduler();
         var pipe = new Pipe(new PipeOptions(readerScheduler: scheduler, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false));
         var budget = new GrpcReceiveBudget(1 << 20);
@@ -155,75 +155,6 @@ public sealed class GrpcArrivalTimerTests
                 }
 
                 next.Action(next.State);
-            }
-        }
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private readonly List<ManualTimer> _timers = [];
-        private long _now;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => Interlocked.Read(ref _now);
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            var timer = new ManualTimer(this, callback, state);
-            lock (_timers)
-            {
-                _timers.Add(timer);
-            }
-
-            timer.Change(dueTime, period);
-            return timer;
-        }
-
-        public void Advance(TimeSpan by)
-        {
-            var now = Interlocked.Add(ref _now, by.Ticks);
-            List<ManualTimer> due;
-            lock (_timers)
-            {
-                due = _timers.Where(t => t.DueAt is { } at && at <= now).ToList();
-            }
-
-            foreach (var timer in due)
-            {
-                timer.Fire();
-            }
-        }
-
-        private sealed class ManualTimer(ManualTime time, TimerCallback callback, object? state) : ITimer
-        {
-            public long? DueAt { get; private set; }
-
-            public bool Change(TimeSpan dueTime, TimeSpan period)
-            {
-                DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : time.GetTimestamp() + dueTime.Ticks;
-                return true;
-            }
-
-            public void Fire()
-            {
-                DueAt = null;
-                callback(state);
-            }
-
-            public void Dispose()
-            {
-                DueAt = null;
-                lock (time._timers)
-                {
-                    time._timers.Remove(this);
-                }
-            }
-
-            public ValueTask DisposeAsync()
-            {
-                Dispose();
-                return ValueTask.CompletedTask;
             }
         }
     }

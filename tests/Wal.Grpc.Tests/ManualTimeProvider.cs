@@ -1,4 +1,4 @@
-namespace Wal.Ingress.Tests;
+namespace Wal.Grpc.Tests;
 
 /// <summary>A clock that moves only when told to; its timers fire, in the caller's thread, as it passes their time.</summary>
 internal sealed class ManualTimeProvider : TimeProvider
