@@ -24,19 +24,25 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
         Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(response.Messages)).Durable);
     }
 
-    [Fact]
-    public async Task WriteToLog_PythonClientTrustingOnlyTheRoot_TrueOverMutualTls()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WriteToLog_PythonClientTrustingOnlyTheRoot_TrueOverMutualTls(bool certificateIssuedByAnIntermediate)
     {
         // The server's certificate comes from an intermediate CA: grpc-core verifies it only if the handshake carries
-        // the intermediate, since the client has just the root.
-        var (certificate, key) = _certificates.ClientFiles(TestNamespaces.AllowedClient);
+        // the intermediate, since the client has just the root. A client certificate from an intermediate goes out with
+        // the intermediate that follows it in its file.
+        var (certificate, key) = certificateIssuedByAnIntermediate
+            ? _certificates.ClientFilesFromIntermediate(TestNamespaces.AllowedClient)
+            : _certificates.ClientFiles(TestNamespaces.AllowedClient);
+        var id = certificateIssuedByAnIntermediate ? "python-mtls-intermediate" : "python-mtls";
 
         var result = await PythonGrpcClient.CallAsync(
-            _host.Address, WriteAheadLogService.WriteToLogPath, Write("python-mtls").ToByteArray(), 30, _certificates.CaPath, certificate, key);
+            _host.Address, WriteAheadLogService.WriteToLogPath, Write(id).ToByteArray(), 30, _certificates.CaPath, certificate, key);
 
         Assert.True(result.Code == StatusCode.OK, $"{result.Code}: {result.Details}");
         Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
-        Assert.Contains(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "python-mtls");
+        Assert.Contains(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == id);
     }
 
     [Fact]
@@ -63,18 +69,6 @@ public sealed class TlsTests(TlsFixture fixture) : IClassFixture<TlsFixture>
 
         Assert.True(response.Durable == Trilean.True, $"{response.Durable}: {response.Message}");
         Assert.Contains(_host.ReadAll(_host.TopicOf(TestNamespaces.Guarded)), r => r.Entry.Id == "typed-mtls-intermediate");
-    }
-
-    [Fact]
-    public async Task WriteToLog_PythonClientWhoseCertificateFileCarriesItsIntermediate_TrueOverMutualTls()
-    {
-        var (certificate, key) = _certificates.ClientFilesFromIntermediate(TestNamespaces.AllowedClient);
-
-        var result = await PythonGrpcClient.CallAsync(
-            _host.Address, WriteAheadLogService.WriteToLogPath, Write("python-mtls-intermediate").ToByteArray(), 30, _certificates.CaPath, certificate, key);
-
-        Assert.True(result.Code == StatusCode.OK, $"{result.Code}: {result.Details}");
-        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
     }
 
     [Fact]
