@@ -38,7 +38,12 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
                     return null;
                 }
 
-                offsets[partition] = offset;
+                // A typo ("0:1,0:2" for "0:1,1:2") kept one offset of the two and left the intended partition unnamed.
+                if (!offsets.TryAdd(partition, offset))
+                {
+                    error = $"partition {partition} is given twice in '{text}'. Give each partition once.";
+                    return null;
+                }
             }
 
             return new LogPosition(null, null, offsets);

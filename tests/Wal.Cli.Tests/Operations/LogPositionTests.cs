@@ -24,6 +24,14 @@ public sealed class LogPositionTests
         Assert.Equal(new Dictionary<int, long> { [0] = 120, [1] = 88, [2] = 0 }, position!.Offsets);
     }
 
+    // "0:1,0:2" (a typo for "0:1,1:2") kept the last offset of partition 0 and started partition 1 from its first.
+    [Fact]
+    public void PartitionNamedTwice_IsRefusedNamingIt()
+    {
+        Assert.Null(LogPosition.Parse("0:1, 0:2", out var error));
+        Assert.Contains("partition 0 is given twice", error, StringComparison.Ordinal);
+    }
+
     // A date and time with a space instead of the T was taken for a list of partition offsets and refused as one.
     [Fact]
     public void DateAndTimeWithASpace_IsATime()
