@@ -49,6 +49,24 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         Assert.Contains(ListNamespacesResponse.Parser.ParseFrom(Assert.Single(listed.Messages)).Namespaces, n => n.Name == Fixture.Seeded);
     }
 
+    // A name no namespace can have is the caller's mistake, as WriteToLog answers it, not a namespace that is missing.
+    [Fact]
+    public async Task GetUpdateDelete_NameThatIsNotAValidNamespaceName_InvalidArgument()
+    {
+        using var client = fixture.Client(Operator);
+        const string name = "Not A Name!";
+
+        var responses = new[]
+        {
+            await client.CallAsync("/wal.v1.NamespaceAdmin/GetNamespace", new GetNamespaceRequest { Name = name }),
+            await client.CallAsync(Update, new UpdateNamespaceRequest { Namespace = new NamespaceConfig { Name = name } }),
+            await client.CallAsync(Delete, new DeleteNamespaceRequest { Name = name }),
+        };
+
+        Assert.All(responses, r => Assert.True(r.Status == StatusCode.InvalidArgument, $"{r.Status} {r.Message}"));
+        Assert.All(responses, r => Assert.Contains("not a valid namespace name", r.Message, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task ChangeWithoutAClientCertificate_Unauthenticated()
     {
