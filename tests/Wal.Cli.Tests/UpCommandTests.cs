@@ -26,6 +26,25 @@ public sealed class UpCommandTests
         Assert.Equal(string.Empty, output.ToString());
     }
 
+    // Region b's ports are region a's plus 10 (memcached's plus 1): --port 50043 put b's ingress on a's topology admin
+    // port, and the second of the two failed to bind after the first region had started.
+    [Fact]
+    public async Task Up_TwoRegionsWhosePortsMeet_UsageErrorNamingBothStartsNothing()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await WalCommandLine.RunAsync(["up", "--regions", "2", "--port", "50043"], output, error, timeout.Token);
+
+        var stderr = error.ToString();
+        Assert.True(exit == ExitCodes.Usage, $"exit {exit}: {stderr}");
+        Assert.StartsWith("error: port 50053 is given to both", stderr, StringComparison.Ordinal);
+        Assert.Contains("region b's ingress", stderr, StringComparison.Ordinal);
+        Assert.Contains("region a's topology", stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, output.ToString());
+    }
+
     [Theory]
     [InlineData("namespaces.json")]
     [InlineData("namespaces-two-regions.json")]

@@ -60,6 +60,16 @@ internal static class UpCommand
                 // timers as they are while you try things; a local run has no load to batch.
                 CommitInterval = TimeSpan.FromSeconds(1),
             };
+            if (Ports(options, twoRegions).Where(p => p.Port > 0).GroupBy(p => p.Port).FirstOrDefault(g => g.Count() > 1) is { } shared)
+            {
+                var error = parse.InvocationConfiguration.Error;
+                await error.WriteLineAsync($"error: port {shared.Key} is given to both {string.Join(" and ", shared.Select(p => p.Role))}; nothing was started.");
+                await error.WriteLineAsync(twoRegions
+                    ? "next: region b takes region a's ports plus 10 (memcached's plus 1): choose ports at least 11 apart."
+                    : "next: give each of them its own port.");
+                return ExitCodes.Usage;
+            }
+
             if (TakenPort.FirstOf(Ports(options, twoRegions)) is { } taken)
             {
                 var error = parse.InvocationConfiguration.Error;
@@ -84,12 +94,16 @@ internal static class UpCommand
 
     // Each region's ports, region b's where TwoRegionStack places them.
     private static IEnumerable<(string Role, int Port)> Ports(LocalStackOptions options, bool twoRegions) =>
-        (twoRegions ? TwoRegionStack.RegionOptions(options) : [options]).SelectMany(region => new[]
+        (twoRegions ? TwoRegionStack.RegionOptions(options) : [options]).SelectMany(region =>
         {
-            ("the ingress, --port", region.IngressPort),
-            ("metrics and health, --admin-port", region.AdminPort),
-            ("memcached, --memcached-port", region.MemcachedPort),
-            ("the topology's metrics and health, --topology-admin-port", region.TopologyAdminPort),
+            var whose = twoRegions ? $"region {region.Region}'s " : "the ";
+            return new[]
+            {
+                ($"{whose}ingress, --port", region.IngressPort),
+                ($"{(twoRegions ? whose : string.Empty)}metrics and health, --admin-port", region.AdminPort),
+                ($"{(twoRegions ? whose : string.Empty)}memcached, --memcached-port", region.MemcachedPort),
+                ($"{whose}topology's metrics and health, --topology-admin-port", region.TopologyAdminPort),
+            };
         });
 
     // Until Ctrl-C, or until a part that nothing in this process revives fails: a topology's stream thread that stopped
