@@ -45,7 +45,9 @@ public sealed class MutateCommandTests(LocalStackFixture wal) : IClassFixture<Lo
         Assert.True(run.Exit == 0, run.Output);
         var result = JsonNode.Parse(run.Output)!;
         Assert.Equal(key, result["requestId"]!.GetValue<string>());
-        Assert.Equal("TRUE", result["durable"]!.GetValue<string>());
+        // Spelled as wal write -o json and each chunk's answer spell it: protobuf's JSON name of the value.
+        Assert.Equal("TRILEAN_TRUE", result["durable"]!.GetValue<string>());
+        Assert.Equal("TRILEAN_TRUE", result["chunks"]![0]!["durable"]!.GetValue<string>());
         Assert.Equal("wal.kv-mutations", result["completion"]!["position"]!["topic"]!.GetValue<string>());
         var (value, _) = await wal.WaitForDeliveryAsync(key, DeliveryDeadline);
         Assert.Equal("""{"name":"Ada"}""", Encoding.UTF8.GetString(value));

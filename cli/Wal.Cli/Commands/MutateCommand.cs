@@ -106,7 +106,8 @@ internal static class MutateCommand
             terminal.WriteJson(new JsonObject
             {
                 ["requestId"] = id,
-                ["durable"] = last.Durable.ToString().ToUpperInvariant(),
+                // Protobuf's JSON name, as in each chunk's answer here and in wal write -o json: one spelling for scripts.
+                ["durable"] = Terminal.ToJson(last)["durable"]?.DeepClone(),
                 ["chunks"] = chunks,
                 ["completion"] = completion,
             });
