@@ -244,6 +244,12 @@ public sealed class WalClient : IDisposable
 
                 continue;
             }
+            catch (HttpRequestException e) when (RefusedUnprocessed(e))
+            {
+                // REFUSED_STREAM, after the attempts HTTP/2 makes again by itself: the server processed none of the
+                // call, so nothing was written, however much of the message had gone out.
+                throw WalCallException.NotSent(14, $"{_options.Address} refused the call before processing any of it: {e.Message}", e);
+            }
             catch (OperationCanceledException e) when (!content.Started)
             {
                 // The deadline (or the caller) ended the attempt while it was still connecting or
@@ -257,6 +263,25 @@ public sealed class WalClient : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Whether HTTP/2 ended the call with REFUSED_STREAM, which a server may send only for a stream it processed none of.
+    /// </summary>
+    internal static bool RefusedUnprocessed(Exception e)
+    {
+        for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is HttpProtocolException { ErrorCode: RefusedStream })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // HTTP/2's REFUSED_STREAM error code.
+    private const long RefusedStream = 0x7;
 
     // What ended a call before its request left: the caller's token (CANCELLED), else the deadline (DEADLINE_EXCEEDED).
     private static int Ended(CancellationToken caller) => caller.IsCancellationRequested ? 1 : 4;

@@ -280,6 +280,9 @@ public sealed class WalWriteStream : IAsyncDisposable
         {
             // Whatever ended the call, every write still waiting gets its answer below.
             ended = $"the stream broke: {e.Message}";
+            // REFUSED_STREAM after the attempts HTTP/2 makes again: the server processed none of the call, so nothing
+            // on it was written (a server must not refuse a stream so once it has passed any of it on).
+            unreadNotWritten = WalClient.RefusedUnprocessed(e);
         }
 
         _ended = ended;

@@ -97,6 +97,10 @@ public sealed class ScriptedIngress : IAsyncLifetime
                 response.Headers["grpc-status"] = "8";
                 response.Headers["grpc-status-details-bin"] = "***";
                 break;
+            case "refused":
+                // Refuses the call unprocessed every time HTTP/2 sends it: nothing was written.
+                http.Features.Get<IHttpResetFeature>()!.Reset(RefusedStream);
+                break;
             case "abort":
                 // Takes the message, then resets the stream: lost after sending, as far as the caller knows.
                 http.Abort();
@@ -137,6 +141,9 @@ public sealed class ScriptedIngress : IAsyncLifetime
                     await http.Request.Body.CopyToAsync(Stream.Null);
                 }
 
+                http.Features.Get<IHttpResetFeature>()!.Reset(RefusedStream);
+                break;
+            case "stream-refused-always":
                 http.Features.Get<IHttpResetFeature>()!.Reset(RefusedStream);
                 break;
             case "stream-refused-once" or "stream-refused-once-half-closed":

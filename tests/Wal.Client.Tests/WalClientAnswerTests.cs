@@ -282,6 +282,27 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task RefusedUnprocessedEveryTime_False()
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+
+        var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = "refused" });
+
+        Assert.True(response.Durable == Trilean.False, $"{response.Durable}: {response.Message}");
+        Assert.Contains("refused the call before processing", response.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StreamRefusedUnprocessedEveryTime_EachFalse()
+    {
+        var answers = await StreamTwoWritesAsync("stream-refused-always").WaitAsync(TimeSpan.FromSeconds(30));
+
+        // However often HTTP/2 tried, the server processed none of it: nothing was written.
+        Assert.All(answers, a => Assert.True(a.Durable == Trilean.False, $"{a.Durable}: {a.Message}"));
+        Assert.Contains("stream-refused-always", server.Ids);
+    }
+
+    [Fact]
     public async Task StreamRefusedTrailersOnlyWithoutTheAllReadMark_EachUnknown()
     {
         var answers = await StreamTwoWritesAsync("stream-refused");
