@@ -50,7 +50,7 @@ public sealed class EmbeddedKafkaCluster : ITopicProvisioner, IDisposable
             throw new InvalidOperationException($"librdkafka could not create the mock cluster's handle: {Text(error)}");
         }
 
-        var cluster = NativeMethods.MockClusterNew(handle, brokerCount);
+        var cluster = WithSignalsBlocked(() => NativeMethods.MockClusterNew(handle, brokerCount));
         if (cluster == IntPtr.Zero)
         {
             NativeMethods.KafkaDestroy(handle);
@@ -58,6 +58,30 @@ public sealed class EmbeddedKafkaCluster : ITopicProvisioner, IDisposable
         }
 
         return new EmbeddedKafkaCluster(handle, cluster, brokerCount);
+    }
+
+    // The mock cluster's thread takes the signal mask of the thread that creates it, and librdkafka (unlike for its
+    // client threads) does not block signals there. A signal handled in this process (.NET handles SIGCHLD, which a
+    // child process's exit sends to any thread not blocking it) interrupts that thread's poll, and it takes the error
+    // for fatal: the thread ends and frees the cluster, every broker stops, and the next call that waits on the thread
+    // (creating a topic) waits for good. Created with every signal blocked, the thread never takes one.
+    private static IntPtr WithSignalsBlocked(Func<IntPtr> create)
+    {
+        var all = new byte[NativeMethods.SignalSetBytes];
+        var before = new byte[NativeMethods.SignalSetBytes];
+        if (NativeMethods.SigFillSet(all) != 0 || NativeMethods.PthreadSigMask(NativeMethods.SignalBlock, all, before) != 0)
+        {
+            throw new InvalidOperationException("could not block signals for the mock cluster's thread");
+        }
+
+        try
+        {
+            return create();
+        }
+        finally
+        {
+            _ = NativeMethods.PthreadSigMask(NativeMethods.SignalSetMask, before, new byte[NativeMethods.SignalSetBytes]);
+        }
     }
 
     /// <summary>Creates a topic; an existing topic is left as it is.</summary>

@@ -30,6 +30,17 @@ internal static partial class NativeMethods
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_cluster_new")]
     internal static partial IntPtr MockClusterNew(IntPtr rk, int brokerCount);
 
+    // libc's signal mask calls (Linux: sigset_t is 128 bytes; SIG_BLOCK 0, SIG_SETMASK 2).
+    internal const int SignalBlock = 0;
+    internal const int SignalSetMask = 2;
+    internal const int SignalSetBytes = 128;
+
+    [LibraryImport("libc", EntryPoint = "sigfillset")]
+    internal static partial int SigFillSet(byte[] set);
+
+    [LibraryImport("libc", EntryPoint = "pthread_sigmask")]
+    internal static partial int PthreadSigMask(int how, byte[] set, byte[] oldSet);
+
     [LibraryImport(Library, EntryPoint = "rd_kafka_mock_cluster_destroy")]
     internal static partial void MockClusterDestroy(IntPtr mcluster);
 
