@@ -19,7 +19,7 @@ internal sealed class GrpcCall : IDisposable
     private bool _completed;
     private bool _started;
 
-    public GrpcCall(HttpContext http, string method, TimeSpan? timeout, GrpcServerOptions options, GrpcReceiveBudget budget, TimeProvider time)
+    public GrpcCall(HttpContext http, string method, TimeSpan? timeout, int maxReceiveMessageSize, GrpcReceiveBudget budget, MessageArrival arrival, TimeProvider time)
     {
         _http = http;
         if (timeout is { } t)
@@ -30,7 +30,7 @@ internal sealed class GrpcCall : IDisposable
         // Without a deadline the request's own token is enough; no linked source to allocate.
         _linked = _deadline is null ? null : CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, _deadline.Token);
         Context = new GrpcCallContext(http, method, timeout is { } d ? time.GetUtcNow() + d : null, _linked?.Token ?? http.RequestAborted);
-        Reader = new GrpcFrameReader(http.Request.BodyReader, options.MaxReceiveMessageSize, budget, new MessageArrival(options.MaxMessageArrivalTime, time));
+        Reader = new GrpcFrameReader(http.Request.BodyReader, maxReceiveMessageSize, budget, arrival);
     }
 
     public GrpcCallContext Context { get; }

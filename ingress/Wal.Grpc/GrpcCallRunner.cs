@@ -9,6 +9,9 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudge
 {
     private const string HandlerFailed = "Exception was thrown by handler.";
 
+    // One for every call: the options do not change once the server runs.
+    private readonly MessageArrival _arrival = new(options.MaxMessageArrivalTime, time);
+
     public async Task RunAsync(HttpContext http, string method, Func<GrpcCall, Task> body)
     {
         if (!GrpcRequestValidator.TryAccept(http, method, out var timeout))
@@ -17,7 +20,7 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudge
             return;
         }
 
-        using var call = new GrpcCall(http, method, timeout, options, budget, time);
+        using var call = new GrpcCall(http, method, timeout, options.MaxReceiveMessageSize, budget, _arrival, time);
         var (code, detail, details) = await InvokeAsync(call, method, body);
         await call.CompleteAsync(code, detail, details);
     }
