@@ -313,7 +313,7 @@ public sealed class LogWriter(
 
         // Every chunk is applied to the default target: without one no mutation of this namespace can ever be applied,
         // and taking its records would only end in a dead letter after the caller was told TRUE.
-        if (config.DefaultTarget?.DestinationCase is not (Target.DestinationOneofCase.Memcached or Target.DestinationOneofCase.Cassandra or Target.DestinationOneofCase.Kafka))
+        if (!MutationChunkRules.CanApplyTo(config.DefaultTarget))
         {
             refusal = WriteResult.Refused(StatusCode.FailedPrecondition, id, config.DefaultTarget is null
                 ? $"namespace '{name}' has no default_target, which a mutation's chunks are applied to; not written"

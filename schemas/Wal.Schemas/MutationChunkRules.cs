@@ -32,10 +32,14 @@ public static class MutationChunkRules
         return defaultTarget?.DestinationCase != Target.DestinationOneofCase.Memcached || System.Text.Unicode.Utf8.IsValid(key.Span);
     }
 
+    /// <summary>Whether a namespace's chunks can be applied to <paramref name="defaultTarget"/>: memcached, Cassandra or Kafka.</summary>
+    public static bool CanApplyTo(Target? defaultTarget) =>
+        defaultTarget?.DestinationCase is Target.DestinationOneofCase.Memcached or Target.DestinationOneofCase.Cassandra or Target.DestinationOneofCase.Kafka;
+
     /// <summary>
     /// The target <paramref name="chunk"/> is applied to: its namespace's default target with the chunk's table in the
     /// part a table stands for (a memcached cluster, a Cassandra table in the default's keyspace, a Kafka topic in the
-    /// default's cluster) and its key. Null when the default target is none or one no chunk can be applied to (upstream).
+    /// default's cluster) and its key. Null when no chunk can be applied to the default target (<see cref="CanApplyTo"/>).
     /// </summary>
     public static Target? TargetOf(MutationChunk chunk, Target? defaultTarget)
     {
