@@ -27,6 +27,9 @@ public sealed class EchoServer : IAsyncLifetime
 
     public TimeSpan MaxMessageArrivalTime { get; init; } = new GrpcServerOptions().MaxMessageArrivalTime;
 
+    /// <summary>The gRPC layer's clock (deadlines, a message's arrival time); the system's unless given.</summary>
+    public TimeProvider? Time { get; init; }
+
     /// <summary>The server's one receive budget, once started.</summary>
     public GrpcReceiveBudget Budget => _app!.Services.GetRequiredService<GrpcReceiveBudget>();
 
@@ -51,6 +54,11 @@ public sealed class EchoServer : IAsyncLifetime
             o.MaxReceivingBytes = MaxReceivingBytes;
             o.MaxMessageArrivalTime = MaxMessageArrivalTime;
         });
+        if (Time is not null)
+        {
+            builder.Services.AddSingleton(Time);
+        }
+
         _app = builder.Build();
         _app.MapGrpcUnary(Unary, Echo.Parser, HandleUnaryAsync);
         _app.MapGrpcDuplexStreaming<Echo, Echo>(Duplex, Echo.Parser, HandleDuplexAsync);

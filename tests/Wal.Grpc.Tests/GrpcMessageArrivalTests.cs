@@ -56,18 +56,33 @@ public sealed class GrpcMessageArrivalTests : IAsyncLifetime
     [Fact]
     public async Task Duplex_QuietBetweenWholeMessagesLongerThanTheArrivalTime_NotEnded()
     {
-        using var client = new GrpcTestClient(_server.Address);
-        var stream = new DuplexContent(GrpcTestClient.Frame(new Echo { Text = "before" }));
-        var call = client.SendAsync(EchoServer.Duplex, stream);
+        // On a clock the test moves: three arrival times pass in an instant, and any timer left set fires as they do.
+        var time = new ManualTimeProvider();
+        var server = new EchoServer { MaxMessageArrivalTime = TimeSpan.FromSeconds(1), Time = time };
+        await server.InitializeAsync();
+        try
+        {
+            using var client = new GrpcTestClient(server.Address);
+            // The first message arrives in two pieces, so it holds the budget (and sets its timer) until it is whole.
+            var before = GrpcTestClient.Frame(new Echo { Text = "before", Data = Google.Protobuf.ByteString.CopyFrom(new byte[3000]) });
+            var stream = new DuplexContent(before[..1000]);
+            var call = client.SendAsync(EchoServer.Duplex, stream);
+            await Eventually.WaitUntilAsync(() => server.Budget.Used > 0, Deadline, "the first piece to hold part of the budget");
+            await stream.SendAsync(before[1000..]);
+            await Eventually.WaitUntilAsync(() => server.Budget.Used == 0, Deadline, "the message, whole, to give its part back");
 
-        // Quiet for three arrival times with no message begun: nothing holds the budget, so nothing is overdue.
-        var quiet = Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.Same(quiet, await Task.WhenAny(quiet, call));
-        await stream.SendAsync(GrpcTestClient.Frame(new Echo { Text = "after" }));
-        stream.HalfClose();
+            // Quiet, with no message begun: nothing holds the budget, so nothing is overdue.
+            time.Advance(TimeSpan.FromSeconds(3));
+            await stream.SendAsync(GrpcTestClient.Frame(new Echo { Text = "after" }));
+            stream.HalfClose();
 
-        var answered = await call.WaitAsync(Deadline);
-        Assert.Equal(StatusCode.OK, answered.Status);
-        Assert.Equal(["before", "after"], answered.Messages.Select(m => Echo.Parser.ParseFrom(m).Text));
+            var answered = await call.WaitAsync(Deadline);
+            Assert.True(answered.Status == StatusCode.OK, $"{answered.Status} {answered.Message}");
+            Assert.Equal(["before", "after"], answered.Messages.Select(m => Echo.Parser.ParseFrom(m).Text));
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
     }
 }

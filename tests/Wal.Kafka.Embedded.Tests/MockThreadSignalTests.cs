@@ -17,7 +17,9 @@ public sealed partial class MockThreadSignalTests
         var before = MockThreads();
         // Not disposed when the thread has ended: disposing waits on it too, and the run would hang instead of failing.
         var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
-        var mock = await NewMockThreadAsync(before);
+        // The thread names itself once it runs, a moment after the cluster is created.
+        await Eventually.WaitUntilAsync(() => MockThreads().Except(before).Count() == 1, TimeSpan.FromSeconds(10), "the new cluster's rdk:mock thread");
+        var mock = MockThreads().Except(before).Single();
 
         // What a child process's exit does when the kernel picks this thread: .NET handles SIGCHLD once the process
         // has started a child, as test hosts that run a CLI or kill an instance do.
@@ -28,35 +30,29 @@ public sealed partial class MockThreadSignalTests
 
         Assert.Equal(0, ThreadKill(Environment.ProcessId, mock, SigChld));
 
-        // Run apart: on a cluster whose thread ended, the call waits for good.
-        var created = Task.Run(() => cluster.CreateTopic("after-the-signal"));
-        Assert.True(
-            await Task.WhenAny(created, Task.Delay(TimeSpan.FromSeconds(20))) == created,
-            "the mock cluster stopped answering after a signal: its thread ended and freed the cluster");
-        await created;
+        // Run apart: on a cluster whose thread ended, the call waits for good, and the deadline fails the test.
+        await Task.Run(() => cluster.CreateTopic("after-the-signal")).WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Contains(mock, MockThreads());
         cluster.Dispose();
     }
 
-    // The thread names itself once it runs, a moment after the cluster is created.
-    private static async Task<int> NewMockThreadAsync(HashSet<int> before)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            if (MockThreads().Except(before).ToList() is [var thread])
-            {
-                return thread;
-            }
-
-            await Task.Delay(10, deadline.Token);
-        }
-    }
-
     private static HashSet<int> MockThreads() =>
         [.. Directory.GetDirectories("/proc/self/task")
-            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == "rdk:mock")
+            .Where(task => NameOf(task) == "rdk:mock")
             .Select(task => int.Parse(Path.GetFileName(task), System.Globalization.CultureInfo.InvariantCulture))];
+
+    // Empty for a thread that ended since the directory was listed (another test's cluster going away).
+    private static string NameOf(string task)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).Trim();
+        }
+        catch (IOException)
+        {
+            return string.Empty;
+        }
+    }
 
     [LibraryImport("libc", EntryPoint = "tgkill")]
     private static partial int ThreadKill(int processId, int threadId, int signal);
