@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Wal.Grpc;
 
@@ -57,11 +58,13 @@ internal static class GrpcRequestValidator
             timeout = parsed;
         }
 
-        // Routing matches paths ignoring case and a trailing slash; gRPC's are case-sensitive, so such a path names
-        // another method, one that does not exist, and must not run this one.
-        if (!string.Equals(request.Path.Value, method, StringComparison.Ordinal))
+        // Routing matches paths ignoring case and a trailing slash, after decoding percent-escapes; gRPC's are
+        // case-sensitive and sent as they are, so such a path names another method, one that does not exist, and must
+        // not run this one. The path as sent, then, not as routing decoded it.
+        var sent = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value;
+        if (!string.Equals(sent, method, StringComparison.Ordinal))
         {
-            GrpcCall.WriteTrailersOnly(http, StatusCode.Unimplemented, $"Method '{request.Path}' is not implemented.", []);
+            GrpcCall.WriteTrailersOnly(http, StatusCode.Unimplemented, $"Method '{sent}' is not implemented.", []);
             return false;
         }
 

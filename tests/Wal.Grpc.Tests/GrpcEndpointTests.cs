@@ -270,13 +270,14 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Equal(StatusCode.Unimplemented, response.Status);
     }
 
-    // gRPC paths are case-sensitive (PROTOCOL-HTTP2.md), and ASP.NET Core's routing is not, nor does it mind a trailing
-    // slash: a call to a method that does not exist must not run one that does.
+    // A gRPC path names its method exactly as sent (PROTOCOL-HTTP2.md); ASP.NET Core's routing ignores case
+    // and a trailing slash, and decodes escapes: a call to a method that does not exist must not run one that does.
     [Theory]
     [InlineData("/TEST.V1.ECHOSERVICE/UNARY")]
     [InlineData("/test.v1.EchoService/unary")]
     [InlineData("/test.v1.EchoService/Unary/")]
-    public async Task Unary_PathDiffersFromTheMethodsOnlyInCaseOrATrailingSlash_UnimplementedHandlerNotRun(string path)
+    [InlineData("/test.v1.EchoService/Un%61ry")]
+    public async Task Unary_PathDiffersFromTheMethodsOnlyInCaseATrailingSlashOrAnEscape_UnimplementedHandlerNotRun(string path)
     {
         using var client = new GrpcTestClient(server.Address);
 

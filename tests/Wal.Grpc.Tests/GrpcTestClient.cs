@@ -45,7 +45,9 @@ public sealed class GrpcTestClient : IDisposable
     /// <summary>Sends <paramref name="body"/> (which may keep the request open, see <see cref="DuplexContent"/>) and reads the whole response.</summary>
     public async Task<GrpcResponse> SendAsync(string path, HttpContent body, Action<HttpRequestMessage>? configure = null, string contentType = "application/grpc")
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        // The path as given, escapes and all: a Uri left to canonicalize would decode "%61" to "a" before sending.
+        var target = new Uri(_http.BaseAddress!.GetLeftPart(UriPartial.Authority) + path, new UriCreationOptions { DangerousDisablePathAndQueryCanonicalization = true });
+        using var request = new HttpRequestMessage(HttpMethod.Post, target)
         {
             Content = body,
             Version = _http.DefaultRequestVersion,
