@@ -34,7 +34,9 @@ public sealed class AdminEndpointsTests(IngressFixture fixture) : IClassFixture<
         // The made-up names' label can never be a namespace's: a namespace called "unknown" used to count their calls.
         Assert.False(Wal.Namespaces.NamespaceValidator.IsValidName(IngressMetrics.UnknownNamespace));
         Assert.DoesNotContain("made-up-name", text, StringComparison.Ordinal);
-        Assert.Contains("wal_ingress_write_duration_seconds_bucket{namespace=\"orders\",le=\"+Inf\"}", text, StringComparison.Ordinal);
+        // A refusal's duration is kept apart from the durable writes' (the oversized payload above is FALSE at once).
+        Assert.Contains("wal_ingress_write_duration_seconds_bucket{durable=\"true\",namespace=\"orders\",le=\"+Inf\"}", text, StringComparison.Ordinal);
+        Assert.Contains("wal_ingress_write_duration_seconds_bucket{durable=\"false\",namespace=\"orders\",le=\"+Inf\"}", text, StringComparison.Ordinal);
         Assert.Contains("wal_ingress_in_flight_bytes{namespace=\"orders\"} 0", text, StringComparison.Ordinal);
         var (exitCode, output) = await PromtoolCheckAsync(text);
         Assert.True(exitCode == 0, $"promtool check metrics failed ({exitCode}): {output}\n{text}");
