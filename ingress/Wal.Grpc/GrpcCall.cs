@@ -104,7 +104,7 @@ internal sealed class GrpcCall : IDisposable
     /// Ends the call with a status: in trailers after a response began, otherwise as a
     /// trailers-only response (status in the one HEADERS frame). Only the first completion counts.
     /// </summary>
-    public async ValueTask CompleteAsync(StatusCode code, string detail, IReadOnlyList<IMessage> details)
+    public async ValueTask CompleteAsync(StatusCode code, string detail, IReadOnlyList<IMessage> details, TimeSpan? retryPushback = null)
     {
         // No token: completing must not be cancelled by the deadline it may be reporting.
         await _gate.WaitAsync(CancellationToken.None);
@@ -125,11 +125,11 @@ internal sealed class GrpcCall : IDisposable
             // yet, and the status must still go in trailers after it.
             if (_started)
             {
-                AppendStatus(code, detail, details, (name, value) => _http.Response.AppendTrailer(name, value));
+                AppendStatus(code, detail, details, retryPushback, (name, value) => _http.Response.AppendTrailer(name, value));
             }
             else
             {
-                WriteTrailersOnly(_http, code, detail, details);
+                WriteTrailersOnly(_http, code, detail, details, retryPushback: retryPushback);
             }
         }
         finally
@@ -139,11 +139,12 @@ internal sealed class GrpcCall : IDisposable
     }
 
     /// <summary>Answers a request refused before any handler ran, as a trailers-only response.</summary>
-    public static void WriteTrailersOnly(HttpContext http, StatusCode code, string detail, IReadOnlyList<IMessage> details, int httpStatus = StatusCodes.Status200OK)
+    public static void WriteTrailersOnly(
+        HttpContext http, StatusCode code, string detail, IReadOnlyList<IMessage> details, int httpStatus = StatusCodes.Status200OK, TimeSpan? retryPushback = null)
     {
         http.Response.StatusCode = httpStatus;
         http.Response.ContentType = GrpcProtocol.ContentType;
-        AppendStatus(code, detail, details, (name, value) => http.Response.Headers.Append(name, value));
+        AppendStatus(code, detail, details, retryPushback, (name, value) => http.Response.Headers.Append(name, value));
     }
 
     public void Dispose()
@@ -167,7 +168,7 @@ internal sealed class GrpcCall : IDisposable
         }
     }
 
-    private static void AppendStatus(StatusCode code, string detail, IReadOnlyList<IMessage> details, Action<string, string> append)
+    private static void AppendStatus(StatusCode code, string detail, IReadOnlyList<IMessage> details, TimeSpan? retryPushback, Action<string, string> append)
     {
         detail = GrpcMessageText.Bound(detail);
         append(GrpcProtocol.StatusTrailer, ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -186,6 +187,13 @@ internal sealed class GrpcCall : IDisposable
 
             // Binary headers are base64; the spec asks senders to leave the padding out.
             append(GrpcProtocol.StatusDetailsTrailer, Convert.ToBase64String(status.ToByteArray()).TrimEnd('='));
+        }
+
+        if (retryPushback is { } pushback)
+        {
+            // Whole milliseconds, rounded up so a client never comes back early; any negative value means "do not retry".
+            var milliseconds = pushback < TimeSpan.Zero ? -1 : (long)Math.Ceiling(pushback.TotalMilliseconds);
+            append(GrpcProtocol.RetryPushbackTrailer, milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }

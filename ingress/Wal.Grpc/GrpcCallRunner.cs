@@ -21,36 +21,36 @@ internal sealed class GrpcCallRunner(GrpcServerOptions options, GrpcReceiveBudge
         }
 
         using var call = new GrpcCall(http, method, timeout, options.MaxReceiveMessageSize, budget, _arrival, time);
-        var (code, detail, details) = await InvokeAsync(call, method, body);
-        await call.CompleteAsync(code, detail, details);
+        var (code, detail, details, pushback) = await InvokeAsync(call, method, body);
+        await call.CompleteAsync(code, detail, details, pushback);
     }
 
-    private async Task<(StatusCode Code, string Detail, IReadOnlyList<IMessage> Details)> InvokeAsync(
+    private async Task<(StatusCode Code, string Detail, IReadOnlyList<IMessage> Details, TimeSpan? RetryPushback)> InvokeAsync(
         GrpcCall call, string method, Func<GrpcCall, Task> body)
     {
         try
         {
             await body(call);
             // A handler that ignored its token and answered late still missed the deadline.
-            return call.DeadlinePassed ? (StatusCode.DeadlineExceeded, "Deadline exceeded.", []) : (StatusCode.OK, string.Empty, []);
+            return call.DeadlinePassed ? (StatusCode.DeadlineExceeded, "Deadline exceeded.", [], null) : (StatusCode.OK, string.Empty, [], null);
         }
         catch (RpcException e)
         {
-            return (e.StatusCode, e.Detail, e.Details);
+            return (e.StatusCode, e.Detail, e.Details, e.RetryPushback);
         }
         catch (Exception) when (call.DeadlinePassed)
         {
-            return (StatusCode.DeadlineExceeded, "Deadline exceeded.", []);
+            return (StatusCode.DeadlineExceeded, "Deadline exceeded.", [], null);
         }
         catch (Exception) when (call.ClientGone)
         {
-            return (StatusCode.Cancelled, "The caller cancelled the call.", []);
+            return (StatusCode.Cancelled, "The caller cancelled the call.", [], null);
         }
         catch (Exception e)
         {
             // The exception's text stays in the log: it may hold internals the caller must not see.
             GrpcLog.HandlerFailed(logger, e, method);
-            return (StatusCode.Internal, HandlerFailed, []);
+            return (StatusCode.Internal, HandlerFailed, [], null);
         }
     }
 }

@@ -47,4 +47,11 @@ public sealed class RpcException : Exception
 
     /// <summary>Messages packed into the rich error details; may be empty.</summary>
     public IReadOnlyList<IMessage> Details { get; }
+
+    /// <summary>
+    /// Sent as <c>grpc-retry-pushback-ms</c>: how long a client that retries this status should wait before it does,
+    /// or, when negative, that it should not retry the call at all (gRPC's retry design). Null sends none, leaving the
+    /// client's own backoff.
+    /// </summary>
+    public TimeSpan? RetryPushback { get; init; }
 }

@@ -175,16 +175,17 @@ public sealed class LogWriter(
         {
             // Two reasons: the instance's bound full is the instance saturated, whichever namespace met it.
             metrics.Shed(config.Name, instanceFull ? "instance_in_flight_bytes" : "in_flight_bytes");
-            refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id, InFlightRefusal(config, value.Length, instanceFull)), started);
+            refusal = Answer(config.Name, InFlightRefusal(config, id, value.Length, instanceFull), started);
             return false;
         }
 
-        if (!rates.TryTake(config))
+        if (!rates.TryTake(config, out var untilNextToken))
         {
             limiter.Release(config.Name, value.Length);
             metrics.Shed(config.Name, "rate");
             refusal = Answer(config.Name, WriteResult.Refused(StatusCode.ResourceExhausted, id,
-                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later"), started);
+                $"namespace '{config.Name}' is over its quota.writes_per_second of {config.Quota.WritesPerSecond}; not written, retry later",
+                retryPushback: untilNextToken), started);
             return false;
         }
 
@@ -194,17 +195,23 @@ public sealed class LogWriter(
     }
 
     // Which bound was full, and whether waiting can help: a record larger than a bound itself is
-    // refused however empty the instance is, and "retry later" would send its caller round for good.
-    private string InFlightRefusal(NamespaceConfig config, int bytes, bool instanceFull)
+    // refused however empty the instance is, and "retry later" would send its caller round for good,
+    // so its answer tells clients that retry this status not to (the status stays the shed one).
+    private WriteResult InFlightRefusal(NamespaceConfig config, string id, int bytes, bool instanceFull)
     {
         var (bound, limit) = instanceFull
             ? ("this instance's MaxInFlightBytes", limiter.MaxTotalBytes)
             : ($"namespace '{config.Name}' quota.max_in_flight_bytes", config.Quota.MaxInFlightBytes);
-        return bytes > limit
-            ? $"the record of {bytes} bytes is larger than {bound} of {limit}, the most that may be awaiting Kafka: it will never be admitted; not written (send a smaller write, or raise the bound)"
-            : instanceFull
-                ? $"this instance has too many bytes awaiting Kafka, across all namespaces (MaxInFlightBytes of {limit}); not written, retry later or at another instance"
-                : $"namespace '{config.Name}' has too many bytes awaiting Kafka (quota.max_in_flight_bytes of {limit}); not written, retry later";
+        if (bytes > limit)
+        {
+            return WriteResult.Refused(StatusCode.ResourceExhausted, id,
+                $"the record of {bytes} bytes is larger than {bound} of {limit}, the most that may be awaiting Kafka: it will never be admitted; not written (send a smaller write, or raise the bound)",
+                retryPushback: Timeout.InfiniteTimeSpan);
+        }
+
+        return WriteResult.Refused(StatusCode.ResourceExhausted, id, instanceFull
+            ? $"this instance has too many bytes awaiting Kafka, across all namespaces (MaxInFlightBytes of {limit}); not written, retry later or at another instance"
+            : $"namespace '{config.Name}' has too many bytes awaiting Kafka (quota.max_in_flight_bytes of {limit}); not written, retry later");
     }
 
     private async Task<WriteResult> ProduceAsync(AdmittedWrite write, CancellationToken cancellationToken)

@@ -14,9 +14,13 @@ public sealed class WriteRateLimiter(TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
 
-    /// <summary>Takes one write's token; false when the namespace is over its rate. Unlimited namespaces always pass.</summary>
-    public bool TryTake(NamespaceConfig config)
+    /// <summary>
+    /// Takes one write's token; false when the namespace is over its rate, with how long until a token is due then.
+    /// Unlimited namespaces always pass.
+    /// </summary>
+    public bool TryTake(NamespaceConfig config, out TimeSpan untilNextToken)
     {
+        untilNextToken = TimeSpan.Zero;
         var quota = config.Quota;
         if (quota is null || quota.WritesPerSecond <= 0)
         {
@@ -25,7 +29,7 @@ public sealed class WriteRateLimiter(TimeProvider time)
 
         var burst = quota.Burst > 0 ? quota.Burst : Math.Max(1, quota.WritesPerSecond);
         var bucket = _buckets.GetOrAdd(config.Name, static (_, s) => new Bucket(s.Burst, s.Now), (Burst: (double)burst, Now: time.GetTimestamp()));
-        return bucket.TryTake(quota.WritesPerSecond, burst, time);
+        return bucket.TryTake(quota.WritesPerSecond, burst, time, out untilNextToken);
     }
 
     /// <summary>
@@ -53,8 +57,9 @@ public sealed class WriteRateLimiter(TimeProvider time)
         private long _refilledAt = now;
         private double _rate;
 
-        public bool TryTake(double rate, double capacity, TimeProvider time)
+        public bool TryTake(double rate, double capacity, TimeProvider time, out TimeSpan untilNextToken)
         {
+            untilNextToken = TimeSpan.Zero;
             lock (_gate)
             {
                 var now = time.GetTimestamp();
@@ -65,6 +70,8 @@ public sealed class WriteRateLimiter(TimeProvider time)
                 _rate = rate;
                 if (_tokens < 1)
                 {
+                    // Other writers may take that token first; it is when trying again can first succeed.
+                    untilNextToken = TimeSpan.FromSeconds((1 - _tokens) / rate);
                     return false;
                 }
 

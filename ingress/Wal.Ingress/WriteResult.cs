@@ -9,12 +9,18 @@ namespace Wal.Ingress;
 /// </summary>
 public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Response)
 {
+    /// <summary>For a unary call's refusal: when trying again can help (negative: never); see <see cref="RpcException.RetryPushback"/>.</summary>
+    public TimeSpan? RetryPushback { get; init; }
+
     /// <summary>
     /// Refused before anything was produced: durable is FALSE. Message and id are bounded, since they quote the
     /// caller's input and travel in the status trailer (see <see cref="GrpcMessageText.MaxMessageBytes"/>).
     /// </summary>
-    public static WriteResult Refused(StatusCode code, string id, string message) =>
-        new(code, new WriteToLogResponse { Durable = Trilean.False, Message = GrpcMessageText.Bound(message), Id = GrpcMessageText.Bound(id) });
+    public static WriteResult Refused(StatusCode code, string id, string message, TimeSpan? retryPushback = null) =>
+        new(code, new WriteToLogResponse { Durable = Trilean.False, Message = GrpcMessageText.Bound(message), Id = GrpcMessageText.Bound(id) })
+        {
+            RetryPushback = retryPushback,
+        };
 
     public static WriteResult From(ProduceOutcome outcome, string id)
     {
@@ -30,5 +36,5 @@ public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Re
 
     /// <summary>The unary form: the response, or an exception carrying it as details.</summary>
     public WriteToLogResponse ToResponseOrThrow() =>
-        Code == StatusCode.OK ? Response : throw new RpcException(Code, Response.Message, Response);
+        Code == StatusCode.OK ? Response : throw new RpcException(Code, Response.Message, Response) { RetryPushback = RetryPushback };
 }

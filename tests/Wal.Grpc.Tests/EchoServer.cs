@@ -125,6 +125,13 @@ public sealed class EchoServer : IAsyncLifetime
                 continue;
             }
 
+            // "pushback:MS" ends the call RESOURCE_EXHAUSTED, telling the client when (or, below zero, not) to try again.
+            if (text.StartsWith("pushback:", StringComparison.Ordinal))
+            {
+                var milliseconds = double.Parse(text["pushback:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+                throw new RpcException(StatusCode.ResourceExhausted, "busy") { RetryPushback = TimeSpan.FromMilliseconds(milliseconds) };
+            }
+
             await responses.WriteAsync(new Echo { Text = text }, flush: true, context.CancellationToken);
         }
     }

@@ -289,6 +289,35 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
         Assert.Contains(path, response.Message, StringComparison.Ordinal);
     }
 
+    // gRPC's retry design: a server tells clients that retry a status how long to wait (whole milliseconds, so rounded
+    // up, never early), or with a negative value not to retry at all; in trailers after messages, or trailers-only.
+    [Theory]
+    [InlineData(new[] { "a", "pushback:1500.2" }, "1501")]
+    [InlineData(new[] { "a", "pushback:-1" }, "-1")]
+    [InlineData(new[] { "pushback:0" }, "0")]
+    public async Task Duplex_HandlerEndsWithARetryPushback_SentAsGrpcRetryPushbackMs(string[] texts, string expected)
+    {
+        using var client = new GrpcTestClient(server.Address);
+        var body = texts.SelectMany(t => GrpcTestClient.Frame(new Echo { Text = t })).ToArray();
+
+        var response = await client.SendAsync(EchoServer.Duplex, body);
+
+        Assert.Equal(StatusCode.ResourceExhausted, response.Status);
+        Assert.Equal(texts.Length == 1, response.TrailersOnly);
+        Assert.Equal(expected, response.Trailer("grpc-retry-pushback-ms"));
+    }
+
+    [Fact]
+    public async Task Unary_RpcExceptionWithoutPushback_NoRetryPushbackTrailer()
+    {
+        using var client = new GrpcTestClient(server.Address);
+
+        var response = await client.CallAsync(EchoServer.Unary, new Echo { Action = "rpc", Text = "x" });
+
+        Assert.Equal(StatusCode.NotFound, response.Status);
+        Assert.Null(response.Trailer("grpc-retry-pushback-ms"));
+    }
+
     [Fact]
     public async Task Duplex_ManyRequests_OneResponseEachInOrder()
     {

@@ -4,7 +4,10 @@ using Wal.Grpc.Rpc;
 
 namespace Wal.Grpc.Tests;
 
-/// <summary>What a test client saw: HTTP status, headers, messages and the gRPC status wherever it was.</summary>
+/// <summary>
+/// What a test client saw: HTTP status, headers, messages and the gRPC status wherever it was;
+/// <see cref="Trailers"/> are the trailers, or the headers of a trailers-only response.
+/// </summary>
 public sealed record GrpcResponse(
     HttpStatusCode HttpStatus,
     HttpResponseHeaders Headers,
@@ -13,4 +16,9 @@ public sealed record GrpcResponse(
     StatusCode? Status,
     string? Message,
     Status? Details,
-    bool TrailersOnly);
+    bool TrailersOnly,
+    HttpHeaders Trailers)
+{
+    /// <summary>A trailer's one value (a trailers-only response's are in its headers), or null without it.</summary>
+    public string? Trailer(string name) => Trailers.TryGetValues(name, out var values) ? values.Single() : null;
+}

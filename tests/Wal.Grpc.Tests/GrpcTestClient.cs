@@ -69,7 +69,7 @@ public sealed class GrpcTestClient : IDisposable
             source.TryGetValues("grpc-status", out var trailerStatus) ? (StatusCode)int.Parse(trailerStatus.Single()) : null;
         var message = source.TryGetValues("grpc-message", out var text) ? GrpcMessageText.Decode(text.Single()) : null;
         var details = source.TryGetValues("grpc-status-details-bin", out var bin) ? Status.Parser.ParseFrom(FromBase64(bin.Single())) : null;
-        return new GrpcResponse(response.StatusCode, response.Headers, response.Content.Headers.ContentType?.MediaType, messages, status, message, details, inHeaders);
+        return new GrpcResponse(response.StatusCode, response.Headers, response.Content.Headers.ContentType?.MediaType, messages, status, message, details, inHeaders, source);
     }
 
     public void Dispose() => _http.Dispose();

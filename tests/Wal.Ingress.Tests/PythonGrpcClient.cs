@@ -21,11 +21,26 @@ public static class PythonGrpcClient
     /// <param name="request">The serialized request.</param>
     /// <param name="timeoutSeconds">The call's deadline.</param>
     /// <param name="tls">PEM files: the one CA to trust, then optionally a client certificate and its key; none for h2c.</param>
-    public static async Task<Result> CallAsync(Uri address, string method, byte[] request, double timeoutSeconds = 30, params string[] tls)
+    public static Task<Result> CallAsync(Uri address, string method, byte[] request, double timeoutSeconds = 30, params string[] tls) =>
+        CallAsync(address, method, request, retry: null, timeoutSeconds, tls);
+
+    /// <param name="address">The ingress.</param>
+    /// <param name="method">The full method path.</param>
+    /// <param name="request">The serialized request.</param>
+    /// <param name="retry">
+    /// grpc's own retries of RESOURCE_EXHAUSTED, set in the channel's service config: attempts in all, and the backoff
+    /// between them that the server's <c>grpc-retry-pushback-ms</c> overrides. Null: no retries.
+    /// </param>
+    /// <param name="timeoutSeconds">The call's deadline, for all its attempts.</param>
+    /// <param name="tls">As for the overload without retries.</param>
+    public static async Task<Result> CallAsync(Uri address, string method, byte[] request, (int Attempts, TimeSpan Backoff)? retry, double timeoutSeconds = 30, params string[] tls)
     {
+        string[] flags = retry is { } r
+            ? [string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--retry={r.Attempts},{r.Backoff.TotalSeconds}")]
+            : [];
         // The request goes through stdin ("-"): one argument may not exceed 128 KiB.
         var root = await RunAsync("grpc_call.py",
-            [$"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls],
+            [.. flags, $"{address.Host}:{address.Port}", method, "-", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. tls],
             Convert.ToHexString(request));
         return new Result(
             (StatusCode)root.GetProperty("code_value").GetInt32(),

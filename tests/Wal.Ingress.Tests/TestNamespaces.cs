@@ -38,6 +38,11 @@ public static class TestNamespaces
 
     public const long LimitedTightMaxInFlightBytes = 300;
 
+    /// <summary>One write of burst, then one every five seconds: a refused write's retry is due within a test's time.</summary>
+    public const string Paced = "paced";
+
+    public const double PacedWritesPerSecond = 0.2;
+
     public const int OrdersMaxPayload = 1024;
     public const long TightMaxInFlightBytes = 2000;
 
@@ -65,6 +70,12 @@ public static class TestNamespaces
             Name = LimitedTight,
             Quota = new Quota { WritesPerSecond = 0.001, Burst = 1, MaxInFlightBytes = LimitedTightMaxInFlightBytes },
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-tight-key" } },
+        },
+        new NamespaceConfig
+        {
+            Name = Paced,
+            Quota = new Quota { WritesPerSecond = PacedWritesPerSecond, Burst = 1 },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "paced-key" } },
         },
         new NamespaceConfig
         {

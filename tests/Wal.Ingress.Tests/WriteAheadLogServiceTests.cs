@@ -144,6 +144,8 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.DoesNotContain("retry later", response.Message, StringComparison.Ordinal);
         Assert.Contains("never", response.Message, StringComparison.Ordinal);
         Assert.Contains($"quota.max_in_flight_bytes of {TestNamespaces.TightMaxInFlightBytes}", response.Message, StringComparison.Ordinal);
+        // And clients that retry RESOURCE_EXHAUSTED by themselves are told not to.
+        Assert.Equal("-1", response.Trailer("grpc-retry-pushback-ms"));
         Assert.DoesNotContain(Host.ReadAll(Host.TopicOf(TestNamespaces.Tight)), r => r.Entry.Id == id);
     }
 
@@ -163,7 +165,12 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.True(fits.Status == StatusCode.OK, $"{fits.Status} {fits.Message}");
         Assert.Equal(StatusCode.ResourceExhausted, overRate.Status);
         Assert.Contains("writes_per_second", overRate.Message, StringComparison.Ordinal);
+        // The next token is due 1000 s after the burst's (0.001 writes a second), less the moments since.
+        var pushback = overRate.Trailer("grpc-retry-pushback-ms");
+        Assert.NotNull(pushback);
+        Assert.InRange(long.Parse(pushback, System.Globalization.CultureInfo.InvariantCulture), 990_000, 1_000_000);
     }
+
 
     [Fact]
     public async Task WriteToLog_NoId_AssignsOne()

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Wal.Grpc;
+using Wal.Grpc.Tests;
 using Wal.Schemas.V1;
 
 namespace Wal.Ingress.Tests;
@@ -114,6 +115,41 @@ public sealed class WriteToLogInteropTests(IngressFixture fixture) : IClassFixtu
         Assert.Equal(Trilean.False, response.Durable);
         Assert.Contains($"max_payload_bytes of {TestNamespaces.OrdersMaxPayload}", response.Message, StringComparison.Ordinal);
         Assert.Equal(before, Host.CountRecords(Host.TopicOf(TestNamespaces.Orders)));
+    }
+
+    [Fact]
+    public async Task WriteToLog_OverTheNamespaceRate_PythonRetryWaitsThePushbackNotItsOwnBackoffAndIsWritten()
+    {
+        // The burst of one is spent, so the python call's first attempt is refused with the time until the next token
+        // (at most 5 s); its own backoff is a minute, past the call's deadline: only the pushback brings it back in time.
+        using var client = new GrpcTestClient(Host.Address);
+        var spent = await client.CallAsync(WriteAheadLogService.WriteToLogPath, new WriteToLogRequest { Namespace = TestNamespaces.Paced, Id = "paced-burst" });
+        Assert.True(spent.Status == StatusCode.OK, $"{spent.Status} {spent.Message}");
+        using var shed = new ShedCounter(Host, TestNamespaces.Paced);
+        var request = new WriteToLogRequest { Namespace = TestNamespaces.Paced, Id = "paced-retried", Payload = ByteString.CopyFromUtf8("x") };
+
+        var result = await PythonGrpcClient.CallAsync(
+            Host.Address, WriteAheadLogService.WriteToLogPath, request.ToByteArray(), retry: (Attempts: 2, Backoff: TimeSpan.FromMinutes(1)), timeoutSeconds: 20);
+
+        Assert.True(result.Code == StatusCode.OK, $"{result.Code} {result.Details}");
+        Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(result.Response).Durable);
+        Assert.Equal(1, shed.Count);
+        Assert.Single(Host.ReadAll(Host.TopicOf(TestNamespaces.Paced)), r => r.Entry.Id == "paced-retried");
+    }
+
+    [Fact]
+    public async Task WriteToLog_RecordThatCanNeverFit_PythonRetryPolicyTriesOnce()
+    {
+        // RESOURCE_EXHAUSTED is a status clients retry; this one's grpc-retry-pushback-ms says not to.
+        using var shed = new ShedCounter(Host, TestNamespaces.Tight);
+        var request = new WriteToLogRequest { Namespace = TestNamespaces.Tight, Id = "never-fits-python", Payload = ByteString.CopyFrom(new byte[3000]) };
+
+        var result = await PythonGrpcClient.CallAsync(
+            Host.Address, WriteAheadLogService.WriteToLogPath, request.ToByteArray(), retry: (Attempts: 5, Backoff: TimeSpan.FromMilliseconds(10)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, result.Code);
+        Assert.Contains("never", result.Details, StringComparison.Ordinal);
+        Assert.Equal(1, shed.Count);
     }
 
     [Fact]
