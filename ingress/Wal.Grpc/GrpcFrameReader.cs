@@ -99,9 +99,13 @@ internal sealed class GrpcFrameReader(PipeReader reader, int maxMessageSize, Grp
         if (length > (uint)maxMessageSize)
         {
             budget?.OnRefused("message_size");
+            // Too large for any retry, though the status is the one clients retry: the pushback tells them not to.
             throw new RpcException(
                 StatusCode.ResourceExhausted,
-                $"Received message of {length} bytes exceeds the limit of {maxMessageSize} bytes.");
+                $"Received message of {length} bytes exceeds the limit of {maxMessageSize} bytes.")
+            {
+                RetryPushback = Timeout.InfiniteTimeSpan,
+            };
         }
 
         switch (header[0])

@@ -139,6 +139,8 @@ public sealed class GrpcEndpointTests(EchoServer server) : IClassFixture<EchoSer
 
         Assert.Equal(StatusCode.ResourceExhausted, response.Status);
         Assert.Contains(EchoServer.MaxMessageSize.ToString(), response.Message, StringComparison.Ordinal);
+        // No retry will carry it: clients that retry RESOURCE_EXHAUSTED are told not to.
+        Assert.Equal("-1", response.Trailer("grpc-retry-pushback-ms"));
     }
 
     [Fact]
