@@ -351,8 +351,8 @@ public sealed class LogWriter(
         MutationChunk.OperationOneofCase.Put when chunk.Put.Key.IsEmpty => "put.key: must not be empty",
         MutationChunk.OperationOneofCase.Delete when chunk.Delete.Key.IsEmpty => "delete.key: must not be empty",
         MutationChunk.OperationOneofCase.None => "operation: a chunk needs a put or a delete",
-        _ when !MutationChunkRules.KeyFits(MutationChunkRules.Key(chunk), config.DefaultTarget) =>
-            $"{(chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? "put" : "delete")}.key: must be UTF-8 for namespace '{config.Name}', whose default target is memcached (keys are text there)",
+        _ when MutationChunkRules.KeyProblem(chunk, config.DefaultTarget) is { } problem =>
+            $"{(chunk.OperationCase == MutationChunk.OperationOneofCase.Put ? "put" : "delete")}.key: {problem} (namespace '{config.Name}')",
         _ => null,
     };
 

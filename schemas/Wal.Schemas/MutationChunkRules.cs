@@ -22,14 +22,36 @@ public static class MutationChunkRules
     }
 
     /// <summary>
-    /// Whether <paramref name="key"/> can name an item of <paramref name="defaultTarget"/>. A memcached key is text:
-    /// decoding writes U+FFFD for each byte that is not UTF-8, so "k\xFF" and "k\xFE" would name one item and
-    /// overwrite each other.
+    /// Why <paramref name="chunk"/>'s key cannot name an item of <paramref name="defaultTarget"/>, or null when it can.
+    /// A memcached key is text: decoding writes U+FFFD for each byte that is not UTF-8, so "k\xFF" and "k\xFE" would
+    /// name one item and overwrite each other. A Cassandra delete names its row by its key columns: a JSON object of
+    /// at least one of them (the sink judges the columns themselves, as it does a put's row).
     /// </summary>
-    public static bool KeyFits(ByteString key, Target? defaultTarget)
+    public static string? KeyProblem(MutationChunk chunk, Target? defaultTarget)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        return defaultTarget?.DestinationCase != Target.DestinationOneofCase.Memcached || System.Text.Unicode.Utf8.IsValid(key.Span);
+        var key = Key(chunk);
+        return defaultTarget?.DestinationCase switch
+        {
+            Target.DestinationOneofCase.Memcached when !System.Text.Unicode.Utf8.IsValid(key.Span) =>
+                "must be UTF-8: the namespace's default target is memcached, whose keys are text",
+            Target.DestinationOneofCase.Cassandra when chunk.OperationCase == MutationChunk.OperationOneofCase.Delete && !IsObjectWithMembers(key) =>
+                "must be a JSON object of the row's key columns: the namespace's default target is Cassandra, where a delete names its row by them",
+            _ => null,
+        };
+    }
+
+    private static bool IsObjectWithMembers(ByteString key)
+    {
+        try
+        {
+            // Not JsonNode: it throws other exceptions than JsonException for a name given twice or a lone surrogate.
+            using var json = System.Text.Json.JsonDocument.Parse(key.Memory);
+            return json.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && json.RootElement.EnumerateObject().Any();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Whether a namespace's chunks can be applied to <paramref name="defaultTarget"/>: memcached, Cassandra or Kafka.</summary>

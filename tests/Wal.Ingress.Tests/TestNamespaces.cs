@@ -19,6 +19,9 @@ public static class TestNamespaces
     /// <summary>The multi-table mutation persona with a Kafka default target: a chunk's table is a topic.</summary>
     public const string KafkaMutations = "kafka-mutations";
 
+    /// <summary>The multi-table mutation persona with a Cassandra default target: a chunk's table is a table, a delete's key a JSON object of its key columns.</summary>
+    public const string CassandraMutations = "cassandra-mutations";
+
     /// <summary>The multi-table mutation persona and no default target, which its chunks would be applied to.</summary>
     public const string MutationsWithoutTarget = "mutations-without-target";
 
@@ -58,6 +61,12 @@ public static class TestNamespaces
         new NamespaceConfig { Name = Bare },
         new NamespaceConfig { Name = Mutations, Personas = { Persona.MultiTableMutation }, DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main" } } },
         new NamespaceConfig { Name = KafkaMutations, Personas = { Persona.MultiTableMutation }, DefaultTarget = new Target { Kafka = new KafkaTarget { Topic = "tables" } } },
+        new NamespaceConfig
+        {
+            Name = CassandraMutations,
+            Personas = { Persona.MultiTableMutation },
+            DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop", Table = "orders" } },
+        },
         new NamespaceConfig { Name = MutationsWithoutTarget, Personas = { Persona.MultiTableMutation } },
         new NamespaceConfig
         {

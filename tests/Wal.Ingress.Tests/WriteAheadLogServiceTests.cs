@@ -253,6 +253,43 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.DoesNotContain(Host.ReadAll(topic), r => r.Entry.Chunk?.RequestId == "r-bytes");
     }
 
+    // A Cassandra delete names its row by its key columns, a JSON object of them: any other key could only be
+    // dead-lettered after the caller was told TRUE.
+    [Theory]
+    [InlineData("5")]
+    [InlineData("[{\"id\": 1}]")]
+    [InlineData("{}")]
+    [InlineData("{\"id\": 1} trailing")]
+    [InlineData("id=1")]
+    public async Task MutationChunk_DeleteKeyNotAJsonObjectOfColumns_ToACassandraDefault_InvalidArgumentNothingWritten(string key)
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var topic = Host.TopicOf(TestNamespaces.CassandraMutations);
+        var requestId = $"r-delete-{Guid.NewGuid():N}";
+
+        var response = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.CassandraMutations, RequestId = requestId, Table = "orders", Delete = new Delete { Key = ByteString.CopyFromUtf8(key) } });
+
+        Assert.Equal(StatusCode.InvalidArgument, response.Status);
+        Assert.Contains("delete.key: must be a JSON object of the row's key columns", response.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Host.ReadAll(topic), r => r.Entry.Chunk?.RequestId == requestId);
+    }
+
+    [Fact]
+    public async Task MutationChunk_DeleteKeyAJsonObjectOfColumns_ToACassandraDefault_TrueAndAPutsValueIsNotJudged()
+    {
+        // The columns themselves (types, a name given twice) are the sink's to judge, as a put's row is.
+        using var client = new GrpcTestClient(Host.Address);
+
+        var delete = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.CassandraMutations, RequestId = "r-delete-ok", Table = "orders", Delete = new Delete { Key = ByteString.CopyFromUtf8("{\"id\": 1}") } });
+        var put = await client.CallAsync(WriteAheadLogService.WriteMutationChunkPath,
+            new MutationChunk { Namespace = TestNamespaces.CassandraMutations, RequestId = "r-put-ok", Table = "orders", Put = new Put { Key = ByteString.CopyFromUtf8("1"), Value = ByteString.CopyFromUtf8("{\"id\": 1}") } });
+
+        Assert.All([delete, put], r => Assert.True(r.Status == StatusCode.OK, $"{r.Status} {r.Message}"));
+        Assert.All([delete, put], r => Assert.Equal(Trilean.True, WriteToLogResponse.Parser.ParseFrom(Assert.Single(r.Messages)).Durable));
+    }
+
     // A chunk is applied to its namespace's default target: with none, no chunk or completion can ever be applied, and
     // accepting them would only end in a dead letter after the caller was told TRUE.
     [Fact]

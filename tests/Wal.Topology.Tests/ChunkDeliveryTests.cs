@@ -37,6 +37,39 @@ public sealed class ChunkDeliveryTests
         Assert.Equal(5, json.RootElement.GetProperty("id").GetInt32());
     }
 
+    // The key's text goes to the sink as written, with the delete marker first: the sink judges the columns (one named
+    // twice, an empty name) and refuses the chunk permanently. Rebuilding the object threw for a column named twice,
+    // out of the mutation processor, which stopped the stream thread on every instance that took the partition.
+    [Theory]
+    [InlineData("{\"id\": 1, \"id\": 2}", "{\"$delete\":true,\"id\": 1, \"id\": 2}")]
+    [InlineData(" {\"\\ud800\": 1}", " {\"$delete\":true,\"\\ud800\": 1}")]
+    [InlineData("{\"region\":\"eu\",\"id\":{\"a\":[1]}}", "{\"$delete\":true,\"region\":\"eu\",\"id\":{\"a\":[1]}}")]
+    public void From_CassandraDefaultDelete_KeyObjectAsWrittenWithTheMarkerFirst(string key, string payload)
+    {
+        var chunk = new MutationChunk { RequestId = "r", Table = "orders", Delete = new Delete { Key = ByteString.CopyFromUtf8(key) } };
+
+        var delivery = ChunkDelivery.From(chunk, new Target { Cassandra = new CassandraTarget { Cluster = "c", Keyspace = "shop" } }, out var error);
+
+        Assert.Null(error);
+        Assert.Equal(payload, Encoding.UTF8.GetString(delivery!.Payload.Span));
+    }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("[{\"id\": 1}]")]
+    [InlineData("{}")]
+    [InlineData("{\"id\": 1} {\"id\": 2}")]
+    [InlineData("id=1")]
+    public void From_CassandraDefaultDelete_KeyNotAJsonObjectOfColumns_HasNoDeliveryAndSaysWhy(string key)
+    {
+        var chunk = new MutationChunk { RequestId = "r", Table = "orders", Delete = new Delete { Key = ByteString.CopyFromUtf8(key) } };
+
+        var delivery = ChunkDelivery.From(chunk, new Target { Cassandra = new CassandraTarget { Cluster = "c", Keyspace = "shop" } }, out var error);
+
+        Assert.Null(delivery);
+        Assert.Contains("JSON object of the row's key columns", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void From_MemcachedDefault_KeyNotUtf8_HasNoDeliveryAndSaysWhy()
     {
@@ -49,7 +82,7 @@ public sealed class ChunkDeliveryTests
             var delivery = ChunkDelivery.From(chunk, target, out var error);
 
             Assert.Null(delivery);
-            Assert.Contains("not UTF-8", error, StringComparison.Ordinal);
+            Assert.Contains("must be UTF-8", error, StringComparison.Ordinal);
         }
 
         var kafka = ChunkDelivery.From(

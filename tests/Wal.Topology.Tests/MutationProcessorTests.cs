@@ -527,6 +527,27 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_CassandraDeleteNamingAKeyColumnTwice_GoesToTheSinkToJudge_AndTheNextMutationApplies()
+    {
+        // Written around the ingress (which checks only that the key is an object of columns). Rebuilding the key
+        // threw out of the processor, failing the stream thread on every instance that took the partition in turn.
+        Assert.True(_registry.TryGet(Ns, out var config));
+        var cassandra = config.Clone();
+        cassandra.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop", Table = "orders" } };
+        _registry.Upsert(cassandra);
+        var twice = Chunk("twice", 0);
+        twice.Delete = new Delete { Key = ByteString.CopyFromUtf8("{\"id\": 1, \"id\": 2}") };
+
+        await PipeAsync(new LogEntry { Id = "twice/0", Namespace = Ns, Chunk = twice, AcceptedAtMs = Start.ToUnixTimeMilliseconds() });
+        await MarkerAsync("twice", 1);
+        await ChunksAsync("after", 0);
+        await MarkerAsync("after", 1);
+
+        Assert.Equal([["twice/0"], ["after/0"]], _sink.OrderedCalls);
+        Assert.Equal("{\"$delete\":true,\"id\": 1, \"id\": 2}", Encoding.UTF8.GetString(_sink.Calls[0].Payload.Span));
+    }
+
+    [Fact]
     public async Task Process_ChunksBeforeMarker_ProgressSavedByTheFirstAndCountedByTheMarker()
     {
         await ChunksAsync("c1", 1, 0);

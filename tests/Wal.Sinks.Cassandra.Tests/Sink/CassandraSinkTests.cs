@@ -206,6 +206,8 @@ public sealed class CassandraSinkTests
     [InlineData("""{"id": "k", "at": "2026-11-22T01:00.5Z"}""")]
     [InlineData("""{"id": "k", "at": "2026-11-22T25:00:00Z"}""")]
     [InlineData("""{"id": "k", "at": "2026-11-22T01:00:00+1"}""")]
+    [InlineData("""{"$delete":true,"id": "k", "id": "j"}""")] // a mutation's delete chunk naming a key column twice
+    [InlineData("""{"$delete":true,"$delete": false, "id": "k"}""")]
     public async Task DeliverAsync_PayloadThatIsNotARowOfTheTable_IsPermanentAndNothingIsExecuted(string payload)
     {
         await using var peer = new ScriptedCqlPeer(new LastWriteWinsTable(Columns).Answer);
