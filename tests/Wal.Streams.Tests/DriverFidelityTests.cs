@@ -242,6 +242,61 @@ public sealed class DriverFidelityTests
         Assert.Contains("partition", streams.FatalError?.ToString(), StringComparison.OrdinalIgnoreCase);
     }
 
+    // librdkafka refuses, at Produce, a record whose key, value and headers with a record's largest framing (36 bytes)
+    // come to more than message.max.bytes; the runtime's thread fails on it at every restart. A test must see that.
+    [Fact]
+    public void RecordOverTheProducersMessageMaxBytes_RecordFails()
+    {
+        var config = new StreamsConfig
+        {
+            ApplicationId = "inflate", BootstrapServers = "unused:9092",
+            StateDirectory = Path.Combine(Path.GetTempPath(), $"wal-driver-fidelity-{Guid.NewGuid():N}"),
+            AdditionalProducerConfig = new Dictionary<string, string> { ["message.max.bytes"] = "10000" },
+        };
+        using var driver = new TopologyTestDriver(Inflating(), config);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Int32);
+
+        input.PipeInput("k", AtTheLimit);
+        var error = Assert.Throws<StreamsException>(() => input.PipeInput("k", AtTheLimit + 1));
+
+        Assert.Equal(ErrorCode.MsgSizeTooLarge, Assert.IsType<ProduceException<byte[]?, byte[]?>>(error.InnerException).Error.Code);
+        Assert.Equal([AtTheLimit], driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.ByteArray).ReadValuesToList().Select(v => v.Length));
+    }
+
+    [Fact]
+    public void RecordOverLibrdkafkasDefaultMessageMaxBytes_RecordFails()
+    {
+        using var driver = new TopologyTestDriver(Inflating());
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Int32);
+
+        var error = Assert.Throws<StreamsException>(() => input.PipeInput("k", 1_000_000));
+
+        Assert.Equal(ErrorCode.MsgSizeTooLarge, Assert.IsType<ProduceException<byte[]?, byte[]?>>(error.InnerException).Error.Code);
+        Assert.Empty(driver.ProducedTopicNames);
+    }
+
+    [Fact]
+    public async Task RecordOverTheProducersMessageMaxBytes_Runtime_ThreadFailsAfterTheRecordAtTheLimit()
+    {
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("in");
+        cluster.CreateTopic("out");
+        using (var producer = new ProducerBuilder<string, int>(new ProducerConfig { BootstrapServers = cluster.BootstrapServers }).Build())
+        {
+            await producer.ProduceAsync("in", new Message<string, int> { Key = "k", Value = AtTheLimit });
+            await producer.ProduceAsync("in", new Message<string, int> { Key = "k", Value = AtTheLimit + 1 });
+        }
+
+        var config = KafkaTestKit.Config(cluster, "inflate") with { AdditionalProducerConfig = new Dictionary<string, string> { ["message.max.bytes"] = "10000" } };
+        await using var streams = new KafkaStreams(Inflating(), config);
+        await streams.StartAsync();
+        await KafkaTestKit.WaitForAsync(() => streams.State == KafkaStreamsState.Error, "the Error state");
+        var output = await KafkaTestKit.ReadUntilAsync(cluster, "out", Deserializers.Utf8, Deserializers.ByteArray, r => r.Count >= 1);
+
+        Assert.Equal(ErrorCode.MsgSizeTooLarge, Assert.IsType<ProduceException<byte[]?, byte[]?>>(streams.FatalError?.InnerException).Error.Code);
+        Assert.Equal([AtTheLimit], output.Select(r => r.Message.Value.Length));
+    }
+
     private static Topology TwoHops() => new TopologyBuilder()
         .AddSource("first", Deserializers.Utf8, Deserializers.Utf8, "in")
         .AddProcessor("hop1", () => new AddHeader("hop", "1"), "first")
@@ -268,6 +323,16 @@ public sealed class DriverFidelityTests
         .AddSink("sink", "out", Serializers.Utf8, Serializers.Utf8, new FixedPartition(partition), "source")
         .Build();
 
+    // The largest value a record keyed "k" without headers may carry under message.max.bytes 10,000.
+    private const int AtTheLimit = 10_000 - 36 - 1;
+
+    // Forwards a value of as many bytes as the input says.
+    private static Topology Inflating() => new TopologyBuilder()
+        .AddSource("source", Deserializers.Utf8, Deserializers.Int32, "in")
+        .AddProcessor("inflate", () => new Inflate(), "source")
+        .AddSink("sink", "out", Serializers.Utf8, Serializers.ByteArray, "inflate")
+        .Build();
+
     private static List<string> Describe(Headers headers) =>
         [.. headers.Select(h => $"{h.Key}={Encoding.UTF8.GetString(h.GetValueBytes())}")];
 
@@ -278,6 +343,11 @@ public sealed class DriverFidelityTests
             record.Headers.Add(key, Encoding.UTF8.GetBytes(value));
             return Context.ForwardAsync(record);
         }
+    }
+
+    private sealed class Inflate : Processor<string, int, string, byte[]>
+    {
+        public override ValueTask ProcessAsync(Record<string, int> record) => Context.ForwardAsync(record.WithValue(new byte[record.Value]));
     }
 
     private sealed class ReusedBuffer : Processor<string, string, string, byte[]>

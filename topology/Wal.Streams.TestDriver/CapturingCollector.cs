@@ -4,7 +4,7 @@ using Wal.Streams.Internals;
 namespace Wal.Streams.TestDriver;
 
 /// <summary>Collects what the driver's tasks write: kept per topic for output topics, and queued again when a topology reads the topic itself.</summary>
-internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, TimeProvider clock) : IRecordCollector
+internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, TimeProvider clock, ProducerSizeLimit sizeLimit) : IRecordCollector
 {
     private readonly Dictionary<string, Queue<ProducedRecord>> _outputs = new(StringComparer.Ordinal);
     private readonly Dictionary<TopicPartition, long> _offsets = [];
@@ -29,6 +29,8 @@ internal sealed class CapturingCollector(IReadOnlySet<string> sourceTopics, Time
 
     public void Send(string topic, int? partition, byte[]? key, byte[]? value, Headers? headers, long timestamp)
     {
+        // Refused before anything is kept, as librdkafka refuses it inside Produce.
+        sizeLimit.Check(topic, key, value, headers ?? []);
         // Copied as the producer copies a record when it is sent: a buffer or header changed later is not what was written.
         // librdkafka stamps a record whose timestamp is 0 with the time it is produced.
         var record = new ProducedRecord(

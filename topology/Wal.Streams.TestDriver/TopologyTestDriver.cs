@@ -18,7 +18,9 @@ namespace Wal.Streams.TestDriver;
 /// Streams' semantics: absolute fire times, the first at registration + interval, and several missed intervals fire
 /// once. Records written to a topic that the topology itself reads are piped back in. What a topology writes is copied
 /// when written, as the producer copies it, and a record is read with headers of its own, as a consumer reads it; a
-/// record written with timestamp 0 gets the wall-clock time, as librdkafka stamps it. Stores live in
+/// record written with timestamp 0 gets the wall-clock time, as librdkafka stamps it. A record larger than the producer's
+/// <c>message.max.bytes</c> (from the config's producer or client settings, else librdkafka's 1,000,000) fails as the
+/// runtime's producer fails it. Stores live in
 /// <c>{StateDirectory}/{ApplicationId}</c>, deleted on dispose (a temporary state directory unless a config is given).
 /// Where the runtime would stop a thread, the driver goes on: a processor that throws leaves its writes in the stores and
 /// its forwarded records in the outputs, and the record is not retried; every topic exists, and has one partition.
@@ -50,7 +52,7 @@ public sealed class TopologyTestDriver : IDisposable
         Config = config;
         _applicationDirectory = Path.Combine(config.StateDirectory, config.ApplicationId);
         _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
-        _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock);
+        _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock, ProducerSizeLimit.For(config));
         try
         {
             foreach (var subtopology in topology.Subtopologies)
