@@ -29,6 +29,26 @@ public sealed class PunctuationQueueTests
     }
 
     [Fact]
+    public async Task ClockSteppedBackLessThanTheEarliestsIntervalButMoreThanAnothers_TheOtherFiresAtOnce()
+    {
+        // An hourly punctuator due first hides a step of half an hour from a check of the earliest schedule alone, and the
+        // 1 s timers waited the whole half hour.
+        var fired = new List<long>();
+        var hourlyFired = new List<long>();
+        var queue = new PunctuationQueue();
+        queue.Add(new PunctuationSchedule("hourly", 3_600_000, Start + 10, at => Fire(hourlyFired, at)));
+        queue.Add(new PunctuationSchedule("timers", 1_000, Start + 500, at => Fire(fired, at)));
+        Assert.False(await queue.MayPunctuateAsync(Start));
+
+        var back = Start - 1_800_000;
+        Assert.True(await queue.MayPunctuateAsync(back), "the 1 s timers waited for the clock to make up a half-hour step");
+        Assert.True(await queue.MayPunctuateAsync(back + 1_000));
+
+        Assert.Equal([back, back + 1_000], fired);
+        Assert.Empty(hourlyFired);
+    }
+
+    [Fact]
     public async Task ClockGoingForward_FiresOnTheOriginalGridOncePerCatchUp()
     {
         var fired = new List<long>();

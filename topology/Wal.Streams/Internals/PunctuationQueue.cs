@@ -45,10 +45,11 @@ internal sealed class PunctuationQueue
 
     // A wall clock stepped back (NTP, a resumed VM) leaves the grid ahead by the step: nothing would fire for that long,
     // delay timers and retries included. A schedule due more than one interval from now can only be such a one (stream
-    // time never goes back): it fires now and keeps its interval from there.
+    // time never goes back): it fires now and keeps its interval from there. Every schedule is looked at, not only the
+    // earliest: a long-interval one due first hid a step shorter than its interval from the 1 s timers behind it.
     private void ReanchorIfTheClockWentBack(long nowMs)
     {
-        if (!_queue.TryPeek(out var head, out var due) || due - nowMs <= head.IntervalMs)
+        if (!AnyBeyondItsInterval(nowMs))
         {
             return;
         }
@@ -64,5 +65,18 @@ internal sealed class PunctuationQueue
 
             _queue.Enqueue(schedule, schedule.NextFireMs);
         }
+    }
+
+    private bool AnyBeyondItsInterval(long nowMs)
+    {
+        foreach (var (schedule, due) in _queue.UnorderedItems)
+        {
+            if (due - nowMs > schedule.IntervalMs)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
