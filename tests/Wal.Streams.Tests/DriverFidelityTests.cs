@@ -170,6 +170,37 @@ public sealed class DriverFidelityTests
     }
 
     [Fact]
+    public void Constructor_StateDirectoryOfARunningInstance_RefusedAndThatInstancesStateKept()
+    {
+        // A topology without persistent stores opens nothing RocksDB would refuse: without the runtime's lock, the
+        // driver ran in the instance's directory and its dispose deleted the instance's task directories.
+        var root = Path.Combine(Path.GetTempPath(), $"wal-driver-fidelity-{Guid.NewGuid():N}");
+        var config = new StreamsConfig { ApplicationId = "running", BootstrapServers = "unused:9092", StateDirectory = root };
+        var instanceTask = Directory.CreateDirectory(Path.Combine(root, "running", "0_0")).FullName;
+        try
+        {
+            using (Wal.Streams.Internals.StateDirectoryLock.Acquire(Path.Combine(root, "running")))
+            {
+                var refused = Assert.Throws<StateDirectoryLockedException>(() =>
+                {
+                    using var driver = new TopologyTestDriver(CountingProcessor.Topology("in", "out"), config);
+                });
+                Assert.Equal(Path.Combine(root, "running"), refused.Directory);
+            }
+
+            Assert.True(Directory.Exists(instanceTask), "the running instance's task directory was deleted");
+            using var afterTheInstanceStopped = new TopologyTestDriver(CountingProcessor.Topology("in", "out"), config);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public void RecordForwardedWithTimestampZero_StampedWithTheWallClock()
     {
         using var driver = new TopologyTestDriver(ZeroTimestamp(), initialWallClockTime: Start);

@@ -21,7 +21,9 @@ namespace Wal.Streams.TestDriver;
 /// record written with timestamp 0 gets the wall-clock time, as librdkafka stamps it. A record larger than the producer's
 /// <c>message.max.bytes</c> (from the config's producer or client settings, else librdkafka's 1,000,000) fails as the
 /// runtime's producer fails it. Stores live in
-/// <c>{StateDirectory}/{ApplicationId}</c>, deleted on dispose (a temporary state directory unless a config is given).
+/// <c>{StateDirectory}/{ApplicationId}</c>, locked as a running instance locks it (a second driver or instance on it is
+/// refused with <see cref="StateDirectoryLockedException"/>) and deleted on dispose (a temporary state directory unless a
+/// config is given).
 /// Where the runtime would stop a thread, the driver goes on: a processor that throws leaves its writes in the stores and
 /// its forwarded records in the outputs, and the record is not retried; every topic exists, and has one partition.
 /// </remarks>
@@ -34,6 +36,7 @@ public sealed class TopologyTestDriver : IDisposable
     private readonly List<StreamTask> _tasks = [];
     private readonly string? _ownedStateDirectory;
     private readonly string _applicationDirectory;
+    private readonly StateDirectoryLock _stateDirectoryLock;
     private bool _disposed;
 
     /// <param name="topology">The topology to run.</param>
@@ -51,6 +54,10 @@ public sealed class TopologyTestDriver : IDisposable
         config.Validate();
         Config = config;
         _applicationDirectory = Path.Combine(config.StateDirectory, config.ApplicationId);
+        // The runtime's lock, held as long as the driver: a driver given the directory of a running instance (or of
+        // another live driver) would write into its task directories, and its dispose would delete them all.
+        Directory.CreateDirectory(_applicationDirectory);
+        _stateDirectoryLock = StateDirectoryLock.Acquire(_applicationDirectory);
         _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
         _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock, ProducerSizeLimit.For(config));
         try
@@ -79,9 +86,9 @@ public sealed class TopologyTestDriver : IDisposable
         catch
         {
             // The caller gets no driver to dispose: what was opened (stores holding RocksDB locks) is closed here. The
-            // state stays unless this driver made its directory: the likeliest failure is a store another live driver of
-            // the same application holds, and deleting would pull that driver's state from under it.
+            // state stays unless this driver made its directory: a caller's may hold stores kept for a later driver.
             CloseTasks(clean: false, deleteState: _ownedStateDirectory is not null);
+            _stateDirectoryLock.Dispose();
             throw;
         }
     }
@@ -161,6 +168,7 @@ public sealed class TopologyTestDriver : IDisposable
 
         _disposed = true;
         var failure = CloseTasks(clean: true, deleteState: true);
+        _stateDirectoryLock.Dispose();
         if (failure is not null)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
