@@ -20,4 +20,11 @@ internal interface IRecordCollector
 
     /// <summary>The highest acknowledged offset written to <paramref name="partition"/>, or null if none was.</summary>
     long? AcknowledgedOffset(TopicPartition partition);
+
+    /// <summary>
+    /// The highest offset written to <paramref name="partition"/> that was acknowledged before the group last accepted this
+    /// collector's owner as a member (an offset commit it took), or null: the most a checkpoint may vouch for. Without a
+    /// group, every acknowledged offset.
+    /// </summary>
+    long? ConfirmedOffset(TopicPartition partition) => AcknowledgedOffset(partition);
 }

@@ -14,6 +14,8 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
     private readonly IProducer<byte[]?, byte[]?> _producer;
     private readonly Action<DeliveryReport<byte[]?, byte[]?>> _onDelivery;
     private readonly Dictionary<(string Topic, int Partition), long> _acknowledged = [];
+    // _acknowledged as of the last offset commit the group accepted (see ConfirmAcknowledged).
+    private readonly Dictionary<(string Topic, int Partition), long> _confirmed = [];
     private readonly Dictionary<string, int> _partitionCounts = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
     private readonly bool _transactional;
@@ -107,6 +109,31 @@ internal sealed class KafkaRecordCollector : IRecordCollector, IDisposable
         lock (_gate)
         {
             return _acknowledged.TryGetValue((partition.Topic, partition.Partition.Value), out var offset) ? offset : null;
+        }
+    }
+
+    public long? ConfirmedOffset(TopicPartition partition)
+    {
+        lock (_gate)
+        {
+            return _confirmed.TryGetValue((partition.Topic, partition.Partition.Value), out var offset) ? offset : null;
+        }
+    }
+
+    /// <summary>
+    /// Called after the group accepted an offset commit of this thread's: what was acknowledged before it was written while
+    /// the thread still owned its partitions, so checkpoints may vouch for it. A thread that fell out of the group learns it
+    /// only at its next poll, and what it writes meanwhile can land after the new owner's changelog records; a checkpoint
+    /// past them made the next restore here skip them.
+    /// </summary>
+    public void ConfirmAcknowledged()
+    {
+        lock (_gate)
+        {
+            foreach (var (partition, offset) in _acknowledged)
+            {
+                _confirmed[partition] = offset;
+            }
         }
     }
 

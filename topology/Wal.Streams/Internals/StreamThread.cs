@@ -377,6 +377,12 @@ internal sealed partial class StreamThread : IDisposable
             }
         }
 
+        // Only a commit the group took says this thread still owns its tasks: a commit with no offsets asks nothing of it.
+        if (offsets.Count > 0)
+        {
+            _collector.ConfirmAcknowledged();
+        }
+
         foreach (var task in running)
         {
             task.PostCommit(writeCheckpoint: !_exactlyOnce);

@@ -241,7 +241,10 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
     /// </summary>
     public bool Restored { get; set; }
 
-    /// <summary>Writes the positions of logged persistent stores, after their changelog records were acknowledged.</summary>
+    /// <summary>
+    /// Writes the positions of logged persistent stores, after their changelog records were acknowledged and an offset commit
+    /// confirmed this thread still owned the task (<see cref="IRecordCollector.ConfirmedOffset"/>).
+    /// </summary>
     public void Checkpoint(IRecordCollector collector)
     {
         var offsets = new Dictionary<TopicPartition, long>();
@@ -252,7 +255,7 @@ internal sealed class TaskStateManager(TaskId id, string taskDirectory, string a
                 continue;
             }
 
-            if (Restored && collector.AcknowledgedOffset(changelog) is { } acked && acked + 1 > entry.Position)
+            if (Restored && collector.ConfirmedOffset(changelog) is { } acked && acked + 1 > entry.Position)
             {
                 entry.Position = acked + 1;
             }
