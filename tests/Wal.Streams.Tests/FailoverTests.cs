@@ -67,6 +67,37 @@ public sealed class FailoverTests
             .Build();
 
     [Fact]
+    public async Task ThreadFailsWhileRegisteringATasksSecondChangelog_EndsInErrorAndClosesWithoutThrowing()
+    {
+        // The task's first changelog was taken for restoring, and the second one's end could not be read. The failed
+        // thread's clean-up then asked the restore consumer to unassign the first, which it had never been assigned;
+        // that threw out of the clean-up, so the thread never left the group, closed its stores or reported the failure.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.CreateTopic("in", 1);
+        cluster.CreateTopic("out", 1);
+        cluster.CreateTopic("register-app-first-changelog", 1);
+        cluster.CreateTopic("register-app-second-changelog", 1);
+        await KafkaTestKit.ProduceAsync(cluster, "register-app-first-changelog", [("k", "v")]);
+        var topology = new TopologyBuilder()
+            .AddSource("source", Confluent.Kafka.Deserializers.Utf8, Confluent.Kafka.Deserializers.Utf8, "in")
+            .AddProcessor("count", () => new CountingProcessor(storeName: "first"), "source")
+            .AddStateStore(Stores.InMemoryKeyValueStore("first"), "count")
+            .AddStateStore(Stores.InMemoryKeyValueStore("second"), "count")
+            .AddSink("sink", "out", Confluent.Kafka.Serializers.Utf8, Confluent.Kafka.Serializers.Int64, "count")
+            .Build();
+        // The brokers refuse the second changelog's metadata (topic authorization failed), so its end cannot be read.
+        cluster.SetTopicError("register-app-second-changelog", 29);
+        await using var streams = new KafkaStreams(topology, KafkaTestKit.Config(cluster, "register-app"));
+
+        await streams.StartAsync();
+        await KafkaTestKit.WaitForAsync(() => streams.State == KafkaStreamsState.Error, "the instance to report its failed thread");
+        await streams.CloseAsync();
+
+        Assert.NotNull(streams.FatalError);
+        Assert.Equal(KafkaStreamsState.Error, streams.State);
+    }
+
+    [Fact]
     public async Task ThreeInstances_KillOneProcessWithSigkillUnderLoad_NothingLostStateExact()
     {
         using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);

@@ -32,9 +32,16 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
     public bool HasActive => _active.Count > 0;
 
     /// <summary>Starts restoring <paramref name="task"/>'s changelogs; true if there was nothing to restore.</summary>
+    /// <remarks>
+    /// A changelog counts as restoring only once it is assigned, after every end was read: one counted before a later
+    /// changelog's end failed to come was never assigned, and the failed thread's close unassigned it, which librdkafka
+    /// refuses ("Can't subtract from empty assignment"). That threw out of the thread's clean-up: its stores stayed open,
+    /// it never left the group, and the instance never went to Error.
+    /// </remarks>
     public bool Register(StreamTask task)
     {
         var added = new List<TopicPartitionOffset>();
+        var restoring = new List<Restoring>();
         foreach (var entry in task.State.Entries)
         {
             if (entry.Changelog is not { } changelog)
@@ -58,12 +65,13 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
                 continue;
             }
 
-            Log.RestoreStart(logger, task.Id, changelog.ToString(), start, end);
-            if (!_active.TryAdd(changelog, new Restoring(task, entry, end)))
+            if (_active.TryGetValue(changelog, out var other))
             {
-                throw new InvalidOperationException($"{changelog} is already being restored, for task {_active[changelog].Task.Id}.");
+                throw new InvalidOperationException($"{changelog} is already being restored, for task {other.Task.Id}.");
             }
 
+            Log.RestoreStart(logger, task.Id, changelog.ToString(), start, end);
+            restoring.Add(new Restoring(task, entry, end));
             added.Add(new TopicPartitionOffset(changelog, start));
         }
 
@@ -72,8 +80,13 @@ internal sealed class ChangelogReader(IConsumer<byte[]?, byte[]?> consumer, ILog
             return true;
         }
 
-        _started[task] = Stopwatch.GetTimestamp();
         consumer.IncrementalAssign(added);
+        foreach (var started in restoring)
+        {
+            _active.Add(started.Entry.Changelog!, started);
+        }
+
+        _started[task] = Stopwatch.GetTimestamp();
         return false;
     }
 
