@@ -58,6 +58,49 @@ public sealed class StreamsConfigTests
         (Valid with { ProcessingGuarantee = ProcessingGuarantee.ExactlyOnce, AdditionalClientConfig = new Dictionary<string, string> { ["isolation.level"] = "read_committed" } }).Validate();
     }
 
+    // Applied after the engine's own settings, each would quietly take a guarantee away (auto-commit committing offsets
+    // of unacknowledged writes, acks=1, another group): they were passed through as they were.
+    [Theory]
+    [InlineData("AdditionalConsumerConfig", "enable.auto.commit", "true")]
+    [InlineData("AdditionalConsumerConfig", "enable.auto.offset.store", "true")]
+    [InlineData("AdditionalConsumerConfig", "group.id", "elsewhere")]
+    [InlineData("AdditionalConsumerConfig", "enable.partition.eof", "false")]
+    [InlineData("AdditionalConsumerConfig", "partition.assignment.strategy", "roundrobin")]
+    [InlineData("AdditionalProducerConfig", "acks", "1")]
+    [InlineData("AdditionalProducerConfig", "topic.request.required.acks", "1")]
+    [InlineData("AdditionalProducerConfig", "enable.idempotence", "false")]
+    [InlineData("AdditionalProducerConfig", "transactional.id", "mine")]
+    [InlineData("AdditionalProducerConfig", "dotnet.producer.enable.delivery.reports", "false")]
+    [InlineData("AdditionalClientConfig", "acks", "0")]
+    [InlineData("AdditionalClientConfig", "enable.auto.commit", "true")]
+    [InlineData("AdditionalClientConfig", "bootstrap.servers", "other:9092")]
+    public void Validate_AdditionalSettingTheGuaranteesRestOn_RefusedNamingOptionAndSetting(string option, string name, string value)
+    {
+        var settings = new Dictionary<string, string> { ["fetch.wait.max.ms"] = "10", [name] = value };
+        var config = option switch
+        {
+            "AdditionalConsumerConfig" => Valid with { AdditionalConsumerConfig = settings },
+            "AdditionalProducerConfig" => Valid with { AdditionalProducerConfig = settings },
+            _ => Valid with { AdditionalClientConfig = settings },
+        };
+
+        var error = Assert.Throws<StreamsConfigException>(config.Validate);
+
+        Assert.Equal(option, error.Option);
+        Assert.Contains($"'{name}'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_AdditionalTuningSettings_Accepted()
+    {
+        (Valid with
+        {
+            AdditionalClientConfig = new Dictionary<string, string> { ["socket.keepalive.enable"] = "true" },
+            AdditionalConsumerConfig = new Dictionary<string, string> { ["fetch.wait.max.ms"] = "10", ["auto.offset.reset"] = "latest" },
+            AdditionalProducerConfig = new Dictionary<string, string> { ["message.max.bytes"] = "1048576", ["linger.ms"] = "5" },
+        }).Validate();
+    }
+
     [Fact]
     public void EffectiveCommitInterval_ExactlyOnce_DefaultsTo100Ms()
     {

@@ -66,18 +66,44 @@ public sealed partial record StreamsConfig
     /// <summary>The producer's <c>transaction.timeout.ms</c> under exactly-once.</summary>
     public TimeSpan TransactionTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Passed as they are to every client (consumer, restore consumer, producer), after Wal's own settings.</summary>
+    /// <summary>
+    /// Consumer settings the engine's guarantees rest on, which the additional settings may not name (<see cref="Validate"/>):
+    /// offsets committed by the engine only after what their records wrote was acknowledged, the group the application id,
+    /// end-of-partition events that tell a task it has read all its input, and the range assignor that keeps partition p
+    /// of every co-partitioned input on one member. A name librdkafka takes with a <c>topic.</c> prefix counts too.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedConsumerSettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "group.id", "enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof", "partition.assignment.strategy",
+        "bootstrap.servers", "metadata.broker.list",
+    };
+
+    /// <summary>
+    /// Producer settings the engine's guarantees rest on, which the additional settings may not name: every output and
+    /// changelog record written to all in-sync replicas, once and in order, with a delivery report the commit waits for,
+    /// and under exactly-once the engine's own transactional ids.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedProducerSettings = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "acks", "request.required.acks", "enable.idempotence", "transactional.id", "delivery.report.only.error",
+        "dotnet.producer.enable.delivery.reports", "bootstrap.servers", "metadata.broker.list",
+    };
+
+    /// <summary>
+    /// Passed as they are to every client (consumer, restore consumer, producer), after Wal's own settings; none of
+    /// <see cref="ReservedConsumerSettings"/> or <see cref="ReservedProducerSettings"/>.
+    /// </summary>
     public IReadOnlyDictionary<string, string> AdditionalClientConfig { get; init; } = new Dictionary<string, string>();
 
     /// <summary>
     /// Passed as they are to the consumers, after <see cref="AdditionalClientConfig"/>; but the restore consumer's
     /// <c>auto.offset.reset</c> stays <c>error</c>, which restores a store whose changelog lost its position from the beginning.
     /// Under exactly-once an <c>isolation.level</c> other than <c>read_committed</c> (here or in
-    /// <see cref="AdditionalClientConfig"/>) fails <see cref="Validate"/>.
+    /// <see cref="AdditionalClientConfig"/>) fails <see cref="Validate"/>, as does any of <see cref="ReservedConsumerSettings"/>.
     /// </summary>
     public IReadOnlyDictionary<string, string> AdditionalConsumerConfig { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Passed as they are to the producers, after <see cref="AdditionalClientConfig"/>.</summary>
+    /// <summary>Passed as they are to the producers, after <see cref="AdditionalClientConfig"/>; none of <see cref="ReservedProducerSettings"/>.</summary>
     public IReadOnlyDictionary<string, string> AdditionalProducerConfig { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The commit interval in force: <see cref="CommitInterval"/> or the guarantee's default.</summary>
@@ -117,6 +143,12 @@ public sealed partial record StreamsConfig
         Require(AdditionalClientConfig is not null, nameof(AdditionalClientConfig), "must not be null");
         Require(AdditionalConsumerConfig is not null, nameof(AdditionalConsumerConfig), "must not be null");
         Require(AdditionalProducerConfig is not null, nameof(AdditionalProducerConfig), "must not be null");
+        // Applied after the engine's own settings, one of these would quietly take a guarantee away: auto-commit
+        // committing offsets of records whose writes were never acknowledged, acks=1 losing a changelog record with
+        // its leader, another group id splitting the application. Refused, as the ingress refuses its own.
+        RequireNoReserved(nameof(AdditionalClientConfig), AdditionalClientConfig, ReservedConsumerSettings.Union(ReservedProducerSettings));
+        RequireNoReserved(nameof(AdditionalConsumerConfig), AdditionalConsumerConfig, ReservedConsumerSettings);
+        RequireNoReserved(nameof(AdditionalProducerConfig), AdditionalProducerConfig, ReservedProducerSettings);
         // Applied after Wal's own settings, a read_uncommitted consumer would process, and restore into the stores,
         // records of aborted transactions. Kafka Streams overrides the setting under exactly-once for the same reason.
         var (isolationOption, isolation) = IsolationLevelOverride();
@@ -130,7 +162,16 @@ public sealed partial record StreamsConfig
         : AdditionalClientConfig.TryGetValue("isolation.level", out level) ? (nameof(AdditionalClientConfig), level)
         : (nameof(AdditionalConsumerConfig), null);
 
-    private static void Require(bool condition, string option, string problem)
+    private static void RequireNoReserved(string option, IReadOnlyDictionary<string, string> settings, IEnumerable<string> reserved)
+    {
+        var names = reserved.ToHashSet(StringComparer.Ordinal);
+        // librdkafka hands a name it does not know globally to the default topic configuration, without a "topic." prefix.
+        var first = settings.Keys.Order(StringComparer.Ordinal)
+            .FirstOrDefault(n => names.Contains(n) || (n.StartsWith("topic.", StringComparison.Ordinal) && names.Contains(n["topic.".Length..])));
+        Require(first is null, option, $"sets '{first}', which the engine's guarantees rest on and which may not be overridden");
+    }
+
+    private static void Require([System.Diagnostics.CodeAnalysis.DoesNotReturnIf(false)] bool condition, string option, string problem)
     {
         if (!condition)
         {
