@@ -76,13 +76,19 @@ internal static class TopologyCommand
                 {
                     r.AddError($"{WalEnvironment.AdminPort} '{text}' is not a port number.");
                 }
+                else if (!IsAdminPort(port))
+                {
+                    r.AddError($"{WalEnvironment.AdminPort} {port} must be -1 (off), 0 (a free port) or a port up to 65535.");
+                }
 
                 return port;
             },
         };
         adminPort.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() is < -1 or > 65535)
+            // The default (WAL_ADMIN_PORT) is checked where it is read: an error added there makes reading its value
+            // here throw that error, which ended the process with an unhandled exception rather than exit 2.
+            if (!r.Implicit && !IsAdminPort(r.GetValueOrDefault<int>()))
             {
                 r.AddError($"--admin-port {r.GetValueOrDefault<int>()} must be -1 (off), 0 (a free port) or a port up to 65535.");
             }
@@ -219,4 +225,6 @@ internal static class TopologyCommand
         });
         return command;
     }
+
+    private static bool IsAdminPort(int port) => port is >= -1 and <= 65535;
 }
