@@ -14,6 +14,7 @@ namespace Wal.Cli.Commands;
 internal static class TopologyCommand
 {
     private static readonly TimeSpan DefaultSessionTimeout = TimeSpan.FromSeconds(45);
+    private static readonly TimeSpan DefaultMaxPollInterval = new StreamsConfig().MaxPollInterval;
 
     public static Command Create()
     {
@@ -139,12 +140,35 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
+            var session = parse.GetValue(sessionTimeout);
+            var region = parse.GetValue(SharedOptions.Region)!;
+            var options = new WalTopologyOptions { Region = region, DeliveryTimeout = attempt };
+            var streamsConfig = new StreamsConfig
+            {
+                ApplicationId = app,
+                BootstrapServers = bootstrap,
+                StateDirectory = parse.GetValue(stateDir)!.FullName,
+                SessionTimeout = session,
+
+                // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
+                HeartbeatInterval = session / 3,
+
+                // Kafka's clients refuse a max.poll.interval below the session timeout: a longer session raises it too.
+                MaxPollInterval = session > DefaultMaxPollInterval ? session : DefaultMaxPollInterval,
+            };
+
+            // Before anything reaches Kafka: found by the host's constructor, after the control plane had created topics
+            // and published the seed, a setting the streams refuse ended as an unexpected failure with a stack trace.
+            if (SettingsProblem(options, streamsConfig) is { } problem)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: {problem}");
+                return ExitCodes.Usage;
+            }
+
             using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
-            var session = parse.GetValue(sessionTimeout);
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
-            var region = parse.GetValue(SharedOptions.Region)!;
             try
             {
                 // Checked before anything runs; the replication host plans again whenever the namespaces change.
@@ -169,17 +193,7 @@ internal static class TopologyCommand
 
             await using var sinkRouter = router;
             // The host rebuilds the topology when namespaces are created or deleted, without a restart.
-            var options = new WalTopologyOptions { Region = region, DeliveryTimeout = attempt };
-            await using var streams = new WalTopologyHost(controlPlane.Registry, router, options, new StreamsConfig
-            {
-                ApplicationId = app,
-                BootstrapServers = bootstrap,
-                StateDirectory = parse.GetValue(stateDir)!.FullName,
-                SessionTimeout = session,
-
-                // A third of the session timeout, as Kafka advises, so two missed heartbeats are survivable.
-                HeartbeatInterval = session / 3,
-            }, topics, loggers);
+            await using var streams = new WalTopologyHost(controlPlane.Registry, router, options, streamsConfig, topics, loggers);
             var health = new TopologyHealth(streams);
             TopologyAdmin? endpoints = null;
             if (parse.GetValue(adminPort) is var port and >= 0)
@@ -227,4 +241,35 @@ internal static class TopologyCommand
     }
 
     private static bool IsAdminPort(int port) => port is >= -1 and <= 65535;
+
+    /// <summary>What the topology and its streams would refuse in these settings, named by the option behind it; null if nothing.</summary>
+    private static string? SettingsProblem(WalTopologyOptions options, StreamsConfig streams)
+    {
+        try
+        {
+            options.Validate();
+            streams.Validate();
+            return null;
+        }
+        catch (StreamsConfigException e)
+        {
+            return $"{OptionBehind(e.Option)}: {e.Message}";
+        }
+        catch (ArgumentException e)
+        {
+            return $"{OptionBehind(e.ParamName)}: {e.Message}";
+        }
+    }
+
+    // The settings a command line can make invalid; the command sets the others to valid values of its own.
+    private static string OptionBehind(string? setting) => setting switch
+    {
+        nameof(StreamsConfig.ApplicationId) => "--application-id",
+        nameof(StreamsConfig.BootstrapServers) => "--bootstrap-servers",
+        nameof(StreamsConfig.StateDirectory) => "--state-dir",
+        nameof(StreamsConfig.SessionTimeout) or nameof(StreamsConfig.HeartbeatInterval) or nameof(StreamsConfig.MaxPollInterval) => "--session-timeout",
+        nameof(WalTopologyOptions.Region) => "--region",
+        nameof(WalTopologyOptions.DeliveryTimeout) => "--delivery-timeout",
+        _ => $"the setting {setting}",
+    };
 }
