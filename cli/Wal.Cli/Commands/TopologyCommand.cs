@@ -165,6 +165,29 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
+            var health = new TopologyHealth();
+            TopologyAdmin? endpoints = null;
+            if (parse.GetValue(adminPort) is var port and >= 0)
+            {
+                _ = TopologyAdmin.TryParseHost(parse.GetValue(adminHost)!, out var address);
+                try
+                {
+                    // Before anything reaches Kafka: the probes answer (alive, starting) while the namespaces are read and
+                    // their topics created, and later while stores are restored. Started after the control plane, the port
+                    // refused connections for as long as Kafka took to create the topics, which a liveness probe reads as dead.
+                    endpoints = await TopologyAdmin.StartAsync(address, port, health, TopologyMetrics.Shared, loggers, cancellationToken);
+                }
+                catch (IOException e)
+                {
+                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: cannot serve --admin-port {port}: {e.Message}");
+                    return ExitCodes.Failed;
+                }
+
+                await parse.InvocationConfiguration.Output.WriteLineAsync($"metrics and health: {endpoints.Address.ToString().TrimEnd('/')}/metrics  /healthz  /readyz");
+            }
+
+            await using var servedEndpoints = endpoints;
+
             using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
@@ -194,26 +217,7 @@ internal static class TopologyCommand
             await using var sinkRouter = router;
             // The host rebuilds the topology when namespaces are created or deleted, without a restart.
             await using var streams = new WalTopologyHost(controlPlane.Registry, router, options, streamsConfig, topics, loggers);
-            var health = new TopologyHealth(streams);
-            TopologyAdmin? endpoints = null;
-            if (parse.GetValue(adminPort) is var port and >= 0)
-            {
-                _ = TopologyAdmin.TryParseHost(parse.GetValue(adminHost)!, out var address);
-                try
-                {
-                    // Before the topology starts: liveness answers while topics are created and stores restored.
-                    endpoints = await TopologyAdmin.StartAsync(address, port, health, TopologyMetrics.Shared, loggers, cancellationToken);
-                }
-                catch (IOException e)
-                {
-                    await parse.InvocationConfiguration.Error.WriteLineAsync($"error: cannot serve --admin-port {port}: {e.Message}");
-                    return ExitCodes.Failed;
-                }
-
-                await parse.InvocationConfiguration.Output.WriteLineAsync($"metrics and health: {endpoints.Address.ToString().TrimEnd('/')}/metrics  /healthz  /readyz");
-            }
-
-            await using var servedEndpoints = endpoints;
+            health.HostBuilt(streams);
             await streams.StartAsync(cancellationToken);
             health.HostStarted();
             // Replicators send this region's records to the others, following the namespaces as the

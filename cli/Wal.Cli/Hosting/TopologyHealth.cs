@@ -4,19 +4,32 @@ using Wal.Topology;
 namespace Wal.Cli.Hosting;
 
 /// <summary>What <c>/healthz</c> and <c>/readyz</c> answer for one topology instance.</summary>
-/// <param name="host">The instance; its streams are read only once <see cref="HostStarted"/> says they exist.</param>
-internal sealed class TopologyHealth(WalTopologyHost host)
+/// <remarks>
+/// Made before the host, so the probes answer while the instance reads its namespaces and creates their topics (a
+/// while, when Kafka is slow to create them): alive and starting, where a port not yet listening looked dead.
+/// </remarks>
+internal sealed class TopologyHealth
 {
+    private volatile WalTopologyHost? _host;
     private volatile bool _started;
+
+    public TopologyHealth()
+    {
+    }
+
+    public TopologyHealth(WalTopologyHost host) => _host = host;
+
+    /// <summary>The host is built; its streams are read only once <see cref="HostStarted"/> says they exist.</summary>
+    public void HostBuilt(WalTopologyHost host) => _host = host;
 
     /// <summary>The host has created its topics and started its first streams instance.</summary>
     public void HostStarted() => _started = true;
 
     /// <summary>
     /// Alive unless a stream thread stopped on an error: nothing in the process revives it, so the orchestrator should
-    /// restart the instance (it restores from its changelogs). Restoring or rebalancing is alive, however long it takes.
+    /// restart the instance (it restores from its changelogs). Starting, restoring or rebalancing is alive, however long it takes.
     /// </summary>
-    public (bool Ok, string Text) Liveness() => host.Failed is { IsCompletedSuccessfully: true } failed
+    public (bool Ok, string Text) Liveness() => _host?.Failed is { IsCompletedSuccessfully: true } failed
         ? (false, $"unhealthy: a stream thread stopped on an error ({failed.Result.GetBaseException().Message}); restart this instance\n")
         : (true, "ok\n");
 
@@ -28,9 +41,9 @@ internal sealed class TopologyHealth(WalTopologyHost host)
             return (false, "not ready: " + unhealthy["unhealthy: ".Length..]);
         }
 
-        if (!_started)
+        if (!_started || _host is not { } host)
         {
-            return (false, "not ready: starting (creating topics, building the topology)\n");
+            return (false, "not ready: starting (reading the namespaces, creating topics, building the topology)\n");
         }
 
         return host.State switch
