@@ -50,7 +50,7 @@ public sealed class TopologyMetrics : IDisposable
             "wal.topology.delivery.latency", "s", "Time from an attempt's due time (the entry's, a mutation's completion, or a retry's) to the sink's answer, by namespace and sink kind.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _deadLetters = _meter.CreateCounter<long>(
-            "wal.topology.dead_letters", "{record}", "Records given up to a dead-letter topic, by namespace and reason (permanent, retriable, expired, late).");
+            "wal.topology.dead_letters", "{record}", "Records given up to a dead-letter topic, by namespace and reason (permanent, retriable, expired, late, beyond_count).");
         _timersScheduled = _meter.CreateCounter<long>(
             "wal.topology.timers.scheduled", "{timer}", "Delay-queue timers put: entries not yet due, and retries waiting for their backoff.");
         _timersFired = _meter.CreateCounter<long>(
