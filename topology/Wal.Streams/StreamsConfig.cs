@@ -113,12 +113,17 @@ public sealed partial record StreamsConfig
     /// <summary>The dead-letter topic in force.</summary>
     public string EffectiveDeadLetterTopic => DeadLetterTopic ?? $"{ApplicationId}-dead-letter";
 
+    /// <summary>Why <paramref name="applicationId"/> cannot be an application id, or null when it can: it prefixes topic names.</summary>
+    public static string? ApplicationIdProblem(string? applicationId) =>
+        string.IsNullOrWhiteSpace(applicationId) ? "is required"
+        : TopicNamePattern().IsMatch(applicationId) ? null
+        : $"'{applicationId}' may hold only letters, digits, '.', '_' and '-' (it prefixes topic names)";
+
     /// <summary>Throws <see cref="StreamsConfigException"/> naming the first invalid option.</summary>
     public void Validate()
     {
-        Require(!string.IsNullOrWhiteSpace(ApplicationId), nameof(ApplicationId), "is required");
-        Require(TopicNamePattern().IsMatch(ApplicationId), nameof(ApplicationId),
-            $"'{ApplicationId}' may hold only letters, digits, '.', '_' and '-' (it prefixes topic names)");
+        var applicationIdProblem = ApplicationIdProblem(ApplicationId);
+        Require(applicationIdProblem is null, nameof(ApplicationId), applicationIdProblem!);
         Require(!string.IsNullOrWhiteSpace(BootstrapServers), nameof(BootstrapServers), "is required");
         Require(!string.IsNullOrWhiteSpace(StateDirectory), nameof(StateDirectory), "is required");
         Require(EffectiveCommitInterval > TimeSpan.Zero, nameof(CommitInterval), $"must be positive, was {EffectiveCommitInterval}");

@@ -44,6 +44,15 @@ internal static class SharedOptions
 
     static SharedOptions()
     {
+        // The ingress uses it too (a new namespace's changelogs, the Kafka-target check): refused before either reaches Kafka.
+        ApplicationId.Validators.Add(r =>
+        {
+            var id = r.GetValueOrDefault<string>();
+            if (Wal.Streams.StreamsConfig.ApplicationIdProblem(id) is { } problem)
+            {
+                r.AddError($"--application-id {(problem.StartsWith('\'') ? problem : $"'{id}' {problem}")}.");
+            }
+        });
         Listen.Validators.Add(r =>
         {
             var text = r.GetValueOrDefault<string>();

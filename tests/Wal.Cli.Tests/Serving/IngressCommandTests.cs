@@ -194,6 +194,19 @@ public sealed class IngressCommandTests : IDisposable
         Assert.DoesNotContain("   at ", _output.ToString() + stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("wal topology")]
+    [InlineData("wal/topology")]
+    public async Task Ingress_ApplicationIdNoTopicNameCanStartWith_ExitsUsageBeforeReachingKafka(string applicationId)
+    {
+        // The ingress creates a new namespace's changelogs under the topology's id, and checks Kafka targets against
+        // them: an id no topic name can carry went on to Kafka before anything said so.
+        var exit = await WalCommandLine.RunAsync(["ingress", "--bootstrap-servers", "127.0.0.1:1", "--application-id", applicationId], _output, _error).WaitAsync(Deadline);
+
+        Assert.True(exit == ExitCodes.Usage, $"exit {exit}\n{Console()}");
+        Assert.Contains($"--application-id '{applicationId}'", _error.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Ingress_AdminPortOutOfRange_ExitsUsageNamingIt()
     {
