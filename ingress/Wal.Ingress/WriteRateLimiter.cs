@@ -70,8 +70,10 @@ public sealed class WriteRateLimiter(TimeProvider time)
                 _rate = rate;
                 if (_tokens < 1)
                 {
-                    // Other writers may take that token first; it is when trying again can first succeed.
-                    untilNextToken = TimeSpan.FromSeconds((1 - _tokens) / rate);
+                    // Other writers may take that token first; it is when trying again can first succeed. A rate near
+                    // zero (a namespace brought to a standstill) puts it beyond what a TimeSpan holds, which threw here.
+                    var seconds = (1 - _tokens) / rate;
+                    untilNextToken = seconds < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
                     return false;
                 }
 

@@ -46,6 +46,9 @@ public static class TestNamespaces
 
     public const double PacedWritesPerSecond = 0.2;
 
+    /// <summary>One write of burst, then a rate near zero: an operator's standstill (0 would mean unlimited).</summary>
+    public const string Standstill = "standstill";
+
     public const int OrdersMaxPayload = 1024;
     public const long TightMaxInFlightBytes = 2000;
 
@@ -85,6 +88,12 @@ public static class TestNamespaces
             Name = Paced,
             Quota = new Quota { WritesPerSecond = PacedWritesPerSecond, Burst = 1 },
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "paced-key" } },
+        },
+        new NamespaceConfig
+        {
+            Name = Standstill,
+            Quota = new Quota { WritesPerSecond = 1e-15, Burst = 1 },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "standstill-key" } },
         },
         new NamespaceConfig
         {

@@ -1,6 +1,7 @@
 using System.Net;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.DependencyInjection;
 using Wal.Grpc;
 using Wal.Grpc.Tests;
 using Wal.Namespaces;
@@ -171,6 +172,25 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.InRange(long.Parse(pushback, System.Globalization.CultureInfo.InvariantCulture), 990_000, 1_000_000);
     }
 
+    // A rate near zero puts the next token further off than a TimeSpan reaches. Working out the pushback threw: the
+    // write failed as INTERNAL, and the bytes it had reserved were never given back, so such a namespace's writers
+    // filled the instance's MaxInFlightBytes and every namespace on it was shed.
+    [Fact]
+    public async Task WriteToLog_OverARateNearZero_ResourceExhaustedAndItsBytesGivenBack()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var limiter = Host.App.Services.GetRequiredService<InFlightLimiter>();
+        var burst = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Standstill, null, id: "standstill-burst"));
+        Assert.True(burst.Status == StatusCode.OK, $"{burst.Status} {burst.Message}");
+        await Eventually.WaitUntilAsync(() => limiter.BytesOf(TestNamespaces.Standstill) == 0, TimeSpan.FromSeconds(20), "the burst write's bytes to be given back");
+
+        var overRate = await client.CallAsync(WriteAheadLogService.WriteToLogPath, Write(TestNamespaces.Standstill, null, id: "standstill-over"));
+
+        Assert.True(overRate.Status == StatusCode.ResourceExhausted, $"{overRate.Status} {overRate.Message}");
+        Assert.Contains("writes_per_second", overRate.Message, StringComparison.Ordinal);
+        Assert.NotNull(overRate.Trailer("grpc-retry-pushback-ms"));
+        Assert.Equal(0, limiter.BytesOf(TestNamespaces.Standstill));
+    }
 
     [Fact]
     public async Task WriteToLog_NoId_AssignsOne()

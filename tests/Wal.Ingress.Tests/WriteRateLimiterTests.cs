@@ -42,6 +42,21 @@ public sealed class WriteRateLimiterTests
         Assert.Equal(60, thirdWait.TotalMilliseconds, precision: 6);
     }
 
+    // A rate near zero (an operator slowing a namespace to a standstill, since 0 means unlimited) puts the next token
+    // further off than a TimeSpan reaches: computing the wait threw, and the refused write failed as INTERNAL.
+    [Fact]
+    public void TryTake_RateSoLowTheNextTokenIsOutOfReach_RefusedWithTheLongestWait()
+    {
+        var limiter = new WriteRateLimiter(new ManualTimeProvider());
+        var config = new NamespaceConfig { Name = "n", Quota = new Quota { WritesPerSecond = 1e-15, Burst = 1 } };
+
+        var first = limiter.TryTake(config, out TimeSpan _);
+        var second = limiter.TryTake(config, out var wait);
+
+        Assert.Equal((true, false), (first, second));
+        Assert.Equal(TimeSpan.MaxValue, wait);
+    }
+
     [Fact]
     public void TryTake_NoRate_AlwaysTrue()
     {
