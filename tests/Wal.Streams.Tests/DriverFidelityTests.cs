@@ -294,6 +294,55 @@ public sealed class DriverFidelityTests
         Assert.Equal([AtTheLimit], driver.CreateOutputTopic("out", Deserializers.Utf8, Deserializers.ByteArray).ReadValuesToList().Select(v => v.Length));
     }
 
+    // librdkafka reads an integer setting as strtol does: spaces around it and a sign are taken. The runtime ran with
+    // such a message.max.bytes; the driver's constructor threw FormatException.
+    [Theory]
+    [InlineData(" 10000")]
+    [InlineData("10000 ")]
+    [InlineData("+10000")]
+    public void MessageMaxBytesWrittenAsLibrdkafkaTakesIt_LimitApplied(string setting)
+    {
+        var config = new StreamsConfig
+        {
+            ApplicationId = "inflate", BootstrapServers = "unused:9092",
+            StateDirectory = Path.Combine(Path.GetTempPath(), $"wal-driver-fidelity-{Guid.NewGuid():N}"),
+            AdditionalProducerConfig = new Dictionary<string, string> { ["message.max.bytes"] = setting },
+        };
+        using var driver = new TopologyTestDriver(Inflating(), config);
+        var input = driver.CreateInputTopic("in", Serializers.Utf8, Serializers.Int32);
+
+        input.PipeInput("k", AtTheLimit);
+        var error = Assert.Throws<StreamsException>(() => input.PipeInput("k", AtTheLimit + 1));
+
+        Assert.Equal(ErrorCode.MsgSizeTooLarge, Assert.IsType<ProduceException<byte[]?, byte[]?>>(error.InnerException).Error.Code);
+    }
+
+    // A setting librdkafka refuses too ("1e4" reads as 1, below its minimum) fails the driver; but the constructor threw
+    // after it had taken the state directory's lock, and kept it: every later driver of the application was refused.
+    [Fact]
+    public void Constructor_MessageMaxBytesItCannotRead_FailsAndLeavesTheStateDirectoryUnlocked()
+    {
+        var root = Path.Combine(Path.GetTempPath(), $"wal-driver-fidelity-{Guid.NewGuid():N}");
+        var config = new StreamsConfig { ApplicationId = "unreadable", BootstrapServers = "unused:9092", StateDirectory = root };
+        try
+        {
+            Assert.ThrowsAny<Exception>(() =>
+            {
+                using var refused = new TopologyTestDriver(
+                    Inflating(), config with { AdditionalProducerConfig = new Dictionary<string, string> { ["message.max.bytes"] = "1e4" } });
+            });
+
+            using var next = new TopologyTestDriver(Inflating(), config);
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
     [Fact]
     public void RecordOverLibrdkafkasDefaultMessageMaxBytes_RecordFails()
     {

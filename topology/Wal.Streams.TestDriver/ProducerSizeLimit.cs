@@ -22,7 +22,8 @@ internal sealed class ProducerSizeLimit(int maxMessageBytes)
     public static ProducerSizeLimit For(StreamsConfig config)
     {
         var setting = config.AdditionalProducerConfig.GetValueOrDefault("message.max.bytes") ?? config.AdditionalClientConfig.GetValueOrDefault("message.max.bytes");
-        return new ProducerSizeLimit(setting is null ? DefaultMaxMessageBytes : int.Parse(setting, NumberStyles.None, CultureInfo.InvariantCulture));
+        // Spaces around the number and a sign, as librdkafka's strtol takes them: the runtime runs with " 10000".
+        return new ProducerSizeLimit(setting is null ? DefaultMaxMessageBytes : int.Parse(setting, NumberStyles.Integer, CultureInfo.InvariantCulture));
     }
 
     /// <summary>Throws what the runtime's producer throws for a record over the limit.</summary>

@@ -54,12 +54,13 @@ public sealed class TopologyTestDriver : IDisposable
         config.Validate();
         Config = config;
         _applicationDirectory = Path.Combine(config.StateDirectory, config.ApplicationId);
-        // The runtime's lock, held as long as the driver: a driver given the directory of a running instance (or of
-        // another live driver) would write into its task directories, and its dispose would delete them all.
-        Directory.CreateDirectory(_applicationDirectory);
-        _stateDirectoryLock = StateDirectoryLock.Acquire(_applicationDirectory);
         _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
         _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock, ProducerSizeLimit.For(config));
+        // The runtime's lock, held as long as the driver: a driver given the directory of a running instance (or of
+        // another live driver) would write into its task directories, and its dispose would delete them all. Taken
+        // last before the try that gives it back: a failure between the two kept it for the life of the process.
+        Directory.CreateDirectory(_applicationDirectory);
+        _stateDirectoryLock = StateDirectoryLock.Acquire(_applicationDirectory);
         try
         {
             foreach (var subtopology in topology.Subtopologies)
