@@ -39,6 +39,11 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // (null once deleted): what a rejected record's writer republishes (see RestoreLatestAsync).
     private readonly ConcurrentDictionary<string, (long RecordOffset, byte[]? AppliedValue)> _latest = new(StringComparer.Ordinal);
 
+    // Every record goes to partition 0, the one the follower reads, whatever the topic's count: a topic made by other
+    // tooling or auto-created may have several, and records keyed by name were spread over them by the partitioner,
+    // where none was ever read back (each change timed out as if Kafka did not answer).
+    private TopicPartition Partition => new(_options.Topic, 0);
+
     public ControlPlane(ControlPlaneOptions options, NamespaceRegistry registry, ILogger<ControlPlane>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -187,7 +192,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // Not cancellable by the caller (see PutAsync): produced, then read back by this instance's follower.
     private async Task PublishAsync(string name, byte[]? value)
     {
-        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
+        var result = await _producer.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         if (_rejected.TryRemove(result.Offset.Value, out var errors))
         {
@@ -216,7 +221,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
 
         var serving = latest.AppliedValue;
-        var result = await _producer.ProduceAsync(_options.Topic, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
+        var result = await _producer.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         _rejected.TryRemove(result.Offset.Value, out _);
     }
@@ -228,7 +233,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             BootstrapServers = _options.BootstrapServers,
             GroupId = $"wal-control-plane-{Guid.NewGuid():N}",
         }).Build();
-        return consumer.QueryWatermarkOffsets(new TopicPartition(_options.Topic, 0), _options.Timeout).High.Value;
+        return consumer.QueryWatermarkOffsets(Partition, _options.Timeout).High.Value;
     }
 
     public async ValueTask DisposeAsync()
@@ -273,8 +278,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             EnableAutoCommit = false,
             EnablePartitionEof = true,
         }).Build();
-        var partition = new TopicPartition(_options.Topic, 0);
-        consumer.Assign(new TopicPartitionOffset(partition, Offset.Beginning));
+        consumer.Assign(new TopicPartitionOffset(Partition, Offset.Beginning));
         var backoff = FirstBackoff;
         while (!_stop.IsCancellationRequested)
         {

@@ -27,6 +27,24 @@ public sealed class ControlPlaneTests : IDisposable
     }
 
     [Fact]
+    public async Task SeedIfEmpty_TopicMadeWithSeveralPartitions_PublishesAndLoadsEveryDefinition()
+    {
+        // Made by an operator's tooling (wal ingress --no-create-topics), or auto-created, with the cluster's default count.
+        var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
+        _kafka.CreateTopic(options.Topic, partitions: 3);
+        await using var plane = new ControlPlane(options, new NamespaceRegistry());
+        await plane.StartAsync();
+        string[] names = ["carts", "orders", "users", "payments", "sessions"];
+
+        await plane.SeedIfEmptyAsync([.. names.Select(name => new NamespaceConfig { Name = name })]);
+
+        Assert.Equal(names.Order(StringComparer.Ordinal), plane.Registry.All.Select(n => n.Name));
+        await using var later = new ControlPlane(options, new NamespaceRegistry());
+        await later.StartAsync();
+        Assert.Equal(names.Order(StringComparer.Ordinal), later.Registry.All.Select(n => n.Name));
+    }
+
+    [Fact]
     public async Task SeedIfEmpty_SecondStart_KeepsWhatTheTopicHolds()
     {
         await using (var first = await StartAsync())
