@@ -188,10 +188,25 @@ internal static class TopologyCommand
 
             await using var servedEndpoints = endpoints;
 
-            using var admin = parse.GetValue(noCreateTopics) ? null : new AdminTopicProvisioner(bootstrap);
+            var existingTopicsOnly = parse.GetValue(noCreateTopics);
+            using var admin = existingTopicsOnly ? null : new AdminTopicProvisioner(bootstrap);
             var topics = (ITopicProvisioner?)admin ?? new ExistingTopics();
+            if (existingTopicsOnly)
+            {
+                // As wal ingress does: before the control plane follows its topic, which a broker that auto-creates
+                // topics would make with its own defaults (not compacted).
+                await RequiredTopics.CheckAsync(bootstrap, [new Wal.Namespaces.ControlPlaneOptions { BootstrapServers = bootstrap }.Topic], cancellationToken);
+            }
+
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
+            if (existingTopicsOnly)
+            {
+                // Every topic the streams read or write: unchecked, a missing dead-letter topic stopped the instance only
+                // at its first dead letter, and a missing log or changelog was auto-created with the broker's count.
+                await RequiredTopics.CheckAsync(
+                    bootstrap, [.. Hosting.Namespaces.TopicsFor(controlPlane.Registry.All, app).Select(t => t.Name)], cancellationToken);
+            }
             try
             {
                 // Checked before anything runs; the replication host plans again whenever the namespaces change.

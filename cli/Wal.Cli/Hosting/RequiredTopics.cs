@@ -21,7 +21,8 @@ internal static class RequiredTopics
             throw new CliException(
                 ExitCodes.Failed,
                 $"--no-create-topics, but {(missing.Count == 1 ? "topic" : "topics")} {list} {(missing.Count == 1 ? "does" : "do")} not exist in Kafka at {bootstrapServers}",
-                "Create them first (a namespace's log with the namespace's partition count; the control-plane topic compacted, with one partition), "
+                "Create them first (a namespace's log, dead-letter topic and store changelogs with the namespace's partition count, "
+                + "the changelogs compacted; the control-plane topic compacted, with one partition), "
                 + "or start without --no-create-topics so that Wal creates them.");
         }
     }
