@@ -108,7 +108,9 @@ public sealed class EmbeddedKafkaCluster : ITopicProvisioner, IDisposable
         ArgumentNullException.ThrowIfNull(topics);
         foreach (var topic in topics)
         {
-            CreateTopic(topic.Name, topic.Partitions, Math.Min(topic.ReplicationFactor, BrokerCount));
+            // The brokers' default, as the mock cluster sets it for the topics it auto-creates.
+            var replicationFactor = topic.ReplicationFactor == TopicSpec.BrokersDefault ? Math.Min(3, BrokerCount) : Math.Min(topic.ReplicationFactor, BrokerCount);
+            CreateTopic(topic.Name, topic.Partitions, replicationFactor);
         }
 
         return Task.CompletedTask;

@@ -22,13 +22,7 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner, IDisposable
             return;
         }
 
-        var specifications = topics.Select(t => new TopicSpecification
-        {
-            Name = t.Name,
-            NumPartitions = t.Partitions,
-            ReplicationFactor = (short)t.ReplicationFactor,
-            Configs = t.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
-        }).ToList();
+        var specifications = topics.Select(Specification).ToList();
         try
         {
             await _admin.CreateTopicsAsync(specifications).WaitAsync(cancellationToken);
@@ -40,4 +34,13 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner, IDisposable
     }
 
     public void Dispose() => _admin.Dispose();
+
+    /// <summary>What Kafka's CreateTopics is asked to make for <paramref name="topic"/>.</summary>
+    internal static TopicSpecification Specification(TopicSpec topic) => new()
+    {
+        Name = topic.Name,
+        NumPartitions = topic.Partitions,
+        ReplicationFactor = (short)topic.ReplicationFactor,
+        Configs = topic.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+    };
 }
