@@ -41,6 +41,22 @@ public sealed class AdminTopicProvisioner : ITopicProvisioner, IDisposable
         Name = topic.Name,
         NumPartitions = topic.Partitions,
         ReplicationFactor = (short)topic.ReplicationFactor,
-        Configs = topic.Compacted ? new Dictionary<string, string> { ["cleanup.policy"] = "compact" } : null,
+        Configs = Configs(topic),
     };
+
+    private static Dictionary<string, string>? Configs(TopicSpec topic)
+    {
+        var configs = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (topic.Compacted)
+        {
+            configs["cleanup.policy"] = "compact";
+        }
+
+        if (!topic.Expires)
+        {
+            configs["retention.ms"] = "-1";
+        }
+
+        return configs.Count > 0 ? configs : null;
+    }
 }

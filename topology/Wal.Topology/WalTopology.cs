@@ -57,7 +57,9 @@ public static class WalTopology
         namespaces.SelectMany(ns => new[]
         {
             new TopicSpec(ns.Topic, ns.Partitions),
-            new TopicSpec(ns.DeadLetterTopic, ns.Partitions),
+            // Kept until deleted: a dead letter is the only copy of a write acknowledged and not delivered, and one
+            // deleted by retention before an operator redrove it was lost.
+            new TopicSpec(ns.DeadLetterTopic, ns.Partitions, Expires: false),
             new TopicSpec($"{applicationId}-{TimerStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
             new TopicSpec($"{applicationId}-{ChunkStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
             new TopicSpec($"{applicationId}-{MutationStoreName(ns.Name)}-changelog", ns.Partitions, Compacted: true),
