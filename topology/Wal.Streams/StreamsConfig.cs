@@ -41,6 +41,10 @@ public sealed partial record StreamsConfig
     /// <summary>The consumer's <c>max.poll.interval.ms</c>: the longest a thread may go between polls (including a slow processor).</summary>
     public TimeSpan MaxPollInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    // librdkafka's ranges for session.timeout.ms and max.poll.interval.ms.
+    private static readonly TimeSpan MaxSessionTimeout = TimeSpan.FromHours(1);
+    private static readonly TimeSpan MaxMaxPollInterval = TimeSpan.FromHours(24);
+
     /// <summary>Most records one task processes per loop iteration before the thread moves to the next task.</summary>
     public int MaxBatchPerTask { get; init; } = 1000;
 
@@ -135,11 +139,13 @@ public sealed partial record StreamsConfig
             $"'{DeadLetterTopic}' is not a valid topic name");
         Require(PollTimeout >= TimeSpan.Zero && PollTimeout <= TimeSpan.FromSeconds(10), nameof(PollTimeout),
             $"must be between 0 and 10 s, was {PollTimeout}");
-        Require(SessionTimeout >= TimeSpan.FromSeconds(1), nameof(SessionTimeout), $"must be at least 1 s, was {SessionTimeout}");
+        // The upper bounds are librdkafka's: over them it refuses the consumer, which a stream thread builds only once running.
+        Require(SessionTimeout >= TimeSpan.FromSeconds(1) && SessionTimeout <= MaxSessionTimeout, nameof(SessionTimeout),
+            $"must be between 1 s and {MaxSessionTimeout.TotalHours} h, was {SessionTimeout}");
         Require(HeartbeatInterval > TimeSpan.Zero && HeartbeatInterval < SessionTimeout, nameof(HeartbeatInterval),
             $"must be positive and below SessionTimeout ({SessionTimeout}), was {HeartbeatInterval}");
-        Require(MaxPollInterval >= SessionTimeout, nameof(MaxPollInterval),
-            $"must be at least SessionTimeout ({SessionTimeout}), was {MaxPollInterval}");
+        Require(MaxPollInterval >= SessionTimeout && MaxPollInterval <= MaxMaxPollInterval, nameof(MaxPollInterval),
+            $"must be at least SessionTimeout ({SessionTimeout}) and at most {MaxMaxPollInterval.TotalHours} h, was {MaxPollInterval}");
         Require(MaxBatchPerTask >= 1, nameof(MaxBatchPerTask), $"must be at least 1, was {MaxBatchPerTask}");
         Require(MaxBufferedPerTask >= 2, nameof(MaxBufferedPerTask), $"must be at least 2, was {MaxBufferedPerTask}");
         Require(MaxTaskTimePerIteration > TimeSpan.Zero, nameof(MaxTaskTimePerIteration), $"must be positive, was {MaxTaskTimePerIteration}");

@@ -53,6 +53,32 @@ public sealed class TopologyOptionsTests
     }
 
     [Fact]
+    public async Task Topology_SessionTimeoutAboveAnHour_ExitsUsageBeforeReachingKafka()
+    {
+        // librdkafka takes session.timeout.ms up to an hour: a longer one passed the checks at start and was refused only
+        // when the stream thread built its consumer, after the control plane had reached Kafka and created topics.
+        var stateDirectory = Path.Combine(Path.GetTempPath(), $"wal-options-{Guid.NewGuid():N}");
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var run = await RunAsync(
+                "topology", "--bootstrap-servers", UnreachableKafka, "--admin-port", "-1", "--state-dir", stateDirectory, "--session-timeout", "2h");
+
+            Assert.True(run.Exit == ExitCodes.Usage, run.ToString());
+            Assert.Contains("--session-timeout", run.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("Kafka at", run.Error, StringComparison.Ordinal);
+            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(10), $"refused only after {Stopwatch.GetElapsedTime(started)}\n{run}");
+        }
+        finally
+        {
+            if (Directory.Exists(stateDirectory))
+            {
+                Directory.Delete(stateDirectory, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Topology_SessionTimeoutAboveFiveMinutes_Runs()
     {
         // Kafka takes sessions up to half an hour by default; the stream threads' max.poll.interval (5 min) must not be below it.
