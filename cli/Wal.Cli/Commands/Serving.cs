@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Confluent.Kafka;
+using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Options;
 using Wal.Cli.Settings;
 using Wal.Namespaces;
@@ -59,6 +60,14 @@ internal static class Serving
         StateDirectoryLockedException locked => new(
             ExitCodes.Failed, locked.Message, $"Give each instance on a machine its own --state-dir (or {WalEnvironment.StateDir}), or stop the one using it, and start again."),
         TimeoutException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka} did not answer in time ({e.Message})", CheckKafka),
+        // Kafka answered and refused (an ACL, a create policy, a broker before 2.4 asked for its default replication
+        // factor): its reason per topic, where checking the bootstrap servers, which answered, would not help.
+        CreateTopicsException refused when KafkaNamed(parse) is { } kafka => new(
+            ExitCodes.Failed,
+            $"Kafka at {kafka} refused to create topics: "
+                + string.Join("; ", refused.Results.Where(r => r.Error.Code is not (ErrorCode.NoError or ErrorCode.TopicAlreadyExists))
+                    .Select(r => $"'{r.Topic}': {r.Error.Reason} ({r.Error.Code})")),
+            "Create them (or let Wal's principal create them) and start again; with the topics made beforehand, --no-create-topics only checks that they exist."),
         KafkaException when KafkaNamed(parse) is { } kafka => new(ExitCodes.Failed, $"Kafka at {kafka}: {e.Message}", CheckKafka),
         _ => null,
     };
