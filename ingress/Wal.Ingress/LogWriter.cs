@@ -284,7 +284,7 @@ public sealed class LogWriter(
         metrics.Request(method, IngressMetrics.UnknownNamespace);
         refusal = NamespaceValidator.IsValidName(name)
             ? WriteResult.Refused(StatusCode.NotFound, id, $"namespace '{name}' does not exist; not written")
-            : WriteResult.Refused(StatusCode.InvalidArgument, id, $"namespace: '{Truncate(name)}' is not a valid namespace name; not written");
+            : WriteResult.Refused(StatusCode.InvalidArgument, id, $"namespace: '{WriteRequestValidator.Excerpt(name)}' is not a valid namespace name; not written");
         return false;
     }
 
@@ -335,7 +335,7 @@ public sealed class LogWriter(
     // Kafka topic none of Wal's own: the checks a request's own target meets.
     private string? CheckChunkTarget(MutationChunk chunk, NamespaceConfig config) =>
         WriteRequestValidator.CheckTarget(MutationChunkRules.TargetOf(chunk, config.DefaultTarget)!, registry, options.TopologyApplicationId) is { } problem
-            ? $"table '{Truncate(chunk.Table)}' and the chunk's key make a target of namespace '{config.Name}' that cannot be written: {problem}"
+            ? $"table '{WriteRequestValidator.Excerpt(chunk.Table)}' and the chunk's key make a target of namespace '{config.Name}' that cannot be written: {problem}"
             : null;
 
     private WriteResult Answer(string @namespace, WriteResult result, long started)
@@ -358,8 +358,6 @@ public sealed class LogWriter(
 
     private static string? CheckRequestId(string requestId) =>
         requestId.Length is 0 or > 256 ? "request_id: must be 1 to 256 characters" : WriteRequestValidator.CheckIdText("request_id", requestId);
-
-    private static string Truncate(string value) => value.Length <= 100 ? value : value[..100] + "…";
 
     /// <summary>A write that passed every check and holds its in-flight reservation.</summary>
     private readonly record struct AdmittedWrite(string Topic, string Namespace, string Id, byte[] Key, byte[] Value);

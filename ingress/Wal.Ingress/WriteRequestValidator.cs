@@ -92,6 +92,9 @@ public static class WriteRequestValidator
             ? $"{field}: is not UTF-8 (or holds U+FFFD, which every byte that is not UTF-8 decodes to, so two different ids would read as one)"
             : null;
 
+    /// <summary>A caller's text as an answer quotes it back: its first 100 characters, so a refusal stays readable.</summary>
+    internal static string Excerpt(string value) => value.Length <= 100 ? value : value[..100] + "…";
+
     private static bool TryDateTime(Timestamp timestamp, out DateTimeOffset value)
     {
         value = default;

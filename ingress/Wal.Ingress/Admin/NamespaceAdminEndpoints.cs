@@ -83,7 +83,7 @@ public static class NamespaceAdminEndpoints
     // A name no namespace can have is the caller's mistake, as WriteToLog answers it, not a namespace that is missing.
     private static RpcException NotFound(string name) => NamespaceValidator.IsValidName(name)
         ? new(StatusCode.NotFound, $"Namespace '{name}' does not exist; ListNamespaces shows the defined ones.")
-        : new(StatusCode.InvalidArgument, $"name: '{(name.Length <= 100 ? name : name[..100] + "…")}' is not a valid namespace name; ListNamespaces shows the defined ones.");
+        : new(StatusCode.InvalidArgument, $"name: '{WriteRequestValidator.Excerpt(name)}' is not a valid namespace name; ListNamespaces shows the defined ones.");
 
     // A changed count is taken only as the one the log already has (see NamespaceRegistry.CheckUpsert), so Kafka is asked
     // only then; null otherwise.
