@@ -257,12 +257,33 @@ public sealed class WalClient : IDisposable
                 throw WalCallException.NotSent(Ended(cancellationToken), $"cannot reach {_options.Address} before the call ended: {e.Message}", e);
             }
 
+            (int Status, string Message, byte[]? Details, byte[]? Body, TimeSpan? Pushback) answer;
             using (response)
             {
-                return await ReadAsync(response, deadline.Token);
+                answer = await ReadAsync(response, deadline.Token);
             }
+
+            // Shed with word of when to come back: nothing was written, so sending again is safe. Only when the wait
+            // ends inside the deadline; otherwise the refusal is the answer at once rather than a wait for nothing.
+            if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && attempt < _options.ShedAttempts
+                && pushback < _options.Deadline - Stopwatch.GetElapsedTime(started))
+            {
+                try
+                {
+                    await Task.Delay(pushback, deadline.Token);
+                    continue;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The deadline came first after all (a timer's slack): the refusal stands.
+                }
+            }
+
+            return (answer.Status, answer.Message, answer.Details, answer.Body);
         }
     }
+
+    private const int ResourceExhausted = 8;
 
     /// <summary>
     /// Whether HTTP/2 ended the call with REFUSED_STREAM, which a server may send only for a stream it processed none of.
@@ -286,20 +307,31 @@ public sealed class WalClient : IDisposable
     // What ended a call before its request left: the caller's token (CANCELLED), else the deadline (DEADLINE_EXCEEDED).
     private static int Ended(CancellationToken caller) => caller.IsCancellationRequested ? 1 : 4;
 
-    private static async Task<(int, string, byte[]?, byte[]?)> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task<(int, string, byte[]?, byte[]?, TimeSpan?)> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         if (response.StatusCode != HttpStatusCode.OK)
         {
             // The gRPC spec's mapping for an HTTP error without a gRPC status: 503 and the like are UNAVAILABLE.
             return (Header(response.Headers, "grpc-status") is { } s ? Status(s) : 14,
-                $"HTTP {(int)response.StatusCode} {Header(response.Headers, "grpc-message") ?? response.ReasonPhrase}", null, null);
+                $"HTTP {(int)response.StatusCode} {Header(response.Headers, "grpc-message") ?? response.ReasonPhrase}", null, null, null);
         }
 
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var (headers, status, text) = StatusOf(response);
         var details = Header(headers, "grpc-status-details-bin") is { } d ? FromBase64(d) : null;
-        return (status, text, details, body.Length >= 5 ? Unframe(body) : null);
+        return (status, text, details, body.Length >= 5 ? Unframe(body) : null, Pushback(headers));
     }
+
+    /// <summary>
+    /// The call's <c>grpc-retry-pushback-ms</c>, when it asks for a retry after so many milliseconds; null when it is
+    /// absent, says not to retry (negative) or is not a number.
+    /// </summary>
+    internal static TimeSpan? Pushback(HttpHeaders headers) =>
+        Header(headers, "grpc-retry-pushback-ms") is { } value
+        && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var milliseconds)
+        && milliseconds <= (long)TimeSpan.MaxValue.TotalMilliseconds
+            ? TimeSpan.FromMilliseconds(milliseconds)
+            : null;
 
     /// <summary>A gRPC call's POST to <paramref name="path"/> over HTTP/2, carrying <paramref name="content"/>.</summary>
     internal static HttpRequestMessage GrpcRequest(string path, HttpContent content)

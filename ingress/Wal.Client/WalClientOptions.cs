@@ -31,6 +31,14 @@ public sealed record WalClientOptions
     public int ConnectAttempts { get; init; } = 3;
 
     /// <summary>
+    /// Attempts for a unary call the ingress shed (RESOURCE_EXHAUSTED) saying when to come back
+    /// (<c>grpc-retry-pushback-ms</c>, e.g. the wait for its namespace's next rate token): the client waits that long
+    /// and sends the call again, while the wait ends inside <see cref="Deadline"/>. Safe: a shed write was not
+    /// written. A refusal that says nothing of when, or never, is answered at once. 1: no such retry.
+    /// </summary>
+    public int ShedAttempts { get; init; } = 3;
+
+    /// <summary>
     /// Writes a <see cref="WalWriteStream"/> holds awaiting their answers; a further write waits
     /// for room. The ingress has its own bound per stream (1,000 by default).
     /// </summary>
@@ -128,6 +136,11 @@ public sealed record WalClientOptions
         if (ConnectAttempts < 1)
         {
             throw new ArgumentException($"ConnectAttempts {ConnectAttempts} must be at least 1.", nameof(ConnectAttempts));
+        }
+
+        if (ShedAttempts < 1)
+        {
+            throw new ArgumentException($"ShedAttempts {ShedAttempts} must be at least 1.", nameof(ShedAttempts));
         }
 
         if (MaxStreamInFlight < 1)

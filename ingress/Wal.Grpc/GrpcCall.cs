@@ -191,9 +191,7 @@ internal sealed class GrpcCall : IDisposable
 
         if (retryPushback is { } pushback)
         {
-            // Whole milliseconds, rounded up so a client never comes back early; any negative value means "do not retry".
-            var milliseconds = pushback < TimeSpan.Zero ? -1 : (long)Math.Ceiling(pushback.TotalMilliseconds);
-            append(GrpcProtocol.RetryPushbackTrailer, milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            append(GrpcProtocol.RetryPushbackTrailer, RpcException.PushbackMilliseconds(pushback).ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
     }
 }

@@ -54,4 +54,11 @@ public sealed class RpcException : Exception
     /// client's own backoff.
     /// </summary>
     public TimeSpan? RetryPushback { get; init; }
+
+    /// <summary>
+    /// A pushback as <c>grpc-retry-pushback-ms</c> carries it: whole milliseconds, rounded up so a client never comes
+    /// back early; -1 for any negative pushback, "do not retry".
+    /// </summary>
+    public static long PushbackMilliseconds(TimeSpan pushback) =>
+        pushback < TimeSpan.Zero ? -1 : (long)Math.Ceiling(pushback.TotalMilliseconds);
 }

@@ -9,7 +9,10 @@ namespace Wal.Ingress;
 /// </summary>
 public readonly record struct WriteResult(StatusCode Code, WriteToLogResponse Response)
 {
-    /// <summary>For a unary call's refusal: when trying again can help (negative: never); see <see cref="RpcException.RetryPushback"/>.</summary>
+    /// <summary>
+    /// For a refusal: when trying again can help (negative: never); see <see cref="RpcException.RetryPushback"/>. A
+    /// unary call sends it as a trailer, a stream in the write's ack.
+    /// </summary>
     public TimeSpan? RetryPushback { get; init; }
 
     /// <summary>

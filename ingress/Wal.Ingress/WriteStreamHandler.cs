@@ -221,7 +221,16 @@ public sealed partial class WriteStreamHandler(LogWriter writer, IngressOptions 
     // reports wakes the sender once.
     private sealed class AckQueue(ChannelWriter<WriteToLogAck> acks) : IWriteListener
     {
-        public void OnAnswered(ulong clientId, WriteResult result) =>
-            acks.TryWrite(new WriteToLogAck { ClientId = clientId, Response = result.Response, Status = (int)result.Code });
+        public void OnAnswered(ulong clientId, WriteResult result)
+        {
+            var ack = new WriteToLogAck { ClientId = clientId, Response = result.Response, Status = (int)result.Code };
+            // A stream's ack has no trailers of its own: the pushback a unary call would end with goes in the ack.
+            if (result.RetryPushback is { } pushback)
+            {
+                ack.RetryPushbackMs = RpcException.PushbackMilliseconds(pushback);
+            }
+
+            acks.TryWrite(ack);
+        }
     }
 }

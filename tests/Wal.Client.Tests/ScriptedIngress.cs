@@ -21,7 +21,8 @@ namespace Wal.Client.Tests;
 /// wire, so the client meets every answer a server (or a broken proxy) can give:
 /// <c>ok</c>; <c>status:N</c> (trailers-only); <c>status:N:detail:D</c> (with a google.rpc.Status
 /// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
-/// <c>garbled-details</c>; <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
+/// <c>garbled-details</c>; <c>shed:MS:N:tag</c> (RESOURCE_EXHAUSTED with <c>grpc-retry-pushback-ms</c> MS, or
+/// none when MS is <c>none</c>, the first N times the id arrives; then <c>ok</c>); <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
 /// stream after reading the message). WriteToLogStream has scripts of its own (AnswerStreamAsync).
 /// </summary>
 public sealed class ScriptedIngress : IAsyncLifetime
@@ -80,6 +81,19 @@ public sealed class ScriptedIngress : IAsyncLifetime
                     response.Headers["grpc-status-details-bin"] = Convert.ToBase64String(StatusWith(int.Parse(script[1], System.Globalization.CultureInfo.InvariantCulture), System.Enum.Parse<Trilean>(script[3]), request.Id)).TrimEnd('=');
                 }
 
+                break;
+            case "shed" when Ids.Count(id => id == request.Id) <= int.Parse(script[2], System.Globalization.CultureInfo.InvariantCulture):
+                response.Headers["grpc-status"] = "8";
+                response.Headers["grpc-message"] = "shed";
+                if (script[1] != "none")
+                {
+                    response.Headers["grpc-retry-pushback-ms"] = script[1];
+                }
+
+                break;
+            case "shed":
+                await response.Body.WriteAsync(Frame(new WriteToLogResponse { Durable = Trilean.True, Id = request.Id }));
+                response.AppendTrailer("grpc-status", "0");
                 break;
             case "ok-empty":
                 // OK with an empty message: no durability answer at all.

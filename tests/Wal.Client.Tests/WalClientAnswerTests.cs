@@ -47,6 +47,47 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Contains("scripted refusal", response.Message, StringComparison.Ordinal);
     }
 
+    // A shed write was not written, and the server said when to come back: sending it again then is safe.
+    [Fact]
+    public async Task ShedWithAPushback_SentAgainAfterItAndTrue()
+    {
+        const string script = "shed:300:2:twice";
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+
+        var response = await WriteAsync(script);
+
+        Assert.Equal(Trilean.True, response.Durable);
+        Assert.Equal(3, server.Ids.Count(id => id == script));
+        // Each attempt waited the pushback the one before it was given.
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(600), "the client came back before the pushback");
+    }
+
+    [Theory]
+    [InlineData("shed:-1:5:never", 3)] // the server says no retry can ever take it
+    [InlineData("shed:none:5:unsaid", 3)] // the server cannot tell when: the caller's own backoff decides
+    [InlineData("shed:60000:5:past-deadline", 3)] // the wait would outlast the 10 s deadline
+    [InlineData("shed:10:5:attempts-off", 1)]
+    public async Task ShedWithoutAUsablePushback_FalseAtTheFirstAnswer(string script, int shedAttempts)
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, ShedAttempts = shedAttempts });
+
+        var response = await client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Single(server.Ids, id => id == script);
+    }
+
+    [Fact]
+    public async Task ShedMoreTimesThanTheAttempts_FalseAfterTheLast()
+    {
+        const string script = "shed:10:5:exhausted";
+
+        var response = await WriteAsync(script);
+
+        Assert.Equal(Trilean.False, response.Durable);
+        Assert.Equal(3, server.Ids.Count(id => id == script));
+    }
+
     [Fact]
     public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
     {

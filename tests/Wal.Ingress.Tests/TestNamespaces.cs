@@ -41,6 +41,9 @@ public static class TestNamespaces
 
     public const long LimitedTightMaxInFlightBytes = 300;
 
+    /// <summary>One write of burst, then one every 1000 seconds: for the stream's refusals.</summary>
+    public const string LimitedStream = "limited-stream";
+
     /// <summary>One write of burst, then one every five seconds: a refused write's retry is due within a test's time.</summary>
     public const string Paced = "paced";
 
@@ -82,6 +85,12 @@ public static class TestNamespaces
             Name = LimitedTight,
             Quota = new Quota { WritesPerSecond = 0.001, Burst = 1, MaxInFlightBytes = LimitedTightMaxInFlightBytes },
             DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-tight-key" } },
+        },
+        new NamespaceConfig
+        {
+            Name = LimitedStream,
+            Quota = new Quota { WritesPerSecond = 0.001, Burst = 1 },
+            DefaultTarget = new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "limited-stream-key" } },
         },
         new NamespaceConfig
         {

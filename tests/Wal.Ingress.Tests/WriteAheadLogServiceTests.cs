@@ -412,6 +412,36 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         Assert.Equal((int)StatusCode.NotFound, acks[2].Status);
     }
 
+    // A stream's ack has no trailers of its own: a shed write's ack carries the pushback a unary call would end with,
+    // or none where the ingress cannot tell.
+    [Fact]
+    public async Task WriteToLogStream_ShedWrites_EachAckCarriesTheRetryPushbackAUnaryCallWould()
+    {
+        using var client = new GrpcTestClient(Host.Address);
+        var body = new[]
+        {
+            new WriteToLogRequest { Namespace = TestNamespaces.LimitedStream, ClientId = 1 },
+            new WriteToLogRequest { Namespace = TestNamespaces.LimitedStream, ClientId = 2 },
+            new WriteToLogRequest { Namespace = TestNamespaces.Tight, ClientId = 3, Payload = ByteString.CopyFrom(new byte[3000]) },
+            new WriteToLogRequest { Namespace = "missing", ClientId = 4 },
+        }.SelectMany(GrpcTestClient.Frame).ToArray();
+
+        var response = await client.SendAsync(WriteAheadLogService.WriteToLogStreamPath, body);
+
+        var acks = response.Messages.Select(m => WriteToLogAck.Parser.ParseFrom(m)).ToDictionary(a => a.ClientId);
+        Assert.Equal(Trilean.True, acks[1].Response.Durable);
+        Assert.False(acks[1].HasRetryPushbackMs);
+        // Over the rate: the next token is 1000 s after the burst's, less the moments since.
+        Assert.Equal((int)StatusCode.ResourceExhausted, acks[2].Status);
+        Assert.True(acks[2].HasRetryPushbackMs, acks[2].ToString());
+        Assert.InRange(acks[2].RetryPushbackMs, 990_000, 1_000_000);
+        // Larger than its namespace's in-flight bound on its own: never.
+        Assert.Equal((int)StatusCode.ResourceExhausted, acks[3].Status);
+        Assert.Equal(-1, acks[3].RetryPushbackMs);
+        Assert.Equal((int)StatusCode.NotFound, acks[4].Status);
+        Assert.False(acks[4].HasRetryPushbackMs);
+    }
+
     [Fact]
     public async Task WriteToLogStream_MalformedMessageAfterValidWrites_TheirAcksComeFirstThenTheError()
     {
