@@ -45,6 +45,13 @@ internal sealed class PrometheusSeries(string labels, IReadOnlyDictionary<string
     {
         lock (_gate)
         {
+            // Scrapes may overlap: a measurement of an earlier collection that gets here after a later one's must not
+            // move the mark back, or the later scrape takes its own level for unreported and leaves it out.
+            if (collection < _observedIn)
+            {
+                return;
+            }
+
             _sum = value;
             _count++;
             Volatile.Write(ref _observedIn, collection);

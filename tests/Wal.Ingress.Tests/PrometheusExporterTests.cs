@@ -192,6 +192,30 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void ObservableGauge_ScrapedFromTwoThreadsAtOnce_EveryScrapeShowsTheLevel()
+    {
+        // Two scrapers at once (a pair of Prometheus servers, or one and a person with curl): a measurement of the
+        // earlier scrape that lands after the later scrape's own must not mark the level as unreported in the later one.
+        _meter.CreateObservableGauge("wal_test_level", () => new Measurement<long>(1, new KeyValuePair<string, object?>("store", "s")), "{entry}", "Level.");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        string? missed = null;
+
+        Parallel.For(0, 2, _ =>
+        {
+            while (Volatile.Read(ref missed) is null && DateTime.UtcNow < deadline)
+            {
+                var text = _exporter.Render();
+                if (!text.Contains("wal_test_level{store=\"s\"} 1\n", StringComparison.Ordinal))
+                {
+                    Interlocked.CompareExchange(ref missed, text, null);
+                }
+            }
+        });
+
+        Assert.True(missed is null, $"a scrape without the level:\n{missed}");
+    }
+
+    [Fact]
     public void ObservableCounter_ReadAtEachRender_ACounterFamilyWithItsRunningTotal()
     {
         var total = 2L;
