@@ -48,8 +48,23 @@ public sealed class PrometheusExporter : IDisposable
     {
         // Observable instruments report only when asked: their callbacks run here.
         var collection = Interlocked.Increment(ref _collection);
-        _listener.RecordObservableInstruments();
         var text = new StringBuilder();
+        try
+        {
+            _listener.RecordObservableInstruments();
+        }
+        catch (AggregateException failed)
+        {
+            // The listener runs every callback before it throws what some of them threw: one broken callback must not
+            // fail the scrape and take every other series with it. A level not observed now is left out below, and
+            // comment lines, which scrapers ignore, say why to whoever reads the page.
+            foreach (var error in failed.InnerExceptions)
+            {
+                text.Append("# Failed to observe: ").Append(error.GetType().Name).Append(": ")
+                    .Append(error.Message.ReplaceLineEndings(" ")).Append('\n');
+            }
+        }
+
         foreach (var state in _instruments.Values.OrderBy(s => s.Name, StringComparer.Ordinal))
         {
             state.Render(text, collection);

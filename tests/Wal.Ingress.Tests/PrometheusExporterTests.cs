@@ -216,6 +216,27 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void Render_AnObservableCallbackThrows_EveryOtherInstrumentStillExported()
+    {
+        // One broken callback used to fail the whole scrape (an AggregateException out of Render, a 500 from
+        // /metrics), so every other series vanished with it.
+        var level = 3L;
+        _meter.CreateCounter<long>("wal_test_writes", "{write}", "Writes.").Add(2);
+        _meter.CreateObservableUpDownCounter("wal_test_open", () => level, "{connection}", "Open.");
+        _meter.CreateObservableGauge<long>("wal_test_broken", () => level == 3 ? level : throw new InvalidOperationException("store closed"), "{entry}", "Broken.");
+
+        Assert.Contains("wal_test_broken 3\n", _exporter.Render(), StringComparison.Ordinal);
+        level = 4;
+        var text = _exporter.Render();
+
+        Assert.Contains("wal_test_writes_total 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("wal_test_open 4\n", text, StringComparison.Ordinal);
+        // Its last level is not current: left out, and the scrape says why.
+        Assert.DoesNotContain("wal_test_broken 3", text, StringComparison.Ordinal);
+        Assert.Contains("# Failed to observe: InvalidOperationException: store closed\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ObservableCounter_ReadAtEachRender_ACounterFamilyWithItsRunningTotal()
     {
         var total = 2L;
