@@ -154,6 +154,50 @@ public sealed class PrometheusExporterTests : IDisposable
     }
 
     [Fact]
+    public void Histogram_RecordedFromThreadsWhileScraped_EveryScrapeConsistent()
+    {
+        // A scrape reads a series' buckets, sum and count at one moment: each scrape's buckets only grow, the +Inf
+        // bucket is the count, and the sum is what its buckets hold (0.25 and 2 add up exactly in binary).
+        var histogram = _meter.CreateHistogram<double>("wal_test_latency", "s", "Latency.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.25, 1, 4] });
+        histogram.Record(0.25);
+        using var scraped = new CancellationTokenSource();
+        var recorders = new[] { 0.25, 2.0 }.Select(value => new Thread(() =>
+        {
+            while (!scraped.IsCancellationRequested)
+            {
+                histogram.Record(value);
+            }
+        })).ToList();
+        recorders.ForEach(t => t.Start());
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        double lastCount = 0;
+        try
+        {
+            // Scraped until the count has moved a few thousand times between scrapes, or the deadline.
+            for (var moved = 0; moved < 2_000 && DateTime.UtcNow < deadline;)
+            {
+                var text = _exporter.Render();
+                var samples = text.Split('\n').Where(l => l.StartsWith("wal_test_latency_seconds", StringComparison.Ordinal))
+                    .ToDictionary(l => l[..l.LastIndexOf(' ')], l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+                double Bucket(string le) => samples[$"wal_test_latency_seconds_bucket{{le=\"{le}\"}}"];
+                var count = samples["wal_test_latency_seconds_count"];
+                Assert.True(Bucket("0.25") <= Bucket("1") && Bucket("1") <= Bucket("4") && Bucket("4") <= Bucket("+Inf"), text);
+                Assert.True(Bucket("+Inf") == count, text);
+                Assert.True(samples["wal_test_latency_seconds_sum"] == (0.25 * Bucket("0.25")) + (2.0 * (count - Bucket("0.25"))), text);
+                moved += count > lastCount ? 1 : 0;
+                lastCount = count;
+            }
+        }
+        finally
+        {
+            scraped.Cancel();
+            recorders.ForEach(t => t.Join());
+        }
+    }
+
+    [Fact]
     public void ObservableUpDownCounter_ReadAtEachRender_ShowsTheLevelNotASum()
     {
         var level = 5L;
