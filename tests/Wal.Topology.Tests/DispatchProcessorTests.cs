@@ -301,6 +301,20 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Single(_sink.Calls);
     }
 
+    // The ingress takes any deliver_at from the year 1 on (one in the past is due at once), so a caller can send one
+    // before 1970, whose due time in epoch milliseconds is negative.
+    [Fact]
+    public async Task Process_DeliverAtBeforeTheEpoch_IsDeliveredAtOnceNotThrown()
+    {
+        var entry = Entry("before-epoch", acceptedAt: Start);
+        entry.Lifecycle = new Lifecycle { DeliverAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(1969, 12, 31, 0, 0, 0, TimeSpan.Zero)) };
+
+        var thrown = await Record.ExceptionAsync(() => PipeAsync(entry));
+
+        Assert.Null(thrown);
+        Assert.Equal(["before-epoch"], _sink.Calls.Select(c => c.Id));
+    }
+
     [Fact]
     public async Task Process_ManyDelays_AreDeliveredInDueOrder()
     {

@@ -6,8 +6,8 @@ namespace Wal.Topology.Delay;
 public static class DueTime
 {
     /// <summary>
-    /// accepted_at + delay (or deliver_at), plus a share of the jitter. The share comes from a hash
-    /// of the id, not a random draw, so that reprocessing the same entry after a crash computes
+    /// accepted_at + delay (or deliver_at), plus a share of the jitter, and never before the epoch. The share
+    /// comes from a hash of the id, not a random draw, so that reprocessing the same entry after a crash computes
     /// the same due time and lands on the same timer key instead of scheduling a second timer.
     /// </summary>
     /// <exception cref="InvalidOperationException">A duration is not normalized (the ingress refuses those; a record written around it may have one).</exception>
@@ -36,7 +36,9 @@ public static class DueTime
             _ => acceptedAtMs,
         };
         var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;
-        return jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs));
+        // Not before the epoch: the ingress takes a deliver_at from the year 1 on (due at once), and a due key holds no
+        // negative time, so such an entry, read again to look for its first timer, failed the stream thread at every restart.
+        return Math.Max(0, jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs)));
     }
 
     /// <summary>
