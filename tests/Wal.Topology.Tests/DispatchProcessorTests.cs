@@ -315,6 +315,23 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(["before-epoch"], _sink.Calls.Select(c => c.Id));
     }
 
+    // `wal replay --target` writes an entry again with its id, accept time and lifecycle and another target; a delayed
+    // write still waiting when the replay runs comes due at the same millisecond under the same id. Cassandra targets
+    // (keyed by id) always land on the same partition, and memcached ones do in a one-partition namespace.
+    [Fact]
+    public async Task DelayedEntryAndItsReplayToAnotherTarget_SameIdAndDueTime_BothAreDelivered()
+    {
+        var original = Later("order-7", TimeSpan.FromSeconds(1));
+        var replayed = original.Clone();
+        replayed.Target.Memcached.Cluster = "restored";
+
+        await PipeAsync(original);
+        await PipeAsync(replayed);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(["local", "restored"], _sink.Calls.Select(c => c.Target.Memcached.Cluster).Order());
+    }
+
     [Fact]
     public async Task Process_ManyDelays_AreDeliveredInDueOrder()
     {
