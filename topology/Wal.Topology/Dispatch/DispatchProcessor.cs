@@ -133,13 +133,13 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
         if (due > now)
         {
-            PutTimer(DueKey.Encode(due, entry.Id), TimerValue.Compose(record.Value, pending));
+            PutTimer(DueKey.Encode(due, entry.Id, source.Offset), TimerValue.Compose(record.Value, pending));
             return;
         }
 
         // Input is committed only at the commit interval: read again after a crash, the record may be stored already.
         var chain = ChainOf(pending, entry, ownKey: null);
-        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due) is { } first)
+        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due, source.Offset) is { } first)
         {
             chain = first;
         }
@@ -285,7 +285,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return QueuedAt(next, previous, entry, ownKey);
         }
 
-        if (DueKey.Id(next) != entry.Id)
+        if (!DueKey.IsOf(next, entry.Id))
         {
             return new(Chain.Unmarked);
         }
@@ -355,19 +355,27 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     }
 
     /// <summary>
-    /// The first timer of <paramref name="entry"/>, due at <paramref name="due"/> and read again after it was due, when
-    /// that timer is stored. An entry with no schedule (as nearly every one) was due when first read, never stored as a
-    /// first timer, and costs no read.
+    /// The first timer of <paramref name="entry"/>, read from <paramref name="offset"/>, due at <paramref name="due"/> and
+    /// read again after it was due, when that timer is stored. An entry with no schedule (as nearly every one) was due
+    /// when first read, never stored as a first timer, and costs no read.
     /// </summary>
-    private ChainState? FirstTimerOf(LogEntry entry, long due)
+    private ChainState? FirstTimerOf(LogEntry entry, long due, long offset)
     {
         if (!DueTime.IsScheduled(entry))
         {
             return null;
         }
 
-        var key = DueKey.Encode(due, entry.Id);
-        return Timers.Get(key) is { } stored && TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry) ? new(Chain.CarriedOnByItsDueTimer, key, timer) : null;
+        // A timer stored before keys held the record's offset has the key without it.
+        foreach (var key in new[] { DueKey.Encode(due, entry.Id, offset), DueKey.Encode(due, entry.Id) })
+        {
+            if (Timers.Get(key) is { } stored && TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry))
+            {
+                return new(Chain.CarriedOnByItsDueTimer, key, timer);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -460,7 +468,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             {
                 // A long queue must not hold the thread's other work: the next entry becomes the head, due at once, and
                 // its firing lets the rest go. Its marker names that timer first, as a retry's does.
-                var promoted = DueKey.Encode(Now(), next.Entry.Id);
+                var promoted = DueKey.Encode(Now(), next.Entry.Id, next.SourceOffset);
                 Timers.PutOwned(MarkerOf(next)!, MarkerValue.Encode(promoted, waitingKey));
                 PutTimer(promoted, stored);
                 HandOver(holdKey, hold, next, waitingKey);
@@ -558,7 +566,7 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
         {
             var wait = policy.Delay(pending.Attempts, Random.Shared.NextDouble(), result.RetryAfter);
             _metrics.Attempted(_namespace, sinkKind, DeliveryAttemptOutcome.Retried, dueAtMs, answeredAtMs);
-            var next = DueKey.Encode(answeredAtMs + (long)wait.TotalMilliseconds, entry.Id);
+            var next = DueKey.Encode(answeredAtMs + (long)wait.TotalMilliseconds, entry.Id, pending.SourceOffset);
             if (MarkerOf(pending) is { } marker)
             {
                 // The marker first, naming the retry's timer and the carrier it replaces: a crash that kept that timer
