@@ -82,6 +82,18 @@ public sealed class KafkaKeyOrderTests : IDisposable
         Assert.Equal(["a1", "a1", "a2", "a2", "a3"], Delivered());
     }
 
+    // docs/metrics.md tells an operator how to read the timer store's entries as the delay queue's depth.
+    [Fact]
+    public async Task EntryWaitingBehindARetry_CountsInTheTimerStoreAsDocsMetricsSays()
+    {
+        FailTimes("a1", 1);
+
+        await PipeAsync(Entry("a1", "a"), Entry("a2", "a"));
+
+        // a1's retry: its timer and its chain's marker; the key's hold; a2 waiting: its record and its marker.
+        Assert.Equal(2 + 1 + 2, _driver.GetKeyValueStore(Store).ApproximateCount);
+    }
+
     [Fact]
     public async Task DelayedEntryOfAHeldKey_WaitsWhenItComesDue()
     {
