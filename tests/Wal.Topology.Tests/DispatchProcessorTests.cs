@@ -315,6 +315,21 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(["before-epoch"], _sink.Calls.Select(c => c.Id));
     }
 
+    // common.proto: "Deliver at (not before) this wall-clock time", which a Timestamp gives to the nanosecond.
+    [Fact]
+    public async Task Process_DeliverAtBetweenTwoMilliseconds_IsNotDeliveredAtTheEarlierOne()
+    {
+        var entry = Entry("sub-ms", acceptedAt: Start);
+        entry.Lifecycle = new Lifecycle { DeliverAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(Start.AddTicks(TimeSpan.TicksPerMillisecond * 1001 / 10)) };
+
+        await PipeAsync(entry);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Empty(_sink.Calls);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Single(_sink.Calls);
+    }
+
     // `wal replay --target` writes an entry again with its id, accept time and lifecycle and another target; a delayed
     // write still waiting when the replay runs comes due at the same millisecond under the same id. Cassandra targets
     // (keyed by id) always land on the same partition, and memcached ones do in a one-partition namespace.

@@ -31,8 +31,9 @@ public static class DueTime
 
         var due = lifecycle.ScheduleCase switch
         {
-            Lifecycle.ScheduleOneofCase.Delay => checked(acceptedAtMs + (long)lifecycle.Delay.ToTimeSpan().TotalMilliseconds),
-            Lifecycle.ScheduleOneofCase.DeliverAt => lifecycle.DeliverAt.ToDateTimeOffset().ToUnixTimeMilliseconds(),
+            // Both rounded up to the millisecond: a wait that ends between two milliseconds is not over at the first.
+            Lifecycle.ScheduleOneofCase.Delay => checked(acceptedAtMs + (long)Math.Ceiling(lifecycle.Delay.ToTimeSpan().TotalMilliseconds)),
+            Lifecycle.ScheduleOneofCase.DeliverAt => NotBeforeMs(lifecycle.DeliverAt.ToDateTimeOffset()),
             _ => acceptedAtMs,
         };
         var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;
@@ -40,6 +41,9 @@ public static class DueTime
         // negative time, so such an entry, read again to look for its first timer, failed the stream thread at every restart.
         return Math.Max(0, jitterMs <= 0 ? due : checked(due + (long)(StableFraction(entry.Id) * jitterMs)));
     }
+
+    private static long NotBeforeMs(DateTimeOffset at) =>
+        at.ToUnixTimeMilliseconds() + (at.UtcTicks % TimeSpan.TicksPerMillisecond == 0 ? 0 : 1);
 
     /// <summary>
     /// Whether <paramref name="entry"/> asks to wait (a delay, a deliver_at or a jitter): only such an entry can have been
