@@ -6,6 +6,12 @@ namespace Wal.Cli;
 /// <summary>The `wal` command tree; Program runs it, tests inspect it.</summary>
 internal static class WalCommandLine
 {
+    /// <summary>
+    /// How long a command may take to stop what it started after Ctrl-C or SIGTERM (commit the topology, answer the
+    /// ingress's writes in flight) before the process is ended. A supervisor that kills sooner cuts that short.
+    /// </summary>
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
     public static RootCommand Create() =>
         new("wal: a write-ahead log service. Writes are durable in Kafka first, then delivered to their targets.")
         {
@@ -45,7 +51,7 @@ internal static class WalCommandLine
             Error = error,
             // Ctrl-C and SIGTERM cancel the action's token; give it time to stop what it started
             // (commit the topology, stop memcached) before the process is ended.
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+            ProcessTerminationTimeout = StopTimeout,
         }, cancellationToken);
     }
 

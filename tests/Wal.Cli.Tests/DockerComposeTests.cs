@@ -218,6 +218,23 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void WalServices_StopGracePeriod_LetsWalStopWhatItStarted()
+    {
+        // Compose kills a container 10 s after SIGTERM unless told otherwise. The ingress needs up to its produce timeout
+        // plus its stream grace and 5 s (17 s by default) to answer the writes in flight; killed sooner, their callers get
+        // UNKNOWN for writes Kafka was about to acknowledge, and a topology killed mid-commit repeats work it had done.
+        var ingress = new Wal.Ingress.IngressOptions();
+        var ingressStop = ingress.ProduceTimeout + ingress.StreamEndingGrace + TimeSpan.FromSeconds(5);
+        Assert.True(WalCommandLine.StopTimeout >= ingressStop, $"wal gives a command {WalCommandLine.StopTimeout} to stop; the ingress takes up to {ingressStop}");
+        foreach (var (name, service) in WalServices)
+        {
+            var grace = Scalar(service, "stop_grace_period");
+            Assert.True(grace is not null, $"{name} has no stop_grace_period: compose kills it 10 s after SIGTERM, wal takes up to {WalCommandLine.StopTimeout} to stop");
+            Assert.True(ComposeDuration(grace) >= WalCommandLine.StopTimeout, $"{name}: stop_grace_period {grace} is shorter than the {WalCommandLine.StopTimeout} wal takes to stop");
+        }
+    }
+
+    [Fact]
     public void Readme_DockerSection_WritesWithTheClientCertificateTheCertsServiceMakes()
     {
         var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));
@@ -256,6 +273,21 @@ public sealed class DockerComposeTests
         Assert.Contains("librdkafka", dockerfile, StringComparison.Ordinal);
         Assert.Contains("librocksdb", dockerfile, StringComparison.Ordinal);
         Assert.Contains("/app/wal.dll", dockerfile, StringComparison.Ordinal);
+    }
+
+    // Compose's durations: a number and a unit, repeated (1m30s); no unit is not allowed.
+    private static TimeSpan ComposeDuration(string text)
+    {
+        var parts = System.Text.RegularExpressions.Regex.Matches(text, @"(\d+(?:\.\d+)?)(h|ms|m|s|us)");
+        Assert.True(parts.Sum(p => p.Length) == text.Length && parts.Count > 0, $"'{text}' is not a compose duration");
+        return parts.Aggregate(TimeSpan.Zero, (sum, p) => sum + double.Parse(p.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * p.Groups[2].Value switch
+        {
+            "h" => TimeSpan.FromHours(1),
+            "m" => TimeSpan.FromMinutes(1),
+            "s" => TimeSpan.FromSeconds(1),
+            "ms" => TimeSpan.FromMilliseconds(1),
+            _ => TimeSpan.FromMicroseconds(1),
+        });
     }
 
     private static string? Scalar(YamlMappingNode node, string key) =>
