@@ -165,6 +165,16 @@ internal static class TopologyCommand
                 return ExitCodes.Usage;
             }
 
+            // Also before anything reaches Kafka: the streams make their directory only once they start, after the topics were
+            // created and the seed published, and a directory this user cannot make or write ended there as an unexpected failure.
+            if (StateDirectoryProblem(streamsConfig) is { } unusable)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: --state-dir '{streamsConfig.StateDirectory}' cannot be used: {unusable}");
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"next: Give it a directory this user can create and write (--state-dir, or {WalEnvironment.StateDir}), and start again.");
+                return ExitCodes.Failed;
+            }
+
             var health = new TopologyHealth();
             TopologyAdmin? endpoints = null;
             if (parse.GetValue(adminPort) is var port and >= 0)
@@ -260,6 +270,21 @@ internal static class TopologyCommand
     }
 
     private static bool IsAdminPort(int port) => port is >= -1 and <= 65535;
+
+    /// <summary>Why the application's directory under the state directory cannot be made or written; null if it can.</summary>
+    private static string? StateDirectoryProblem(StreamsConfig streams)
+    {
+        try
+        {
+            var directory = Directory.CreateDirectory(Path.Combine(streams.StateDirectory, streams.ApplicationId));
+            using var probe = File.Create(Path.Combine(directory.FullName, $".write-check-{Guid.NewGuid():N}"), 1, FileOptions.DeleteOnClose);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
 
     /// <summary>What the topology and its streams would refuse in these settings, named by the option behind it; null if nothing.</summary>
     private static string? SettingsProblem(WalTopologyOptions options, StreamsConfig streams)

@@ -60,6 +60,32 @@ public sealed class StartUpFailureTests
     }
 
     [Fact]
+    public async Task Topology_StateDirectoryCannotBeMade_ExitsFailedNamingItBeforeReachingKafka()
+    {
+        // A state directory the process cannot make or write (an image run as a user other than the one that owns
+        // WAL_STATE_DIR): found only when the streams started, after the topics were created and the seed published, it
+        // ended as an unexpected failure with a stack trace and a request to report it.
+        var file = Path.Combine(Path.GetTempPath(), $"wal-state-file-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(file, "a file, not a directory");
+        try
+        {
+            var stateDirectory = Path.Combine(file, "state");
+            var run = await RunAsync(["topology", "--bootstrap-servers", UnreachableKafka, "--admin-port", "-1", "--state-dir", stateDirectory]);
+
+            Assert.True(run.Exit == ExitCodes.Failed, run.ToString());
+            Assert.Contains($"error: --state-dir '{stateDirectory}'", run.Error, StringComparison.Ordinal);
+            Assert.Contains("next: ", run.Error, StringComparison.Ordinal);
+            Assert.Contains(Wal.Cli.Settings.WalEnvironment.StateDir, run.Error, StringComparison.Ordinal);
+            Assert.DoesNotContain("Kafka at", run.Error, StringComparison.Ordinal);
+            AssertNoStackTrace(run);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task IngressServe_PortTaken_ExplainsWhichAddressAndWhatToDo()
     {
         using var holder = new TcpListener(IPAddress.Loopback, 0);
