@@ -14,4 +14,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /out .
 COPY config/ /etc/wal/
+# Not root: the image's own unprivileged user (APP_UID, which the .NET images define). It cannot create a directory
+# under /var/lib, so the topology's state directory (WAL_STATE_DIR in docker-compose.yml) is made for it here.
+RUN mkdir -p /var/lib/wal && chown "$APP_UID:$APP_UID" /var/lib/wal
+USER $APP_UID
 ENTRYPOINT ["dotnet", "/app/wal.dll"]

@@ -275,6 +275,32 @@ public sealed class DockerComposeTests
         Assert.Contains("/app/wal.dll", dockerfile, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Dockerfile_RunsAsAnUnprivilegedUser_WhoCanWriteTheTopologysStateDirectory()
+    {
+        // The image's last stage is what runs. The .NET images carry an unprivileged user (APP_UID) but start as root.
+        var runtime = RuntimeStage();
+        var user = runtime.LastOrDefault(l => l.StartsWith("USER ", StringComparison.Ordinal))?["USER ".Length..].Trim();
+        Assert.True(user is not null && user is not ("root" or "0" or "0:0"), $"the image runs as {user ?? "root"}");
+        foreach (var (name, service) in WalServices.Where(s => Sequence(s.Service, "command").First() == "topology"))
+        {
+            // Under /var/lib only root may create it: the image must make it, and give it to that user.
+            var stateDirectory = Environment(service)[WalEnvironment.StateDir];
+            Assert.True(
+                runtime.Any(l => l.StartsWith("RUN ", StringComparison.Ordinal) && l.Contains("mkdir", StringComparison.Ordinal)
+                    && l.Contains(stateDirectory, StringComparison.Ordinal) && l.Contains("chown", StringComparison.Ordinal)),
+                $"{name} keeps its stores in {stateDirectory}, which the image neither makes nor gives to {user}");
+        }
+    }
+
+    // The Dockerfile's last stage, one instruction a line (continuations joined).
+    private static List<string> RuntimeStage()
+    {
+        var text = File.ReadAllText(Path.Combine(Repo, "Dockerfile")).Replace("\\\n", " ", StringComparison.Ordinal);
+        var lines = text.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        return lines[lines.FindLastIndex(l => l.StartsWith("FROM ", StringComparison.Ordinal))..];
+    }
+
     // Compose's durations: a number and a unit, repeated (1m30s); no unit is not allowed.
     private static TimeSpan ComposeDuration(string text)
     {
