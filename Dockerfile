@@ -18,4 +18,7 @@ COPY config/ /etc/wal/
 # under /var/lib, so the topology's state directory (WAL_STATE_DIR in docker-compose.yml) is made for it here.
 RUN mkdir -p /var/lib/wal && chown "$APP_UID:$APP_UID" /var/lib/wal
 USER $APP_UID
+# The .NET images set 8080 for any ASP.NET Core app; Wal's ports are its options', and each process warned at start that
+# it was overriding http://*:8080.
+ENV ASPNETCORE_HTTP_PORTS=
 ENTRYPOINT ["dotnet", "/app/wal.dll"]

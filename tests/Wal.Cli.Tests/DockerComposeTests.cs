@@ -293,6 +293,14 @@ public sealed class DockerComposeTests
         }
     }
 
+    [Fact]
+    public void Dockerfile_ClearsTheBaseImagesHttpPort()
+    {
+        // The .NET images set ASPNETCORE_HTTP_PORTS=8080; every Wal process listens where its options say, and warned at
+        // each start that it was overriding http://*:8080.
+        Assert.Contains(RuntimeStage(), l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^ENV\s+ASPNETCORE_HTTP_PORTS=\s*$"));
+    }
+
     // The Dockerfile's last stage, one instruction a line (continuations joined).
     private static List<string> RuntimeStage()
     {
