@@ -253,6 +253,26 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void ReplicationDoc_DockerSection_CreatesTheNamespaceThroughEachRegionsIngress()
+    {
+        // The namespace file seeds a region's control plane only while it is empty, and each region has its own (on its
+        // own Kafka). Told to add the namespace to the file and run docker compose up -d, a user who had started compose
+        // before, as README has them do, got no such namespace in either region.
+        var doc = File.ReadAllText(Path.Combine(Repo, "docs", "replication.md"));
+        var docker = doc[doc.IndexOf("With Docker:", StringComparison.Ordinal)..];
+        docker = docker[..docker.IndexOf("\n## ", StringComparison.Ordinal)];
+        var ingresses = WalServices.Where(s => Sequence(s.Service, "command").First() == "ingress").ToList();
+
+        Assert.Equal(2, ingresses.Count);
+        Assert.Contains("wal namespaces apply", docker, StringComparison.Ordinal);
+        foreach (var (name, service) in ingresses)
+        {
+            var hostPort = Sequence(service, "ports").Single().Split(':')[^2];
+            Assert.True(docker.Contains($"https://localhost:{hostPort}", StringComparison.Ordinal), $"the replication doc never creates the namespace through {name} (https://localhost:{hostPort})");
+        }
+    }
+
+    [Fact]
     public void NamespacesFile_IsMountedWhereTheServicesReadIt()
     {
         foreach (var (name, service) in WalServices)
