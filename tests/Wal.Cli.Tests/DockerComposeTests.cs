@@ -168,6 +168,22 @@ public sealed class DockerComposeTests
         }
     }
 
+    // The key that issues certificates every ingress trusts has no business inside a process that serves TLS.
+    [Fact]
+    public void CertsService_KeepsTheCasKeyInAVolumeNoWalServiceMounts()
+    {
+        var certs = (YamlMappingNode)_services.Children[new YamlScalarNode("certs")];
+        var command = string.Join(' ', Sequence(certs, "command"));
+        var keyDirectory = command[(command.IndexOf("make-certs.sh /certs ", StringComparison.Ordinal) + "make-certs.sh /certs ".Length)..].Split(' ', '"')[0];
+        Assert.False(string.IsNullOrEmpty(keyDirectory), $"the certs service gives make-certs.sh no directory for the CA's key: {command}");
+        var keyVolume = Sequence(certs, "volumes").Single(v => v.EndsWith(":" + keyDirectory, StringComparison.Ordinal)).Split(':')[0];
+        Assert.All(WalServices, s => Assert.DoesNotContain(Sequence(s.Service, "volumes"), v => v.Split(':')[0] == keyVolume));
+        using var made = new Tls.ComposeCertificates();
+        var keys = Path.Combine(made.Directory, "ca-keys");
+        Tls.ComposeCertificates.Run(made.Directory, keys);
+        Assert.False(File.Exists(made.File("ca.key")), "make-certs.sh left the CA's key beside the certificates");
+    }
+
     [Fact]
     public void Ingress_AdminClients_IsTheClientCertificateTheCertsServiceMakes()
     {
