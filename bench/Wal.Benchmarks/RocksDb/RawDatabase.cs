@@ -1,14 +1,22 @@
 using Wal.RocksDb;
+using Wal.Streams.State;
 
 namespace Wal.Benchmarks.RocksDb;
 
-/// <summary>A database opened and used through <see cref="RawRocksDb"/> only, with the store's options.</summary>
+/// <summary>
+/// A database opened and used through <see cref="RawRocksDb"/> only, with the store's options and the store's native
+/// calls: puts collect in one write batch, applied every <see cref="RocksDbKeyValueStore.MaxPendingWrites"/> and before
+/// a read or flush, as <see cref="RocksDbKeyValueStore"/> does. One <c>rocksdb_put</c> per key pays RocksDB's write path
+/// per key, and the store then looked faster than the calls it makes.
+/// </summary>
 internal sealed unsafe class RawDatabase : IDisposable
 {
     private readonly IntPtr _db;
     private readonly IntPtr _writeOptions;
     private readonly IntPtr _readOptions;
     private readonly IntPtr _flushOptions;
+    private readonly IntPtr _batch;
+    private int _pending;
 
     public RawDatabase(string path, RocksDbOptions options)
     {
@@ -29,23 +37,27 @@ internal sealed unsafe class RawDatabase : IDisposable
         RawRocksDb.WriteOptionsDisableWal(_writeOptions, 1);
         _readOptions = RawRocksDb.ReadOptionsCreate();
         _flushOptions = RawRocksDb.FlushOptionsCreate();
+        _batch = RawRocksDb.WriteBatchCreate();
     }
 
     public void Put(byte[] key, byte[] value)
     {
-        byte* error = null;
         fixed (byte* k = key)
         fixed (byte* v = value)
         {
-            RawRocksDb.Put(_db, _writeOptions, k, (nuint)key.Length, v, (nuint)value.Length, &error);
+            RawRocksDb.WriteBatchPut(_batch, k, (nuint)key.Length, v, (nuint)value.Length);
         }
 
-        RawRocksDb.ThrowIfError(error);
+        if (++_pending >= RocksDbKeyValueStore.MaxPendingWrites)
+        {
+            ApplyPending();
+        }
     }
 
     /// <summary>The same calls the store makes: a pinned slice copied once into a new array.</summary>
     public byte[]? GetPinned(byte[] key)
     {
+        ApplyPending();
         byte* error = null;
         IntPtr slice;
         fixed (byte* k = key)
@@ -69,6 +81,7 @@ internal sealed unsafe class RawDatabase : IDisposable
     /// <summary>The plain C API get: RocksDB mallocs a copy, which is copied again and freed.</summary>
     public byte[]? GetMalloced(byte[] key)
     {
+        ApplyPending();
         byte* error = null;
         nuint length;
         byte* value;
@@ -88,8 +101,16 @@ internal sealed unsafe class RawDatabase : IDisposable
         return copy;
     }
 
+    /// <summary>An integer property such as <c>rocksdb.num-entries-active-mem-table</c>; null if RocksDB does not know it.</summary>
+    public ulong? GetIntProperty(string name)
+    {
+        ulong value;
+        return RawRocksDb.PropertyInt(_db, name, &value) == 0 ? value : null;
+    }
+
     public void Flush()
     {
+        ApplyPending();
         byte* error = null;
         RawRocksDb.Flush(_db, _flushOptions, &error);
         RawRocksDb.ThrowIfError(error);
@@ -97,10 +118,26 @@ internal sealed unsafe class RawDatabase : IDisposable
 
     public void Dispose()
     {
+        ApplyPending();
+        RawRocksDb.WriteBatchDestroy(_batch);
         RawRocksDb.ReadOptionsDestroy(_readOptions);
         RawRocksDb.WriteOptionsDestroy(_writeOptions);
         RawRocksDb.FlushOptionsDestroy(_flushOptions);
         RawRocksDb.Close(_db);
+    }
+
+    private void ApplyPending()
+    {
+        if (_pending == 0)
+        {
+            return;
+        }
+
+        byte* error = null;
+        RawRocksDb.Write(_db, _writeOptions, _batch, &error);
+        RawRocksDb.WriteBatchClear(_batch);
+        _pending = 0;
+        RawRocksDb.ThrowIfError(error);
     }
 
     private static IntPtr CreateOptions(RocksDbOptions options)

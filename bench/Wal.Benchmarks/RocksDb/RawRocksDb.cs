@@ -91,8 +91,23 @@ internal static unsafe partial class RawRocksDb
     [LibraryImport(Library, EntryPoint = "rocksdb_flush")]
     public static partial void Flush(IntPtr db, IntPtr options, byte** errptr);
 
-    [LibraryImport(Library, EntryPoint = "rocksdb_put")]
-    public static partial void Put(IntPtr db, IntPtr options, byte* key, nuint keyLength, byte* value, nuint valueLength, byte** errptr);
+    [LibraryImport(Library, EntryPoint = "rocksdb_write")]
+    public static partial void Write(IntPtr db, IntPtr options, IntPtr batch, byte** errptr);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_create")]
+    public static partial IntPtr WriteBatchCreate();
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_destroy")]
+    public static partial void WriteBatchDestroy(IntPtr batch);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_clear")]
+    public static partial void WriteBatchClear(IntPtr batch);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_writebatch_put")]
+    public static partial void WriteBatchPut(IntPtr batch, byte* key, nuint keyLength, byte* value, nuint valueLength);
+
+    [LibraryImport(Library, EntryPoint = "rocksdb_property_int", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int PropertyInt(IntPtr db, string name, ulong* value);
 
     [LibraryImport(Library, EntryPoint = "rocksdb_get")]
     public static partial byte* Get(IntPtr db, IntPtr options, byte* key, nuint keyLength, nuint* valueLength, byte** errptr);

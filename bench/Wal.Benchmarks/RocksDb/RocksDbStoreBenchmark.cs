@@ -110,7 +110,7 @@ internal sealed class RocksDbStoreBenchmark : IRatioBenchmark
         var getRatio = storeGet / rawGet;
         var figures = new List<(string, double, string)>
         {
-            ("raw put (rocksdb_put, WAL off)", rawPut, "ops/s"),
+            ($"raw put (write batches of {RocksDbKeyValueStore.MaxPendingWrites:N0}, WAL off)", rawPut, "ops/s"),
             ("store put (RocksDbKeyValueStore.Put)", storePut, "ops/s"),
             ("put ratio store/raw", putRatio, "x"),
             ("put ratio store/raw, thread CPU time", Median(rounds.Select(r => r.StorePut.Cpu / r.RawPut.Cpu)), "x"),
