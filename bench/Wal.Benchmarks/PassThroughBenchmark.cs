@@ -61,7 +61,8 @@ internal sealed class PassThroughBenchmark : IRatioBenchmark
             BootstrapServers = cluster.BootstrapServers,
             Acks = Acks.All,
             EnableIdempotence = true,
-            LingerMs = 5,
+            // The stream producer's linger (StreamThread.ProducerLingerMs, Kafka Streams' default since ae4a039).
+            LingerMs = 100,
             Partitioner = Partitioner.Murmur2Random,
         }).Build();
         long started = 0;
