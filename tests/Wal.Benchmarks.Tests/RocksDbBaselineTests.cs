@@ -1,25 +1,28 @@
+using System.Text;
 using Wal.Benchmarks.RocksDb;
 using Wal.RocksDb;
-using static Wal.Streams.State.Tests.Keys;
+using Wal.Streams.State;
 
-namespace Wal.Streams.State.Tests;
+namespace Wal.Benchmarks.Tests;
 
 /// <summary>
 /// The rocksdb-store benchmark divides the store's put rate by its raw side's: that measures the binding's cost only if
 /// the raw side makes the store's native calls, puts collected in a write batch applied every
 /// <see cref="RocksDbKeyValueStore.MaxPendingWrites"/>, not one <c>rocksdb_put</c> (one trip through RocksDB's write path) each.
 /// </summary>
-public sealed class RocksDbBenchmarkBaselineTests : IDisposable
+public sealed class RocksDbBaselineTests : IDisposable
 {
     private const string MemtableEntries = "rocksdb.num-entries-active-mem-table";
-    private readonly TempDirectory _temp = new();
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), $"wal-bench-rocksdb-{Guid.NewGuid():N}");
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static byte[] B(string text) => Encoding.UTF8.GetBytes(text);
 
     [Fact]
     public void RawDatabase_PutsAsManyAsTheStoreBuffers_ReachRocksDbTogetherAsTheStoresDo()
     {
-        using var raw = new RawDatabase(_temp.Sub("raw"), new RocksDbOptions());
+        using var raw = new RawDatabase(_directory, new RocksDbOptions());
         var value = B("v");
 
         for (var i = 0; i < RocksDbKeyValueStore.MaxPendingWrites - 1; i++)
@@ -35,7 +38,7 @@ public sealed class RocksDbBenchmarkBaselineTests : IDisposable
     [Fact]
     public void RawDatabase_GetAfterBufferedPut_ReadsItAsTheStoreDoes()
     {
-        using var raw = new RawDatabase(_temp.Sub("raw"), new RocksDbOptions());
+        using var raw = new RawDatabase(_directory, new RocksDbOptions());
 
         raw.Put(B("a"), B("1"));
 

@@ -1,6 +1,6 @@
 using Wal.Benchmarks.Ingress;
 
-namespace Wal.Ingress.Tests.Benchmarks;
+namespace Wal.Benchmarks.Tests;
 
 /// <summary>How the ingress benchmark reads h2load's summary (nghttp2 1.52, as Debian ships it).</summary>
 public sealed class H2LoadSummaryTests
