@@ -337,6 +337,20 @@ public sealed class DockerComposeTests
         Assert.Contains(RuntimeStage(), l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^ENV\s+ASPNETCORE_HTTP_PORTS=\s*$"));
     }
 
+    // The build stage copies the whole context: a built checkout's bin/ and obj/ (with this machine's paths in its
+    // restore files) and ./certs, the demo's keys, went into it and into the cached layers.
+    [Fact]
+    public void DockerIgnore_LeavesBuildOutputCertificatesAndHistoryOutOfTheBuildContext()
+    {
+        var path = Path.Combine(Repo, ".dockerignore");
+        Assert.True(File.Exists(path), "no .dockerignore: 'COPY . .' sends bin/, obj/ and ./certs into the image build");
+        var patterns = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Assert.Contains("**/bin/", patterns);
+        Assert.Contains("**/obj/", patterns);
+        Assert.Contains("certs/", patterns);
+        Assert.Contains(".git/", patterns);
+    }
+
     // The Dockerfile's last stage, one instruction a line (continuations joined).
     private static List<string> RuntimeStage()
     {
