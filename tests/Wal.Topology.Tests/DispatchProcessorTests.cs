@@ -347,6 +347,41 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(["local", "restored"], _sink.Calls.Select(c => c.Target.Memcached.Cluster).Order());
     }
 
+    // An upgrade restarts the topology, and input not yet committed is read again. The previous version keyed a timer by
+    // (due time, id) alone and truncated a due time between two milliseconds; its timers are restored as they were, and
+    // the record read again must find its own there, as it did before, not schedule a second one beside it.
+    [Fact]
+    public async Task InputReadAgain_BeforeItsDueTime_TimerStoredByThePreviousVersion_DeliveredOnce()
+    {
+        var entry = Later("upgraded", TimeSpan.FromSeconds(1));
+        PutPreviousVersionsTimer(_driver, entry, Start.AddSeconds(1).ToUnixTimeMilliseconds());
+
+        await PipeAsync(entry);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(2));
+
+        Assert.Single(_sink.Calls);
+        Assert.Equal(0, _driver.GetKeyValueStore(WalTopology.TimerStoreName("demo")).ApproximateCount);
+    }
+
+    [Theory]
+    [InlineData(0)] // read again before it is due: it must not put a timer of its own beside the stored one
+    [InlineData(1050)] // read again after it was due, before the stored timer fired: it must not be delivered from its input too
+    public async Task InputReadAgain_DeliverAtBetweenTwoMilliseconds_TimerStoredByThePreviousVersion_DeliveredOnce(int restartedAfterMs)
+    {
+        var entry = Entry("upgraded-sub-ms", acceptedAt: Start);
+        var deliverAt = Start.AddTicks(TimeSpan.TicksPerMillisecond * 10001 / 10);
+        entry.Lifecycle = new Lifecycle { DeliverAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(deliverAt) };
+        using var restarted = Driver(_sink, Start.AddMilliseconds(restartedAfterMs));
+        // The previous version truncated the deliver_at to the millisecond.
+        PutPreviousVersionsTimer(restarted, entry, deliverAt.ToUnixTimeMilliseconds());
+
+        await restarted.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        await restarted.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(2));
+
+        Assert.Single(_sink.Calls);
+        Assert.Equal(0, restarted.GetKeyValueStore(WalTopology.TimerStoreName("demo")).ApproximateCount);
+    }
+
     [Fact]
     public async Task Process_ManyDelays_AreDeliveredInDueOrder()
     {
@@ -760,6 +795,13 @@ public sealed class DispatchProcessorTests : IDisposable
         return sink.Calls.Count == 1 && deadLetters == 0 && timers.ApproximateCount == 0
             ? null
             : $"{sink.Calls.Count} attempts, {deadLetters} dead letters, {timers.ApproximateCount} left";
+    }
+
+    // The first timer the previous version stored for entry, the first record of wal.demo: keyed by due time and id only.
+    private static void PutPreviousVersionsTimer(TopologyTestDriver driver, LogEntry entry, long dueAtMs)
+    {
+        var pending = new Wal.Topology.State.PendingDelivery { FirstAttemptMs = entry.AcceptedAtMs, SourceTopic = "wal.demo", SourcePartition = 0, SourceOffset = 0 };
+        driver.GetKeyValueStore(WalTopology.TimerStoreName("demo")).Put(DueKey.Encode(dueAtMs, entry.Id), TimerValue.Compose(entry.ToByteArray(), pending));
     }
 
     private async Task PipeAsync(LogEntry entry) =>

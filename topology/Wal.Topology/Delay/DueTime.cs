@@ -19,7 +19,16 @@ public static class DueTime
     /// counted from it an entry with no schedule ("as soon as possible") waited out the skew, and one stamped a
     /// year ahead waited a year whatever its delay and the namespace's max_delay.
     /// </remarks>
-    public static long FirstDueAtMs(LogEntry entry, long nowMs)
+    public static long FirstDueAtMs(LogEntry entry, long nowMs) => FirstDueAtMs(entry, nowMs, roundUp: true);
+
+    /// <summary>
+    /// The due time versions before due times were rounded up gave <paramref name="entry"/>: a delay or deliver_at that
+    /// ends between two milliseconds at the earlier one. The first timer they stored has it in its key, and the record,
+    /// read again after an upgrade, must find that timer rather than schedule or deliver itself a second time.
+    /// </summary>
+    public static long TruncatedFirstDueAtMs(LogEntry entry, long nowMs) => FirstDueAtMs(entry, nowMs, roundUp: false);
+
+    private static long FirstDueAtMs(LogEntry entry, long nowMs, bool roundUp)
     {
         ArgumentNullException.ThrowIfNull(entry);
         var acceptedAtMs = Math.Min(entry.AcceptedAtMs, nowMs);
@@ -32,8 +41,8 @@ public static class DueTime
         var due = lifecycle.ScheduleCase switch
         {
             // Both rounded up to the millisecond: a wait that ends between two milliseconds is not over at the first.
-            Lifecycle.ScheduleOneofCase.Delay => checked(acceptedAtMs + (long)Math.Ceiling(lifecycle.Delay.ToTimeSpan().TotalMilliseconds)),
-            Lifecycle.ScheduleOneofCase.DeliverAt => NotBeforeMs(lifecycle.DeliverAt.ToDateTimeOffset()),
+            Lifecycle.ScheduleOneofCase.Delay => checked(acceptedAtMs + (long)(roundUp ? Math.Ceiling(lifecycle.Delay.ToTimeSpan().TotalMilliseconds) : lifecycle.Delay.ToTimeSpan().TotalMilliseconds)),
+            Lifecycle.ScheduleOneofCase.DeliverAt => roundUp ? NotBeforeMs(lifecycle.DeliverAt.ToDateTimeOffset()) : lifecycle.DeliverAt.ToDateTimeOffset().ToUnixTimeMilliseconds(),
             _ => acceptedAtMs,
         };
         var jitterMs = lifecycle.Jitter is null ? 0 : (long)lifecycle.Jitter.ToTimeSpan().TotalMilliseconds;

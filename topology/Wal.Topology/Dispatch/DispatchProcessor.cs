@@ -133,13 +133,20 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
         if (due > now)
         {
-            PutTimer(DueKey.Encode(due, entry.Id, source.Offset), TimerValue.Compose(record.Value, pending));
+            // Read again after an upgrade, the record may find the first timer the previous version stored under another
+            // key: that one fires, and a second one put beside it delivered the record twice. A timer put before under
+            // this key is replaced by the same.
+            if (PreviousVersionsFirstTimerOf(entry, now) is null)
+            {
+                PutTimer(DueKey.Encode(due, entry.Id, source.Offset), TimerValue.Compose(record.Value, pending));
+            }
+
             return;
         }
 
         // Input is committed only at the commit interval: read again after a crash, the record may be stored already.
         var chain = ChainOf(pending, entry, ownKey: null);
-        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due, source.Offset) is { } first)
+        if (chain.State == Chain.Unmarked && FirstTimerOf(entry, due, source.Offset, now) is { } first)
         {
             chain = first;
         }
@@ -359,24 +366,19 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
     /// read again after it was due, when that timer is stored. An entry with no schedule (as nearly every one) was due
     /// when first read, never stored as a first timer, and costs no read.
     /// </summary>
-    private ChainState? FirstTimerOf(LogEntry entry, long due, long offset)
-    {
-        if (!DueTime.IsScheduled(entry))
-        {
-            return null;
-        }
+    private ChainState? FirstTimerOf(LogEntry entry, long due, long offset, long now) =>
+        DueTime.IsScheduled(entry) ? TimerOf(entry, DueKey.Encode(due, entry.Id, offset)) ?? PreviousVersionsFirstTimerOf(entry, now) : null;
 
-        // A timer stored before keys held the record's offset has the key without it.
-        foreach (var key in new[] { DueKey.Encode(due, entry.Id, offset), DueKey.Encode(due, entry.Id) })
-        {
-            if (Timers.Get(key) is { } stored && TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry))
-            {
-                return new(Chain.CarriedOnByItsDueTimer, key, timer);
-            }
-        }
+    /// <summary>
+    /// The first timer of <paramref name="entry"/> as the version before this one stored it, when it is stored: keyed by
+    /// due time and id alone, and the due time truncated to the millisecond (<see cref="DueTime.TruncatedFirstDueAtMs"/>).
+    /// </summary>
+    private ChainState? PreviousVersionsFirstTimerOf(LogEntry entry, long now) =>
+        TimerOf(entry, DueKey.Encode(DueTime.TruncatedFirstDueAtMs(entry, now), entry.Id));
 
-        return null;
-    }
+    /// <summary>The timer stored at <paramref name="key"/>, when it carries <paramref name="entry"/>.</summary>
+    private ChainState? TimerOf(LogEntry entry, byte[] key) =>
+        Timers.Get(key) is { } stored && TimerValue.Parse(stored) is var timer && timer.Entry.Equals(entry) ? new(Chain.CarriedOnByItsDueTimer, key, timer) : null;
 
     /// <summary>
     /// Whether <paramref name="entry"/>, due for its first attempt, must wait behind an earlier entry of its Kafka record
