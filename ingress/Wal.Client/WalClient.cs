@@ -273,9 +273,11 @@ public sealed class WalClient : IDisposable
                     await Task.Delay(pushback, deadline.Token);
                     continue;
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException)
                 {
-                    // The deadline came first after all (a timer's slack): the refusal stands.
+                    // The deadline came first after all (a timer's slack), or the caller gave up waiting: the refusal
+                    // stands, and it says what is true of every attempt so far, that nothing was written. Let out, the
+                    // cancellation read as a call cut short after its request left: UNKNOWN for a write never written.
                 }
             }
 

@@ -88,6 +88,27 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Equal(3, server.Ids.Count(id => id == script));
     }
 
+    // Every attempt so far was shed, so nothing was written: a caller that gives up while the client waits out the
+    // pushback must hear FALSE (CANCELLED), as a call cancelled before its request left does, not UNKNOWN.
+    [Fact]
+    public async Task ShedThenCallerCancelsDuringThePushback_FalseNotUnknown()
+    {
+        const string script = "shed:8000:5:cancelled-while-waiting";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        using var caller = new CancellationTokenSource();
+        var writing = client.WriteToLogAsync(new WriteToLogRequest { Namespace = "orders", Id = script }, caller.Token);
+        await Eventually.WaitUntilAsync(() => server.Ids.Contains(script), TimeSpan.FromSeconds(10), "the server to shed the write");
+        // The shed answer is read within a moment; the second leaves room for a loaded machine, the 8 s pushback keeps
+        // the client waiting well past it.
+        caller.CancelAfter(TimeSpan.FromSeconds(1));
+
+        var response = await writing;
+
+        Assert.True(response.Durable == Trilean.False, response.ToString());
+        Assert.Contains("shed", response.Message, StringComparison.Ordinal);
+        Assert.Single(server.Ids, id => id == script);
+    }
+
     [Fact]
     public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
     {
