@@ -204,7 +204,10 @@ public sealed class WalClient : IDisposable
         deadline.CancelAfter(_options.Deadline);
         var started = Stopwatch.GetTimestamp();
         var payload = Frame(request);
-        for (var attempt = 1; ; attempt++)
+        // Counted apart: a call shed once still has its connection attempts, and one that failed to connect its shed retries.
+        var connectAttempts = 0;
+        var shedAttempts = 1;
+        while (true)
         {
             var content = new FramedRequest(payload);
             using var message = GrpcRequest(path, content);
@@ -227,14 +230,14 @@ public sealed class WalClient : IDisposable
                 // The request's message never began to go out: the connection was refused, reset
                 // or closed before the server could take it, or the name did not resolve. The
                 // server has no message, so nothing was written and another attempt cannot write twice.
-                if (attempt >= _options.ConnectAttempts)
+                if (++connectAttempts >= _options.ConnectAttempts)
                 {
                     throw WalCallException.NotSent(14, $"cannot connect to {_options.Address}: {e.Message}", e);
                 }
 
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt), deadline.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * connectAttempts), deadline.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -265,12 +268,13 @@ public sealed class WalClient : IDisposable
 
             // Shed with word of when to come back: nothing was written, so sending again is safe. Only when the wait
             // ends inside the deadline; otherwise the refusal is the answer at once rather than a wait for nothing.
-            if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && attempt < _options.ShedAttempts
+            if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && shedAttempts < _options.ShedAttempts
                 && pushback < _options.Deadline - Stopwatch.GetElapsedTime(started))
             {
                 try
                 {
                     await Task.Delay(pushback, deadline.Token);
+                    shedAttempts++;
                     continue;
                 }
                 catch (OperationCanceledException)
