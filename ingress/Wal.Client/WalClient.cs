@@ -273,7 +273,14 @@ public sealed class WalClient : IDisposable
             {
                 try
                 {
-                    await Task.Delay(pushback, deadline.Token);
+                    // Not before the pushback by this machine's clock: a timer counts whole milliseconds and can end a wait
+                    // up to one early, and the server, counting on its own clock, refused such an early retry again.
+                    var waitStarted = Stopwatch.GetTimestamp();
+                    for (var left = pushback; left > TimeSpan.Zero; left = pushback - Stopwatch.GetElapsedTime(waitStarted))
+                    {
+                        await Task.Delay(left + TimeSpan.FromMilliseconds(1), deadline.Token);
+                    }
+
                     shedAttempts++;
                     continue;
                 }
