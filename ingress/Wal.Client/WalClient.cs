@@ -205,8 +205,8 @@ public sealed class WalClient : IDisposable
         var started = Stopwatch.GetTimestamp();
         var payload = Frame(request);
         // Counted apart: a call shed once still has its connection attempts, and one that failed to connect its shed retries.
-        var connectAttempts = 0;
-        var shedAttempts = 1;
+        var connectFailures = 0;
+        var sheds = 0;
         while (true)
         {
             var content = new FramedRequest(payload);
@@ -230,14 +230,14 @@ public sealed class WalClient : IDisposable
                 // The request's message never began to go out: the connection was refused, reset
                 // or closed before the server could take it, or the name did not resolve. The
                 // server has no message, so nothing was written and another attempt cannot write twice.
-                if (++connectAttempts >= _options.ConnectAttempts)
+                if (++connectFailures >= _options.ConnectAttempts)
                 {
                     throw WalCallException.NotSent(14, $"cannot connect to {_options.Address}: {e.Message}", e);
                 }
 
                 try
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(100 * connectAttempts), deadline.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(100 * connectFailures), deadline.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -268,7 +268,7 @@ public sealed class WalClient : IDisposable
 
             // Shed with word of when to come back: nothing was written, so sending again is safe. Only when the wait
             // ends inside the deadline; otherwise the refusal is the answer at once rather than a wait for nothing.
-            if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && shedAttempts < _options.ShedAttempts
+            if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && ++sheds < _options.ShedAttempts
                 && pushback < _options.Deadline - Stopwatch.GetElapsedTime(started))
             {
                 try
@@ -281,7 +281,6 @@ public sealed class WalClient : IDisposable
                         await Task.Delay(left + TimeSpan.FromMilliseconds(1), deadline.Token);
                     }
 
-                    shedAttempts++;
                     continue;
                 }
                 catch (OperationCanceledException)
