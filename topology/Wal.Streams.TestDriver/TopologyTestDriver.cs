@@ -53,7 +53,7 @@ public sealed class TopologyTestDriver : IDisposable
 
         config.Validate();
         Config = config;
-        _applicationDirectory = Path.Combine(config.StateDirectory, config.ApplicationId);
+        _applicationDirectory = config.ApplicationDirectory;
         _clock = new ManualClock(initialWallClockTime ?? DateTimeOffset.UtcNow);
         _collector = new CapturingCollector(topology.SourceTopics.ToHashSet(StringComparer.Ordinal), _clock, ProducerSizeLimit.For(config));
         // The runtime's lock, held as long as the driver: a driver given the directory of a running instance (or of

@@ -81,7 +81,7 @@ public sealed class KafkaStreams : IAsyncDisposable
             }
         }
 
-        var applicationDirectory = Directory.CreateDirectory(Path.Combine(_config.StateDirectory, _config.ApplicationId));
+        var applicationDirectory = Directory.CreateDirectory(_config.ApplicationDirectory);
         _stateDirectoryLock = IgnoresStateDirectoryLock ? null : StateDirectoryLock.Acquire(applicationDirectory.FullName);
         try
         {

@@ -16,6 +16,9 @@ public sealed partial record StreamsConfig
     /// <summary>Root of the task directories (<c>{StateDirectory}/{ApplicationId}/{taskId}</c>) holding persistent stores and checkpoints.</summary>
     public string StateDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "wal-streams");
 
+    /// <summary>This application's directory under <see cref="StateDirectory"/>, which an instance locks while it runs.</summary>
+    public string ApplicationDirectory => Path.Combine(StateDirectory, ApplicationId);
+
     /// <summary>How often tasks commit. Default: 30 s at-least-once, 100 ms exactly-once (as Kafka Streams).</summary>
     public TimeSpan? CommitInterval { get; init; }
 

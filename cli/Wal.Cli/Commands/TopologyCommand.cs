@@ -276,7 +276,7 @@ internal static class TopologyCommand
     {
         try
         {
-            var directory = Directory.CreateDirectory(Path.Combine(streams.StateDirectory, streams.ApplicationId));
+            var directory = Directory.CreateDirectory(streams.ApplicationDirectory);
             using var probe = File.Create(Path.Combine(directory.FullName, $".write-check-{Guid.NewGuid():N}"), 1, FileOptions.DeleteOnClose);
             return null;
         }

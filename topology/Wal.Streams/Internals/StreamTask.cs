@@ -29,7 +29,7 @@ internal sealed class StreamTask
         _logger = logger;
         _topology = new ProcessorTopology(subtopology);
         Context = new TaskContext(id, config.ApplicationId, time, collector) { InputCaughtUp = () => _buffer.Count == 0 && _inputsAtEnd.Count == Inputs.Count };
-        var directory = Path.Combine(config.StateDirectory, config.ApplicationId, id.ToString());
+        var directory = Path.Combine(config.ApplicationDirectory, id.ToString());
         State = new TaskStateManager(id, directory, config.ApplicationId, config.ProcessingGuarantee == ProcessingGuarantee.ExactlyOnce, logger);
         State.RegisterStores(subtopology.Stores, Context);
     }
