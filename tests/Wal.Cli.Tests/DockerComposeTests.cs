@@ -269,6 +269,31 @@ public sealed class DockerComposeTests
     }
 
     [Fact]
+    public void Readme_DockerSection_RunsTheCommandsThatReadKafkaInAWalContainerThatNamesIt()
+    {
+        // Compose publishes no Kafka port to the host, so 'wal status' or 'wal dlq' run there found no broker; README
+        // did not say where else to run them.
+        var readme = File.ReadAllText(Path.Combine(Repo, "README.md"));
+        var docker = readme[readme.IndexOf("## Running against real Kafka", StringComparison.Ordinal)..];
+        docker = docker[..docker.IndexOf("\n## ", 3, StringComparison.Ordinal)].Replace("\n", " ", StringComparison.Ordinal);
+        var runs = System.Text.RegularExpressions.Regex.Matches(docker, @"docker compose exec (\S+) dotnet (\S+) (\w+) ?(\w*)");
+        var commands = WalCommandLine.Create().Subcommands.ToDictionary(c => c.Name);
+        var services = WalServices.ToDictionary(s => s.Name, s => s.Service);
+
+        Assert.Contains(runs, r => r.Groups[3].Value == "status");
+        Assert.Contains(runs, r => r.Groups[3].Value == "dlq");
+        foreach (var run in runs.Cast<System.Text.RegularExpressions.Match>())
+        {
+            var (service, entry, command) = (run.Groups[1].Value, run.Groups[2].Value, run.Groups[3].Value);
+            Assert.True(services.ContainsKey(service), $"README runs '{command}' in {service}, which is no Wal service");
+            Assert.True(Environment(services[service]).ContainsKey(WalEnvironment.BootstrapServers), $"{service} does not name its Kafka");
+            Assert.Contains(entry, File.ReadAllText(Path.Combine(Repo, "Dockerfile")), StringComparison.Ordinal);
+            var leaf = commands[command].Subcommands.SingleOrDefault(c => c.Name == run.Groups[4].Value) ?? commands[command];
+            Assert.Contains(leaf.Options, o => o.Name == "--bootstrap-servers");
+        }
+    }
+
+    [Fact]
     public void ReplicationDoc_DockerSection_CreatesTheNamespaceThroughEachRegionsIngress()
     {
         // The namespace file seeds a region's control plane only while it is empty, and each region has its own (on its
