@@ -86,11 +86,17 @@ internal sealed class RestoreBenchmark : IRatioBenchmark
         var started = Stopwatch.GetTimestamp();
         consumer.Assign(Enumerable.Range(0, Partitions).Select(p => new TopicPartitionOffset(topic, p, Offset.Beginning)));
         long read = 0;
+        // A generous bound (the restore itself must take under 10 s): a changelog that lost records hangs no run.
+        var deadline = started + (Stopwatch.Frequency * 120);
         while (read < count)
         {
             if (consumer.Consume(TimeSpan.FromSeconds(1)) is not null)
             {
                 read++;
+            }
+            else if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TimeoutException($"the raw consumer read {read} of the changelog's {count} records in 120 s");
             }
         }
 
