@@ -210,6 +210,7 @@ internal static class TopologyCommand
 
             await using var controlPlane = await Hosting.Namespaces.StartControlPlaneAsync(
                 bootstrap, parse.GetValue(SharedOptions.NamespacesFile)?.FullName, topics, app, loggers, cancellationToken);
+            endpoints?.Follow(controlPlane.Registry);
             if (existingTopicsOnly)
             {
                 // Every topic the streams read or write: unchecked, a missing dead-letter topic stopped the instance only

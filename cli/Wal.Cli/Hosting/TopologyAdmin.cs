@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Wal.Cli.Local;
+using Wal.Namespaces;
 using Wal.Prometheus;
 using Wal.Topology;
 
@@ -30,8 +31,14 @@ internal sealed class TopologyAdmin : IAsyncDisposable
     public const string StreamsMeter = "Wal.Streams";
 
     private readonly WebApplication _app;
+    private readonly PrometheusExporter _exporter;
+    private INamespaceRegistry? _namespaces;
 
-    private TopologyAdmin(WebApplication app) => _app = app;
+    private TopologyAdmin(WebApplication app, PrometheusExporter exporter)
+    {
+        _app = app;
+        _exporter = exporter;
+    }
 
     /// <summary>Where it listens, e.g. <c>http://127.0.0.1:50053</c>; the bound port when 0 was asked for.</summary>
     public Uri Address => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -52,7 +59,12 @@ internal sealed class TopologyAdmin : IAsyncDisposable
         builder.Services.AddSingleton(_ => new PrometheusExporter(i => i.Meter.Name == StreamsMeter || metrics.Owns(i)));
         var app = builder.Build();
         var exporter = app.Services.GetRequiredService<PrometheusExporter>();
-        app.MapGet("/metrics", () => Results.Text(exporter.Render(), PrometheusExporter.ContentType));
+        var admin = new TopologyAdmin(app, exporter);
+        app.MapGet("/metrics", () =>
+        {
+            admin.ForgetDeletedNamespaces();
+            return Results.Text(exporter.Render(), PrometheusExporter.ContentType);
+        });
         app.MapGet("/healthz", () => Answer(health.Liveness()));
         app.MapGet("/readyz", () => Answer(health.Readiness()));
         try
@@ -65,7 +77,21 @@ internal sealed class TopologyAdmin : IAsyncDisposable
             throw;
         }
 
-        return new TopologyAdmin(app);
+        return admin;
+    }
+
+    /// <summary>
+    /// From now on, exports no series of a namespace <paramref name="namespaces"/> no longer holds. Called once the
+    /// control plane has read the namespaces (the admin port answers before it does). Without it, every namespace ever
+    /// deleted kept its series for the life of the process, and one created again under its name went on from the old
+    /// counts; the ingress drops them the same way.
+    /// </summary>
+    public void Follow(INamespaceRegistry namespaces)
+    {
+        ArgumentNullException.ThrowIfNull(namespaces);
+        _namespaces = namespaces;
+        namespaces.Changed += OnNamespacesChanged;
+        ForgetDeletedNamespaces();
     }
 
     /// <summary>Reads the host of <c>--admin-host</c>: an IP address, or <c>localhost</c> for the loopback.</summary>
@@ -82,8 +108,25 @@ internal sealed class TopologyAdmin : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_namespaces is { } namespaces)
+        {
+            namespaces.Changed -= OnNamespacesChanged;
+        }
+
         await _app.StopAsync(CancellationToken.None);
         await _app.DisposeAsync();
+    }
+
+    private void OnNamespacesChanged(object? sender, EventArgs e) => ForgetDeletedNamespaces();
+
+    // On every change and before every scrape: an attempt that was under way when its namespace was deleted counts after
+    // the change, and brings a series back until the next sweep.
+    private void ForgetDeletedNamespaces()
+    {
+        if (_namespaces is { } namespaces)
+        {
+            _exporter.Forget(TopologyMetrics.NamespaceTag, name => !namespaces.TryGet(name, out _));
+        }
     }
 
     private static IResult Answer((bool Ok, string Text) probe) =>

@@ -135,6 +135,7 @@ internal sealed class LocalStack : IAsyncDisposable
         if (Options.TopologyAdminPort >= 0)
         {
             TopologyEndpoints = await Hosting.TopologyAdmin.StartAsync(IPAddress.Loopback, Options.TopologyAdminPort, health, Metrics, loggers, cancellationToken);
+            TopologyEndpoints.Follow(Namespaces);
             _started.Add(TopologyEndpoints);
         }
 
