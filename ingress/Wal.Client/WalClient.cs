@@ -85,7 +85,8 @@ public sealed class WalClient : IDisposable
         CallAsync(AdminPrefix + "DeleteNamespace", new DeleteNamespaceRequest { Name = name }, DeleteNamespaceResponse.Parser, cancellationToken);
 
     /// <summary>Opens a WriteToLogStream call; see <see cref="WalWriteStream"/>.</summary>
-    public WalWriteStream OpenWriteStream() => new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight);
+    public WalWriteStream OpenWriteStream() =>
+        new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight, WriteToLogAsync, _options.ShedAttempts > 1 ? _options.Deadline : TimeSpan.Zero);
 
     /// <summary>
     /// Calls a unary method. A non-OK status throws <see cref="WalCallException"/>, and so does a call whose request
@@ -268,34 +269,45 @@ public sealed class WalClient : IDisposable
 
             // Shed with word of when to come back: nothing was written, so sending again is safe. Only when the wait
             // ends inside the deadline; otherwise the refusal is the answer at once rather than a wait for nothing.
+            // The deadline may still come first (a timer's slack), or the caller give up waiting: the refusal then
+            // stands, and it says what is true of every attempt so far, that nothing was written. Let out, the
+            // cancellation would read as a call cut short after its request left: UNKNOWN for a write never written.
             if (answer.Status == ResourceExhausted && answer.Pushback is { } pushback && ++sheds < _options.ShedAttempts
-                && pushback < _options.Deadline - Stopwatch.GetElapsedTime(started))
+                && pushback < _options.Deadline - Stopwatch.GetElapsedTime(started)
+                && await WaitOutPushbackAsync(pushback, deadline.Token))
             {
-                try
-                {
-                    // Not before the pushback by this machine's clock: a timer counts whole milliseconds and can end a wait
-                    // up to one early, and the server, counting on its own clock, refused such an early retry again.
-                    var waitStarted = Stopwatch.GetTimestamp();
-                    for (var left = pushback; left > TimeSpan.Zero; left = pushback - Stopwatch.GetElapsedTime(waitStarted))
-                    {
-                        await Task.Delay(left + TimeSpan.FromMilliseconds(1), deadline.Token);
-                    }
-
-                    continue;
-                }
-                catch (OperationCanceledException)
-                {
-                    // The deadline came first after all (a timer's slack), or the caller gave up waiting: the refusal
-                    // stands, and it says what is true of every attempt so far, that nothing was written. Let out, the
-                    // cancellation read as a call cut short after its request left: UNKNOWN for a write never written.
-                }
+                continue;
             }
 
             return (answer.Status, answer.Message, answer.Details, answer.Body);
         }
     }
 
-    private const int ResourceExhausted = 8;
+    internal const int ResourceExhausted = 8;
+
+    /// <summary>
+    /// Waits <paramref name="pushback"/> before a shed write goes out again; false if <paramref name="cancellationToken"/>
+    /// ended the wait first.
+    /// </summary>
+    internal static async Task<bool> WaitOutPushbackAsync(TimeSpan pushback, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Not before the pushback by this machine's clock: a timer counts whole milliseconds and can end a wait
+            // up to one early, and the server, counting on its own clock, refused such an early retry again.
+            var waitStarted = Stopwatch.GetTimestamp();
+            for (var left = pushback; left > TimeSpan.Zero; left = pushback - Stopwatch.GetElapsedTime(waitStarted))
+            {
+                await Task.Delay(left + TimeSpan.FromMilliseconds(1), cancellationToken);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>
     /// Whether HTTP/2 ended the call with REFUSED_STREAM, which a server may send only for a stream it processed none of.

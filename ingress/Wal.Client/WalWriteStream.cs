@@ -19,7 +19,9 @@ namespace Wal.Client;
 /// ends first, a write the server never read is FALSE (it said so, or the write never left this
 /// side) and one that may have reached it is UNKNOWN. At most
 /// <see cref="WalClientOptions.MaxStreamInFlight"/> writes await their answers; further writes
-/// wait for room, and the server's own bound pushes back through HTTP/2 flow control.
+/// wait for room, and the server's own bound pushes back through HTTP/2 flow control. A write the
+/// server shed saying when to come back (its namespace's rate quota) goes out again after that
+/// wait, as a unary call (see <see cref="WriteAsync"/>).
 /// </summary>
 public sealed class WalWriteStream : IAsyncDisposable
 {
@@ -38,6 +40,12 @@ public sealed class WalWriteStream : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _allQueued = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _unqueued;
+    // Writes not yet answered: completing and disposing wait for them too, since a shed write's second attempt, a unary
+    // call, may outlast the stream. Disposing cancels those attempts.
+    private readonly TaskCompletionSource _allAnswered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Func<WriteToLogRequest, CancellationToken, Task<WriteToLogResponse>> _sendAgain;
+    private readonly TimeSpan _longestPushback;
+    private int _unanswered;
     private bool _completing;
     private ulong _lastId;
     // Why writes are no longer taken by the server: set when the call ends, or earlier, when the
@@ -46,9 +54,12 @@ public sealed class WalWriteStream : IAsyncDisposable
 
     private const string IngressStopping = "the ingress is stopping; it acknowledged every write it took from this stream and takes no other";
 
-    internal WalWriteStream(HttpClient http, string path, int maxInFlight)
+    internal WalWriteStream(
+        HttpClient http, string path, int maxInFlight, Func<WriteToLogRequest, CancellationToken, Task<WriteToLogResponse>> sendAgain, TimeSpan longestPushback)
     {
         _room = new SemaphoreSlim(maxInFlight, maxInFlight);
+        _sendAgain = sendAgain;
+        _longestPushback = longestPushback;
         var message = WalClient.GrpcRequest(path, _body);
         _reading = Task.Run(() => ReadAsync(http, message));
         _sending = Task.Run(SendAsync);
@@ -58,8 +69,16 @@ public sealed class WalWriteStream : IAsyncDisposable
     /// Sends <paramref name="request"/> (a copy, with its client_id set) and returns its answer.
     /// Never throws for the server's or the network's reasons. <paramref name="cancellationToken"/>
     /// ends the wait: while the write waits for room, the answer is FALSE; once it is queued to
-    /// be sent, UNKNOWN.
+    /// be sent, UNKNOWN; while it waits out a pushback, the refusal (FALSE).
     /// </summary>
+    /// <remarks>
+    /// A write the server shed with a pushback (RESOURCE_EXHAUSTED, <c>retry_pushback_ms</c> in its acknowledgement)
+    /// was not written, so once the pushback has passed it goes out again as a unary WriteToLog, which retries a further
+    /// shed as any unary write does (<see cref="WalClientOptions.ShedAttempts"/>, within
+    /// <see cref="WalClientOptions.Deadline"/>); its answer is this write's. Not on the stream: its request side may have
+    /// ended by then (<see cref="CompleteAsync"/>). A pushback of <see cref="WalClientOptions.Deadline"/> or more, or
+    /// none, and <see cref="WalClientOptions.ShedAttempts"/> 1, leave the refusal as the answer.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">The stream was completed or disposed.</exception>
     public async Task<WriteToLogResponse> WriteAsync(WriteToLogRequest request, CancellationToken cancellationToken = default)
     {
@@ -72,8 +91,35 @@ public sealed class WalWriteStream : IAsyncDisposable
             }
 
             _unqueued++;
+            _unanswered++;
         }
 
+        try
+        {
+            var (answer, pushback) = await SendOnStreamAsync(request, cancellationToken);
+            if (pushback is not { } wait)
+            {
+                return answer;
+            }
+
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+            return await WalClient.WaitOutPushbackAsync(wait, waiting.Token) ? await _sendAgain(request, waiting.Token) : answer;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (--_unanswered == 0 && _completing)
+                {
+                    _allAnswered.TrySetResult();
+                }
+            }
+        }
+    }
+
+    // The write's attempt on this stream: its answer, and the pushback after which to send it again when it was shed.
+    private async Task<(WriteToLogResponse Answer, TimeSpan? Pushback)> SendOnStreamAsync(WriteToLogRequest request, CancellationToken cancellationToken)
+    {
         PendingWrite write;
         try
         {
@@ -83,7 +129,7 @@ public sealed class WalWriteStream : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                return NotSent(request.Id, "the caller stopped waiting for room on the stream");
+                return (NotSent(request.Id, "the caller stopped waiting for room on the stream"), null);
             }
 
             var framed = request.Clone();
@@ -120,13 +166,14 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            return new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was queued; it may or may not be durable" };
+            return (new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was queued; it may or may not be durable" }, null);
         }
     }
 
     /// <summary>
     /// Takes no further writes, sends those already given to <see cref="WriteAsync"/>, ends the
-    /// request side, then waits until every write has its answer and the call has ended. When
+    /// request side, then waits until every write has its answer (a shed write's second attempt
+    /// included) and the call has ended. When
     /// <paramref name="cancellationToken"/> fires first, the call is ended at once, as
     /// <see cref="DisposeAsync"/> ends it (every write gets its answer), and this throws.
     /// </summary>
@@ -139,6 +186,7 @@ public sealed class WalWriteStream : IAsyncDisposable
             _outgoing.Writer.TryComplete();
             await _sending.WaitAsync(cancellationToken);
             await _reading.WaitAsync(cancellationToken);
+            await _allAnswered.Task.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -147,7 +195,10 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends the call at once if it is still open: writes without an acknowledgement are answered as the call's end decides.</summary>
+    /// <summary>
+    /// Ends the call at once if it is still open: writes without an acknowledgement are answered as the call's end
+    /// decides, and a shed write waiting to go out again keeps its refusal (or the answer of its second attempt, cut short).
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         StopTakingWrites();
@@ -155,6 +206,7 @@ public sealed class WalWriteStream : IAsyncDisposable
         _outgoing.Writer.TryComplete();
         await _sending;
         await _reading;
+        await _allAnswered.Task;
     }
 
     private void StopTakingWrites()
@@ -165,6 +217,11 @@ public sealed class WalWriteStream : IAsyncDisposable
             if (_unqueued == 0)
             {
                 _allQueued.TrySetResult();
+            }
+
+            if (_unanswered == 0)
+            {
+                _allAnswered.TrySetResult();
             }
         }
     }
@@ -264,7 +321,7 @@ public sealed class WalWriteStream : IAsyncDisposable
                         }
 
                         var answer = ack.Response ?? new WriteToLogResponse();
-                        Settle(ack.ClientId, ack.Status == 0 ? WalClient.Checked(answer) : WalClient.Answer(ack.Status, answer, answer.Message));
+                        Settle(ack.ClientId, ack.Status == 0 ? WalClient.Checked(answer) : WalClient.Answer(ack.Status, answer, answer.Message), ShedPushback(ack));
                     }
 
                     // A trailers-only response carries the status, and the mark, in its headers.
@@ -340,12 +397,20 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
     }
 
+    // When to send a shed write again: only after a refusal that says when (the rate quota), sooner than the client's
+    // deadline; never after -1 (a write no retry can admit) or a full in-flight bound, which say nothing of when.
+    private TimeSpan? ShedPushback(WriteToLogAck ack) =>
+        ack.Status == WalClient.ResourceExhausted && ack.HasRetryPushbackMs && ack.RetryPushbackMs >= 0
+        && ack.RetryPushbackMs < _longestPushback.TotalMilliseconds
+            ? TimeSpan.FromMilliseconds(ack.RetryPushbackMs)
+            : null;
+
     // Exactly once per write, whoever comes first: its acknowledgement or the call's end.
-    private void Settle(ulong clientId, WriteToLogResponse answer)
+    private void Settle(ulong clientId, WriteToLogResponse answer, TimeSpan? pushback = null)
     {
         if (_pending.TryRemove(clientId, out var write))
         {
-            write.TrySetResult(answer);
+            write.TrySetResult((answer, pushback));
             _room.Release();
         }
     }
@@ -353,7 +418,8 @@ public sealed class WalWriteStream : IAsyncDisposable
     private static WriteToLogResponse NotSent(string id, string why) =>
         new() { Durable = Trilean.False, Id = id, Message = $"not written: {why}" };
 
-    private sealed class PendingWrite(ulong clientId, string id, byte[] frame) : TaskCompletionSource<WriteToLogResponse>(TaskCreationOptions.RunContinuationsAsynchronously)
+    private sealed class PendingWrite(ulong clientId, string id, byte[] frame)
+        : TaskCompletionSource<(WriteToLogResponse Answer, TimeSpan? Pushback)>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public ulong ClientId => clientId;
 

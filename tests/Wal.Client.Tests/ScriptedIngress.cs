@@ -23,7 +23,8 @@ namespace Wal.Client.Tests;
 /// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
 /// <c>garbled-details</c>; <c>shed:MS:N:tag</c> (RESOURCE_EXHAUSTED with <c>grpc-retry-pushback-ms</c> MS, or
 /// none when MS is <c>none</c>, the first N times the id arrives; then <c>ok</c>); <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
-/// stream after reading the message). WriteToLogStream has scripts of its own (AnswerStreamAsync).
+/// stream after reading the message); <c>stream-shed:…</c> (<c>ok</c>: the unary retry of a write a stream shed).
+/// WriteToLogStream has scripts of its own (AnswerStreamAsync).
 /// </summary>
 public sealed class ScriptedIngress : IAsyncLifetime
 {
@@ -69,7 +70,7 @@ public sealed class ScriptedIngress : IAsyncLifetime
         response.ContentType = "application/grpc";
         switch (script[0])
         {
-            case "ok":
+            case "ok" or "stream-shed":
                 await response.Body.WriteAsync(Frame(new WriteToLogResponse { Durable = Trilean.True, Id = request.Id }));
                 response.AppendTrailer("grpc-status", "0");
                 break;
@@ -141,14 +142,27 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // connection may; "stream-refused-once" resets its first call with REFUSED_STREAM (as a
     // server does that takes no new streams, which tells HTTP/2 to try the request again) and
     // acknowledges both writes TRUE when they come again; "stream-refused-once-half-closed" does
-    // the same once the client has half-closed the first call.
+    // the same once the client has half-closed the first call; "stream-shed:MS:tag" sheds the first
+    // (RESOURCE_EXHAUSTED, retry_pushback_ms MS, unset when MS is "none") and acknowledges the second TRUE.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
         Ids.Enqueue(first.Id);
         var second = await ReadRequestAsync(http.Request.Body);
-        switch (first.Id)
+        switch (first.Id.StartsWith("stream-shed:", StringComparison.Ordinal) ? "stream-shed" : first.Id)
         {
+            case "stream-shed":
+                var shed = new WriteToLogAck { ClientId = first.ClientId, Status = 8, Response = new WriteToLogResponse { Durable = Trilean.False, Id = first.Id, Message = "shed" } };
+                if (first.Id.Split(':')[1] is var pushback and not "none")
+                {
+                    shed.RetryPushbackMs = long.Parse(pushback, System.Globalization.CultureInfo.InvariantCulture);
+                }
+
+                http.Response.ContentType = "application/grpc";
+                await http.Response.Body.WriteAsync(Frame(shed));
+                await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = second.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = second.Id } }));
+                http.Response.AppendTrailer("grpc-status", "0");
+                break;
             case "stream-refused-once" or "stream-refused-once-half-closed" when Ids.Count(id => id == first.Id) == 1:
                 if (first.Id.EndsWith("half-closed", StringComparison.Ordinal))
                 {

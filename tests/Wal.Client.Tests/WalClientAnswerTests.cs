@@ -110,6 +110,63 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamShedWithAPushback_SentAgainAsAUnaryCallAfterItAndTrue()
+    {
+        // Completed at once, as the class's own example does: the write's second attempt outlasts the stream's request side.
+        const string script = "stream-shed:300:retried";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+
+        await stream.CompleteAsync();
+
+        Assert.True(shed.IsCompleted, "CompleteAsync returned before the shed write's second attempt was answered");
+        Assert.Equal((Trilean.True, Trilean.True), ((await shed).Durable, (await second).Durable));
+        // Once on the stream, once as a unary call after the pushback.
+        Assert.Equal(2, server.Ids.Count(id => id == script));
+        Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(300), "the client came back before the pushback");
+    }
+
+    [Theory]
+    [InlineData("stream-shed:-1:never", 3)] // no retry can ever take it
+    [InlineData("stream-shed:none:unsaid", 3)] // the server cannot tell when
+    [InlineData("stream-shed:60000:past-deadline", 3)] // the wait would outlast the client's 10 s deadline
+    [InlineData("stream-shed:10:attempts-off", 1)]
+    public async Task StreamShedWithoutAUsablePushback_FalseAtTheFirstAnswer(string script, int shedAttempts)
+    {
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, ShedAttempts = shedAttempts });
+        await using var stream = client.OpenWriteStream();
+        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+
+        await stream.CompleteAsync();
+
+        Assert.Equal((Trilean.False, Trilean.True), ((await shed).Durable, (await second).Durable));
+        Assert.Contains("shed", (await shed).Message, StringComparison.Ordinal);
+        Assert.Single(server.Ids, id => id == script);
+    }
+
+    [Fact]
+    public async Task StreamShedThenDisposedDuringThePushback_TheRefusalStands()
+    {
+        const string script = "stream-shed:8000:disposed-while-waiting";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        var stream = client.OpenWriteStream();
+        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+        Assert.Equal(Trilean.True, (await second).Durable);
+
+        // The shed ack came before the second's; the 8 s pushback keeps the write waiting well past the dispose.
+        await stream.DisposeAsync();
+
+        Assert.True(shed.IsCompleted, "DisposeAsync returned before the shed write was answered");
+        Assert.Equal(Trilean.False, (await shed).Durable);
+        Assert.Single(server.Ids, id => id == script);
+    }
+
+    [Fact]
     public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
     {
         var response = await WriteAsync("status:8:detail:False");
