@@ -237,7 +237,7 @@ public sealed class MemcachedClient : IAsyncDisposable
         try
         {
             // A cancelled caller stops waiting; the responses still arrive and are dropped in order.
-            responses = await WaitAsync(connection, request.Completion, cancellationToken);
+            responses = await WaitWatchingAsync(connection, request.Completion, cancellationToken);
         }
         catch (PipelineFailedException failed)
         {
@@ -277,6 +277,31 @@ public sealed class MemcachedClient : IAsyncDisposable
         {
             connection.CloseIfUnresponsive(_unresponsiveAfter);
             throw;
+        }
+    }
+
+    // For a pipelined request, whose caller's budget grows with its size (a sink gives each write its own OperationTimeout):
+    // every UnresponsiveAfter it also checks the server itself. Left to the caller's timeout alone, a frozen server held a
+    // 40-write mutation for 40 s at each attempt, and the stream thread applying it with it, where a single write gives up
+    // after one OperationTimeout. Every command of such a request is answered, so a silent server is not busy with it.
+    private async Task<T> WaitWatchingAsync<T>(MemcachedConnection connection, Task<T> answer, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await answer.WaitAsync(_unresponsiveAfter, cancellationToken);
+            }
+            catch (TimeoutException) when (!answer.IsCompleted)
+            {
+                // Closed, the connection fails the request, and the next turn of the loop throws that.
+                connection.CloseIfUnresponsive(_unresponsiveAfter);
+            }
+            catch (OperationCanceledException) when (!answer.IsCompleted)
+            {
+                connection.CloseIfUnresponsive(_unresponsiveAfter);
+                throw;
+            }
         }
     }
 
