@@ -72,8 +72,9 @@ public sealed class MemcachedClient : IAsyncDisposable
     /// pipelined request on one connection, which memcached runs in order, so writes of one key
     /// take effect in list order; different servers are written concurrently. One round trip per
     /// server, and every item's answer (with its CAS token when stored) comes back. A
-    /// <c>SERVER_ERROR</c> is that item's result alone, as is an item above the server's limit, which is not sent; a
-    /// connection failure fails the whole call.
+    /// <c>SERVER_ERROR</c> is that item's result alone, as is an item above the server's limit, which is not sent. With
+    /// one server, a connection failure fails the whole call; with several, a server that cannot be reached fails its
+    /// own items, each with the error, and the others' answers stand.
     /// </summary>
     internal async Task<PipelinedSetResult[]> SetInOrderAsync(IReadOnlyList<PipelinedSet> items, CancellationToken cancellationToken)
     {
@@ -102,7 +103,7 @@ public sealed class MemcachedClient : IAsyncDisposable
             group.Indexes.Add(i);
         }
 
-        await Task.WhenAll(byServer.Select(g => SetOnServerAsync(g.Key, g.Value.Items, g.Value.Indexes, results, cancellationToken)));
+        await Task.WhenAll(byServer.Select(g => SetOnServerOrFailItsItemsAsync(g.Key, g.Value.Items, g.Value.Indexes, results, cancellationToken)));
         return results;
     }
 
@@ -262,6 +263,25 @@ public sealed class MemcachedClient : IAsyncDisposable
             results[indexes?[i] ?? i] = response.Status == MetaStatus.ServerError
                 ? new PipelinedSetResult(default, new MemcachedServerErrorException(response.ErrorMessage ?? "unknown"))
                 : new PipelinedSetResult(new MemcachedStoreResult(StoreStatus("ms", response), response.Cas), null);
+        }
+    }
+
+    // One server of several that cannot take its part (down, or reached over a connection opened after a CAS token to
+    // compare was known) fails its own items: the other servers' writes went out and were answered. Failing the whole
+    // call reported them as refused, so a mutation whose later chunk lived on a down server was stopped at its first
+    // chunk with that server's error, and the chunks it had stored were not counted as applied.
+    private async Task SetOnServerOrFailItsItemsAsync(int server, List<PipelinedSet> items, List<int> indexes, PipelinedSetResult[] results, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SetOnServerAsync(server, items, indexes, results, cancellationToken);
+        }
+        catch (MemcachedException error) when (error is MemcachedConnectionException or MemcachedConnectionReplacedException)
+        {
+            foreach (var i in indexes)
+            {
+                results[i] = new PipelinedSetResult(default, error);
+            }
         }
     }
 

@@ -137,17 +137,22 @@ public sealed partial class MemcachedSink
         var triedAdd = false;
         if (send.IsCompletedSuccessfully)
         {
-            if (answer.Error is { } error)
+            if (answer.Error is MemcachedConnectionReplacedException)
+            {
+                // Not sent (its server's connection is newer than a remembered token): read and compare, below.
+            }
+            else if (answer.Error is { } error)
             {
                 return Classify(error, write.Cluster, cancellationToken) ?? throw error;
             }
-
-            if (OnFastAnswer(write, fast, generation, answer.Result))
+            else if (OnFastAnswer(write, fast, generation, answer.Result))
             {
                 return DeliveryResult.Delivered;
             }
-
-            triedAdd = fast.Mode == MemcachedSetMode.Add;
+            else
+            {
+                triedAdd = fast.Mode == MemcachedSetMode.Add;
+            }
         }
         else if (send.Exception?.InnerException is not MemcachedConnectionReplacedException)
         {
