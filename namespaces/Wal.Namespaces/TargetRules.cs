@@ -16,9 +16,10 @@ public static class TargetRules
     public const int MaxMemcachedKeyBytes = 250;
 
     // U+FFFD too: protobuf reads every byte of a key that is not UTF-8 as U+FFFD, so two different keys sent as
-    // bytes would arrive as one and write the same item.
+    // bytes would arrive as one and write the same item. And the C1 controls (U+0080 to U+009F), which the memcached
+    // sink refuses as it does every control character: taken here, such a write was TRUE and then dead-lettered.
     private static readonly SearchValues<char> KeyForbidden =
-        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127, '\uFFFD']);
+        SearchValues.Create([.. Enumerable.Range(0, 33).Select(i => (char)i), (char)127, .. Enumerable.Range(0x80, 0x20).Select(i => (char)i), '\uFFFD']);
 
     /// <summary>The first problem with a request's target, or null.</summary>
     public static string? ForRequest(Target target) => Problem(target, "target", keyRequired: true);

@@ -41,6 +41,9 @@ public sealed class WriteAheadLogServiceTests(IngressFixture fixture) : IClassFi
         { "empty target", Write(TestNamespaces.Orders, null, new Target()), "names no destination" },
         { "memcached key with space", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "a b" } }), "target.memcached.key" },
         { "memcached key not UTF-8 (read as U+FFFD)", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "user-\uFFFD" } }), "target.memcached.key" },
+        // The memcached sink refuses a key with any control character (U+0085 is NEL, also a line break), C1 included:
+        // taken, the write was TRUE and then dead-lettered at its first attempt.
+        { "memcached key with a C1 control character", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Cluster = "main", Key = "a\u0085b" } }), "target.memcached.key" },
         { "memcached without a cluster", Write(TestNamespaces.Orders, null, new Target { Memcached = new MemcachedTarget { Key = "k" } }), "target.memcached.cluster" },
         { "upstream not http", Write(TestNamespaces.Orders, null, new Target { Upstream = new UpstreamTarget { Url = "ftp://x" } }), "target.upstream.url" },
         { "kafka target into the control plane", Write(TestNamespaces.Orders, null, new Target { Kafka = new KafkaTarget { Topic = "wal.namespaces" } }), "control-plane topic" },
