@@ -114,6 +114,13 @@ public sealed partial class MemcachedSink : ISink
             return DeliveryResult.Permanent(keyError!);
         }
 
+        // The ingress refuses such a TTL, but a record can come around it (a redrive, another producer): negative, it went
+        // as T0 (never expires); not normalized, ToTimeSpan threw out of the sink, and the record was retried for nothing.
+        if (target.Ttl is { } requested && !DurationRules.IsValidNonNegative(requested))
+        {
+            return DeliveryResult.Permanent($"The memcached target's ttl ({requested.Seconds} s, {requested.Nanos} ns) is not a valid, non-negative duration.");
+        }
+
         var ttl = target.Ttl?.ToTimeSpan() ?? TimeSpan.Zero;
         if (target.Delete && ttl <= TimeSpan.Zero)
         {

@@ -57,6 +57,23 @@ public sealed class MemcachedSinkTests : VersionGuardedSinkContractTests, IClass
         Assert.Null(await _kit.Reader.GetAsync(_kit.TargetOf(id + "\uFFFD").Memcached.Key));
     }
 
+    // The ingress refuses such a TTL; one written around it (a redrive of an old record, another producer) was sent as
+    // T0, so an item asked to expire at once never expired, or threw out of the sink and was retried until dead-lettered.
+    [Theory]
+    [InlineData(-5L, 0)]
+    [InlineData(1L, -1)]
+    public async Task DeliverAsync_TtlNegativeOrNotNormalized_PermanentFailureNothingStored(long seconds, int nanos)
+    {
+        var target = NewTarget();
+        target.Memcached.Ttl = new Google.Protobuf.WellKnownTypes.Duration { Seconds = seconds, Nanos = nanos };
+
+        var result = await _sink.DeliverAsync(NewDelivery(target, "x"));
+
+        Assert.Equal(DeliveryOutcome.PermanentFailure, result.Outcome);
+        Assert.Contains("ttl", result.Error, StringComparison.Ordinal);
+        Assert.Null(await _kit.Reader.GetAsync(target.Memcached.Key));
+    }
+
     [Fact]
     public async Task DeliverAsync_ValueAboveItemLimit_PermanentFailure()
     {
