@@ -208,6 +208,32 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal("huge", LogEntry.Parser.ParseFrom(Assert.Single(ReadAll(_a, DeadLetterTopic)).Message.Value).Id);
     }
 
+    // The dead-letter producer was built once and kept for the replicator's life. An idempotent producer that librdkafka
+    // fails for good (its producer id refused, a lost sequence) refuses every later record at once: each record the remote
+    // refused from then on was re-sent, refused again, its dead letter refused again, and its partition never moved on.
+    [Fact]
+    public async Task DeadLetterProducerFailedFatally_ARefusedRecordIsStillDeadLettered_AndThePartitionMovesOn()
+    {
+        _a.CreateTopic(Topic, 1);
+        _a.CreateTopic(DeadLetterTopic, 1);
+        _b.CreateTopic(Topic, 1);
+        // Over the remote producer's limit: refused before it is sent, on every attempt.
+        await ProduceAsync([(0, Entry("huge", payloadBytes: 1_100_000)), (0, Entry("next"))]);
+        // The dead-letter producer's first InitProducerId meets CLUSTER_AUTHORIZATION_FAILED (once), which is fatal to it.
+        _a.PushRequestErrors(KafkaApi.InitProducerId, 31);
+        await using var replicator = Replicator(DeadLetterTopic);
+        await replicator.StartAsync();
+
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(Committed(0) == 2), Patience,
+            () => $"a's replicator to commit past both records (committed {Committed(0)}; sent={replicator.Sent} dead-lettered={replicator.DeadLettered}); logged: "
+                + string.Join(" | ", _logger.Messages.Where(m => m.Contains("dead-letter", StringComparison.Ordinal)).Distinct().Take(3)));
+
+        Assert.Equal(1, replicator.DeadLettered);
+        Assert.Equal("huge", LogEntry.Parser.ParseFrom(Assert.Single(ReadAll(_a, DeadLetterTopic)).Message.Value).Id);
+        Assert.Equal(["next"], ReadAll(_b, Topic).Select(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id));
+    }
+
     private async Task RemoteHasFewerPartitions(TimeSpan roundTrip)
     {
         // The namespace's topic has 3 partitions in a, but only 2 in b: partition 2 cannot be copied.

@@ -12,7 +12,7 @@ namespace Wal.Topology.Replication;
 /// </summary>
 internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions options, string topic, ILogger logger) : IDisposable
 {
-    private IProducer<byte[], byte[]>? _producer;
+    private DeadLetterProducer? _producer;
 
     public string Topic => topic;
 
@@ -51,8 +51,16 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
         headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(options.RemoteRegion));
         try
         {
+            // An idempotent producer librdkafka failed for good (its producer id refused, a sequence lost) refuses every
+            // later record: kept, it failed each dead letter from then on, and each refused record's partition stalled.
+            if (_producer is { Failed: true } failed)
+            {
+                failed.Producer.Dispose();
+                _producer = null;
+            }
+
             _producer ??= BuildProducer();
-            return _producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers });
+            return _producer.Producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers });
         }
         catch (KafkaException e)
         {
@@ -60,10 +68,12 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
         }
     }
 
-    public void Dispose() => _producer?.Dispose();
+    public void Dispose() => _producer?.Producer.Dispose();
 
-    private IProducer<byte[], byte[]> BuildProducer() =>
-        new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+    private DeadLetterProducer BuildProducer()
+    {
+        var built = new DeadLetterProducer();
+        built.Producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
         {
             BootstrapServers = options.LocalBootstrapServers,
             ClientId = $"{options.GroupId}-dead-letters",
@@ -73,8 +83,27 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
             // here), and the dead-letter headers add to it: the local broker's own limit decides.
             MessageMaxBytes = 64 * 1024 * 1024,
         })
-        .SetErrorHandler((_, error) => LogClientError(logger, options.GroupId, error.Reason))
+        .SetErrorHandler((_, error) =>
+        {
+            // librdkafka 2.0.2 flags an error fatal only here; the records it fails carry other codes.
+            if (error.IsFatal)
+            {
+                built.Failed = true;
+            }
+
+            LogClientError(logger, options.GroupId, error.Reason);
+        })
         .Build();
+        return built;
+    }
+
+    /// <summary>The dead-letter producer, and whether librdkafka has told its error handler it failed for good.</summary>
+    private sealed class DeadLetterProducer
+    {
+        public IProducer<byte[], byte[]> Producer { get; set; } = null!;
+
+        public volatile bool Failed;
+    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Replicator {Group}: dead-letter producer error: {Reason}.")]
     private static partial void LogClientError(ILogger logger, string group, string reason);
