@@ -26,6 +26,8 @@ public sealed class KafkaSink : ISink
     /// <summary>Header carrying <see cref="Delivery.Version"/> (decimal, ASCII).</summary>
     public const string VersionHeader = "Wal-Version";
 
+    private const string PropagationSetting = "topic.metadata.propagation.max.ms";
+
     private readonly KafkaSinkOptions _options;
     private readonly ConcurrentDictionary<string, Lazy<ClusterProducer>> _producers = new(StringComparer.Ordinal);
 
@@ -166,6 +168,14 @@ public sealed class KafkaSink : ISink
             EnableIdempotence = true,
             MessageTimeoutMs = (int)_options.DeliveryTimeout.TotalMilliseconds,
         };
+        if (!_options.ProducerConfig.ContainsKey(PropagationSetting))
+        {
+            // librdkafka calls a topic it has never seen missing only after this (30 s by default), far past the message
+            // timeout: a target topic the cluster lacks timed out on every attempt, and its dead letter read like a cluster
+            // that is down. Under the timeout, such a record fails as an unknown topic (retriable: found once created).
+            config.Set(PropagationSetting, ((int)Math.Max(1, _options.DeliveryTimeout.TotalMilliseconds / 2)).ToString(CultureInfo.InvariantCulture));
+        }
+
         var holder = new ClusterProducer();
         var builder = new ProducerBuilder<byte[], byte[]>(config)
             .SetErrorHandler((_, error) =>

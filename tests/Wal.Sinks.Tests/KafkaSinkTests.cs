@@ -250,6 +250,27 @@ public sealed class KafkaSinkTests : SinkContractTests, IClassFixture<KafkaClust
     }
 
     [Fact]
+    public async Task DeliverAsync_TopicTheClusterLacks_RetriableNamingTheUnknownTopic_WithinTheDeliveryTimeout()
+    {
+        // A target topic the cluster does not have (auto-create off: the broker answers UNKNOWN_TOPIC_OR_PARTITION).
+        // librdkafka calls a topic it has never seen missing only after topic.metadata.propagation.max.ms (30 s), far past
+        // the message timeout (5 s): every attempt ended as "Message timed out", or as the topology's own "no answer from
+        // the target within 5 s", which it gives up at the same time, and the dead letter read like a cluster that is down.
+        using var cluster = EmbeddedKafkaCluster.Start(brokerCount: 1);
+        cluster.SetTopicError("missing", 3);
+        var options = new KafkaSinkOptions { LocalBootstrapServers = cluster.BootstrapServers };
+        await using var sink = new KafkaSink(options);
+        var target = new Target { Kafka = new KafkaTarget { Topic = "missing", Key = ByteString.CopyFromUtf8("k") } };
+        // As the topology calls it: the attempt ends at its delivery timeout, the same as the sink's.
+        using var attempt = new CancellationTokenSource(options.DeliveryTimeout);
+
+        var result = await sink.DeliverAsync(new Delivery("to-missing", target, "p"u8.ToArray(), 1), attempt.Token);
+
+        Assert.True(result.Outcome == DeliveryOutcome.RetriableFailure, $"{result.Outcome}: {result.Error}");
+        Assert.True(result.Error!.Contains("UnknownTopic", StringComparison.Ordinal), result.Error);
+    }
+
+    [Fact]
     public void Constructor_DeliveryTimeoutUnderAMillisecond_Refused()
     {
         // message.timeout.ms is whole milliseconds, and 0 means never give up.
