@@ -328,7 +328,14 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
 
         var key = result.Message.Key;
-        if (key == SeedMarker.Key)
+        if (key is null)
+        {
+            // Written around Wal (a console producer sends no key unless told to), on a topic that is not compacted or a
+            // broker that takes it: it names no namespace to define or delete. Skipped, not applied: the registry and the
+            // per-name bookkeeping are keyed by name, and the exception they threw stopped every instance's start.
+            LogKeyless(_logger, _options.Topic, result.Offset.Value);
+        }
+        else if (key == SeedMarker.Key)
         {
             Volatile.Write(ref _seedUnfinished, SeedMarker.IsBegun(result.Message.Value));
         }
@@ -416,6 +423,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Rejected a record of {Topic} keyed '{Key}' that defines namespace '{DefinedName}': "
         + "a definition must be keyed by its name; keeping what both names had")]
     private static partial void LogKeyMismatch(ILogger logger, string key, string definedName, string topic);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rejected the record of {Topic} at offset {Offset}: it has no key, and a definition "
+        + "or a delete is keyed by the namespace's name; nothing was changed")]
+    private static partial void LogKeyless(ILogger logger, string topic, long offset);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Following {Topic} failed; keeping the definitions loaded so far and retrying in {Backoff}")]
     private static partial void LogFollowRetrying(ILogger logger, Exception exception, string topic, TimeSpan backoff);

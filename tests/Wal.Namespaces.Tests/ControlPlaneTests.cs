@@ -452,6 +452,24 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.False(plane.Registry.TryGet("orders", out _));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Start_ARecordWithNoKey_IsRejectedAndTheInstanceStarts(bool withDefinition)
+    {
+        // Written by hand (a console producer sends no key unless told to), into a topic that is not compacted or on a
+        // broker that does not refuse it: no name to apply it to, and it must not keep every instance from starting.
+        var options = await EnsureTopicAsync();
+        await ProduceRawAsync(options.Topic, null, withDefinition ? new NamespaceConfig { Name = "orders" }.ToByteArray() : null);
+        await ProduceRawAsync(options.Topic, "users", new NamespaceConfig { Name = "users" }.ToByteArray());
+        var errors = new ErrorCountingLogger();
+
+        await using var plane = await StartAsync(errors);
+
+        Assert.Equal(["users"], plane.Registry.All.Select(n => n.Name));
+        Assert.Contains(errors.Messages, m => m.Contains("no key", StringComparison.Ordinal));
+    }
+
     private static readonly NamespaceConfig[] ThreeNamespaceSeed =
         [new NamespaceConfig { Name = "orders" }, new NamespaceConfig { Name = "carts" }, new NamespaceConfig { Name = "users" }];
 
@@ -521,10 +539,10 @@ public sealed class ControlPlaneTests : IDisposable
         return [.. last.OrderBy(l => l.Value.Offset).Select(l => (l.Key, l.Value.Value))];
     }
 
-    private async Task ProduceRawAsync(string topic, string key, byte[]? value)
+    private async Task ProduceRawAsync(string topic, string? key, byte[]? value)
     {
         using var producer = new ProducerBuilder<string, byte[]?>(new ProducerConfig { BootstrapServers = _kafka.BootstrapServers }).Build();
-        await producer.ProduceAsync(topic, new Message<string, byte[]?> { Key = key, Value = value });
+        await producer.ProduceAsync(topic, new Message<string, byte[]?> { Key = key!, Value = value });
     }
 
     private async Task<ControlPlane> StartAsync(ILogger<ControlPlane>? logger = null, NamespaceRegistry? registry = null)
