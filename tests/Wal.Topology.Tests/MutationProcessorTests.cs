@@ -506,6 +506,29 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_DefaultTargetChangedWhileAnApplyWaitsForItsRetry_TheRestGoesWhereTheFirstChunksWent()
+    {
+        // A mutation's chunks fall back on the default target, and README says writes already waiting keep the target
+        // they were accepted with. Read again at the retry, the change sent the chunks after the failed one elsewhere:
+        // one mutation split between two keyspaces, neither holding it whole.
+        Assert.True(_registry.TryGet(Ns, out var config));
+        var shop = config.Clone();
+        shop.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop", Table = "orders" } };
+        _registry.Upsert(shop);
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+        await ChunksAsync("moved", 0, 1, 2);
+        await MarkerAsync("moved", 3);
+
+        var moved = shop.Clone();
+        moved.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop_v2", Table = "orders" } };
+        _registry.Upsert(moved);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+
+        Assert.Equal(["moved/0", "moved/1", "moved/1", "moved/2"], _sink.Calls.Select(c => c.Id));
+        Assert.All(_sink.Calls, c => Assert.Equal("shop", c.Target.Cassandra.Keyspace));
+    }
+
+    [Fact]
     public async Task Process_ChunkWithoutADelivery_EarlierChunksAppliedThenDeadLetteredAtIt()
     {
         await ChunksAsync("o3", 0, 1, 3);

@@ -73,8 +73,9 @@ public sealed partial class MutationProcessor
     {
         stored ??= ReadStoredChunks(progress.RequestId);
         // Read once: the chunks' deliveries and their metrics' sink label come from the same definition, even if a
-        // reload changes the default target during the attempt.
-        var defaultTarget = Config().DefaultTarget;
+        // reload changes the default target during the attempt. A retry keeps the target its first attempt applied
+        // chunks to: the rest of the mutation goes where they went.
+        var defaultTarget = progress.RetryTarget ?? Config().DefaultTarget;
         var attempt = new ChunkAttempts(_metrics, _namespace, defaultTarget?.DestinationCase ?? Target.DestinationOneofCase.None, dueAtMs);
         var failure = await DeliverChunksAsync(progress, stored, defaultTarget, attempt);
         progress.Attempts++;
@@ -101,6 +102,7 @@ public sealed partial class MutationProcessor
             var wait = policy.Delay(progress.Attempts, Random.Shared.NextDouble(), failed.RetryAfter);
             attempt.Stopped(DeliveryAttemptOutcome.Retried);
             progress.State = MutationState.Retrying;
+            progress.RetryTarget = defaultTarget;
             SaveWithTimer(progress, Now() + (long)wait.TotalMilliseconds);
             LogRetrying(_logger, _namespace, progress.RequestId, progress.NextSequence, progress.Attempts, wait.TotalMilliseconds, progress.LastError);
             return;
