@@ -28,9 +28,13 @@ public sealed class DispatchProcessorTests : IDisposable
 
     public void Dispose() => _driver.Dispose();
 
-    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now)
+    private static TopologyTestDriver Driver(ISink sink, DateTimeOffset now, NamespaceRegistry? registry = null)
     {
-        var registry = new NamespaceRegistry([new NamespaceConfig
+        var topology = WalTopology.Build(registry ?? DemoRegistry(), sink, new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100) });
+        return new TopologyTestDriver(topology, initialWallClockTime: now);
+    }
+
+    private static NamespaceRegistry DemoRegistry() => new([new NamespaceConfig
         {
             Name = "demo",
             MaxDelay = Duration.FromTimeSpan(TimeSpan.FromHours(1)),
@@ -42,9 +46,6 @@ public sealed class DispatchProcessorTests : IDisposable
                 MaxAttempts = 3,
             },
         }]);
-        var topology = WalTopology.Build(registry, sink, new WalTopologyOptions { PersistentStores = false, TimerTick = TimeSpan.FromMilliseconds(100) });
-        return new TopologyTestDriver(topology, initialWallClockTime: now);
-    }
 
     // Written around the ingress, which refuses a non-normalized duration: thrown, it failed the
     // stream thread on every restart.
@@ -79,6 +80,38 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal("a", call.Id);
         Assert.Equal(Start.ToUnixTimeMilliseconds() * 1000, call.Version);
         Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Timer_DueWhileItsNamespaceIsDeleted_WaitsUntilItIsCreatedAgain(bool delayed)
+    {
+        // The running topology drops a deleted namespace's processors only at its rebuild, a debounce and a close after
+        // the delete; admin.proto says its delayed writes and retries stay undelivered while it is gone, and carry on
+        // once it is created again.
+        var registry = DemoRegistry();
+        var sink = new ScriptedSink();
+        using var driver = Driver(sink, Start, registry);
+        var log = driver.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray);
+        if (!delayed)
+        {
+            sink.Then(DeliveryResult.Retriable("cluster down"));
+        }
+
+        var entry = delayed ? Later("parked", TimeSpan.FromSeconds(1)) : Entry("parked", Start);
+        await log.PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        var attemptsBefore = sink.Calls.Count;
+        Assert.True(registry.TryGet("demo", out var demo));
+        registry.Remove("demo");
+
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(attemptsBefore, sink.Calls.Count);
+        registry.Upsert(demo);
+        await driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(attemptsBefore + 1, sink.Calls.Count);
+        Assert.Equal("parked", sink.Calls[^1].Id);
     }
 
     [Fact]

@@ -529,6 +529,26 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Timer_RetryDueWhileItsNamespaceIsDeleted_WaitsUntilItIsCreatedAgain()
+    {
+        // admin.proto: a deleted namespace's retries stay undelivered while it is gone, and carry on once it is back.
+        _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
+        await ChunksAsync("parked", 0, 1, 2);
+        await MarkerAsync("parked", 3);
+        Assert.True(_registry.TryGet(Ns, out var kv));
+        _registry.Remove(Ns);
+
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMinutes(2));
+
+        Assert.Equal([["parked/0", "parked/1", "parked/2"]], _sink.OrderedCalls);
+        Assert.True(_deadLetters.IsEmpty);
+        _registry.Upsert(kv);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal([["parked/0", "parked/1", "parked/2"], ["parked/1", "parked/2"]], _sink.OrderedCalls);
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
     public async Task Process_ChunkWithoutADelivery_EarlierChunksAppliedThenDeadLetteredAtIt()
     {
         await ChunksAsync("o3", 0, 1, 3);

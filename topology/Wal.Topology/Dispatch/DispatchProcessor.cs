@@ -187,6 +187,14 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
 
     private async ValueTask FireDueTimersAsync(DateTimeOffset now)
     {
+        // A deleted namespace's processors run until the topology is rebuilt without it, a debounce and a close after
+        // the delete: its timers wait meanwhile, as they do once it is gone, and fire if it is created again. Fired,
+        // they delivered after the delete was acknowledged, retried under the default policy, or expired mutations.
+        if (!_registry.TryGet(_namespace, out _))
+        {
+            return;
+        }
+
         // Collect first, then act: acting writes to the store being scanned.
         var nowMs = now.ToUnixTimeMilliseconds();
         var due = new List<(byte[] Key, PendingDelivery Pending)>();
