@@ -61,6 +61,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     public NamespaceRegistry Registry { get; }
 
+    /// <summary>The control-plane topic this instance reads and writes.</summary>
+    public string Topic => _options.Topic;
+
     /// <summary>True once the topic has been read to its end: the registry is complete.</summary>
     public bool IsLoaded { get; private set; }
 

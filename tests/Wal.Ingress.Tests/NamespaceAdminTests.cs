@@ -260,6 +260,27 @@ public sealed class NamespaceAdminTests(NamespaceAdminTests.Fixture fixture) : I
         }
     }
 
+    [Fact]
+    public async Task CreateNamespace_KafkaRefusesTheControlPlaneRecord_AnsweredWithKafkasReasonNotInternal()
+    {
+        // An ACL that lets the ingress create topics but not write the control-plane topic: the change is refused by
+        // Kafka, an outcome the caller must act on, which INTERNAL ("the handler failed") kept in this instance's log.
+        fixture.Kafka.PushRequestErrors(KafkaApi.Produce, 29); // TOPIC_AUTHORIZATION_FAILED: not retried
+        using var client = fixture.Client(Operator);
+
+        var response = await client.CallAsync(Create, Definition("unwritable"));
+
+        Assert.True(response.Status == StatusCode.FailedPrecondition, $"{response.Status} {response.Message}");
+        Assert.Contains(ControlPlaneOptions.DefaultTopic, response.Message, StringComparison.Ordinal);
+        Assert.Contains("authoriz", response.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.False(fixture.ControlPlane.Registry.TryGet("unwritable", out _));
+        // librdkafka fails the topic's next records at once for a while after such a refusal: the shared fixture's
+        // other tests must find it writing again.
+        await Eventually.WaitUntilAsync(
+            async () => (await client.CallAsync(Create, Definition("unwritable"))).Status == StatusCode.OK,
+            TimeSpan.FromSeconds(60), "a create through the same control plane to succeed once Kafka takes its records again", TimeSpan.FromMilliseconds(500));
+    }
+
     private static CreateNamespaceRequest Definition(string name) => new() { Namespace = new NamespaceConfig { Name = name } };
 
     /// <summary>An ingress with mutual TLS (a client certificate optional), AdminClients = ops, and the admin calls over a control plane.</summary>

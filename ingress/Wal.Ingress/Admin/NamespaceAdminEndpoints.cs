@@ -64,7 +64,9 @@ public static class NamespaceAdminEndpoints
         endpoints.MapGrpcUnary(Prefix + "ListNamespaces", ListNamespacesRequest.Parser, (_, _) =>
             ValueTask.FromResult(new ListNamespacesResponse { Namespaces = { registry.All } }));
         endpoints.MapGrpcUnary(Prefix + "DeleteNamespace", DeleteNamespaceRequest.Parser, (request, context) => changes.RunAsync(context, async () =>
-            await controlPlane.DeleteAsync(request.Name, context.CancellationToken) ? new DeleteNamespaceResponse() : throw NotFound(request.Name)));
+            await WrittenAsync(controlPlane, request.Name, () => controlPlane.DeleteAsync(request.Name, context.CancellationToken))
+                ? new DeleteNamespaceResponse()
+                : throw NotFound(request.Name)));
         return endpoints;
     }
 
@@ -167,12 +169,41 @@ public static class NamespaceAdminEndpoints
 
         try
         {
-            return await controlPlane.PutAsync(definition, logPartitions, cancellationToken);
+            return await WrittenAsync(controlPlane, resolved.Name, () => controlPlane.PutAsync(definition, logPartitions, cancellationToken));
         }
         catch (NamespaceConfigException e)
         {
             // Valid here, then rejected by every instance: a change made through another ingress came first.
             throw new RpcException(StatusCode.Aborted, e.Message);
+        }
+    }
+
+    // Writing the change to the control-plane topic and reading it back can fail for reasons the caller must act on:
+    // Kafka refusing the record (an ACL on that topic), or not answering. Left to the runner, they were INTERNAL ("the
+    // handler failed"), their reason only in this instance's log, and nothing said whether the change was made.
+    private static async Task<T> WrittenAsync<T>(ControlPlane controlPlane, string name, Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (ProduceException<string, byte[]?> e) when (e.Error.IsBrokerError)
+        {
+            // The broker answered and refused the record: it is not in the topic.
+            throw new RpcException(StatusCode.FailedPrecondition, $"Kafka refused the change of namespace '{name}' in the control-plane topic "
+                + $"'{controlPlane.Topic}': {e.Error.Reason} ({e.Error.Code}); nothing was changed.");
+        }
+        catch (KafkaException e)
+        {
+            // No answer (a message timeout, the connection lost): the record may have been written, and then is applied.
+            throw new RpcException(StatusCode.Unavailable, $"Kafka did not acknowledge the change of namespace '{name}' in the control-plane topic "
+                + $"'{controlPlane.Topic}' ({e.Error.Reason}); it may or may not have been made: read the namespace (GetNamespace) before retrying.");
+        }
+        catch (TimeoutException e)
+        {
+            // Written, so every instance applies it, but this one had not read it back in time: a retry at once could
+            // pass its check against the stale registry.
+            throw new RpcException(StatusCode.Unavailable, $"{e.Message} The change is made; read the namespace (GetNamespace) before changing it again.");
         }
     }
 }
