@@ -17,6 +17,9 @@ namespace Wal.Cli.Operations;
 /// with another cluster name. The ingress writes records up to librdkafka's default <c>message.max.bytes</c>, so this
 /// producer takes up to <see cref="Wal.Topology.RecordLimits.ProducerMaxMessageBytes"/>, as the topology's do for the
 /// records it enlarges; at the default, one record near the ingress's limit failed every run at the same place.
+/// Its callers send one record and wait for its acknowledgement before the next (so that they can say where they
+/// stopped), so no batch ever forms: a linger only delayed each record, and 5 ms of it made a replay or a redrive of a
+/// million records take over an hour and a half.
 /// </remarks>
 internal sealed class LogEntryProducer : IDisposable
 {
@@ -28,7 +31,7 @@ internal sealed class LogEntryProducer : IDisposable
             BootstrapServers = bootstrapServers,
             Acks = Acks.All,
             EnableIdempotence = true,
-            LingerMs = 5,
+            LingerMs = 0,
             MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
         }).Build();
 
