@@ -64,61 +64,61 @@ internal sealed record LogPosition(DateTimeOffset? Time, long? AllOffset, IReadO
     /// gets its start, or its end when <paramref name="unnamedAtEnd"/> (for --to).
     /// </summary>
     public Dictionary<TopicPartition, long> Resolve(
-        IConsumer<byte[]?, byte[]?> consumer, IReadOnlyList<TopicPartition> partitions, IReadOnlyDictionary<TopicPartition, WatermarkOffsets> marks, bool unnamedAtEnd)
+        IConsumer<byte[]?, byte[]?> consumer,
+        IReadOnlyList<TopicPartition> partitions,
+        IReadOnlyDictionary<TopicPartition, WatermarkOffsets> marks,
+        bool unnamedAtEnd,
+        CancellationToken cancellationToken = default)
     {
         if (Time is { } time)
         {
             var found = consumer.OffsetsForTimes(partitions.Select(p => new TopicPartitionTimestamp(p, new Timestamp(time))), TimeSpan.FromSeconds(10));
-            // "No record at or after the time" and "the broker cannot answer" (librdkafka's mock
-            // cluster) look alike, so an empty answer is checked by reading timestamps.
-            return found.ToDictionary(f => f.TopicPartition, f => f.Offset.Value >= 0
-                ? f.Offset.Value
-                : FirstAtOrAfter(consumer, f.TopicPartition, marks[f.TopicPartition], time));
+            bool? answered = null;
+            return found.ToDictionary(f => f.TopicPartition, f =>
+            {
+                var partitionMarks = marks[f.TopicPartition];
+                if (f.Offset.Value >= 0)
+                {
+                    return f.Offset.Value;
+                }
+
+                if (partitionMarks.Low.Value >= partitionMarks.High.Value)
+                {
+                    return partitionMarks.High.Value;
+                }
+
+                // "No record at or after the time" and "the broker cannot answer" (librdkafka's mock cluster) look alike.
+                // A broker that answers a query for the first record at or after the epoch is sure of its "none".
+                answered ??= AnswersQueriesByTime(consumer, f.TopicPartition);
+                return answered.Value ? partitionMarks.High.Value : FirstAtOrAfter(consumer, f.TopicPartition, partitionMarks, time, cancellationToken);
+            });
         }
 
         return partitions.ToDictionary(p => p, p =>
             AllOffset ?? (Offsets.TryGetValue(p.Partition.Value, out var o) ? o : unnamedAtEnd ? marks[p].High.Value : marks[p].Low.Value));
     }
 
-    /// <summary>Binary search for the first offset whose record timestamp is at or after <paramref name="time"/>.</summary>
-    private static long FirstAtOrAfter(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, WatermarkOffsets marks, DateTimeOffset time)
-    {
-        long low = marks.Low.Value, high = marks.High.Value;
-        try
-        {
-            while (low < high)
-            {
-                var middle = low + ((high - low) / 2);
-                if (TimestampAt(consumer, partition, middle) < time)
-                {
-                    low = middle + 1;
-                }
-                else
-                {
-                    high = middle;
-                }
-            }
-        }
-        finally
-        {
-            consumer.Unassign();
-        }
+    private static bool AnswersQueriesByTime(IConsumer<byte[]?, byte[]?> consumer, TopicPartition nonEmpty) =>
+        consumer.OffsetsForTimes([new TopicPartitionTimestamp(nonEmpty, new Timestamp(0, TimestampType.CreateTime))], TimeSpan.FromSeconds(10))[0].Offset.Value >= 0;
 
-        return low;
-    }
-
-    private static DateTimeOffset TimestampAt(IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, long offset)
+    /// <summary>
+    /// The first offset whose record's timestamp is at or after <paramref name="time"/>, as Kafka answers it, read in
+    /// order: timestamps need not grow with offsets (a replicated record keeps its origin region's time), and a binary
+    /// search over them landed past records in the range, which the replay then left out.
+    /// </summary>
+    private static long FirstAtOrAfter(
+        IConsumer<byte[]?, byte[]?> consumer, TopicPartition partition, WatermarkOffsets marks, DateTimeOffset time, CancellationToken cancellationToken)
     {
-        consumer.Assign(new TopicPartitionOffset(partition, offset));
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
+        var starts = new Dictionary<TopicPartition, long> { [partition] = marks.Low.Value };
+        var ends = new Dictionary<TopicPartition, long> { [partition] = marks.High.Value };
+        foreach (var record in KafkaTopics.Scan(consumer, starts, ends, cancellationToken))
         {
-            if (consumer.Consume(TimeSpan.FromMilliseconds(200)) is { IsPartitionEOF: false } result && result.TopicPartition == partition)
+            if (record.Message.Timestamp.UtcDateTime >= time)
             {
-                return result.Message.Timestamp.UtcDateTime;
+                return record.Offset.Value;
             }
         }
 
-        throw new TimeoutException($"Could not read {partition}@{offset} to find a time in it.");
+        return marks.High.Value;
     }
 }

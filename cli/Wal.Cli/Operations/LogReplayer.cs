@@ -58,10 +58,10 @@ internal sealed class LogReplayer(string bootstrapServers)
         // No commits: a replay is a one-off read and must not disturb any group.
         using var consumer = KafkaTopics.Consumer(bootstrapServers, $"wal-replay-{Guid.NewGuid():N}");
         var marks = partitions.ToDictionary(p => p, p => KafkaTopics.Watermarks(consumer, p));
-        var asked = from.Resolve(consumer, partitions, marks, unnamedAtEnd: false);
+        var asked = from.Resolve(consumer, partitions, marks, unnamedAtEnd: false, cancellationToken);
         CheckNotPastTheEnd(ns, from, asked, marks);
         var starts = Clamp(asked, marks);
-        var ends = to is null ? partitions.ToDictionary(p => p, p => marks[p].High.Value) : Clamp(to.Resolve(consumer, partitions, marks, unnamedAtEnd: true), marks);
+        var ends = to is null ? partitions.ToDictionary(p => p, p => marks[p].High.Value) : Clamp(to.Resolve(consumer, partitions, marks, unnamedAtEnd: true, cancellationToken), marks);
         foreach (var partition in partitions.Where(p => from.Offsets.Count > 0 && !from.Offsets.ContainsKey(p.Partition.Value)))
         {
             // "--from 1:2" means partition 1: the partitions it does not name are not replayed.
