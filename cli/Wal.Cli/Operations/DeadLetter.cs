@@ -76,6 +76,14 @@ internal sealed record DeadLetter(
             CarriedFrom(headers));
     }
 
+    /// <summary>
+    /// This dead letter as a report names it (id, position, reason, error, the mutation's request id and part), without
+    /// its entry, its mutation's chunks or its carried headers: a run keeps one for every dead letter it took, and the
+    /// content of a DLQ that grew through an outage does not fit in memory.
+    /// </summary>
+    public DeadLetter WithoutContent() =>
+        this with { Entry = null, Mutation = Mutation is null ? null : new DeadMutation { RequestId = Mutation.RequestId }, Carried = null };
+
     // The headers the entry's log record had, which its dead letter carries ahead of its own (CarriedHeaders): what a
     // redrive puts back with the entry, so that it returns to the log as it was. The dead letter's own headers, and
     // a replicator's word that a region refused it, are about the dead letter and stay with it.

@@ -90,11 +90,11 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
                         : MutationRedrive.Entries(ns.Name, letter, DateTimeOffset.UtcNow, out refusal);
                     if (entries is null)
                     {
-                        skipped.Add((letter, refusal ?? "not a readable LogEntry"));
+                        skipped.Add((letter.WithoutContent(), refusal ?? "not a readable LogEntry"));
                     }
                     else if (expired.Joined.Count == joinedBefore)
                     {
-                        matched.Add(letter);
+                        matched.Add(Kept(letter, expired));
                         if (producer is not null)
                         {
                             foreach (var e in entries)
@@ -134,6 +134,19 @@ internal sealed class DeadLetterRedriver(string bootstrapServers)
 
         progress?.Report(read, written, final: true);
         return new RedriveResult(group, read, written, matched, skipped, pastEnd, expired.Joined, expired.ReassembledAs, deleted);
+    }
+
+    // What the report needs of a dead letter taken, not its content (a run over a DLQ that grew through an outage held
+    // every payload until its end); a reassembled mutation's new request id goes with it.
+    private static DeadLetter Kept(DeadLetter letter, ExpiredMutationRedrive expired)
+    {
+        var kept = letter.WithoutContent();
+        if (expired.ReassembledAs.Remove(letter, out var redrivenAs))
+        {
+            expired.ReassembledAs[kept] = redrivenAs;
+        }
+
+        return kept;
     }
 
     /// <summary>
