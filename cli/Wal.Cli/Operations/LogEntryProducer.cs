@@ -25,15 +25,16 @@ internal sealed class LogEntryProducer : IDisposable
 {
     private readonly IProducer<byte[], byte[]> _producer;
 
-    public LogEntryProducer(string bootstrapServers) =>
-        _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 0,
-            MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
-        }).Build();
+    public LogEntryProducer(string bootstrapServers) => _producer = new ProducerBuilder<byte[], byte[]>(Config(bootstrapServers)).Build();
+
+    internal static ProducerConfig Config(string bootstrapServers) => new()
+    {
+        BootstrapServers = bootstrapServers,
+        Acks = Acks.All,
+        EnableIdempotence = true,
+        LingerMs = 0,
+        MessageMaxBytes = Wal.Topology.RecordLimits.ProducerMaxMessageBytes,
+    };
 
     /// <summary>
     /// Completes once the record is durably acknowledged; throws if it is not. <paramref name="headers"/> are the

@@ -10,14 +10,14 @@ namespace Wal.Cli.Tests.Operations;
 /// <summary>
 /// A redrive after a long outage meets as many dead letters as writes came in meanwhile. It reports each by id, partition,
 /// offset, reason and error; it must not keep their entries (payload and all) until the end, or its memory grows with
-/// the DLQ's size and a big enough one ends it, killed, part of the way through. On its own cluster.
+/// the DLQ's size and a big enough one ends it, killed, part of the way through (800 dead letters of 64 KiB held 50 MiB
+/// at the last one). What the run keeps is checked, not the process's memory, which the tests beside it move too.
 /// </summary>
 public sealed class DeadLetterRedriverMemoryTests
 {
-    private const int Letters = 800;
+    private const int Letters = 40;
     private const int PayloadBytes = 64 * 1024;
-    // The mock cluster keeps 5 MB of each partition: spread so that it keeps all of them.
-    private const int Partitions = 16;
+    private const int Partitions = 4;
 
     [Fact]
     public async Task Redrive_ManyLargeDeadLetters_KeepsNoneOfTheirPayloads()
@@ -27,24 +27,19 @@ public sealed class DeadLetterRedriverMemoryTests
         cluster.CreateTopic("wal.m.dlq", Partitions);
         await ProduceDeadLettersAsync(cluster);
         var ns = new NamespaceConfig { Name = "m", Topic = "wal.m", DeadLetterTopic = "wal.m.dlq" };
-        var before = GC.GetTotalMemory(forceFullCollection: true);
-        long? atTheLast = null;
-        var redriven = 0;
 
-        var result = await new DeadLetterRedriver(cluster.BootstrapServers).RedriveAsync(ns, DeadLetterFilter.All, dryRun: false, null, _ =>
-        {
-            if (++redriven == Letters)
-            {
-                atTheLast = GC.GetTotalMemory(forceFullCollection: true);
-            }
-        }, CancellationToken.None);
+        var result = await new DeadLetterRedriver(cluster.BootstrapServers).RedriveAsync(ns, DeadLetterFilter.All, dryRun: false, null, null, CancellationToken.None);
 
         Assert.True(result.Read == Letters, $"read {result.Read}, redriven {result.Redriven}, skipped {result.Skipped.Count}");
         Assert.Equal(Letters, result.Redriven);
         Assert.Equal(Letters, result.Matched.Count);
-        var kept = atTheLast!.Value - before;
-        // The payloads are 50 MiB; a handful of them in flight is what a run that keeps none holds.
-        Assert.True(kept < 16 * 1024 * 1024, $"the run held {kept / (1024 * 1024)} MiB at its last dead letter, of {Letters * PayloadBytes / (1024 * 1024)} MiB of payloads");
+        Assert.All(result.Matched, letter =>
+        {
+            Assert.Null(letter.Entry);
+            Assert.Null(letter.Carried);
+            Assert.StartsWith("m-", letter.Id, StringComparison.Ordinal);
+            Assert.Equal("retriable", letter.Reason);
+        });
     }
 
     private static async Task ProduceDeadLettersAsync(EmbeddedKafkaCluster cluster)
