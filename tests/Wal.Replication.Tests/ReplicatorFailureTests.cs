@@ -256,6 +256,44 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Equal(0, Committed(2));
     }
 
+    // A region away (or a replicator stopped) longer than the home topic's retention: the records retention removed were
+    // skipped without a word, the consumer starting again at the first offset left. Here the mock cluster's own bound
+    // on a partition's log (a few MB) stands in for retention.
+    [Fact]
+    public async Task RecordsRetentionRemovedBeforeTheyWereRead_CountedAndLoggedNamingTheOffsets_AndTheRestReplicated()
+    {
+        _a.CreateTopic(Topic, 1);
+        _b.CreateTopic(Topic, 1);
+        await using (var first = Replicator())
+        {
+            await first.StartAsync();
+            await ProduceAsync([(0, Entry("early"))]);
+            await Eventually.WaitUntilAsync(() => Task.FromResult(Committed(0) == 1), Patience, () => $"the first record to be committed (committed {Committed(0)})");
+        }
+
+        await ProduceAsync(Enumerable.Range(0, 24).Select(i => (0, Entry($"bulk-{i}", payloadBytes: 512 * 1024))));
+        await ProduceAsync([(0, Entry("late"))]);
+        var gone = LowWatermark(0) - 1;
+        Assert.True(gone > 0, "the mock cluster kept every record, so nothing was removed and the test proves nothing");
+        using var recorded = new RecordedMetrics();
+        await using var second = Replicator(metrics: recorded.Metrics);
+
+        await second.StartAsync();
+
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(ReadAll(_b, Topic).Any(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id == "late")), Patience,
+            () => $"the record after the gap to reach b (sent={second.Replicated})");
+        Assert.Equal(gone, recorded.Sum("wal.topology.replication.expired_unread"));
+        Assert.Equal(["namespace=mismatch,region=b"], recorded.TagSets("wal.topology.replication.expired_unread"));
+        Assert.Contains(_logger.Messages, m => m.Contains($"offsets 1 to {gone} of {Topic}/0 ({gone}) were removed by the topic's retention", StringComparison.Ordinal));
+    }
+
+    private long LowWatermark(int partition)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "watermarks" }).Build();
+        return consumer.QueryWatermarkOffsets(new TopicPartition(Topic, partition), TimeSpan.FromSeconds(5)).Low.Value;
+    }
+
     private long Committed(int partition)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "wal-replicate-mismatch-to-b" }).Build();

@@ -39,6 +39,7 @@ public sealed class TopologyMetrics : IDisposable
     private readonly Counter<long> _latePieces;
     private readonly Counter<long> _replicated;
     private readonly Counter<long> _refused;
+    private readonly Counter<long> _expiredUnread;
 
     /// <param name="meterFactory">The host's factory, so each host has its own meter; a new meter without one.</param>
     public TopologyMetrics(IMeterFactory? meterFactory = null)
@@ -70,6 +71,9 @@ public sealed class TopologyMetrics : IDisposable
             "wal.topology.replication.records", "{record}", "Records the remote region acknowledged, by namespace and remote region (re-sends included).");
         _refused = _meter.CreateCounter<long>(
             "wal.topology.replication.refused", "{record}", "Records the remote region refused for good, dead-lettered here, by namespace and remote region.");
+        _expiredUnread = _meter.CreateCounter<long>(
+            "wal.topology.replication.expired_unread", "{offset}",
+            "Offsets of the local topic its retention removed before the replicator read them, by namespace and remote region: those that originated here never reached that region.");
     }
 
     /// <summary>
@@ -117,6 +121,9 @@ public sealed class TopologyMetrics : IDisposable
 
     public void Refused(string @namespace, string remoteRegion) =>
         _refused.Add(1, new(NamespaceTag, @namespace), new(RegionTag, remoteRegion));
+
+    public void ExpiredUnread(string @namespace, string remoteRegion, long offsets) =>
+        _expiredUnread.Add(offsets, new(NamespaceTag, @namespace), new(RegionTag, remoteRegion));
 
     /// <summary>
     /// Whether <paramref name="instrument"/> is one of these instruments, not another instance's of the same meter name:

@@ -37,6 +37,7 @@ public sealed partial class RegionReplicator : IAsyncDisposable
     // Bounded well inside the rebalance timeout (max.poll.interval.ms, 5 minutes): the group waits for this member.
     private static readonly TimeSpan RevocationFlushTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan AnswerPollInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan CommittedLookupTimeout = TimeSpan.FromSeconds(5);
 
     private readonly RegionReplicatorOptions _options;
     private readonly ILogger _logger;
@@ -197,8 +198,13 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
         if (!_progress.TryGetValue(record.TopicPartition, out var progress))
         {
-            progress = new PartitionProgress(record.TopicPartition, record.Offset.Value);
+            progress = new PartitionProgress(record.TopicPartition, CommittedOrAt(consumer, record));
             _progress[record.TopicPartition] = progress;
+        }
+
+        if (record.Offset.Value > progress.Next)
+        {
+            ExpiredUnread(record.TopicPartition, progress.Next, record.Offset.Value - 1);
         }
 
         // A rewind to an earlier unanswered record reads the dead-lettered ones after it again; each has its dead letter.
@@ -216,6 +222,31 @@ public sealed partial class RegionReplicator : IAsyncDisposable
             consumer.Pause([record.TopicPartition]);
             progress.Held = true;
         }
+    }
+
+    // Where this partition's reading starts after an assignment: its committed offset, so that records retention removed
+    // since are noticed at the first record read; the record's own offset when none was committed (reading from the start).
+    private static long CommittedOrAt(IConsumer<byte[], byte[]> consumer, ConsumeResult<byte[], byte[]> record)
+    {
+        try
+        {
+            var committed = consumer.Committed([record.TopicPartition], CommittedLookupTimeout).Single().Offset.Value;
+            return committed >= 0 && committed < record.Offset.Value ? committed : record.Offset.Value;
+        }
+        catch (KafkaException)
+        {
+            return record.Offset.Value;
+        }
+    }
+
+    // The consumer went past offsets it was to read next: the fetch found them gone (the topic's retention removed them
+    // while the remote region was away, or while the replicator was stopped) and it started again at the first one
+    // left. Nothing in the topic or the remote can tell which of them originated here, so the count is of offsets.
+    private void ExpiredUnread(TopicPartition partition, long first, long last)
+    {
+        var count = last - first + 1;
+        _metrics.ExpiredUnread(_options.Namespace, _options.RemoteRegion, count);
+        LogExpiredUnread(_logger, _options.GroupId, first, last, partition.Topic, partition.Partition.Value, count, _options.RemoteRegion);
     }
 
     /// <summary>
@@ -664,6 +695,9 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replicator {Group}: a record of origin region '{Origin}' is not replicated: namespace {Namespace} lists regions [{Regions}], and only records from this region ({Local}) are sent on. Check the ingress's --region. {Count} such record(s) so far.")]
     private static partial void LogUnknownOrigin(ILogger logger, string group, string origin, string @namespace, string regions, string local, long count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Replicator {Group}: offsets {First} to {Last} of {Topic}/{Partition} ({Count}) were removed by the topic's retention before they were read; those that originated in this region never reached region {Remote}. Their writes are lost there unless replayed from elsewhere; keep retention.ms above the longest time a region may be away.")]
+    private static partial void LogExpiredUnread(ILogger logger, string group, long first, long last, string topic, int partition, long count, string remote);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replicator {Group}: rewound to the first unacknowledged record of each partition.")]
     private static partial void LogRewound(ILogger logger, string group);
