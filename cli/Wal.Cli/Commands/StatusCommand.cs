@@ -4,13 +4,16 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Confluent.Kafka;
 using Wal.Cli.Operations;
+using Wal.Schemas.V1;
 using Wal.Topology;
+using Wal.Topology.Replication;
 
 namespace Wal.Cli.Commands;
 
 /// <summary>
 /// <c>wal status</c>: per namespace, how far behind the topology is, how many timers wait and how
-/// many dead letters; per instance of the group, its partitions and their lag.
+/// many dead letters; per replicating namespace and region, how far behind its replicator is; per instance of the
+/// group, its partitions and their lag.
 /// </summary>
 internal static class StatusCommand
 {
@@ -29,6 +32,8 @@ internal static class StatusCommand
             "status",
             "Per namespace: consumer lag of the topology's group, pending timers (delayed and retrying deliveries, and those "
             + "waiting behind a retry of their Kafka record key, as of the topology's last commit) and dead-letter depth. "
+            + "Per replicating namespace and region: the records of the namespace's topic its replicator to that region has not "
+            + "yet passed ('-' where no replicator here has committed any: the local region, or one not started). "
             + "Per instance: its assigned partitions and their lag (needs a "
             + "cluster that answers DescribeGroups; the embedded one of 'wal up' does not).")
         {
@@ -42,15 +47,22 @@ internal static class StatusCommand
             using var consumer = KafkaTopics.Consumer(bootstrap, groupId);
             var lags = new Dictionary<TopicPartition, long>();
             var rows = new List<NamespaceStatus>();
+            var replication = new List<ReplicationStatus>();
             foreach (var ns in namespaces)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 // Committed() only fetches offsets; it does not join the group or disturb its members.
                 var partitions = KafkaTopics.Partitions(bootstrap, ns.Topic);
                 var committed = KafkaTopics.CommittedOrStart(consumer, partitions);
+                var marks = partitions.ToDictionary(p => p, p => KafkaTopics.Watermarks(consumer, p));
                 foreach (var p in partitions)
                 {
-                    lags[p] = KafkaTopics.Watermarks(consumer, p).High.Value - committed[p];
+                    lags[p] = marks[p].High.Value - committed[p];
+                }
+
+                if (ns.Personas.Contains(Persona.CrossRegionReplication))
+                {
+                    replication.AddRange(ns.Regions.Select(r => new ReplicationStatus(ns.Name, r.Name, ReplicationLag(bootstrap, ns.Name, r.Name, marks))));
                 }
 
                 var dlq = KafkaTopics.Partitions(bootstrap, ns.DeadLetterTopic).Sum(p =>
@@ -64,7 +76,7 @@ internal static class StatusCommand
 
             var members = GroupMember.Describe(bootstrap, groupId, out var unavailable);
             var instances = members?.Select(m => new InstanceStatus(m, m.Partitions.Sum(p => lags.GetValueOrDefault(p)))).ToList();
-            Write(terminal, groupId, rows, instances, unavailable);
+            Write(terminal, groupId, rows, replication, instances, unavailable);
             return ExitCodes.Ok;
         });
         return command;
@@ -78,7 +90,19 @@ internal static class StatusCommand
         return counted;
     }
 
-    private static void Write(Terminal terminal, string groupId, List<NamespaceStatus> rows, List<InstanceStatus>? instances, string? unavailable)
+    // The records of the topic the replicator to the region has not passed yet, from the offsets its group committed (the
+    // first one left where a partition has none); null when its group committed nothing here.
+    private static long? ReplicationLag(string bootstrap, string @namespace, string region, Dictionary<TopicPartition, WatermarkOffsets> marks)
+    {
+        using var replicator = KafkaTopics.Consumer(bootstrap, RegionReplicatorOptions.GroupIdOf(@namespace, region));
+        var committed = KafkaTopics.Committed(replicator, [.. marks.Keys]);
+        return committed.Count == 0
+            ? null
+            : marks.Sum(m => m.Value.High.Value - Math.Max(committed.GetValueOrDefault(m.Key, -1), m.Value.Low.Value));
+    }
+
+    private static void Write(
+        Terminal terminal, string groupId, List<NamespaceStatus> rows, List<ReplicationStatus> replication, List<InstanceStatus>? instances, string? unavailable)
     {
         if (terminal.IsJson)
         {
@@ -91,6 +115,12 @@ internal static class StatusCommand
                     ["lag"] = r.Lag,
                     ["timers"] = r.Timers is { } t ? new JsonObject { ["total"] = t.Total, ["delayed"] = t.Delayed, ["retrying"] = t.Retrying, ["waiting"] = t.Waiting } : null,
                     ["dlqDepth"] = r.Dlq,
+                })]),
+                ["replication"] = new JsonArray([.. replication.Select(r => (JsonNode)new JsonObject
+                {
+                    ["namespace"] = r.Namespace,
+                    ["region"] = r.Region,
+                    ["lag"] = r.Lag,
                 })]),
                 ["instances"] = instances is null ? null : new JsonArray([.. instances.Select(i => (JsonNode)new JsonObject
                 {
@@ -112,6 +142,15 @@ internal static class StatusCommand
         {
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"{r.Name,-24} {r.Lag,10} {Count(r.Timers?.Total),10} {Count(r.Timers?.Delayed),10} {Count(r.Timers?.Retrying),10} {Count(r.Timers?.Waiting),10} {r.Dlq,10}");
+        }
+
+        if (replication.Count > 0)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"{"REPLICATING",-24} {"TO REGION",-16} {"LAG",10}");
+            foreach (var r in replication)
+            {
+                text.AppendLine(CultureInfo.InvariantCulture, $"{r.Namespace,-24} {r.Region,-16} {Count(r.Lag),10}");
+            }
         }
 
         if (instances is null)
@@ -138,4 +177,6 @@ internal static class StatusCommand
     private sealed record NamespaceStatus(string Name, long Lag, PendingTimers? Timers, long Dlq);
 
     private sealed record InstanceStatus(GroupMember Member, long Lag);
+
+    private sealed record ReplicationStatus(string Namespace, string Region, long? Lag);
 }

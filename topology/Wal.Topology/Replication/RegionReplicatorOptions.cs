@@ -54,7 +54,10 @@ public sealed record RegionReplicatorOptions
     public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The consumer group holding this replicator's progress: one per (namespace, remote region).</summary>
-    public string GroupId => $"wal-replicate-{Namespace}-to-{RemoteRegion}";
+    public string GroupId => GroupIdOf(Namespace, RemoteRegion);
+
+    /// <summary>The consumer group of the replicator of <paramref name="namespace"/> to <paramref name="remoteRegion"/>.</summary>
+    public static string GroupIdOf(string @namespace, string remoteRegion) => $"wal-replicate-{@namespace}-to-{remoteRegion}";
 
     /// <summary>Throws with a message naming the bad value.</summary>
     public void Validate()
