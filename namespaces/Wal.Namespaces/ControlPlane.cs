@@ -56,6 +56,10 @@ public sealed partial class ControlPlane : IAsyncDisposable
             BootstrapServers = options.BootstrapServers,
             Acks = Acks.All,
             EnableIdempotence = true,
+            // A change Kafka has not taken within the options' Timeout fails (the caller hears it may or may not be made),
+            // as the wait to apply it does. At librdkafka's default, 5 minutes, a change made while Kafka was away held the
+            // ingress's one-at-a-time admin gate that long, and every other change on that instance waited behind it.
+            MessageTimeoutMs = (int)Math.Min(options.Timeout.TotalMilliseconds, int.MaxValue),
         }).Build();
     }
 

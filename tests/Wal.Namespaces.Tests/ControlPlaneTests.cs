@@ -487,6 +487,21 @@ public sealed class ControlPlaneTests : IDisposable
         return applied;
     }
 
+    [Fact]
+    public async Task Put_KafkaAway_FailsWithinTheTimeoutNotLibrdkafkasFiveMinutes()
+    {
+        var options = (await EnsureTopicAsync()) with { Timeout = TimeSpan.FromSeconds(2) };
+        await using var plane = new ControlPlane(options, new NamespaceRegistry());
+        await plane.StartAsync();
+        _kafka.SetBrokerDown(1);
+
+        // Bounded for the test only: before, the change waited out librdkafka's default message timeout, 300 s.
+        var error = await Assert.ThrowsAsync<ProduceException<string, byte[]?>>(() => plane.PutAsync(new NamespaceConfig { Name = "orders" }).WaitAsync(TimeSpan.FromSeconds(60)));
+
+        Assert.Equal(ErrorCode.Local_MsgTimedOut, error.Error.Code);
+        Assert.False(plane.Registry.TryGet("orders", out _));
+    }
+
     private async Task<ControlPlaneOptions> EnsureTopicAsync()
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };
