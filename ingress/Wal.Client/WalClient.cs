@@ -86,7 +86,12 @@ public sealed class WalClient : IDisposable
 
     /// <summary>Opens a WriteToLogStream call; see <see cref="WalWriteStream"/>.</summary>
     public WalWriteStream OpenWriteStream() =>
-        new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight, WriteToLogAsync, _options.ShedAttempts > 1 ? _options.Deadline : TimeSpan.Zero);
+        new(_http, WriteToLogStreamPath, _options.MaxStreamInFlight, WriteToLogAgainAsync, _options.ShedAttempts > 1 ? _options.Deadline : TimeSpan.Zero);
+
+    // A stream write the ingress shed goes out again as a unary call, whose attempts count the stream's as the first of
+    // ShedAttempts: a fresh budget let such a write be sent ShedAttempts + 1 times, and 1 (no retry) stayed at one.
+    private Task<WriteToLogResponse> WriteToLogAgainAsync(WriteToLogRequest request, CancellationToken cancellationToken) =>
+        WriteAsync(WriteToLogPath, request, cancellationToken, shedsBefore: 1);
 
     /// <summary>
     /// Calls a unary method. A non-OK status throws <see cref="WalCallException"/>, and so does a call whose request
@@ -95,10 +100,14 @@ public sealed class WalClient : IDisposable
     /// deadline throws <see cref="HttpRequestException"/>, <see cref="IOException"/> or
     /// <see cref="OperationCanceledException"/>: the call may have taken effect.
     /// </summary>
-    public async Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, CancellationToken cancellationToken = default)
+    public Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, CancellationToken cancellationToken = default)
+        where TResponse : IMessage<TResponse> =>
+        CallAsync(path, request, parser, shedsBefore: 0, cancellationToken);
+
+    private async Task<TResponse> CallAsync<TResponse>(string path, IMessage request, MessageParser<TResponse> parser, int shedsBefore, CancellationToken cancellationToken)
         where TResponse : IMessage<TResponse>
     {
-        var (status, message, details, body) = await SendAsync(path, request, cancellationToken);
+        var (status, message, details, body) = await SendAsync(path, request, shedsBefore, cancellationToken);
         if (status != 0)
         {
             throw new WalCallException(status, message, details);
@@ -141,11 +150,11 @@ public sealed class WalClient : IDisposable
         return chain.Build(server);
     }
 
-    private async Task<WriteToLogResponse> WriteAsync(string path, IMessage request, CancellationToken cancellationToken)
+    private async Task<WriteToLogResponse> WriteAsync(string path, IMessage request, CancellationToken cancellationToken, int shedsBefore = 0)
     {
         try
         {
-            return Checked(await CallAsync(path, request, WriteToLogResponse.Parser, cancellationToken));
+            return Checked(await CallAsync(path, request, WriteToLogResponse.Parser, shedsBefore, cancellationToken));
         }
         catch (WalCallException e) when (e.NothingSent)
         {
@@ -199,7 +208,8 @@ public sealed class WalClient : IDisposable
     /// </summary>
     internal static bool IsRefusal(int status) => status is 3 or 5 or 6 or 7 or 8 or 9 or 11 or 12 or 16;
 
-    private async Task<(int Status, string Message, byte[]? Details, byte[]? Body)> SendAsync(string path, IMessage request, CancellationToken cancellationToken)
+    // shedsBefore: the sheds of this request before this call (a stream write's), counted against ShedAttempts.
+    private async Task<(int Status, string Message, byte[]? Details, byte[]? Body)> SendAsync(string path, IMessage request, int shedsBefore, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(_options.Deadline);
@@ -207,7 +217,7 @@ public sealed class WalClient : IDisposable
         var payload = Frame(request);
         // Counted apart: a call shed once still has its connection attempts, and one that failed to connect its shed retries.
         var connectFailures = 0;
-        var sheds = 0;
+        var sheds = shedsBefore;
         while (true)
         {
             var content = new FramedRequest(payload);

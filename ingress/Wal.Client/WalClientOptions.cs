@@ -35,7 +35,8 @@ public sealed record WalClientOptions
     /// (<c>grpc-retry-pushback-ms</c>, e.g. the wait for its namespace's next rate token): the client waits that long
     /// and sends the call again, while the wait ends inside <see cref="Deadline"/>. Safe: a shed write was not
     /// written. A refusal that says nothing of when, or never, is answered at once. 1: no such retry. A
-    /// <see cref="WalWriteStream"/> write shed so goes out again as such a unary call.
+    /// <see cref="WalWriteStream"/> write shed so goes out again as such a unary call, its attempt on the stream counted as
+    /// the first: at most this many attempts in all.
     /// </summary>
     public int ShedAttempts { get; init; } = 3;
 

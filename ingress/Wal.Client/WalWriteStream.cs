@@ -74,8 +74,8 @@ public sealed class WalWriteStream : IAsyncDisposable
     /// <remarks>
     /// A write the server shed with a pushback (RESOURCE_EXHAUSTED, <c>retry_pushback_ms</c> in its acknowledgement)
     /// was not written, so once the pushback has passed it goes out again as a unary WriteToLog, which retries a further
-    /// shed as any unary write does (<see cref="WalClientOptions.ShedAttempts"/>, within
-    /// <see cref="WalClientOptions.Deadline"/>); its answer is this write's. Not on the stream: its request side may have
+    /// shed as any unary write does (<see cref="WalClientOptions.ShedAttempts"/>, the attempt on the stream counted as the
+    /// first, within <see cref="WalClientOptions.Deadline"/>); its answer is this write's. Not on the stream: its request side may have
     /// ended by then (<see cref="CompleteAsync"/>). A pushback of <see cref="WalClientOptions.Deadline"/> or more, or
     /// none, and <see cref="WalClientOptions.ShedAttempts"/> 1, leave the refusal as the answer.
     /// </remarks>

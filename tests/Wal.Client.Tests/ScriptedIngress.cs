@@ -23,7 +23,9 @@ namespace Wal.Client.Tests;
 /// holding a WriteToLogResponse of durability D); <c>garbled-status</c>; <c>garbled-body</c>;
 /// <c>garbled-details</c>; <c>shed:MS:N:tag</c> (RESOURCE_EXHAUSTED with <c>grpc-retry-pushback-ms</c> MS, or
 /// none when MS is <c>none</c>, the first N times the id arrives; then <c>ok</c>); <c>http:N</c>; <c>silent</c> (never answers); <c>abort</c> (resets the
-/// stream after reading the message); <c>stream-shed:…</c> (<c>ok</c>: the unary retry of a write a stream shed).
+/// stream after reading the message); <c>stream-shed:…</c> and <c>stream-shed-one:…</c> (<c>ok</c>: the unary retry of a
+/// write a stream shed); <c>stream-shed-again:MS:tag</c> (RESOURCE_EXHAUSTED with pushback MS every time: a stream write's
+/// unary retry shed as well).
 /// WriteToLogStream has scripts of its own (AnswerStreamAsync).
 /// </summary>
 public sealed class ScriptedIngress : IAsyncLifetime
@@ -70,7 +72,7 @@ public sealed class ScriptedIngress : IAsyncLifetime
         response.ContentType = "application/grpc";
         switch (script[0])
         {
-            case "ok" or "stream-shed":
+            case "ok" or "stream-shed" or "stream-shed-one":
                 await response.Body.WriteAsync(Frame(new WriteToLogResponse { Durable = Trilean.True, Id = request.Id }));
                 response.AppendTrailer("grpc-status", "0");
                 break;
@@ -91,6 +93,11 @@ public sealed class ScriptedIngress : IAsyncLifetime
                     response.Headers["grpc-retry-pushback-ms"] = script[1];
                 }
 
+                break;
+            case "stream-shed-again":
+                response.Headers["grpc-status"] = "8";
+                response.Headers["grpc-message"] = "shed";
+                response.Headers["grpc-retry-pushback-ms"] = script[1];
                 break;
             case "shed":
                 await response.Body.WriteAsync(Frame(new WriteToLogResponse { Durable = Trilean.True, Id = request.Id }));
@@ -143,13 +150,33 @@ public sealed class ScriptedIngress : IAsyncLifetime
     // server does that takes no new streams, which tells HTTP/2 to try the request again) and
     // acknowledges both writes TRUE when they come again; "stream-refused-once-half-closed" does
     // the same once the client has half-closed the first call; "stream-shed:MS:tag" sheds the first
-    // (RESOURCE_EXHAUSTED, retry_pushback_ms MS, unset when MS is "none") and acknowledges the second TRUE.
+    // (RESOURCE_EXHAUSTED, retry_pushback_ms MS, unset when MS is "none") and acknowledges the second TRUE, as does
+    // "stream-shed-again:MS:tag" (whose unary retry is shed too); "stream-shed-one:MS:tag" sheds the first before it reads
+    // the second, whose arrival it notes as "stream: <id>", and acknowledges that TRUE.
     private async Task AnswerStreamAsync(HttpContext http)
     {
         var first = await ReadRequestAsync(http.Request.Body);
         Ids.Enqueue(first.Id);
+        if (first.Id.StartsWith("stream-shed-one:", StringComparison.Ordinal))
+        {
+            http.Response.ContentType = "application/grpc";
+            await http.Response.Body.WriteAsync(Frame(new WriteToLogAck
+            {
+                ClientId = first.ClientId,
+                Status = 8,
+                RetryPushbackMs = long.Parse(first.Id.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture),
+                Response = new WriteToLogResponse { Durable = Trilean.False, Id = first.Id, Message = "shed" },
+            }));
+            await http.Response.Body.FlushAsync();
+            var next = await ReadRequestAsync(http.Request.Body);
+            Ids.Enqueue($"stream: {next.Id}");
+            await http.Response.Body.WriteAsync(Frame(new WriteToLogAck { ClientId = next.ClientId, Response = new WriteToLogResponse { Durable = Trilean.True, Id = next.Id } }));
+            http.Response.AppendTrailer("grpc-status", "0");
+            return;
+        }
+
         var second = await ReadRequestAsync(http.Request.Body);
-        switch (first.Id.StartsWith("stream-shed:", StringComparison.Ordinal) ? "stream-shed" : first.Id)
+        switch (first.Id.StartsWith("stream-shed:", StringComparison.Ordinal) || first.Id.StartsWith("stream-shed-again:", StringComparison.Ordinal) ? "stream-shed" : first.Id)
         {
             case "stream-shed":
                 var shed = new WriteToLogAck { ClientId = first.ClientId, Status = 8, Response = new WriteToLogResponse { Durable = Trilean.False, Id = first.Id, Message = "shed" } };

@@ -166,6 +166,25 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.Single(server.Ids, id => id == script);
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task StreamShedAndItsRetriesShedToo_SentShedAttemptsTimesInAll(int shedAttempts)
+    {
+        // ShedAttempts bounds the attempts of a write the ingress sheds; 1 leaves a stream write at its one attempt. The
+        // stream's attempt is the first of them: the unary retry must not bring a whole budget of its own.
+        var script = $"stream-shed-again:10:attempts-{shedAttempts}";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, ShedAttempts = shedAttempts });
+        await using var stream = client.OpenWriteStream();
+        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+
+        await stream.CompleteAsync();
+
+        Assert.Equal((Trilean.False, Trilean.True), ((await shed).Durable, (await second).Durable));
+        Assert.Equal(shedAttempts, server.Ids.Count(id => id == script));
+    }
+
     [Fact]
     public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
     {
