@@ -21,7 +21,7 @@ namespace Wal.Client;
 /// <see cref="WalClientOptions.MaxStreamInFlight"/> writes await their answers; further writes
 /// wait for room, and the server's own bound pushes back through HTTP/2 flow control. A write the
 /// server shed saying when to come back (its namespace's rate quota) goes out again after that
-/// wait, as a unary call (see <see cref="WriteAsync"/>).
+/// wait, as a unary call (see <see cref="WriteAsync"/>), and keeps its room until that is answered.
 /// </summary>
 public sealed class WalWriteStream : IAsyncDisposable
 {
@@ -102,8 +102,16 @@ public sealed class WalWriteStream : IAsyncDisposable
                 return answer;
             }
 
-            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
-            return await WalClient.WaitOutPushbackAsync(wait, waiting.Token) ? await _sendAgain(request, waiting.Token) : answer;
+            try
+            {
+                using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+                return await WalClient.WaitOutPushbackAsync(wait, waiting.Token) ? await _sendAgain(request, waiting.Token) : answer;
+            }
+            finally
+            {
+                // Held since the shed (see Settle): the write awaited its answer all along.
+                _room.Release();
+            }
         }
         finally
         {
@@ -166,6 +174,16 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+            // Not sent again for a caller that stopped waiting: a shed answer still to come gives its room back here.
+            _ = write.Task.ContinueWith(
+                static (answered, room) =>
+                {
+                    if (answered.Result.Pushback is not null)
+                    {
+                        ((SemaphoreSlim)room!).Release();
+                    }
+                },
+                _room, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             return (new WriteToLogResponse { Durable = Trilean.Unknown, Id = request.Id, Message = "the caller stopped waiting after the write was queued; it may or may not be durable" }, null);
         }
     }
@@ -405,13 +423,19 @@ public sealed class WalWriteStream : IAsyncDisposable
             ? TimeSpan.FromMilliseconds(ack.RetryPushbackMs)
             : null;
 
-    // Exactly once per write, whoever comes first: its acknowledgement or the call's end.
+    // Exactly once per write, whoever comes first: its acknowledgement or the call's end. A write shed to be sent again
+    // keeps its room until its second attempt is answered (WriteAsync gives it back): given back at the shed, the next
+    // write went out at once, and a producer pipelining into a namespace over its rate had every write shed and waiting,
+    // beyond MaxStreamInFlight, to go out again together as unary calls.
     private void Settle(ulong clientId, WriteToLogResponse answer, TimeSpan? pushback = null)
     {
         if (_pending.TryRemove(clientId, out var write))
         {
             write.TrySetResult((answer, pushback));
-            _room.Release();
+            if (pushback is null)
+            {
+                _room.Release();
+            }
         }
     }
 

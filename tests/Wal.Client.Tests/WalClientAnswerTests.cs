@@ -186,6 +186,24 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     }
 
     [Fact]
+    public async Task StreamShedWithAPushback_HoldsItsRoomUntilItsRetryIsAnswered()
+    {
+        // At most MaxStreamInFlight writes await their answers: a shed write waiting out its pushback, then retried, still
+        // awaits one. Its room given back at the shed, the next write went out at once, and a producer pipelining into a
+        // namespace over its rate had every write shed and parked, then retried all at once as unary calls.
+        const string script = "stream-shed-one:300:bounded";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address, MaxStreamInFlight = 1 });
+        await using var stream = client.OpenWriteStream();
+        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
+        var next = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "after-bounded" });
+
+        await stream.CompleteAsync();
+
+        Assert.Equal((Trilean.True, Trilean.True), ((await shed).Durable, (await next).Durable));
+        Assert.Equal([script, script, "stream: after-bounded"], server.Ids.Where(id => id.Contains("bounded", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task RefusalWithTheServersAnswerInTheDetails_ThatAnswer()
     {
         var response = await WriteAsync("status:8:detail:False");
