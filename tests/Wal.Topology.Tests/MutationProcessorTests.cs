@@ -549,6 +549,27 @@ public sealed class MutationProcessorTests : IDisposable
     }
 
     [Fact]
+    public async Task Process_MarkerReadAfterItsNamespaceWasDeleted_WaitsUntilItIsCreatedAgain()
+    {
+        // The topology drops a deleted namespace's processors only at its rebuild, and reads its backlog meanwhile. A
+        // mutation completed then was applied with the defaults (no default target): each chunk had no delivery, and the
+        // whole mutation was dead-lettered as permanent, where admin.proto says its writes wait for the namespace.
+        await ChunksAsync("orphan", 0, 1, 2);
+        Assert.True(_registry.TryGet(Ns, out var kv));
+        _registry.Remove(Ns);
+
+        await MarkerAsync("orphan", 3);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMinutes(2));
+
+        Assert.True(_deadLetters.IsEmpty, "the mutation was dead-lettered while its namespace was gone");
+        Assert.Empty(_sink.Calls);
+        _registry.Upsert(kv);
+        await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal([["orphan/0", "orphan/1", "orphan/2"]], _sink.OrderedCalls);
+        Assert.True(_deadLetters.IsEmpty);
+    }
+
+    [Fact]
     public async Task Process_ChunkWithoutADelivery_EarlierChunksAppliedThenDeadLetteredAtIt()
     {
         await ChunksAsync("o3", 0, 1, 3);

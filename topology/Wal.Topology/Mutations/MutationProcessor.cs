@@ -300,6 +300,16 @@ public sealed partial class MutationProcessor : Processor<byte[], byte[], byte[]
                 _metrics.MutationAssembled(_namespace);
             }
 
+            if (!_registry.TryGet(_namespace, out _))
+            {
+                // Deleted, its processors still read its backlog until the rebuild: applied now, with the defaults' lack of
+                // a default target, the mutation was dead-lettered as permanent. It waits as a retry due at once, whose timer
+                // waits while the namespace is gone (FireDueTimersAsync) and applies it if the namespace is created again.
+                progress.State = MutationState.Retrying;
+                SaveWithTimer(progress, Now());
+                return;
+            }
+
             await ApplyAsync(progress, Now(), stored);
             return;
         }
