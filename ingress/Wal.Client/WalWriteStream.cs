@@ -96,7 +96,9 @@ public sealed class WalWriteStream : IAsyncDisposable
 
         try
         {
-            var (answer, pushback) = await SendOnStreamAsync(request, cancellationToken);
+            // A copy: the caller may reuse its request object once this returns, or change it while a retry waits.
+            var copy = request.Clone();
+            var (answer, pushback) = await SendOnStreamAsync(copy, cancellationToken);
             if (pushback is not { } wait)
             {
                 return answer;
@@ -105,7 +107,16 @@ public sealed class WalWriteStream : IAsyncDisposable
             try
             {
                 using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
-                return await WalClient.WaitOutPushbackAsync(wait, waiting.Token) ? await _sendAgain(request, waiting.Token) : answer;
+                if (!await WalClient.WaitOutPushbackAsync(wait, waiting.Token))
+                {
+                    return answer;
+                }
+
+                copy.ClientId = 0;
+                var again = await _sendAgain(copy, waiting.Token);
+                // As every answer on the stream: with the write's id, also where the unary call could not say it.
+                again.Id = again.Id.Length > 0 ? again.Id : copy.Id;
+                return again;
             }
             finally
             {
@@ -125,7 +136,8 @@ public sealed class WalWriteStream : IAsyncDisposable
         }
     }
 
-    // The write's attempt on this stream: its answer, and the pushback after which to send it again when it was shed.
+    // The write's attempt on this stream (request is the write's own copy, given its client_id here): its answer, and the
+    // pushback after which to send it again when it was shed.
     private async Task<(WriteToLogResponse Answer, TimeSpan? Pushback)> SendOnStreamAsync(WriteToLogRequest request, CancellationToken cancellationToken)
     {
         PendingWrite write;
@@ -140,9 +152,8 @@ public sealed class WalWriteStream : IAsyncDisposable
                 return (NotSent(request.Id, "the caller stopped waiting for room on the stream"), null);
             }
 
-            var framed = request.Clone();
-            framed.ClientId = Interlocked.Increment(ref _lastId);
-            write = new PendingWrite(framed.ClientId, request.Id, WalClient.Frame(framed));
+            request.ClientId = Interlocked.Increment(ref _lastId);
+            write = new PendingWrite(request.ClientId, request.Id, WalClient.Frame(request));
             _pending[write.ClientId] = write;
             // Checked after registering the write: the reader answers every write it finds
             // registered when the call ends, and this one sees the end if it came first (the

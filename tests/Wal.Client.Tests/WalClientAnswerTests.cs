@@ -129,6 +129,27 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) >= TimeSpan.FromMilliseconds(300), "the client came back before the pushback");
     }
 
+    [Fact]
+    public async Task StreamShedThenTheCallerChangesItsRequest_TheRetrySendsTheWriteAsItWasGiven()
+    {
+        // The class sends a copy: a caller that reuses its request object once WriteAsync has it must not change what a
+        // retry sends. The retry sent the caller's object, as it was by then.
+        const string script = "stream-shed:300:copied";
+        using var client = new WalClient(new WalClientOptions { Address = server.Address });
+        await using var stream = client.OpenWriteStream();
+        var request = new WriteToLogRequest { Namespace = "orders", Id = script };
+        var shed = stream.WriteAsync(request);
+        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+        request.Id = "ok:reused";
+
+        await stream.CompleteAsync();
+
+        Assert.Equal(Trilean.True, (await shed).Durable);
+        Assert.Equal(script, (await shed).Id);
+        Assert.Equal(2, server.Ids.Count(id => id == script));
+        Assert.DoesNotContain("ok:reused", server.Ids);
+    }
+
     [Theory]
     [InlineData("stream-shed:-1:never", 3)] // no retry can ever take it
     [InlineData("stream-shed:none:unsaid", 3)] // the server cannot tell when
