@@ -187,9 +187,10 @@ public static class NamespaceAdminEndpoints
         {
             return await write();
         }
-        catch (ProduceException<string, byte[]?> e) when (e.Error.IsBrokerError)
+        catch (ProduceException<string, byte[]?> e) when (e.Error.IsBrokerError && e.DeliveryResult?.Status == PersistenceStatus.NotPersisted)
         {
-            // The broker answered and refused the record: it is not in the topic.
+            // The broker answered and refused the record, and librdkafka says it is not in the topic (as the ingress's
+            // durability answers take it: some broker errors come after the record may have been appended).
             throw new RpcException(StatusCode.FailedPrecondition, $"Kafka refused the change of namespace '{name}' in the control-plane topic "
                 + $"'{controlPlane.Topic}': {e.Error.Reason} ({e.Error.Code}); nothing was changed.");
         }
