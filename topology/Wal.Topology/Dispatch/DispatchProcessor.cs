@@ -175,6 +175,15 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             return;
         }
 
+        if (!_registry.TryGet(_namespace, out _))
+        {
+            // Deleted, its processors still read its backlog until the rebuild: attempted now, it was delivered after the
+            // delete was acknowledged, and retried under the defaults' policy. It waits as a timer due already, which waits
+            // while the namespace is gone (FireDueTimersAsync) and carries it on if the namespace is created again.
+            PutTimer(DueKey.Encode(due, entry.Id, source.Offset), TimerValue.Compose(record.Value, pending));
+            return;
+        }
+
         pending.Entry = entry;
         await AttemptAsync(pending, due, marked: chain.State == Chain.Marked);
     }
