@@ -4,6 +4,7 @@ using Confluent.Kafka;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Wal.Kafka;
 using Wal.Schemas.V1;
 
 namespace Wal.Namespaces;
@@ -21,7 +22,8 @@ public sealed partial class ControlPlane : IAsyncDisposable
 
     private readonly ControlPlaneOptions _options;
     private readonly ILogger _logger;
-    private readonly IProducer<string, byte[]?> _producer;
+    // Renewed once librdkafka fails it for good: kept, it refused every later change until the process restarted.
+    private readonly RenewingProducer<string, byte[]?> _producer;
     private readonly CancellationTokenSource _stop = new();
     private Task? _follower;
     private long _appliedOffset = -1;
@@ -51,7 +53,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         _options = options;
         Registry = registry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _producer = new ProducerBuilder<string, byte[]?>(new ProducerConfig
+        _producer = new RenewingProducer<string, byte[]?>(new ProducerConfig
         {
             BootstrapServers = options.BootstrapServers,
             Acks = Acks.All,
@@ -60,7 +62,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
             // as the wait to apply it does. At librdkafka's default, 5 minutes, a change made while Kafka was away held the
             // ingress's one-at-a-time admin gate that long, and every other change on that instance waited behind it.
             MessageTimeoutMs = (int)Math.Min(options.Timeout.TotalMilliseconds, int.MaxValue),
-        }).Build();
+        }, error => LogProducerError(_logger, error.IsFatal ? LogLevel.Error : LogLevel.Debug, _options.Topic, error.Reason, error.IsFatal));
     }
 
     public NamespaceRegistry Registry { get; }
@@ -199,7 +201,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
     // Not cancellable by the caller (see PutAsync): produced, then read back by this instance's follower.
     private async Task PublishAsync(string name, byte[]? value)
     {
-        var result = await _producer.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
+        var result = await _producer.Current.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = value }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         if (_rejected.TryRemove(result.Offset.Value, out var errors))
         {
@@ -228,7 +230,7 @@ public sealed partial class ControlPlane : IAsyncDisposable
         }
 
         var serving = latest.AppliedValue;
-        var result = await _producer.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
+        var result = await _producer.Current.ProduceAsync(Partition, new Message<string, byte[]?> { Key = name, Value = serving }, _stop.Token);
         await WaitAppliedAsync(result.Offset, _stop.Token);
         _rejected.TryRemove(result.Offset.Value, out _);
     }
@@ -411,6 +413,9 @@ public sealed partial class ControlPlane : IAsyncDisposable
             return [$"the record is not a NamespaceConfig: {e.Message}"];
         }
     }
+
+    [LoggerMessage(Message = "The producer of {Topic} reports: {Reason} (fatal: {Fatal}; after a fatal error the next change is written through a new producer)")]
+    private static partial void LogProducerError(ILogger logger, LogLevel level, string topic, string reason, bool fatal);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded {Count} namespace(s) from {Topic}")]
     private static partial void LogLoaded(ILogger logger, int count, string topic);

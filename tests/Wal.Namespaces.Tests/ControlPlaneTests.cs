@@ -502,6 +502,23 @@ public sealed class ControlPlaneTests : IDisposable
         Assert.False(plane.Registry.TryGet("orders", out _));
     }
 
+    [Fact]
+    public async Task Put_AfterTheProducerFailedForGood_TheNextChangeIsWrittenThroughANewOne()
+    {
+        var options = await EnsureTopicAsync();
+        // The producer's first InitProducerId meets CLUSTER_AUTHORIZATION_FAILED (once): librdkafka fails it for good, and
+        // it refused every change after, until the process restarted.
+        _kafka.PushRequestErrors(KafkaApi.InitProducerId, 31);
+        await using var plane = new ControlPlane(options, new NamespaceRegistry());
+        await plane.StartAsync();
+        await Assert.ThrowsAnyAsync<KafkaException>(() => plane.PutAsync(new NamespaceConfig { Name = "refused" }));
+
+        await plane.PutAsync(new NamespaceConfig { Name = "orders" });
+
+        Assert.True(plane.Registry.TryGet("orders", out _));
+        Assert.False(plane.Registry.TryGet("refused", out _));
+    }
+
     private async Task<ControlPlaneOptions> EnsureTopicAsync()
     {
         var options = new ControlPlaneOptions { BootstrapServers = _kafka.BootstrapServers, Timeout = TimeSpan.FromSeconds(20) };

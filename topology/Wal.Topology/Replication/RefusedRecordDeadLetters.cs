@@ -1,6 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
+using Wal.Kafka;
 using Wal.Topology.Dispatch;
 
 namespace Wal.Topology.Replication;
@@ -12,7 +13,9 @@ namespace Wal.Topology.Replication;
 /// </summary>
 internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions options, string topic, ILogger logger) : IDisposable
 {
-    private DeadLetterProducer? _producer;
+    // An idempotent producer librdkafka failed for good refuses every later record: kept, it failed each dead letter from
+    // then on, and each refused record's partition stalled. Built at the first record the remote refuses for good.
+    private RenewingProducer<byte[], byte[]>? _producer;
 
     public string Topic => topic;
 
@@ -51,16 +54,8 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
         headers.Add(ReplicationHeaders.RefusedBy, Encoding.UTF8.GetBytes(options.RemoteRegion));
         try
         {
-            // An idempotent producer librdkafka failed for good (its producer id refused, a sequence lost) refuses every
-            // later record: kept, it failed each dead letter from then on, and each refused record's partition stalled.
-            if (_producer is { Failed: true } failed)
-            {
-                failed.Producer.Dispose();
-                _producer = null;
-            }
-
             _producer ??= BuildProducer();
-            return _producer.Producer.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers });
+            return _producer.Current.ProduceAsync(topic, new Message<byte[], byte[]> { Key = refused.Key, Value = refused.Value, Headers = headers });
         }
         catch (KafkaException e)
         {
@@ -68,12 +63,10 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
         }
     }
 
-    public void Dispose() => _producer?.Producer.Dispose();
+    public void Dispose() => _producer?.Dispose();
 
-    private DeadLetterProducer BuildProducer()
-    {
-        var built = new DeadLetterProducer();
-        built.Producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+    private RenewingProducer<byte[], byte[]> BuildProducer() =>
+        new(new ProducerConfig
         {
             BootstrapServers = options.LocalBootstrapServers,
             ClientId = $"{options.GroupId}-dead-letters",
@@ -82,28 +75,7 @@ internal sealed partial class RefusedRecordDeadLetters(RegionReplicatorOptions o
             // The local topic took the record, perhaps bigger than the remote producer's limit (that can be why it is
             // here), and the dead-letter headers add to it: the local broker's own limit decides.
             MessageMaxBytes = 64 * 1024 * 1024,
-        })
-        .SetErrorHandler((_, error) =>
-        {
-            // librdkafka 2.0.2 flags an error fatal only here; the records it fails carry other codes.
-            if (error.IsFatal)
-            {
-                built.Failed = true;
-            }
-
-            LogClientError(logger, options.GroupId, error.Reason);
-        })
-        .Build();
-        return built;
-    }
-
-    /// <summary>The dead-letter producer, and whether librdkafka has told its error handler it failed for good.</summary>
-    private sealed class DeadLetterProducer
-    {
-        public IProducer<byte[], byte[]> Producer { get; set; } = null!;
-
-        public volatile bool Failed;
-    }
+        }, error => LogClientError(logger, options.GroupId, error.Reason));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Replicator {Group}: dead-letter producer error: {Reason}.")]
     private static partial void LogClientError(ILogger logger, string group, string reason);
