@@ -16,12 +16,16 @@ internal sealed class RefusableTopicProvisioner(ITopicProvisioner inner) : ITopi
 
     public int Refusals => Volatile.Read(ref _refusals);
 
+    /// <summary>Runs at the start of every call, before it creates or refuses anything: a registry changed meanwhile, say.</summary>
+    public Action? BeforeEnsure { get; set; }
+
     /// <summary>The topics of each call, in order.</summary>
     public System.Collections.Concurrent.ConcurrentQueue<IReadOnlyList<string>> Calls { get; } = new();
 
     public Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
     {
         Calls.Enqueue([.. topics.Select(t => t.Name)]);
+        BeforeEnsure?.Invoke();
         if (Refuse)
         {
             Interlocked.Increment(ref _refusals);

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
+using Wal.Kafka;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
@@ -28,7 +29,8 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await _host.StartAsync();
     }
 
-    private WalTopologyHost NewHost(NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false) => new(
+    private WalTopologyHost NewHost(
+        NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false, ITopicProvisioner? topics = null) => new(
         registry,
         _sink,
         new WalTopologyOptions { PersistentStores = persistentStores },
@@ -40,7 +42,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
             SessionTimeout = TimeSpan.FromSeconds(6),
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         },
-        _topics,
+        topics ?? _topics,
         debounce: TimeSpan.FromMilliseconds(300));
 
     public async Task DisposeAsync()
@@ -243,6 +245,27 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         await WaitUntilAsync(() => host.Rebuilds == 1, "the rebuild that adds the first namespace");
         await ProduceAsync("e", "e-1");
         await WaitUntilAsync(() => _sink.Delivered.ContainsKey("e-1"), "e-1 delivered");
+    }
+
+    [Fact]
+    public async Task StartAsync_NamespaceCreatedWhileTheFirstTopicsAreCreated_PickedUpOnceStarted()
+    {
+        // The control plane follows its topic while the host starts: a namespace another instance creates then (or the rest
+        // of a seed another process publishes) reaches the registry after the host read it and before the host followed it.
+        var registry = new NamespaceRegistry([Namespace("s")]);
+        var topics = new RefusableTopicProvisioner(_kafka);
+        topics.BeforeEnsure = () =>
+        {
+            topics.BeforeEnsure = null;
+            registry.Upsert(Namespace("t"));
+        };
+        await using var host = NewHost(registry, "host-test-late", Path.Combine(_stateDirectory, "late"), topics: topics);
+
+        await host.StartAsync();
+
+        await WaitUntilAsync(() => host.Namespaces.Contains("t"), "t, created while the host started, to be consumed");
+        await ProduceAsync("t", "t-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("t-1"), "t-1 delivered");
     }
 
     [Fact]

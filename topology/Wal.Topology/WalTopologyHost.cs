@@ -86,7 +86,7 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
     /// </summary>
     public Task<Exception> Failed => _failed.Task;
 
-    /// <summary>Creates the namespaces' topics, starts the topology, then follows the registry.</summary>
+    /// <summary>Follows the registry, creates the namespaces' topics and starts the topology; a change meanwhile rebuilds it after.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _started, 1) == 1)
@@ -94,8 +94,24 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
             throw new InvalidOperationException("The topology host can start only once.");
         }
 
-        await StartStreamsAsync(cancellationToken);
+        // Followed before the registry is read, with the gate held so its first step waits for this start: a namespace
+        // created while the first topics were made (by another instance, or the rest of a seed another process publishes)
+        // was raised before the host listened, and the topology ran without it until some later change.
+        await _gate.WaitAsync(cancellationToken);
         _follower.Start();
+        try
+        {
+            await StartStreamsAsync(cancellationToken);
+        }
+        catch
+        {
+            _gate.Release();
+            // A step waiting for the gate must not start streams for a host whose start failed.
+            await _follower.StopAsync();
+            throw;
+        }
+
+        _gate.Release();
     }
 
     /// <summary>Stops following the registry and closes the topology cleanly (committing).</summary>
