@@ -1,5 +1,7 @@
+using Wal.Kafka;
 using Wal.Namespaces;
 using Wal.Schemas.V1;
+using Wal.Topology.Replication;
 
 namespace Wal.Replication.Tests;
 
@@ -99,6 +101,27 @@ public sealed class ReplicationHostTests : IAsyncLifetime
         Assert.Equal(["profiles"], _a.Replication!.Namespaces);
     }
 
+    [Fact]
+    public async Task StartAsync_NamespaceCreatedWhileTheFirstReplicatorsStart_ReplicatedOnceStarted()
+    {
+        // The control plane follows its topic while the host starts: a namespace created then reached the registry after
+        // the host planned and before it followed the registry.
+        var registry = new NamespaceRegistry([Replicating("early")]);
+        _b.Kafka.CreateTopic("wal.late", Partitions);
+        var topics = new ChangingProvisioner(_a.Kafka, () => registry.Upsert(Replicating("late")));
+        await using var host = new ReplicationHost(
+            registry,
+            namespaces => CrossRegionReplication.Plan(namespaces, "a", _a.Kafka.BootstrapServers),
+            topics,
+            debounce: TimeSpan.FromMilliseconds(200));
+
+        await host.StartAsync(_timeout.Token);
+
+        await TopicContents.WaitForAsync(
+            () => Task.FromResult(host.Namespaces.Contains("late")),
+            Patience, "a replicator for late, created while the host started");
+    }
+
     private static async Task WaitForReplicatorAsync(TestRegion region, string groupId) =>
         await TopicContents.WaitForAsync(
             () => Task.FromResult(region.Replication!.Replicators.Any(r => r.Options.GroupId == groupId)),
@@ -132,4 +155,16 @@ public sealed class ReplicationHostTests : IAsyncLifetime
             Target = new Target { Memcached = new MemcachedTarget { Cluster = TestRegion.Cluster, Key = $"{prefix}-k{i % 4}" } },
             AcceptedAtMs = 1_790_000_000_000 + i,
         })];
+
+    /// <summary>Creates topics through the cluster, after running a change once, as the registry changing meanwhile would.</summary>
+    private sealed class ChangingProvisioner(ITopicProvisioner inner, Action change) : ITopicProvisioner
+    {
+        private Action? _change = change;
+
+        public Task EnsureAsync(IReadOnlyCollection<TopicSpec> topics, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Exchange(ref _change, null)?.Invoke();
+            return inner.EnsureAsync(topics, cancellationToken);
+        }
+    }
 }

@@ -69,7 +69,7 @@ public sealed partial class ReplicationHost : IAsyncDisposable
     /// <summary>How many changes of the plan were applied since start.</summary>
     public int ChangesApplied => Volatile.Read(ref _changesApplied);
 
-    /// <summary>Starts the replicators the registry plans now, then follows the registry.</summary>
+    /// <summary>Follows the registry and starts the replicators it plans; a change meanwhile is applied after.</summary>
     /// <exception cref="ArgumentException">A replicating namespace cannot be replicated from this region (see <see cref="CrossRegionReplication.Plan"/>).</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -79,19 +79,25 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         }
 
         _started = true;
-        // At start a bad namespace is the operator's to fix before anything runs: the error propagates.
-        var plan = _plan(_registry.All);
+        // Followed before the registry is read, with the gate held so its first step waits for this start: a namespace
+        // created while the first replicators started was raised before the host listened, and went unreplicated until
+        // some later change.
         await _gate.WaitAsync(cancellationToken);
+        _follower.Start();
         try
         {
-            await ApplyAsync(plan, cancellationToken);
+            // At start a bad namespace is the operator's to fix before anything runs: the error propagates.
+            await ApplyAsync(_plan(_registry.All), cancellationToken);
         }
-        finally
+        catch
         {
             _gate.Release();
+            // A step waiting for the gate must not start replicators for a host whose start failed.
+            await _follower.StopAsync();
+            throw;
         }
 
-        _follower.Start();
+        _gate.Release();
     }
 
     /// <summary>Stops following the registry and stops every replicator cleanly (committing).</summary>
