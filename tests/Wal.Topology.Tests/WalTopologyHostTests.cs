@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
 using Wal.Kafka;
 using Wal.Kafka.Embedded;
 using Wal.Namespaces;
@@ -30,7 +31,8 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     }
 
     private WalTopologyHost NewHost(
-        NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false, ITopicProvisioner? topics = null) => new(
+        NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false, ITopicProvisioner? topics = null,
+        ILoggerFactory? loggers = null) => new(
         registry,
         _sink,
         new WalTopologyOptions { PersistentStores = persistentStores },
@@ -43,6 +45,7 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
             HeartbeatInterval = TimeSpan.FromSeconds(1),
         },
         topics ?? _topics,
+        loggers,
         debounce: TimeSpan.FromMilliseconds(300));
 
     public async Task DisposeAsync()
@@ -269,6 +272,37 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegistryChanged_RebuildsStartFailsAndTheChangeIsUndone_TopologyRunsAgain()
+    {
+        var registry = new NamespaceRegistry([Namespace("u")]);
+        var stateDirectory = Path.Combine(_stateDirectory, "undone");
+        var logs = new RecordingLoggers();
+        await using var host = NewHost(registry, "host-test-undone", stateDirectory, loggers: logs);
+        await host.StartAsync();
+        await WaitUntilAsync(() => host.State == KafkaStreamsState.Running, "the first topology to run");
+        // Between the close and the next start the state directory is free: another instance started on it then takes it
+        // (any failure of that start would do), and meanwhile the operator takes the new namespace back.
+        FileStream? taken = null;
+        host.Streams.StateChanged += (_, e) =>
+        {
+            if (e.NewState == KafkaStreamsState.NotRunning)
+            {
+                taken = new FileStream(Path.Combine(stateDirectory, "host-test-undone", ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                registry.Remove("v");
+            }
+        };
+
+        registry.Upsert(Namespace("v"));
+        await WaitUntilAsync(() => logs.Contains("Could not rebuild the topology"), "the rebuild's start to be refused the state directory");
+        await taken!.DisposeAsync();
+
+        await WaitUntilAsync(() => host.State == KafkaStreamsState.Running, "the topology of u to run again");
+        await ProduceAsync("u", "u-1");
+        await WaitUntilAsync(() => _sink.Delivered.ContainsKey("u-1"), "u-1 delivered");
+        Assert.Equal(["u"], host.Namespaces);
+    }
+
+    [Fact]
     public async Task Failed_StreamThreadStoppedByAnUnclassifiedError_CompletesWithThatError()
     {
         // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.
@@ -326,5 +360,30 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Keeps every message logged, to wait for one.</summary>
+    private sealed class RecordingLoggers : ILoggerFactory, ILogger
+    {
+        private readonly ConcurrentQueue<string> _messages = new();
+
+        public bool Contains(string text) => _messages.Any(m => m.Contains(text, StringComparison.Ordinal));
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            _messages.Enqueue(formatter(state, exception));
+
+        public void Dispose()
+        {
+        }
     }
 }

@@ -223,13 +223,15 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
                 running.StateChanged -= OnStreamsStateChanged;
                 // Not cancellable: a close cut short would leave stream threads running beside the next instance.
                 await running.CloseAsync(CancellationToken.None);
+                // Nothing is consumed now. Kept as what the closed instance consumed, a start that failed below and was
+                // retried after the change had been undone found the set unchanged and left every namespace stopped.
+                Volatile.Write(ref _names, []);
+                _shape = [];
             }
 
             if (topology is null)
             {
                 // The last namespace went: its records and timers wait, undelivered, until a namespace is created again.
-                Volatile.Write(ref _names, []);
-                _shape = [];
                 _streams = null;
             }
             else
