@@ -32,10 +32,10 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
 
     private WalTopologyHost NewHost(
         NamespaceRegistry registry, string applicationId, string stateDirectory, bool persistentStores = false, ITopicProvisioner? topics = null,
-        ILoggerFactory? loggers = null) => new(
+        ILoggerFactory? loggers = null, TimeSpan? deliveryTimeout = null) => new(
         registry,
         _sink,
-        new WalTopologyOptions { PersistentStores = persistentStores },
+        new WalTopologyOptions { PersistentStores = persistentStores, DeliveryTimeout = deliveryTimeout ?? new WalTopologyOptions().DeliveryTimeout },
         new StreamsConfig
         {
             ApplicationId = applicationId,
@@ -303,6 +303,38 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RegistryChanged_WhileEveryNamespacesTargetHangs_OldInstanceClosesAfterTheAttemptInFlight()
+    {
+        // Six namespaces of two partitions, twelve tasks on one stream thread, each with a write for a target that accepts
+        // and never answers: every attempt takes the delivery timeout.
+        var attempt = TimeSpan.FromSeconds(3);
+        string[] names = ["h1", "h2", "h3", "h4", "h5", "h6"];
+        var registry = new NamespaceRegistry([.. names.Select(Namespace)]);
+        await using var host = NewHost(registry, "host-test-hung", Path.Combine(_stateDirectory, "hung"), deliveryTimeout: attempt);
+        await host.StartAsync();
+        await WaitUntilAsync(() => host.State == KafkaStreamsState.Running, "the first topology to run");
+        _sink.Hang = true;
+        foreach (var name in names)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await ProduceAsync(name, $"{name}-{i}");
+            }
+        }
+
+        // Once every namespace has had a hung attempt, every task holds writes and soon a retry: each pass of the thread,
+        // processing then punctuating, takes an attempt of each.
+        await WaitUntilAsync(() => _sink.Attempts.Keys.Select(id => id.Split('-')[0]).Distinct().Count() == names.Length, "a hung attempt in every namespace");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        registry.Upsert(Namespace("h7"));
+        await WaitUntilAsync(() => host.Rebuilds == 1, "the rebuild that adds h7");
+
+        // The close waits for the attempt in flight and commits; the rest of the pass (each task's write, then each task's
+        // retry) is the next instance's. Before, the close waited for a whole pass of hung attempts, every namespace stopped.
+        Assert.True(clock.Elapsed < 3 * attempt, $"the rebuild took {clock.Elapsed.TotalSeconds:0.0} s against a hung target");
+    }
+
+    [Fact]
     public async Task Failed_StreamThreadStoppedByAnUnclassifiedError_CompletesWithThatError()
     {
         // The dispatcher classifies every exception of a sink but this one, which therefore stops the stream thread.
@@ -347,7 +379,10 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
 
         public Exception? Throw { get; set; }
 
-        public ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
+        /// <summary>Every delivery waits until the caller gives up, as a target that accepts and never answers.</summary>
+        public bool Hang { get; set; }
+
+        public async ValueTask<DeliveryResult> DeliverAsync(Delivery delivery, CancellationToken cancellationToken = default)
         {
             Attempts.AddOrUpdate(delivery.Id, 1, (_, n) => n + 1);
             if (Throw is { } error)
@@ -355,8 +390,13 @@ public sealed class WalTopologyHostTests : IAsyncLifetime
                 throw error;
             }
 
+            if (Hang)
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+
             Delivered[delivery.Id] = delivery;
-            return ValueTask.FromResult(DeliveryResult.Delivered);
+            return DeliveryResult.Delivered;
         }
 
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -264,6 +264,14 @@ internal sealed partial class StreamThread : IDisposable
     {
         foreach (var task in _tasks.Values)
         {
+            if (_shutdownRequested)
+            {
+                // A close waits for this pass: against a target that never answers each task takes its processor's whole
+                // wait, so finishing the pass held a close (a rebuild, every namespace stopped) for minutes. What is left
+                // is uncommitted and read again by the next owner.
+                break;
+            }
+
             if (task.IsRunning && task.Buffered > 0)
             {
                 try
@@ -309,6 +317,12 @@ internal sealed partial class StreamThread : IDisposable
     {
         foreach (var task in _tasks.Values)
         {
+            if (_shutdownRequested)
+            {
+                // As in ProcessAsync: a punctuation not run now runs in the next instance, from the stores it restores.
+                break;
+            }
+
             if (task.IsRunning)
             {
                 try
