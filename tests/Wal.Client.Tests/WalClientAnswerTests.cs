@@ -157,15 +157,10 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
     [InlineData("stream-shed:10:attempts-off", 1)]
     public async Task StreamShedWithoutAUsablePushback_FalseAtTheFirstAnswer(string script, int shedAttempts)
     {
-        using var client = new WalClient(new WalClientOptions { Address = server.Address, ShedAttempts = shedAttempts });
-        await using var stream = client.OpenWriteStream();
-        var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
-        var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
+        var (shed, second) = await StreamShedThenCompleteAsync(script, shedAttempts);
 
-        await stream.CompleteAsync();
-
-        Assert.Equal((Trilean.False, Trilean.True), ((await shed).Durable, (await second).Durable));
-        Assert.Contains("shed", (await shed).Message, StringComparison.Ordinal);
+        Assert.Equal((Trilean.False, Trilean.True), (shed.Durable, second.Durable));
+        Assert.Contains("shed", shed.Message, StringComparison.Ordinal);
         Assert.Single(server.Ids, id => id == script);
     }
 
@@ -195,15 +190,22 @@ public sealed class WalClientAnswerTests(ScriptedIngress server) : IClassFixture
         // ShedAttempts bounds the attempts of a write the ingress sheds; 1 leaves a stream write at its one attempt. The
         // stream's attempt is the first of them: the unary retry must not bring a whole budget of its own.
         var script = $"stream-shed-again:10:attempts-{shedAttempts}";
+
+        var (shed, second) = await StreamShedThenCompleteAsync(script, shedAttempts);
+
+        Assert.Equal((Trilean.False, Trilean.True), (shed.Durable, second.Durable));
+        Assert.Equal(shedAttempts, server.Ids.Count(id => id == script));
+    }
+
+    // The stream scripts' two writes, the first naming the script, then CompleteAsync: their answers.
+    private async Task<(WriteToLogResponse Shed, WriteToLogResponse Second)> StreamShedThenCompleteAsync(string script, int shedAttempts)
+    {
         using var client = new WalClient(new WalClientOptions { Address = server.Address, ShedAttempts = shedAttempts });
         await using var stream = client.OpenWriteStream();
         var shed = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = script });
         var second = stream.WriteAsync(new WriteToLogRequest { Namespace = "orders", Id = "second" });
-
         await stream.CompleteAsync();
-
-        Assert.Equal((Trilean.False, Trilean.True), ((await shed).Durable, (await second).Durable));
-        Assert.Equal(shedAttempts, server.Ids.Count(id => id == script));
+        return (await shed, await second);
     }
 
     [Fact]
