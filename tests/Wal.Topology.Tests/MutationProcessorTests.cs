@@ -511,17 +511,12 @@ public sealed class MutationProcessorTests : IDisposable
         // A mutation's chunks fall back on the default target, and README says writes already waiting keep the target
         // they were accepted with. Read again at the retry, the change sent the chunks after the failed one elsewhere:
         // one mutation split between two keyspaces, neither holding it whole.
-        Assert.True(_registry.TryGet(Ns, out var config));
-        var shop = config.Clone();
-        shop.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop", Table = "orders" } };
-        _registry.Upsert(shop);
+        DefaultToCassandra("shop");
         _sink.Then(DeliveryResult.Delivered, DeliveryResult.Retriable("cluster down"));
         await ChunksAsync("moved", 0, 1, 2);
         await MarkerAsync("moved", 3);
 
-        var moved = shop.Clone();
-        moved.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop_v2", Table = "orders" } };
-        _registry.Upsert(moved);
+        DefaultToCassandra("shop_v2");
         await _driver.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
 
         Assert.Equal(["moved/0", "moved/1", "moved/1", "moved/2"], _sink.Calls.Select(c => c.Id));
@@ -595,10 +590,7 @@ public sealed class MutationProcessorTests : IDisposable
     {
         // Written around the ingress (which checks only that the key is an object of columns). Rebuilding the key
         // threw out of the processor, failing the stream thread on every instance that took the partition in turn.
-        Assert.True(_registry.TryGet(Ns, out var config));
-        var cassandra = config.Clone();
-        cassandra.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = "shop", Table = "orders" } };
-        _registry.Upsert(cassandra);
+        DefaultToCassandra("shop");
         var twice = Chunk("twice", 0);
         twice.Delete = new Delete { Key = ByteString.CopyFromUtf8("{\"id\": 1, \"id\": 2}") };
 
@@ -1001,6 +993,15 @@ public sealed class MutationProcessorTests : IDisposable
             driver,
             driver.CreateInputTopic("wal.kv", Serializers.ByteArray, Serializers.ByteArray),
             driver.CreateOutputTopic("wal.kv.dlq", Deserializers.ByteArray, Deserializers.ByteArray));
+    }
+
+    // The namespace's default target becomes table orders of keyspace, on Cassandra cluster main.
+    private void DefaultToCassandra(string keyspace)
+    {
+        Assert.True(_registry.TryGet(Ns, out var config));
+        var changed = config.Clone();
+        changed.DefaultTarget = new Target { Cassandra = new CassandraTarget { Cluster = "main", Keyspace = keyspace, Table = "orders" } };
+        _registry.Upsert(changed);
     }
 
     private async Task ChunksAsync(string requestId, params uint[] sequences)
