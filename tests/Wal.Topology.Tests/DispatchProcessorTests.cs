@@ -137,6 +137,36 @@ public sealed class DispatchProcessorTests : IDisposable
         Assert.Equal(["read-after-delete"], sink.Calls.Select(c => c.Id));
     }
 
+    // An entry read while its namespace is deleted waits as its first timer. Read again after a crash (its input not yet
+    // committed), it finds that timer due, and an entry with a Kafka record key had it fired from the input at once: the
+    // entry was delivered while its namespace was gone, the wait the timer stood for skipped.
+    [Fact]
+    public async Task InputReadAgain_WhileItsNamespaceIsDeleted_ItsWaitingTimerStored_IsNotDelivered()
+    {
+        var entry = Later("keyed", TimeSpan.FromSeconds(1));
+        entry.Target = new Target { Kafka = new KafkaTarget { Topic = "out", Key = ByteString.CopyFromUtf8("k") } };
+        var registry = DemoRegistry();
+        var sink = new ScriptedSink();
+        using var driver = Driver(sink, Start.AddSeconds(5), registry);
+        var changelog = driver.CreateOutputTopic($"test-driver-{WalTopology.TimerStoreName("demo")}-changelog", Deserializers.ByteArray, Deserializers.ByteArray);
+        registry.Remove("demo");
+        await driver.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        Assert.Empty(sink.Calls);
+        var writes = changelog.ReadRecordsToList();
+
+        var restoredRegistry = DemoRegistry();
+        using var restored = Driver(sink, Start.AddSeconds(6), restoredRegistry);
+        ChangelogReplica.Replay(restored.GetKeyValueStore(WalTopology.TimerStoreName("demo")), writes);
+        restoredRegistry.Remove("demo");
+        await restored.CreateInputTopic("wal.demo", Serializers.ByteArray, Serializers.ByteArray).PipeInputAsync(Encoding.UTF8.GetBytes(entry.Id), entry.ToByteArray());
+        await restored.AdvanceWallClockTimeAsync(TimeSpan.FromSeconds(5));
+
+        Assert.Empty(sink.Calls);
+        restoredRegistry.Upsert(DemoRegistry().All.Single());
+        await restored.AdvanceWallClockTimeAsync(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(["keyed"], sink.Calls.Select(c => c.Id));
+    }
+
     [Fact]
     public async Task Process_DelayedEntry_IsNotDeliveredBeforeItIsDue()
     {

@@ -151,7 +151,10 @@ public sealed partial class DispatchProcessor : Processor<byte[], byte[], byte[]
             chain = first;
         }
 
-        if (chain.State == Chain.CarriedOnByItsDueTimer && HoldKey.Of(entry) is not null && HeldBy(chain.Stored!) is null)
+        // Not while the namespace is deleted: that timer waits then (FireDueTimersAsync), and fired from here, the entry was
+        // delivered after the delete.
+        if (chain.State == Chain.CarriedOnByItsDueTimer && HoldKey.Of(entry) is not null && HeldBy(chain.Stored!) is null
+            && _registry.TryGet(_namespace, out _))
         {
             // A timer of the record that is due already (its first, its input read before it was due; or the one that
             // fired before a crash that kept its retry's marker and not the retry), and no hold of its key naming it:
