@@ -288,6 +288,49 @@ public sealed class ReplicatorFailureTests : IDisposable
         Assert.Contains(_logger.Messages, m => m.Contains($"offsets 1 to {gone} of {Topic}/0 ({gone}) were removed by the topic's retention", StringComparison.Ordinal));
     }
 
+    // A region away from the replicator's first start: every record of the partition waits for b, so nothing was ever
+    // committed, and the group had no position at all. `wal status` showed '-' for b (as for a replicator never started),
+    // and a replicator started again after retention removed those records began at the first one left, without a word.
+    [Fact]
+    public async Task RegionAwayFromTheStart_TheStartIsCommitted_SoRecordsRetentionRemovedMeanwhileAreCounted()
+    {
+        _a.CreateTopic(Topic, 1);
+        _b.CreateTopic(Topic, 1);
+        _b.SetBrokerDown(1);
+        await using (var first = Replicator())
+        {
+            await first.StartAsync();
+            await ProduceAsync([(0, Entry("early"))]);
+            await Eventually.WaitUntilAsync(() => first.Sent == 1, Patience, "the replicator to hand the record to its producer");
+            await Eventually.WaitUntilAsync(
+                () => Task.FromResult(CommittedOrNone(0) == 0), Patience,
+                () => $"the replicator stuck on b to commit where it stands (committed {CommittedOrNone(0)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing"})");
+        }
+
+        await ProduceAsync(Enumerable.Range(0, 24).Select(i => (0, Entry($"bulk-{i}", payloadBytes: 512 * 1024))));
+        await ProduceAsync([(0, Entry("late"))]);
+        var low = LowWatermark(0);
+        Assert.True(low > 0, "the mock cluster kept every record, so nothing was removed and the test proves nothing");
+        _b.SetBrokerUp(1);
+        using var recorded = new RecordedMetrics();
+        await using var second = Replicator(metrics: recorded.Metrics);
+
+        await second.StartAsync();
+
+        await Eventually.WaitUntilAsync(
+            () => Task.FromResult(ReadAll(_b, Topic).Any(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id == "late")), Patience,
+            () => $"the record after the gap to reach b (sent={second.Replicated})");
+        Assert.Equal(low, recorded.Sum("wal.topology.replication.expired_unread"));
+        Assert.Contains(_logger.Messages, m => m.Contains($"offsets 0 to {low - 1} of {Topic}/0 ({low}) were removed", StringComparison.Ordinal));
+    }
+
+    private long? CommittedOrNone(int partition)
+    {
+        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "wal-replicate-mismatch-to-b" }).Build();
+        var committed = consumer.Committed([new TopicPartition(Topic, partition)], TimeSpan.FromSeconds(5)).Single();
+        return committed.Offset.Value < 0 ? null : committed.Offset.Value;
+    }
+
     private long LowWatermark(int partition)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "watermarks" }).Build();

@@ -16,11 +16,19 @@ internal sealed class PartitionProgress
     // so a refusal is about that record and not about the batch it shared.
     private long _aloneThrough = -1;
 
-    public PartitionProgress(TopicPartition partition, long start)
+    /// <param name="partition">The partition.</param>
+    /// <param name="start">The first offset read.</param>
+    /// <param name="startCommitted">
+    /// Whether the group has an offset committed for it. Without one, the start is committed at the next commit even though
+    /// nothing passed it: a region away from the replicator's first start left its group with no position at all, so
+    /// <c>wal status</c> showed no lag for it, and a start after retention removed records began at the first one left
+    /// without noticing the gap.
+    /// </param>
+    public PartitionProgress(TopicPartition partition, long start, bool startCommitted = true)
     {
         Partition = partition;
         Next = start;
-        _committed = start;
+        _committed = startCommitted ? start : start - 1;
     }
 
     public TopicPartition Partition { get; }

@@ -198,7 +198,8 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
         if (!_progress.TryGetValue(record.TopicPartition, out var progress))
         {
-            progress = new PartitionProgress(record.TopicPartition, CommittedOrAt(consumer, record));
+            var committed = Committed(consumer, record.TopicPartition);
+            progress = new PartitionProgress(record.TopicPartition, StartOf(committed, record), startCommitted: committed >= 0);
             _progress[record.TopicPartition] = progress;
         }
 
@@ -226,16 +227,19 @@ public sealed partial class RegionReplicator : IAsyncDisposable
 
     // Where this partition's reading starts after an assignment: its committed offset, so that records retention removed
     // since are noticed at the first record read; the record's own offset when none was committed (reading from the start).
-    private static long CommittedOrAt(IConsumer<byte[], byte[]> consumer, ConsumeResult<byte[], byte[]> record)
+    private static long StartOf(long committed, ConsumeResult<byte[], byte[]> record) =>
+        committed >= 0 && committed < record.Offset.Value ? committed : record.Offset.Value;
+
+    // The group's committed offset of the partition; negative when it has none, or the lookup failed.
+    private static long Committed(IConsumer<byte[], byte[]> consumer, TopicPartition partition)
     {
         try
         {
-            var committed = consumer.Committed([record.TopicPartition], CommittedLookupTimeout).Single().Offset.Value;
-            return committed >= 0 && committed < record.Offset.Value ? committed : record.Offset.Value;
+            return consumer.Committed([partition], CommittedLookupTimeout).Single().Offset.Value;
         }
         catch (KafkaException)
         {
-            return record.Offset.Value;
+            return Offset.Unset.Value;
         }
     }
 
