@@ -6,10 +6,11 @@ namespace Wal.Kafka;
 /// An idempotent producer that is built again once librdkafka has failed it for good (its producer id refused, a
 /// sequence lost): such a producer refuses every later record, so kept, everything written through it failed until
 /// the process restarted. Each <see cref="Current"/> after the failure gets a new one; what the failed one still
-/// held fails with it, as it would have anyway.
+/// held fails with it, as it would have anyway, and its callers hear so.
 /// </summary>
 public sealed class RenewingProducer<TKey, TValue> : IDisposable
 {
+    private static readonly TimeSpan FailedFlushTimeout = TimeSpan.FromSeconds(5);
     private readonly ProducerConfig _config;
     private readonly Action<Error> _onError;
     private readonly Lock _gate = new();
@@ -37,6 +38,10 @@ public sealed class RenewingProducer<TKey, TValue> : IDisposable
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 if (_built is { Failed: true } failed)
                 {
+                    // Served before it goes: librdkafka fails what the producer still holds with its fatal error, and a
+                    // caller awaiting one of those records hears it; disposed at once, the poll thread stopped first and
+                    // such a caller waited for ever.
+                    failed.Producer.Flush(FailedFlushTimeout);
                     failed.Producer.Dispose();
                     _built = null;
                 }

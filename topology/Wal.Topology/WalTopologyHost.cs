@@ -105,9 +105,10 @@ public sealed partial class WalTopologyHost : IAsyncDisposable
         }
         catch
         {
-            _gate.Release();
-            // A step waiting for the gate must not start streams for a host whose start failed.
+            // A step waiting for the gate must not start streams for a host whose start failed: stopped first (that
+            // cancels a step waiting for the gate), then the gate let go.
             await _follower.StopAsync();
+            _gate.Release();
             throw;
         }
 

@@ -91,9 +91,10 @@ public sealed partial class ReplicationHost : IAsyncDisposable
         }
         catch
         {
-            _gate.Release();
-            // A step waiting for the gate must not start replicators for a host whose start failed.
+            // A step waiting for the gate must not start replicators for a host whose start failed: stopped first (that
+            // cancels a step waiting for the gate), then the gate let go.
             await _follower.StopAsync();
+            _gate.Release();
             throw;
         }
 
