@@ -207,15 +207,31 @@ public sealed partial class ReplicationHost : IAsyncDisposable
             }
         }
 
+        // Each on its own: one that cannot start (its topic refused, say) kept every replicator after it in the plan
+        // stopped, those only restarted for a change of their regions among them. Its error is raised once the others run.
+        Exception? first = null;
         foreach (var options in plan.Where(o => !_running.ContainsKey(o.GroupId)))
         {
-            await EnsureTopicAsync(options, cancellationToken);
-            var replicator = new RegionReplicator(options, _loggers.CreateLogger($"Wal.Topology.Replication.{options.Namespace}.{options.RemoteRegion}"), _metrics);
-            await replicator.StartAsync(cancellationToken);
-            _running[options.GroupId] = replicator;
-            Publish();
-            _ = replicator.Stopped.ContinueWith(
-                _ => _follower.RetryLater(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            try
+            {
+                await EnsureTopicAsync(options, cancellationToken);
+                var replicator = new RegionReplicator(options, _loggers.CreateLogger($"Wal.Topology.Replication.{options.Namespace}.{options.RemoteRegion}"), _metrics);
+                await replicator.StartAsync(cancellationToken);
+                _running[options.GroupId] = replicator;
+                Publish();
+                _ = replicator.Stopped.ContinueWith(
+                    _ => _follower.RetryLater(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogStartFailed(_logger, options.Namespace, options.RemoteRegion, e.Message);
+                first ??= e;
+            }
+        }
+
+        if (first is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
         }
     }
 
@@ -236,6 +252,9 @@ public sealed partial class ReplicationHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The replication plan changed ([{Before}] -> [{After}]); stopping and starting replicators to match")]
     private static partial void LogPlanChanged(ILogger logger, string before, string after);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not start replicating namespace {Namespace} to region {Remote}: {Error}; the other replicators go on")]
+    private static partial void LogStartFailed(ILogger logger, string @namespace, string remote, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stopped replicating namespace {Namespace} to region {Remote} (progress committed)")]
     private static partial void LogStopped(ILogger logger, string @namespace, string remote);
