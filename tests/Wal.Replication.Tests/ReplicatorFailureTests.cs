@@ -271,18 +271,13 @@ public sealed class ReplicatorFailureTests : IDisposable
             await Eventually.WaitUntilAsync(() => Task.FromResult(Committed(0) == 1), Patience, () => $"the first record to be committed (committed {Committed(0)})");
         }
 
-        await ProduceAsync(Enumerable.Range(0, 24).Select(i => (0, Entry($"bulk-{i}", payloadBytes: 512 * 1024))));
-        await ProduceAsync([(0, Entry("late"))]);
-        var gone = LowWatermark(0) - 1;
-        Assert.True(gone > 0, "the mock cluster kept every record, so nothing was removed and the test proves nothing");
+        var gone = await OverflowThenWriteLateAsync() - 1;
         using var recorded = new RecordedMetrics();
         await using var second = Replicator(metrics: recorded.Metrics);
 
         await second.StartAsync();
 
-        await Eventually.WaitUntilAsync(
-            () => Task.FromResult(ReadAll(_b, Topic).Any(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id == "late")), Patience,
-            () => $"the record after the gap to reach b (sent={second.Replicated})");
+        await LateReachesBAsync(second);
         Assert.Equal(gone, recorded.Sum("wal.topology.replication.expired_unread"));
         Assert.Equal(["namespace=mismatch,region=b"], recorded.TagSets("wal.topology.replication.expired_unread"));
         Assert.Contains(_logger.Messages, m => m.Contains($"offsets 1 to {gone} of {Topic}/0 ({gone}) were removed by the topic's retention", StringComparison.Ordinal));
@@ -307,22 +302,32 @@ public sealed class ReplicatorFailureTests : IDisposable
                 () => $"the replicator stuck on b to commit where it stands (committed {CommittedOrNone(0)?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "nothing"})");
         }
 
-        await ProduceAsync(Enumerable.Range(0, 24).Select(i => (0, Entry($"bulk-{i}", payloadBytes: 512 * 1024))));
-        await ProduceAsync([(0, Entry("late"))]);
-        var low = LowWatermark(0);
-        Assert.True(low > 0, "the mock cluster kept every record, so nothing was removed and the test proves nothing");
+        var low = await OverflowThenWriteLateAsync();
         _b.SetBrokerUp(1);
         using var recorded = new RecordedMetrics();
         await using var second = Replicator(metrics: recorded.Metrics);
 
         await second.StartAsync();
 
-        await Eventually.WaitUntilAsync(
-            () => Task.FromResult(ReadAll(_b, Topic).Any(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id == "late")), Patience,
-            () => $"the record after the gap to reach b (sent={second.Replicated})");
+        await LateReachesBAsync(second);
         Assert.Equal(low, recorded.Sum("wal.topology.replication.expired_unread"));
         Assert.Contains(_logger.Messages, m => m.Contains($"offsets 0 to {low - 1} of {Topic}/0 ({low}) were removed", StringComparison.Ordinal));
     }
+
+    // Fills partition 0 past the mock cluster's bound on a partition's log (a few MB), which stands in for retention, then
+    // writes "late": the first offset retention left, which the test checks is past some removed ones.
+    private async Task<long> OverflowThenWriteLateAsync()
+    {
+        await ProduceAsync(Enumerable.Range(0, 24).Select(i => (0, Entry($"bulk-{i}", payloadBytes: 512 * 1024))));
+        await ProduceAsync([(0, Entry("late"))]);
+        var low = LowWatermark(0);
+        Assert.True(low > 0, "the mock cluster kept every record, so nothing was removed and the test proves nothing");
+        return low;
+    }
+
+    private Task LateReachesBAsync(RegionReplicator replicator) => Eventually.WaitUntilAsync(
+        () => Task.FromResult(ReadAll(_b, Topic).Any(r => LogEntry.Parser.ParseFrom(r.Message.Value).Id == "late")), Patience,
+        () => $"the record after the gap to reach b (replicated={replicator.Replicated})");
 
     private long? CommittedOrNone(int partition)
     {
@@ -337,12 +342,7 @@ public sealed class ReplicatorFailureTests : IDisposable
         return consumer.QueryWatermarkOffsets(new TopicPartition(Topic, partition), TimeSpan.FromSeconds(5)).Low.Value;
     }
 
-    private long Committed(int partition)
-    {
-        using var consumer = new ConsumerBuilder<byte[], byte[]>(new ConsumerConfig { BootstrapServers = _a.BootstrapServers, GroupId = "wal-replicate-mismatch-to-b" }).Build();
-        var committed = consumer.Committed([new TopicPartition(Topic, partition)], TimeSpan.FromSeconds(5)).Single();
-        return committed.Offset.Value < 0 ? 0 : committed.Offset.Value;
-    }
+    private long Committed(int partition) => CommittedOrNone(partition) ?? 0;
 
     // One partition on each side and a dead-letter topic at home; b's broker refuses the first produce request for good
     // (MSG_SIZE_TOO_LARGE, once).
